@@ -1,0 +1,67 @@
+//! `bulwark`: the node and its tools in one binary.
+
+mod exit;
+mod prompt;
+mod root;
+mod tools;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A search and document node that is secure from its very first start.
+#[derive(Debug, Parser)]
+#[command(name = "bulwark", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// The home directory (default: $BULWARK_HOME, else ./bulwark-home).
+    #[arg(long, global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
+
+    /// Override a setting, as in bulwark.yml (repeatable): -E http.port=9201
+    #[arg(short = 'E', global = true, value_name = "KEY=VALUE")]
+    setting: Vec<String>,
+
+    /// Run even as root (for containers and CI); a warning is logged and `doctor` reports it.
+    #[arg(long, global = true)]
+    allow_root: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a node (configures security automatically on the first start of a fresh home).
+    Start(tools::start::StartArgs),
+    /// Manage the encrypted keystore of secure settings.
+    Keystore(tools::keystore::KeystoreArgs),
+    /// Explain the node's security state and every problem, each with its fix.
+    Doctor(tools::doctor::DoctorArgs),
+}
+
+/// What every tool gets from the command line besides its own arguments.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    pub home: bulwark_settings::Home,
+    pub overrides: Vec<String>,
+    pub allow_root: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let globals = Globals {
+        home: bulwark_settings::Home::resolve(cli.home.as_deref()),
+        overrides: cli.setting,
+        allow_root: cli.allow_root,
+    };
+    let result = root::check(globals.allow_root).and_then(|()| match cli.command {
+        Command::Start(args) => tools::start::run(&globals, args),
+        Command::Keystore(args) => tools::keystore::run(&globals, args),
+        Command::Doctor(args) => tools::doctor::run(&globals, args),
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => exit::report(&e),
+    }
+}

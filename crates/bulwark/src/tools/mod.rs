@@ -1,0 +1,5 @@
+//! One module per tool.
+
+pub mod doctor;
+pub mod keystore;
+pub mod start;
