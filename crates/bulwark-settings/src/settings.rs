@@ -1,0 +1,235 @@
+//! The typed settings tree, built and validated once at load.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::raw::{Origin, RawSettings};
+use crate::reader::Reader;
+use crate::values::*;
+use crate::{Home, SettingsError};
+
+/// Every setting the node and tools understand, in Elasticsearch's names.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `cluster.name` (default `bulwark`).
+    pub cluster_name: String,
+    /// `node.name` (default: the host name).
+    pub node_name: String,
+    /// Whether `node.name` was set explicitly.
+    pub node_name_explicit: bool,
+    /// `node.roles`, when set.
+    pub node_roles: Option<Vec<NodeRole>>,
+    /// `node.portsfile`: write bound ports to `logs/http.ports` and `logs/transport.ports`.
+    pub node_portsfile: bool,
+    /// `network.host`.
+    pub network_host: Option<String>,
+    pub http: HttpSettings,
+    pub transport: TransportSettings,
+    pub discovery: DiscoverySettings,
+    /// `path.data` (absolute, or relative to the home).
+    pub path_data: PathBuf,
+    /// `path.logs`.
+    pub path_logs: PathBuf,
+    pub security: SecuritySettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// `http.host`.
+    pub host: Option<String>,
+    /// `http.port` (default 9200; 0 picks a free port).
+    pub port: u16,
+    /// `http.max_content_length` in bytes (default 100mb).
+    pub max_content_length: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransportSettings {
+    /// `transport.host`.
+    pub host: Option<String>,
+    /// `transport.port` (default 9300).
+    pub port: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct DiscoverySettings {
+    /// `discovery.seed_hosts`.
+    pub seed_hosts: Vec<String>,
+    /// `discovery.type`.
+    pub discovery_type: Option<String>,
+    /// `cluster.initial_master_nodes`.
+    pub initial_master_nodes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecuritySettings {
+    /// `xpack.security.enabled` as written (`None` when not set: security is on).
+    pub enabled: Option<bool>,
+    /// `xpack.security.autoconfiguration.enabled` (default true).
+    pub autoconfiguration_enabled: bool,
+    /// `xpack.security.enrollment.enabled` (default false; auto-configuration turns it on).
+    pub enrollment_enabled: bool,
+    pub http_ssl: SslSettings,
+    pub transport_ssl: SslSettings,
+    /// `xpack.security.authc.password_hashing.algorithm` (default bcrypt, cost 10).
+    pub password_hashing: PasswordHashing,
+    /// `xpack.security.authc.api_key.enabled` (default true).
+    pub api_key_enabled: bool,
+    /// `xpack.security.audit.enabled` (default true: audit is not a paid extra here).
+    pub audit_enabled: bool,
+    pub lockout: LockoutSettings,
+    pub password_policy: PasswordPolicySettings,
+}
+
+impl SecuritySettings {
+    /// Whether security is on (it is unless explicitly disabled).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != Some(false)
+    }
+}
+
+/// `xpack.security.{http,transport}.ssl.*`.
+#[derive(Debug, Clone)]
+pub struct SslSettings {
+    /// The first `...ssl.*` setting written, if any (auto-configuration does not run when one is).
+    pub first_setting: Option<(String, Origin)>,
+    /// `enabled` (HTTP default false, transport default false until configured).
+    pub enabled: bool,
+    pub keystore_path: Option<PathBuf>,
+    pub truststore_path: Option<PathBuf>,
+    pub certificate: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub certificate_authorities: Vec<PathBuf>,
+    pub verification_mode: VerificationMode,
+    pub client_authentication: ClientAuthentication,
+    pub supported_protocols: Vec<TlsProtocol>,
+    pub cipher_suites: Vec<String>,
+}
+
+/// `xpack.security.authc.lockout.*`: brute-force protection.
+#[derive(Debug, Clone)]
+pub struct LockoutSettings {
+    pub enabled: bool,
+    pub max_failures: u32,
+    pub duration: Duration,
+}
+
+/// `xpack.security.authc.password_policy.*`.
+#[derive(Debug, Clone)]
+pub struct PasswordPolicySettings {
+    pub min_length: usize,
+    pub reject_common: bool,
+}
+
+fn port(s: &str) -> Result<u16, String> {
+    s.parse::<u16>().map_err(|_| format!("[{s}] is not a port number (0-65535)"))
+}
+
+impl SslSettings {
+    fn read(
+        r: &mut Reader,
+        raw: &RawSettings,
+        prefix: &str,
+        default_client_auth: ClientAuthentication,
+    ) -> Result<SslSettings, SettingsError> {
+        let first_setting = raw.any_with_prefix(prefix).map(|(k, s)| (k.to_owned(), s.origin.clone()));
+        let k = |s: &str| format!("{prefix}{s}");
+        Ok(SslSettings {
+            first_setting,
+            enabled: r.bool(&k("enabled"))?.unwrap_or(false),
+            keystore_path: r.string(&k("keystore.path"))?.map(PathBuf::from),
+            truststore_path: r.string(&k("truststore.path"))?.map(PathBuf::from),
+            certificate: r.string(&k("certificate"))?.map(PathBuf::from),
+            key: r.string(&k("key"))?.map(PathBuf::from),
+            certificate_authorities: r
+                .list(&k("certificate_authorities"))?
+                .unwrap_or_default()
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            verification_mode: r.parse(&k("verification_mode"))?.unwrap_or(VerificationMode::Full),
+            client_authentication: r.parse(&k("client_authentication"))?.unwrap_or(default_client_auth),
+            supported_protocols: r
+                .list_of(&k("supported_protocols"))?
+                .unwrap_or_else(|| vec![TlsProtocol::Tls13, TlsProtocol::Tls12]),
+            cipher_suites: r.list(&k("cipher_suites"))?.unwrap_or_default(),
+        })
+    }
+}
+
+impl Settings {
+    /// Builds the typed tree from raw settings. `home` resolves relative paths; `hostname` is the
+    /// default `node.name`.
+    pub fn from_raw(raw: RawSettings, home: &Home, hostname: &str) -> Result<Settings, SettingsError> {
+        let mut r = Reader::new(raw.clone());
+        let node_name = r.string("node.name")?;
+        let path = |p: Option<String>, default: PathBuf| match p {
+            Some(p) => home.root().join(p),
+            None => default,
+        };
+        let security = SecuritySettings {
+            enabled: r.bool("xpack.security.enabled")?,
+            autoconfiguration_enabled: r.bool("xpack.security.autoconfiguration.enabled")?.unwrap_or(true),
+            enrollment_enabled: r.bool("xpack.security.enrollment.enabled")?.unwrap_or(false),
+            http_ssl: SslSettings::read(&mut r, &raw, "xpack.security.http.ssl.", ClientAuthentication::None)?,
+            transport_ssl: SslSettings::read(
+                &mut r,
+                &raw,
+                "xpack.security.transport.ssl.",
+                ClientAuthentication::Required,
+            )?,
+            password_hashing: r
+                .parse("xpack.security.authc.password_hashing.algorithm")?
+                .unwrap_or(PasswordHashing::Bcrypt { cost: 10 }),
+            api_key_enabled: r.bool("xpack.security.authc.api_key.enabled")?.unwrap_or(true),
+            audit_enabled: r.bool("xpack.security.audit.enabled")?.unwrap_or(true),
+            lockout: LockoutSettings {
+                enabled: r.bool("xpack.security.authc.lockout.enabled")?.unwrap_or(true),
+                max_failures: r.parse("xpack.security.authc.lockout.max_failures")?.unwrap_or(20),
+                duration: r
+                    .parse_with("xpack.security.authc.lockout.duration", parse_duration)?
+                    .unwrap_or(Duration::from_secs(15 * 60)),
+            },
+            password_policy: PasswordPolicySettings {
+                min_length: r
+                    .parse_with("xpack.security.authc.password_policy.min_length", |s| {
+                        match s.parse::<usize>() {
+                            Ok(n) if n >= 6 => Ok(n),
+                            _ => Err(format!("[{s}] must be a whole number of at least 6")),
+                        }
+                    })?
+                    .unwrap_or(12),
+                reject_common: r.bool("xpack.security.authc.password_policy.reject_common")?.unwrap_or(true),
+            },
+        };
+        let settings = Settings {
+            cluster_name: r.string("cluster.name")?.unwrap_or_else(|| "bulwark".into()),
+            node_name_explicit: node_name.is_some(),
+            node_name: node_name.unwrap_or_else(|| hostname.to_owned()),
+            node_roles: r.list_of("node.roles")?,
+            node_portsfile: r.bool("node.portsfile")?.unwrap_or(false),
+            network_host: r.string("network.host")?,
+            http: HttpSettings {
+                host: r.string("http.host")?,
+                port: r.parse_with("http.port", port)?.unwrap_or(9200),
+                max_content_length: r
+                    .parse_with("http.max_content_length", parse_byte_size)?
+                    .unwrap_or(100 << 20),
+            },
+            transport: TransportSettings {
+                host: r.string("transport.host")?,
+                port: r.parse_with("transport.port", port)?.unwrap_or(9300),
+            },
+            discovery: DiscoverySettings {
+                seed_hosts: r.list("discovery.seed_hosts")?.unwrap_or_default(),
+                discovery_type: r.string("discovery.type")?,
+                initial_master_nodes: r.list("cluster.initial_master_nodes")?.unwrap_or_default(),
+            },
+            path_data: path(r.string("path.data")?, home.default_data_dir()),
+            path_logs: path(r.string("path.logs")?, home.default_logs_dir()),
+            security,
+        };
+        r.finish()?;
+        Ok(settings)
+    }
+}

@@ -1,0 +1,89 @@
+use std::path::Path;
+
+use crate::raw::RawSettings;
+use crate::values::*;
+use crate::*;
+
+fn settings(yaml: &str) -> Result<Settings, SettingsError> {
+    let raw = RawSettings::from_yaml(yaml, Path::new("/h/config/bulwark.yml"))?;
+    Settings::from_raw(raw, &Home::resolve_with(Some(Path::new("/h")), None, None), "host-a")
+}
+
+#[test]
+fn defaults() {
+    let s = settings("").unwrap();
+    assert_eq!(s.cluster_name, "bulwark");
+    assert_eq!(s.node_name, "host-a");
+    assert_eq!(s.http.port, 9200);
+    assert_eq!(s.transport.port, 9300);
+    assert_eq!(s.http.max_content_length, 100 << 20);
+    assert!(s.security.is_enabled());
+    assert!(s.security.autoconfiguration_enabled);
+    assert!(s.security.http_ssl.first_setting.is_none());
+    assert_eq!(s.security.transport_ssl.client_authentication, ClientAuthentication::Required);
+    assert_eq!(s.security.http_ssl.client_authentication, ClientAuthentication::None);
+    assert_eq!(s.security.lockout.max_failures, 20);
+    assert_eq!(s.security.password_policy.min_length, 12);
+    assert_eq!(s.path_data, Path::new("/h/data"));
+}
+
+#[test]
+fn the_auto_configuration_block_parses() {
+    let s = settings(
+        "xpack.security.enabled: true\nxpack.security.enrollment.enabled: true\n\
+         xpack.security.http.ssl:\n  enabled: true\n  keystore.path: certs/http.p12\n\
+         xpack.security.transport.ssl:\n  enabled: true\n  verification_mode: full\n  client_authentication: required\n  keystore.path: certs/transport.p12\n  truststore.path: certs/transport.p12\n\
+         http.host: 0.0.0.0\n",
+    )
+    .unwrap();
+    assert_eq!(s.security.enabled, Some(true));
+    assert!(s.security.http_ssl.enabled);
+    assert_eq!(s.security.http_ssl.keystore_path.as_deref(), Some(Path::new("certs/http.p12")));
+    let (k, origin) = s.security.http_ssl.first_setting.clone().unwrap();
+    assert!(k.starts_with("xpack.security.http.ssl."));
+    assert_eq!(origin.to_string(), "/h/config/bulwark.yml:4");
+    assert_eq!(s.http.host.as_deref(), Some("0.0.0.0"));
+}
+
+#[test]
+fn unknown_security_setting_names_file_line_and_suggests() {
+    let e = settings("cluster.name: c\nxpack.security.enabeld: true\n").unwrap_err().to_string();
+    assert!(e.contains("[xpack.security.enabeld]"), "{e}");
+    assert!(e.contains("bulwark.yml:2"), "{e}");
+    assert!(e.contains("did you mean [xpack.security.enabled]"), "{e}");
+}
+
+#[test]
+fn wrong_types_name_the_setting() {
+    for (yaml, key, line) in [
+        ("xpack.security.enabled: yes-please\n", "xpack.security.enabled", 1),
+        ("a.b: 1\nhttp.port: 70000\n", "http.port", 2),
+        ("xpack.security.http.ssl.verification_mode: sometimes\n", "xpack.security.http.ssl.verification_mode", 1),
+        ("xpack.security.authc.password_policy.min_length: 4\n", "xpack.security.authc.password_policy.min_length", 1),
+        ("xpack.security.authc.lockout.duration: soon\n", "xpack.security.authc.lockout.duration", 1),
+    ] {
+        let e = settings(yaml).unwrap_err();
+        let msg = e.to_string();
+        if key == "http.port" {
+            // a.b is unknown and reported first or http.port invalid: either names its line.
+            assert!(msg.contains("bulwark.yml:"), "{msg}");
+            continue;
+        }
+        assert!(matches!(e, SettingsError::Invalid { .. }), "{msg}");
+        assert!(msg.contains(key) && msg.contains(&format!("bulwark.yml:{line}")), "{msg}");
+    }
+}
+
+#[test]
+fn node_roles_and_lists() {
+    let s = settings("node.roles: [master, data]\ndiscovery.seed_hosts: a:9300, b:9300\n").unwrap();
+    assert_eq!(s.node_roles, Some(vec![NodeRole::Master, NodeRole::Data]));
+    assert_eq!(s.discovery.seed_hosts, vec!["a:9300", "b:9300"]);
+    assert!(settings("node.roles: [wizard]\n").is_err());
+}
+
+#[test]
+fn default_file_is_all_comments_and_parses_to_defaults() {
+    assert!(settings(DEFAULT_SETTINGS_FILE).is_ok());
+    assert!(DEFAULT_SETTINGS_FILE.lines().all(|l| l.is_empty() || l.starts_with('#')));
+}
