@@ -1,1 +1,10 @@
-//! placeholder
+//! Security decisions: who is asking (authentication) and whether they may (authorization).
+//!
+//! This crate knows nothing of HTTP, storage or async runtimes. It defines the lookup traits it
+//! needs; the node implements them over its store.
+
+pub mod authn;
+pub mod authz;
+mod error;
+
+pub use error::SecurityError;

@@ -1,0 +1,31 @@
+//! Every REST request maps to one Elasticsearch action name.
+
+use std::fmt;
+
+/// An action, named as Elasticsearch names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `GET /`
+    MonitorMain,
+    /// `GET /_cluster/health`
+    MonitorHealth,
+    /// `GET /_security/_authenticate` (every authenticated user may call it)
+    Authenticate,
+}
+
+impl Action {
+    /// The action name, e.g. `cluster:monitor/main`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::MonitorMain => "cluster:monitor/main",
+            Action::MonitorHealth => "cluster:monitor/health",
+            Action::Authenticate => "cluster:admin/xpack/security/user/authenticate",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,11 @@
+//! Authorization: actions, privileges, roles and the decision.
+
+mod action;
+mod decision;
+mod privilege;
+mod role;
+
+pub use action::Action;
+pub use decision::authorize;
+pub use privilege::ClusterPrivilege;
+pub use role::{Role, reserved_role};

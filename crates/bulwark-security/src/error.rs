@@ -1,0 +1,20 @@
+//! Security errors. Messages never carry a secret.
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecurityError {
+    /// No credentials were sent.
+    #[error("missing authentication credentials for REST request [{path}]")]
+    MissingCredentials { path: String },
+    /// Credentials were sent but are not valid (the message does not say which part was wrong).
+    #[error("unable to authenticate user [{user}] for REST request [{path}]")]
+    Unauthenticated { user: String, path: String },
+    /// The Authorization header is not one we can read.
+    #[error("unsupported or malformed Authorization header for REST request [{path}]")]
+    MalformedCredentials { path: String },
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A stored password hash is not in a known format.
+    #[error("stored password hash for user [{user}] is in an unknown format")]
+    UnknownHash { user: String },
+}
