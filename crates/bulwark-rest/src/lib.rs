@@ -1,1 +1,14 @@
-//! placeholder
+//! The Elasticsearch REST API: routes, authentication, media types and error bodies.
+//!
+//! [`router::router`] builds the whole API as an axum `Router` that tests can call without a
+//! socket. The REST layer translates: security decides, the node's services do the work.
+
+pub mod api;
+mod authn;
+mod error;
+mod media;
+pub mod router;
+mod state;
+
+pub use error::ApiError;
+pub use state::{ClusterView, NodeInfo, RestState};

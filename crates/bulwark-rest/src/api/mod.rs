@@ -1,0 +1,5 @@
+//! One module per API family.
+
+pub mod cluster;
+pub mod root;
+pub mod security;

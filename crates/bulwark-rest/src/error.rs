@@ -1,0 +1,63 @@
+//! `ApiError`: every failure becomes Elasticsearch's error body and status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bulwark_security::SecurityError;
+use serde_json::json;
+
+/// The `WWW-Authenticate` challenges Elasticsearch sends with a 401.
+const CHALLENGES: [&str; 3] =
+    ["Basic realm=\"security\", charset=\"UTF-8\"", "Bearer realm=\"security\"", "ApiKey"];
+
+/// An error answered as `{"error": {"root_cause": [...], "type", "reason"}, "status"}`.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, reason: impl Into<String>) -> ApiError {
+        ApiError { status, kind, reason: reason.into() }
+    }
+
+    /// 400 `illegal_argument_exception`.
+    pub fn illegal_argument(reason: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "illegal_argument_exception", reason)
+    }
+
+    /// The body Elasticsearch sends for this error.
+    pub fn body(&self) -> serde_json::Value {
+        let mut cause = json!({ "type": self.kind, "reason": self.reason });
+        if self.status == StatusCode::UNAUTHORIZED {
+            cause["header"] = json!({ "WWW-Authenticate": CHALLENGES });
+        }
+        let mut error = cause.clone();
+        error["root_cause"] = json!([cause]);
+        json!({ "error": error, "status": self.status.as_u16() })
+    }
+}
+
+impl From<SecurityError> for ApiError {
+    fn from(e: SecurityError) -> ApiError {
+        let status = match e {
+            SecurityError::Forbidden(_) => StatusCode::FORBIDDEN,
+            SecurityError::UnknownHash { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        ApiError::new(status, "security_exception", e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, axum::Json(self.body())).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            for c in CHALLENGES {
+                resp.headers_mut().append(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+            }
+        }
+        resp
+    }
+}

@@ -1,0 +1,47 @@
+//! The only place routes are listed, each with the action it requires.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use bulwark_security::authz::{Action, authorize};
+use serde_json::json;
+
+use crate::api::{cluster, root, security};
+use crate::{ApiError, RestState, authn, media};
+
+/// Wraps a route so that it runs only when the caller may perform `action`.
+fn secured(action: Action, route: MethodRouter<RestState>) -> MethodRouter<RestState> {
+    route.route_layer(middleware::from_fn_with_state(action, check))
+}
+
+async fn check(State(action): State<Action>, req: Request, next: Next) -> Response {
+    if let Some(a) = authn::current(&req) {
+        if let Err(e) = authorize(a, action) {
+            tracing::info!(target: "bulwark::authz", user = %a.user.username, %action, "access denied");
+            return ApiError::from(e).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Elasticsearch's answer for a path no handler serves.
+async fn no_handler(req: Request) -> Response {
+    let msg = format!("no handler found for uri [{}] and method [{}]", req.uri(), req.method());
+    (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": msg, "status": 400 }))).into_response()
+}
+
+/// The whole REST API.
+pub fn router(state: RestState) -> Router {
+    Router::new()
+        .route("/", secured(Action::MonitorMain, get(root::info).head(root::head)))
+        .route("/_cluster/health", secured(Action::MonitorHealth, get(cluster::health)))
+        .route("/_security/_authenticate", secured(Action::Authenticate, get(security::authenticate)))
+        .fallback(no_handler)
+        .layer(middleware::from_fn_with_state(state.clone(), authn::authenticate))
+        .layer(middleware::from_fn(media::pretty))
+        .layer(middleware::from_fn(media::negotiate))
+        .with_state(state)
+}
