@@ -1,1 +1,16 @@
-//! placeholder
+//! The node: settings, first-start auto-configuration, TLS, the HTTP server, shutdown.
+
+pub mod autoconfig;
+mod bootstrap;
+pub mod doctor;
+mod error;
+pub mod files;
+pub mod host;
+pub mod logging;
+mod server;
+mod start;
+pub mod state;
+mod tls;
+
+pub use error::NodeError;
+pub use start::{StartOptions, run};

@@ -153,7 +153,13 @@ impl RawSettings {
         }
     }
 
-    fn flatten(&mut self, path: &Path, key: &str, key_line: u64, node: Spanned<Node>) -> Result<(), SettingsError> {
+    fn flatten(
+        &mut self,
+        path: &Path,
+        key: &str,
+        key_line: u64,
+        node: Spanned<Node>,
+    ) -> Result<(), SettingsError> {
         let origin = Origin::File { path: path.to_path_buf(), line: key_line };
         let value = match node.value {
             Node::Map(entries) => {
@@ -172,7 +178,10 @@ impl RawSettings {
                         _ => {
                             return Err(SettingsError::Invalid {
                                 key: key.to_owned(),
-                                origin: Origin::File { path: path.to_path_buf(), line: item.referenced.line() },
+                                origin: Origin::File {
+                                    path: path.to_path_buf(),
+                                    line: item.referenced.line(),
+                                },
                                 message: "list items must be plain values".into(),
                             });
                         }
@@ -225,7 +234,11 @@ impl RawSettings {
 
     /// Whether any setting starts with `prefix`.
     pub fn any_with_prefix(&self, prefix: &str) -> Option<(&str, &RawSetting)> {
-        self.map.range(prefix.to_owned()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.as_str(), v)).next()
+        self.map
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v))
+            .next()
     }
 
     /// All settings, by key.
@@ -254,7 +267,10 @@ mod tests {
         assert_eq!(s.origin, Origin::File { path: "bulwark.yml".into(), line: 4 });
         assert_eq!(r.get("xpack.security.http.ssl.enabled").unwrap().value, RawValue::Scalar("false".into()));
         assert_eq!(r.get("list").unwrap().value, RawValue::List(vec!["a".into(), "b".into()]));
-        assert_eq!(r.get("cluster.name").unwrap().origin, Origin::File { path: "bulwark.yml".into(), line: 1 });
+        assert_eq!(
+            r.get("cluster.name").unwrap().origin,
+            Origin::File { path: "bulwark.yml".into(), line: 1 }
+        );
     }
 
     #[test]
@@ -279,7 +295,10 @@ mod tests {
         r.apply_overrides(&["http.port=0".into(), "discovery.seed_hosts=[a:1, b:2]".into()]).unwrap();
         assert_eq!(r.get("http.port").unwrap().value, RawValue::Scalar("0".into()));
         assert_eq!(r.get("http.port").unwrap().origin, Origin::CommandLine);
-        assert_eq!(r.get("discovery.seed_hosts").unwrap().value, RawValue::List(vec!["a:1".into(), "b:2".into()]));
+        assert_eq!(
+            r.get("discovery.seed_hosts").unwrap().value,
+            RawValue::List(vec!["a:1".into(), "b:2".into()])
+        );
         assert!(r.apply_overrides(&["nonsense".into()]).is_err());
     }
 }

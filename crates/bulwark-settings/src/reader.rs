@@ -76,16 +76,13 @@ impl Reader {
     {
         let origin = self.raw.get(key).map(|s| s.origin.clone());
         let Some(items) = self.list(key)? else { return Ok(None) };
-        items
-            .iter()
-            .map(|i| i.parse::<T>())
-            .collect::<Result<Vec<T>, _>>()
-            .map(Some)
-            .map_err(|e| SettingsError::Invalid {
+        items.iter().map(|i| i.parse::<T>()).collect::<Result<Vec<T>, _>>().map(Some).map_err(|e| {
+            SettingsError::Invalid {
                 key: key.to_owned(),
                 origin: origin.unwrap_or(Origin::Default),
                 message: e.to_string(),
-            })
+            }
+        })
     }
 
     /// Fails on the first setting nobody took.

@@ -67,8 +67,9 @@ pub struct SecuritySettings {
     pub enabled: Option<bool>,
     /// `xpack.security.autoconfiguration.enabled` (default true).
     pub autoconfiguration_enabled: bool,
-    /// `xpack.security.enrollment.enabled` (default false; auto-configuration turns it on).
-    pub enrollment_enabled: bool,
+    /// `xpack.security.enrollment.enabled` as written (default false; auto-configuration turns it
+    /// on unless it was explicitly set to false).
+    pub enrollment: Option<bool>,
     pub http_ssl: SslSettings,
     pub transport_ssl: SslSettings,
     /// `xpack.security.authc.password_hashing.algorithm` (default bcrypt, cost 10).
@@ -85,6 +86,11 @@ impl SecuritySettings {
     /// Whether security is on (it is unless explicitly disabled).
     pub fn is_enabled(&self) -> bool {
         self.enabled != Some(false)
+    }
+
+    /// Whether enrollment tokens are accepted.
+    pub fn enrollment_enabled(&self) -> bool {
+        self.enrollment == Some(true)
     }
 }
 
@@ -170,8 +176,13 @@ impl Settings {
         let security = SecuritySettings {
             enabled: r.bool("xpack.security.enabled")?,
             autoconfiguration_enabled: r.bool("xpack.security.autoconfiguration.enabled")?.unwrap_or(true),
-            enrollment_enabled: r.bool("xpack.security.enrollment.enabled")?.unwrap_or(false),
-            http_ssl: SslSettings::read(&mut r, &raw, "xpack.security.http.ssl.", ClientAuthentication::None)?,
+            enrollment: r.bool("xpack.security.enrollment.enabled")?,
+            http_ssl: SslSettings::read(
+                &mut r,
+                &raw,
+                "xpack.security.http.ssl.",
+                ClientAuthentication::None,
+            )?,
             transport_ssl: SslSettings::read(
                 &mut r,
                 &raw,

@@ -58,8 +58,16 @@ fn wrong_types_name_the_setting() {
     for (yaml, key, line) in [
         ("xpack.security.enabled: yes-please\n", "xpack.security.enabled", 1),
         ("a.b: 1\nhttp.port: 70000\n", "http.port", 2),
-        ("xpack.security.http.ssl.verification_mode: sometimes\n", "xpack.security.http.ssl.verification_mode", 1),
-        ("xpack.security.authc.password_policy.min_length: 4\n", "xpack.security.authc.password_policy.min_length", 1),
+        (
+            "xpack.security.http.ssl.verification_mode: sometimes\n",
+            "xpack.security.http.ssl.verification_mode",
+            1,
+        ),
+        (
+            "xpack.security.authc.password_policy.min_length: 4\n",
+            "xpack.security.authc.password_policy.min_length",
+            1,
+        ),
         ("xpack.security.authc.lockout.duration: soon\n", "xpack.security.authc.lockout.duration", 1),
     ] {
         let e = settings(yaml).unwrap_err();

@@ -84,7 +84,11 @@ impl NodeRole {
     pub fn holds_data(self) -> bool {
         matches!(
             self,
-            NodeRole::Data | NodeRole::DataContent | NodeRole::DataHot | NodeRole::DataWarm | NodeRole::DataCold
+            NodeRole::Data
+                | NodeRole::DataContent
+                | NodeRole::DataHot
+                | NodeRole::DataWarm
+                | NodeRole::DataCold
         )
     }
 }
@@ -102,7 +106,11 @@ impl FromStr for PasswordHashing {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let l = s.to_ascii_lowercase();
-        let bad = || format!("[{s}] is not a password hashing algorithm; use bcrypt, bcrypt4..bcrypt14, pbkdf2, pbkdf2_<iterations>, pbkdf2_stretch or pbkdf2_stretch_<iterations>");
+        let bad = || {
+            format!(
+                "[{s}] is not a password hashing algorithm; use bcrypt, bcrypt4..bcrypt14, pbkdf2, pbkdf2_<iterations>, pbkdf2_stretch or pbkdf2_stretch_<iterations>"
+            )
+        };
         let iters = |rest: &str| -> Result<u32, String> {
             match rest {
                 "" => Ok(10_000),

@@ -1,10 +1,35 @@
-//! `bulwark start`.
+//! `bulwark start`: run a node.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::{Globals, exit};
 
 #[derive(Debug, clap::Args)]
 pub struct StartArgs {}
 
-pub fn run(_globals: &crate::Globals, _args: StartArgs) -> anyhow::Result<ExitCode> {
+pub fn run(globals: &Globals, _args: StartArgs) -> anyhow::Result<ExitCode> {
+    let keystore_password = crate::tools::keystore_password(&globals.home)?;
+    let opts = bulwark_node::StartOptions {
+        home: globals.home.clone(),
+        overrides: globals.overrides.clone(),
+        keystore_password,
+        running_as_root: crate::root::is_root(),
+        terminal: std::io::stdout().is_terminal(),
+    };
+    bulwark_node::run(opts)
+        .map_err(|e| {
+            let code = match e {
+                bulwark_node::NodeError::Settings(_) | bulwark_node::NodeError::Config(_) => exit::CONFIG,
+                bulwark_node::NodeError::Keystore(_) => exit::DATA_ERROR,
+                bulwark_node::NodeError::Io { .. } => exit::IO_ERROR,
+                bulwark_node::NodeError::Bind { .. } => exit::UNAVAILABLE,
+                _ => 1,
+            };
+            exit::fail(code, e.to_string())
+        })
+        .context("the node could not start")?;
     Ok(ExitCode::SUCCESS)
 }

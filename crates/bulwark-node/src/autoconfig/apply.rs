@@ -1,0 +1,112 @@
+//! Applying auto-configuration to the home.
+
+use std::net::IpAddr;
+use std::os::unix::fs::PermissionsExt;
+
+use bulwark_keystore::Keystore;
+use bulwark_pki::Fingerprint;
+use bulwark_settings::{Home, Settings};
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use super::block;
+use super::generate::Material;
+use super::journal::{self, Journal};
+use crate::NodeError;
+
+/// What a successful run produced.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub http_ca_fingerprint: Fingerprint,
+}
+
+/// Generates and writes everything, or leaves the home exactly as it was.
+pub fn apply(
+    home: &Home,
+    settings: &Settings,
+    keystore: Option<Keystore>,
+    keystore_password: &SecretString,
+    hostname: &str,
+    addrs: &[IpAddr],
+) -> Result<Applied, NodeError> {
+    let material = Material::generate(&settings.node_name, hostname, addrs)?;
+    let mut journal = journal::begin(home)?;
+    match write_all(home, settings, keystore, keystore_password, &material, &mut journal) {
+        Ok(()) => {
+            journal::commit(home)?;
+            Ok(Applied { http_ca_fingerprint: material.http_ca.fingerprint() })
+        }
+        Err((step, e)) => {
+            let rollback = journal::rollback(home, &journal);
+            let mut message = e.to_string();
+            if let Err(r) = rollback {
+                message.push_str(&format!("; rolling back also failed: {r}"));
+            }
+            Err(NodeError::AutoConfig { step, message })
+        }
+    }
+}
+
+fn write_all(
+    home: &Home,
+    settings: &Settings,
+    keystore: Option<Keystore>,
+    keystore_password: &SecretString,
+    material: &Material,
+    journal: &mut Journal,
+) -> Result<(), (&'static str, NodeError)> {
+    let step = |s: &'static str| move |e: NodeError| (s, e);
+    // 1. Certificates into a temporary directory, then into place.
+    let tmp = journal::certs_tmp(home);
+    crate::files::create_dir(&tmp, 0o750).map_err(step("creating the certificates directory"))?;
+    for (name, bytes, private) in material.files().map_err(step("generating certificates"))? {
+        let path = tmp.join(name);
+        let r = if private {
+            bulwark_pki::write_private_file(&path, &bytes)
+        } else {
+            bulwark_pki::write_public_file(&path, &bytes)
+        };
+        r.map_err(|e| ("writing certificates", e.into()))?;
+    }
+    let certs = home.certs_dir();
+    if certs.exists() {
+        let secs =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let moved = home.config_dir().join(format!("certs.{secs}.orig"));
+        std::fs::rename(&certs, &moved)
+            .map_err(|e| ("moving the old certificates aside", NodeError::io("cannot move", &certs)(e)))?;
+        journal.moved_certs = Some(moved);
+        journal::record(home, journal).map_err(step("recording progress"))?;
+    }
+    std::fs::rename(&tmp, &certs)
+        .map_err(|e| ("installing certificates", NodeError::io("cannot rename", &tmp)(e)))?;
+    // 2. Passwords into the keystore.
+    let mut ks = keystore.unwrap_or_default();
+    for (name, value) in material.keystore_entries() {
+        ks.set(name, Zeroizing::new(value.expose_secret().as_bytes().to_vec()))
+            .map_err(|e| ("updating the keystore", e.into()))?;
+    }
+    ks.save(&home.keystore_file(), keystore_password).map_err(|e| ("saving the keystore", e.into()))?;
+    // 3. The settings block, appended to the file as it was, byte for byte.
+    let yml = home.settings_file();
+    let mut text =
+        std::fs::read(&yml).map_err(|e| ("reading settings", NodeError::io("cannot read", &yml)(e)))?;
+    let mode = std::fs::metadata(&yml).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o640);
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    text.push(b'\n');
+    let when = time::OffsetDateTime::now_utc();
+    let stamp = format!(
+        "{:02}-{:02}-{} {:02}:{:02}:{:02}",
+        when.day(),
+        u8::from(when.month()),
+        when.year(),
+        when.hour(),
+        when.minute(),
+        when.second()
+    );
+    text.extend_from_slice(block::render(settings, &stamp).as_bytes());
+    bulwark_pki::write_atomic(&yml, &text, mode).map_err(|e| ("writing settings", e.into()))?;
+    Ok(())
+}

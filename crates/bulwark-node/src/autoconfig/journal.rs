@@ -1,0 +1,110 @@
+//! All-or-nothing application. Before touching the home, auto-configuration copies
+//! `bulwark.yml` and the keystore aside and writes a journal; on success it deletes them. A
+//! failure rolls back from the journal at once; a crash leaves the journal, and the next start
+//! rolls back before anything else, so the home is either fully configured or untouched.
+
+use std::path::{Path, PathBuf};
+
+use bulwark_settings::Home;
+use serde::{Deserialize, Serialize};
+
+use crate::NodeError;
+use crate::files::{read_json, write_json};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Journal {
+    /// Whether a keystore existed before (if not, rollback deletes the new one).
+    pub keystore_existed: bool,
+    /// Where a pre-existing `config/certs` was moved.
+    pub moved_certs: Option<PathBuf>,
+}
+
+fn journal_path(home: &Home) -> PathBuf {
+    home.config_dir().join(".autoconfig-journal.json")
+}
+
+fn backup(p: &Path) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(".autoconfig-backup");
+    PathBuf::from(s)
+}
+
+/// Temporary directory the new certificates are written to.
+pub fn certs_tmp(home: &Home) -> PathBuf {
+    home.config_dir().join("certs.autoconfig-tmp")
+}
+
+fn copy(from: &Path, to: &Path) -> Result<(), NodeError> {
+    std::fs::copy(from, to).map(|_| ()).map_err(NodeError::io("cannot back up", from))
+}
+
+/// Backs up what will change and writes the journal.
+pub fn begin(home: &Home) -> Result<Journal, NodeError> {
+    let ks = home.keystore_file();
+    let keystore_existed = ks.exists();
+    copy(&home.settings_file(), &backup(&home.settings_file()))?;
+    if keystore_existed {
+        copy(&ks, &backup(&ks))?;
+    }
+    let journal = Journal { keystore_existed, moved_certs: None };
+    write_json(&journal_path(home), &journal)?;
+    Ok(journal)
+}
+
+/// Records that `config/certs` was moved aside.
+pub fn record(home: &Home, journal: &Journal) -> Result<(), NodeError> {
+    write_json(&journal_path(home), journal)
+}
+
+/// Undoes everything the journal covers; best effort on each step, the first error reported.
+pub fn rollback(home: &Home, journal: &Journal) -> Result<(), NodeError> {
+    let mut first: Option<NodeError> = None;
+    let mut note = |r: Result<(), NodeError>| {
+        if let Err(e) = r {
+            first.get_or_insert(e);
+        }
+    };
+    let yml = home.settings_file();
+    if backup(&yml).exists() {
+        note(std::fs::rename(backup(&yml), &yml).map_err(NodeError::io("cannot restore", &yml)));
+    }
+    let ks = home.keystore_file();
+    if journal.keystore_existed {
+        if backup(&ks).exists() {
+            note(std::fs::rename(backup(&ks), &ks).map_err(NodeError::io("cannot restore", &ks)));
+        }
+    } else if ks.exists() {
+        note(std::fs::remove_file(&ks).map_err(NodeError::io("cannot remove", &ks)));
+    }
+    for dir in [certs_tmp(home), home.certs_dir()] {
+        if dir.exists() {
+            note(std::fs::remove_dir_all(&dir).map_err(NodeError::io("cannot remove", &dir)));
+        }
+    }
+    if let Some(moved) = &journal.moved_certs {
+        if moved.exists() {
+            note(std::fs::rename(moved, home.certs_dir()).map_err(NodeError::io("cannot restore", moved)));
+        }
+    }
+    let jp = journal_path(home);
+    note(std::fs::remove_file(&jp).map_err(NodeError::io("cannot remove", &jp)));
+    first.map_or(Ok(()), Err)
+}
+
+/// Ends a successful run: the journal and backups go.
+pub fn commit(home: &Home) -> Result<(), NodeError> {
+    let jp = journal_path(home);
+    std::fs::remove_file(&jp).map_err(NodeError::io("cannot remove", &jp))?;
+    for p in [backup(&home.settings_file()), backup(&home.keystore_file())] {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(())
+}
+
+/// At start: if a previous run was interrupted, roll it back. Returns whether it did.
+pub fn recover(home: &Home) -> Result<bool, NodeError> {
+    match read_json::<Journal>(&journal_path(home))? {
+        Some(j) => rollback(home, &j).map(|()| true),
+        None => Ok(false),
+    }
+}

@@ -1,0 +1,147 @@
+//! The `elastic` password on a node's first secured start, and how its secrets reach the user.
+//!
+//! Unlike Elasticsearch, a missing terminal never costs the user the password: without one, the
+//! secrets go to `config/bootstrap-credentials` (mode 0600) instead of the screen, and never to the
+//! log.
+
+use std::io::Write;
+use std::path::Path;
+
+use bulwark_keystore::Keystore;
+use bulwark_pki::Fingerprint;
+use bulwark_security::authn::{PasswordHash, generate_password};
+use bulwark_settings::{Home, Settings};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::NodeError;
+use crate::state::ReservedUsers;
+
+/// Where the `elastic` password came from.
+pub enum ElasticPassword {
+    /// Generated now: the user must be told.
+    Generated(SecretString),
+    /// From `ELASTIC_PASSWORD`, `ELASTIC_PASSWORD_FILE` or the keystore's `bootstrap.password`.
+    Supplied(&'static str),
+}
+
+/// Reads `ELASTIC_PASSWORD_FILE` / `ELASTIC_PASSWORD` / `bootstrap.password`, in that order.
+fn supplied(ks: Option<&Keystore>) -> Result<Option<(SecretString, &'static str)>, NodeError> {
+    if let Some(path) = std::env::var_os("ELASTIC_PASSWORD_FILE").filter(|p| !p.is_empty()) {
+        let bytes = zeroize::Zeroizing::new(
+            std::fs::read(&path)
+                .map_err(NodeError::io("cannot read ELASTIC_PASSWORD_FILE", Path::new(&path)))?,
+        );
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| NodeError::Config("ELASTIC_PASSWORD_FILE does not hold UTF-8 text".into()))?;
+        return Ok(Some((SecretString::from(text.trim_end_matches(['\r', '\n'])), "ELASTIC_PASSWORD_FILE")));
+    }
+    if let Ok(v) = std::env::var("ELASTIC_PASSWORD") {
+        if !v.is_empty() {
+            return Ok(Some((SecretString::from(v), "ELASTIC_PASSWORD")));
+        }
+    }
+    Ok(ks.and_then(|k| k.get_string("bootstrap.password")).map(|p| (p, "the keystore's bootstrap.password")))
+}
+
+/// Gives `elastic` a password if it has none yet. `None` when it already had one.
+pub fn elastic_password(
+    users: &ReservedUsers,
+    settings: &Settings,
+    ks: Option<&Keystore>,
+) -> Result<Option<ElasticPassword>, NodeError> {
+    if users.has_password("elastic") {
+        return Ok(None);
+    }
+    let (password, source) = match supplied(ks)? {
+        Some((p, source)) => {
+            let min = settings.security.password_policy.min_length;
+            if p.expose_secret().chars().count() < min {
+                return Err(NodeError::Config(format!(
+                    "the elastic password from {source} is shorter than {min} characters (xpack.security.authc.password_policy.min_length); choose a longer one"
+                )));
+            }
+            (p, ElasticPassword::Supplied(source))
+        }
+        None => {
+            let p = generate_password(20);
+            (p.clone(), ElasticPassword::Generated(p))
+        }
+    };
+    let hash = PasswordHash::create(&password, settings.security.password_hashing);
+    users.set_password("elastic", &hash)?;
+    Ok(Some(source))
+}
+
+/// What to tell the user after the first secured start.
+pub struct FirstStart<'a> {
+    pub home: &'a Home,
+    pub password: Option<&'a SecretString>,
+    pub fingerprint: Option<Fingerprint>,
+    pub port: u16,
+    pub https: bool,
+}
+
+/// Prints the banner on a terminal; otherwise writes the credentials file and prints its path.
+pub fn deliver(first: &FirstStart<'_>, terminal: bool) -> Result<(), NodeError> {
+    let mut out = std::io::stdout().lock();
+    let write_err = |e: std::io::Error| NodeError::Io {
+        action: "cannot write to",
+        path: "standard output".into(),
+        source: e,
+    };
+    if terminal {
+        out.write_all(banner(first).as_bytes()).map_err(write_err)?;
+        return out.flush().map_err(write_err);
+    }
+    let mut msg = String::new();
+    if let Some(pw) = first.password {
+        let path = first.home.bootstrap_credentials_file();
+        let mut body = String::from(
+            "# Bulwark first-start credentials. Store them safely, then delete this file:\n\
+             # `bulwark doctor` warns while it exists.\n",
+        );
+        body.push_str(&format!("ELASTIC_PASSWORD={}\n", pw.expose_secret()));
+        if let Some(fp) = first.fingerprint {
+            body.push_str(&format!("HTTP_CA_FINGERPRINT={fp}\n"));
+        }
+        let body = zeroize::Zeroizing::new(body);
+        bulwark_pki::write_private_file(&path, body.as_bytes())?;
+        msg.push_str(&format!(
+            "Security is on. No terminal was attached, so the password of the elastic user was written to {} (mode 0600).\n",
+            path.display()
+        ));
+    }
+    if let Some(fp) = first.fingerprint {
+        msg.push_str(&format!("HTTP CA certificate SHA-256 fingerprint: {fp}\n"));
+    }
+    out.write_all(msg.as_bytes()).map_err(write_err)?;
+    out.flush().map_err(write_err)
+}
+
+/// The one-time banner shown on a terminal.
+fn banner(first: &FirstStart<'_>) -> String {
+    let rule = "━".repeat(80);
+    let mut b = format!(
+        "\n{rule}\n✅ Bulwark security is configured: authentication is on and connections are encrypted.\n\n"
+    );
+    if let Some(pw) = first.password {
+        b.push_str(&format!(
+            "ℹ️  Password for the elastic user (change it with `bulwark reset-password -u elastic`):\n  \x1b[1m{}\x1b[22m\n\n",
+            pw.expose_secret()
+        ));
+    }
+    if let Some(fp) = first.fingerprint {
+        b.push_str(&format!("ℹ️  HTTP CA certificate SHA-256 fingerprint:\n  \x1b[1m{fp}\x1b[22m\n\n"));
+    }
+    let scheme = if first.https { "https" } else { "http" };
+    let cacert = if first.https {
+        format!("--cacert {} ", first.home.certs_dir().join("http_ca.crt").display())
+    } else {
+        String::new()
+    };
+    b.push_str(&format!("ℹ️  Try it:\n  curl {cacert}-u elastic {scheme}://localhost:{}/\n\n", first.port));
+    b.push_str("ℹ️  Check the node's security at any time with `bulwark doctor`.\n");
+    b.push_str(&rule);
+    b.push_str("\n\n");
+    b
+}

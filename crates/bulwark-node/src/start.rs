@@ -1,0 +1,232 @@
+//! Starting a node: settings, auto-configuration, state, TLS, the listener, first-start
+//! secrets, then serving until a signal arrives.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bulwark_keystore::Keystore;
+use bulwark_pki::Fingerprint;
+use bulwark_rest::{ClusterView, NodeInfo, RestState};
+use bulwark_security::authn::Authenticator;
+use bulwark_settings::{DEFAULT_SETTINGS_FILE, Home, Loaded, Settings};
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::bootstrap::{self, ElasticPassword, FirstStart};
+use crate::state::{AutoconfigRecord, NodeState, ReservedUsers};
+use crate::{NodeError, autoconfig, files, host, logging, server, tls};
+
+/// How the node was started.
+pub struct StartOptions {
+    pub home: Home,
+    /// `-E key=value` overrides.
+    pub overrides: Vec<String>,
+    /// The keystore password (empty for an unprotected keystore).
+    pub keystore_password: SecretString,
+    /// Running as root (allowed by `--allow-root`): warned about at every start.
+    pub running_as_root: bool,
+    /// Whether standard output is a terminal (decides how first-start secrets are delivered).
+    pub terminal: bool,
+}
+
+struct SingleNode;
+
+impl ClusterView for SingleNode {
+    fn number_of_nodes(&self) -> usize {
+        1
+    }
+    fn number_of_data_nodes(&self) -> usize {
+        1
+    }
+}
+
+fn load_settings(opts: &StartOptions, hostname: &str) -> Result<Loaded, NodeError> {
+    Ok(bulwark_settings::load(&opts.home, &opts.overrides, hostname)?)
+}
+
+fn load_keystore(home: &Home, password: &SecretString) -> Result<Option<Keystore>, NodeError> {
+    let path = home.keystore_file();
+    if Keystore::exists(&path) { Ok(Some(Keystore::load(&path, password)?)) } else { Ok(None) }
+}
+
+/// A fresh home gets its config directory and a commented `bulwark.yml`.
+fn ensure_settings_file(home: &Home, settings: &Settings) -> Result<bool, NodeError> {
+    if !files::dir_is_empty(&settings.path_data)? {
+        return Ok(false);
+    }
+    files::create_dir(home.config_dir(), 0o750)?;
+    bulwark_pki::write_atomic(&home.settings_file(), DEFAULT_SETTINGS_FILE.as_bytes(), 0o640)?;
+    Ok(true)
+}
+
+/// Runs the node until SIGINT or SIGTERM.
+pub fn run(opts: StartOptions) -> Result<(), NodeError> {
+    let hostname = host::hostname();
+    let mut loaded = load_settings(&opts, &hostname)?;
+    if !loaded.file_exists && ensure_settings_file(&opts.home, &loaded.settings)? {
+        loaded = load_settings(&opts, &hostname)?;
+    }
+    logging::init(&loaded.settings.path_logs)?;
+    let result = run_logged(&opts, &hostname, loaded);
+    if let Err(e) = &result {
+        tracing::error!("node stopped: {e}");
+    }
+    result
+}
+
+fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result<(), NodeError> {
+    let home = &opts.home;
+    if opts.running_as_root {
+        tracing::warn!(
+            "running as root because --allow-root was given; run the node as an unprivileged user outside containers and CI"
+        );
+    }
+    if autoconfig::recover(home)? {
+        tracing::warn!("an interrupted security auto-configuration was rolled back; it runs again now");
+        loaded = load_settings(opts, hostname)?;
+    }
+    let mut keystore = load_keystore(home, &opts.keystore_password)?;
+    let mut fingerprint: Option<Fingerprint> = None;
+    let record = match autoconfig::check(home, &loaded.settings, loaded.file_exists, keystore.as_ref()) {
+        Ok(()) => {
+            let applied = autoconfig::apply(
+                home,
+                &loaded.settings,
+                keystore.take(),
+                &opts.keystore_password,
+                hostname,
+                &host::interface_addresses(),
+            )?;
+            tracing::info!(
+                fingerprint = %applied.http_ca_fingerprint,
+                "security auto-configuration done: TLS certificates in [{}], settings appended to [{}]",
+                home.certs_dir().display(),
+                home.settings_file().display()
+            );
+            fingerprint = Some(applied.http_ca_fingerprint);
+            loaded = load_settings(opts, hostname)?;
+            keystore = load_keystore(home, &opts.keystore_password)?;
+            AutoconfigRecord { outcome: "configured".into(), reason: None }
+        }
+        Err(reason) => {
+            tracing::info!(check = reason.check, "security auto-configuration skipped: {}", reason.message);
+            AutoconfigRecord { outcome: "skipped".into(), reason: Some(reason.to_string()) }
+        }
+    };
+    let settings = loaded.settings;
+    let (state, _created) = NodeState::load_or_create(&settings.path_data, record)?;
+    let security = &settings.security;
+    if !security.is_enabled() {
+        tracing::warn!(
+            "security is disabled (xpack.security.enabled: false): anyone who can reach this node can read and change everything; it serves plain HTTP"
+        );
+    }
+    production_check(&settings)?;
+    let http_tls = if security.is_enabled() && security.http_ssl.enabled {
+        let material = tls::load(home, "http", &security.http_ssl, keystore.as_ref())?;
+        if material.chain.len() > 1 {
+            if let Some(ca) = material.chain.last() {
+                fingerprint.get_or_insert(Fingerprint::of_der(ca));
+            }
+        }
+        Some(tls::server_config("http", &security.http_ssl, &material)?)
+    } else {
+        None
+    };
+    if let Some(fp) = fingerprint {
+        tracing::info!(fingerprint = %fp, "HTTP CA certificate SHA-256 fingerprint");
+    }
+    let users = Arc::new(ReservedUsers::open(&settings.path_data)?);
+    let rest = RestState {
+        info: Arc::new(NodeInfo {
+            node_name: settings.node_name.clone(),
+            cluster_name: settings.cluster_name.clone(),
+            cluster_uuid: state.cluster_uuid.clone(),
+        }),
+        authenticator: Arc::new(Authenticator::new(users.clone())),
+        cluster: Arc::new(SingleNode),
+        security_enabled: security.is_enabled(),
+        max_content_length: usize::try_from(settings.http.max_content_length).unwrap_or(usize::MAX),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| NodeError::Config(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let host = settings.http.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("_local_");
+        let addr = server::resolve_host(host, settings.http.port)?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| NodeError::Bind {
+            what: "HTTP",
+            addr: addr.to_string(),
+            source,
+        })?;
+        let bound = listener.local_addr().map_err(|source| NodeError::Bind {
+            what: "HTTP",
+            addr: addr.to_string(),
+            source,
+        })?;
+        if settings.node_portsfile {
+            write_portsfile(&settings.path_logs.join("http.ports"), bound)?;
+        }
+        if security.is_enabled() {
+            let first = bootstrap::elastic_password(&users, &settings, keystore.as_ref())?;
+            if let Some(source) = first {
+                let password = match &source {
+                    ElasticPassword::Generated(p) => Some(p),
+                    ElasticPassword::Supplied(from) => {
+                        tracing::info!("the elastic user's password was taken from {from}");
+                        None
+                    }
+                };
+                let first =
+                    FirstStart { home, password, fingerprint, port: bound.port(), https: http_tls.is_some() };
+                bootstrap::deliver(&first, opts.terminal)?;
+            }
+        }
+        tracing::info!(
+            "node [{}] of cluster [{}] started; serving {} on [{bound}]",
+            settings.node_name,
+            settings.cluster_name,
+            if http_tls.is_some() { "HTTPS" } else { "HTTP" }
+        );
+        server::serve(listener, http_tls, bulwark_rest::router::router(rest), shutdown_signal()).await;
+        tracing::info!("node stopped");
+        Ok(())
+    })
+}
+
+/// Security on, transport reachable from other hosts and no transport TLS: refuse (SPEC §4).
+fn production_check(settings: &Settings) -> Result<(), NodeError> {
+    let sec = &settings.security;
+    let (key, host) = match (&settings.transport.host, &settings.network_host) {
+        (Some(h), _) => ("transport.host", h.as_str()),
+        (None, Some(h)) => ("network.host", h.as_str()),
+        (None, None) => return Ok(()),
+    };
+    let addr = server::resolve_host(host, 0)?;
+    if sec.is_enabled() && !addr.ip().is_loopback() && !sec.transport_ssl.enabled {
+        return Err(NodeError::Config(format!(
+            "[{key}] is [{host}], so other hosts can reach this node's transport port, but transport TLS is not configured: set [xpack.security.transport.ssl.enabled: true] with a keystore or certificate (see `bulwark certutil`), or bind to a loopback address"
+        )));
+    }
+    Ok(())
+}
+
+fn write_portsfile(path: &std::path::Path, bound: SocketAddr) -> Result<(), NodeError> {
+    bulwark_pki::write_public_file(path, format!("{bound}\n").as_bytes())?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
