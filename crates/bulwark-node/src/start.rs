@@ -190,6 +190,9 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             if http_tls.is_some() { "HTTPS" } else { "HTTP" }
         );
         server::serve(listener, http_tls, bulwark_rest::router::router(rest), shutdown_signal()).await;
+        if settings.node_portsfile {
+            let _ = std::fs::remove_file(settings.path_logs.join("http.ports"));
+        }
         tracing::info!("node stopped");
         Ok(())
     })
