@@ -35,10 +35,10 @@ fn supplied(ks: Option<&Keystore>) -> Result<Option<(SecretString, &'static str)
             .map_err(|_| NodeError::Config("ELASTIC_PASSWORD_FILE does not hold UTF-8 text".into()))?;
         return Ok(Some((SecretString::from(text.trim_end_matches(['\r', '\n'])), "ELASTIC_PASSWORD_FILE")));
     }
-    if let Ok(v) = std::env::var("ELASTIC_PASSWORD") {
-        if !v.is_empty() {
-            return Ok(Some((SecretString::from(v), "ELASTIC_PASSWORD")));
-        }
+    if let Ok(v) = std::env::var("ELASTIC_PASSWORD")
+        && !v.is_empty()
+    {
+        return Ok(Some((SecretString::from(v), "ELASTIC_PASSWORD")));
     }
     Ok(ks.and_then(|k| k.get_string("bootstrap.password")).map(|p| (p, "the keystore's bootstrap.password")))
 }

@@ -192,27 +192,27 @@ fn permission_findings(home: &Home, out: &mut Vec<Finding>) {
                 secret_files.push(p);
             }
         }
-        if let Some(m) = mode(&home.certs_dir()) {
-            if m & 0o007 != 0 {
-                out.push(finding(
-                    Severity::Warning,
-                    "permissions",
-                    format!("[{}] is open to other users (mode {m:o})", home.certs_dir().display()),
-                    format!("chmod 750 {}", home.certs_dir().display()),
-                ));
-            }
+        if let Some(m) = mode(&home.certs_dir())
+            && m & 0o007 != 0
+        {
+            out.push(finding(
+                Severity::Warning,
+                "permissions",
+                format!("[{}] is open to other users (mode {m:o})", home.certs_dir().display()),
+                format!("chmod 750 {}", home.certs_dir().display()),
+            ));
         }
     }
     for p in secret_files {
-        if let Some(m) = mode(&p) {
-            if m & 0o077 != 0 {
-                out.push(finding(
-                    Severity::Warning,
-                    "permissions",
-                    format!("[{}] holds keys or secrets but has mode {m:o}", p.display()),
-                    format!("chmod 600 {}", p.display()),
-                ));
-            }
+        if let Some(m) = mode(&p)
+            && m & 0o077 != 0
+        {
+            out.push(finding(
+                Severity::Warning,
+                "permissions",
+                format!("[{}] holds keys or secrets but has mode {m:o}", p.display()),
+                format!("chmod 600 {}", p.display()),
+            ));
         }
     }
 }

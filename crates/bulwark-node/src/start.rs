@@ -124,10 +124,10 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     production_check(&settings)?;
     let http_tls = if security.is_enabled() && security.http_ssl.enabled {
         let material = tls::load(home, "http", &security.http_ssl, keystore.as_ref())?;
-        if material.chain.len() > 1 {
-            if let Some(ca) = material.chain.last() {
-                fingerprint.get_or_insert(Fingerprint::of_der(ca));
-            }
+        if material.chain.len() > 1
+            && let Some(ca) = material.chain.last()
+        {
+            fingerprint.get_or_insert(Fingerprint::of_der(ca));
         }
         Some(tls::server_config("http", &security.http_ssl, &material)?)
     } else {

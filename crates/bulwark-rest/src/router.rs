@@ -18,11 +18,11 @@ fn secured(action: Action, route: MethodRouter<RestState>) -> MethodRouter<RestS
 }
 
 async fn check(State(action): State<Action>, req: Request, next: Next) -> Response {
-    if let Some(a) = authn::current(&req) {
-        if let Err(e) = authorize(a, action) {
-            tracing::info!(target: "bulwark::authz", user = %a.user.username, %action, "access denied");
-            return ApiError::from(e).into_response();
-        }
+    if let Some(a) = authn::current(&req)
+        && let Err(e) = authorize(a, action)
+    {
+        tracing::info!(target: "bulwark::authz", user = %a.user.username, %action, "access denied");
+        return ApiError::from(e).into_response();
     }
     next.run(req).await
 }

@@ -145,10 +145,10 @@ fn on_a_terminal_the_banner_shows_the_password_once() {
                 .and_then(|rest| rest.lines().nth(1))
                 .map(|l| l.trim().trim_start_matches("\u{1b}[1m").trim_end_matches("\u{1b}[22m").to_owned())
         };
-        if let (Some(p), Some(f)) = (after("Password for the elastic user"), after("fingerprint:")) {
-            if text.contains("Try it") {
-                break (p, f);
-            }
+        if let (Some(p), Some(f)) = (after("Password for the elastic user"), after("fingerprint:"))
+            && text.contains("Try it")
+        {
+            break (p, f);
         }
         assert!(std::time::Instant::now() < deadline, "no banner in:\n{text}");
         std::thread::sleep(Duration::from_millis(20));

@@ -59,12 +59,12 @@ fn write_all(
     // 1. Certificates into a temporary directory, then into place.
     let tmp = journal::certs_tmp(home);
     crate::files::create_dir(&tmp, 0o750).map_err(step("creating the certificates directory"))?;
-    for (name, bytes, private) in material.files().map_err(step("generating certificates"))? {
-        let path = tmp.join(name);
-        let r = if private {
-            bulwark_pki::write_private_file(&path, &bytes)
+    for f in material.files().map_err(step("generating certificates"))? {
+        let path = tmp.join(f.name);
+        let r = if f.private {
+            bulwark_pki::write_private_file(&path, &f.bytes)
         } else {
-            bulwark_pki::write_public_file(&path, &bytes)
+            bulwark_pki::write_public_file(&path, &f.bytes)
         };
         r.map_err(|e| ("writing certificates", e.into()))?;
     }

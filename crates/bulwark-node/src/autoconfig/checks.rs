@@ -73,17 +73,17 @@ pub fn check(
             );
         }
     }
-    if let Some(ks) = keystore {
-        if let Some(name) = ks.names().find(|n| {
+    if let Some(ks) = keystore
+        && let Some(name) = ks.names().find(|n| {
             n.starts_with("xpack.security.http.ssl.") || n.starts_with("xpack.security.transport.ssl.")
-        }) {
-            return skip(
-                "tls_in_keystore",
-                format!(
-                    "the keystore already holds [{name}], so TLS is configured by hand; remove it with `bulwark keystore remove {name}` to let the node configure TLS"
-                ),
-            );
-        }
+        })
+    {
+        return skip(
+            "tls_in_keystore",
+            format!(
+                "the keystore already holds [{name}], so TLS is configured by hand; remove it with `bulwark keystore remove {name}` to let the node configure TLS"
+            ),
+        );
     }
     let d = &settings.discovery;
     if !d.seed_hosts.is_empty() {

@@ -12,6 +12,14 @@ pub const TRANSPORT_CA_CN: &str = "Bulwark security auto-configuration transport
 const CA_DAYS: u32 = 3 * 365;
 const NODE_DAYS: u32 = 2 * 365;
 
+/// One file of `config/certs`.
+pub struct CertFile {
+    pub name: &'static str,
+    pub bytes: Vec<u8>,
+    /// Private files (keys, keystores) are written 0600.
+    pub private: bool,
+}
+
 /// Everything auto-configuration writes, generated up front.
 pub struct Material {
     pub http_ca: CertifiedKey,
@@ -86,14 +94,15 @@ impl Material {
         })
     }
 
-    /// The files of `config/certs`: (name, bytes, private?).
-    pub fn files(&self) -> Result<Vec<(&'static str, Vec<u8>, bool)>, NodeError> {
+    /// The files of `config/certs`.
+    pub fn files(&self) -> Result<Vec<CertFile>, NodeError> {
         let ca = self.http_ca.cert_der();
         let tca = self.transport_ca.cert_der();
         let p12 = |entries: &[P12Entry], pw: &SecretString| write_p12(entries, pw).map_err(gen_err);
+        let file = |name, bytes, private| CertFile { name, bytes, private };
         Ok(vec![
-            ("http_ca.crt", self.http_ca.cert_pem().into_bytes(), false),
-            (
+            file("http_ca.crt", self.http_ca.cert_pem().into_bytes(), false),
+            file(
                 "http.p12",
                 p12(
                     &[P12Entry::key_chain("http", &self.http, &[ca]), P12Entry::trusted("http_ca", ca)],
@@ -101,12 +110,12 @@ impl Material {
                 )?,
                 true,
             ),
-            (
+            file(
                 "http_ca.p12",
                 p12(&[P12Entry::key_chain("http_ca", &self.http_ca, &[])], &self.http_ca_password)?,
                 true,
             ),
-            (
+            file(
                 "transport.p12",
                 p12(
                     &[
@@ -117,7 +126,7 @@ impl Material {
                 )?,
                 true,
             ),
-            (
+            file(
                 "transport_ca.p12",
                 p12(
                     &[P12Entry::key_chain("transport_ca", &self.transport_ca, &[])],

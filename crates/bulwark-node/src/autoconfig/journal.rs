@@ -81,10 +81,10 @@ pub fn rollback(home: &Home, journal: &Journal) -> Result<(), NodeError> {
             note(std::fs::remove_dir_all(&dir).map_err(NodeError::io("cannot remove", &dir)));
         }
     }
-    if let Some(moved) = &journal.moved_certs {
-        if moved.exists() {
-            note(std::fs::rename(moved, home.certs_dir()).map_err(NodeError::io("cannot restore", moved)));
-        }
+    if let Some(moved) = &journal.moved_certs
+        && moved.exists()
+    {
+        note(std::fs::rename(moved, home.certs_dir()).map_err(NodeError::io("cannot restore", moved)));
     }
     let jp = journal_path(home);
     note(std::fs::remove_file(&jp).map_err(NodeError::io("cannot remove", &jp)));

@@ -17,12 +17,12 @@ pub async fn health(
     Query(params): Query<HealthParams>,
 ) -> Result<Json<Value>, ApiError> {
     // A single node with no unassigned shards is always green, so any wait is satisfied at once.
-    if let Some(s) = params.wait_for_status.as_deref() {
-        if !matches!(s, "green" | "yellow" | "red") {
-            return Err(ApiError::illegal_argument(format!(
-                "unknown cluster health status [{s}]; use green, yellow or red"
-            )));
-        }
+    if let Some(s) = params.wait_for_status.as_deref()
+        && !matches!(s, "green" | "yellow" | "red")
+    {
+        return Err(ApiError::illegal_argument(format!(
+            "unknown cluster health status [{s}]; use green, yellow or red"
+        )));
     }
     let nodes = state.cluster.number_of_nodes();
     Ok(Json(json!({

@@ -562,7 +562,7 @@ fn write_new_secret_file(file: &Path, value: &[u8]) -> anyhow::Result<()> {
 }
 
 /// The current password: KEYSTORE_PASSWORD, else a prompt on a terminal.
-fn current_password(path: &Path) -> anyhow::Result<SecretString> {
+pub(crate) fn current_password(path: &Path) -> anyhow::Result<SecretString> {
     if let Some(password) = env_secret(PASSWORD_ENV)? {
         return Ok(password);
     }
