@@ -132,10 +132,10 @@ impl Node {
         let path = self.home.join("logs").join("http.ports");
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                if let Some(port) = text.trim().rsplit(':').next().and_then(|p| p.parse().ok()) {
-                    return port;
-                }
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && let Some(port) = text.trim().rsplit(':').next().and_then(|p| p.parse().ok())
+            {
+                return port;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("node exited with {status} before binding");
@@ -151,10 +151,10 @@ impl Node {
         let client = Client::new(port, Some(ca_pem));
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Ok(r) = client.get("/", Some((user, password))) {
-                if r.0 == 200 {
-                    return client;
-                }
+            if let Ok(r) = client.get("/", Some((user, password)))
+                && r.0 == 200
+            {
+                return client;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("node exited with {status} before it was ready");
