@@ -10,6 +10,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::NodeError;
+use crate::reload::LayerTls;
 
 /// Resolves an Elasticsearch host value (`_local_`, `_site_`, `0.0.0.0`, an IP or a name).
 pub fn resolve_host(host: &str, port: u16) -> Result<SocketAddr, NodeError> {
@@ -34,11 +35,10 @@ pub fn resolve_host(host: &str, port: u16) -> Result<SocketAddr, NodeError> {
 /// Serves `app` on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<Arc<LayerTls>>,
     app: Router,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let service = TowerToHyperService::new(app);
     tokio::pin!(shutdown);
     loop {
@@ -53,7 +53,7 @@ pub async fn serve(
             },
         };
         let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
+        let acceptor = tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(t.config()));
         let service = service.clone();
         tokio::spawn(async move {
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

@@ -13,8 +13,9 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::bootstrap::{self, ElasticPassword, FirstStart};
+use crate::reload::{Certificates, LayerTls};
 use crate::state::{AutoconfigRecord, NodeState, ReservedUsers};
-use crate::{NodeError, autoconfig, files, host, logging, server, tls};
+use crate::{NodeError, autoconfig, files, host, logging, server};
 
 /// How the node was started.
 pub struct StartOptions {
@@ -123,13 +124,13 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     }
     production_check(&settings)?;
     let http_tls = if security.is_enabled() && security.http_ssl.enabled {
-        let material = tls::load(home, "http", &security.http_ssl, keystore.as_ref())?;
+        let (layer, material) = LayerTls::load(home, "http", &security.http_ssl, &opts.keystore_password)?;
         if material.chain.len() > 1
             && let Some(ca) = material.chain.last()
         {
             fingerprint.get_or_insert(Fingerprint::of_der(ca));
         }
-        Some(tls::server_config("http", &security.http_ssl, &material)?)
+        Some(layer)
     } else {
         None
     };
@@ -145,6 +146,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         }),
         authenticator: Arc::new(Authenticator::new(users.clone())),
         cluster: Arc::new(SingleNode),
+        certificates: Arc::new(Certificates(http_tls.iter().cloned().collect())),
         security_enabled: security.is_enabled(),
         max_content_length: usize::try_from(settings.http.max_content_length).unwrap_or(usize::MAX),
     };
@@ -189,7 +191,11 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             settings.cluster_name,
             if http_tls.is_some() { "HTTPS" } else { "HTTP" }
         );
-        server::serve(listener, http_tls, bulwark_rest::router::router(rest), shutdown_signal()).await;
+        if let Some(t) = &http_tls {
+            t.watch();
+        }
+        server::serve(listener, http_tls.clone(), bulwark_rest::router::router(rest), shutdown_signal())
+            .await;
         if settings.node_portsfile {
             let _ = std::fs::remove_file(settings.path_logs.join("http.ports"));
         }

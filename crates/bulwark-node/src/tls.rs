@@ -2,7 +2,7 @@
 //! keystore (`keystore.path` + `keystore.secure_password` in the keystore) or PEM files
 //! (`certificate`, `key`, `certificate_authorities`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bulwark_keystore::Keystore;
@@ -13,6 +13,19 @@ use secrecy::SecretString;
 
 use crate::NodeError;
 
+/// One certificate in use, as `GET /_ssl/certificates` reports it.
+#[derive(Debug, Clone)]
+pub struct CertEntry {
+    /// The path as configured (relative to the config directory when it was relative).
+    pub path: String,
+    /// `PKCS12` or `PEM`.
+    pub format: &'static str,
+    /// The PKCS#12 alias, when there is one.
+    pub alias: Option<String>,
+    pub der: Vec<u8>,
+    pub has_private_key: bool,
+}
+
 /// The certificates and key a layer serves with.
 pub struct LayerMaterial {
     /// Leaf first, then CA certificates.
@@ -20,6 +33,8 @@ pub struct LayerMaterial {
     pub key: zeroize::Zeroizing<Vec<u8>>,
     /// Certificates trusted for client authentication.
     pub trusted: Vec<Vec<u8>>,
+    /// Every certificate, with where it came from.
+    pub entries: Vec<CertEntry>,
 }
 
 fn read(path: &Path, setting: &str) -> Result<Vec<u8>, NodeError> {
@@ -32,6 +47,19 @@ fn secret(ks: Option<&Keystore>, name: &str) -> SecretString {
     ks.and_then(|k| k.get_string(name)).unwrap_or_else(|| SecretString::from(""))
 }
 
+fn wrap(setting: String, path: &Path) -> impl FnOnce(bulwark_pki::PkiError) -> NodeError + '_ {
+    move |e| NodeError::Config(format!("setting [{setting}] ([{}]): {e}", path.display()))
+}
+
+/// The files a layer's material is read from (watched for hot reload).
+pub fn files(home: &Home, ssl: &SslSettings) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = ssl.certificate_authorities.iter().map(|p| home.config_relative(p)).collect();
+    for p in [&ssl.truststore_path, &ssl.keystore_path, &ssl.certificate, &ssl.key].into_iter().flatten() {
+        out.push(home.config_relative(p));
+    }
+    out
+}
+
 /// Loads a layer's material; `layer` is `http` or `transport`.
 pub fn load(
     home: &Home,
@@ -40,21 +68,38 @@ pub fn load(
     ks: Option<&Keystore>,
 ) -> Result<LayerMaterial, NodeError> {
     let prefix = format!("xpack.security.{layer}.ssl");
-    fn wrap(setting: String, path: &Path) -> impl FnOnce(bulwark_pki::PkiError) -> NodeError + '_ {
-        move |e| NodeError::Config(format!("setting [{setting}] ([{}]): {e}", path.display()))
-    }
+    let shown = |p: &Path| p.display().to_string();
     let mut trusted = Vec::new();
+    let mut entries = Vec::new();
     for ca in &ssl.certificate_authorities {
         let p = home.config_relative(ca);
         let setting = format!("{prefix}.certificate_authorities");
-        trusted.extend(bulwark_pki::certs_from_pem(&read(&p, &setting)?).map_err(wrap(setting, &p))?);
+        for der in bulwark_pki::certs_from_pem(&read(&p, &setting)?).map_err(wrap(setting, &p))? {
+            entries.push(CertEntry {
+                path: shown(ca),
+                format: "PEM",
+                alias: None,
+                der: der.clone(),
+                has_private_key: false,
+            });
+            trusted.push(der);
+        }
     }
     if let Some(ts) = &ssl.truststore_path {
         let p = home.config_relative(ts);
         let setting = format!("{prefix}.truststore.path");
         let pw = secret(ks, &format!("{prefix}.truststore.secure_password"));
-        trusted
-            .extend(bulwark_pki::read_p12(&read(&p, &setting)?, &pw).map_err(wrap(setting, &p))?.ca_certs());
+        let contents = bulwark_pki::read_p12(&read(&p, &setting)?, &pw).map_err(wrap(setting, &p))?;
+        for (alias, der) in &contents.trusted {
+            entries.push(CertEntry {
+                path: shown(ts),
+                format: "PKCS12",
+                alias: Some(alias.clone()),
+                der: der.clone(),
+                has_private_key: false,
+            });
+        }
+        trusted.extend(contents.ca_certs());
     }
     let (chain, key) = if let Some(kp) = &ssl.keystore_path {
         let p = home.config_relative(kp);
@@ -62,11 +107,31 @@ pub fn load(
         let pw = secret(ks, &format!("{prefix}.keystore.secure_password"));
         let contents = bulwark_pki::read_p12(&read(&p, &setting)?, &pw).map_err(wrap(setting.clone(), &p))?;
         let kc = contents.key_chain(None).map_err(wrap(setting, &p))?;
+        let alias =
+            contents.key_chains.iter().find(|(_, c)| c.chain_der == kc.chain_der).map(|(a, _)| a.clone());
+        for (i, der) in kc.chain_der.iter().enumerate() {
+            entries.push(CertEntry {
+                path: shown(kp),
+                format: "PKCS12",
+                alias: alias.clone(),
+                der: der.clone(),
+                has_private_key: i == 0,
+            });
+        }
         (kc.chain_der.clone(), zeroize::Zeroizing::new(kc.key_pkcs8_der.to_vec()))
     } else if let (Some(c), Some(k)) = (&ssl.certificate, &ssl.key) {
         let (cp, kp) = (home.config_relative(c), home.config_relative(k));
         let cs = format!("{prefix}.certificate");
         let mut chain = bulwark_pki::certs_from_pem(&read(&cp, &cs)?).map_err(wrap(cs, &cp))?;
+        for (i, der) in chain.iter().enumerate() {
+            entries.push(CertEntry {
+                path: shown(c),
+                format: "PEM",
+                alias: None,
+                der: der.clone(),
+                has_private_key: i == 0,
+            });
+        }
         // Send the CA too, so clients can pin it by fingerprint.
         for t in &trusted {
             if !chain.contains(t) {
@@ -81,7 +146,29 @@ pub fn load(
             "[{prefix}.enabled] is true but neither [{prefix}.keystore.path] nor [{prefix}.certificate] and [{prefix}.key] are set"
         )));
     };
-    Ok(LayerMaterial { chain, key, trusted })
+    Ok(LayerMaterial { chain, key, trusted, entries })
+}
+
+/// Checks material before it is used: the leaf is valid now, has names, and is signed by the
+/// CA sent with it (key/certificate agreement is checked when the configuration is built).
+pub fn validate(layer: &str, material: &LayerMaterial) -> Result<(), NodeError> {
+    let bad = |m: String| NodeError::Config(format!("the {layer} certificate is not usable: {m}"));
+    let leaf = material.chain.first().ok_or_else(|| bad("no certificate".into()))?;
+    let info = bulwark_pki::inspect(leaf).map_err(|e| bad(e.to_string()))?;
+    let now = time::OffsetDateTime::now_utc();
+    if !info.is_valid_at(now) {
+        return Err(bad(format!(
+            "[{}] is valid from {} to {}, not now",
+            info.subject_dn, info.not_before, info.not_after
+        )));
+    }
+    if info.dns_sans.is_empty() && info.ip_sans.is_empty() {
+        return Err(bad(format!("[{}] has no subject alternative names", info.subject_dn)));
+    }
+    if let Some(ca) = material.chain.get(1) {
+        bulwark_pki::verify_chain(leaf, ca).map_err(|e| bad(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// A rustls server configuration for a layer.

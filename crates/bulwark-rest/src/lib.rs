@@ -11,4 +11,4 @@ pub mod router;
 mod state;
 
 pub use error::ApiError;
-pub use state::{ClusterView, NodeInfo, RestState};
+pub use state::{CertificateSource, ClusterView, NodeInfo, RestState, SslCertificate};

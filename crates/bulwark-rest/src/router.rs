@@ -9,7 +9,7 @@ use axum::routing::{MethodRouter, get};
 use bulwark_security::authz::{Action, authorize};
 use serde_json::json;
 
-use crate::api::{cluster, root, security};
+use crate::api::{cluster, root, security, ssl};
 use crate::{ApiError, RestState, authn, media};
 
 /// Wraps a route so that it runs only when the caller may perform `action`.
@@ -38,6 +38,7 @@ pub fn router(state: RestState) -> Router {
     Router::new()
         .route("/", secured(Action::MonitorMain, get(root::info).head(root::head)))
         .route("/_cluster/health", secured(Action::MonitorHealth, get(cluster::health)))
+        .route("/_ssl/certificates", secured(Action::SslCertificates, get(ssl::certificates)))
         .route("/_security/_authenticate", secured(Action::Authenticate, get(security::authenticate)))
         .fallback(no_handler)
         .layer(middleware::from_fn_with_state(state.clone(), authn::authenticate))

@@ -20,12 +20,32 @@ pub trait ClusterView: Send + Sync {
     fn number_of_data_nodes(&self) -> usize;
 }
 
+/// One certificate in use, as `GET /_ssl/certificates` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SslCertificate {
+    pub path: String,
+    pub format: String,
+    pub alias: Option<String>,
+    pub subject_dn: String,
+    pub serial_number: String,
+    pub has_private_key: bool,
+    /// `YYYY-MM-DDTHH:MM:SS.000Z`.
+    pub expiry: String,
+    pub issuer: String,
+}
+
+/// The certificates the node serves and trusts; implemented by the node (they can change on reload).
+pub trait CertificateSource: Send + Sync {
+    fn certificates(&self) -> Vec<SslCertificate>;
+}
+
 /// Shared state of the REST layer.
 #[derive(Clone)]
 pub struct RestState {
     pub info: Arc<NodeInfo>,
     pub authenticator: Arc<Authenticator>,
     pub cluster: Arc<dyn ClusterView>,
+    pub certificates: Arc<dyn CertificateSource>,
     /// When false (`xpack.security.enabled: false`), requests are not authenticated.
     pub security_enabled: bool,
     /// `http.max_content_length`.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
-use bulwark_rest::{ClusterView, NodeInfo, RestState, router::router};
+use bulwark_rest::{CertificateSource, ClusterView, NodeInfo, RestState, SslCertificate, router::router};
 use bulwark_security::authn::{Authenticator, PasswordHash, ReservedUserLookup};
 use bulwark_settings::values::PasswordHashing;
 use secrecy::SecretString;
@@ -28,6 +28,13 @@ impl ClusterView for OneNode {
     }
 }
 
+struct NoCerts;
+impl CertificateSource for NoCerts {
+    fn certificates(&self) -> Vec<SslCertificate> {
+        Vec::new()
+    }
+}
+
 const PW: &str = "the-right-password";
 
 fn state(security_enabled: bool) -> RestState {
@@ -40,6 +47,7 @@ fn state(security_enabled: bool) -> RestState {
         }),
         authenticator: Arc::new(Authenticator::new(Arc::new(Elastic(hash)))),
         cluster: Arc::new(OneNode),
+        certificates: Arc::new(NoCerts),
         security_enabled,
         max_content_length: 1 << 20,
     }

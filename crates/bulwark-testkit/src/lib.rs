@@ -248,3 +248,42 @@ impl Client {
         Ok((status, headers, body))
     }
 }
+
+/// Runs a command to completion: (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run command");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A node started on a fresh home without a terminal, ready for requests.
+pub struct Started {
+    pub node: Node,
+    pub client: Client,
+    /// The generated `elastic` password (from `bootstrap-credentials`).
+    pub password: String,
+    /// The HTTP CA certificate (PEM).
+    pub ca: Vec<u8>,
+    pub port: u16,
+}
+
+/// Starts a node on a fresh `home` (with `extra` arguments) and waits until `elastic` can use it.
+pub fn start_fresh(home: &TestHome, extra: &[&str]) -> Started {
+    let mut node = Node::spawn(home, extra, &[]);
+    let port = node.port();
+    let deadline = Instant::now() + START_TIMEOUT;
+    let creds = loop {
+        if let Some(c) = home.bootstrap_credentials().filter(|c| c.contains_key("HTTP_CA_FINGERPRINT")) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "no bootstrap-credentials file");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let password = creds["ELASTIC_PASSWORD"].clone();
+    let ca = std::fs::read(home.config("certs/http_ca.crt")).expect("http_ca.crt");
+    let client = node.wait_ready(&ca, "elastic", &password);
+    Started { node, client, password, ca, port }
+}

@@ -4,37 +4,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
 
-use bulwark_testkit::{Client, Node, TestHome, command};
+use bulwark_testkit::{Client, Node, TestHome, command, run, start_fresh};
 
 fn mode(p: &std::path::Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().expect("run command");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// Starts a fresh node without a terminal and returns it ready, with its password and CA.
 fn fresh_node(home: &TestHome) -> (Node, Client, String, Vec<u8>) {
-    let mut node = Node::spawn(home, &[], &[]);
-    node.port();
-    let deadline = std::time::Instant::now() + bulwark_testkit::START_TIMEOUT;
-    let creds = loop {
-        if let Some(c) = home.bootstrap_credentials().filter(|c| c.contains_key("HTTP_CA_FINGERPRINT")) {
-            break c;
-        }
-        assert!(std::time::Instant::now() < deadline, "no bootstrap-credentials file");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let password = creds["ELASTIC_PASSWORD"].clone();
-    let ca = std::fs::read(home.config("certs/http_ca.crt")).unwrap();
-    let client = node.wait_ready(&ca, "elastic", &password);
-    (node, client, password, ca)
+    let s = start_fresh(home, &[]);
+    (s.node, s.client, s.password, s.ca)
 }
 
 #[test]

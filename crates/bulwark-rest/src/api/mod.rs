@@ -3,3 +3,4 @@
 pub mod cluster;
 pub mod root;
 pub mod security;
+pub mod ssl;

@@ -11,6 +11,8 @@ pub enum Action {
     MonitorHealth,
     /// `GET /_security/_authenticate` (every authenticated user may call it)
     Authenticate,
+    /// `GET /_ssl/certificates`
+    SslCertificates,
 }
 
 impl Action {
@@ -20,6 +22,7 @@ impl Action {
             Action::MonitorMain => "cluster:monitor/main",
             Action::MonitorHealth => "cluster:monitor/health",
             Action::Authenticate => "cluster:admin/xpack/security/user/authenticate",
+            Action::SslCertificates => "cluster:monitor/xpack/ssl/certificates/get",
         }
     }
 }

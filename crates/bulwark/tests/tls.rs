@@ -1,0 +1,308 @@
+//! TLS on the HTTP layer: protocol versions, `_ssl/certificates`, hot reload, mutual TLS.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bulwark_testkit::{TestHome, command, run, start_fresh};
+
+fn keystore_value(home: &TestHome, name: &str) -> String {
+    let (code, out, err) = run(command(&home.path()).args(["keystore", "show", name]));
+    assert_eq!(code, 0, "{err}");
+    out.trim_end().to_owned()
+}
+
+fn openssl(args: &[&str]) -> (i32, String, String) {
+    run(Command::new("openssl").args(args))
+}
+
+/// `openssl s_client` against the node with extra flags: (exit code, output).
+fn s_client(port: u16, extra: &[&str]) -> (i32, String) {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "localhost"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    (
+        out.status.code().unwrap_or(-1),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+/// The serial number of the certificate the node presents now.
+fn served_serial(port: u16) -> Option<String> {
+    let (_, out) = s_client(port, &[]);
+    let pem_start = out.find("-----BEGIN CERTIFICATE-----")?;
+    let pem_end = out.find("-----END CERTIFICATE-----")? + "-----END CERTIFICATE-----".len();
+    let mut child = Command::new("openssl")
+        .args(["x509", "-noout", "-serial"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    use std::io::Write;
+    child.stdin.take()?.write_all(out[pem_start..pem_end].as_bytes()).ok()?;
+    let o = child.wait_with_output().ok()?;
+    Some(String::from_utf8_lossy(&o.stdout).trim().trim_start_matches("serial=").to_uppercase())
+}
+
+/// Issues a new HTTP certificate from the node's own HTTP CA with openssl and packs it like
+/// `http.p12` (same alias, same password). Returns (p12 path, serial).
+fn new_http_p12(home: &TestHome, dir: &Path) -> (std::path::PathBuf, String) {
+    let ca_pw = keystore_value(home, "autoconfiguration.http_ca.secure_password");
+    let http_pw = keystore_value(home, "xpack.security.http.ssl.keystore.secure_password");
+    let p = |n: &str| dir.join(n).display().to_string();
+    let ca_p12 = home.config("certs/http_ca.p12").display().to_string();
+    assert_eq!(
+        openssl(&[
+            "pkcs12",
+            "-in",
+            &ca_p12,
+            "-passin",
+            &format!("pass:{ca_pw}"),
+            "-nocerts",
+            "-nodes",
+            "-out",
+            &p("ca.key")
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        openssl(&[
+            "pkcs12",
+            "-in",
+            &ca_p12,
+            "-passin",
+            &format!("pass:{ca_pw}"),
+            "-nokeys",
+            "-out",
+            &p("ca.crt")
+        ])
+        .0,
+        0
+    );
+    let (code, _, err) = openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &p("new.key"),
+        "-subj",
+        "/CN=reloaded",
+        "-out",
+        &p("new.csr"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let (code, _, err) = openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("new.csr"),
+        "-CA",
+        &p("ca.crt"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        &p("ext.cnf"),
+        "-out",
+        &p("new.crt"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        &p("new.key"),
+        "-in",
+        &p("new.crt"),
+        "-certfile",
+        &p("ca.crt"),
+        "-name",
+        "http",
+        "-passout",
+        &format!("pass:{http_pw}"),
+        "-out",
+        &p("new.p12"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, serial, _) = openssl(&["x509", "-noout", "-serial", "-in", &p("new.crt")]);
+    (dir.join("new.p12"), serial.trim().trim_start_matches("serial=").to_uppercase())
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn only_tls_1_2_and_1_3_are_accepted() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let (code, out) = s_client(s.port, &["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]);
+    assert_ne!(code, 0, "TLS 1.1 accepted: {out}");
+    for v in ["-tls1_2", "-tls1_3"] {
+        let (code, out) = s_client(s.port, &[v]);
+        assert_eq!(code, 0, "{v} refused: {out}");
+    }
+    // The full chain is sent: the node certificate and its CA.
+    let (_, out) = s_client(s.port, &["-showcerts"]);
+    assert_eq!(out.matches("-----BEGIN CERTIFICATE-----").count(), 2, "{out}");
+}
+
+#[test]
+fn ssl_certificates_lists_the_certificates_in_use() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let (status, _, body) = s.client.get("/_ssl/certificates", Some(("elastic", &s.password))).unwrap();
+    assert_eq!(status, 200);
+    let certs = body.as_array().expect("array");
+    let leaf = certs.iter().find(|c| c["has_private_key"] == true).expect("node certificate");
+    assert_eq!(leaf["path"], "certs/http.p12");
+    assert_eq!(leaf["format"], "PKCS12");
+    assert_eq!(leaf["alias"], "http");
+    assert!(leaf["issuer"].as_str().unwrap().contains("Bulwark security auto-configuration HTTP CA"));
+    let year: i32 = leaf["expiry"].as_str().unwrap()[..4].parse().unwrap();
+    assert!(year >= 2027, "{leaf}");
+    let served = served_serial(s.port).unwrap();
+    assert_eq!(leaf["serial_number"].as_str().unwrap().to_uppercase(), served.trim_start_matches('0'));
+    assert!(certs.iter().any(|c| c["subject_dn"].as_str().unwrap().contains("HTTP CA")), "CA listed too");
+}
+
+#[test]
+fn a_replaced_certificate_is_served_without_restart_and_garbage_is_refused() {
+    let home = TestHome::new();
+    let mut s = start_fresh(&home, &[]);
+    let before = served_serial(s.port).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let (p12, serial) = new_http_p12(&home, work.path());
+    assert_ne!(before, serial);
+    // Replace atomically, as an operator's `mv` would.
+    let staged = home.config("certs/http.p12.new");
+    std::fs::copy(&p12, &staged).unwrap();
+    std::fs::rename(&staged, home.config("certs/http.p12")).unwrap();
+    wait_until("the new certificate is served", || served_serial(s.port).as_deref() == Some(serial.as_str()));
+    let (status, ..) = s.client.get("/", Some(("elastic", &s.password))).unwrap();
+    assert_eq!(status, 200);
+    assert!(s.node.wait_for_log("reloaded TLS certificates for the http layer"));
+
+    std::fs::write(home.config("certs/http.p12"), b"this is not a PKCS#12 file").unwrap();
+    assert!(s.node.wait_for_log("refused new TLS material for the http layer"));
+    assert_eq!(
+        served_serial(s.port).as_deref(),
+        Some(serial.as_str()),
+        "the last good certificate keeps serving"
+    );
+}
+
+#[test]
+fn required_client_certificates_refuse_clients_without_one() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let password = s.password.clone();
+    s.node.stop();
+    // Issue a client certificate from the HTTP CA with openssl.
+    let ca_pw = keystore_value(&home, "autoconfiguration.http_ca.secure_password");
+    let work = tempfile::tempdir().unwrap();
+    let p = |n: &str| work.path().join(n).display().to_string();
+    let ca_p12 = home.config("certs/http_ca.p12").display().to_string();
+    assert_eq!(
+        openssl(&[
+            "pkcs12",
+            "-in",
+            &ca_p12,
+            "-passin",
+            &format!("pass:{ca_pw}"),
+            "-nocerts",
+            "-nodes",
+            "-out",
+            &p("ca.key")
+        ])
+        .0,
+        0
+    );
+    let ca_crt = home.config("certs/http_ca.crt").display().to_string();
+    assert_eq!(
+        openssl(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &p("client.key"),
+            "-subj",
+            "/CN=client",
+            "-out",
+            &p("client.csr")
+        ])
+        .0,
+        0
+    );
+    std::fs::write(work.path().join("ext.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
+    let (code, _, err) = openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("client.csr"),
+        "-CA",
+        &ca_crt,
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &p("ext.cnf"),
+        "-out",
+        &p("client.crt"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+
+    let mut yml = std::fs::read_to_string(home.config("bulwark.yml")).unwrap();
+    yml.push_str("xpack.security.http.ssl.client_authentication: required\nxpack.security.http.ssl.certificate_authorities: [certs/http_ca.crt]\n");
+    std::fs::write(home.config("bulwark.yml"), yml).unwrap();
+    let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
+    let port = node.port();
+    let url = format!("https://localhost:{port}/");
+    let curl = |cert: bool| {
+        let mut c = Command::new("curl");
+        c.args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cacert",
+            &ca_crt,
+            "-u",
+            &format!("elastic:{password}"),
+        ]);
+        if cert {
+            c.args(["--cert", &p("client.crt"), "--key", &p("client.key")]);
+        }
+        run(c.arg(&url))
+    };
+    wait_until("the node accepts a client with a certificate", || curl(true).1 == "200");
+    let (code, status, _) = curl(false);
+    assert!(code != 0 || status == "000", "a client without a certificate got through: {code} {status}");
+    node.stop();
+}
