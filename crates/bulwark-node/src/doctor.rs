@@ -165,7 +165,7 @@ fn layer_findings(
                 format!("{layer} certificate [{}] expired on {}", info.subject_dn, info.not_after),
                 "issue a new certificate with `bulwark certutil` and replace the file; the node reloads it",
             ));
-        } else if days <= 30 {
+        } else if days <= crate::reload::EXPIRY_WARNING_DAYS {
             out.push(finding(
                 Severity::Warning,
                 "certificate.expiry",

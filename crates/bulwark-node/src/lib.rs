@@ -7,7 +7,7 @@ mod error;
 pub mod files;
 pub mod host;
 pub mod logging;
-mod reload;
+pub mod reload;
 mod server;
 mod start;
 pub mod state;

@@ -146,7 +146,29 @@ fn build(
     let material = tls::load(home, layer, ssl, ks.as_ref())?;
     tls::validate(layer, &material)?;
     let cfg = tls::server_config(layer, ssl, &material)?;
+    warn_expiring(layer, &material.entries);
     Ok((cfg, material))
+}
+
+/// Certificates expiring within this many days are warned about at start and on reload.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+fn warn_expiring(layer: &str, entries: &[CertEntry]) {
+    let now = time::OffsetDateTime::now_utc();
+    for e in entries {
+        let Ok(info) = bulwark_pki::inspect(&e.der) else { continue };
+        let days = info.days_until_expiry(now);
+        if days <= EXPIRY_WARNING_DAYS {
+            tracing::warn!(
+                layer,
+                path = %e.path,
+                "certificate [{}] in [{}] for the {layer} layer expires in {days} days ({}); issue a new one with `bulwark certutil` and replace the file (the node reloads it)",
+                info.subject_dn,
+                e.path,
+                info.not_after
+            );
+        }
+    }
 }
 
 /// The certificates of every TLS layer, for `GET /_ssl/certificates`.

@@ -41,6 +41,7 @@ pub fn router(state: RestState) -> Router {
         .route("/_ssl/certificates", secured(Action::SslCertificates, get(ssl::certificates)))
         .route("/_security/_authenticate", secured(Action::Authenticate, get(security::authenticate)))
         .fallback(no_handler)
+        .layer(axum::extract::DefaultBodyLimit::max(state.max_content_length))
         .layer(middleware::from_fn_with_state(state.clone(), authn::authenticate))
         .layer(middleware::from_fn(media::pretty))
         .layer(middleware::from_fn(media::negotiate))
