@@ -12,8 +12,8 @@ pub enum NodeError {
     Pki(#[from] bulwark_pki::PkiError),
     #[error("{action} [{}]: {source}", path.display())]
     Io { action: &'static str, path: PathBuf, source: std::io::Error },
-    #[error("security auto-configuration failed while {step}: {message}; the home was restored as it was")]
-    AutoConfig { step: &'static str, message: String },
+    #[error("security auto-configuration failed while {step}: {message}; {}", if *restored { "the home was restored as it was" } else { "the home could not be fully restored: fix the cause and start again, the next start finishes the rollback" })]
+    AutoConfig { step: &'static str, message: String, restored: bool },
     #[error("{0}")]
     Config(String),
     #[error("cannot bind {what} to [{addr}]: {source}")]

@@ -39,10 +39,10 @@ pub fn apply(
         Err((step, e)) => {
             let rollback = journal::rollback(home, &journal);
             let mut message = e.to_string();
-            if let Err(r) = rollback {
+            if let Err(r) = &rollback {
                 message.push_str(&format!("; rolling back also failed: {r}"));
             }
-            Err(NodeError::AutoConfig { step, message })
+            Err(NodeError::AutoConfig { step, message, restored: rollback.is_ok() })
         }
     }
 }

@@ -41,7 +41,7 @@ fn p12_password() -> SecretString {
 }
 
 fn gen_err(e: bulwark_pki::PkiError) -> NodeError {
-    NodeError::AutoConfig { step: "generating certificates", message: e.to_string() }
+    NodeError::AutoConfig { step: "generating certificates", message: e.to_string(), restored: true }
 }
 
 /// The names a node's certificates carry: `localhost`, the host name, the node name (when it is a

@@ -65,14 +65,10 @@ pub fn rollback(home: &Home, journal: &Journal) -> Result<(), NodeError> {
         }
     };
     let yml = home.settings_file();
-    if backup(&yml).exists() {
-        note(std::fs::rename(backup(&yml), &yml).map_err(NodeError::io("cannot restore", &yml)));
-    }
+    note(restore(&yml));
     let ks = home.keystore_file();
     if journal.keystore_existed {
-        if backup(&ks).exists() {
-            note(std::fs::rename(backup(&ks), &ks).map_err(NodeError::io("cannot restore", &ks)));
-        }
+        note(restore(&ks));
     } else if ks.exists() {
         note(std::fs::remove_file(&ks).map_err(NodeError::io("cannot remove", &ks)));
     }
@@ -86,9 +82,28 @@ pub fn rollback(home: &Home, journal: &Journal) -> Result<(), NodeError> {
     {
         note(std::fs::rename(moved, home.certs_dir()).map_err(NodeError::io("cannot restore", moved)));
     }
+    // The journal goes only when everything was undone, so a failed step is retried next start.
+    if let Some(e) = first {
+        return Err(e);
+    }
     let jp = journal_path(home);
-    note(std::fs::remove_file(&jp).map_err(NodeError::io("cannot remove", &jp)));
-    first.map_or(Ok(()), Err)
+    std::fs::remove_file(&jp).map_err(NodeError::io("cannot remove", &jp))
+}
+
+/// Puts a backed-up file back. When the file still has the backup's bytes (the failed write
+/// never replaced it), the backup is simply removed: that also works on a file that cannot be
+/// replaced.
+fn restore(p: &Path) -> Result<(), NodeError> {
+    let b = backup(p);
+    if !b.exists() {
+        return Ok(());
+    }
+    let same = matches!((std::fs::read(&b), std::fs::read(p)), (Ok(x), Ok(y)) if x == y);
+    if same {
+        std::fs::remove_file(&b).map_err(NodeError::io("cannot remove", &b))
+    } else {
+        std::fs::rename(&b, p).map_err(NodeError::io("cannot restore", p))
+    }
 }
 
 /// Ends a successful run: the journal and backups go.
