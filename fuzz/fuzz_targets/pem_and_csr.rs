@@ -1,0 +1,10 @@
+//! PEM certificates, keys and CSRs from users and joining nodes never panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = bulwark_pki::certs_from_pem(data);
+    let _ = bulwark_pki::key_from_pem(data);
+    let _ = bulwark_pki::inspect_csr(data);
+    let _ = bulwark_pki::inspect(data);
+});
