@@ -109,6 +109,25 @@ pub fn examine(
         }
     }
     permission_findings(home, &mut out);
+    let audit = s.path_logs.join(crate::audit::AUDIT_FILE);
+    if audit.exists() {
+        match crate::audit::verify(&audit) {
+            Ok(n) => out.push(finding(Severity::Ok, "audit", format!("the audit log's hash chain is intact ({n} entries)"), "")),
+            Err((line, why)) => out.push(finding(
+                Severity::Critical,
+                "audit",
+                format!("the audit log [{}] was altered at line {line}: {why}", audit.display()),
+                "treat the node as possibly compromised: keep a copy of the file for investigation, then move it aside (a new chain starts)",
+            )),
+        }
+    } else if s.security.is_enabled() && !s.security.audit_enabled {
+        out.push(finding(
+            Severity::Warning,
+            "audit",
+            "audit logging is off (xpack.security.audit.enabled: false)",
+            "remove xpack.security.audit.enabled: false from bulwark.yml and restart",
+        ));
+    }
     if home.bootstrap_credentials_file().exists() {
         out.push(finding(
             Severity::Warning,

@@ -1,5 +1,6 @@
 //! The node: settings, first-start auto-configuration, TLS, the HTTP server, shutdown.
 
+pub mod audit;
 pub mod autoconfig;
 mod bootstrap;
 pub mod doctor;
@@ -11,6 +12,7 @@ pub mod reload;
 mod server;
 mod start;
 pub mod state;
+mod timestamp;
 mod tls;
 
 pub use error::NodeError;

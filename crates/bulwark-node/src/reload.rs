@@ -174,18 +174,6 @@ fn warn_expiring(layer: &str, entries: &[CertEntry]) {
 /// The certificates of every TLS layer, for `GET /_ssl/certificates`.
 pub struct Certificates(pub Vec<Arc<LayerTls>>);
 
-fn expiry(t: time::OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 impl bulwark_rest::CertificateSource for Certificates {
     fn certificates(&self) -> Vec<bulwark_rest::SslCertificate> {
         let mut out = Vec::new();
@@ -200,7 +188,7 @@ impl bulwark_rest::CertificateSource for Certificates {
                     subject_dn: info.subject_dn,
                     serial_number: if serial.is_empty() { "0".into() } else { serial },
                     has_private_key: e.has_private_key,
-                    expiry: expiry(info.not_after.to_offset(time::UtcOffset::UTC)),
+                    expiry: crate::timestamp::iso8601(info.not_after),
                     issuer: info.issuer_dn,
                 });
             }

@@ -8,6 +8,7 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 use crate::NodeError;
 use crate::reload::LayerTls;
@@ -39,7 +40,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let service = TowerToHyperService::new(app);
+    let service = app;
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -54,7 +55,10 @@ pub async fn serve(
         };
         let _ = tcp.set_nodelay(true);
         let acceptor = tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(t.config()));
-        let service = service.clone();
+        let service = service.clone().map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            req
+        });
         tokio::spawn(async move {
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             match acceptor {
@@ -68,10 +72,14 @@ pub async fn serve(
                         }
                         Err(_) => return,
                     };
-                    let _ = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).await;
+                    let _ = builder
+                        .serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(service))
+                        .await;
                 }
                 None => {
-                    let _ = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).await;
+                    let _ = builder
+                        .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
+                        .await;
                 }
             }
         });

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use bulwark_keystore::Keystore;
 use bulwark_pki::Fingerprint;
 use bulwark_rest::{ClusterView, NodeInfo, RestState};
-use bulwark_security::authn::Authenticator;
+use bulwark_security::audit::{AuditSink, NoAudit};
+use bulwark_security::authn::{Authenticator, LockoutPolicy};
 use bulwark_settings::{DEFAULT_SETTINGS_FILE, Home, Loaded, Settings};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
+use crate::audit::AuditLog;
 use crate::bootstrap::{self, ElasticPassword, FirstStart};
 use crate::reload::{Certificates, LayerTls};
 use crate::state::{AutoconfigRecord, NodeState, ReservedUsers};
@@ -138,13 +140,26 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         tracing::info!(fingerprint = %fp, "HTTP CA certificate SHA-256 fingerprint");
     }
     let users = Arc::new(ReservedUsers::open(&settings.path_data)?);
+    let audit: Arc<dyn AuditSink> = if security.is_enabled() && security.audit_enabled {
+        Arc::new(AuditLog::open(&settings.path_logs)?)
+    } else {
+        Arc::new(NoAudit)
+    };
     let rest = RestState {
         info: Arc::new(NodeInfo {
             node_name: settings.node_name.clone(),
             cluster_name: settings.cluster_name.clone(),
             cluster_uuid: state.cluster_uuid.clone(),
         }),
-        authenticator: Arc::new(Authenticator::new(users.clone())),
+        authenticator: Arc::new(Authenticator::new(
+            users.clone(),
+            LockoutPolicy {
+                enabled: security.lockout.enabled,
+                max_failures: security.lockout.max_failures,
+                duration: security.lockout.duration,
+            },
+            audit,
+        )),
         cluster: Arc::new(SingleNode),
         certificates: Arc::new(Certificates(http_tls.iter().cloned().collect())),
         security_enabled: security.is_enabled(),

@@ -1,39 +1,52 @@
 //! Authentication of every request, before routing: the result is put in the request's
 //! extensions for the per-route authorization layer and the handlers.
 
-use axum::extract::{Request, State};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bulwark_security::SecurityError;
-use bulwark_security::authn::{Authentication, Credentials};
+use bulwark_security::audit::{AuditEvent, Origin};
+use bulwark_security::authn::{Authentication, Credentials, Outcome};
 
 use crate::{ApiError, RestState};
+
+/// Where the request came from (the peer address the server put in the extensions).
+pub fn origin(req: &Request) -> Origin {
+    let address = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    Origin { address, method: req.method().to_string(), path: req.uri().path().to_owned() }
+}
 
 /// Authenticates the request or answers 401.
 pub async fn authenticate(State(state): State<RestState>, mut req: Request, next: Next) -> Response {
     if !state.security_enabled {
         return next.run(req).await;
     }
-    let path = req.uri().path().to_owned();
+    let origin = origin(&req);
+    let unauthenticated = |e: SecurityError| {
+        state
+            .authenticator
+            .audit(AuditEvent::AuthenticationFailed { principal: String::new(), origin: origin.clone() });
+        ApiError::from(e).into_response()
+    };
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return ApiError::from(SecurityError::MissingCredentials { path }).into_response();
+        return unauthenticated(SecurityError::MissingCredentials { path: origin.path.clone() });
     };
     let Some(credentials) = Credentials::parse(value.as_bytes()) else {
-        return ApiError::from(SecurityError::MalformedCredentials { path }).into_response();
+        return unauthenticated(SecurityError::MalformedCredentials { path: origin.path.clone() });
     };
-    let authentication = match state.authenticator.authenticate_cached(&credentials) {
-        Some(a) => a,
+    let outcome = match state.authenticator.authenticate_fast(&credentials, &origin) {
+        Some(o) => o,
         None => {
             let authenticator = state.authenticator.clone();
-            let result =
-                tokio::task::spawn_blocking(move || authenticator.authenticate(&credentials, &path)).await;
-            match result {
-                Ok(Ok(a)) => a,
-                Ok(Err(e)) => {
-                    tracing::info!(target: "bulwark::authn", reason = %e, "authentication failed");
-                    return ApiError::from(e).into_response();
-                }
+            let o = origin.clone();
+            match tokio::task::spawn_blocking(move || authenticator.authenticate(&credentials, &o)).await {
+                Ok(o) => o,
                 Err(_) => {
                     return ApiError::new(
                         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -45,11 +58,22 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
             }
         }
     };
-    req.extensions_mut().insert(authentication);
-    next.run(req).await
+    match outcome {
+        Outcome::Success(a) => {
+            req.extensions_mut().insert(a);
+            next.run(req).await
+        }
+        Outcome::Failure { error, delay } => {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            tracing::info!(target: "bulwark::authn", reason = %error, "authentication failed");
+            ApiError::from(error).into_response()
+        }
+    }
 }
 
-/// The authentication of a request, or the anonymous superuser when security is disabled.
+/// The authentication of a request (`None` when security is disabled).
 pub fn current(req: &Request) -> Option<&Authentication> {
     req.extensions().get::<Authentication>()
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
+use bulwark_security::audit::AuditEvent;
 use bulwark_security::authz::{Action, authorize};
 use serde_json::json;
 
@@ -13,16 +14,28 @@ use crate::api::{cluster, root, security, ssl};
 use crate::{ApiError, RestState, authn, media};
 
 /// Wraps a route so that it runs only when the caller may perform `action`.
-fn secured(action: Action, route: MethodRouter<RestState>) -> MethodRouter<RestState> {
-    route.route_layer(middleware::from_fn_with_state(action, check))
+fn secured(state: &RestState, action: Action, route: MethodRouter<RestState>) -> MethodRouter<RestState> {
+    route.route_layer(middleware::from_fn_with_state((state.clone(), action), check))
 }
 
-async fn check(State(action): State<Action>, req: Request, next: Next) -> Response {
-    if let Some(a) = authn::current(&req)
-        && let Err(e) = authorize(a, action)
-    {
-        tracing::info!(target: "bulwark::authz", user = %a.user.username, %action, "access denied");
-        return ApiError::from(e).into_response();
+async fn check(State((state, action)): State<(RestState, Action)>, req: Request, next: Next) -> Response {
+    if let Some(a) = authn::current(&req) {
+        let user = a.user.username.clone();
+        let origin = authn::origin(&req);
+        let decision = authorize(a, action);
+        let event = |granted: bool| {
+            let (action, indices) = (action.name().to_owned(), Vec::new());
+            if granted {
+                AuditEvent::AccessGranted { user: user.clone(), action, indices, origin: origin.clone() }
+            } else {
+                AuditEvent::AccessDenied { user: user.clone(), action, indices, origin: origin.clone() }
+            }
+        };
+        state.authenticator.audit(event(decision.is_ok()));
+        if let Err(e) = decision {
+            tracing::info!(target: "bulwark::authz", %user, %action, "access denied");
+            return ApiError::from(e).into_response();
+        }
     }
     next.run(req).await
 }
@@ -36,10 +49,10 @@ async fn no_handler(req: Request) -> Response {
 /// The whole REST API.
 pub fn router(state: RestState) -> Router {
     Router::new()
-        .route("/", secured(Action::MonitorMain, get(root::info).head(root::head)))
-        .route("/_cluster/health", secured(Action::MonitorHealth, get(cluster::health)))
-        .route("/_ssl/certificates", secured(Action::SslCertificates, get(ssl::certificates)))
-        .route("/_security/_authenticate", secured(Action::Authenticate, get(security::authenticate)))
+        .route("/", secured(&state, Action::MonitorMain, get(root::info).head(root::head)))
+        .route("/_cluster/health", secured(&state, Action::MonitorHealth, get(cluster::health)))
+        .route("/_ssl/certificates", secured(&state, Action::SslCertificates, get(ssl::certificates)))
+        .route("/_security/_authenticate", secured(&state, Action::Authenticate, get(security::authenticate)))
         .fallback(no_handler)
         .layer(axum::extract::DefaultBodyLimit::max(state.max_content_length))
         .layer(middleware::from_fn_with_state(state.clone(), authn::authenticate))

@@ -6,7 +6,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use bulwark_rest::{CertificateSource, ClusterView, NodeInfo, RestState, SslCertificate, router::router};
-use bulwark_security::authn::{Authenticator, PasswordHash, ReservedUserLookup};
+use bulwark_security::audit::NoAudit;
+use bulwark_security::authn::{Authenticator, LockoutPolicy, PasswordHash, ReservedUserLookup};
 use bulwark_settings::values::PasswordHashing;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -45,7 +46,11 @@ fn state(security_enabled: bool) -> RestState {
             cluster_name: "c1".into(),
             cluster_uuid: "uuid".into(),
         }),
-        authenticator: Arc::new(Authenticator::new(Arc::new(Elastic(hash)))),
+        authenticator: Arc::new(Authenticator::new(
+            Arc::new(Elastic(hash)),
+            LockoutPolicy { enabled: true, max_failures: 20, duration: std::time::Duration::from_secs(60) },
+            Arc::new(NoAudit),
+        )),
         cluster: Arc::new(OneNode),
         certificates: Arc::new(NoCerts),
         security_enabled,

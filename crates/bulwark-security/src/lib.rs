@@ -3,6 +3,7 @@
 //! This crate knows nothing of HTTP, storage or async runtimes. It defines the lookup traits it
 //! needs; the node implements them over its store.
 
+pub mod audit;
 pub mod authn;
 pub mod authz;
 mod error;

@@ -19,6 +19,20 @@ pub struct RealmRef {
 
 impl RealmRef {
     pub const RESERVED: RealmRef = RealmRef { name: "reserved", realm_type: "reserved" };
+    /// The file realm (`config/users`, `config/users_roles`).
+    pub const FILE: RealmRef = RealmRef { name: "default_file", realm_type: "file" };
+    /// Service accounts authenticated by a bearer token.
+    pub const SERVICE_ACCOUNT: RealmRef =
+        RealmRef { name: "_service_account", realm_type: "_service_account" };
+}
+
+/// The token that authenticated a request, as `_authenticate` reports it under `token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// The token's name (for a service token, the last part of `namespace/service/name`).
+    pub name: String,
+    /// `_service_account_file`, `_service_account_index`, ...
+    pub token_type: &'static str,
 }
 
 /// Who is making a request.
@@ -29,4 +43,6 @@ pub struct Authentication {
     pub lookup_realm: RealmRef,
     /// `realm`, `api_key`, `token`, ...
     pub authentication_type: &'static str,
+    /// The token used, when one was (service account tokens).
+    pub token: Option<TokenInfo>,
 }

@@ -4,12 +4,27 @@ mod authentication;
 mod authenticator;
 mod cache;
 mod credentials;
+mod file_realm;
+mod lockout;
 mod password;
+mod password_policy;
 mod reserved;
+mod service_account;
 
-pub use authentication::{Authentication, RealmRef, User};
-pub use authenticator::Authenticator;
+pub use authentication::{Authentication, RealmRef, TokenInfo, User};
+pub use authenticator::{Authenticator, Outcome};
 pub use cache::VerifyCache;
 pub use credentials::Credentials;
+pub use file_realm::{
+    FileRealm, RealmFileError, ReloadOutcome, USERS_FILE, USERS_ROLES_FILE, UsersFile, UsersRolesFile,
+    is_reserved_username, validate_role_name, validate_username,
+};
+pub use lockout::{LockScope, Lockout, LockoutPolicy, LockoutStarted, Verdict};
 pub use password::{PasswordHash, generate_password};
+pub use password_policy::{MIN_PASSWORD_LENGTH_FLOOR, PasswordPolicy, PolicyViolation, is_common_password};
 pub use reserved::{RESERVED_USERS, ReservedRealm, ReservedUserLookup};
+pub use service_account::{
+    ApplicationGrant, FILE_TOKEN_TYPE, IndexGrant, ParsedToken, SERVICE_ACCOUNTS, SERVICE_TOKEN_HASHING,
+    SERVICE_TOKENS_FILE, ServiceAccount, ServiceAccountToken, ServiceRoleDescriptor, ServiceTokenId,
+    ServiceTokenRealm, ServiceTokensFile, TOKEN_PREFIX, validate_token_name,
+};

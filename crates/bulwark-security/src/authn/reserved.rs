@@ -50,6 +50,7 @@ impl<L: ReservedUserLookup> ReservedRealm<L> {
             authentication_realm: RealmRef::RESERVED,
             lookup_realm: RealmRef::RESERVED,
             authentication_type: "realm",
+            token: None,
         }
     }
 
