@@ -1,0 +1,292 @@
+//! The Raft log, vote and committed index in a redb file (`raft-log.redb`).
+//!
+//! Every append, truncation, purge and vote is one redb write transaction committed with
+//! [`Durability::Immediate`] (fsync) before openraft is told it is done, so an entry that openraft
+//! counts as persisted is on disk. Only the committed index is written without fsync: it is a
+//! hint that lets a restarted node re-apply faster, and Raft re-derives it when it is lost.
+
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{AnyError, Entry, LogId, OptionalSend, RaftLogReader, StorageError, StorageIOError, Vote};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::db;
+use crate::error::StoreError;
+use crate::identity::ClusterIdentity;
+use crate::types::{NodeId, TypeConfig};
+
+/// The log file's name inside the store directory.
+pub const LOG_FILE: &str = "raft-log.redb";
+
+/// Log entries by index, each a JSON-encoded [`openraft::Entry`].
+const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+/// Small JSON records by name (see the `KEY_*` constants).
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+const KEY_VOTE: &str = "vote";
+const KEY_COMMITTED: &str = "committed";
+const KEY_PURGED: &str = "last_purged";
+const KEY_IDENTITY: &str = "identity";
+
+/// The Raft log storage. Cloning is cheap and gives another handle on the same file (openraft's
+/// log reader is such a clone).
+#[derive(Clone)]
+pub struct LogStore {
+    db: Arc<Database>,
+    path: Arc<PathBuf>,
+}
+
+/// Just the log id of an encoded entry, to read it without decoding the payload.
+#[derive(serde::Deserialize)]
+struct LogIdOnly {
+    log_id: LogId<NodeId>,
+}
+
+impl LogStore {
+    /// Opens or creates the log file at `path` (blocking: may repair the file).
+    pub fn open(path: &Path, verify: bool) -> Result<LogStore, StoreError> {
+        let db = db::open(path, verify)?;
+        let store = LogStore { db: Arc::new(db), path: Arc::new(path.to_path_buf()) };
+        store.write(Durability::Immediate, |txn| {
+            txn.open_table(LOG)?;
+            txn.open_table(META)?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The node's identity, if one was saved.
+    pub fn identity(&self) -> Result<Option<ClusterIdentity>, StoreError> {
+        self.read_meta(KEY_IDENTITY)
+    }
+
+    /// Saves the node's identity durably.
+    pub fn save_identity(&self, identity: &ClusterIdentity) -> Result<(), StoreError> {
+        let bytes = encode("the cluster identity", identity)?;
+        self.write(Durability::Immediate, move |txn| {
+            txn.open_table(META)?.insert(KEY_IDENTITY, bytes.as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// The last log id removed by log compaction, if any.
+    pub(crate) fn last_purged(&self) -> Result<Option<LogId<NodeId>>, StoreError> {
+        self.read_meta(KEY_PURGED)
+    }
+
+    /// How many entries the log holds (purged entries are gone).
+    pub fn len(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(LOG).map_err(|e| self.err(e))?;
+        table.len().map_err(|e| self.err(e))
+    }
+
+    /// Whether the log holds no entries.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// How many handles on the file are alive (this one included).
+    pub(crate) fn handles(&self) -> usize {
+        Arc::strong_count(&self.db)
+    }
+
+    fn err(&self, e: impl Into<redb::Error>) -> StoreError {
+        StoreError::db(&self.path, e)
+    }
+
+    fn read_meta<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(META).map_err(|e| self.err(e))?;
+        match table.get(key).map_err(|e| self.err(e))? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(v.value())
+                .map(Some)
+                .map_err(|e| StoreError::decode(&self.path, format!("the {key} record"), e)),
+        }
+    }
+
+    /// Runs `f` in one write transaction and commits it with `durability` (blocking).
+    fn write(
+        &self,
+        durability: Durability,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+    ) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        txn.set_durability(durability).map_err(|e| self.err(e))?;
+        f(&txn).map_err(|e| self.err(e))?;
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// Runs [`LogStore::write`] on the blocking pool.
+    async fn write_async(
+        &self,
+        context: &'static str,
+        durability: Durability,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error> + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let this = self.clone();
+        db::blocking(context, move || this.write(durability, f)).await
+    }
+
+    fn entries(&self, range: (Bound<u64>, Bound<u64>)) -> Result<Vec<Entry<TypeConfig>>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(LOG).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in table.range::<u64>(range).map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let index = k.value();
+            let entry: Entry<TypeConfig> = serde_json::from_slice(v.value())
+                .map_err(|e| StoreError::decode(&self.path, format!("log entry {index}"), e))?;
+            if entry.log_id.index != index {
+                return Err(StoreError::decode(
+                    &self.path,
+                    format!("log entry {index}"),
+                    format!("it records index {}", entry.log_id.index),
+                ));
+            }
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    fn last_log_id(&self) -> Result<Option<LogId<NodeId>>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(LOG).map_err(|e| self.err(e))?;
+        match table.last().map_err(|e| self.err(e))? {
+            None => Ok(None),
+            Some((k, v)) => {
+                let index = k.value();
+                let only: LogIdOnly = serde_json::from_slice(v.value())
+                    .map_err(|e| StoreError::decode(&self.path, format!("log entry {index}"), e))?;
+                Ok(Some(only.log_id))
+            }
+        }
+    }
+}
+
+fn encode<T: Serialize>(what: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::encode(what, e))
+}
+
+fn read_err(e: StoreError) -> StorageError<NodeId> {
+    StorageIOError::read_logs(AnyError::new(&e)).into()
+}
+
+fn write_err(e: StoreError) -> StorageError<NodeId> {
+    StorageIOError::write_logs(AnyError::new(&e)).into()
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
+        let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
+        self.entries(bounds).map_err(read_err)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
+        let last_purged_log_id: Option<LogId<NodeId>> = self.read_meta(KEY_PURGED).map_err(read_err)?;
+        let last_log_id = self.last_log_id().map_err(read_err)?.or(last_purged_log_id);
+        Ok(LogState { last_purged_log_id, last_log_id })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let bytes = encode("the vote", vote).map_err(|e| StorageIOError::write_vote(AnyError::new(&e)))?;
+        self.write_async("saving the vote", Durability::Immediate, move |txn| {
+            txn.open_table(META)?.insert(KEY_VOTE, bytes.as_slice())?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StorageIOError::write_vote(AnyError::new(&e)).into())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
+        self.read_meta(KEY_VOTE).map_err(|e| StorageIOError::read_vote(AnyError::new(&e)).into())
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), StorageError<NodeId>> {
+        let bytes = encode("the committed log id", &committed).map_err(write_err)?;
+        // Not fsynced: made durable by the next append; losing it only delays re-applying.
+        self.write_async("saving the committed index", Durability::None, move |txn| {
+            txn.open_table(META)?.insert(KEY_COMMITTED, bytes.as_slice())?;
+            Ok(())
+        })
+        .await
+        .map_err(write_err)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
+        Ok(self.read_meta::<Option<LogId<NodeId>>>(KEY_COMMITTED).map_err(read_err)?.flatten())
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut rows = Vec::new();
+        for entry in entries {
+            let bytes = encode(&format!("log entry {}", entry.log_id.index), &entry).map_err(write_err)?;
+            rows.push((entry.log_id.index, bytes));
+        }
+        self.write_async("appending to the log", Durability::Immediate, move |txn| {
+            let mut table = txn.open_table(LOG)?;
+            for (index, bytes) in &rows {
+                table.insert(index, bytes.as_slice())?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(write_err)?;
+        // The entries are durable: only now tell openraft.
+        callback.log_io_completed(Ok(()));
+        Ok(())
+    }
+
+    async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let from = log_id.index;
+        self.write_async("truncating the log", Durability::Immediate, move |txn| {
+            txn.open_table(LOG)?.retain_in(from.., |_, _| false)?;
+            Ok(())
+        })
+        .await
+        .map_err(write_err)
+    }
+
+    async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let upto = log_id.index;
+        let bytes = encode("the purged log id", &log_id).map_err(write_err)?;
+        self.write_async("purging the log", Durability::Immediate, move |txn| {
+            txn.open_table(META)?.insert(KEY_PURGED, bytes.as_slice())?;
+            txn.open_table(LOG)?.retain_in(..=upto, |_, _| false)?;
+            Ok(())
+        })
+        .await
+        .map_err(write_err)
+    }
+}

@@ -1,0 +1,252 @@
+//! The boundary between Raft and whatever carries its messages between nodes.
+//!
+//! openraft's network traits are generic and use associated types; the store hides them behind
+//! one object-safe trait, [`RaftTransport`], so that the node can plug in the mutual-TLS transport
+//! (in another crate) as an `Arc<dyn RaftTransport>` and tests can plug in [`LocalNetwork`], which
+//! routes messages to other [`Raft`] instances in the same process. Nothing else in the store knows
+//! how messages travel.
+//!
+//! The receiving side of a transport hands each request to the target node's `Raft`
+//! (`append_entries`, `vote`, `install_snapshot`): see [`crate::Store::raft`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use openraft::error::{Infallible, InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::network::RPCOption;
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use openraft::{RaftNetwork, RaftNetworkFactory};
+
+use crate::types::{NodeId, NodeInfo, Raft, TypeConfig};
+
+/// A boxed, sendable future, as returned by [`RaftTransport`] methods.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The result of one RPC: the remote node's answer, or why there is none.
+pub type RpcResult<T, E = Infallible> = Result<T, RPCError<NodeId, NodeInfo, RaftError<NodeId, E>>>;
+
+/// Carries Raft messages to other nodes. Implementations must be cheap to call concurrently: one
+/// call per message, each with its own deadline (`option.hard_ttl()`).
+pub trait RaftTransport: Send + Sync + 'static {
+    /// Sends log entries (or a heartbeat) to `target`.
+    fn append_entries(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> BoxFuture<RpcResult<AppendEntriesResponse<NodeId>>>;
+
+    /// Asks `target` for its vote.
+    fn vote(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> BoxFuture<RpcResult<VoteResponse<NodeId>>>;
+
+    /// Sends one chunk of a snapshot to `target`.
+    fn install_snapshot(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> BoxFuture<RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError>>;
+}
+
+/// openraft's network factory over a [`RaftTransport`].
+#[derive(Clone)]
+pub struct Network {
+    transport: Arc<dyn RaftTransport>,
+}
+
+impl Network {
+    /// Wraps a transport.
+    pub fn new(transport: Arc<dyn RaftTransport>) -> Self {
+        Self { transport }
+    }
+}
+
+/// A connection to one peer: the target and the shared transport.
+pub struct Connection {
+    target: NodeId,
+    node: NodeInfo,
+    transport: Arc<dyn RaftTransport>,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Connection;
+
+    async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> Connection {
+        Connection { target, node: node.clone(), transport: self.transport.clone() }
+    }
+}
+
+impl RaftNetwork<TypeConfig> for Connection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> RpcResult<AppendEntriesResponse<NodeId>> {
+        self.transport.append_entries(self.target, &self.node, rpc, option).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
+        self.transport.install_snapshot(self.target, &self.node, rpc, option).await
+    }
+
+    async fn vote(&mut self, rpc: VoteRequest<NodeId>, option: RPCOption) -> RpcResult<VoteResponse<NodeId>> {
+        self.transport.vote(self.target, &self.node, rpc, option).await
+    }
+}
+
+/// Why a peer could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("node {target} ({address}) is not reachable: {reason}")]
+pub struct PeerUnreachable {
+    /// The peer.
+    pub target: NodeId,
+    /// Its address.
+    pub address: String,
+    /// Why.
+    pub reason: &'static str,
+}
+
+// The error type is openraft's, as its `RaftNetwork` trait dictates.
+#[allow(clippy::result_large_err)]
+fn unreachable<T, E: std::error::Error>(
+    target: NodeId,
+    node: &NodeInfo,
+    reason: &'static str,
+) -> RpcResult<T, E> {
+    let e = PeerUnreachable { target, address: node.address.clone(), reason };
+    Err(RPCError::Unreachable(Unreachable::new(&e)))
+}
+
+/// The transport of a node that has no peers: every peer is unreachable. A single-member cluster
+/// never sends a message, so this is all it needs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTransport;
+
+impl RaftTransport for NoTransport {
+    fn append_entries(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        _rpc: AppendEntriesRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> BoxFuture<RpcResult<AppendEntriesResponse<NodeId>>> {
+        let r = unreachable(target, node, "this node has no transport");
+        Box::pin(async move { r })
+    }
+
+    fn vote(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        _rpc: VoteRequest<NodeId>,
+        _option: RPCOption,
+    ) -> BoxFuture<RpcResult<VoteResponse<NodeId>>> {
+        let r = unreachable(target, node, "this node has no transport");
+        Box::pin(async move { r })
+    }
+
+    fn install_snapshot(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        _rpc: InstallSnapshotRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> BoxFuture<RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError>> {
+        let r = unreachable(target, node, "this node has no transport");
+        Box::pin(async move { r })
+    }
+}
+
+/// An in-process network for tests: routes every message straight to the target's [`Raft`],
+/// registered under its node id. A node that is not registered (or was removed, to simulate a
+/// partition or a crash) is unreachable.
+#[derive(Clone, Default)]
+pub struct LocalNetwork {
+    nodes: Arc<RwLock<HashMap<NodeId, Raft>>>,
+}
+
+impl LocalNetwork {
+    /// An empty network.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes `raft` reachable as node `id`.
+    pub fn register(&self, id: NodeId, raft: Raft) {
+        self.nodes.write().unwrap_or_else(|p| p.into_inner()).insert(id, raft);
+    }
+
+    /// Makes node `id` unreachable.
+    pub fn unregister(&self, id: NodeId) {
+        self.nodes.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+
+    fn target(&self, id: NodeId) -> Option<Raft> {
+        self.nodes.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+    }
+}
+
+impl RaftTransport for LocalNetwork {
+    fn append_entries(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> BoxFuture<RpcResult<AppendEntriesResponse<NodeId>>> {
+        let Some(raft) = self.target(target) else {
+            let r = unreachable(target, node, "not registered in the local network");
+            return Box::pin(async move { r });
+        };
+        Box::pin(
+            async move { raft.append_entries(rpc).await.map_err(|e| RemoteError::new(target, e).into()) },
+        )
+    }
+
+    fn vote(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        rpc: VoteRequest<NodeId>,
+        _option: RPCOption,
+    ) -> BoxFuture<RpcResult<VoteResponse<NodeId>>> {
+        let Some(raft) = self.target(target) else {
+            let r = unreachable(target, node, "not registered in the local network");
+            return Box::pin(async move { r });
+        };
+        Box::pin(async move { raft.vote(rpc).await.map_err(|e| RemoteError::new(target, e).into()) })
+    }
+
+    fn install_snapshot(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> BoxFuture<RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError>> {
+        let Some(raft) = self.target(target) else {
+            let r = unreachable(target, node, "not registered in the local network");
+            return Box::pin(async move { r });
+        };
+        Box::pin(
+            async move { raft.install_snapshot(rpc).await.map_err(|e| RemoteError::new(target, e).into()) },
+        )
+    }
+}

@@ -1,0 +1,138 @@
+//! Local reads of the state machine: each call is one redb read transaction, which sees the last
+//! committed apply and never waits for a writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use openraft::{LogId, StoredMembership};
+use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
+
+use crate::apply::decode_doc;
+use crate::command::EntryKind;
+use crate::db::AtPath;
+use crate::document::StoredDoc;
+use crate::error::StoreError;
+use crate::tables::{DOCS, ENTRIES, INDICES, KEY_LAST_APPLIED, KEY_MEMBERSHIP, SM_META};
+use crate::types::{NodeId, NodeInfo};
+
+/// The last applied log id and the membership, as openraft asks for them.
+pub(crate) type AppliedState = (Option<LogId<NodeId>>, StoredMembership<NodeId, NodeInfo>);
+
+/// A read handle on the state machine. Cheap to clone.
+#[derive(Clone)]
+pub struct StateReader {
+    pub(crate) db: Arc<Database>,
+    pub(crate) path: Arc<PathBuf>,
+}
+
+impl StateReader {
+    /// How many handles on the file are alive (this one included).
+    pub(crate) fn handles(&self) -> usize {
+        Arc::strong_count(&self.db)
+    }
+
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<ReadOnlyTable<K, V>, StoreError> {
+        let txn = self.db.begin_read().at(&self.path)?;
+        txn.open_table(def).at(&self.path)
+    }
+
+    /// The security store entry `id` of `kind`.
+    pub fn get_entry(&self, kind: EntryKind, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let table = self.table(ENTRIES)?;
+        let row = table.get((kind.as_str(), id)).at(&self.path)?;
+        row.map(|v| json(&self.path, || format!("{kind} entry [{id}]"), v.value())).transpose()
+    }
+
+    /// Every entry of `kind`, ordered by id.
+    pub fn entries(&self, kind: EntryKind) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let table = self.table(ENTRIES)?;
+        pairs(&table, kind.as_str(), &self.path, |id, bytes| {
+            json(&self.path, || format!("{kind} entry [{id}]"), bytes)
+        })
+    }
+
+    /// The metadata of index `name`.
+    pub fn index(&self, name: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let table = self.table(INDICES)?;
+        let row = table.get(name).at(&self.path)?;
+        row.map(|v| json(&self.path, || format!("metadata of index [{name}]"), v.value())).transpose()
+    }
+
+    /// Every index with its metadata, ordered by name.
+    pub fn indices(&self) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let table = self.table(INDICES)?;
+        let mut out = Vec::new();
+        for row in table.iter().at(&self.path)? {
+            let (k, v) = row.at(&self.path)?;
+            let name = k.value().to_string();
+            let value = json(&self.path, || format!("metadata of index [{name}]"), v.value())?;
+            out.push((name, value));
+        }
+        Ok(out)
+    }
+
+    /// The document `id` of `index`.
+    pub fn document(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        let table = self.table(DOCS)?;
+        let row = table.get((index, id)).at(&self.path)?;
+        row.map(|v| decode_doc(&self.path, index, id, v.value())).transpose()
+    }
+
+    /// Every document of `index`, ordered by id (for rebuilding a search index).
+    pub fn documents(&self, index: &str) -> Result<Vec<(String, StoredDoc)>, StoreError> {
+        let table = self.table(DOCS)?;
+        pairs(&table, index, &self.path, |id, bytes| decode_doc(&self.path, index, id, bytes))
+    }
+
+    /// The last applied log id and the membership the state machine holds.
+    pub(crate) fn applied_state(&self) -> Result<AppliedState, StoreError> {
+        let table = self.table(SM_META)?;
+        let last: Option<Option<LogId<NodeId>>> = meta(&table, KEY_LAST_APPLIED, &self.path)?;
+        let membership = meta(&table, KEY_MEMBERSHIP, &self.path)?;
+        Ok((last.flatten(), membership.unwrap_or_default()))
+    }
+}
+
+/// Decodes a JSON record read from `path`.
+pub(crate) fn json<T: DeserializeOwned>(
+    path: &Path,
+    what: impl FnOnce() -> String,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::decode(path, what(), e))
+}
+
+/// Reads the JSON record `key` of a `&str → bytes` table.
+pub(crate) fn meta<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+    path: &Path,
+) -> Result<Option<T>, StoreError> {
+    match table.get(key).at(path)? {
+        None => Ok(None),
+        Some(v) => json(path, || format!("the {key} record"), v.value()).map(Some),
+    }
+}
+
+/// The rows of `prefix` in a `(prefix, id) → bytes` table, decoded by `decode`.
+fn pairs<T>(
+    table: &ReadOnlyTable<(&'static str, &'static str), &'static [u8]>,
+    prefix: &str,
+    path: &Path,
+    decode: impl Fn(&str, &[u8]) -> Result<T, StoreError>,
+) -> Result<Vec<(String, T)>, StoreError> {
+    let mut out = Vec::new();
+    for row in table.range::<(&str, &str)>((prefix, "")..).at(path)? {
+        let (k, v) = row.at(path)?;
+        let (p, id) = k.value();
+        if p != prefix {
+            break;
+        }
+        out.push((id.to_string(), decode(id, v.value())?));
+    }
+    Ok(out)
+}

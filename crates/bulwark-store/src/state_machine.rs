@@ -1,0 +1,261 @@
+//! The Raft state machine on redb (`state.redb`), with snapshots.
+//!
+//! Each call to `apply` is one redb write transaction, committed with fsync, that applies a batch
+//! of log entries and records the last applied log id in the same commit: after a crash the state
+//! is exactly that of some prefix of the log, and openraft re-applies the rest. Events for the
+//! changes are broadcast after the commit.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use openraft::storage::RaftStateMachine;
+use openraft::{
+    AnyError, Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, Snapshot, SnapshotMeta,
+    StorageError, StorageIOError, StoredMembership,
+};
+use redb::{Database, ReadableDatabase, WriteTransaction};
+use tokio::sync::broadcast;
+
+use crate::apply::{StateTables, encode_json};
+use crate::command::CommandResponse;
+use crate::db::{self, AtPath};
+use crate::error::StoreError;
+use crate::event::AppliedEvent;
+use crate::reader::{StateReader, meta};
+use crate::snapshot;
+use crate::tables::{
+    DOCS, ENTRIES, INDICES, KEY_LAST_APPLIED, KEY_MEMBERSHIP, KEY_SNAPSHOT_DATA, KEY_SNAPSHOT_META, SEQ_NOS,
+    SM_META, SNAPSHOT, TOMBSTONES,
+};
+use crate::types::{NodeId, NodeInfo, TypeConfig};
+
+/// How many events a subscriber may fall behind before it sees `Lagged`.
+const EVENT_CAPACITY: usize = 16 * 1024;
+
+/// The state machine. openraft owns it once the Raft is started; reads go through a
+/// [`StateReader`] on the same file.
+pub struct StateMachine {
+    db: Arc<Database>,
+    path: Arc<PathBuf>,
+    events: broadcast::Sender<AppliedEvent>,
+}
+
+/// Builds snapshots from a consistent read of the state machine.
+pub struct SnapshotBuilder {
+    db: Arc<Database>,
+    path: Arc<PathBuf>,
+}
+
+impl StateMachine {
+    /// Opens or creates the state machine file at `path` (blocking: may repair the file).
+    pub fn open(path: &Path, verify: bool) -> Result<StateMachine, StoreError> {
+        let db = db::open(path, verify)?;
+        let txn = db.begin_write().at(path)?;
+        txn.open_table(SM_META).at(path)?;
+        txn.open_table(ENTRIES).at(path)?;
+        txn.open_table(INDICES).at(path)?;
+        txn.open_table(SEQ_NOS).at(path)?;
+        txn.open_table(DOCS).at(path)?;
+        txn.open_table(TOMBSTONES).at(path)?;
+        txn.open_table(SNAPSHOT).at(path)?;
+        txn.commit().at(path)?;
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        Ok(StateMachine { db: Arc::new(db), path: Arc::new(path.to_path_buf()), events })
+    }
+
+    /// A read handle on this state machine.
+    pub fn reader(&self) -> StateReader {
+        StateReader { db: self.db.clone(), path: self.path.clone() }
+    }
+
+    /// The sender of applied-change events (subscribe to it to follow changes).
+    pub fn events(&self) -> broadcast::Sender<AppliedEvent> {
+        self.events.clone()
+    }
+
+    fn io_err(e: StoreError) -> StorageError<NodeId> {
+        StorageIOError::write_state_machine(AnyError::new(&e)).into()
+    }
+
+    /// Applies a batch in one transaction (blocking).
+    fn apply_batch(
+        db: &Database,
+        path: &Path,
+        entries: &[Entry<TypeConfig>],
+    ) -> Result<(Vec<CommandResponse>, Vec<AppliedEvent>), StoreError> {
+        let txn = db.begin_write().at(path)?;
+        let mut responses = Vec::with_capacity(entries.len());
+        let mut events = Vec::new();
+        {
+            let mut tables = StateTables::open(&txn, path)?;
+            let mut meta_table = txn.open_table(SM_META).at(path)?;
+            for entry in entries {
+                let response = match &entry.payload {
+                    EntryPayload::Blank => CommandResponse::Ok,
+                    EntryPayload::Normal(cmd) => tables.apply(cmd, &mut events)?,
+                    EntryPayload::Membership(m) => {
+                        let stored = StoredMembership::new(Some(entry.log_id), m.clone());
+                        let bytes = encode_json("the membership", &stored)?;
+                        meta_table.insert(KEY_MEMBERSHIP, bytes.as_slice()).at(path)?;
+                        CommandResponse::Ok
+                    }
+                };
+                responses.push(response);
+            }
+            if let Some(last) = entries.last() {
+                let bytes = encode_json("the last applied log id", &Some(last.log_id))?;
+                meta_table.insert(KEY_LAST_APPLIED, bytes.as_slice()).at(path)?;
+            }
+        }
+        txn.commit().at(path)?;
+        Ok((responses, events))
+    }
+
+    /// Replaces the state with a snapshot (blocking).
+    fn install(
+        db: &Database,
+        path: &Path,
+        meta: &SnapshotMeta<NodeId, NodeInfo>,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        let txn = db.begin_write().at(path)?;
+        snapshot::import(&txn, path, &meta.snapshot_id, data)?;
+        {
+            let mut meta_table = txn.open_table(SM_META).at(path)?;
+            let last = encode_json("the last applied log id", &meta.last_log_id)?;
+            meta_table.insert(KEY_LAST_APPLIED, last.as_slice()).at(path)?;
+            let membership = encode_json("the membership", &meta.last_membership)?;
+            meta_table.insert(KEY_MEMBERSHIP, membership.as_slice()).at(path)?;
+        }
+        save_snapshot(&txn, path, meta, data)?;
+        txn.commit().at(path)
+    }
+}
+
+/// Records `meta` and `data` as the current snapshot in `txn`.
+fn save_snapshot(
+    txn: &WriteTransaction,
+    path: &Path,
+    meta: &SnapshotMeta<NodeId, NodeInfo>,
+    data: &[u8],
+) -> Result<(), StoreError> {
+    let mut table = txn.open_table(SNAPSHOT).at(path)?;
+    let meta_bytes = encode_json("the snapshot meta", meta)?;
+    table.insert(KEY_SNAPSHOT_META, meta_bytes.as_slice()).at(path)?;
+    table.insert(KEY_SNAPSHOT_DATA, data).at(path)?;
+    Ok(())
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        let (db, path) = (self.db.clone(), self.path.clone());
+        let built = db::blocking("building a snapshot", move || {
+            let read = db.begin_read().at(&path)?;
+            let sm_meta = read.open_table(SM_META).at(&path)?;
+            let last_log_id: Option<LogId<NodeId>> =
+                meta::<Option<LogId<NodeId>>>(&sm_meta, KEY_LAST_APPLIED, &path)?.flatten();
+            let last_membership: StoredMembership<NodeId, NodeInfo> =
+                meta(&sm_meta, KEY_MEMBERSHIP, &path)?.unwrap_or_default();
+            let data = snapshot::export(&read, &path)?;
+            drop(sm_meta);
+            drop(read);
+            let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let snapshot_id = match &last_log_id {
+                Some(id) => format!("{}-{}-{nanos:x}", id.leader_id.term, id.index),
+                None => format!("0-0-{nanos:x}"),
+            };
+            let meta = SnapshotMeta { last_log_id, last_membership, snapshot_id };
+            let txn = db.begin_write().at(&path)?;
+            save_snapshot(&txn, &path, &meta, &data)?;
+            txn.commit().at(&path)?;
+            Ok((meta, data))
+        })
+        .await
+        .map_err(|e| StorageIOError::write_snapshot(None, AnyError::new(&e)))?;
+        let (meta, data) = built;
+        tracing::debug!(snapshot = %meta.snapshot_id, bytes = data.len(), "built a store snapshot");
+        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, NodeInfo>), StorageError<NodeId>> {
+        self.reader()
+            .applied_state()
+            .map_err(|e| StorageIOError::read_state_machine(AnyError::new(&e)).into())
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<CommandResponse>, StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (db, path) = (self.db.clone(), self.path.clone());
+        let (responses, events) =
+            db::blocking("applying log entries", move || Self::apply_batch(&db, &path, &entries))
+                .await
+                .map_err(Self::io_err)?;
+        for event in events {
+            // No subscriber is not an error.
+            let _ = self.events.send(event);
+        }
+        Ok(responses)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder { db: self.db.clone(), path: self.path.clone() }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, NodeInfo>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError<NodeId>> {
+        let data = snapshot.into_inner();
+        let (db, path, owned_meta) = (self.db.clone(), self.path.clone(), meta.clone());
+        db::blocking("installing a snapshot", move || Self::install(&db, &path, &owned_meta, &data))
+            .await
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), AnyError::new(&e)))?;
+        tracing::info!(snapshot = %meta.snapshot_id, "installed a store snapshot from the leader");
+        let _ = self.events.send(AppliedEvent::Reset);
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
+        let read_err = |e: StoreError| StorageIOError::read_snapshot(None, AnyError::new(&e));
+        let path = self.path.clone();
+        let txn = self.db.begin_read().at(&path).map_err(read_err)?;
+        let table = txn.open_table(SNAPSHOT).at(&path).map_err(read_err)?;
+        let Some(meta) =
+            meta::<SnapshotMeta<NodeId, NodeInfo>>(&table, KEY_SNAPSHOT_META, &path).map_err(read_err)?
+        else {
+            return Ok(None);
+        };
+        let data = match table.get(KEY_SNAPSHOT_DATA).at(&path).map_err(read_err)? {
+            Some(v) => v.value().to_vec(),
+            None => {
+                return Err(read_err(StoreError::decode(
+                    &path,
+                    "the current snapshot",
+                    "its data is missing",
+                ))
+                .into());
+            }
+        };
+        Ok(Some(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
+    }
+}

@@ -1,0 +1,350 @@
+//! The store facade: opening, writing through Raft, and reading the local state machine.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openraft::error::{ClientWriteError, InitializeError, RaftError};
+use openraft::{ChangeMembers, LogId, ServerState, SnapshotPolicy};
+use tokio::sync::broadcast;
+
+use crate::command::{Command, CommandResponse, EntryKind};
+use crate::config::{Bootstrap, StoreConfig};
+use crate::db;
+use crate::document::StoredDoc;
+use crate::error::StoreError;
+use crate::event::AppliedEvent;
+use crate::format;
+use crate::identity::{ClusterIdentity, new_cluster_uuid};
+use crate::log_store::{LOG_FILE, LogStore};
+use crate::network::Network;
+use crate::reader::StateReader;
+use crate::state_machine::StateMachine;
+use crate::tables::STATE_FILE;
+use crate::types::{Member, NodeId, NodeInfo, Raft};
+
+/// A node's replicated store: every change is a [`Command`] committed through Raft and applied to
+/// a durable state machine; reads are served from the local state machine.
+pub struct Store {
+    raft: Raft,
+    reader: StateReader,
+    log: LogStore,
+    events: broadcast::Sender<AppliedEvent>,
+    identity: ClusterIdentity,
+    dir: PathBuf,
+}
+
+fn raft_err(context: &'static str) -> impl Fn(&dyn std::fmt::Display) -> StoreError {
+    move |e| StoreError::Raft { context, detail: e.to_string() }
+}
+
+impl Store {
+    /// Opens or creates the store in `dir` (e.g. `<data>/store`) as node 1 of a single-member
+    /// cluster, formed on the first open, and waits until this node is the leader with the whole
+    /// log applied.
+    pub async fn open(dir: &Path, node_name: &str, address: &str) -> Result<Store, StoreError> {
+        Store::open_with(dir, StoreConfig::new(node_name, address)).await
+    }
+
+    /// Opens or creates the store in `dir` with explicit options.
+    pub async fn open_with(dir: &Path, config: StoreConfig) -> Result<Store, StoreError> {
+        let owned_dir = dir.to_path_buf();
+        let verify = config.verify_on_open;
+        let (log, sm) = db::blocking("opening the store", move || {
+            format::check_or_create(&owned_dir, &[LOG_FILE, STATE_FILE])?;
+            let log = LogStore::open(&owned_dir.join(LOG_FILE), verify)?;
+            let sm = StateMachine::open(&owned_dir.join(STATE_FILE), verify)?;
+            Ok((log, sm))
+        })
+        .await?;
+
+        let applied = sm.reader().applied_state()?.0;
+        check_log_covers_state(&log, applied.as_ref(), dir)?;
+        let identity = load_identity(&log, applied.is_some(), &config, dir).await?;
+
+        let raft_config = openraft::Config {
+            cluster_name: "bulwark".to_string(),
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
+            max_in_snapshot_log_to_keep: config.logs_to_keep,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| raft_err("checking the Raft configuration")(&e))?;
+
+        let reader = sm.reader();
+        let events = sm.events();
+        let network = Network::new(config.transport.clone());
+        let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log.clone(), sm)
+            .await
+            .map_err(|e| raft_err("starting Raft on the store")(&e))?;
+        let store = Store { raft, reader, log, events, identity, dir: dir.to_path_buf() };
+
+        match store.start(&config).await {
+            Ok(()) => Ok(store),
+            Err(e) => {
+                // Release the files before reporting.
+                let _ = store.shutdown().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Forms the cluster on a first start, then, when this node is the only voter, waits until it
+    /// leads with the whole log applied and its membership entry names it as configured.
+    async fn start(&self, config: &StoreConfig) -> Result<(), StoreError> {
+        let id = self.identity.node_id;
+        let me = NodeInfo::new(&config.node_name, &config.address);
+        let initialized = self.raft.is_initialized().await.map_err(|e| raft_err("starting Raft")(&e))?;
+        if !initialized {
+            match &config.bootstrap {
+                Bootstrap::FormCluster => {
+                    let members = BTreeMap::from([(id, me.clone())]);
+                    match self.raft.initialize(members).await {
+                        Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
+                        Err(e) => return Err(raft_err("forming a single-member cluster")(&e)),
+                    }
+                }
+                Bootstrap::Join { .. } => return Ok(()),
+            }
+        }
+
+        // Ask the Raft core itself: the metrics channel may not have caught up yet.
+        let membership = self
+            .raft
+            .with_raft_state(|st| st.membership_state.effective().membership().clone())
+            .await
+            .map_err(|e| raft_err("reading the membership")(&e))?;
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        if voters != BTreeSet::from([id]) {
+            return Ok(());
+        }
+        let timeout = config.leader_timeout;
+        let started = Instant::now();
+        let metrics = self
+            .raft
+            .wait(Some(timeout))
+            .metrics(|m| m.state == ServerState::Leader && m.current_leader == Some(id), "this node leads")
+            .await
+            .map_err(|_| StoreError::Timeout {
+                what: "this node to become the leader of its single-member cluster".to_string(),
+                waited: timeout,
+            })?;
+        let remaining = timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(100));
+        self.raft
+            .wait(Some(remaining))
+            .applied_index_at_least(metrics.last_log_index, "the log is applied")
+            .await
+            .map_err(|_| StoreError::Timeout {
+                what: "the log to be applied".to_string(),
+                waited: timeout,
+            })?;
+
+        if membership.get_node(&id) != Some(&me) {
+            tracing::info!(node = id, name = %me.name, address = %me.address, "updating this node's name and address in the membership");
+            self.raft
+                .change_membership(ChangeMembers::SetNodes(BTreeMap::from([(id, me.clone())])), true)
+                .await
+                .map_err(|e| raft_err("updating this node's address in the membership")(&e))?;
+        }
+        // So that `members()` answers from the metrics channel with this node as configured.
+        self.raft
+            .wait(Some(remaining))
+            .metrics(
+                |m| m.membership_config.membership().get_node(&id) == Some(&me),
+                "the membership is published",
+            )
+            .await
+            .map_err(|_| StoreError::Timeout {
+                what: "the membership to be published".to_string(),
+                waited: timeout,
+            })?;
+        Ok(())
+    }
+
+    /// Proposes `cmd` and returns the state machine's response once the command is committed
+    /// (durable on a majority) and applied on this node, so a read that follows sees it.
+    pub async fn write(&self, cmd: Command) -> Result<CommandResponse, StoreError> {
+        match self.raft.client_write(cmd).await {
+            Ok(resp) => Ok(resp.data),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                let leader = f.leader_id.map(|id| {
+                    let node = f.leader_node.unwrap_or_default();
+                    Member { id, name: node.name, address: node.address, voter: true }
+                });
+                Err(StoreError::NotLeader { leader })
+            }
+            Err(e) => Err(raft_err("writing a command")(&e)),
+        }
+    }
+
+    /// The cluster UUID, stable across restarts.
+    pub fn cluster_uuid(&self) -> &str {
+        &self.identity.cluster_uuid
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.identity.node_id
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The members of the current membership configuration, by id.
+    pub fn members(&self) -> Vec<Member> {
+        let stored = self.raft.metrics().borrow().membership_config.clone();
+        let membership = stored.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        membership
+            .nodes()
+            .map(|(id, node)| Member {
+                id: *id,
+                name: node.name.clone(),
+                address: node.address.clone(),
+                voter: voters.contains(id),
+            })
+            .collect()
+    }
+
+    /// The current leader's id, if one is known.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// Adds node `id` to the cluster: first as a learner that receives the log (this waits until
+    /// it has caught up), then as a voter. Must be called on the leader.
+    pub async fn add_member(&self, id: NodeId, node: NodeInfo) -> Result<(), StoreError> {
+        self.raft.add_learner(id, node, true).await.map_err(|e| raft_err("adding a learner")(&e))?;
+        self.raft
+            .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
+            .await
+            .map_err(|e| raft_err("promoting a learner to voter")(&e))?;
+        Ok(())
+    }
+
+    /// The Raft handle, for the transport's receiving side (hand it incoming `append_entries`,
+    /// `vote` and `install_snapshot` requests) and for metrics.
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// The security store entry `id` of `kind`.
+    pub fn get_entry(&self, kind: EntryKind, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        self.reader.get_entry(kind, id)
+    }
+
+    /// Every entry of `kind`, ordered by id.
+    pub fn entries(&self, kind: EntryKind) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        self.reader.entries(kind)
+    }
+
+    /// The metadata of index `name`.
+    pub fn index(&self, name: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        self.reader.index(name)
+    }
+
+    /// Every index with its metadata, ordered by name.
+    pub fn indices(&self) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        self.reader.indices()
+    }
+
+    /// The document `id` of `index`.
+    pub fn document(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        self.reader.document(index, id)
+    }
+
+    /// Every document of `index`, ordered by id (for rebuilding a search index).
+    pub fn documents(&self, index: &str) -> Result<Vec<(String, StoredDoc)>, StoreError> {
+        self.reader.documents(index)
+    }
+
+    /// A receiver of every change applied from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<AppliedEvent> {
+        self.events.subscribe()
+    }
+
+    /// How many entries the Raft log holds now (it is purged after each snapshot).
+    pub fn log_len(&self) -> Result<u64, StoreError> {
+        self.log.len()
+    }
+
+    /// Stops Raft and closes the store files.
+    pub async fn shutdown(self) -> Result<(), StoreError> {
+        let Store { raft, reader, log, .. } = self;
+        let result = raft
+            .shutdown()
+            .await
+            .map_err(|e| StoreError::Task { context: "shutting Raft down", detail: e.to_string() });
+        drop(raft);
+        // Raft's tasks hold the other handles on the files; wait (briefly) for them to finish, so
+        // that the directory can be opened again as soon as this returns.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while (reader.handles() > 1 || log.handles() > 1) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        result
+    }
+}
+
+/// Refuses a state file that is behind what log compaction removed: it was lost or replaced.
+fn check_log_covers_state(
+    log: &LogStore,
+    applied: Option<&LogId<NodeId>>,
+    dir: &Path,
+) -> Result<(), StoreError> {
+    match log.last_purged()? {
+        Some(purged) if applied.is_none_or(|a| a.index < purged.index) => Err(StoreError::Corrupt {
+            path: dir.join(STATE_FILE),
+            detail: format!(
+                "it holds state up to log index {}, but the log was compacted up to index {}: the file \
+                 was lost, emptied or replaced by an older copy",
+                applied.map_or_else(|| "none".to_string(), |a| a.index.to_string()),
+                purged.index
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The node's saved identity or, on a first open, a new one saved before anything else happens.
+async fn load_identity(
+    log: &LogStore,
+    state_applied: bool,
+    config: &StoreConfig,
+    dir: &Path,
+) -> Result<ClusterIdentity, StoreError> {
+    if let Some(identity) = log.identity()? {
+        if let Bootstrap::Join { cluster_uuid } = &config.bootstrap
+            && cluster_uuid != &identity.cluster_uuid
+        {
+            return Err(StoreError::ClusterMismatch {
+                path: dir.to_path_buf(),
+                stored: identity.cluster_uuid,
+                requested: cluster_uuid.clone(),
+            });
+        }
+        return Ok(identity);
+    }
+    if state_applied {
+        // The state machine applied entries of a log that is not there: the log file was
+        // emptied, replaced or deleted. Forming a new cluster would hide that.
+        return Err(StoreError::Corrupt {
+            path: log.path().to_path_buf(),
+            detail: format!(
+                "it is empty or was replaced, but {} holds state applied from an earlier log",
+                dir.join(STATE_FILE).display()
+            ),
+        });
+    }
+    let cluster_uuid = match &config.bootstrap {
+        Bootstrap::FormCluster => new_cluster_uuid()?,
+        Bootstrap::Join { cluster_uuid } => cluster_uuid.clone(),
+    };
+    let identity = ClusterIdentity { cluster_uuid, node_id: config.node_id };
+    let (log, saved) = (log.clone(), identity.clone());
+    db::blocking("saving the cluster identity", move || log.save_identity(&saved)).await?;
+    Ok(identity)
+}

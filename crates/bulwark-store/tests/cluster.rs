@@ -1,0 +1,171 @@
+//! Several stores in one process, connected by the in-process `LocalNetwork`: proves the network
+//! boundary carries replication, snapshots and elections.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulwark_store::{
+    AppliedEvent, Bootstrap, Command, EntryKind, LocalNetwork, NodeId, NodeInfo, Store, StoreConfig,
+    StoreError,
+};
+use serde_json::json;
+use tempfile::TempDir;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn address(id: NodeId) -> String {
+    format!("127.0.0.1:{}", 9300 + id)
+}
+
+fn config(net: &LocalNetwork, id: NodeId, bootstrap: Bootstrap) -> StoreConfig {
+    let mut config = StoreConfig::new(format!("node-{id}"), address(id));
+    config.node_id = id;
+    config.bootstrap = bootstrap;
+    config.transport = Arc::new(net.clone());
+    config
+}
+
+/// Opens node `id` (node 1 forms the cluster, the others join it) and makes it reachable.
+async fn start(
+    net: &LocalNetwork,
+    dirs: &[TempDir],
+    id: NodeId,
+    uuid: Option<&str>,
+    tweak: impl Fn(&mut StoreConfig),
+) -> Store {
+    let bootstrap = match uuid {
+        None => Bootstrap::FormCluster,
+        Some(u) => Bootstrap::Join { cluster_uuid: u.to_string() },
+    };
+    let mut config = config(net, id, bootstrap);
+    tweak(&mut config);
+    let store = Store::open_with(dirs[(id - 1) as usize].path(), config).await.unwrap();
+    net.register(id, store.raft().clone());
+    store
+}
+
+/// Waits until `store` has applied at least log index `index`.
+async fn caught_up(store: &Store, index: u64) {
+    store.raft().wait(Some(WAIT)).applied_index_at_least(Some(index), "caught up").await.unwrap();
+}
+
+/// Writes `cmd` through the leader's Raft and returns the log index it was given.
+async fn write(store: &Store, cmd: Command) -> u64 {
+    store.raft().client_write(cmd).await.unwrap().log_id.index
+}
+
+fn user(n: u64) -> Command {
+    Command::PutEntry { kind: EntryKind::User, id: format!("u{n}"), value: json!({"n": n}) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_replicate_every_write_and_survive_the_loss_of_the_leader() {
+    let net = LocalNetwork::new();
+    let dirs: Vec<TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let n1 = start(&net, &dirs, 1, None, |_| {}).await;
+    let uuid = n1.cluster_uuid().to_string();
+    let n2 = start(&net, &dirs, 2, Some(&uuid), |_| {}).await;
+    let n3 = start(&net, &dirs, 3, Some(&uuid), |_| {}).await;
+    n1.add_member(2, NodeInfo::new("node-2", address(2))).await.unwrap();
+    n1.add_member(3, NodeInfo::new("node-3", address(3))).await.unwrap();
+
+    let mut follower_events = n3.subscribe();
+    write(&n1, user(1)).await;
+    let index = write(&n1, Command::CreateIndex { name: "logs".into(), metadata: json!({}) }).await;
+    for node in [&n1, &n2, &n3] {
+        caught_up(node, index).await;
+        assert_eq!(
+            node.get_entry(EntryKind::User, "u1").unwrap(),
+            Some(json!({"n": 1})),
+            "node {}",
+            node.node_id()
+        );
+        assert!(node.index("logs").unwrap().is_some());
+        assert_eq!(node.cluster_uuid(), uuid);
+        let members = node.members();
+        assert_eq!(
+            members.iter().map(|m| (m.id, m.voter)).collect::<Vec<_>>(),
+            [(1, true), (2, true), (3, true)]
+        );
+        assert_eq!(members[1].address, address(2));
+    }
+    assert_eq!(
+        follower_events.recv().await.unwrap(),
+        AppliedEvent::Entry { kind: EntryKind::User, id: "u1".into() }
+    );
+
+    // A follower refuses writes and names the leader.
+    let err = n2.write(user(2)).await.unwrap_err();
+    let StoreError::NotLeader { leader: Some(leader) } = &err else { panic!("{err:?}") };
+    assert_eq!((leader.id, leader.address.as_str()), (1, address(1).as_str()));
+
+    // The leader goes away; the other two elect one of themselves and go on.
+    net.unregister(1);
+    n1.shutdown().await.unwrap();
+    let metrics = n2
+        .raft()
+        .wait(Some(WAIT))
+        .metrics(|m| matches!(m.current_leader, Some(2) | Some(3)), "a new leader")
+        .await
+        .unwrap();
+    let (leader, other) = if metrics.current_leader == Some(2) { (&n2, &n3) } else { (&n3, &n2) };
+    let index = write(leader, user(3)).await;
+    caught_up(other, index).await;
+    assert_eq!(other.get_entry(EntryKind::User, "u3").unwrap(), Some(json!({"n": 3})));
+    assert_eq!(other.get_entry(EntryKind::User, "u1").unwrap(), Some(json!({"n": 1})));
+    n2.shutdown().await.unwrap();
+    n3.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_joins_after_compaction_gets_a_snapshot() {
+    let net = LocalNetwork::new();
+    let dirs: Vec<TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let small_log = |c: &mut StoreConfig| {
+        c.snapshot_every = 10;
+        c.logs_to_keep = 0;
+    };
+    let n1 = start(&net, &dirs, 1, None, small_log).await;
+    let mut last = 0;
+    n1.write(Command::CreateIndex { name: "i".into(), metadata: json!({"m": 1}) }).await.unwrap();
+    for n in 0..30 {
+        n1.write(user(n)).await.unwrap();
+        let doc = Command::IndexDocument {
+            index: "i".into(),
+            id: format!("{}", n % 7),
+            source: json!({"n": n}),
+            op: bulwark_store::DocOp::Index,
+            if_seq_no: None,
+            if_primary_term: None,
+        };
+        last = write(&n1, doc).await;
+    }
+    n1.raft().wait(Some(WAIT)).metrics(|m| m.purged.is_some(), "the log is compacted").await.unwrap();
+
+    let uuid = n1.cluster_uuid().to_string();
+    let n2 = start(&net, &dirs, 2, Some(&uuid), small_log).await;
+    let mut events = n2.subscribe();
+    n1.add_member(2, NodeInfo::new("node-2", address(2))).await.unwrap();
+    caught_up(&n2, last).await;
+    assert_eq!(
+        events.recv().await.unwrap(),
+        AppliedEvent::Reset,
+        "the follower was brought up by a snapshot"
+    );
+    assert_eq!(n2.entries(EntryKind::User).unwrap(), n1.entries(EntryKind::User).unwrap());
+    assert_eq!(n2.entries(EntryKind::User).unwrap().len(), 30);
+    assert_eq!(n2.documents("i").unwrap(), n1.documents("i").unwrap());
+    assert_eq!(n2.index("i").unwrap(), Some(json!({"m": 1})));
+
+    // The follower's copy survives its restart; it cannot be made to join another cluster.
+    net.unregister(2);
+    n2.shutdown().await.unwrap();
+    let other = config(&net, 2, Bootstrap::Join { cluster_uuid: "another-cluster-uuid0".into() });
+    let err = Store::open_with(dirs[1].path(), other).await.err().expect("refused");
+    assert!(matches!(err, StoreError::ClusterMismatch { .. }), "{err:?}");
+    let n2 = start(&net, &dirs, 2, Some(&uuid), small_log).await;
+    assert_eq!(n2.entries(EntryKind::User).unwrap().len(), 30);
+    assert_eq!(n2.cluster_uuid(), uuid);
+    n2.shutdown().await.unwrap();
+    n1.shutdown().await.unwrap();
+}

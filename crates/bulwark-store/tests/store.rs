@@ -1,0 +1,202 @@
+//! The store facade end to end: Raft, durability across restarts, snapshots and log compaction,
+//! events, and refusal of directories it must not open.
+
+use std::path::Path;
+
+use bulwark_store::{
+    AppliedEvent, Command, CommandResponse, DocOp, DocOutcome, EntryKind, FORMAT_FILE, LOG_FILE, STATE_FILE,
+    Store, StoreConfig, StoreError,
+};
+use serde_json::json;
+
+async fn open(dir: &Path) -> Store {
+    Store::open(dir, "node-a", "127.0.0.1:9300").await.expect("open the store")
+}
+
+fn put(kind: EntryKind, id: &str, value: serde_json::Value) -> Command {
+    Command::PutEntry { kind, id: id.to_string(), value }
+}
+
+fn index_doc(index: &str, id: &str, source: serde_json::Value) -> Command {
+    Command::IndexDocument {
+        index: index.to_string(),
+        id: id.to_string(),
+        source,
+        op: DocOp::Index,
+        if_seq_no: None,
+        if_primary_term: None,
+    }
+}
+
+#[tokio::test]
+async fn first_open_forms_a_single_member_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store")).await;
+    assert_eq!(store.cluster_uuid().len(), 20);
+    assert_eq!(store.node_id(), 1);
+    assert_eq!(store.leader(), Some(1));
+    let members = store.members();
+    assert_eq!(members.len(), 1);
+    assert_eq!(
+        (members[0].id, members[0].name.as_str(), members[0].address.as_str()),
+        (1, "node-a", "127.0.0.1:9300")
+    );
+    assert!(members[0].voter);
+    for f in [FORMAT_FILE, LOG_FILE, STATE_FILE] {
+        assert!(dir.path().join("store").join(f).is_file(), "{f} missing");
+    }
+    store.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn writes_are_read_back_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let r = store.write(put(EntryKind::User, "alice", json!({"roles": ["admin"]}))).await.unwrap();
+    assert_eq!(r, CommandResponse::Entry { created: true });
+    assert_eq!(store.get_entry(EntryKind::User, "alice").unwrap(), Some(json!({"roles": ["admin"]})));
+    assert_eq!(store.get_entry(EntryKind::Role, "alice").unwrap(), None);
+
+    let r = store
+        .write(Command::CreateIndex { name: "logs".into(), metadata: json!({"mappings": {}}) })
+        .await
+        .unwrap();
+    assert_eq!(r, CommandResponse::Index { created: true });
+    let r = store.write(index_doc("logs", "1", json!({"msg": "hi"}))).await.unwrap();
+    let CommandResponse::Doc(d) = r else { panic!("{r:?}") };
+    assert_eq!((d.result, d.version, d.seq_no, d.primary_term), (DocOutcome::Created, 1, 0, 1));
+    let doc = store.document("logs", "1").unwrap().unwrap();
+    assert_eq!(doc.source, json!({"msg": "hi"}));
+    assert_eq!(store.indices().unwrap(), vec![("logs".to_string(), json!({"mappings": {}}))]);
+    store.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn restart_keeps_every_entry_the_uuid_and_the_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let uuid = store.cluster_uuid().to_string();
+    let members = store.members();
+    store.write(Command::CreateIndex { name: "i".into(), metadata: json!({}) }).await.unwrap();
+    for n in 0..50 {
+        store.write(put(EntryKind::Role, &format!("r{n:02}"), json!({"n": n}))).await.unwrap();
+        store.write(index_doc("i", &format!("d{n}"), json!({"n": n}))).await.unwrap();
+    }
+    store.shutdown().await.unwrap();
+
+    for _ in 0..2 {
+        let store = open(dir.path()).await;
+        assert_eq!(store.cluster_uuid(), uuid);
+        assert_eq!(store.members(), members);
+        let roles = store.entries(EntryKind::Role).unwrap();
+        assert_eq!(roles.len(), 50);
+        assert_eq!(roles[7], ("r07".to_string(), json!({"n": 7})));
+        assert_eq!(store.documents("i").unwrap().len(), 50);
+        // Writes go on after a restart, and the index's sequence continues.
+        let r = store.write(index_doc("i", "d0", json!({}))).await.unwrap();
+        let CommandResponse::Doc(d) = r else { panic!("{r:?}") };
+        assert_eq!(d.result, DocOutcome::Updated);
+        assert!(d.seq_no >= 50, "{d:?}");
+        store.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_changed_address_is_recorded_in_the_membership() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let uuid = store.cluster_uuid().to_string();
+    store.shutdown().await.unwrap();
+    let store = Store::open(dir.path(), "node-a", "127.0.0.1:9400").await.unwrap();
+    assert_eq!(store.cluster_uuid(), uuid);
+    assert_eq!(store.members()[0].address, "127.0.0.1:9400");
+    store.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn snapshots_keep_the_log_bounded_and_survive_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new("node-a", "127.0.0.1:9300");
+    config.snapshot_every = 40;
+    config.logs_to_keep = 10;
+    let store = Store::open_with(dir.path(), config.clone()).await.unwrap();
+    store.write(Command::CreateIndex { name: "i".into(), metadata: json!({}) }).await.unwrap();
+    let mut max_len = 0;
+    for n in 0..300 {
+        store.write(index_doc("i", &format!("d{}", n % 70), json!({"n": n}))).await.unwrap();
+        max_len = max_len.max(store.log_len().unwrap());
+    }
+    // A snapshot every 40 entries, 10 kept behind it: about 50 rows at most (snapshots are built
+    // in the background, so allow for some slack), against 300 writes.
+    assert!(max_len <= 100, "the log grew to {max_len} entries");
+    assert!(store.log_len().unwrap() <= 100);
+    let metrics = store.raft().metrics().borrow().clone();
+    assert!(metrics.snapshot.is_some() && metrics.purged.is_some(), "{metrics:?}");
+    store.shutdown().await.unwrap();
+
+    let store = Store::open_with(dir.path(), config).await.unwrap();
+    let docs = store.documents("i").unwrap();
+    assert_eq!(docs.len(), 70);
+    let d5 = &store.document("i", "d5").unwrap().unwrap();
+    assert_eq!(d5.source, json!({"n": 285}));
+    assert_eq!(d5.version, 5);
+    store.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn subscribers_see_each_applied_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let mut events = store.subscribe();
+    store.write(put(EntryKind::ApiKey, "k1", json!({}))).await.unwrap();
+    store.write(Command::CreateIndex { name: "i".into(), metadata: json!({}) }).await.unwrap();
+    store.write(index_doc("i", "a", json!({}))).await.unwrap();
+    // A refused command changes nothing and sends nothing.
+    store.write(Command::CreateIndex { name: "i".into(), metadata: json!({}) }).await.unwrap();
+    store.write(Command::DeleteIndex { name: "i".into() }).await.unwrap();
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert_eq!(
+        seen,
+        vec![
+            AppliedEvent::Entry { kind: EntryKind::ApiKey, id: "k1".into() },
+            AppliedEvent::Index { name: "i".into() },
+            AppliedEvent::Document { index: "i".into(), id: "a".into() },
+            AppliedEvent::Index { name: "i".into() },
+        ]
+    );
+    store.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn newer_format_is_refused_naming_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    store.shutdown().await.unwrap();
+    std::fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 2\n").unwrap();
+    let err = Store::open(dir.path(), "node-a", "127.0.0.1:9300").await.err().expect("refused");
+    assert!(matches!(err, StoreError::NewerFormat { found: 2, supported: 1, .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("version 2") && msg.contains("version 1"), "{msg}");
+}
+
+#[tokio::test]
+async fn garbage_format_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(FORMAT_FILE), "hello world").unwrap();
+    let err = Store::open(dir.path(), "node-a", "127.0.0.1:9300").await.err().expect("refused");
+    assert!(matches!(err, StoreError::InvalidFormat { .. }), "{err:?}");
+    assert!(err.to_string().contains("\"hello world\""), "{err}");
+}
+
+#[tokio::test]
+async fn a_second_open_of_the_same_directory_is_refused_while_the_first_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let err = Store::open(dir.path(), "node-a", "127.0.0.1:9300").await.err().expect("refused");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    assert!(err.to_string().contains(LOG_FILE), "{err}");
+    store.shutdown().await.unwrap();
+}
