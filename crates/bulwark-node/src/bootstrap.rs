@@ -44,7 +44,7 @@ fn supplied(ks: Option<&Keystore>) -> Result<Option<(SecretString, &'static str)
 }
 
 /// Gives `elastic` a password if it has none yet. `None` when it already had one.
-pub fn elastic_password(
+pub async fn elastic_password(
     users: &ReservedUsers,
     settings: &Settings,
     ks: Option<&Keystore>,
@@ -68,7 +68,7 @@ pub fn elastic_password(
         }
     };
     let hash = PasswordHash::create(&password, settings.security.password_hashing);
-    users.set_password("elastic", &hash)?;
+    users.set_password("elastic", &hash).await?;
     Ok(Some(source))
 }
 

@@ -8,6 +8,7 @@ mod error;
 pub mod files;
 pub mod host;
 pub mod logging;
+pub mod realm_files;
 pub mod reload;
 mod server;
 mod start;

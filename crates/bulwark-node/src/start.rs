@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use bulwark_keystore::Keystore;
 use bulwark_pki::Fingerprint;
-use bulwark_rest::{ClusterView, NodeInfo, RestState};
+use bulwark_rest::{ClusterView, MemberView, NodeInfo, RestState};
 use bulwark_security::audit::{AuditSink, NoAudit};
 use bulwark_security::authn::{Authenticator, LockoutPolicy};
 use bulwark_settings::{DEFAULT_SETTINGS_FILE, Home, Loaded, Settings};
+use bulwark_store::Store;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
@@ -32,14 +33,23 @@ pub struct StartOptions {
     pub terminal: bool,
 }
 
-struct SingleNode;
+/// The cluster as the replicated store's membership describes it.
+struct StoreCluster(Arc<Store>);
 
-impl ClusterView for SingleNode {
+impl ClusterView for StoreCluster {
+    fn members(&self) -> Vec<MemberView> {
+        let leader = self.0.leader();
+        self.0
+            .members()
+            .into_iter()
+            .map(|m| MemberView { master: Some(m.id) == leader, name: m.name, address: m.address })
+            .collect()
+    }
     fn number_of_nodes(&self) -> usize {
-        1
+        self.0.members().len()
     }
     fn number_of_data_nodes(&self) -> usize {
-        1
+        self.0.members().len()
     }
 }
 
@@ -117,7 +127,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         }
     };
     let settings = loaded.settings;
-    let (state, _created) = NodeState::load_or_create(&settings.path_data, record)?;
+    NodeState::load_or_create(&settings.path_data, record)?;
     let security = &settings.security;
     if !security.is_enabled() {
         tracing::warn!(
@@ -139,37 +149,47 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     if let Some(fp) = fingerprint {
         tracing::info!(fingerprint = %fp, "HTTP CA certificate SHA-256 fingerprint");
     }
-    let users = Arc::new(ReservedUsers::open(&settings.path_data)?);
-    let audit: Arc<dyn AuditSink> = if security.is_enabled() && security.audit_enabled {
-        Arc::new(AuditLog::open(&settings.path_logs)?)
-    } else {
-        Arc::new(NoAudit)
-    };
-    let rest = RestState {
-        info: Arc::new(NodeInfo {
-            node_name: settings.node_name.clone(),
-            cluster_name: settings.cluster_name.clone(),
-            cluster_uuid: state.cluster_uuid.clone(),
-        }),
-        authenticator: Arc::new(Authenticator::new(
-            users.clone(),
-            LockoutPolicy {
-                enabled: security.lockout.enabled,
-                max_failures: security.lockout.max_failures,
-                duration: security.lockout.duration,
-            },
-            audit,
-        )),
-        cluster: Arc::new(SingleNode),
-        certificates: Arc::new(Certificates(http_tls.iter().cloned().collect())),
-        security_enabled: security.is_enabled(),
-        max_content_length: usize::try_from(settings.http.max_content_length).unwrap_or(usize::MAX),
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| NodeError::Config(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
+        let store_dir = settings.path_data.join("store");
+        let member_address = format!(
+            "{}:{}",
+            settings.transport.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("127.0.0.1"),
+            settings.transport.port
+        );
+        let store =
+            Arc::new(Store::open(&store_dir, &settings.node_name, &member_address).await.map_err(|e| {
+                NodeError::Config(format!("cannot open the store in [{}]: {e}", store_dir.display()))
+            })?);
+        let users = Arc::new(ReservedUsers::new(store.clone()));
+        let audit: Arc<dyn AuditSink> = if security.is_enabled() && security.audit_enabled {
+            Arc::new(AuditLog::open(&settings.path_logs)?)
+        } else {
+            Arc::new(NoAudit)
+        };
+        let rest = RestState {
+            info: Arc::new(NodeInfo {
+                node_name: settings.node_name.clone(),
+                cluster_name: settings.cluster_name.clone(),
+                cluster_uuid: store.cluster_uuid().to_owned(),
+            }),
+            authenticator: Arc::new(Authenticator::new(
+                users.clone(),
+                LockoutPolicy {
+                    enabled: security.lockout.enabled,
+                    max_failures: security.lockout.max_failures,
+                    duration: security.lockout.duration,
+                },
+                audit,
+            )),
+            cluster: Arc::new(StoreCluster(store.clone())),
+            certificates: Arc::new(Certificates(http_tls.iter().cloned().collect())),
+            security_enabled: security.is_enabled(),
+            max_content_length: usize::try_from(settings.http.max_content_length).unwrap_or(usize::MAX),
+        };
         let host = settings.http.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("_local_");
         let addr = server::resolve_host(host, settings.http.port)?;
         let listener = TcpListener::bind(addr).await.map_err(|source| NodeError::Bind {
@@ -186,7 +206,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             write_portsfile(&settings.path_logs.join("http.ports"), bound)?;
         }
         if security.is_enabled() {
-            let first = bootstrap::elastic_password(&users, &settings, keystore.as_ref())?;
+            let first = bootstrap::elastic_password(&users, &settings, keystore.as_ref()).await?;
             if let Some(source) = first {
                 let password = match &source {
                     ElasticPassword::Generated(p) => Some(p),

@@ -11,4 +11,4 @@ pub mod router;
 mod state;
 
 pub use error::ApiError;
-pub use state::{CertificateSource, ClusterView, NodeInfo, RestState, SslCertificate};
+pub use state::{CertificateSource, ClusterView, MemberView, NodeInfo, RestState, SslCertificate};

@@ -10,7 +10,7 @@ use bulwark_security::audit::AuditEvent;
 use bulwark_security::authz::{Action, authorize};
 use serde_json::json;
 
-use crate::api::{cluster, root, security, ssl};
+use crate::api::{cat, cluster, root, security, ssl};
 use crate::{ApiError, RestState, authn, media};
 
 /// Wraps a route so that it runs only when the caller may perform `action`.
@@ -51,6 +51,8 @@ pub fn router(state: RestState) -> Router {
     Router::new()
         .route("/", secured(&state, Action::MonitorMain, get(root::info).head(root::head)))
         .route("/_cluster/health", secured(&state, Action::MonitorHealth, get(cluster::health)))
+        .route("/_cat/health", secured(&state, Action::MonitorHealth, get(cat::health)))
+        .route("/_cat/nodes", secured(&state, Action::NodesInfo, get(cat::nodes)))
         .route("/_ssl/certificates", secured(&state, Action::SslCertificates, get(ssl::certificates)))
         .route("/_security/_authenticate", secured(&state, Action::Authenticate, get(security::authenticate)))
         .fallback(no_handler)

@@ -12,8 +12,20 @@ pub struct NodeInfo {
     pub cluster_uuid: String,
 }
 
+/// One member of the cluster.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub name: String,
+    /// Transport address, `host:port`.
+    pub address: String,
+    /// Whether this member is the elected master (the Raft leader).
+    pub master: bool,
+}
+
 /// The cluster as this node sees it (membership, health); implemented by the node.
 pub trait ClusterView: Send + Sync {
+    /// Every member.
+    fn members(&self) -> Vec<MemberView>;
     /// Members of the cluster.
     fn number_of_nodes(&self) -> usize;
     /// Members that hold data.

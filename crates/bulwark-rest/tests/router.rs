@@ -21,6 +21,9 @@ impl ReservedUserLookup for Elastic {
 }
 struct OneNode;
 impl ClusterView for OneNode {
+    fn members(&self) -> Vec<bulwark_rest::MemberView> {
+        vec![bulwark_rest::MemberView { name: "n1".into(), address: "127.0.0.1:9300".into(), master: true }]
+    }
     fn number_of_nodes(&self) -> usize {
         1
     }
@@ -169,4 +172,31 @@ async fn unknown_path_and_pretty_and_disabled_security() {
     let text = String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
         .unwrap();
     assert!(text.contains("\n  \"cluster_name\""), "{text}");
+}
+
+#[tokio::test]
+async fn cat_tables_in_text_and_json() {
+    let auth = basic("elastic", PW);
+    let resp = router(state(true))
+        .oneshot(
+            get("/_cat/nodes?v&h=ip,master,name")
+                .header(header::AUTHORIZATION, &auth)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
+        .unwrap();
+    assert_eq!(text, "ip        master name\n127.0.0.1 *      n1\n");
+    let req =
+        get("/_cat/health?format=json").header(header::AUTHORIZATION, &auth).body(Body::empty()).unwrap();
+    let (status, _, body) = call(state(true), req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0]["status"], "green");
+    assert_eq!(body[0]["node.total"], "1");
+    let req = get("/_cat/nodes?h=nope").header(header::AUTHORIZATION, &auth).body(Body::empty()).unwrap();
+    let (status, _, _) = call(state(true), req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -194,6 +194,12 @@ impl Node {
         }
     }
 
+    /// Kills the node with SIGKILL (a crash) and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops the node with SIGTERM and waits for it.
     pub fn stop(mut self) -> ExitStatus {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 pub const USAGE: u8 = 64;
 pub const DATA_ERROR: u8 = 65;
+/// The named user does not exist.
+pub const NO_USER: u8 = 67;
 pub const UNAVAILABLE: u8 = 69;
 pub const IO_ERROR: u8 = 74;
 pub const CONFIG: u8 = 78;

@@ -38,6 +38,12 @@ enum Command {
     Keystore(tools::keystore::KeystoreArgs),
     /// Explain the node's security state and every problem, each with its fix.
     Doctor(tools::doctor::DoctorArgs),
+    /// Make a certificate authority, certificates and certificate signing requests.
+    Certutil(tools::certutil::CertutilArgs),
+    /// Manage file-realm users (config/users, config/users_roles).
+    Users(tools::users::UsersArgs),
+    /// Manage service account tokens (config/service_tokens).
+    ServiceTokens(tools::service_tokens::ServiceTokensArgs),
 }
 
 /// What every tool gets from the command line besides its own arguments.
@@ -70,6 +76,9 @@ fn main() -> ExitCode {
         Command::Start(args) => tools::start::run(&globals, args),
         Command::Keystore(args) => tools::keystore::run(&globals, args),
         Command::Doctor(args) => tools::doctor::run(&globals, args),
+        Command::Certutil(args) => tools::certutil::run(&globals, args),
+        Command::Users(args) => tools::users::run(&globals, args),
+        Command::ServiceTokens(args) => tools::service_tokens::run(&globals, args),
     });
     match result {
         Ok(code) => code,

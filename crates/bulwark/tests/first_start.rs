@@ -96,6 +96,27 @@ fn a_restart_reuses_everything() {
     let client = node.wait_ready(&ca, "elastic", &password);
     let (_, _, info2) = client.get("/", Some(("elastic", &password))).unwrap();
     assert_eq!(info1["cluster_uuid"], info2["cluster_uuid"]);
+    assert_eq!(info1["cluster_uuid"].as_str().unwrap().len(), 20);
+    let (status, _, nodes) =
+        client.get("/_cat/nodes?format=json&h=name,master", Some(("elastic", &password))).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(nodes.as_array().unwrap().len(), 1);
+    assert_eq!(nodes[0]["name"], info2["name"]);
+    assert_eq!(nodes[0]["master"], "*");
+    let (_, _, health) = client.get("/_cluster/health", Some(("elastic", &password))).unwrap();
+    assert_eq!(health["number_of_nodes"], 1);
+}
+
+#[test]
+fn a_killed_node_restarts_with_its_password_and_identity() {
+    let home = TestHome::new();
+    let (mut node, client, password, ca) = fresh_node(&home);
+    let (_, _, before) = client.get("/", Some(("elastic", &password))).unwrap();
+    node.kill9();
+    let mut node = Node::spawn(&home, &[], &[]);
+    let client = node.wait_ready(&ca, "elastic", &password);
+    let (_, _, after) = client.get("/", Some(("elastic", &password))).unwrap();
+    assert_eq!(before["cluster_uuid"], after["cluster_uuid"]);
 }
 
 #[test]

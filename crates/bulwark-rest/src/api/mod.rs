@@ -1,5 +1,6 @@
 //! One module per API family.
 
+pub mod cat;
 pub mod cluster;
 pub mod root;
 pub mod security;

@@ -13,6 +13,8 @@ pub enum Action {
     Authenticate,
     /// `GET /_ssl/certificates`
     SslCertificates,
+    /// `GET /_cat/nodes`
+    NodesInfo,
 }
 
 impl Action {
@@ -23,6 +25,7 @@ impl Action {
             Action::MonitorHealth => "cluster:monitor/health",
             Action::Authenticate => "cluster:admin/xpack/security/user/authenticate",
             Action::SslCertificates => "cluster:monitor/xpack/ssl/certificates/get",
+            Action::NodesInfo => "cluster:monitor/nodes/info",
         }
     }
 }

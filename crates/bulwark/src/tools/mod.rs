@@ -1,8 +1,11 @@
 //! One module per tool, and what tools share.
 
+pub mod certutil;
 pub mod doctor;
 pub mod keystore;
+pub mod service_tokens;
 pub mod start;
+pub mod users;
 
 use bulwark_keystore::Keystore;
 use bulwark_settings::Home;
