@@ -14,7 +14,7 @@ use bulwark_settings::{Home, Settings};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::NodeError;
-use crate::state::ReservedUsers;
+use crate::state::SecurityEntries;
 
 /// Where the `elastic` password came from.
 pub enum ElasticPassword {
@@ -45,7 +45,7 @@ fn supplied(ks: Option<&Keystore>) -> Result<Option<(SecretString, &'static str)
 
 /// Gives `elastic` a password if it has none yet. `None` when it already had one.
 pub async fn elastic_password(
-    users: &ReservedUsers,
+    users: &SecurityEntries,
     settings: &Settings,
     ks: Option<&Keystore>,
 ) -> Result<Option<ElasticPassword>, NodeError> {

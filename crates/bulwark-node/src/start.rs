@@ -8,7 +8,7 @@ use bulwark_keystore::Keystore;
 use bulwark_pki::Fingerprint;
 use bulwark_rest::{ClusterView, MemberView, NodeInfo, RestState};
 use bulwark_security::audit::{AuditSink, NoAudit};
-use bulwark_security::authn::{Authenticator, LockoutPolicy};
+use bulwark_security::authn::{Authenticator, LockoutPolicy, PasswordPolicy, RealmFiles};
 use bulwark_settings::{DEFAULT_SETTINGS_FILE, Home, Loaded, Settings};
 use bulwark_store::Store;
 use secrecy::SecretString;
@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use crate::audit::AuditLog;
 use crate::bootstrap::{self, ElasticPassword, FirstStart};
 use crate::reload::{Certificates, LayerTls};
-use crate::state::{AutoconfigRecord, NodeState, ReservedUsers};
+use crate::state::{AutoconfigRecord, NodeState, SecurityEntries};
 use crate::{NodeError, autoconfig, files, host, logging, server};
 
 /// How the node was started.
@@ -164,31 +164,42 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             Arc::new(Store::open(&store_dir, &settings.node_name, &member_address).await.map_err(|e| {
                 NodeError::Config(format!("cannot open the store in [{}]: {e}", store_dir.display()))
             })?);
-        let users = Arc::new(ReservedUsers::new(store.clone()));
+        let users = Arc::new(SecurityEntries::new(store.clone()));
         let audit: Arc<dyn AuditSink> = if security.is_enabled() && security.audit_enabled {
             Arc::new(AuditLog::open(&settings.path_logs)?)
         } else {
             Arc::new(NoAudit)
         };
+        let files = RealmFiles {
+            users: home.config_dir().join("users"),
+            users_roles: home.config_dir().join("users_roles"),
+            service_tokens: home.config_dir().join("service_tokens"),
+        };
+        let lockout = LockoutPolicy {
+            enabled: security.lockout.enabled,
+            max_failures: security.lockout.max_failures,
+            duration: security.lockout.duration,
+        };
+        let (authenticator, messages) = Authenticator::new(users.clone(), Some(files), lockout, audit);
+        for m in messages {
+            tracing::info!("{m}");
+        }
+        let authenticator = Arc::new(authenticator);
+        watch_realm_files(authenticator.clone());
         let rest = RestState {
             info: Arc::new(NodeInfo {
                 node_name: settings.node_name.clone(),
                 cluster_name: settings.cluster_name.clone(),
                 cluster_uuid: store.cluster_uuid().to_owned(),
             }),
-            authenticator: Arc::new(Authenticator::new(
-                users.clone(),
-                LockoutPolicy {
-                    enabled: security.lockout.enabled,
-                    max_failures: security.lockout.max_failures,
-                    duration: security.lockout.duration,
-                },
-                audit,
-            )),
+            authenticator: authenticator.clone(),
             cluster: Arc::new(StoreCluster(store.clone())),
             certificates: Arc::new(Certificates(http_tls.iter().cloned().collect())),
             security_enabled: security.is_enabled(),
             max_content_length: usize::try_from(settings.http.max_content_length).unwrap_or(usize::MAX),
+            store: store.clone(),
+            password_hashing: security.password_hashing,
+            password_policy: PasswordPolicy::from_settings(&security.password_policy),
         };
         let host = settings.http.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("_local_");
         let addr = server::resolve_host(host, settings.http.port)?;
@@ -259,6 +270,22 @@ fn production_check(settings: &Settings) -> Result<(), NodeError> {
 fn write_portsfile(path: &std::path::Path, bound: SocketAddr) -> Result<(), NodeError> {
     bulwark_pki::write_public_file(path, format!("{bound}\n").as_bytes())?;
     Ok(())
+}
+
+/// Re-reads the file realms every few seconds (off the async executor).
+fn watch_realm_files(authenticator: Arc<Authenticator>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let a = authenticator.clone();
+            if let Ok(messages) = tokio::task::spawn_blocking(move || a.reload_realm_files()).await {
+                for m in messages {
+                    tracing::info!("{m}");
+                }
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

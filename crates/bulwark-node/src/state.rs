@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bulwark_security::authn::{PasswordHash, ReservedUserLookup};
+use bulwark_security::authn::{
+    ApiKeyRecord, NativeUser, PasswordHash, ReservedUserLookup, SecurityLookup, ServiceTokenId,
+};
 use bulwark_store::{Command, EntryKind, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -65,8 +67,8 @@ impl NodeState {
     }
 }
 
-/// Built-in users' passwords, as entries of the replicated store.
-pub struct ReservedUsers {
+/// Security entries of the replicated store, as the security crate looks them up.
+pub struct SecurityEntries {
     store: Arc<Store>,
 }
 
@@ -76,14 +78,18 @@ struct ReservedEntry {
     enabled: bool,
 }
 
-impl ReservedUsers {
-    pub fn new(store: Arc<Store>) -> ReservedUsers {
-        ReservedUsers { store }
+impl SecurityEntries {
+    pub fn new(store: Arc<Store>) -> SecurityEntries {
+        SecurityEntries { store }
+    }
+
+    fn typed<T: serde::de::DeserializeOwned>(&self, kind: EntryKind, id: &str) -> Option<T> {
+        let v = self.store.get_entry(kind, id).ok()??;
+        serde_json::from_value(v).ok()
     }
 
     fn entry(&self, user: &str) -> Option<ReservedEntry> {
-        let v = self.store.get_entry(EntryKind::ReservedUser, user).ok()??;
-        serde_json::from_value(v).ok()
+        self.typed(EntryKind::ReservedUser, user)
     }
 
     /// Whether `user` has a password.
@@ -103,9 +109,32 @@ impl ReservedUsers {
     }
 }
 
-impl ReservedUserLookup for ReservedUsers {
+impl ReservedUserLookup for SecurityEntries {
     fn reserved_user(&self, username: &str) -> Option<(PasswordHash, bool)> {
         self.entry(username).map(|e| (PasswordHash::from_stored(e.password_hash), e.enabled))
+    }
+}
+
+/// A service-account token created through the API, as stored.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredServiceToken {
+    pub hash: String,
+    /// Epoch milliseconds.
+    pub creation: i64,
+}
+
+impl SecurityLookup for SecurityEntries {
+    fn native_user(&self, username: &str) -> Option<NativeUser> {
+        self.typed(EntryKind::User, username)
+    }
+
+    fn api_key(&self, id: &str) -> Option<ApiKeyRecord> {
+        self.typed(EntryKind::ApiKey, id)
+    }
+
+    fn service_token(&self, id: &ServiceTokenId) -> Option<PasswordHash> {
+        self.typed::<StoredServiceToken>(EntryKind::ServiceToken, &id.qualified_name())
+            .map(|t| PasswordHash::from_stored(t.hash))
     }
 }
 
@@ -139,7 +168,7 @@ mod tests {
     async fn reserved_passwords_live_in_the_store_and_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path(), "n1", "127.0.0.1:9300").await.unwrap());
-        let users = ReservedUsers::new(store.clone());
+        let users = SecurityEntries::new(store.clone());
         assert!(!users.has_password("elastic"));
         let pw = secrecy::SecretString::from("a-long-password");
         let hash = PasswordHash::create(&pw, bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 });
@@ -148,7 +177,7 @@ mod tests {
         let store = Arc::try_unwrap(store).ok().unwrap();
         store.shutdown().await.unwrap();
         let store = Arc::new(Store::open(dir.path(), "n1", "127.0.0.1:9300").await.unwrap());
-        let (h, enabled) = ReservedUsers::new(store).reserved_user("elastic").unwrap();
+        let (h, enabled) = SecurityEntries::new(store).reserved_user("elastic").unwrap();
         assert!(enabled && h.verify(&pw));
     }
 }

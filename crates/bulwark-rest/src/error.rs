@@ -22,6 +22,21 @@ impl ApiError {
         ApiError { status, kind, reason: reason.into() }
     }
 
+    /// 400 `parse_exception`.
+    pub fn parse(reason: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "parse_exception", reason)
+    }
+
+    /// 404 `resource_not_found_exception`.
+    pub fn not_found(reason: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "resource_not_found_exception", reason)
+    }
+
+    /// 500 for a store failure (a bug or a broken disk: logged by the caller).
+    pub fn store(e: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", format!("the store failed: {e}"))
+    }
+
     /// 400 `illegal_argument_exception`.
     pub fn illegal_argument(reason: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "illegal_argument_exception", reason)

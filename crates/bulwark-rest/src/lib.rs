@@ -5,6 +5,7 @@
 
 pub mod api;
 mod authn;
+mod body;
 mod error;
 mod media;
 pub mod router;

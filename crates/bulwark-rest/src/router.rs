@@ -5,12 +5,12 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, delete, get, put};
 use bulwark_security::audit::AuditEvent;
-use bulwark_security::authz::{Action, authorize};
+use bulwark_security::authz::{Action, authorize, may_change_own_password};
 use serde_json::json;
 
-use crate::api::{cat, cluster, root, security, ssl};
+use crate::api::{cat, cluster, root, security, ssl, user};
 use crate::{ApiError, RestState, authn, media};
 
 /// Wraps a route so that it runs only when the caller may perform `action`.
@@ -22,7 +22,13 @@ async fn check(State((state, action)): State<(RestState, Action)>, req: Request,
     if let Some(a) = authn::current(&req) {
         let user = a.user.username.clone();
         let origin = authn::origin(&req);
-        let decision = authorize(a, action);
+        let own_password = action == Action::ChangePassword && {
+            let target =
+                req.uri().path().strip_prefix("/_security/user/").and_then(|r| r.strip_suffix("/_password"));
+            user::password_target(target.filter(|t| !t.is_empty()), Some(a))
+                .is_some_and(|t| may_change_own_password(a, &t))
+        };
+        let decision = if own_password { Ok(()) } else { authorize(a, action) };
         let event = |granted: bool| {
             let (action, indices) = (action.name().to_owned(), Vec::new());
             if granted {
@@ -55,6 +61,33 @@ pub fn router(state: RestState) -> Router {
         .route("/_cat/nodes", secured(&state, Action::NodesInfo, get(cat::nodes)))
         .route("/_ssl/certificates", secured(&state, Action::SslCertificates, get(ssl::certificates)))
         .route("/_security/_authenticate", secured(&state, Action::Authenticate, get(security::authenticate)))
+        .route("/_security/user", secured(&state, Action::GetUsers, get(user::get)))
+        .route(
+            "/_security/user/{username}",
+            secured(&state, Action::GetUsers, get(user::get))
+                .merge(secured(&state, Action::PutUser, put(user::put).post(user::put)))
+                .merge(secured(&state, Action::DeleteUser, delete(user::delete))),
+        )
+        .route(
+            "/_security/user/_password",
+            secured(&state, Action::ChangePassword, put(user::change_password).post(user::change_password)),
+        )
+        .route(
+            "/_security/user/{username}/_password",
+            secured(&state, Action::ChangePassword, put(user::change_password).post(user::change_password)),
+        )
+        .route(
+            "/_security/user/{username}/_enable",
+            secured(&state, Action::SetEnabled, put(user::enable).post(user::enable)),
+        )
+        .route(
+            "/_security/user/{username}/_disable",
+            secured(&state, Action::SetEnabled, put(user::disable).post(user::disable)),
+        )
+        .route(
+            "/_security/_query/user",
+            secured(&state, Action::QueryUsers, get(user::query).post(user::query)),
+        )
         .fallback(no_handler)
         .layer(axum::extract::DefaultBodyLimit::max(state.max_content_length))
         .layer(middleware::from_fn_with_state(state.clone(), authn::authenticate))

@@ -62,4 +62,10 @@ pub struct RestState {
     pub security_enabled: bool,
     /// `http.max_content_length`.
     pub max_content_length: usize,
+    /// The replicated store: every change goes through it.
+    pub store: Arc<bulwark_store::Store>,
+    /// How new passwords are hashed (`xpack.security.authc.password_hashing.algorithm`).
+    pub password_hashing: bulwark_settings::values::PasswordHashing,
+    /// The rules new passwords must meet.
+    pub password_policy: bulwark_security::authn::PasswordPolicy,
 }

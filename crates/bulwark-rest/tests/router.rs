@@ -7,7 +7,10 @@ use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use bulwark_rest::{CertificateSource, ClusterView, NodeInfo, RestState, SslCertificate, router::router};
 use bulwark_security::audit::NoAudit;
-use bulwark_security::authn::{Authenticator, LockoutPolicy, PasswordHash, ReservedUserLookup};
+use bulwark_security::authn::{
+    ApiKeyRecord, Authenticator, LockoutPolicy, NativeUser, PasswordHash, ReservedUserLookup, SecurityLookup,
+    ServiceTokenId,
+};
 use bulwark_settings::values::PasswordHashing;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -17,6 +20,17 @@ struct Elastic(PasswordHash);
 impl ReservedUserLookup for Elastic {
     fn reserved_user(&self, u: &str) -> Option<(PasswordHash, bool)> {
         (u == "elastic").then(|| (self.0.clone(), true))
+    }
+}
+impl SecurityLookup for Elastic {
+    fn native_user(&self, _: &str) -> Option<NativeUser> {
+        None
+    }
+    fn api_key(&self, _: &str) -> Option<ApiKeyRecord> {
+        None
+    }
+    fn service_token(&self, _: &ServiceTokenId) -> Option<PasswordHash> {
+        None
     }
 }
 struct OneNode;
@@ -41,7 +55,9 @@ impl CertificateSource for NoCerts {
 
 const PW: &str = "the-right-password";
 
-fn state(security_enabled: bool) -> RestState {
+async fn state(security_enabled: bool) -> RestState {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = Arc::new(bulwark_store::Store::open(&dir, "n1", "127.0.0.1:9300").await.unwrap());
     let hash = PasswordHash::create(&SecretString::from(PW), PasswordHashing::Bcrypt { cost: 4 });
     RestState {
         info: Arc::new(NodeInfo {
@@ -49,15 +65,28 @@ fn state(security_enabled: bool) -> RestState {
             cluster_name: "c1".into(),
             cluster_uuid: "uuid".into(),
         }),
-        authenticator: Arc::new(Authenticator::new(
-            Arc::new(Elastic(hash)),
-            LockoutPolicy { enabled: true, max_failures: 20, duration: std::time::Duration::from_secs(60) },
-            Arc::new(NoAudit),
-        )),
+        authenticator: Arc::new(
+            Authenticator::new(
+                Arc::new(Elastic(hash)),
+                None,
+                LockoutPolicy {
+                    enabled: true,
+                    max_failures: 20,
+                    duration: std::time::Duration::from_secs(60),
+                },
+                Arc::new(NoAudit),
+            )
+            .0,
+        ),
         cluster: Arc::new(OneNode),
         certificates: Arc::new(NoCerts),
         security_enabled,
         max_content_length: 1 << 20,
+        store,
+        password_hashing: PasswordHashing::Bcrypt { cost: 4 },
+        password_policy: bulwark_security::authn::PasswordPolicy::from_settings(
+            &bulwark_settings::PasswordPolicySettings { min_length: 12, reject_common: true },
+        ),
     }
 }
 
@@ -78,7 +107,7 @@ fn get(path: &str) -> axum::http::request::Builder {
 
 #[tokio::test]
 async fn no_credentials_is_401_with_challenges_and_product_header() {
-    let (status, headers, body) = call(state(true), get("/").body(Body::empty()).unwrap()).await;
+    let (status, headers, body) = call(state(true).await, get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(headers["x-elastic-product"], "Elasticsearch");
     let challenges: Vec<_> =
@@ -96,18 +125,18 @@ async fn no_credentials_is_401_with_challenges_and_product_header() {
 #[tokio::test]
 async fn wrong_password_is_401_without_hint() {
     let req = get("/").header(header::AUTHORIZATION, basic("elastic", "nope")).body(Body::empty()).unwrap();
-    let (status, headers, body) = call(state(true), req).await;
+    let (status, headers, body) = call(state(true).await, req).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(headers.contains_key(header::WWW_AUTHENTICATE));
     assert_eq!(body["error"]["reason"], "unable to authenticate user [elastic] for REST request [/]");
     let req = get("/").header(header::AUTHORIZATION, basic("nobody", "nope")).body(Body::empty()).unwrap();
-    let (_, _, body2) = call(state(true), req).await;
+    let (_, _, body2) = call(state(true).await, req).await;
     assert_eq!(body2["error"]["reason"], "unable to authenticate user [nobody] for REST request [/]");
 }
 
 #[tokio::test]
 async fn elastic_gets_info_health_and_authenticate() {
-    let s = state(true);
+    let s = state(true).await;
     let req = get("/").header(header::AUTHORIZATION, basic("elastic", PW)).body(Body::empty()).unwrap();
     let (status, headers, body) = call(s.clone(), req).await;
     assert_eq!(status, StatusCode::OK);
@@ -143,7 +172,7 @@ async fn compatible_media_types() {
             .header(header::ACCEPT, format!("application/vnd.elasticsearch+json; compatible-with={v}"))
             .body(Body::empty())
             .unwrap();
-        let (status, headers, _) = call(state(true), req).await;
+        let (status, headers, _) = call(state(true).await, req).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             headers[header::CONTENT_TYPE],
@@ -155,7 +184,7 @@ async fn compatible_media_types() {
         .header(header::ACCEPT, "application/vnd.elasticsearch+json; compatible-with=6")
         .body(Body::empty())
         .unwrap();
-    let (status, headers, body) = call(state(true), req).await;
+    let (status, headers, body) = call(state(true).await, req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(headers["x-elastic-product"], "Elasticsearch");
     assert_eq!(body["error"]["type"], "media_type_header_exception");
@@ -164,10 +193,11 @@ async fn compatible_media_types() {
 #[tokio::test]
 async fn unknown_path_and_pretty_and_disabled_security() {
     let req = get("/nope/x").header(header::AUTHORIZATION, basic("elastic", PW)).body(Body::empty()).unwrap();
-    let (status, _, body) = call(state(true), req).await;
+    let (status, _, body) = call(state(true).await, req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "no handler found for uri [/nope/x] and method [GET]");
-    let resp = router(state(false)).oneshot(get("/?pretty").body(Body::empty()).unwrap()).await.unwrap();
+    let resp =
+        router(state(false).await).oneshot(get("/?pretty").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let text = String::from_utf8(axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
         .unwrap();
@@ -177,7 +207,7 @@ async fn unknown_path_and_pretty_and_disabled_security() {
 #[tokio::test]
 async fn cat_tables_in_text_and_json() {
     let auth = basic("elastic", PW);
-    let resp = router(state(true))
+    let resp = router(state(true).await)
         .oneshot(
             get("/_cat/nodes?v&h=ip,master,name")
                 .header(header::AUTHORIZATION, &auth)
@@ -192,11 +222,11 @@ async fn cat_tables_in_text_and_json() {
     assert_eq!(text, "ip        master name\n127.0.0.1 *      n1\n");
     let req =
         get("/_cat/health?format=json").header(header::AUTHORIZATION, &auth).body(Body::empty()).unwrap();
-    let (status, _, body) = call(state(true), req).await;
+    let (status, _, body) = call(state(true).await, req).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body[0]["status"], "green");
     assert_eq!(body[0]["node.total"], "1");
     let req = get("/_cat/nodes?h=nope").header(header::AUTHORIZATION, &auth).body(Body::empty()).unwrap();
-    let (status, _, _) = call(state(true), req).await;
+    let (status, _, _) = call(state(true).await, req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

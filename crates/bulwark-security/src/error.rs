@@ -8,6 +8,9 @@ pub enum SecurityError {
     /// Credentials were sent but are not valid (the message does not say which part was wrong).
     #[error("unable to authenticate user [{user}] for REST request [{path}]")]
     Unauthenticated { user: String, path: String },
+    /// Known credentials refused for a stated reason (an expired or invalidated API key).
+    #[error("unable to authenticate with provided credentials for REST request [{path}]: {reason}")]
+    CredentialsRejected { reason: String, path: String },
     /// Too many failed attempts: locked out for a while.
     #[error("too many failed authentication attempts for {who}; try again in {seconds} seconds")]
     LockedOut { who: String, seconds: u64 },

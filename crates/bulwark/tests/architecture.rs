@@ -55,7 +55,7 @@ const FORBIDDEN_IN_SECURITY: &[&str] = &["tokio", "hyper", "axum", "redb", "tant
 
 fn metadata() -> Value {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["metadata", "--format-version", "1"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata");

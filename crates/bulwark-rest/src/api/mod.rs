@@ -5,3 +5,4 @@ pub mod cluster;
 pub mod root;
 pub mod security;
 pub mod ssl;
+pub mod user;

@@ -45,4 +45,20 @@ pub struct Authentication {
     pub authentication_type: &'static str,
     /// The token used, when one was (service account tokens).
     pub token: Option<TokenInfo>,
+    /// The API key used, when one was.
+    pub api_key: Option<super::ApiKeyInfo>,
+}
+
+impl Authentication {
+    /// A user authenticated by a realm (the realm also looked the user up).
+    pub fn realm(user: User, realm: RealmRef) -> Authentication {
+        Authentication {
+            user,
+            authentication_realm: realm.clone(),
+            lookup_realm: realm,
+            authentication_type: "realm",
+            token: None,
+            api_key: None,
+        }
+    }
 }

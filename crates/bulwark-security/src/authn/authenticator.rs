@@ -1,11 +1,16 @@
 //! The realm chain: which realm gets which credentials, in Elasticsearch's order, behind the
 //! brute-force lockout, with every outcome audited.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::lockout::{LockScope, Lockout, LockoutPolicy, Verdict};
-use super::{Authentication, Credentials, ReservedRealm, ReservedUserLookup};
+use super::{
+    Authentication, Credentials, FileRealm, NativeRealm, ReloadOutcome, ReservedRealm, ReservedUserLookup,
+    SecurityLookup, ServiceAccountToken, ServiceTokenRealm, TokenInfo, VerifyCache, decode_api_key,
+    now_millis, verify_api_key_secret,
+};
 use crate::SecurityError;
 use crate::audit::{AuditEvent, AuditSink, Origin};
 
@@ -20,9 +25,25 @@ pub enum Outcome {
     },
 }
 
-/// Authenticates requests against the configured realms (today: the reserved realm).
+/// Where the file-based realms read from.
+#[derive(Debug, Clone)]
+pub struct RealmFiles {
+    pub users: PathBuf,
+    pub users_roles: PathBuf,
+    pub service_tokens: PathBuf,
+}
+
+/// Authenticates requests against the realms, in Elasticsearch's order: reserved, file and
+/// native for `Basic`; API keys for `ApiKey`; service-account tokens (file, then stored) for
+/// `Bearer`.
 pub struct Authenticator {
-    reserved: ReservedRealm<Arc<dyn ReservedUserLookup>>,
+    lookup: Arc<dyn SecurityLookup>,
+    reserved: ReservedRealm<Arc<dyn SecurityLookup>>,
+    native: NativeRealm,
+    file: RwLock<FileRealm>,
+    file_tokens: RwLock<ServiceTokenRealm>,
+    stored_token_cache: VerifyCache,
+    files: Option<RealmFiles>,
     lockout: Lockout,
     audit: Arc<dyn AuditSink>,
 }
@@ -34,12 +55,121 @@ impl<T: ReservedUserLookup + ?Sized> ReservedUserLookup for Arc<T> {
 }
 
 impl Authenticator {
+    /// An authenticator over stored entries and (when `files` is given) the file realms, whose
+    /// load errors are returned as messages to log.
     pub fn new(
-        reserved: Arc<dyn ReservedUserLookup>,
+        lookup: Arc<dyn SecurityLookup>,
+        files: Option<RealmFiles>,
         lockout: LockoutPolicy,
         audit: Arc<dyn AuditSink>,
-    ) -> Authenticator {
-        Authenticator { reserved: ReservedRealm::new(reserved), lockout: Lockout::new(lockout), audit }
+    ) -> (Authenticator, Vec<String>) {
+        let a = Authenticator {
+            reserved: ReservedRealm::new(lookup.clone()),
+            lookup,
+            native: NativeRealm::default(),
+            file: RwLock::new(FileRealm::new(Default::default(), Default::default())),
+            file_tokens: RwLock::new(ServiceTokenRealm::new(Default::default())),
+            stored_token_cache: VerifyCache::new(Duration::from_secs(20 * 60), 100_000),
+            files,
+            lockout: Lockout::new(lockout),
+            audit,
+        };
+        let messages = a.reload_realm_files();
+        (a, messages)
+    }
+
+    /// Re-reads `config/users`, `config/users_roles` and `config/service_tokens` when they
+    /// changed; returns what to log (a broken file keeps the previous contents).
+    pub fn reload_realm_files(&self) -> Vec<String> {
+        let Some(f) = &self.files else { return Vec::new() };
+        let mut out = Vec::new();
+        if let Ok(mut realm) = self.file.write() {
+            match realm.reload_if_changed(&f.users, &f.users_roles) {
+                Ok(ReloadOutcome::Reloaded(warnings)) => {
+                    out.push(format!("file realm loaded: {} users", realm.users().len()));
+                    out.extend(warnings);
+                }
+                Ok(ReloadOutcome::Unchanged) => {}
+                Err(e) => out.push(format!("the file realm keeps its previous users: {e}")),
+            }
+        }
+        if let Ok(mut tokens) = self.file_tokens.write() {
+            match tokens.reload_if_changed(&f.service_tokens) {
+                Ok(true) => out.push("service tokens file loaded".to_owned()),
+                Ok(false) => {}
+                Err(e) => out.push(format!("the service tokens file keeps its previous tokens: {e}")),
+            }
+        }
+        out
+    }
+
+    /// Which realm answers for a Basic user name: reserved, then file, then native.
+    fn basic(&self, username: &str, password: &secrecy::SecretString, full: bool) -> Option<Authentication> {
+        if ReservedRealm::<Arc<dyn SecurityLookup>>::owns(username) {
+            return if full {
+                self.reserved.authenticate(username, password)
+            } else {
+                self.reserved.authenticate_cached(username, password)
+            };
+        }
+        if let Ok(file) = self.file.read()
+            && file.owns(username)
+        {
+            return if full {
+                file.authenticate(username, password)
+            } else {
+                file.authenticate_cached(username, password)
+            };
+        }
+        if full {
+            self.native.authenticate(&*self.lookup, username, password)
+        } else {
+            self.native.authenticate_cached(&*self.lookup, username, password)
+        }
+    }
+
+    /// API keys are checked with a salted SHA-256: always fast. `Err` carries why a known key
+    /// was refused.
+    fn api_key(&self, value: &secrecy::SecretString) -> Result<Authentication, Option<String>> {
+        let (id, secret) = decode_api_key(value).ok_or(None)?;
+        let record = self.lookup.api_key(&id).ok_or(None)?;
+        if !verify_api_key_secret(&record.secret_hash, &secret) {
+            return Err(None);
+        }
+        if record.invalidated {
+            return Err(Some(format!("api key [{id}] has been invalidated")));
+        }
+        if !record.is_active(now_millis()) {
+            return Err(Some(format!("api key [{id}] has expired")));
+        }
+        Ok(record.authentication(&id))
+    }
+
+    /// Service-account tokens: the file first, then those created through the API.
+    fn bearer(&self, value: &secrecy::SecretString, full: bool) -> Option<Authentication> {
+        let token = ServiceAccountToken::parse(value)?;
+        if let Ok(file) = self.file_tokens.read() {
+            let hit = if full { file.authenticate(&token) } else { file.authenticate_cached(&token) };
+            if hit.is_some() {
+                return hit;
+            }
+        }
+        let key = token.id().qualified_name();
+        let hash = self.lookup.service_token(token.id())?;
+        let ok = self.stored_token_cache.hit(&key, token.secret())
+            || (full && token.verify(&hash) && {
+                self.stored_token_cache.insert(&key, token.secret());
+                true
+            });
+        if !ok {
+            return None;
+        }
+        let account = token.id().account()?;
+        let mut a = Authentication::realm(account.user(), super::RealmRef::SERVICE_ACCOUNT);
+        a.authentication_type = "token";
+        a.token =
+            Some(TokenInfo { name: token.id().name().to_owned(), token_type: "_service_account_index" });
+        Some(a)
     }
 
     fn locked(&self, credentials: &Credentials, origin: &Origin) -> Option<Outcome> {
@@ -94,9 +224,17 @@ impl Authenticator {
         if let Some(locked) = self.locked(credentials, origin) {
             return locked;
         }
+        let mut reason = None;
         let found = match credentials {
-            Credentials::Basic { username, password } => self.reserved.authenticate(username, password),
-            Credentials::ApiKey(_) | Credentials::Bearer(_) => None,
+            Credentials::Basic { username, password } => self.basic(username, password, true),
+            Credentials::ApiKey(v) => match self.api_key(v) {
+                Ok(a) => Some(a),
+                Err(why) => {
+                    reason = why;
+                    None
+                }
+            },
+            Credentials::Bearer(v) => self.bearer(v, true),
         };
         match found {
             Some(a) => self.success(a, origin),
@@ -118,17 +256,23 @@ impl Authenticator {
                         seconds: s.duration.as_secs(),
                     });
                 }
-                Outcome::Failure {
-                    error: SecurityError::Unauthenticated { user: principal, path: origin.path.clone() },
-                    delay,
-                }
+                let error = match reason {
+                    Some(reason) => SecurityError::CredentialsRejected { reason, path: origin.path.clone() },
+                    None => SecurityError::Unauthenticated { user: principal, path: origin.path.clone() },
+                };
+                Outcome::Failure { error, delay }
             }
         }
     }
 
-    /// Forgets cached verifications for one user, or all.
+    /// Forgets cached verifications for one user, or all (every realm).
     pub fn clear_cache(&self, username: Option<&str>) {
         self.reserved.clear_cache(username);
+        self.native.clear_cache(username);
+        if let Ok(f) = self.file.read() {
+            f.clear_cache(username);
+        }
+        self.stored_token_cache.invalidate(None);
     }
 
     /// Records an event in the audit log.

@@ -410,6 +410,7 @@ impl FileRealm {
             lookup_realm: RealmRef::FILE,
             authentication_type: "realm",
             token: None,
+            api_key: None,
         })
     }
 

@@ -1,18 +1,25 @@
 //! Authentication: credentials, password hashes, realms, the verify cache.
 
+mod api_key;
 mod authentication;
 mod authenticator;
 mod cache;
 mod credentials;
 mod file_realm;
 mod lockout;
+mod lookup;
+mod native;
 mod password;
 mod password_policy;
 mod reserved;
 mod service_account;
 
+pub use api_key::{
+    ApiKeyInfo, ApiKeyRecord, decode_api_key, encode_api_key, hash_api_key_secret, new_api_key_id,
+    new_api_key_secret, now_millis, verify_api_key_secret,
+};
 pub use authentication::{Authentication, RealmRef, TokenInfo, User};
-pub use authenticator::{Authenticator, Outcome};
+pub use authenticator::{Authenticator, Outcome, RealmFiles};
 pub use cache::VerifyCache;
 pub use credentials::Credentials;
 pub use file_realm::{
@@ -20,6 +27,8 @@ pub use file_realm::{
     is_reserved_username, validate_role_name, validate_username,
 };
 pub use lockout::{LockScope, Lockout, LockoutPolicy, LockoutStarted, Verdict};
+pub use lookup::SecurityLookup;
+pub use native::{NativeRealm, NativeUser};
 pub use password::{PasswordHash, generate_password};
 pub use password_policy::{MIN_PASSWORD_LENGTH_FLOOR, PasswordPolicy, PolicyViolation, is_common_password};
 pub use reserved::{RESERVED_USERS, ReservedRealm, ReservedUserLookup};

@@ -51,6 +51,7 @@ impl<L: ReservedUserLookup> ReservedRealm<L> {
             lookup_realm: RealmRef::RESERVED,
             authentication_type: "realm",
             token: None,
+            api_key: None,
         }
     }
 

@@ -511,6 +511,7 @@ impl ServiceTokenRealm {
             lookup_realm: RealmRef::SERVICE_ACCOUNT,
             authentication_type: "token",
             token: Some(TokenInfo { name: token.id.name.clone(), token_type: FILE_TOKEN_TYPE }),
+            api_key: None,
         })
     }
 

@@ -1,8 +1,38 @@
 //! The authorization decision for one request.
 
-use super::{Action, reserved_role};
+use super::{Action, ClusterPrivilege, Role, reserved_role};
 use crate::SecurityError;
-use crate::authn::Authentication;
+use crate::authn::{Authentication, RealmRef, ServiceAccount};
+
+/// The role names a request acts with: an API key's (its owner's roles when it was made), a
+/// service account's own role, or the user's roles.
+pub fn effective_role_names(authn: &Authentication) -> Vec<String> {
+    if let Some(k) = &authn.api_key {
+        return k.roles.clone();
+    }
+    if authn.authentication_realm == RealmRef::SERVICE_ACCOUNT {
+        return vec![authn.user.username.clone()];
+    }
+    authn.user.roles.clone()
+}
+
+fn resolve(name: &str) -> Option<Role> {
+    if let Some(r) = reserved_role(name) {
+        return Some(r);
+    }
+    let account = ServiceAccount::find(name)?;
+    if let Some(same) = account.role.same_as_reserved_role {
+        return reserved_role(same).map(|r| Role { name: name.to_owned(), ..r });
+    }
+    let cluster = account.role.cluster.iter().filter_map(|p| p.parse::<ClusterPrivilege>().ok()).collect();
+    Some(Role { name: name.to_owned(), cluster })
+}
+
+/// Every user may change their own password (not through an API key, and not for a service
+/// account), as Elasticsearch allows.
+pub fn may_change_own_password(authn: &Authentication, target: &str) -> bool {
+    authn.api_key.is_none() && authn.token.is_none() && authn.user.username == target
+}
 
 /// Allows `action` when one of the user's roles grants it; otherwise a denial worded as
 /// Elasticsearch words it.
@@ -10,7 +40,8 @@ pub fn authorize(authn: &Authentication, action: Action) -> Result<(), SecurityE
     if action == Action::Authenticate {
         return Ok(());
     }
-    let roles: Vec<_> = authn.user.roles.iter().filter_map(|r| reserved_role(r)).collect();
+    let names = effective_role_names(authn);
+    let roles: Vec<_> = names.iter().filter_map(|r| resolve(r)).collect();
     if roles.iter().any(|r| r.cluster.iter().any(|p| p.grants(action))) {
         return Ok(());
     }
@@ -18,7 +49,7 @@ pub fn authorize(authn: &Authentication, action: Action) -> Result<(), SecurityE
         "action [{}] is unauthorized for user [{}] with effective roles [{}], this action is granted by the cluster privileges [{}]",
         action,
         authn.user.username,
-        authn.user.roles.join(","),
+        names.join(","),
         granting(action).join(","),
     )))
 }
@@ -51,6 +82,7 @@ mod tests {
             lookup_realm: RealmRef::RESERVED,
             authentication_type: "realm",
             token: None,
+            api_key: None,
         }
     }
 

@@ -1,0 +1,68 @@
+"""Native and built-in users through the official Python client."""
+
+import elasticsearch
+import pytest
+from elasticsearch import Elasticsearch
+
+from test_first_start import ready_client
+
+
+def as_user(node, user, password):
+    return Elasticsearch(hosts=[node.url], basic_auth=(user, password), ca_certs=node.ca, max_retries=0)
+
+
+def test_native_user_lifecycle(node):
+    admin = ready_client(hosts=[node.url], basic_auth=("elastic", node.password), ca_certs=node.ca)
+    assert admin.security.put_user(username="jdoe", password="correct-horse-battery", roles=["viewer"],
+                                   full_name="J. Doe", email="jdoe@example.com", metadata={"team": "a"})["created"] is True
+    me = as_user(node, "jdoe", "correct-horse-battery").security.authenticate()
+    assert me["username"] == "jdoe"
+    assert me["roles"] == ["viewer"]
+    assert me["full_name"] == "J. Doe"
+    assert me["authentication_realm"] == {"name": "default_native", "type": "native"}
+
+    admin.security.disable_user(username="jdoe")
+    with pytest.raises(elasticsearch.AuthenticationException):
+        as_user(node, "jdoe", "correct-horse-battery").security.authenticate()
+    admin.security.enable_user(username="jdoe")
+    assert as_user(node, "jdoe", "correct-horse-battery").security.authenticate()["enabled"] is True
+
+    admin.security.change_password(username="jdoe", password="another-long-secret")
+    with pytest.raises(elasticsearch.AuthenticationException):
+        as_user(node, "jdoe", "correct-horse-battery").security.authenticate()
+    assert as_user(node, "jdoe", "another-long-secret").security.authenticate()["username"] == "jdoe"
+
+    # A user changes their own password without any privilege.
+    as_user(node, "jdoe", "another-long-secret").security.change_password(password="my-own-new-password")
+    assert as_user(node, "jdoe", "my-own-new-password").security.authenticate()["username"] == "jdoe"
+
+    users = admin.security.get_user()
+    for builtin in ["elastic", "kibana_system", "logstash_system", "beats_system", "apm_system", "remote_monitoring_user"]:
+        assert users[builtin]["metadata"]["_reserved"] is True
+    assert users["jdoe"]["metadata"] == {"team": "a"}
+
+    assert admin.security.delete_user(username="jdoe")["found"] is True
+    with pytest.raises(elasticsearch.AuthenticationException):
+        as_user(node, "jdoe", "my-own-new-password").security.authenticate()
+    with pytest.raises(elasticsearch.NotFoundError):
+        admin.security.get_user(username="jdoe")
+
+
+def test_password_policy_and_reserved_users(node):
+    admin = ready_client(hosts=[node.url], basic_auth=("elastic", node.password), ca_certs=node.ca)
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.put_user(username="shorty", password="short", roles=[])
+    assert "at least [12] characters" in str(e.value.body)
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.put_user(username="common", password="password1234", roles=[])
+    assert "commonly used" in str(e.value.body)
+    with pytest.raises(elasticsearch.BadRequestError):
+        admin.security.delete_user(username="elastic")
+    # A built-in user can get a password and be disabled.
+    admin.security.change_password(username="kibana_system", password="kibana-system-password")
+    assert as_user(node, "kibana_system", "kibana-system-password").security.authenticate()["username"] == "kibana_system"
+    admin.security.disable_user(username="kibana_system")
+    with pytest.raises(elasticsearch.AuthenticationException):
+        as_user(node, "kibana_system", "kibana-system-password").security.authenticate()
+    found = admin.security.query_user(query={"prefix": {"username": "kibana"}})
+    assert [u["username"] for u in found["users"]] == ["kibana_system"]

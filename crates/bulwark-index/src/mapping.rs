@@ -1,0 +1,888 @@
+//! Elasticsearch mappings: explicit definitions, dynamic additions, merging, and the JSON shape
+//! of `GET _mapping`.
+//!
+//! A [`Mapping`] is a tree of named fields. Objects hold `properties`; leaves hold a
+//! [`FieldType`] and may have multi-fields (`fields`, e.g. `title.keyword`). Field names with
+//! dots are expanded into objects, as Elasticsearch does. Parameters this crate does not act on
+//! (`analyzer`, `doc_values`, ...) are accepted, kept and returned as given.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{IndexError, Result};
+
+/// Maximum number of fields (objects and multi-fields included), as
+/// `index.mapping.total_fields.limit` defaults.
+pub const TOTAL_FIELDS_LIMIT: usize = 1000;
+/// Maximum object depth, as `index.mapping.depth.limit` defaults.
+pub const DEPTH_LIMIT: usize = 20;
+/// The `ignore_above` of the `keyword` sub-field dynamic mapping adds to strings.
+pub const DYNAMIC_KEYWORD_IGNORE_ABOVE: u64 = 256;
+
+/// Names reserved for metadata fields; a document may not contain them at its top level.
+pub(crate) const METADATA_FIELDS: &[&str] = &[
+    "_id",
+    "_index",
+    "_source",
+    "_routing",
+    "_seq_no",
+    "_primary_term",
+    "_version",
+    "_field_names",
+    "_ignored",
+    "_tier",
+    "_doc_count",
+    "_data_stream_timestamp",
+    "_nested_path",
+    "_feature",
+];
+
+/// A field type, in Elasticsearch's spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FieldType {
+    /// Analyzed full text.
+    Text,
+    /// `match_only_text`: full text (treated as `text`).
+    MatchOnlyText,
+    /// An exact string.
+    Keyword,
+    /// `constant_keyword` (treated as `keyword`).
+    ConstantKeyword,
+    /// `wildcard` (treated as `keyword`).
+    Wildcard,
+    /// A signed 64-bit integer.
+    Long,
+    /// A signed 32-bit integer.
+    Integer,
+    /// A signed 16-bit integer.
+    Short,
+    /// A signed 8-bit integer.
+    Byte,
+    /// A 64-bit float.
+    Double,
+    /// A 32-bit float (held as 64-bit).
+    Float,
+    /// A 16-bit float (held as 64-bit).
+    HalfFloat,
+    /// A scaled float (held as 64-bit).
+    ScaledFloat,
+    /// `true` or `false`.
+    Boolean,
+    /// A date, held as epoch milliseconds.
+    Date,
+    /// A nanosecond date (held as epoch milliseconds).
+    DateNanos,
+    /// An IPv4 or IPv6 address.
+    Ip,
+    /// An object of sub-fields.
+    Object,
+    /// A nested object (treated as `object`: sub-documents are flattened).
+    Nested,
+}
+
+/// How a leaf value is indexed and queried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueKind {
+    Text,
+    Keyword,
+    Integer { min: i64, max: i64 },
+    Float,
+    Boolean,
+    Date,
+    Ip,
+}
+
+impl FieldType {
+    const ALL: [FieldType; 19] = [
+        FieldType::Text,
+        FieldType::MatchOnlyText,
+        FieldType::Keyword,
+        FieldType::ConstantKeyword,
+        FieldType::Wildcard,
+        FieldType::Long,
+        FieldType::Integer,
+        FieldType::Short,
+        FieldType::Byte,
+        FieldType::Double,
+        FieldType::Float,
+        FieldType::HalfFloat,
+        FieldType::ScaledFloat,
+        FieldType::Boolean,
+        FieldType::Date,
+        FieldType::DateNanos,
+        FieldType::Ip,
+        FieldType::Object,
+        FieldType::Nested,
+    ];
+
+    /// The type's name in mappings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::MatchOnlyText => "match_only_text",
+            FieldType::Keyword => "keyword",
+            FieldType::ConstantKeyword => "constant_keyword",
+            FieldType::Wildcard => "wildcard",
+            FieldType::Long => "long",
+            FieldType::Integer => "integer",
+            FieldType::Short => "short",
+            FieldType::Byte => "byte",
+            FieldType::Double => "double",
+            FieldType::Float => "float",
+            FieldType::HalfFloat => "half_float",
+            FieldType::ScaledFloat => "scaled_float",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+            FieldType::DateNanos => "date_nanos",
+            FieldType::Ip => "ip",
+            FieldType::Object => "object",
+            FieldType::Nested => "nested",
+        }
+    }
+
+    /// The type named `name`.
+    pub fn from_name(name: &str) -> Option<FieldType> {
+        FieldType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// Whether fields of this type hold sub-fields rather than values.
+    pub fn is_object(self) -> bool {
+        matches!(self, FieldType::Object | FieldType::Nested)
+    }
+
+    pub(crate) fn kind(self) -> Option<ValueKind> {
+        Some(match self {
+            FieldType::Text | FieldType::MatchOnlyText => ValueKind::Text,
+            FieldType::Keyword | FieldType::ConstantKeyword | FieldType::Wildcard => ValueKind::Keyword,
+            FieldType::Long => ValueKind::Integer { min: i64::MIN, max: i64::MAX },
+            FieldType::Integer => ValueKind::Integer { min: i32::MIN.into(), max: i32::MAX.into() },
+            FieldType::Short => ValueKind::Integer { min: i16::MIN.into(), max: i16::MAX.into() },
+            FieldType::Byte => ValueKind::Integer { min: i8::MIN.into(), max: i8::MAX.into() },
+            FieldType::Double | FieldType::Float | FieldType::HalfFloat | FieldType::ScaledFloat => {
+                ValueKind::Float
+            }
+            FieldType::Boolean => ValueKind::Boolean,
+            FieldType::Date | FieldType::DateNanos => ValueKind::Date,
+            FieldType::Ip => ValueKind::Ip,
+            FieldType::Object | FieldType::Nested => return None,
+        })
+    }
+}
+
+impl fmt::Display for FieldType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a document may do to a mapping with fields it does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dynamic {
+    /// New fields are mapped (the default).
+    #[default]
+    True,
+    /// New fields are kept in `_source` but neither mapped nor indexed.
+    False,
+    /// New fields are refused (`strict_dynamic_mapping_exception`).
+    Strict,
+    /// New fields become runtime fields in Elasticsearch; here, like [`Dynamic::True`].
+    Runtime,
+}
+
+impl Dynamic {
+    fn parse(v: &Value, field: &str) -> Result<Dynamic> {
+        match v {
+            Value::Bool(true) => Ok(Dynamic::True),
+            Value::Bool(false) => Ok(Dynamic::False),
+            Value::String(s) => match s.as_str() {
+                "true" => Ok(Dynamic::True),
+                "false" => Ok(Dynamic::False),
+                "strict" => Ok(Dynamic::Strict),
+                "runtime" => Ok(Dynamic::Runtime),
+                _ => Err(IndexError::mapper(format!(
+                    "Could not convert [{field}.dynamic] to boolean, runtime or strict: [{s}]"
+                ))),
+            },
+            other => Err(IndexError::mapper(format!(
+                "Could not convert [{field}.dynamic] to boolean, runtime or strict: [{other}]"
+            ))),
+        }
+    }
+
+    fn to_json(self) -> Value {
+        match self {
+            Dynamic::True => Value::String("true".into()),
+            Dynamic::False => Value::String("false".into()),
+            Dynamic::Strict => Value::String("strict".into()),
+            Dynamic::Runtime => Value::String("runtime".into()),
+        }
+    }
+}
+
+/// Parameters accepted on leaf fields besides `type` and `fields`. Those this crate acts on are
+/// `ignore_above`, `format`, `null_value`, `coerce`, `ignore_malformed` and `index` (for text);
+/// the rest are kept for `GET _mapping`.
+const LEAF_PARAMS: &[&str] = &[
+    "analyzer",
+    "boost",
+    "coerce",
+    "copy_to",
+    "doc_values",
+    "eager_global_ordinals",
+    "fielddata",
+    "fielddata_frequency_filter",
+    "format",
+    "ignore_above",
+    "ignore_malformed",
+    "index",
+    "index_options",
+    "index_phrases",
+    "index_prefixes",
+    "locale",
+    "meta",
+    "normalizer",
+    "norms",
+    "null_value",
+    "on_script_error",
+    "position_increment_gap",
+    "scaling_factor",
+    "script",
+    "search_analyzer",
+    "search_quote_analyzer",
+    "similarity",
+    "split_queries_on_whitespace",
+    "store",
+    "term_vector",
+    "time_series_dimension",
+    "time_series_metric",
+    "value",
+];
+
+/// Parameters accepted on objects besides `type` and `properties`.
+const OBJECT_PARAMS: &[&str] = &["dynamic", "enabled", "subobjects", "include_in_parent", "include_in_root"];
+
+/// Top-level mapping keys besides `properties` and `dynamic`, kept as given.
+const ROOT_PARAMS: &[&str] = &[
+    "_meta",
+    "_routing",
+    "_source",
+    "date_detection",
+    "dynamic_date_formats",
+    "dynamic_templates",
+    "numeric_detection",
+    "_data_stream_timestamp",
+    "subobjects",
+];
+
+/// One field of a mapping: a leaf with a type (and maybe multi-fields) or an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldMapping {
+    ty: FieldType,
+    /// Whether `type` was written out (objects usually omit it).
+    explicit_type: bool,
+    properties: BTreeMap<String, FieldMapping>,
+    fields: BTreeMap<String, FieldMapping>,
+    dynamic: Option<Dynamic>,
+    params: Map<String, Value>,
+}
+
+impl FieldMapping {
+    fn object() -> FieldMapping {
+        FieldMapping {
+            ty: FieldType::Object,
+            explicit_type: false,
+            properties: BTreeMap::new(),
+            fields: BTreeMap::new(),
+            dynamic: None,
+            params: Map::new(),
+        }
+    }
+
+    fn leaf(ty: FieldType) -> FieldMapping {
+        FieldMapping { explicit_type: true, ..FieldMapping::object() }.with_type(ty)
+    }
+
+    fn with_type(mut self, ty: FieldType) -> FieldMapping {
+        self.ty = ty;
+        self
+    }
+
+    /// The field's type.
+    pub fn field_type(&self) -> FieldType {
+        self.ty
+    }
+
+    /// `ignore_above`: longer keyword values are not indexed.
+    pub(crate) fn ignore_above(&self) -> Option<u64> {
+        self.params.get("ignore_above").and_then(Value::as_u64)
+    }
+
+    /// `format` of a date field.
+    pub(crate) fn format(&self) -> Option<&str> {
+        self.params.get("format").and_then(Value::as_str)
+    }
+
+    pub(crate) fn null_value(&self) -> Option<&Value> {
+        self.params.get("null_value").filter(|v| !v.is_null())
+    }
+
+    fn flag(&self, name: &str, default: bool) -> bool {
+        match self.params.get(name) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s != "false",
+            _ => default,
+        }
+    }
+
+    pub(crate) fn coerce(&self) -> bool {
+        self.flag("coerce", true)
+    }
+
+    pub(crate) fn ignore_malformed(&self) -> bool {
+        self.flag("ignore_malformed", false)
+    }
+
+    pub(crate) fn indexed(&self) -> bool {
+        self.flag("index", true)
+    }
+
+    /// Objects: whether the contents are parsed at all (`enabled: false` keeps them in
+    /// `_source` only).
+    pub(crate) fn enabled(&self) -> bool {
+        self.flag("enabled", true)
+    }
+
+    pub(crate) fn dynamic(&self) -> Option<Dynamic> {
+        self.dynamic
+    }
+
+    pub(crate) fn properties(&self) -> &BTreeMap<String, FieldMapping> {
+        &self.properties
+    }
+
+    pub(crate) fn multi_fields(&self) -> &BTreeMap<String, FieldMapping> {
+        &self.fields
+    }
+
+    fn parse(name: &str, v: &Value, multi_field: bool) -> Result<FieldMapping> {
+        let Value::Object(obj) = v else {
+            return Err(IndexError::mapper(format!(
+                "Expected map for property [fields] on field [{name}] but got a {}",
+                json_kind(v)
+            )));
+        };
+        let ty = match obj.get("type") {
+            None if obj.contains_key("properties") || obj.is_empty() => FieldType::Object,
+            None if obj.keys().all(|k| OBJECT_PARAMS.contains(&k.as_str())) => FieldType::Object,
+            None => return Err(IndexError::mapper(format!("No type specified for field [{name}]"))),
+            Some(Value::String(t)) => FieldType::from_name(t).ok_or_else(|| {
+                IndexError::mapper(format!("No handler for type [{t}] declared on field [{name}]"))
+            })?,
+            Some(other) => {
+                return Err(IndexError::mapper(format!(
+                    "No handler for type [{other}] declared on field [{name}]"
+                )));
+            }
+        };
+        if multi_field && ty.is_object() {
+            return Err(IndexError::mapper(format!("Type [{ty}] cannot be used in multi field")));
+        }
+        let mut m = FieldMapping::object().with_type(ty);
+        m.explicit_type = obj.contains_key("type");
+        for (k, val) in obj {
+            match k.as_str() {
+                "type" => {}
+                "properties" if ty.is_object() => {
+                    m.properties = parse_properties(name, val)?;
+                }
+                "dynamic" if ty.is_object() => m.dynamic = Some(Dynamic::parse(val, name)?),
+                "fields" if !ty.is_object() => {
+                    let Value::Object(fields) = val else {
+                        return Err(IndexError::mapper(format!(
+                            "Expected map for property [fields] on field [{name}] but got a {}",
+                            json_kind(val)
+                        )));
+                    };
+                    for (sub, def) in fields {
+                        check_name(sub)?;
+                        let full = format!("{name}.{sub}");
+                        m.fields.insert(sub.clone(), FieldMapping::parse(&full, def, true)?);
+                    }
+                }
+                p if ty.is_object() && OBJECT_PARAMS.contains(&p) => {
+                    m.params.insert(k.clone(), val.clone());
+                }
+                p if !ty.is_object() && LEAF_PARAMS.contains(&p) => {
+                    check_param(name, ty, p, val)?;
+                    m.params.insert(k.clone(), val.clone());
+                }
+                _ => {
+                    return Err(IndexError::mapper(format!(
+                        "unknown parameter [{k}] on mapper [{name}] of type [{ty}]"
+                    )));
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        if !self.ty.is_object() || self.explicit_type && self.ty == FieldType::Nested {
+            out.insert("type".into(), Value::String(self.ty.as_str().into()));
+        }
+        if let Some(d) = self.dynamic {
+            out.insert("dynamic".into(), d.to_json());
+        }
+        for (k, v) in &self.params {
+            out.insert(k.clone(), v.clone());
+        }
+        if !self.fields.is_empty() {
+            let fields: Map<String, Value> =
+                self.fields.iter().map(|(k, f)| (k.clone(), f.to_json())).collect();
+            out.insert("fields".into(), Value::Object(fields));
+        }
+        if !self.properties.is_empty() {
+            out.insert("properties".into(), properties_json(&self.properties));
+        }
+        Value::Object(out)
+    }
+
+    /// Merges `other` into `self`; `path` names the field in errors.
+    fn merge(&mut self, other: &FieldMapping, path: &str) -> Result<()> {
+        if self.ty.is_object() != other.ty.is_object() {
+            return Err(IndexError::illegal(format!(
+                "can't merge a non object mapping [{path}] with an object mapping"
+            )));
+        }
+        if self.ty != other.ty {
+            return Err(IndexError::illegal(format!(
+                "mapper [{path}] cannot be changed from type [{}] to [{}]",
+                self.ty, other.ty
+            )));
+        }
+        if other.dynamic.is_some() {
+            self.dynamic = other.dynamic;
+        }
+        for (k, v) in &other.params {
+            self.params.insert(k.clone(), v.clone());
+        }
+        merge_children(&mut self.properties, &other.properties, path)?;
+        merge_children(&mut self.fields, &other.fields, path)
+    }
+
+    fn count(&self) -> usize {
+        1 + self.fields.len() + self.properties.values().map(FieldMapping::count).sum::<usize>()
+    }
+
+    fn depth(&self) -> usize {
+        1 + self.properties.values().map(FieldMapping::depth).max().unwrap_or(0)
+    }
+}
+
+fn merge_children(
+    mine: &mut BTreeMap<String, FieldMapping>,
+    theirs: &BTreeMap<String, FieldMapping>,
+    path: &str,
+) -> Result<()> {
+    for (name, f) in theirs {
+        let full = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+        match mine.get_mut(name) {
+            Some(existing) => existing.merge(f, &full)?,
+            None => {
+                mine.insert(name.clone(), f.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_param(name: &str, ty: FieldType, param: &str, v: &Value) -> Result<()> {
+    let ok = match param {
+        "ignore_above" => v.as_u64().is_some() || v.as_str().is_some_and(|s| s.parse::<u64>().is_ok()),
+        "format" => v.is_string(),
+        "index" | "coerce" | "ignore_malformed" | "doc_values" | "store" | "norms" => {
+            v.is_boolean() || v.as_str().is_some_and(|s| s == "true" || s == "false")
+        }
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(IndexError::mapper(format!(
+            "Failed to parse mapping: unknown value [{v}] for parameter [{param}] on mapper [{name}] of type [{ty}]"
+        )))
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(IndexError::mapper("field name cannot be an empty string"));
+    }
+    if name.chars().any(|c| c == '\0' || c == '\u{1}') {
+        return Err(IndexError::mapper(format!("field name [{}] contains a control character", name.escape_debug())));
+    }
+    Ok(())
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Parses `properties`, expanding dotted names into objects.
+fn parse_properties(parent: &str, v: &Value) -> Result<BTreeMap<String, FieldMapping>> {
+    let Value::Object(props) = v else {
+        return Err(IndexError::mapper(format!(
+            "Expected map for property [properties] on field [{parent}] but got a {}",
+            json_kind(v)
+        )));
+    };
+    let mut out: BTreeMap<String, FieldMapping> = BTreeMap::new();
+    for (name, def) in props {
+        let segments: Vec<&str> = name.split('.').collect();
+        for s in &segments {
+            check_name(s)?;
+        }
+        let full = if parent.is_empty() { name.clone() } else { format!("{parent}.{name}") };
+        let mut field = FieldMapping::parse(&full, def, false)?;
+        for seg in segments[1..].iter().rev() {
+            let mut obj = FieldMapping::object();
+            obj.properties.insert((*seg).to_string(), field);
+            field = obj;
+        }
+        let first = segments[0].to_string();
+        match out.get_mut(&first) {
+            Some(existing) => existing.merge(&field, &full)?,
+            None => {
+                out.insert(first, field);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn properties_json(props: &BTreeMap<String, FieldMapping>) -> Value {
+    Value::Object(props.iter().map(|(k, f)| (k.clone(), f.to_json())).collect())
+}
+
+/// An Elasticsearch index mapping.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Mapping {
+    properties: BTreeMap<String, FieldMapping>,
+    dynamic: Option<Dynamic>,
+    extra: Map<String, Value>,
+}
+
+/// A leaf field found by its full path: its mapping and, for a multi-field, the path of the
+/// field that holds it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resolved<'a> {
+    pub(crate) mapping: &'a FieldMapping,
+}
+
+impl Mapping {
+    /// An empty mapping with dynamic mapping on.
+    pub fn new() -> Mapping {
+        Mapping::default()
+    }
+
+    /// Parses the body of `mappings` (`{"properties": {...}, "dynamic": ...}`).
+    pub fn from_json(v: &Value) -> Result<Mapping> {
+        let Value::Object(obj) = v else {
+            return Err(IndexError::mapper(format!(
+                "Failed to parse mapping: Expected map for property [mappings] but got a {}",
+                json_kind(v)
+            )));
+        };
+        let mut m = Mapping::new();
+        let mut unsupported = Vec::new();
+        for (k, val) in obj {
+            match k.as_str() {
+                "properties" => m.properties = parse_properties("", val)?,
+                "dynamic" => m.dynamic = Some(Dynamic::parse(val, "_doc")?),
+                p if ROOT_PARAMS.contains(&p) => {
+                    m.extra.insert(k.clone(), val.clone());
+                }
+                _ => unsupported.push(format!("{k} : {val}")),
+            }
+        }
+        if !unsupported.is_empty() {
+            return Err(IndexError::mapper(format!(
+                "Root mapping definition has unsupported parameters:  [{}]",
+                unsupported.join("] [")
+            )));
+        }
+        m.check_limits()?;
+        Ok(m)
+    }
+
+    /// The mapping as `GET _mapping` shows it under `mappings`.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        if let Some(d) = self.dynamic {
+            out.insert("dynamic".into(), d.to_json());
+        }
+        for (k, v) in &self.extra {
+            out.insert(k.clone(), v.clone());
+        }
+        if !self.properties.is_empty() {
+            out.insert("properties".into(), properties_json(&self.properties));
+        }
+        Value::Object(out)
+    }
+
+    /// Whether no field is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.properties.is_empty()
+    }
+
+    /// The root `dynamic` setting.
+    pub fn dynamic(&self) -> Dynamic {
+        self.dynamic.unwrap_or_default()
+    }
+
+    /// Whether strings that look like dates are mapped as `date` (`date_detection`).
+    pub(crate) fn date_detection(&self) -> bool {
+        !matches!(self.extra.get("date_detection"), Some(Value::Bool(false)))
+    }
+
+    /// Whether strings that look like numbers are mapped as numbers (`numeric_detection`).
+    pub(crate) fn numeric_detection(&self) -> bool {
+        matches!(self.extra.get("numeric_detection"), Some(Value::Bool(true)))
+    }
+
+    /// Merges `other` into this mapping (`PUT _mapping`, or a dynamic update). A field that
+    /// changes type is refused (`illegal_argument_exception`) and nothing changes.
+    pub fn merge(&mut self, other: &Mapping) -> Result<()> {
+        let mut merged = self.clone();
+        merge_children(&mut merged.properties, &other.properties, "")?;
+        if other.dynamic.is_some() {
+            merged.dynamic = other.dynamic;
+        }
+        for (k, v) in &other.extra {
+            merged.extra.insert(k.clone(), v.clone());
+        }
+        merged.check_limits()?;
+        *self = merged;
+        Ok(())
+    }
+
+    fn check_limits(&self) -> Result<()> {
+        let count: usize = self.properties.values().map(FieldMapping::count).sum();
+        if count > TOTAL_FIELDS_LIMIT {
+            return Err(IndexError::illegal(format!(
+                "Limit of total fields [{TOTAL_FIELDS_LIMIT}] has been exceeded"
+            )));
+        }
+        let depth = 1 + self.properties.values().map(FieldMapping::depth).max().unwrap_or(0);
+        if depth > DEPTH_LIMIT {
+            return Err(IndexError::illegal(format!(
+                "Limit of mapping depth [{DEPTH_LIMIT}] has been exceeded"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The type of the field at `path` (`a.b`, or a multi-field such as `title.keyword`).
+    pub fn field_type(&self, path: &str) -> Option<FieldType> {
+        self.get(path).map(|f| f.ty)
+    }
+
+    /// The field at `path`, object or leaf.
+    pub(crate) fn get(&self, path: &str) -> Option<&FieldMapping> {
+        let mut segments = path.split('.');
+        let mut cur = self.properties.get(segments.next()?)?;
+        for seg in segments {
+            cur = if cur.ty.is_object() { cur.properties.get(seg)? } else { cur.fields.get(seg)? };
+        }
+        Some(cur)
+    }
+
+    /// The leaf field at `path`.
+    pub(crate) fn resolve(&self, path: &str) -> Option<Resolved<'_>> {
+        self.get(path).filter(|f| !f.ty.is_object()).map(|mapping| Resolved { mapping })
+    }
+
+    /// Every leaf field (multi-fields included) with its full path, in path order.
+    pub(crate) fn leaves(&self) -> Vec<(String, &FieldMapping)> {
+        fn walk<'a>(
+            prefix: &str,
+            props: &'a BTreeMap<String, FieldMapping>,
+            out: &mut Vec<(String, &'a FieldMapping)>,
+        ) {
+            for (name, f) in props {
+                let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                if f.ty.is_object() {
+                    walk(&path, &f.properties, out);
+                } else {
+                    for (sub, sf) in &f.fields {
+                        out.push((format!("{path}.{sub}"), sf));
+                    }
+                    out.push((path, f));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk("", &self.properties, &mut out);
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    pub(crate) fn properties(&self) -> &BTreeMap<String, FieldMapping> {
+        &self.properties
+    }
+
+    /// Adds `field` at `segments` (creating intermediate objects) in a mapping used as a
+    /// dynamic update.
+    pub(crate) fn insert_path(&mut self, segments: &[&str], field: FieldMapping) {
+        let Some((last, parents)) = segments.split_last() else {
+            return;
+        };
+        let mut props = &mut self.properties;
+        for seg in parents {
+            let entry = props.entry((*seg).to_string()).or_insert_with(FieldMapping::object);
+            props = &mut entry.properties;
+        }
+        props.insert((*last).to_string(), field);
+    }
+
+    /// The mapping dynamic mapping gives a new field whose first value is `v`, or `None` for
+    /// values that add no field (`null`, empty arrays).
+    pub(crate) fn infer(&self, v: &Value) -> Option<FieldMapping> {
+        Some(match v {
+            Value::Null => return None,
+            Value::Bool(_) => FieldMapping::leaf(FieldType::Boolean),
+            Value::Number(n) if n.is_i64() => FieldMapping::leaf(FieldType::Long),
+            Value::Number(_) => FieldMapping::leaf(FieldType::Float),
+            Value::String(s) => {
+                if self.date_detection() && crate::date::detect(s).is_some() {
+                    FieldMapping::leaf(FieldType::Date)
+                } else if self.numeric_detection() && s.trim().parse::<i64>().is_ok() {
+                    FieldMapping::leaf(FieldType::Long)
+                } else if self.numeric_detection() && s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+                    FieldMapping::leaf(FieldType::Float)
+                } else {
+                    let mut text = FieldMapping::leaf(FieldType::Text);
+                    let mut kw = FieldMapping::leaf(FieldType::Keyword);
+                    kw.params.insert("ignore_above".into(), json!(DYNAMIC_KEYWORD_IGNORE_ABOVE));
+                    text.fields.insert("keyword".into(), kw);
+                    text
+                }
+            }
+            Value::Array(items) => return items.iter().find_map(|i| self.infer(i)),
+            Value::Object(_) => FieldMapping::object(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_explicit_mapping() {
+        let src = json!({
+            "properties": {
+                "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+                "user": {"properties": {"name": {"type": "keyword"}, "age": {"type": "integer"}}},
+                "when": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
+                "tags": {"type": "keyword", "doc_values": false}
+            }
+        });
+        let m = Mapping::from_json(&src).unwrap();
+        assert_eq!(m.to_json(), src);
+        assert_eq!(m.field_type("user.age"), Some(FieldType::Integer));
+        assert_eq!(m.field_type("title.keyword"), Some(FieldType::Keyword));
+        assert_eq!(m.field_type("user"), Some(FieldType::Object));
+        assert_eq!(m.field_type("nope"), None);
+        let leaves: Vec<String> = m.leaves().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(leaves, ["tags", "title", "title.keyword", "user.age", "user.name", "when"]);
+    }
+
+    #[test]
+    fn dotted_names_become_objects() {
+        let m = Mapping::from_json(&json!({"properties": {"a.b": {"type": "long"}, "a.c": {"type": "keyword"}}}))
+            .unwrap();
+        assert_eq!(
+            m.to_json(),
+            json!({"properties": {"a": {"properties": {"b": {"type": "long"}, "c": {"type": "keyword"}}}}})
+        );
+    }
+
+    #[test]
+    fn refuses_bad_definitions() {
+        let cases = [
+            (json!({"properties": {"f": {"type": "nope"}}}), "No handler for type [nope] declared on field [f]"),
+            (json!({"properties": {"f": {"type": "keyword", "foo": 1}}}), "unknown parameter [foo] on mapper [f]"),
+            (json!({"properties": {"f": {"ignore_above": 1}}}), "No type specified for field [f]"),
+            (json!({"foo": 1}), "Root mapping definition has unsupported parameters"),
+            (json!({"properties": 5}), "Expected map"),
+            (json!({"properties": {"": {"type": "long"}}}), "field name cannot be an empty string"),
+            (
+                json!({"properties": {"f": {"type": "text", "fields": {"o": {"type": "object"}}}}}),
+                "cannot be used in multi field",
+            ),
+            (json!({"properties": {"f": {"type": "keyword", "ignore_above": "x"}}}), "unknown value"),
+            (json!([1]), "Expected map"),
+        ];
+        for (def, want) in cases {
+            let err = Mapping::from_json(&def).unwrap_err();
+            assert_eq!(err.error_type(), "mapper_parsing_exception", "{def}");
+            assert!(err.reason().contains(want), "{def}: {}", err.reason());
+        }
+    }
+
+    #[test]
+    fn merge_refuses_type_changes() {
+        let mut m = Mapping::from_json(&json!({"properties": {"f": {"type": "long"}}})).unwrap();
+        let before = m.clone();
+        let err = m.merge(&Mapping::from_json(&json!({"properties": {"f": {"type": "text"}}})).unwrap()).unwrap_err();
+        assert_eq!(err.error_type(), "illegal_argument_exception");
+        assert_eq!(err.reason(), "mapper [f] cannot be changed from type [long] to [text]");
+        assert_eq!(m, before);
+        let err = m
+            .merge(&Mapping::from_json(&json!({"properties": {"f": {"properties": {"x": {"type": "long"}}}}})).unwrap())
+            .unwrap_err();
+        assert_eq!(err.error_type(), "illegal_argument_exception");
+        m.merge(&Mapping::from_json(&json!({"properties": {"g": {"type": "keyword"}}})).unwrap()).unwrap();
+        assert_eq!(m.field_type("g"), Some(FieldType::Keyword));
+    }
+
+    #[test]
+    fn limits_total_fields() {
+        let mut props = Map::new();
+        for i in 0..=TOTAL_FIELDS_LIMIT {
+            props.insert(format!("f{i}"), json!({"type": "long"}));
+        }
+        let err = Mapping::from_json(&json!({ "properties": props })).unwrap_err();
+        assert_eq!(err.error_type(), "illegal_argument_exception");
+    }
+
+    #[test]
+    fn infers_types() {
+        let m = Mapping::new();
+        let ty = |v: Value| m.infer(&v).map(|f| f.field_type());
+        assert_eq!(ty(json!(1)), Some(FieldType::Long));
+        assert_eq!(ty(json!(1.5)), Some(FieldType::Float));
+        assert_eq!(ty(json!(true)), Some(FieldType::Boolean));
+        assert_eq!(ty(json!("2024-01-01")), Some(FieldType::Date));
+        assert_eq!(ty(json!("2024-01-01T10:00:00.123Z")), Some(FieldType::Date));
+        assert_eq!(ty(json!("hello")), Some(FieldType::Text));
+        assert_eq!(ty(json!({"a": 1})), Some(FieldType::Object));
+        assert_eq!(ty(json!([null, 3])), Some(FieldType::Long));
+        assert_eq!(ty(json!([])), None);
+        assert_eq!(ty(json!(null)), None);
+        let no_dates = Mapping::from_json(&json!({"date_detection": false})).unwrap();
+        assert_eq!(no_dates.infer(&json!("2024-01-01")).map(|f| f.field_type()), Some(FieldType::Text));
+    }
+}

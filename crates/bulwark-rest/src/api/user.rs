@@ -1,0 +1,303 @@
+//! User APIs: `_security/user` put/get/delete, `_password`, `_enable`/`_disable`,
+//! `_query/user`. Built-in users live beside native users: they can change password and be
+//! disabled, never be deleted or redefined.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bulwark_security::audit::AuditEvent;
+use bulwark_security::authn::{
+    Authentication, NativeUser, PasswordHash, RESERVED_USERS, is_reserved_username, validate_username,
+};
+use bulwark_store::{Command, EntryKind};
+use secrecy::SecretString;
+use serde_json::{Map, Value, json};
+
+use crate::body::{self, opt_object, opt_string, opt_strings};
+use crate::{ApiError, RestState};
+
+/// A built-in user's stored state.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReservedEntry {
+    #[serde(default)]
+    password_hash: String,
+    enabled: bool,
+}
+
+fn reserved(state: &RestState, name: &str) -> Result<Option<ReservedEntry>, ApiError> {
+    let v = state.store.get_entry(EntryKind::ReservedUser, name).map_err(ApiError::store)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+fn native(state: &RestState, name: &str) -> Result<Option<NativeUser>, ApiError> {
+    let v = state.store.get_entry(EntryKind::User, name).map_err(ApiError::store)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+fn reserved_body(name: &str, roles: &[&str], enabled: bool) -> Value {
+    json!({
+        "username": name, "roles": roles, "full_name": null, "email": null,
+        "metadata": { "_reserved": true }, "enabled": enabled,
+    })
+}
+
+fn native_body(name: &str, u: &NativeUser) -> Value {
+    json!({
+        "username": name, "roles": u.roles, "full_name": u.full_name, "email": u.email,
+        "metadata": u.metadata, "enabled": u.enabled,
+    })
+}
+
+/// Every user the API shows: built-in users first, then native users, by name.
+fn all_users(state: &RestState) -> Result<Vec<(String, Value)>, ApiError> {
+    let mut out = Vec::new();
+    for (name, roles) in RESERVED_USERS {
+        let enabled = reserved(state, name)?.is_none_or(|e| e.enabled);
+        out.push(((*name).to_owned(), reserved_body(name, roles, enabled)));
+    }
+    for (name, v) in state.store.entries(EntryKind::User).map_err(ApiError::store)? {
+        if let Ok(u) = serde_json::from_value::<NativeUser>(v) {
+            out.push((name.clone(), native_body(&name, &u)));
+        }
+    }
+    Ok(out)
+}
+
+async fn write(state: &RestState, cmd: Command) -> Result<(), ApiError> {
+    state.store.write(cmd).await.map_err(ApiError::store)?;
+    Ok(())
+}
+
+fn audit(state: &RestState, who: &Option<axum::Extension<Authentication>>, change: &str, target: &str) {
+    state.authenticator.audit(AuditEvent::SecurityConfigChange {
+        user: who.as_ref().map_or_else(String::new, |a| a.user.username.clone()),
+        change: change.to_owned(),
+        target: target.to_owned(),
+    });
+}
+
+/// A new password hash from `password` (checked against the policy) or `password_hash`.
+async fn new_hash(state: &RestState, m: &Map<String, Value>) -> Result<Option<PasswordHash>, ApiError> {
+    match (opt_string(m, "password")?, opt_string(m, "password_hash")?) {
+        (Some(_), Some(_)) => Err(body::validation("only one of [password, password_hash] can be provided")),
+        (Some(p), None) => {
+            let p = SecretString::from(p);
+            state.password_policy.check(&p).map_err(body::validation)?;
+            let alg = state.password_hashing;
+            let h = tokio::task::spawn_blocking(move || PasswordHash::create(&p, alg))
+                .await
+                .map_err(|_| ApiError::store("hashing was interrupted"))?;
+            Ok(Some(h))
+        }
+        (None, Some(h)) => {
+            let h = PasswordHash::from_stored(h);
+            if !h.is_known_format() {
+                return Err(ApiError::illegal_argument(
+                    "the provided password hash is not a bcrypt, PBKDF2 or PBKDF2_STRETCH hash",
+                ));
+            }
+            Ok(Some(h))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// `PUT|POST /_security/user/{username}`
+pub async fn put(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+    who: Option<axum::Extension<Authentication>>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    validate_username(&name).map_err(body::validation)?;
+    if is_reserved_username(&name) {
+        return Err(body::validation(format!(
+            "Username [{name}] is reserved and may not be used; change the password of a built-in user with the _password API"
+        )));
+    }
+    let m = body::object(&bytes, true)?;
+    let existing = native(&state, &name)?;
+    let hash = new_hash(&state, &m).await?;
+    let password_hash = match (hash, &existing) {
+        (Some(h), _) => h.as_str().to_owned(),
+        (None, Some(u)) => u.password_hash.clone(),
+        (None, None) => {
+            return Err(body::validation(
+                "password must be specified unless you are updating an existing user",
+            ));
+        }
+    };
+    let user = NativeUser {
+        password_hash,
+        roles: opt_strings(&m, "roles")?.ok_or_else(|| body::validation("roles are missing"))?,
+        full_name: opt_string(&m, "full_name")?,
+        email: opt_string(&m, "email")?,
+        metadata: opt_object(&m, "metadata")?.unwrap_or_default(),
+        enabled: m.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+    };
+    let value = serde_json::to_value(&user).map_err(ApiError::store)?;
+    write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
+    state.authenticator.clear_cache(Some(&name));
+    audit(&state, &who, "put_user", &name);
+    Ok(Json(json!({ "created": existing.is_none() })))
+}
+
+/// `GET /_security/user` and `GET /_security/user/{names}`
+pub async fn get(State(state): State<RestState>, names: Option<Path<String>>) -> Result<Response, ApiError> {
+    let users = all_users(&state)?;
+    let wanted: Option<Vec<String>> = names.map(|Path(n)| n.split(',').map(str::to_owned).collect());
+    let mut out = Map::new();
+    for (name, body) in users {
+        if wanted.as_ref().is_none_or(|w| w.contains(&name)) {
+            out.insert(name, body);
+        }
+    }
+    if out.is_empty() && wanted.is_some() {
+        return Ok((StatusCode::NOT_FOUND, Json(Value::Object(out))).into_response());
+    }
+    Ok(Json(Value::Object(out)).into_response())
+}
+
+/// `DELETE /_security/user/{username}`
+pub async fn delete(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+    who: Option<axum::Extension<Authentication>>,
+) -> Result<Response, ApiError> {
+    if is_reserved_username(&name) {
+        return Err(ApiError::illegal_argument(format!("user [{name}] is reserved and cannot be deleted")));
+    }
+    if native(&state, &name)?.is_none() {
+        return Ok((StatusCode::NOT_FOUND, Json(json!({ "found": false }))).into_response());
+    }
+    write(&state, Command::DeleteEntry { kind: EntryKind::User, id: name.clone() }).await?;
+    state.authenticator.clear_cache(Some(&name));
+    audit(&state, &who, "delete_user", &name);
+    Ok(Json(json!({ "found": true })).into_response())
+}
+
+/// The user a `_password` request is about: the path's, or the caller's.
+pub fn password_target(path: Option<&str>, who: Option<&Authentication>) -> Option<String> {
+    path.map(str::to_owned).or_else(|| who.map(|a| a.user.username.clone()))
+}
+
+/// `PUT|POST /_security/user/{username}/_password` and `/_security/user/_password`
+pub async fn change_password(
+    State(state): State<RestState>,
+    name: Option<Path<String>>,
+    who: Option<axum::Extension<Authentication>>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let name = password_target(name.as_ref().map(|p| p.0.as_str()), who.as_deref())
+        .ok_or_else(|| body::validation("a user name is required"))?;
+    let m = body::object(&bytes, true)?;
+    let hash = new_hash(&state, &m).await?.ok_or_else(|| body::validation("password must be specified"))?;
+    if is_reserved_username(&name) {
+        if !RESERVED_USERS.iter().any(|(u, _)| *u == name) {
+            return Err(ApiError::illegal_argument(format!("user [{name}] is internal and has no password")));
+        }
+        let enabled = reserved(&state, &name)?.is_none_or(|e| e.enabled);
+        let value = json!({ "password_hash": hash.as_str(), "enabled": enabled });
+        write(&state, Command::PutEntry { kind: EntryKind::ReservedUser, id: name.clone(), value }).await?;
+    } else {
+        let mut u = native(&state, &name)?.ok_or_else(|| {
+            ApiError::not_found(format!("user [{name}] does not exist in the native realm; file-realm users change passwords with `bulwark users passwd`"))
+        })?;
+        u.password_hash = hash.as_str().to_owned();
+        let value = serde_json::to_value(&u).map_err(ApiError::store)?;
+        write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
+    }
+    state.authenticator.clear_cache(Some(&name));
+    audit(&state, &who, "change_password", &name);
+    Ok(Json(json!({})))
+}
+
+async fn set_enabled(
+    state: RestState,
+    name: String,
+    enabled: bool,
+    who: Option<axum::Extension<Authentication>>,
+) -> Result<Json<Value>, ApiError> {
+    if who.as_ref().is_some_and(|a| a.user.username == name) && !enabled {
+        return Err(body::validation("users may not update enabled status of their own account"));
+    }
+    if RESERVED_USERS.iter().any(|(u, _)| *u == name) {
+        let hash = reserved(&state, &name)?.map(|e| e.password_hash).unwrap_or_default();
+        let value = json!({ "password_hash": hash, "enabled": enabled });
+        write(&state, Command::PutEntry { kind: EntryKind::ReservedUser, id: name.clone(), value }).await?;
+    } else {
+        let mut u =
+            native(&state, &name)?.ok_or_else(|| ApiError::not_found(format!("user [{name}] not found")))?;
+        u.enabled = enabled;
+        let value = serde_json::to_value(&u).map_err(ApiError::store)?;
+        write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
+    }
+    state.authenticator.clear_cache(Some(&name));
+    audit(&state, &who, if enabled { "enable_user" } else { "disable_user" }, &name);
+    Ok(Json(json!({})))
+}
+
+/// `PUT|POST /_security/user/{username}/_enable`
+pub async fn enable(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+    who: Option<axum::Extension<Authentication>>,
+) -> Result<Json<Value>, ApiError> {
+    set_enabled(state, name, true, who).await
+}
+
+/// `PUT|POST /_security/user/{username}/_disable`
+pub async fn disable(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+    who: Option<axum::Extension<Authentication>>,
+) -> Result<Json<Value>, ApiError> {
+    set_enabled(state, name, false, who).await
+}
+
+/// `GET|POST /_security/_query/user`: `from`, `size`, and a `query` of `match_all`, `term`,
+/// `terms` or `prefix` on `username`, `roles` or `enabled`.
+pub async fn query(State(state): State<RestState>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
+    let m = body::object(&bytes, false)?;
+    let from = m.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let size = m.get("size").and_then(Value::as_u64).unwrap_or(10) as usize;
+    let q = m.get("query").cloned().unwrap_or(json!({ "match_all": {} }));
+    let users: Vec<Value> =
+        all_users(&state)?.into_iter().map(|(_, v)| v).filter(|u| matches_query(u, &q)).collect();
+    let total = users.len();
+    let page: Vec<Value> = users.into_iter().skip(from).take(size).collect();
+    Ok(Json(json!({ "total": total, "count": page.len(), "users": page })))
+}
+
+fn field_values(u: &Value, field: &str) -> Vec<String> {
+    match u.get(field) {
+        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Bool(b)) => vec![b.to_string()],
+        _ => Vec::new(),
+    }
+}
+
+fn matches_query(u: &Value, q: &Value) -> bool {
+    let Some((kind, body)) = q.as_object().and_then(|o| o.iter().next()) else { return true };
+    let pair = body.as_object().and_then(|b| b.iter().next());
+    match (kind.as_str(), pair) {
+        ("match_all", _) => true,
+        ("term", Some((f, v))) => {
+            let v = v.get("value").unwrap_or(v);
+            let want = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            field_values(u, f).contains(&want)
+        }
+        ("terms", Some((f, Value::Array(vs)))) => {
+            let have = field_values(u, f);
+            vs.iter().any(|v| v.as_str().is_some_and(|s| have.iter().any(|h| h == s)))
+        }
+        ("prefix", Some((f, v))) => {
+            let v = v.get("value").unwrap_or(v);
+            v.as_str().is_some_and(|p| field_values(u, f).iter().any(|h| h.starts_with(p)))
+        }
+        _ => false,
+    }
+}
