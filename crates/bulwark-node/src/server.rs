@@ -72,6 +72,18 @@ pub async fn serve(
                         }
                         Err(_) => return,
                     };
+                    let peer_certs = tls.get_ref().1.peer_certificates().map(|c| {
+                        bulwark_rest::PeerCertificates(Arc::new(
+                            c.iter().map(|d| d.as_ref().to_vec()).collect(),
+                        ))
+                    });
+                    let service =
+                        service.map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                            if let Some(p) = &peer_certs {
+                                req.extensions_mut().insert(p.clone());
+                            }
+                            req
+                        });
                     let _ = builder
                         .serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(service))
                         .await;

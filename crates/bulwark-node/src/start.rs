@@ -196,6 +196,9 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             cluster: Arc::new(StoreCluster(store.clone())),
             certificates: Arc::new(Certificates(http_tls.iter().cloned().collect())),
             security_enabled: security.is_enabled(),
+            pki_enabled: http_tls.is_some()
+                && security.http_ssl.client_authentication
+                    != bulwark_settings::values::ClientAuthentication::None,
             max_content_length: usize::try_from(settings.http.max_content_length).unwrap_or(usize::MAX),
             store: store.clone(),
             password_hashing: security.password_hashing,

@@ -35,6 +35,13 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
         ApiError::from(e).into_response()
     };
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        let cert = req.extensions().get::<crate::PeerCertificates>().filter(|_| state.pki_enabled).cloned();
+        if let Some(Outcome::Success(a)) =
+            cert.and_then(|c| state.authenticator.authenticate_certificate(&c.0, &origin))
+        {
+            req.extensions_mut().insert(a);
+            return next.run(req).await;
+        }
         return unauthenticated(SecurityError::MissingCredentials { path: origin.path.clone() });
     };
     let Some(credentials) = Credentials::parse(value.as_bytes()) else {

@@ -12,4 +12,6 @@ pub mod router;
 mod state;
 
 pub use error::ApiError;
-pub use state::{CertificateSource, ClusterView, MemberView, NodeInfo, RestState, SslCertificate};
+pub use state::{
+    CertificateSource, ClusterView, MemberView, NodeInfo, PeerCertificates, RestState, SslCertificate,
+};

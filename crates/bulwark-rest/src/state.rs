@@ -51,6 +51,11 @@ pub trait CertificateSource: Send + Sync {
     fn certificates(&self) -> Vec<SslCertificate>;
 }
 
+/// The client's certificate chain, as verified by the TLS layer (put in the request extensions by
+/// the server).
+#[derive(Debug, Clone)]
+pub struct PeerCertificates(pub Arc<Vec<Vec<u8>>>);
+
 /// Shared state of the REST layer.
 #[derive(Clone)]
 pub struct RestState {
@@ -60,6 +65,9 @@ pub struct RestState {
     pub certificates: Arc<dyn CertificateSource>,
     /// When false (`xpack.security.enabled: false`), requests are not authenticated.
     pub security_enabled: bool,
+    /// Whether a verified client certificate authenticates (HTTP `client_authentication` is
+    /// `optional` or `required`): the PKI realm.
+    pub pki_enabled: bool,
     /// `http.max_content_length`.
     pub max_content_length: usize,
     /// The replicated store: every change goes through it.

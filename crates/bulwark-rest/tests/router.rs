@@ -81,6 +81,7 @@ async fn state(security_enabled: bool) -> RestState {
         cluster: Arc::new(OneNode),
         certificates: Arc::new(NoCerts),
         security_enabled,
+        pki_enabled: false,
         max_content_length: 1 << 20,
         store,
         password_hashing: PasswordHashing::Bcrypt { cost: 4 },

@@ -304,5 +304,21 @@ fn required_client_certificates_refuse_clients_without_one() {
     wait_until("the node accepts a client with a certificate", || curl(true).1 == "200");
     let (code, status, _) = curl(false);
     assert!(code != 0 || status == "000", "a client without a certificate got through: {code} {status}");
+    // The certificate alone authenticates, through the PKI realm.
+    let (code, out, err) = run(Command::new("curl").args([
+        "-s",
+        "--cacert",
+        &ca_crt,
+        "--cert",
+        &p("client.crt"),
+        "--key",
+        &p("client.key"),
+        &format!("https://localhost:{port}/_security/_authenticate"),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let me: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    assert_eq!(me["username"], "client", "{me}");
+    assert_eq!(me["authentication_realm"]["name"], "pki1");
+    assert_eq!(me["authentication_realm"]["type"], "pki");
     node.stop();
 }

@@ -265,6 +265,12 @@ impl Authenticator {
         }
     }
 
+    /// Authenticates by a client certificate the TLS layer verified (the PKI realm).
+    pub fn authenticate_certificate(&self, chain: &[Vec<u8>], origin: &Origin) -> Option<Outcome> {
+        let a = super::pki_authentication(chain)?;
+        Some(self.success(a, origin))
+    }
+
     /// Forgets cached verifications for one user, or all (every realm).
     pub fn clear_cache(&self, username: Option<&str>) {
         self.reserved.clear_cache(username);

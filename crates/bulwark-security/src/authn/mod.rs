@@ -11,6 +11,7 @@ mod lookup;
 mod native;
 mod password;
 mod password_policy;
+mod pki;
 mod reserved;
 mod service_account;
 
@@ -31,6 +32,7 @@ pub use lookup::SecurityLookup;
 pub use native::{NativeRealm, NativeUser};
 pub use password::{PasswordHash, generate_password};
 pub use password_policy::{MIN_PASSWORD_LENGTH_FLOOR, PasswordPolicy, PolicyViolation, is_common_password};
+pub use pki::{common_name, pki_authentication};
 pub use reserved::{RESERVED_USERS, ReservedRealm, ReservedUserLookup};
 pub use service_account::{
     ApplicationGrant, FILE_TOKEN_TYPE, IndexGrant, ParsedToken, SERVICE_ACCOUNTS, SERVICE_TOKEN_HASHING,
