@@ -298,3 +298,23 @@ fn an_unknown_security_setting_stops_the_node_naming_file_and_line() {
     assert!(err.contains("bulwark.yml:2"), "{err}");
     assert!(err.contains("did you mean [xpack.security.http.ssl.enabled]"), "{err}");
 }
+
+#[test]
+fn security_off_is_loud_loopback_only_and_plain_http() {
+    let home = TestHome::new();
+    home.write_settings("xpack.security.enabled: false\n");
+    let mut node = Node::spawn(&home, &[], &[]);
+    let port = node.port();
+    let bound = std::fs::read_to_string(home.path().join("logs/http.ports")).unwrap();
+    assert!(bound.starts_with("127.0.0.1:"), "{bound}");
+    let client = Client::new(port, None);
+    let (status, headers, body) = client.get("/", None).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-elastic-product"], "Elasticsearch");
+    assert_eq!(body["tagline"], "You Know, for Search");
+    assert!(node.wait_for_log("security is disabled"));
+    assert!(!home.config("certs").exists());
+    let (_, out, _) = run(command(&home.path()).args(["doctor", "--json"]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["status"], "critical");
+}
