@@ -283,11 +283,6 @@ pub(crate) fn parse_str(s: &str, unit: EpochUnit) -> Option<i64> {
     None
 }
 
-/// Formats epoch milliseconds as `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`.
-pub(crate) fn format_iso(ms: i64) -> String {
-    format_pattern(ms, "yyyy-MM-dd'T'HH:mm:ss.SSSZ")
-}
-
 /// Formats epoch milliseconds with a Java-style pattern: `yyyy`/`uuuu`, `MM`, `dd`, `HH`, `mm`,
 /// `ss`, `SSS`, a trailing `Z`/`XXX` (always `Z`: the output is UTC), `'literal'` text, and the
 /// names `epoch_millis`, `epoch_second`, `strict_date_optional_time`, `date_optional_time`,
@@ -296,8 +291,9 @@ pub(crate) fn format_pattern(ms: i64, pattern: &str) -> String {
     let pattern = match pattern.split("||").next().unwrap_or("") {
         "epoch_millis" => return ms.to_string(),
         "epoch_second" => return ms.div_euclid(1000).to_string(),
-        "" | "strict_date_optional_time" | "date_optional_time" | "strict_date_time"
-        | "date_time" => "yyyy-MM-dd'T'HH:mm:ss.SSSZ",
+        "" | "strict_date_optional_time" | "date_optional_time" | "strict_date_time" | "date_time" => {
+            "yyyy-MM-dd'T'HH:mm:ss.SSSZ"
+        }
         "date" | "strict_date" | "year_month_day" | "strict_year_month_day" => "yyyy-MM-dd",
         p => p,
     };
@@ -560,7 +556,9 @@ mod tests {
     #[test]
     fn parses_epoch_values() {
         assert_eq!(parse_value(&serde_json::json!(1_000), EpochUnit::Millis), Some(1_000));
-        assert_eq!(parse_value(&serde_json::json!("1000"), EpochUnit::Millis), Some(1_000));
+        assert_eq!(parse_value(&serde_json::json!("10000"), EpochUnit::Millis), Some(10_000));
+        // Four digits read as a year, as strict_date_optional_time does.
+        assert_eq!(parse_value(&serde_json::json!("1970"), EpochUnit::Millis), Some(0));
         assert_eq!(parse_value(&serde_json::json!(2), EpochUnit::Seconds), Some(2_000));
         assert_eq!(parse_value(&serde_json::json!(1.5), EpochUnit::Millis), Some(1));
         assert_eq!(parse_value(&serde_json::json!(true), EpochUnit::Millis), None);
@@ -569,9 +567,9 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(format_iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_iso(1_704_067_200_123), "2024-01-01T00:00:00.123Z");
-        assert_eq!(format_iso(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(format_pattern(0, ""), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_pattern(1_704_067_200_123, ""), "2024-01-01T00:00:00.123Z");
+        assert_eq!(format_pattern(-1, ""), "1969-12-31T23:59:59.999Z");
         assert_eq!(format_pattern(1_704_067_200_000, "yyyy-MM-dd"), "2024-01-01");
         assert_eq!(format_pattern(1_704_067_200_000, "yyyy/MM"), "2024/01");
         assert_eq!(format_pattern(1_704_067_200_000, "epoch_millis"), "1704067200000");

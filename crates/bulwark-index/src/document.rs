@@ -85,7 +85,13 @@ impl Parser<'_> {
         })
     }
 
-    fn object(&mut self, obj: &Map<String, Value>, path: &mut Vec<String>, dynamic: Dynamic, depth: usize) -> Result<()> {
+    fn object(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &mut Vec<String>,
+        dynamic: Dynamic,
+        depth: usize,
+    ) -> Result<()> {
         for (key, v) in obj {
             if key.is_empty() || key.trim().is_empty() {
                 return Err(IndexError::mapper("field name cannot be an empty string"));
@@ -337,7 +343,8 @@ fn convert(v: &Value, kind: ValueKind, field: &FieldMapping) -> Result<Option<Co
         }
         ValueKind::Ip => {
             let Value::String(s) = v else { return Err(None) };
-            let ip: IpAddr = s.trim().parse().map_err(|_| Some(format!("'{s}' is not an IP string literal.")))?;
+            let ip: IpAddr =
+                s.trim().parse().map_err(|_| Some(format!("'{s}' is not an IP string literal.")))?;
             Converted::Exact(Exact::Str(ip.to_string()))
         }
     }))
@@ -375,7 +382,7 @@ pub(crate) fn to_integer(v: &Value, coerce: bool) -> Result<i64, Option<String>>
 }
 
 fn float_to_integer(f: f64, coerce: bool) -> Result<i64, Option<String>> {
-    if !f.is_finite() || f >= 9.223_372_036_854_776e18 || f < -9.223_372_036_854_776e18 {
+    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
         return Err(Some(format!("Value [{f}] is out of range for a long")));
     }
     if !coerce && f.fract() != 0.0 {
@@ -388,10 +395,16 @@ fn float_to_integer(f: f64, coerce: bool) -> Result<i64, Option<String>> {
 pub(crate) fn to_float(v: &Value, coerce: bool) -> Result<f64, Option<String>> {
     let f = match v {
         Value::Number(n) => n.as_f64().ok_or(None)?,
-        Value::String(s) if coerce => s.trim().parse::<f64>().map_err(|_| Some(format!("For input string: \"{s}\"")))?,
+        Value::String(s) if coerce => {
+            s.trim().parse::<f64>().map_err(|_| Some(format!("For input string: \"{s}\"")))?
+        }
         _ => return Err(None),
     };
-    if f.is_finite() { Ok(f) } else { Err(Some(format!("[float] supports only finite values, but got [{f}]"))) }
+    if f.is_finite() {
+        Ok(f)
+    } else {
+        Err(Some(format!("[float] supports only finite values, but got [{f}]")))
+    }
 }
 
 /// A boolean: `true`, `false`, `"true"`, `"false"`, or `""` (false).
@@ -484,13 +497,19 @@ mod tests {
     #[test]
     fn refuses_unparseable_values() {
         let cases = [
-            (json!({"n": "abc"}), "failed to parse field [n] of type [long] in document with id 'x'. Preview of field's value: 'abc'"),
+            (
+                json!({"n": "abc"}),
+                "failed to parse field [n] of type [long] in document with id 'x'. Preview of field's value: 'abc'",
+            ),
             (json!({"i": 3_000_000_000u64}), "failed to parse field [i] of type [integer]"),
             (json!({"b": "yes"}), "failed to parse field [b] of type [boolean]"),
             (json!({"d": "yesterday"}), "failed to parse field [d] of type [date]"),
             (json!({"ip": "1.2.3"}), "failed to parse field [ip] of type [ip]"),
             (json!({"k": {"a": 1}}), "Preview of field's value: '{a=1}'"),
-            (json!({"o": 5}), "object mapping for [o] tried to parse field [o] as object, but found a concrete value"),
+            (
+                json!({"o": 5}),
+                "object mapping for [o] tried to parse field [o] as object, but found a concrete value",
+            ),
             (json!({"_id": "x"}), "Field [_id] is a metadata field"),
             (json!({"a..b": 1}), "makes object resolution ambiguous"),
             (json!({"n.x": 1}), "must be of type object but found [long]"),
@@ -528,10 +547,14 @@ mod tests {
 
     #[test]
     fn honours_dynamic_settings() {
-        let strict = Mapping::from_json(&json!({"dynamic": "strict", "properties": {"a": {"type": "long"}}})).unwrap();
+        let strict =
+            Mapping::from_json(&json!({"dynamic": "strict", "properties": {"a": {"type": "long"}}})).unwrap();
         let err = parse(&strict, "1", &json!({"a": 1, "b": 2})).unwrap_err();
         assert_eq!(err.error_type(), "strict_dynamic_mapping_exception");
-        assert_eq!(err.reason(), "mapping set to strict, dynamic introduction of [b] within [_doc] is not allowed");
+        assert_eq!(
+            err.reason(),
+            "mapping set to strict, dynamic introduction of [b] within [_doc] is not allowed"
+        );
         let off = Mapping::from_json(&json!({"dynamic": false})).unwrap();
         let doc = parse(&off, "1", &json!({"b": 2})).unwrap();
         assert!(doc.update.is_none() && doc.exact.is_empty());

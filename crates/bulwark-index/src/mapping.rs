@@ -359,10 +359,6 @@ impl FieldMapping {
         self.dynamic
     }
 
-    pub(crate) fn properties(&self) -> &BTreeMap<String, FieldMapping> {
-        &self.properties
-    }
-
     pub(crate) fn multi_fields(&self) -> &BTreeMap<String, FieldMapping> {
         &self.fields
     }
@@ -523,7 +519,10 @@ fn check_name(name: &str) -> Result<()> {
         return Err(IndexError::mapper("field name cannot be an empty string"));
     }
     if name.chars().any(|c| c == '\0' || c == '\u{1}') {
-        return Err(IndexError::mapper(format!("field name [{}] contains a control character", name.escape_debug())));
+        return Err(IndexError::mapper(format!(
+            "field name [{}] contains a control character",
+            name.escape_debug()
+        )));
     }
     Ok(())
 }
@@ -581,13 +580,6 @@ pub struct Mapping {
     properties: BTreeMap<String, FieldMapping>,
     dynamic: Option<Dynamic>,
     extra: Map<String, Value>,
-}
-
-/// A leaf field found by its full path: its mapping and, for a multi-field, the path of the
-/// field that holds it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Resolved<'a> {
-    pub(crate) mapping: &'a FieldMapping,
 }
 
 impl Mapping {
@@ -708,11 +700,6 @@ impl Mapping {
         Some(cur)
     }
 
-    /// The leaf field at `path`.
-    pub(crate) fn resolve(&self, path: &str) -> Option<Resolved<'_>> {
-        self.get(path).filter(|f| !f.ty.is_object()).map(|mapping| Resolved { mapping })
-    }
-
     /// Every leaf field (multi-fields included) with its full path, in path order.
     pub(crate) fn leaves(&self) -> Vec<(String, &FieldMapping)> {
         fn walk<'a>(
@@ -736,10 +723,6 @@ impl Mapping {
         walk("", &self.properties, &mut out);
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
-    }
-
-    pub(crate) fn properties(&self) -> &BTreeMap<String, FieldMapping> {
-        &self.properties
     }
 
     /// Adds `field` at `segments` (creating intermediate objects) in a mapping used as a
@@ -811,8 +794,9 @@ mod tests {
 
     #[test]
     fn dotted_names_become_objects() {
-        let m = Mapping::from_json(&json!({"properties": {"a.b": {"type": "long"}, "a.c": {"type": "keyword"}}}))
-            .unwrap();
+        let m =
+            Mapping::from_json(&json!({"properties": {"a.b": {"type": "long"}, "a.c": {"type": "keyword"}}}))
+                .unwrap();
         assert_eq!(
             m.to_json(),
             json!({"properties": {"a": {"properties": {"b": {"type": "long"}, "c": {"type": "keyword"}}}}})
@@ -822,8 +806,14 @@ mod tests {
     #[test]
     fn refuses_bad_definitions() {
         let cases = [
-            (json!({"properties": {"f": {"type": "nope"}}}), "No handler for type [nope] declared on field [f]"),
-            (json!({"properties": {"f": {"type": "keyword", "foo": 1}}}), "unknown parameter [foo] on mapper [f]"),
+            (
+                json!({"properties": {"f": {"type": "nope"}}}),
+                "No handler for type [nope] declared on field [f]",
+            ),
+            (
+                json!({"properties": {"f": {"type": "keyword", "foo": 1}}}),
+                "unknown parameter [foo] on mapper [f]",
+            ),
             (json!({"properties": {"f": {"ignore_above": 1}}}), "No type specified for field [f]"),
             (json!({"foo": 1}), "Root mapping definition has unsupported parameters"),
             (json!({"properties": 5}), "Expected map"),
@@ -846,12 +836,17 @@ mod tests {
     fn merge_refuses_type_changes() {
         let mut m = Mapping::from_json(&json!({"properties": {"f": {"type": "long"}}})).unwrap();
         let before = m.clone();
-        let err = m.merge(&Mapping::from_json(&json!({"properties": {"f": {"type": "text"}}})).unwrap()).unwrap_err();
+        let err = m
+            .merge(&Mapping::from_json(&json!({"properties": {"f": {"type": "text"}}})).unwrap())
+            .unwrap_err();
         assert_eq!(err.error_type(), "illegal_argument_exception");
         assert_eq!(err.reason(), "mapper [f] cannot be changed from type [long] to [text]");
         assert_eq!(m, before);
         let err = m
-            .merge(&Mapping::from_json(&json!({"properties": {"f": {"properties": {"x": {"type": "long"}}}}})).unwrap())
+            .merge(
+                &Mapping::from_json(&json!({"properties": {"f": {"properties": {"x": {"type": "long"}}}}}))
+                    .unwrap(),
+            )
             .unwrap_err();
         assert_eq!(err.error_type(), "illegal_argument_exception");
         m.merge(&Mapping::from_json(&json!({"properties": {"g": {"type": "keyword"}}})).unwrap()).unwrap();

@@ -45,11 +45,6 @@ impl Glob {
             .collect()
     }
 
-    /// Whether the pattern has no wildcard at all.
-    pub(crate) fn is_literal(&self) -> bool {
-        self.tokens.iter().all(|t| matches!(t, Token::Char(_)))
-    }
-
     /// Whether `text` matches the whole pattern. Linear-time backtracking on the last `*`, so
     /// no pattern can make it exponential.
     pub(crate) fn matches(&self, text: &str) -> bool {

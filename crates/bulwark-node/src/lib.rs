@@ -1,5 +1,6 @@
 //! The node: settings, first-start auto-configuration, TLS, the HTTP server, shutdown.
 
+pub mod admin;
 pub mod audit;
 pub mod autoconfig;
 mod bootstrap;

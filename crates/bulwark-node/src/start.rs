@@ -9,6 +9,7 @@ use bulwark_pki::Fingerprint;
 use bulwark_rest::{ClusterView, MemberView, NodeInfo, RestState};
 use bulwark_security::audit::{AuditSink, NoAudit};
 use bulwark_security::authn::{Authenticator, LockoutPolicy, PasswordPolicy, RealmFiles};
+use bulwark_security::authz::Authorizer;
 use bulwark_settings::{DEFAULT_SETTINGS_FILE, Home, Loaded, Settings};
 use bulwark_store::Store;
 use secrecy::SecretString;
@@ -185,7 +186,9 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             tracing::info!("{m}");
         }
         let authenticator = Arc::new(authenticator);
-        watch_realm_files(authenticator.clone());
+        let authorizer = Arc::new(Authorizer::new(users.clone()));
+        let roles_file = home.config_dir().join("roles.yml");
+        watch_realm_files(authenticator.clone(), authorizer.clone(), roles_file);
         let rest = RestState {
             info: Arc::new(NodeInfo {
                 node_name: settings.node_name.clone(),
@@ -193,6 +196,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 cluster_uuid: store.cluster_uuid().to_owned(),
             }),
             authenticator: authenticator.clone(),
+            authorizer,
             cluster: Arc::new(StoreCluster(store.clone())),
             certificates: Arc::new(Certificates(http_tls.iter().cloned().collect())),
             security_enabled: security.is_enabled(),
@@ -275,10 +279,15 @@ fn write_portsfile(path: &std::path::Path, bound: SocketAddr) -> Result<(), Node
     Ok(())
 }
 
-/// Re-reads the file realms every few seconds (off the async executor).
-fn watch_realm_files(authenticator: Arc<Authenticator>) {
+/// Re-reads the file realms and `roles.yml` every few seconds (off the async executor).
+fn watch_realm_files(
+    authenticator: Arc<Authenticator>,
+    authorizer: Arc<Authorizer>,
+    roles_file: std::path::PathBuf,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        let mut seen_roles: Option<Option<Vec<u8>>> = None;
         loop {
             tick.tick().await;
             let a = authenticator.clone();
@@ -286,6 +295,20 @@ fn watch_realm_files(authenticator: Arc<Authenticator>) {
                 for m in messages {
                     tracing::info!("{m}");
                 }
+            }
+            let now = std::fs::read(&roles_file).ok();
+            if seen_roles.as_ref() != Some(&now) {
+                let text = now.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+                match bulwark_security::authz::parse_roles_yml(&text, &roles_file) {
+                    Ok(roles) => {
+                        if now.is_some() {
+                            tracing::info!("loaded {} roles from [{}]", roles.len(), roles_file.display());
+                        }
+                        authorizer.set_file_roles(roles);
+                    }
+                    Err(e) => tracing::warn!("roles file keeps its previous roles: {e}"),
+                }
+                seen_roles = Some(now);
             }
         }
     });

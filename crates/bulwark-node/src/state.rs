@@ -123,6 +123,12 @@ pub struct StoredServiceToken {
     pub creation: i64,
 }
 
+impl bulwark_security::authz::RoleSource for SecurityEntries {
+    fn role(&self, name: &str) -> Option<bulwark_security::authz::RoleDescriptor> {
+        self.typed(EntryKind::Role, name)
+    }
+}
+
 impl SecurityLookup for SecurityEntries {
     fn native_user(&self, username: &str) -> Option<NativeUser> {
         self.typed(EntryKind::User, username)

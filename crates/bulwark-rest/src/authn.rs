@@ -67,6 +67,10 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
     };
     match outcome {
         Outcome::Success(a) => {
+            let a = match run_as(&state, &req, a) {
+                Ok(a) => a,
+                Err(e) => return e.into_response(),
+            };
             req.extensions_mut().insert(a);
             next.run(req).await
         }
@@ -78,6 +82,31 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
             ApiError::from(error).into_response()
         }
     }
+}
+
+/// The header that asks to act as another user.
+const RUN_AS: &str = "es-security-runas-user";
+
+/// Applies `es-security-runas-user`: the caller's roles must allow running as the target, who
+/// must exist; the request then acts with the target's roles.
+fn run_as(state: &RestState, req: &Request, a: Authentication) -> Result<Authentication, ApiError> {
+    let Some(target) = req.headers().get(RUN_AS) else { return Ok(a) };
+    let target =
+        target.to_str().map_err(|_| ApiError::illegal_argument("invalid run-as user name"))?.to_owned();
+    let denied = || {
+        ApiError::from(SecurityError::Forbidden(format!(
+            "action [{}] is unauthorized for user [{}] because user [{}] is unauthorized to run as [{target}]",
+            req.uri().path(),
+            a.user.username,
+            a.user.username
+        )))
+    };
+    if !state.authorizer.may_run_as(&a, &target) {
+        return Err(denied());
+    }
+    let mut as_target = state.authenticator.lookup_user(&target).ok_or_else(denied)?;
+    as_target.authentication_realm = a.authentication_realm.clone();
+    Ok(as_target)
 }
 
 /// The authentication of a request (`None` when security is disabled).

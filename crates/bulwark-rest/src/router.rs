@@ -5,12 +5,12 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use bulwark_security::audit::AuditEvent;
-use bulwark_security::authz::{Action, authorize, may_change_own_password};
+use bulwark_security::authz::{Action, may_change_own_password};
 use serde_json::json;
 
-use crate::api::{cat, cluster, root, security, ssl, user};
+use crate::api::{api_key, cat, cluster, role, root, security, service, ssl, user};
 use crate::{ApiError, RestState, authn, media};
 
 /// Wraps a route so that it runs only when the caller may perform `action`.
@@ -28,7 +28,13 @@ async fn check(State((state, action)): State<(RestState, Action)>, req: Request,
             user::password_target(target.filter(|t| !t.is_empty()), Some(a))
                 .is_some_and(|t| may_change_own_password(a, &t))
         };
-        let decision = if own_password { Ok(()) } else { authorize(a, action) };
+        let index_action = action.name().starts_with("indices:");
+        let decision = if own_password || index_action {
+            // Index actions are authorized by their handlers, which know the indices.
+            Ok(())
+        } else {
+            state.authorizer.authorize(a, action, &[])
+        };
         let event = |granted: bool| {
             let (action, indices) = (action.name().to_owned(), Vec::new());
             if granted {
@@ -87,6 +93,107 @@ pub fn router(state: RestState) -> Router {
         .route(
             "/_security/_query/user",
             secured(&state, Action::QueryUsers, get(user::query).post(user::query)),
+        )
+        .route(
+            "/_security/realm/{realms}/_clear_cache",
+            secured(&state, Action::ClearRealmCache, post(security::clear_realm_cache)),
+        )
+        .route(
+            "/_security/api_key",
+            secured(&state, Action::CreateApiKey, post(api_key::create).put(api_key::create))
+                .merge(secured(&state, Action::GetApiKey, get(api_key::get)))
+                .merge(secured(&state, Action::InvalidateApiKey, delete(api_key::invalidate))),
+        )
+        .route("/_security/api_key/grant", secured(&state, Action::GrantApiKey, post(api_key::grant)))
+        .route(
+            "/_security/api_key/_bulk_update",
+            secured(&state, Action::BulkUpdateApiKey, post(api_key::bulk_update)),
+        )
+        .route("/_security/api_key/{id}", secured(&state, Action::UpdateApiKey, put(api_key::update)))
+        .route(
+            "/_security/api_key/{ids}/_clear_cache",
+            secured(&state, Action::ClearSecurityCache, post(api_key::clear_cache)),
+        )
+        .route(
+            "/_security/_query/api_key",
+            secured(&state, Action::QueryApiKey, get(api_key::query).post(api_key::query)),
+        )
+        .route("/_security/service", secured(&state, Action::GetServiceAccounts, get(service::accounts)))
+        .route(
+            "/_security/service/{namespace}",
+            secured(&state, Action::GetServiceAccounts, get(service::accounts)),
+        )
+        .route(
+            "/_security/service/{namespace}/{service}",
+            secured(&state, Action::GetServiceAccounts, get(service::accounts)),
+        )
+        .route(
+            "/_security/service/{namespace}/{service}/credential",
+            secured(&state, Action::GetServiceCredentials, get(service::credentials)),
+        )
+        .route(
+            "/_security/service/{namespace}/{service}/credential/token",
+            secured(&state, Action::CreateServiceToken, post(service::create_token)),
+        )
+        .route(
+            "/_security/service/{namespace}/{service}/credential/token/{name}",
+            secured(
+                &state,
+                Action::CreateServiceToken,
+                post(service::create_token).put(service::create_token),
+            )
+            .merge(secured(&state, Action::DeleteServiceToken, delete(service::delete_token))),
+        )
+        .route(
+            "/_security/service/{namespace}/{service}/credential/token/{name}/_clear_cache",
+            secured(&state, Action::ClearSecurityCache, post(service::clear_cache)),
+        )
+        .route(
+            "/_security/role",
+            secured(&state, Action::GetRoles, get(role::get))
+                .merge(secured(&state, Action::PutRole, post(role::bulk_put)))
+                .merge(secured(&state, Action::DeleteRole, delete(role::bulk_delete))),
+        )
+        .route(
+            "/_security/role/{name}",
+            secured(&state, Action::GetRoles, get(role::get))
+                .merge(secured(&state, Action::PutRole, put(role::put).post(role::put)))
+                .merge(secured(&state, Action::DeleteRole, delete(role::delete))),
+        )
+        .route(
+            "/_security/role/{name}/_clear_cache",
+            secured(&state, Action::ClearSecurityCache, post(role::clear_cache)),
+        )
+        .route(
+            "/_security/_query/role",
+            secured(&state, Action::QueryRoles, get(role::query).post(role::query)),
+        )
+        .route("/_security/role_mapping", secured(&state, Action::GetRoleMappings, get(role::get_mappings)))
+        .route(
+            "/_security/role_mapping/{name}",
+            secured(&state, Action::GetRoleMappings, get(role::get_mappings))
+                .merge(secured(
+                    &state,
+                    Action::PutRoleMapping,
+                    put(role::put_mapping).post(role::put_mapping),
+                ))
+                .merge(secured(&state, Action::DeleteRoleMapping, delete(role::delete_mapping))),
+        )
+        .route(
+            "/_security/user/_has_privileges",
+            secured(&state, Action::Authenticate, get(role::has_privileges).post(role::has_privileges)),
+        )
+        .route(
+            "/_security/user/{username}/_has_privileges",
+            secured(&state, Action::Authenticate, get(role::has_privileges).post(role::has_privileges)),
+        )
+        .route(
+            "/_security/user/_privileges",
+            secured(&state, Action::Authenticate, get(role::user_privileges)),
+        )
+        .route(
+            "/_security/privilege/_builtin",
+            secured(&state, Action::GetBuiltinPrivileges, get(role::builtin)),
         )
         .fallback(no_handler)
         .layer(axum::extract::DefaultBodyLimit::max(state.max_content_length))

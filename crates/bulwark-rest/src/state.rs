@@ -61,6 +61,7 @@ pub struct PeerCertificates(pub Arc<Vec<Vec<u8>>>);
 pub struct RestState {
     pub info: Arc<NodeInfo>,
     pub authenticator: Arc<Authenticator>,
+    pub authorizer: Arc<bulwark_security::authz::Authorizer>,
     pub cluster: Arc<dyn ClusterView>,
     pub certificates: Arc<dyn CertificateSource>,
     /// When false (`xpack.security.enabled: false`), requests are not authenticated.

@@ -46,6 +46,13 @@ impl ClusterView for OneNode {
     }
 }
 
+struct NoRoles;
+impl bulwark_security::authz::RoleSource for NoRoles {
+    fn role(&self, _: &str) -> Option<bulwark_security::authz::RoleDescriptor> {
+        None
+    }
+}
+
 struct NoCerts;
 impl CertificateSource for NoCerts {
     fn certificates(&self) -> Vec<SslCertificate> {
@@ -79,6 +86,7 @@ async fn state(security_enabled: bool) -> RestState {
             .0,
         ),
         cluster: Arc::new(OneNode),
+        authorizer: Arc::new(bulwark_security::authz::Authorizer::new(Arc::new(NoRoles))),
         certificates: Arc::new(NoCerts),
         security_enabled,
         pki_enabled: false,

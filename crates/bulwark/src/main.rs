@@ -44,6 +44,8 @@ enum Command {
     Users(tools::users::UsersArgs),
     /// Manage service account tokens (config/service_tokens).
     ServiceTokens(tools::service_tokens::ServiceTokensArgs),
+    /// Reset the password of a built-in or native user, on a running or a stopped node.
+    ResetPassword(tools::reset_password::ResetPasswordArgs),
 }
 
 /// What every tool gets from the command line besides its own arguments.
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Certutil(args) => tools::certutil::run(&globals, args),
         Command::Users(args) => tools::users::run(&globals, args),
         Command::ServiceTokens(args) => tools::service_tokens::run(&globals, args),
+        Command::ResetPassword(args) => tools::reset_password::run(&globals, args),
     });
     match result {
         Ok(code) => code,

@@ -56,8 +56,10 @@ fn rest_type() -> String {
 pub struct ApiKeyInfo {
     pub id: String,
     pub name: String,
-    /// The roles the key acts with (the owner's, limited by the key).
+    /// The owner's roles when the key was made (Elasticsearch's `limited_by`).
     pub roles: Vec<String>,
+    /// The key's own role descriptors (empty: no further limit).
+    pub descriptors: serde_json::Map<String, serde_json::Value>,
 }
 
 fn random_b64(n: usize) -> String {
@@ -136,6 +138,7 @@ impl ApiKeyRecord {
             id: id.to_owned(),
             name: self.name.clone(),
             roles: self.limited_by_roles.clone(),
+            descriptors: self.role_descriptors.clone(),
         });
         a
     }

@@ -265,10 +265,51 @@ impl Authenticator {
         }
     }
 
+    /// Looks a user up (for run-as) without a password: reserved, file, then native.
+    pub fn lookup_user(&self, username: &str) -> Option<Authentication> {
+        if ReservedRealm::<Arc<dyn SecurityLookup>>::owns(username) {
+            let (_, enabled) = self
+                .lookup
+                .reserved_user(username)
+                .unwrap_or((super::PasswordHash::from_stored(String::new()), true));
+            let roles = super::RESERVED_USERS
+                .iter()
+                .find(|(u, _)| *u == username)
+                .map(|(_, r)| r.iter().map(|s| (*s).to_owned()).collect())?;
+            let user =
+                super::User { username: username.to_owned(), roles, full_name: None, email: None, enabled };
+            return enabled.then(|| Authentication::realm(user, super::RealmRef::RESERVED));
+        }
+        if let Some(user) = self.file.read().ok().and_then(|f| f.lookup(username)) {
+            return Some(Authentication::realm(user, super::RealmRef::FILE));
+        }
+        let u = self.lookup.native_user(username).filter(|u| u.enabled)?;
+        let user = super::User {
+            username: username.to_owned(),
+            roles: u.roles,
+            full_name: u.full_name,
+            email: u.email,
+            enabled: true,
+        };
+        Some(Authentication::realm(user, super::RealmRef::NATIVE))
+    }
+
     /// Authenticates by a client certificate the TLS layer verified (the PKI realm).
     pub fn authenticate_certificate(&self, chain: &[Vec<u8>], origin: &Origin) -> Option<Outcome> {
         let a = super::pki_authentication(chain)?;
         Some(self.success(a, origin))
+    }
+
+    /// The names of the tokens `config/service_tokens` holds for one service account
+    /// (`elastic/kibana`), sorted.
+    pub fn file_service_tokens(&self, principal: &str) -> Vec<String> {
+        let Ok(tokens) = self.file_tokens.read() else { return Vec::new() };
+        tokens
+            .file()
+            .qualified_names(Some(principal))
+            .into_iter()
+            .filter_map(|q| q.rsplit('/').next().map(str::to_owned))
+            .collect()
     }
 
     /// Forgets cached verifications for one user, or all (every realm).

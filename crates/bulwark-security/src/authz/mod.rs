@@ -1,11 +1,18 @@
-//! Authorization: actions, privileges, roles and the decision.
+//! Authorization: actions, privileges, index patterns, roles and the decision.
 
 mod action;
 mod decision;
+mod file_roles;
+mod pattern;
 mod privilege;
 mod role;
 
 pub use action::Action;
-pub use decision::{authorize, effective_role_names, may_change_own_password};
-pub use privilege::ClusterPrivilege;
-pub use role::{Role, reserved_role};
+pub use decision::{Authorizer, RoleSource, effective_role_names, may_change_own_password};
+pub use file_roles::parse_roles_yml;
+pub use pattern::{IndexPattern, is_restricted, wildcard_match};
+pub use privilege::{ClusterGrant, ClusterPrivilege, IndexGrantPrivilege, IndexPrivilege, action_matches};
+pub use role::{
+    ApplicationPrivileges, IndexGroup, IndicesPrivileges, RESERVED_ROLES, Role, RoleDescriptor,
+    reserved_role, reserved_role_descriptor,
+};

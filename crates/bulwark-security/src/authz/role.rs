@@ -1,26 +1,329 @@
-//! Roles: named sets of privileges.
+//! Roles: role descriptors as Elasticsearch writes them (JSON), compiled into typed roles.
 
-use super::ClusterPrivilege;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
-/// A role with its cluster privileges (index privileges arrive with the data plane).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Role {
-    pub name: String,
-    pub cluster: Vec<ClusterPrivilege>,
+use super::pattern::{IndexPattern, is_restricted, wildcard_match};
+use super::privilege::{ClusterGrant, IndexGrantPrivilege};
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
-/// The reserved roles known so far, with Elasticsearch's cluster privileges.
-pub fn reserved_role(name: &str) -> Option<Role> {
-    let cluster = match name {
-        "superuser" => vec![ClusterPrivilege::All],
-        "kibana_system"
-        | "logstash_system"
-        | "beats_system"
-        | "apm_system"
-        | "remote_monitoring_collector" => {
-            vec![ClusterPrivilege::Monitor]
+/// Index privileges of a role descriptor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicesPrivileges {
+    #[serde(deserialize_with = "one_or_many")]
+    pub names: Vec<String>,
+    pub privileges: Vec<String>,
+    /// Stored and returned as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_security: Option<Value>,
+    /// Stored and returned as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<Value>,
+    #[serde(default)]
+    pub allow_restricted_indices: bool,
+}
+
+/// Application privileges of a role descriptor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationPrivileges {
+    pub application: String,
+    pub privileges: Vec<String>,
+    pub resources: Vec<String>,
+}
+
+/// A role as defined through the API, in `roles.yml`, or by Elasticsearch (reserved).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDescriptor {
+    #[serde(default)]
+    pub cluster: Vec<String>,
+    #[serde(default)]
+    pub indices: Vec<IndicesPrivileges>,
+    #[serde(default)]
+    pub applications: Vec<ApplicationPrivileges>,
+    #[serde(default)]
+    pub run_as: Vec<String>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transient_metadata: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Remote-cluster grants: stored and returned, not enforced (no remote clusters here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_indices: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_cluster: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global: Option<Value>,
+}
+
+impl RoleDescriptor {
+    /// Parses a descriptor from a JSON body, with Elasticsearch-style messages.
+    pub fn from_json(name: &str, v: &Value) -> Result<RoleDescriptor, String> {
+        let d: RoleDescriptor =
+            serde_json::from_value(v.clone()).map_err(|e| format!("failed to parse role [{name}]: {e}"))?;
+        Role::compile(name, &d)?;
+        Ok(d)
+    }
+}
+
+/// One compiled index grant.
+#[derive(Debug, Clone)]
+pub struct IndexGroup {
+    pub patterns: Vec<IndexPattern>,
+    pub privileges: Vec<IndexGrantPrivilege>,
+    pub allow_restricted_indices: bool,
+}
+
+impl IndexGroup {
+    /// Whether this group covers `index` (restricted indices need `allow_restricted_indices`).
+    pub fn covers(&self, index: &str) -> bool {
+        (!is_restricted(index) || self.allow_restricted_indices)
+            && self.patterns.iter().any(|p| p.matches(index))
+    }
+}
+
+/// A role compiled for decisions.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub name: String,
+    pub cluster: Vec<ClusterGrant>,
+    pub indices: Vec<IndexGroup>,
+    pub run_as: Vec<String>,
+    pub applications: Vec<ApplicationPrivileges>,
+}
+
+impl Role {
+    /// Compiles a descriptor; unknown privileges and bad patterns are errors.
+    pub fn compile(name: &str, d: &RoleDescriptor) -> Result<Role, String> {
+        let cluster = d.cluster.iter().map(|c| c.parse::<ClusterGrant>()).collect::<Result<_, _>>()?;
+        let mut indices = Vec::new();
+        for i in &d.indices {
+            if i.names.is_empty() {
+                return Err(format!("role [{name}]: index privileges must name at least one index"));
+            }
+            if i.privileges.is_empty() {
+                return Err(format!("role [{name}]: index privileges must name at least one privilege"));
+            }
+            indices.push(IndexGroup {
+                patterns: i.names.iter().map(|n| n.parse()).collect::<Result<_, _>>()?,
+                privileges: i.privileges.iter().map(|p| p.parse()).collect::<Result<_, _>>()?,
+                allow_restricted_indices: i.allow_restricted_indices,
+            });
         }
+        Ok(Role {
+            name: name.to_owned(),
+            cluster,
+            indices,
+            run_as: d.run_as.clone(),
+            applications: d.applications.clone(),
+        })
+    }
+
+    /// Whether this role grants a cluster action.
+    pub fn grants_cluster(&self, action: &str) -> bool {
+        self.cluster.iter().any(|g| g.grants(action))
+    }
+
+    /// Whether this role grants an index action on `index`.
+    pub fn grants_index(&self, action: &str, index: &str) -> bool {
+        self.indices.iter().any(|g| g.covers(index) && g.privileges.iter().any(|p| p.grants(action)))
+    }
+
+    /// Whether this role may run as `user`.
+    pub fn may_run_as(&self, user: &str) -> bool {
+        self.run_as.iter().any(|p| wildcard_match(p, user))
+    }
+}
+
+/// Names of every reserved role.
+pub const RESERVED_ROLES: &[&str] = &[
+    "superuser",
+    "kibana_system",
+    "kibana_admin",
+    "kibana_user",
+    "ingest_admin",
+    "monitoring_user",
+    "remote_monitoring_collector",
+    "remote_monitoring_agent",
+    "beats_admin",
+    "beats_system",
+    "logstash_system",
+    "logstash_admin",
+    "apm_system",
+    "viewer",
+    "editor",
+    "snapshot_user",
+    "transport_client",
+];
+
+/// Elasticsearch's reserved role descriptors (the subset of privileges this node enforces).
+pub fn reserved_role_descriptor(name: &str) -> Option<RoleDescriptor> {
+    let v = match name {
+        "superuser" => json!({
+            "cluster": ["all"],
+            "indices": [
+                {"names": ["*"], "privileges": ["all"], "allow_restricted_indices": false},
+                {"names": ["*"], "privileges": ["monitor", "read", "view_index_metadata", "read_cross_cluster"], "allow_restricted_indices": true}
+            ],
+            "applications": [{"application": "*", "privileges": ["*"], "resources": ["*"]}],
+            "run_as": ["*"]
+        }),
+        "kibana_system" => json!({
+            "cluster": ["monitor", "manage_index_templates", "cluster:admin/xpack/monitoring/bulk", "manage_saml", "manage_token",
+                        "manage_oidc", "manage_pipeline", "manage_ilm", "manage_transform", "cluster:admin/xpack/security/api_key/invalidate",
+                        "grant_api_key", "manage_own_api_key", "cluster:admin/xpack/security/privilege/builtin/get", "delegate_pki",
+                        "manage_ml", "cluster:admin/analyze", "monitor_text_structure", "cancel_task"],
+            "indices": [
+                {"names": [".kibana*", ".reporting-*"], "privileges": ["all"], "allow_restricted_indices": true},
+                {"names": [".monitoring-*"], "privileges": ["read", "read_cross_cluster"]},
+                {"names": [".management-beats"], "privileges": ["create_index", "read", "write"]},
+                {"names": [".ml-anomalies*", ".ml-stats-*"], "privileges": ["read"]},
+                {"names": [".ml-annotations*", ".ml-notifications*"], "privileges": ["read", "write"]},
+                {"names": [".apm-agent-configuration", ".apm-custom-link", ".apm-source-map"], "privileges": ["all"], "allow_restricted_indices": true},
+                {"names": ["apm-*", "logs-apm.*", "metrics-apm.*", "traces-apm.*", "traces-apm-*"], "privileges": ["read", "read_cross_cluster"]},
+                {"names": ["*"], "privileges": ["view_index_metadata", "monitor"]},
+                {"names": [".fleet-secrets*"], "privileges": ["write", "delete", "create_index"], "allow_restricted_indices": true},
+                {"names": [".fleet*"], "privileges": ["all"], "allow_restricted_indices": true},
+                {"names": [".siem-signals*", ".lists-*", ".items-*", ".internal.alerts*", ".alerts*", ".preview.alerts*", ".internal.preview.alerts*", "risk-score.risk-*"], "privileges": ["all"]}
+            ],
+            "applications": [{"application": "kibana-*", "privileges": ["*"], "resources": ["*"]}]
+        }),
+        "kibana_admin" | "kibana_user" => json!({
+            "applications": [{"application": "kibana-.kibana", "privileges": ["all"], "resources": ["*"]}]
+        }),
+        "ingest_admin" => json!({"cluster": ["manage_index_templates", "manage_pipeline"]}),
+        "monitoring_user" => json!({
+            "cluster": ["cluster:monitor/main", "cluster:monitor/xpack/info", "cluster:monitor/remote/info"],
+            "indices": [{"names": [".monitoring-*", "/metrics-(beats|elasticsearch|enterprisesearch|kibana|logstash).*/", "metricbeat-*"], "privileges": ["read", "read_cross_cluster"]}],
+            "applications": [{"application": "kibana-*", "privileges": ["reserved_monitoring"], "resources": ["*"]}]
+        }),
+        "remote_monitoring_collector" => json!({
+            "cluster": ["monitor"],
+            "indices": [
+                {"names": ["*"], "privileges": ["monitor"], "allow_restricted_indices": true},
+                {"names": [".kibana*"], "privileges": ["read"], "allow_restricted_indices": true}
+            ]
+        }),
+        "remote_monitoring_agent" => json!({
+            "cluster": ["manage_index_templates", "manage_ingest_pipelines", "monitor", "cluster:admin/ilm/get", "cluster:admin/ilm/put",
+                        "cluster:monitor/xpack/watcher/watch/get", "cluster:admin/xpack/watcher/watch/put", "cluster:admin/xpack/watcher/watch/delete"],
+            "indices": [
+                {"names": [".monitoring-*"], "privileges": ["all"]},
+                {"names": ["metricbeat-*"], "privileges": ["index", "create_index", "view_index_metadata", "indices:admin/aliases", "indices:admin/rollover"]}
+            ]
+        }),
+        "beats_admin" => json!({"indices": [{"names": [".management-beats"], "privileges": ["all"]}]}),
+        "beats_system" => json!({
+            "cluster": ["monitor", "cluster:admin/xpack/monitoring/bulk"],
+            "indices": [{"names": [".monitoring-beats-*"], "privileges": ["create_index", "create"]}]
+        }),
+        "apm_system" => json!({
+            "cluster": ["monitor", "cluster:admin/xpack/monitoring/bulk"],
+            "indices": [{"names": [".monitoring-beats-*"], "privileges": ["create_index", "create_doc"]}]
+        }),
+        "logstash_system" => json!({"cluster": ["monitor", "cluster:admin/xpack/monitoring/bulk"]}),
+        "logstash_admin" => json!({
+            "cluster": ["manage_logstash_pipelines"],
+            "indices": [{"names": [".logstash*"], "privileges": ["create", "delete", "index", "manage", "read"], "allow_restricted_indices": true}]
+        }),
+        "viewer" => json!({
+            "indices": [
+                {"names": ["/~(([.]|ilm-history-).*)/"], "privileges": ["read", "view_index_metadata"]},
+                {"names": [".siem-signals*", ".lists-*", ".items-*"], "privileges": ["read", "view_index_metadata"]},
+                {"names": [".alerts*", ".preview.alerts*"], "privileges": ["read", "view_index_metadata"]}
+            ],
+            "applications": [{"application": "kibana-.kibana", "privileges": ["read"], "resources": ["*"]}]
+        }),
+        "editor" => json!({
+            "indices": [
+                {"names": ["/~(([.]|ilm-history-).*)/"], "privileges": ["read", "view_index_metadata"]},
+                {"names": ["observability-annotations"], "privileges": ["read", "view_index_metadata", "write"]},
+                {"names": [".siem-signals*", ".lists-*", ".items-*"], "privileges": ["read", "view_index_metadata", "write", "maintenance"]},
+                {"names": [".internal.alerts*", ".alerts*", ".internal.preview.alerts*", ".preview.alerts*"], "privileges": ["read", "view_index_metadata", "write", "maintenance"]}
+            ],
+            "applications": [{"application": "kibana-.kibana", "privileges": ["all"], "resources": ["*"]}]
+        }),
+        "snapshot_user" => json!({
+            "cluster": ["create_snapshot", "monitor_snapshot"],
+            "indices": [{"names": ["*"], "privileges": ["view_index_metadata"], "allow_restricted_indices": true}]
+        }),
+        "transport_client" => json!({"cluster": ["transport_client"]}),
         _ => return None,
     };
-    Some(Role { name: name.to_owned(), cluster })
+    let mut d: RoleDescriptor = serde_json::from_value(v).ok()?;
+    d.metadata.insert("_reserved".into(), Value::Bool(true));
+    d.transient_metadata = Some(json!({"enabled": true}));
+    Some(d)
+}
+
+/// A compiled reserved role.
+pub fn reserved_role(name: &str) -> Option<Role> {
+    reserved_role_descriptor(name).and_then(|d| Role::compile(name, &d).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reserved_role_compiles_and_is_marked() {
+        for r in RESERVED_ROLES {
+            let d = reserved_role_descriptor(r).unwrap_or_else(|| panic!("{r}"));
+            assert_eq!(d.metadata["_reserved"], true);
+            Role::compile(r, &d).unwrap_or_else(|e| panic!("{r}: {e}"));
+        }
+        assert!(reserved_role("nope").is_none());
+    }
+
+    #[test]
+    fn descriptors_parse_and_refuse_unknowns() {
+        let d = RoleDescriptor::from_json(
+            "r",
+            &json!({"cluster": ["monitor", "manage_ilm"], "indices": [{"names": "metricbeat-*", "privileges": ["manage", "write"], "field_security": {"grant": ["a"]}, "query": "{\"match_all\":{}}"}]}),
+        )
+        .unwrap();
+        assert_eq!(d.indices[0].names, vec!["metricbeat-*"]);
+        assert!(d.indices[0].field_security.is_some());
+        assert!(
+            RoleDescriptor::from_json("r", &json!({"cluster": ["monitr"]}))
+                .unwrap_err()
+                .contains("unknown cluster privilege [monitr]")
+        );
+        assert!(
+            RoleDescriptor::from_json("r", &json!({"indices": [{"names": ["a"], "privileges": ["reed"]}]}))
+                .is_err()
+        );
+        assert!(RoleDescriptor::from_json("r", &json!({"nonsense": 1})).is_err());
+    }
+
+    #[test]
+    fn superuser_and_restricted_indices() {
+        let su = reserved_role("superuser").unwrap();
+        assert!(su.grants_index("indices:data/write/index", "logs"));
+        assert!(!su.grants_index("indices:data/write/index", ".security-7"));
+        assert!(su.grants_index("indices:data/read/search", ".security-7"));
+        let all = Role::compile(
+            "r",
+            &serde_json::from_value(json!({"indices": [{"names": ["*"], "privileges": ["all"]}]})).unwrap(),
+        )
+        .unwrap();
+        assert!(!all.grants_index("indices:data/read/search", ".security"));
+        assert!(all.grants_index("indices:data/read/search", ".kibana"));
+    }
 }

@@ -3,6 +3,7 @@
 pub mod certutil;
 pub mod doctor;
 pub mod keystore;
+pub mod reset_password;
 pub mod service_tokens;
 pub mod start;
 pub mod users;

@@ -1,0 +1,197 @@
+"""API keys through the official Python client: create, use, get, query, update, grant,
+invalidate, expire, and which keys a caller reaches."""
+
+import time
+
+import elasticsearch
+import pytest
+from elasticsearch import Elasticsearch
+
+from test_first_start import ready_client
+
+
+def admin_client(node):
+    return ready_client(hosts=[node.url], basic_auth=("elastic", node.password), ca_certs=node.ca)
+
+
+def with_key(node, api_key):
+    return Elasticsearch(hosts=[node.url], api_key=api_key, ca_certs=node.ca, max_retries=0)
+
+
+def as_user(node, user, password):
+    return Elasticsearch(hosts=[node.url], basic_auth=(user, password), ca_certs=node.ca, max_retries=0)
+
+
+def logs_text(node):
+    """The audit log and the node's JSON log, where no secret may ever appear."""
+    logs = [node.home / "logs" / "audit.json", node.home / "logs" / "bulwark.json"]
+    assert logs[0].exists()
+    return "".join(p.read_text(errors="replace") for p in logs if p.exists())
+
+
+def test_create_use_get_query_update_invalidate(node):
+    admin = admin_client(node)
+    key = admin.security.create_api_key(name="ci-key", expiration="1d", metadata={"team": "a"},
+                                        role_descriptors={"reader": {"cluster": ["monitor"]}})
+    assert set(key) >= {"id", "name", "api_key", "encoded", "expiration"}
+    assert key["name"] == "ci-key"
+    assert key["expiration"] > int(time.time() * 1000)
+    secrets = [key["api_key"], key["encoded"]]
+
+    for client in (with_key(node, (key["id"], key["api_key"])), with_key(node, key["encoded"])):
+        me = client.security.authenticate()
+        assert me["username"] == "elastic"
+        assert me["authentication_type"] == "api_key"
+        assert me["authentication_realm"] == {"name": "_es_api_key", "type": "_es_api_key"}
+        assert me["api_key"] == {"id": key["id"], "name": "ci-key"}
+
+    got = admin.security.get_api_key(id=key["id"])["api_keys"]
+    assert len(got) == 1
+    info = got[0]
+    assert info["id"] == key["id"] and info["name"] == "ci-key"
+    assert info["username"] == "elastic" and info["realm"] == "reserved" and info["realm_type"] == "reserved"
+    assert info["invalidated"] is False and info["type"] == "rest"
+    assert info["metadata"] == {"team": "a"}
+    assert info["role_descriptors"]["reader"]["cluster"] == ["monitor"]
+    assert "limited_by" not in info
+    assert "api_key" not in info and "secret_hash" not in str(info)
+    limited = admin.security.get_api_key(id=key["id"], with_limited_by=True)["api_keys"][0]["limited_by"]
+    assert limited[0]["superuser"]["cluster"] == ["all"]
+    assert [k["id"] for k in admin.security.get_api_key(name="ci-*")["api_keys"]] == [key["id"]]
+    with pytest.raises(elasticsearch.NotFoundError):
+        admin.security.get_api_key(id="no-such-key")
+
+    other = admin.security.create_api_key(name="other-key")
+    secrets += [other["api_key"], other["encoded"]]
+    found = admin.security.query_api_keys(query={"bool": {"filter": [{"prefix": {"name": "ci-"}},
+                                                                       {"term": {"invalidated": False}}]}})
+    assert found["total"] == 1 and found["count"] == 1
+    assert found["api_keys"][0]["id"] == key["id"]
+    by_meta = admin.security.query_api_keys(query={"term": {"metadata.team": "a"}})
+    assert [k["id"] for k in by_meta["api_keys"]] == [key["id"]]
+    ordered = admin.security.query_api_keys(sort=[{"name": "desc"}, "unknown_field"], size=1)
+    assert ordered["total"] == 2 and ordered["count"] == 1
+    assert ordered["api_keys"][0]["name"] == "other-key" and ordered["api_keys"][0]["_sort"] == ["other-key"]
+    with pytest.raises(elasticsearch.BadRequestError):
+        admin.security.query_api_keys(query={"term": {"api_key_hash": "x"}})
+
+    assert admin.security.update_api_key(id=key["id"], metadata={"team": "b"})["updated"] is True
+    assert admin.security.update_api_key(id=key["id"], metadata={"team": "b"})["updated"] is False
+    assert admin.security.get_api_key(id=key["id"])["api_keys"][0]["metadata"] == {"team": "b"}
+    bulk = admin.security.bulk_update_api_keys(ids=[key["id"], other["id"], "missing"], metadata={"team": "b"})
+    assert bulk["updated"] == [other["id"]] and bulk["noops"] == [key["id"]]
+    assert bulk["errors"]["count"] == 1
+    assert bulk["errors"]["details"]["missing"]["type"] == "resource_not_found_exception"
+    # An API key cannot update keys (one limited to `monitor` is not even allowed to ask).
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        with_key(node, other["encoded"]).security.update_api_key(id=other["id"], metadata={})
+    assert "only the owner user can update an API key" in str(e.value.body)
+    with pytest.raises(elasticsearch.AuthorizationException):
+        with_key(node, key["encoded"]).security.update_api_key(id=key["id"], metadata={})
+
+    cleared = admin.security.clear_api_key_cache(ids=key["id"])
+    assert cleared["_nodes"] == {"total": 1, "successful": 1, "failed": 0}
+
+    gone = admin.security.invalidate_api_key(ids=[key["id"]])
+    assert gone["invalidated_api_keys"] == [key["id"]] and gone["error_count"] == 0
+    again = admin.security.invalidate_api_key(ids=[key["id"]])
+    assert again["invalidated_api_keys"] == [] and again["previously_invalidated_api_keys"] == [key["id"]]
+    with pytest.raises(elasticsearch.AuthenticationException) as e:
+        with_key(node, key["encoded"]).security.authenticate()
+    assert "invalidated" in str(e.value.body)
+    info = admin.security.get_api_key(id=key["id"])["api_keys"][0]
+    assert info["invalidated"] is True and info["invalidation"] >= info["creation"]
+    with pytest.raises(elasticsearch.BadRequestError):
+        admin.security.update_api_key(id=key["id"], metadata={"team": "c"})
+
+    text = logs_text(node)
+    for s in secrets:
+        assert s not in text
+
+
+def test_expired_key_is_refused(node):
+    admin = admin_client(node)
+    key = admin.security.create_api_key(name="short-lived", expiration="1ms")
+    client = with_key(node, key["encoded"])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.security.authenticate()
+        except elasticsearch.AuthenticationException as e:
+            assert e.meta.status == 401
+            assert "expired" in str(e.body)
+            break
+        assert time.monotonic() < deadline, "the key never expired"
+        time.sleep(0.05)
+    assert admin.security.get_api_key(name="short-lived", active_only=True)["api_keys"] == []
+    assert len(admin.security.get_api_key(name="short-lived")["api_keys"]) == 1
+
+
+def test_validation_and_derived_keys(node):
+    admin = admin_client(node)
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.create_api_key(name="_underscore")
+    assert "may not begin with an underscore" in str(e.value.body)
+    with pytest.raises(elasticsearch.BadRequestError):
+        admin.security.create_api_key(name="k", expiration="soon")
+    with pytest.raises(elasticsearch.BadRequestError):
+        admin.security.create_api_key(name="k", role_descriptors={"r": {"cluster": ["no_such_privilege"]}})
+    parent = admin.security.create_api_key(name="parent")
+    via_key = with_key(node, parent["encoded"])
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        via_key.security.create_api_key(name="child")
+    assert "derived api keys" in str(e.value.body)
+    child = via_key.security.create_api_key(name="child", role_descriptors={"empty": {}})
+    assert with_key(node, child["encoded"]).security.authenticate()["api_key"]["name"] == "child"
+    info = admin.security.get_api_key(id=child["id"])["api_keys"][0]
+    assert info["username"] == "elastic" and info["realm"] == "reserved"
+
+
+def test_grant_and_ownership(node):
+    admin = admin_client(node)
+    admin.security.put_user(username="bob", password="bobs-long-password", roles=["superuser"])
+    granted = admin.security.grant_api_key(grant_type="password", username="bob", password="bobs-long-password",
+                                           api_key={"name": "for-bob", "metadata": {"why": "grant"}})
+    me = with_key(node, (granted["id"], granted["api_key"])).security.authenticate()
+    assert me["username"] == "bob" and me["api_key"]["id"] == granted["id"]
+    info = admin.security.get_api_key(id=granted["id"])["api_keys"][0]
+    assert info["realm"] == "default_native" and info["realm_type"] == "native"
+    with pytest.raises(elasticsearch.AuthenticationException):
+        admin.security.grant_api_key(grant_type="password", username="bob", password="wrong-password-here",
+                                     api_key={"name": "nope"})
+    with pytest.raises(elasticsearch.BadRequestError):
+        admin.security.grant_api_key(grant_type="access_token", access_token="abc", api_key={"name": "nope"})
+
+    mine = admin.security.create_api_key(name="elastic-own")
+    bob = as_user(node, "bob", "bobs-long-password")
+    bobs = bob.security.create_api_key(name="bob-own")
+    assert {k["id"] for k in bob.security.get_api_key(owner=True)["api_keys"]} == {granted["id"], bobs["id"]}
+    assert [k["id"] for k in admin.security.get_api_key(owner=True)["api_keys"]] == [mine["id"]]
+    # bob holds superuser: every key is in reach without owner=true.
+    assert len(bob.security.get_api_key()["api_keys"]) == 3
+    # Only the owner updates a key, whatever the caller's privileges.
+    with pytest.raises(elasticsearch.NotFoundError):
+        bob.security.update_api_key(id=mine["id"], metadata={"x": 1})
+    out = bob.security.invalidate_api_key(owner=True)
+    assert sorted(out["invalidated_api_keys"]) == sorted([granted["id"], bobs["id"]])
+    assert with_key(node, mine["encoded"]).security.authenticate()["username"] == "elastic"
+
+    # kibana_system holds manage_own_api_key only: it reaches its own keys and no others.
+    admin.security.change_password(username="kibana_system", password="kibana-system-password")
+    kibana = as_user(node, "kibana_system", "kibana-system-password")
+    kkey = kibana.security.create_api_key(name="kibana-own")
+    assert [k["id"] for k in kibana.security.get_api_key()["api_keys"]] == [kkey["id"]]
+    assert [k["id"] for k in kibana.security.query_api_keys()["api_keys"]] == [kkey["id"]]
+    assert kibana.options(ignore_status=404).security.get_api_key(id=mine["id"])["api_keys"] == []
+    # ... but kibana_system also holds the invalidate action itself (as in Elasticsearch, to
+    # retire the keys Kibana hands out), which reaches every key.
+    assert kibana.security.invalidate_api_key(ids=[mine["id"]])["invalidated_api_keys"] == [mine["id"]]
+    assert len(admin.security.get_api_key()["api_keys"]) == 4
+
+    realms = admin.security.clear_cached_realms(realms="*", usernames="bob")
+    assert realms["_nodes"]["successful"] == 1 and len(realms["nodes"]) == 1
+
+    text = logs_text(node)
+    for s in [granted["api_key"], granted["encoded"], mine["api_key"], bobs["api_key"], kkey["api_key"],
+              "bobs-long-password"]:
+        assert s not in text

@@ -1,0 +1,1289 @@
+//! API key APIs: `_security/api_key` create/get/invalidate, `grant`, `{id}` update,
+//! `_bulk_update`, `{ids}/_clear_cache`, and `_security/_query/api_key`.
+//!
+//! A key belongs to the user who created it, or for whom it was granted: user name plus realm
+//! name and type (a key made with an API key belongs to that key's owner). The secret is stored
+//! only as a salted hash and shown once, in the create or grant response.
+//!
+//! Which keys a caller reaches, once the route's action is authorised: a caller granted the
+//! action by any cluster privilege other than `manage_own_api_key` (`manage_api_key`,
+//! `manage_security`, `all`, ...) reaches every key; a caller holding only
+//! `manage_own_api_key` reaches its own keys: other keys are filtered out of get, query and
+//! invalidate rather than refused. Update is for the owner alone, whoever asks, as in
+//! Elasticsearch.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bulwark_security::audit::{AuditEvent, Origin};
+use bulwark_security::authn::{
+    ApiKeyRecord, Authentication, Credentials, Outcome, ServiceAccount, encode_api_key, hash_api_key_secret,
+    new_api_key_id, new_api_key_secret, now_millis,
+};
+use bulwark_security::authz::{
+    Action, ClusterGrant, ClusterPrivilege, Role, RoleDescriptor, effective_role_names,
+};
+use bulwark_store::{Command, EntryKind};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
+
+use crate::body::{self, opt_object, opt_string, opt_strings};
+use crate::{ApiError, RestState};
+
+/// Longest key name Elasticsearch accepts.
+const MAX_NAME_LEN: usize = 256;
+
+/// The owner of a key: a user of a realm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner {
+    username: String,
+    realm: String,
+    realm_type: String,
+}
+
+impl Owner {
+    fn owns(&self, k: &ApiKeyRecord) -> bool {
+        k.username == self.username && k.realm == self.realm
+    }
+}
+
+/// The caller, or an error when security is off (there are no API keys then).
+fn caller(who: Option<axum::Extension<Authentication>>) -> Result<Authentication, ApiError> {
+    who.map(|a| a.0).ok_or_else(|| {
+        ApiError::illegal_argument("api keys are not enabled: security is disabled on this node")
+    })
+}
+
+/// Who owns the keys `a` creates: the user, or for an API key its owner.
+fn owner_of(state: &RestState, a: &Authentication) -> Result<Owner, ApiError> {
+    if let Some(k) = &a.api_key {
+        let rec = load(state, &k.id)?
+            .ok_or_else(|| ApiError::not_found(format!("api key [{}] not found", k.id)))?;
+        return Ok(Owner { username: rec.username, realm: rec.realm, realm_type: rec.realm_type });
+    }
+    Ok(Owner {
+        username: a.user.username.clone(),
+        realm: a.lookup_realm.name.to_owned(),
+        realm_type: a.lookup_realm.realm_type.to_owned(),
+    })
+}
+
+/// Whether a role grants `action` through a privilege other than `manage_own_api_key`.
+fn grants_beyond_own(role: &Role, action: Action) -> bool {
+    role.cluster
+        .iter()
+        .any(|g| *g != ClusterGrant::Named(ClusterPrivilege::ManageOwnApiKey) && g.grants(action.name()))
+}
+
+/// Whether `a` reaches every key for `action` (see the module documentation): one of its
+/// roles, and for an API key one of the key's own descriptors (when it has any), grant it
+/// beyond `manage_own_api_key`.
+fn manages_all_keys(state: &RestState, a: &Authentication, action: Action) -> bool {
+    let owner = effective_role_names(a)
+        .iter()
+        .filter_map(|n| state.authorizer.role(n))
+        .any(|r| grants_beyond_own(&r, action));
+    let key = a.api_key.as_ref().is_none_or(|k| {
+        k.descriptors.is_empty()
+            || k.descriptors.iter().any(|(n, v)| {
+                serde_json::from_value::<RoleDescriptor>(v.clone())
+                    .ok()
+                    .and_then(|d| Role::compile(n, &d).ok())
+                    .is_some_and(|r| grants_beyond_own(&r, action))
+            })
+    });
+    owner && key
+}
+
+/// The owner whose keys bound what `a` reaches, or `None` when `a` reaches every key.
+fn scope(state: &RestState, a: &Authentication, action: Action) -> Result<Option<Owner>, ApiError> {
+    if manages_all_keys(state, a, action) { Ok(None) } else { owner_of(state, a).map(Some) }
+}
+
+fn load(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
+    let v = state.store.get_entry(EntryKind::ApiKey, id).map_err(ApiError::store)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// Every stored key, oldest first.
+fn all_keys(state: &RestState) -> Result<Vec<(String, ApiKeyRecord)>, ApiError> {
+    let mut keys: Vec<(String, ApiKeyRecord)> = state
+        .store
+        .entries(EntryKind::ApiKey)
+        .map_err(ApiError::store)?
+        .into_iter()
+        .filter_map(|(id, v)| serde_json::from_value(v).ok().map(|r| (id, r)))
+        .collect();
+    keys.sort_by(|a, b| a.1.creation.cmp(&b.1.creation).then_with(|| a.0.cmp(&b.0)));
+    Ok(keys)
+}
+
+async fn put(state: &RestState, id: &str, rec: &ApiKeyRecord) -> Result<(), ApiError> {
+    let value = serde_json::to_value(rec).map_err(ApiError::store)?;
+    state
+        .store
+        .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.to_owned(), value })
+        .await
+        .map_err(ApiError::store)?;
+    Ok(())
+}
+
+fn audit(state: &RestState, who: &str, change: &str, target: &str) {
+    state.authenticator.audit(AuditEvent::SecurityConfigChange {
+        user: who.to_owned(),
+        change: change.to_owned(),
+        target: target.to_owned(),
+    });
+}
+
+/// A validation failure listing every problem, in Elasticsearch's numbering.
+fn validation_errors(errors: &[String]) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let listed: String = errors.iter().enumerate().map(|(i, e)| format!("{}: {e};", i + 1)).collect();
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "action_request_validation_exception",
+        format!("Validation Failed: {listed}"),
+    ))
+}
+
+/// Refuses fields a request object does not define.
+fn known_fields(m: &Map<String, Value>, object: &str, known: &[&str]) -> Result<(), ApiError> {
+    match m.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "x_content_parse_exception",
+            format!("[{object}] unknown field [{k}]"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A boolean query parameter: absent is false, present without a value is true.
+fn flag(params: &HashMap<String, String>, key: &str) -> Result<bool, ApiError> {
+    match params.get(key).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("" | "true") => Ok(true),
+        Some(v) => Err(ApiError::illegal_argument(format!(
+            "Failed to parse value [{v}] as only [true] or [false] are allowed."
+        ))),
+    }
+}
+
+fn param<'a>(params: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    params.get(key).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+/// Parses an Elasticsearch time value (`30m`, `1d`, `1ms`) into milliseconds.
+fn duration_ms(value: &str) -> Result<i64, ApiError> {
+    let d = bulwark_settings::values::parse_duration(value).map_err(|e| {
+        ApiError::parse(format!(
+            "failed to parse setting [expiration] with value [{value}] as a time value: {e}"
+        ))
+    })?;
+    Ok(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// An optional `expiration` field, as a duration in milliseconds.
+fn expiration_field(m: &Map<String, Value>) -> Result<Option<i64>, ApiError> {
+    opt_string(m, "expiration")?.map(|s| duration_ms(&s)).transpose()
+}
+
+/// An optional `role_descriptors` object: role name to descriptor, each parsed and compiled as
+/// a role is (unknown fields and privileges are refused). Stored as given.
+fn role_descriptors_field(m: &Map<String, Value>) -> Result<Option<Map<String, Value>>, ApiError> {
+    let Some(rds) = opt_object(m, "role_descriptors")? else { return Ok(None) };
+    for (role, d) in &rds {
+        RoleDescriptor::from_json(role, d).map_err(ApiError::parse)?;
+    }
+    Ok(Some(rds))
+}
+
+/// An optional `metadata` object; keys starting with `_` are reserved.
+fn metadata_field(
+    m: &Map<String, Value>,
+    errors: &mut Vec<String>,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    let md = opt_object(m, "metadata")?;
+    if md.as_ref().is_some_and(|md| md.keys().any(|k| k.starts_with('_'))) {
+        errors.push("API key metadata keys may not start with [_]".into());
+    }
+    Ok(md)
+}
+
+/// What a create or grant request asks for.
+struct KeyRequest {
+    name: String,
+    /// Milliseconds from now.
+    expiration: Option<i64>,
+    role_descriptors: Map<String, Value>,
+    metadata: Map<String, Value>,
+}
+
+fn key_request(m: &Map<String, Value>, object: &str) -> Result<KeyRequest, ApiError> {
+    known_fields(m, object, &["name", "expiration", "role_descriptors", "metadata"])?;
+    let mut errors = Vec::new();
+    let name = opt_string(m, "name")?.unwrap_or_default();
+    if name.is_empty() {
+        errors.push("api key name is required".to_owned());
+    } else {
+        if name.chars().count() > MAX_NAME_LEN {
+            errors.push(format!("api key name may not be more than {MAX_NAME_LEN} characters long"));
+        }
+        if name.trim() != name {
+            errors.push("api key name may not begin or end with whitespace".into());
+        }
+        if name.starts_with('_') {
+            errors.push("api key name may not begin with an underscore".into());
+        }
+    }
+    let metadata = metadata_field(m, &mut errors)?.unwrap_or_default();
+    validation_errors(&errors)?;
+    Ok(KeyRequest {
+        name,
+        expiration: expiration_field(m)?,
+        role_descriptors: role_descriptors_field(m)?.unwrap_or_default(),
+        metadata,
+    })
+}
+
+/// Whether a descriptor grants anything (Elasticsearch lets an API key create only keys whose
+/// every descriptor is empty).
+fn grants_anything(d: &Value) -> bool {
+    ["cluster", "indices", "applications", "run_as", "remote_indices", "remote_cluster"]
+        .iter()
+        .any(|f| d.get(*f).and_then(Value::as_array).is_some_and(|a| !a.is_empty()))
+        || d.get("global").is_some_and(|g| g.as_object().is_some_and(|o| !o.is_empty()))
+}
+
+/// Stores a new key and answers with its secret (the only time it is shown).
+async fn create_key(
+    state: &RestState,
+    req: KeyRequest,
+    owner: Owner,
+    limited_by_roles: Vec<String>,
+    actor: &str,
+    change: &str,
+) -> Result<Json<Value>, ApiError> {
+    let id = new_api_key_id();
+    let secret: SecretString = new_api_key_secret();
+    let now = now_millis();
+    let expiration = req.expiration.map(|ms| now.saturating_add(ms));
+    let rec = ApiKeyRecord {
+        name: req.name,
+        secret_hash: hash_api_key_secret(&secret),
+        creation: now,
+        expiration,
+        invalidated: false,
+        invalidation: None,
+        username: owner.username,
+        realm: owner.realm,
+        realm_type: owner.realm_type,
+        metadata: req.metadata,
+        role_descriptors: req.role_descriptors,
+        limited_by_roles,
+        key_type: "rest".into(),
+    };
+    put(state, &id, &rec).await?;
+    audit(state, actor, change, &id);
+    let mut out = Map::new();
+    out.insert("id".into(), json!(id));
+    out.insert("name".into(), json!(rec.name));
+    if let Some(e) = expiration {
+        out.insert("expiration".into(), json!(e));
+    }
+    out.insert("api_key".into(), json!(secret.expose_secret()));
+    out.insert("encoded".into(), json!(encode_api_key(&id, &secret).expose_secret()));
+    Ok(Json(Value::Object(out)))
+}
+
+/// `POST|PUT /_security/api_key`
+pub async fn create(
+    State(state): State<RestState>,
+    who: Option<axum::Extension<Authentication>>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let a = caller(who)?;
+    let m = body::object(&bytes, true)?;
+    let req = key_request(&m, "api_key_request")?;
+    if a.api_key.is_some()
+        && (req.role_descriptors.is_empty() || req.role_descriptors.values().any(grants_anything))
+    {
+        return Err(ApiError::illegal_argument(
+            "creating derived api keys requires an explicit role descriptor that is empty (has no privileges)",
+        ));
+    }
+    let owner = owner_of(&state, &a)?;
+    create_key(&state, req, owner, effective_role_names(&a), &a.user.username, "create_api_key").await
+}
+
+/// `POST /_security/api_key/grant`: a key for a user whose password the caller presents.
+pub async fn grant(
+    State(state): State<RestState>,
+    who: Option<axum::Extension<Authentication>>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let a = caller(who)?;
+    let m = body::object(&bytes, true)?;
+    known_fields(
+        &m,
+        "grant_api_key_request",
+        &["grant_type", "username", "password", "access_token", "run_as", "api_key"],
+    )?;
+    let grant_type = opt_string(&m, "grant_type")?;
+    let username = opt_string(&m, "username")?;
+    let password = opt_string(&m, "password")?.map(SecretString::from);
+    let access_token = opt_string(&m, "access_token")?;
+    let mut errors = Vec::new();
+    match grant_type.as_deref() {
+        None => errors.push("[grant_type] is required".to_owned()),
+        Some("password") => {
+            if username.is_none() {
+                errors.push("[username] is required for grant_type [password]".into());
+            }
+            if password.is_none() {
+                errors.push("[password] is required for grant_type [password]".into());
+            }
+            if access_token.is_some() {
+                errors.push("[access_token] is not supported for grant_type [password]".into());
+            }
+        }
+        Some("access_token") => {
+            return Err(ApiError::illegal_argument(
+                "grant_type [access_token] is not supported: this node has no token service",
+            ));
+        }
+        Some(other) => errors.push(format!("grant_type [{other}] is not supported")),
+    }
+    let key = opt_object(&m, "api_key")?;
+    if key.is_none() {
+        errors.push("api key request is required".into());
+    }
+    validation_errors(&errors)?;
+    if opt_string(&m, "run_as")?.is_some() {
+        return Err(ApiError::illegal_argument("[run_as] is not supported when granting an api key"));
+    }
+    let req = key_request(&key.unwrap_or_default(), "api_key_request")?;
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(body::validation("[username] and [password] are required for grant_type [password]"));
+    };
+    let origin = Origin {
+        address: connect.map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.0.ip()),
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    };
+    let authenticator = state.authenticator.clone();
+    let credentials = Credentials::Basic { username, password };
+    let outcome = tokio::task::spawn_blocking(move || authenticator.authenticate(&credentials, &origin))
+        .await
+        .map_err(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "authentication was interrupted")
+        })?;
+    let granted = match outcome {
+        Outcome::Success(g) => g,
+        Outcome::Failure { error, delay } => {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            return Err(ApiError::from(error));
+        }
+    };
+    let owner = owner_of(&state, &granted)?;
+    create_key(&state, req, owner, effective_role_names(&granted), &a.user.username, "grant_api_key").await
+}
+
+/// Elasticsearch's name filter: `*` is every key, a trailing `*` a prefix, anything else exact.
+fn name_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        _ if pattern == "*" => true,
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+/// A role's descriptor for `limited_by`, wherever the role is defined (empty when it is gone).
+fn role_descriptor_of(state: &RestState, name: &str) -> Value {
+    if let Some(account) = ServiceAccount::find(name) {
+        return super::service::role_descriptor(account);
+    }
+    let d = state.authorizer.descriptor(name).unwrap_or_default();
+    render_descriptor(&serde_json::to_value(d).unwrap_or_else(|_| json!({})))
+}
+
+/// A stored descriptor as Elasticsearch renders it: every field present.
+fn render_descriptor(d: &Value) -> Value {
+    let empty = Map::new();
+    let o = d.as_object().unwrap_or(&empty);
+    let list = |k: &str| o.get(k).cloned().unwrap_or_else(|| json!([]));
+    let indices: Vec<Value> = o
+        .get("indices")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    let mut e = e.as_object().cloned().unwrap_or_default();
+                    if let Some(Value::String(n)) = e.get("names") {
+                        let n = n.clone();
+                        e.insert("names".into(), json!([n]));
+                    }
+                    e.entry("allow_restricted_indices").or_insert(json!(false));
+                    Value::Object(e)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Map::new();
+    out.insert("cluster".into(), list("cluster"));
+    out.insert("indices".into(), json!(indices));
+    out.insert("applications".into(), list("applications"));
+    out.insert("run_as".into(), list("run_as"));
+    out.insert("metadata".into(), o.get("metadata").cloned().unwrap_or_else(|| json!({})));
+    out.insert(
+        "transient_metadata".into(),
+        o.get("transient_metadata").cloned().unwrap_or_else(|| json!({ "enabled": true })),
+    );
+    for extra in ["description", "global", "remote_indices", "remote_cluster", "restriction"] {
+        if let Some(v) = o.get(extra) {
+            out.insert(extra.into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// The `limited_by` of a key: one object of the owner's role descriptors.
+fn limited_by(state: &RestState, k: &ApiKeyRecord) -> Value {
+    let roles: Map<String, Value> =
+        k.limited_by_roles.iter().map(|r| (r.clone(), role_descriptor_of(state, r))).collect();
+    json!([roles])
+}
+
+/// One key as the get and query APIs show it (never its hash), with `limited_by` when given.
+fn render(id: &str, k: &ApiKeyRecord, limited_by: Option<Value>) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(id));
+    out.insert("name".into(), json!(k.name));
+    out.insert("type".into(), json!(k.key_type));
+    out.insert("creation".into(), json!(k.creation));
+    if let Some(e) = k.expiration {
+        out.insert("expiration".into(), json!(e));
+    }
+    out.insert("invalidated".into(), json!(k.invalidated));
+    if let Some(i) = k.invalidation {
+        out.insert("invalidation".into(), json!(i));
+    }
+    out.insert("username".into(), json!(k.username));
+    out.insert("realm".into(), json!(k.realm));
+    out.insert("realm_type".into(), json!(k.realm_type));
+    out.insert("metadata".into(), Value::Object(k.metadata.clone()));
+    let rds: Map<String, Value> =
+        k.role_descriptors.iter().map(|(n, d)| (n.clone(), render_descriptor(d))).collect();
+    out.insert("role_descriptors".into(), Value::Object(rds));
+    if let Some(l) = limited_by {
+        out.insert("limited_by".into(), l);
+    }
+    Value::Object(out)
+}
+
+/// `GET /_security/api_key?id=&name=&username=&realm_name=&owner=&active_only=&with_limited_by=`
+pub async fn get(
+    State(state): State<RestState>,
+    who: Option<axum::Extension<Authentication>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let a = caller(who)?;
+    let (id, name) = (param(&params, "id"), param(&params, "name"));
+    let (username, realm) = (param(&params, "username"), param(&params, "realm_name"));
+    let owner = flag(&params, "owner")?;
+    let (active_only, with_limited_by) = (flag(&params, "active_only")?, flag(&params, "with_limited_by")?);
+    let mut errors = Vec::new();
+    if (id.is_some() || name.is_some()) && (username.is_some() || realm.is_some()) {
+        errors.push(
+            "username or realm name must not be specified when the api key id or api key name is specified"
+                .to_owned(),
+        );
+    }
+    if owner && (username.is_some() || realm.is_some()) {
+        errors.push("neither username nor realm-name may be specified when retrieving owned API keys".into());
+    }
+    if id.is_some() && name.is_some() {
+        errors.push("only one of [api key id, api key name] can be specified".into());
+    }
+    validation_errors(&errors)?;
+    let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
+    let bound = scope(&state, &a, Action::GetApiKey)?;
+    let now = now_millis();
+    let found: Vec<Value> = all_keys(&state)?
+        .into_iter()
+        .filter(|(kid, k)| {
+            id.is_none_or(|i| i == kid)
+                && name.is_none_or(|n| name_matches(n, &k.name))
+                && username.is_none_or(|u| u == k.username)
+                && realm.is_none_or(|r| r == k.realm)
+                && mine.as_ref().is_none_or(|o| o.owns(k))
+                && bound.as_ref().is_none_or(|o| o.owns(k))
+                && (!active_only || k.is_active(now))
+        })
+        .map(|(kid, k)| render(&kid, &k, with_limited_by.then(|| limited_by(&state, &k))))
+        .collect();
+    let status = if id.is_some() && found.is_empty() { StatusCode::NOT_FOUND } else { StatusCode::OK };
+    Ok((status, Json(json!({ "api_keys": found }))).into_response())
+}
+
+/// `DELETE /_security/api_key` `{ids|id, name, realm_name, username, owner}`
+pub async fn invalidate(
+    State(state): State<RestState>,
+    who: Option<axum::Extension<Authentication>>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let a = caller(who)?;
+    let m = body::object(&bytes, true)?;
+    known_fields(
+        &m,
+        "invalidate_api_key_request",
+        &["id", "ids", "name", "realm_name", "username", "owner"],
+    )?;
+    let ids = match (opt_string(&m, "id")?, opt_strings(&m, "ids")?) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::parse("Must use either [id] or [ids], not both at the same time"));
+        }
+        (Some(id), None) => Some(vec![id]),
+        (None, ids) => ids,
+    };
+    if ids.as_ref().is_some_and(Vec::is_empty) {
+        return Err(body::validation("Field [ids] cannot be an empty array"));
+    }
+    if let Some(blank) = ids.as_ref().and_then(|ids| ids.iter().position(|i| i.trim().is_empty())) {
+        return Err(body::validation(format!(
+            "Field [ids] must not contain blank id, but got blank id at index position: [{blank}]"
+        )));
+    }
+    let name = opt_string(&m, "name")?.filter(|s| !s.is_empty());
+    let realm = opt_string(&m, "realm_name")?.filter(|s| !s.is_empty());
+    let username = opt_string(&m, "username")?.filter(|s| !s.is_empty());
+    let owner = match m.get("owner") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ApiError::parse("[owner] must be a boolean")),
+    };
+    let mut errors = Vec::new();
+    if realm.is_none() && username.is_none() && ids.is_none() && name.is_none() && !owner {
+        errors.push("One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag is false".to_owned());
+    }
+    if (ids.is_some() || name.is_some()) && (realm.is_some() || username.is_some()) {
+        errors.push("username or realm name must not be specified when the api key id(s) or api key name are specified".into());
+    }
+    if owner && (realm.is_some() || username.is_some()) {
+        errors
+            .push("neither username nor realm-name may be specified when invalidating owned API keys".into());
+    }
+    if ids.is_some() && name.is_some() {
+        errors.push("only one of [api key id(s), api key name] can be specified".into());
+    }
+    validation_errors(&errors)?;
+    let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
+    let bound = scope(&state, &a, Action::InvalidateApiKey)?;
+    let (mut invalidated, mut previously) = (Vec::new(), Vec::new());
+    let now = now_millis();
+    for (kid, mut k) in all_keys(&state)? {
+        let hit = ids.as_ref().is_none_or(|ids| ids.contains(&kid))
+            && name.as_deref().is_none_or(|n| name_matches(n, &k.name))
+            && username.as_deref().is_none_or(|u| u == k.username)
+            && realm.as_deref().is_none_or(|r| r == k.realm)
+            && mine.as_ref().is_none_or(|o| o.owns(&k))
+            && bound.as_ref().is_none_or(|o| o.owns(&k));
+        if !hit {
+            continue;
+        }
+        if k.invalidated {
+            previously.push(kid);
+            continue;
+        }
+        k.invalidated = true;
+        k.invalidation = Some(now);
+        put(&state, &kid, &k).await?;
+        audit(&state, &a.user.username, "invalidate_api_key", &kid);
+        invalidated.push(kid);
+    }
+    Ok(Json(json!({
+        "invalidated_api_keys": invalidated,
+        "previously_invalidated_api_keys": previously,
+        "error_count": 0,
+    })))
+}
+
+/// The changes an update asks for.
+struct KeyUpdate {
+    role_descriptors: Option<Map<String, Value>>,
+    metadata: Option<Map<String, Value>>,
+    /// Milliseconds from now.
+    expiration: Option<i64>,
+}
+
+fn key_update(m: &Map<String, Value>, object: &str, extra: &[&str]) -> Result<KeyUpdate, ApiError> {
+    let mut known = vec!["role_descriptors", "metadata", "expiration"];
+    known.extend_from_slice(extra);
+    known_fields(m, object, &known)?;
+    let mut errors = Vec::new();
+    let metadata = metadata_field(m, &mut errors)?;
+    validation_errors(&errors)?;
+    Ok(KeyUpdate { role_descriptors: role_descriptors_field(m)?, metadata, expiration: expiration_field(m)? })
+}
+
+/// Applies an update to one key the caller owns; whether anything changed.
+async fn update_one(
+    state: &RestState,
+    a: &Authentication,
+    owner: &Owner,
+    id: &str,
+    u: &KeyUpdate,
+) -> Result<bool, ApiError> {
+    let not_found =
+        || ApiError::not_found(format!("no API key owned by requesting user found for ID [{id}]"));
+    let old = load(state, id)?.filter(|k| owner.owns(k)).ok_or_else(not_found)?;
+    if old.invalidated {
+        return Err(ApiError::illegal_argument(format!("cannot update invalidated API key [{id}]")));
+    }
+    let now = now_millis();
+    if !old.is_active(now) {
+        return Err(ApiError::illegal_argument(format!("cannot update expired API key [{id}]")));
+    }
+    let mut new = old.clone();
+    if let Some(rd) = &u.role_descriptors {
+        new.role_descriptors = rd.clone();
+    }
+    if let Some(md) = &u.metadata {
+        new.metadata = md.clone();
+    }
+    if let Some(ms) = u.expiration {
+        new.expiration = Some(now.saturating_add(ms));
+    }
+    new.limited_by_roles = effective_role_names(a);
+    new.realm_type = owner.realm_type.clone();
+    if new == old {
+        return Ok(false);
+    }
+    put(state, id, &new).await?;
+    audit(state, &a.user.username, "update_api_key", id);
+    Ok(true)
+}
+
+/// Refuses updates through an API key, as Elasticsearch does.
+fn owner_for_update(state: &RestState, a: &Authentication) -> Result<Owner, ApiError> {
+    if a.api_key.is_some() {
+        return Err(ApiError::illegal_argument(
+            "authentication via API key not supported: only the owner user can update an API key",
+        ));
+    }
+    owner_of(state, a)
+}
+
+/// `PUT /_security/api_key/{id}` `{role_descriptors?, metadata?, expiration?}`
+pub async fn update(
+    State(state): State<RestState>,
+    Path(id): Path<String>,
+    who: Option<axum::Extension<Authentication>>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let a = caller(who)?;
+    let owner = owner_for_update(&state, &a)?;
+    let u = key_update(&body::object(&bytes, false)?, "update_api_key_request", &[])?;
+    let updated = update_one(&state, &a, &owner, &id, &u).await?;
+    Ok(Json(json!({ "updated": updated })))
+}
+
+/// `POST /_security/api_key/_bulk_update` `{ids, role_descriptors?, metadata?, expiration?}`
+pub async fn bulk_update(
+    State(state): State<RestState>,
+    who: Option<axum::Extension<Authentication>>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let a = caller(who)?;
+    let owner = owner_for_update(&state, &a)?;
+    let m = body::object(&bytes, true)?;
+    let u = key_update(&m, "bulk_update_api_key_request", &["ids"])?;
+    let ids = opt_strings(&m, "ids")?.unwrap_or_default();
+    if ids.is_empty() {
+        return Err(body::validation("Field [ids] cannot be empty"));
+    }
+    if ids.iter().collect::<BTreeSet<_>>().len() != ids.len() {
+        return Err(body::validation("Field [ids] cannot contain duplicates"));
+    }
+    let (mut updated, mut noops, mut details) = (Vec::new(), Vec::new(), Map::new());
+    for id in ids {
+        match update_one(&state, &a, &owner, &id, &u).await {
+            Ok(true) => updated.push(id),
+            Ok(false) => noops.push(id),
+            Err(e) if e.status.is_client_error() => {
+                details.insert(id, json!({ "type": e.kind, "reason": e.reason }));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut out = json!({ "updated": updated, "noops": noops });
+    if !details.is_empty() {
+        out["errors"] = json!({ "count": details.len(), "details": details });
+    }
+    Ok(Json(out))
+}
+
+/// The answer of every `_clear_cache` API: this node cleared (there is one node per answer).
+pub fn cleared_nodes(state: &RestState) -> Value {
+    json!({
+        "_nodes": { "total": 1, "successful": 1, "failed": 0 },
+        "cluster_name": state.info.cluster_name,
+        "nodes": { state.store.node_id().to_string(): { "name": state.info.node_name } },
+    })
+}
+
+/// `POST /_security/api_key/{ids}/_clear_cache`: keys are read from the store on every use
+/// (only the hash check is cached, by nothing), so there is nothing to drop.
+pub async fn clear_cache(State(state): State<RestState>, Path(_ids): Path<String>) -> Json<Value> {
+    Json(cleared_nodes(&state))
+}
+
+// ---- _query/api_key --------------------------------------------------------------------
+
+/// A queryable field.
+#[derive(Debug, Clone, PartialEq)]
+enum Field {
+    Id,
+    Name,
+    Username,
+    RealmName,
+    Type,
+    Creation,
+    Expiration,
+    Invalidated,
+    Invalidation,
+    Metadata(String),
+}
+
+impl Field {
+    fn parse(f: &str) -> Option<Field> {
+        Some(match f {
+            "id" | "_id" => Field::Id,
+            "name" => Field::Name,
+            "username" => Field::Username,
+            "realm_name" => Field::RealmName,
+            "type" => Field::Type,
+            "creation" => Field::Creation,
+            "expiration" => Field::Expiration,
+            "invalidated" => Field::Invalidated,
+            "invalidation" => Field::Invalidation,
+            m => Field::Metadata(m.strip_prefix("metadata.")?.to_owned()),
+        })
+    }
+
+    fn parse_or_fail(f: &str) -> Result<Field, ApiError> {
+        Field::parse(f).ok_or_else(|| {
+            ApiError::illegal_argument(format!("Field [{f}] is not allowed for querying or aggregation"))
+        })
+    }
+
+    fn is_date(&self) -> bool {
+        matches!(self, Field::Creation | Field::Expiration | Field::Invalidation)
+    }
+
+    /// The field's values in one key (none when it is missing).
+    fn values(&self, id: &str, k: &ApiKeyRecord) -> Vec<Value> {
+        let one = |v: Value| vec![v];
+        match self {
+            Field::Id => one(json!(id)),
+            Field::Name => one(json!(k.name)),
+            Field::Username => one(json!(k.username)),
+            Field::RealmName => one(json!(k.realm)),
+            Field::Type => one(json!(k.key_type)),
+            Field::Creation => one(json!(k.creation)),
+            Field::Expiration => k.expiration.map(|e| json!(e)).into_iter().collect(),
+            Field::Invalidated => one(json!(k.invalidated)),
+            Field::Invalidation => k.invalidation.map(|e| json!(e)).into_iter().collect(),
+            Field::Metadata(path) => {
+                let mut cur = Some(&Value::Null);
+                let mut obj = Some(&k.metadata);
+                for part in path.split('.') {
+                    cur = obj.and_then(|o| o.get(part));
+                    obj = cur.and_then(Value::as_object);
+                }
+                match cur {
+                    Some(Value::Array(a)) => a.clone(),
+                    Some(Value::Null) | None => Vec::new(),
+                    Some(v) => vec![v.clone()],
+                }
+            }
+        }
+    }
+}
+
+/// A value as a keyword (metadata is indexed flattened: every leaf is a keyword).
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A date bound: epoch milliseconds, or `now` with an optional `+`/`-` time value.
+fn date_value(v: &Value) -> Result<i64, ApiError> {
+    if let Some(n) = v.as_i64() {
+        return Ok(n);
+    }
+    let s = v.as_str().ok_or_else(|| ApiError::parse(format!("failed to parse date field [{v}]")))?;
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    let now = now_millis();
+    match s.strip_prefix("now") {
+        Some("") => Ok(now),
+        Some(rest) if rest.starts_with('+') => Ok(now.saturating_add(duration_ms(&rest[1..])?)),
+        Some(rest) if rest.starts_with('-') => Ok(now.saturating_sub(duration_ms(&rest[1..])?)),
+        _ => Err(ApiError::parse(format!(
+            "failed to parse date field [{s}]: use epoch milliseconds or now, now-1d, now+30m"
+        ))),
+    }
+}
+
+/// `{field: value}` or `{field: {value|query|wildcard, case_insensitive}}`.
+fn single_field<'a>(body: &'a Value, kind: &str, key: &str) -> Result<(Field, &'a Value, bool), ApiError> {
+    let (f, v) = body
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.iter().next())
+        .ok_or_else(|| ApiError::parse(format!("[{kind}] query malformed, expected a single field")))?;
+    let field = Field::parse_or_fail(f)?;
+    match v {
+        Value::Object(o) => {
+            let value = o
+                .get(key)
+                .or_else(|| o.get("value"))
+                .ok_or_else(|| ApiError::parse(format!("[{kind}] query on [{f}] has no [{key}]")))?;
+            let ci = o.get("case_insensitive").and_then(Value::as_bool).unwrap_or(false);
+            Ok((field, value, ci))
+        }
+        v => Ok((field, v, false)),
+    }
+}
+
+fn eq_text(have: &str, want: &str, ci: bool) -> bool {
+    if ci { have.eq_ignore_ascii_case(want) } else { have == want }
+}
+
+/// Glob matching with `*` (any run) and `?` (one character).
+fn wildcard(pattern: &[char], s: &[char]) -> bool {
+    match pattern.split_first() {
+        None => s.is_empty(),
+        Some(('*', rest)) => (0..=s.len()).any(|i| wildcard(rest, &s[i..])),
+        Some(('?', rest)) => !s.is_empty() && wildcard(rest, &s[1..]),
+        Some((c, rest)) => s.first() == Some(c) && wildcard(rest, &s[1..]),
+    }
+}
+
+fn clauses(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the key matches a query (the subset of the query DSL Elasticsearch allows here).
+fn matches(q: &Value, id: &str, k: &ApiKeyRecord) -> Result<bool, ApiError> {
+    let Some((kind, body)) = q.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
+        return Err(ApiError::parse("a query must be an object with exactly one query type"));
+    };
+    Ok(match kind.as_str() {
+        "match_all" => true,
+        "term" | "match" => {
+            let (f, want, ci) = single_field(body, kind, if kind == "match" { "query" } else { "value" })?;
+            let want = text(want).ok_or_else(|| {
+                ApiError::parse(format!("[{kind}] value must be a string, number or boolean"))
+            })?;
+            f.values(id, k).iter().filter_map(text).any(|h| eq_text(&h, &want, ci))
+        }
+        "terms" => {
+            let (f, want, _) = single_field(body, kind, "value")?;
+            let want: Vec<String> = want
+                .as_array()
+                .ok_or_else(|| ApiError::parse("[terms] query requires an array of values"))?
+                .iter()
+                .filter_map(text)
+                .collect();
+            f.values(id, k).iter().filter_map(text).any(|h| want.contains(&h))
+        }
+        "prefix" => {
+            let (f, want, ci) = single_field(body, kind, "value")?;
+            let want = text(want).unwrap_or_default();
+            f.values(id, k).iter().filter_map(text).any(|h| {
+                if ci { h.to_lowercase().starts_with(&want.to_lowercase()) } else { h.starts_with(&want) }
+            })
+        }
+        "wildcard" => {
+            let (f, want, ci) = single_field(body, kind, "wildcard")?;
+            let fold = |s: &str| if ci { s.to_lowercase() } else { s.to_owned() };
+            let pattern: Vec<char> = fold(&text(want).unwrap_or_default()).chars().collect();
+            f.values(id, k)
+                .iter()
+                .filter_map(text)
+                .any(|h| wildcard(&pattern, &fold(&h).chars().collect::<Vec<_>>()))
+        }
+        "ids" => body
+            .get("values")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ApiError::parse("[ids] query requires [values]"))?
+            .iter()
+            .any(|v| v.as_str() == Some(id)),
+        "exists" => {
+            let f = body
+                .get("field")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::parse("[exists] query requires [field]"))?;
+            !Field::parse_or_fail(f)?.values(id, k).is_empty()
+        }
+        "range" => {
+            let (f, bounds) = body
+                .as_object()
+                .filter(|o| o.len() == 1)
+                .and_then(|o| o.iter().next())
+                .ok_or_else(|| ApiError::parse("[range] query malformed, expected a single field"))?;
+            let field = Field::parse_or_fail(f)?;
+            let values = field.values(id, k);
+            let mut ok = !values.is_empty();
+            for (op, bound) in bounds.as_object().into_iter().flatten() {
+                let cmp = |have: &Value| -> Result<Ordering, ApiError> {
+                    if field.is_date() {
+                        Ok(have.as_i64().unwrap_or(0).cmp(&date_value(bound)?))
+                    } else {
+                        Ok(text(have).unwrap_or_default().cmp(&text(bound).unwrap_or_default()))
+                    }
+                };
+                let accept: fn(Ordering) -> bool = match op.as_str() {
+                    "gt" => |o| o == Ordering::Greater,
+                    "gte" => |o| o != Ordering::Less,
+                    "lt" => |o| o == Ordering::Less,
+                    "lte" => |o| o != Ordering::Greater,
+                    "format" | "time_zone" | "boost" => continue,
+                    other => {
+                        return Err(ApiError::parse(format!("[range] query does not support [{other}]")));
+                    }
+                };
+                for v in &values {
+                    ok &= accept(cmp(v)?);
+                }
+            }
+            ok
+        }
+        "bool" => {
+            let all = |key: &str| -> Result<bool, ApiError> {
+                for c in clauses(body.get(key)) {
+                    if !matches(c, id, k)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            };
+            let should = clauses(body.get("should"));
+            let mut should_hits = 0;
+            for c in &should {
+                should_hits += usize::from(matches(c, id, k)?);
+            }
+            let mut none = true;
+            for c in clauses(body.get("must_not")) {
+                none &= !matches(c, id, k)?;
+            }
+            let scoring_only = clauses(body.get("must")).is_empty() && clauses(body.get("filter")).is_empty();
+            let min_should = body
+                .get("minimum_should_match")
+                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .map_or(usize::from(scoring_only && !should.is_empty()), |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                });
+            all("must")? && all("filter")? && none && should_hits >= min_should
+        }
+        other => {
+            return Err(ApiError::illegal_argument(format!(
+                "Query type [{other}] is not supported for API Key query"
+            )));
+        }
+    })
+}
+
+/// Sort keys: `"name"`, `{"name": "desc"}`, `{"name": {"order": "desc"}}`; unknown fields are
+/// skipped.
+fn sort_keys(v: Option<&Value>) -> Vec<(Field, bool)> {
+    let items = match v {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v @ (Value::String(_) | Value::Object(_))) => vec![v.clone()],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let (name, desc) = match &item {
+            Value::String(s) => (s.clone(), false),
+            Value::Object(o) => match o.iter().next() {
+                Some((f, Value::String(ord))) => (f.clone(), ord.eq_ignore_ascii_case("desc")),
+                Some((f, Value::Object(spec))) => (
+                    f.clone(),
+                    spec.get("order").and_then(Value::as_str).is_some_and(|o| o.eq_ignore_ascii_case("desc")),
+                ),
+                Some((f, _)) => (f.clone(), false),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if let Some(f) = Field::parse(&name) {
+            out.push((f, desc));
+        }
+    }
+    out
+}
+
+/// Orders JSON sort values: missing last, numbers numerically, otherwise as text.
+fn compare(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
+        }
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => text(a).cmp(&text(b)),
+    }
+}
+
+/// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?}`
+pub async fn query(
+    State(state): State<RestState>,
+    who: Option<axum::Extension<Authentication>>,
+    Query(params): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let a = caller(who)?;
+    let with_limited_by = flag(&params, "with_limited_by")?;
+    let m = body::object(&bytes, false)?;
+    known_fields(
+        &m,
+        "query_api_keys_request",
+        &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"],
+    )?;
+    let count = |key: &str, default: i64| -> Result<usize, ApiError> {
+        let n = match m.get(key) {
+            None | Some(Value::Null) => default,
+            Some(v) => v.as_i64().ok_or_else(|| ApiError::parse(format!("[{key}] must be a number")))?,
+        };
+        usize::try_from(n)
+            .map_err(|_| body::validation(format!("[{key}] parameter cannot be negative but was [{n}]")))
+    };
+    let (from, size) = (count("from", 0)?, count("size", 10)?);
+    let q = m.get("query").cloned().unwrap_or_else(|| json!({ "match_all": {} }));
+    let bound = scope(&state, &a, Action::QueryApiKey)?;
+    let mut hits = Vec::new();
+    for (id, k) in all_keys(&state)? {
+        if bound.as_ref().is_none_or(|o| o.owns(&k)) && matches(&q, &id, &k)? {
+            hits.push((id, k));
+        }
+    }
+    let keys = sort_keys(m.get("sort"));
+    let sort_values = |id: &str, k: &ApiKeyRecord| -> Vec<Value> {
+        keys.iter().map(|(f, _)| f.values(id, k).into_iter().next().unwrap_or(Value::Null)).collect()
+    };
+    let ordering = |x: &[Value], y: &[Value]| -> Ordering {
+        keys.iter()
+            .zip(x.iter().zip(y))
+            .map(|((_, desc), (a, b))| if *desc { compare(b, a) } else { compare(a, b) })
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    };
+    let mut sorted: Vec<(Vec<Value>, String, ApiKeyRecord)> =
+        hits.into_iter().map(|(id, k)| (sort_values(&id, &k), id, k)).collect();
+    sorted.sort_by(|x, y| ordering(&x.0, &y.0));
+    if let Some(after) = m.get("search_after").and_then(Value::as_array).filter(|_| !keys.is_empty()) {
+        sorted.retain(|(sv, _, _)| ordering(sv, after) == Ordering::Greater);
+    }
+    let total = sorted.len();
+    let page: Vec<Value> = sorted
+        .into_iter()
+        .skip(from)
+        .take(size)
+        .map(|(sv, id, k)| {
+            let mut v = render(&id, &k, with_limited_by.then(|| limited_by(&state, &k)));
+            if !keys.is_empty() {
+                v["_sort"] = json!(sv);
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "total": total, "count": page.len(), "api_keys": page })))
+}
+
+#[cfg(test)]
+mod tests {
+    use bulwark_security::authn::{RealmRef, User};
+
+    use super::*;
+
+    fn record(user: &str, realm: &str, name: &str) -> ApiKeyRecord {
+        ApiKeyRecord {
+            name: name.into(),
+            secret_hash: String::new(),
+            creation: 5,
+            expiration: None,
+            invalidated: false,
+            invalidation: None,
+            username: user.into(),
+            realm: realm.into(),
+            realm_type: realm.into(),
+            metadata: serde_json::from_value(json!({ "env": "prod", "tier": { "level": 2 } })).unwrap(),
+            role_descriptors: Map::new(),
+            limited_by_roles: vec!["superuser".into()],
+            key_type: "rest".into(),
+        }
+    }
+
+    fn user(roles: &[&str]) -> Authentication {
+        Authentication::realm(
+            User {
+                username: "u".into(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                full_name: None,
+                email: None,
+                enabled: true,
+            },
+            RealmRef::FILE,
+        )
+    }
+
+    #[test]
+    fn only_manage_own_api_key_is_bounded_to_own_keys() {
+        let role = |cluster: &[&str]| {
+            let d = RoleDescriptor {
+                cluster: cluster.iter().map(|c| (*c).to_owned()).collect(),
+                ..Default::default()
+            };
+            Role::compile("r", &d).unwrap()
+        };
+        for full in [
+            &["all"][..],
+            &["manage_security"],
+            &["manage_api_key"],
+            &["manage_own_api_key", "manage_api_key"],
+        ] {
+            assert!(grants_beyond_own(&role(full), Action::GetApiKey), "{full:?}");
+        }
+        assert!(!grants_beyond_own(&role(&["manage_own_api_key"]), Action::InvalidateApiKey));
+        assert!(!grants_beyond_own(&role(&["monitor"]), Action::GetApiKey));
+        assert!(user(&["superuser"]).api_key.is_none());
+        let me = Owner { username: "u".into(), realm: "default_file".into(), realm_type: "file".into() };
+        assert!(me.owns(&record("u", "default_file", "k")));
+        assert!(!me.owns(&record("u", "default_native", "k")));
+        assert!(!me.owns(&record("v", "default_file", "k")));
+    }
+
+    #[test]
+    fn names_and_wildcards() {
+        assert!(name_matches("*", "anything"));
+        assert!(name_matches("key-*", "key-1"));
+        assert!(!name_matches("key-*", "other"));
+        assert!(name_matches("exact", "exact"));
+        let p: Vec<char> = "k?y-*".chars().collect();
+        assert!(wildcard(&p, &"key-12".chars().collect::<Vec<_>>()));
+        assert!(!wildcard(&p, &"kzzy-1".chars().collect::<Vec<_>>()));
+    }
+
+    #[test]
+    fn query_subset() {
+        let k = record("elastic", "reserved", "my-key");
+        let t = |q: Value| matches(&q, "abc", &k).unwrap();
+        assert!(t(json!({ "match_all": {} })));
+        assert!(t(json!({ "term": { "name": "my-key" } })));
+        assert!(t(json!({ "term": { "name": { "value": "MY-KEY", "case_insensitive": true } } })));
+        assert!(!t(json!({ "term": { "name": "other" } })));
+        assert!(t(json!({ "terms": { "username": ["x", "elastic"] } })));
+        assert!(t(json!({ "prefix": { "realm_name": "res" } })));
+        assert!(t(json!({ "wildcard": { "name": "my-*" } })));
+        assert!(t(json!({ "term": { "invalidated": false } })));
+        assert!(t(json!({ "term": { "metadata.env": "prod" } })));
+        assert!(t(json!({ "term": { "metadata.tier.level": "2" } })));
+        assert!(t(json!({ "ids": { "values": ["abc"] } })));
+        assert!(!t(json!({ "exists": { "field": "expiration" } })));
+        assert!(t(json!({ "range": { "creation": { "gte": 5, "lt": "now" } } })));
+        assert!(t(
+            json!({ "bool": { "must": [{ "term": { "id": "abc" } }], "must_not": { "term": { "name": "x" } } } })
+        ));
+        assert!(t(
+            json!({ "bool": { "should": [{ "term": { "name": "x" } }, { "term": { "name": "my-key" } }] } })
+        ));
+        assert!(!t(json!({ "bool": { "filter": [{ "term": { "name": "x" } }] } })));
+        let e = matches(&json!({ "term": { "api_key_hash": "x" } }), "abc", &k).unwrap_err();
+        assert_eq!(e.reason, "Field [api_key_hash] is not allowed for querying or aggregation");
+        assert!(matches(&json!({ "script": {} }), "abc", &k).is_err());
+    }
+
+    #[test]
+    fn sort_specs() {
+        let keys = sort_keys(Some(
+            &json!(["name", { "creation": { "order": "desc" } }, { "nope": "asc" }, "_score"]),
+        ));
+        assert_eq!(keys, vec![(Field::Name, false), (Field::Creation, true)]);
+        assert_eq!(compare(&json!(1), &Value::Null), Ordering::Less);
+        assert_eq!(compare(&json!(10), &json!(9)), Ordering::Greater);
+    }
+
+    #[test]
+    fn key_requests_are_validated_like_elasticsearch() {
+        let m = |v: Value| v.as_object().unwrap().clone();
+        assert!(
+            key_request(&m(json!({ "name": "k", "expiration": "1d" })), "r").unwrap().expiration
+                == Some(86_400_000)
+        );
+        let e = key_request(&m(json!({})), "r").err().unwrap();
+        assert_eq!(e.reason, "Validation Failed: 1: api key name is required;");
+        let e = key_request(&m(json!({ "name": "_k", "metadata": { "_x": 1 } })), "r").err().unwrap();
+        assert_eq!(
+            e.reason,
+            "Validation Failed: 1: api key name may not begin with an underscore;2: API key metadata keys may not start with [_];"
+        );
+        assert!(key_request(&m(json!({ "name": "k", "expiration": "soon" })), "r").is_err());
+        assert!(key_request(&m(json!({ "name": "k", "bogus": 1 })), "r").is_err());
+        let e = key_request(&m(json!({ "name": "k", "role_descriptors": { "r": { "clusterz": [] } } })), "r")
+            .err()
+            .unwrap();
+        assert!(e.reason.starts_with("failed to parse role [r]"), "{}", e.reason);
+        let e =
+            key_request(&m(json!({ "name": "k", "role_descriptors": { "r": { "cluster": ["fly"] } } })), "r")
+                .err()
+                .unwrap();
+        assert!(e.reason.contains("unknown cluster privilege [fly]"), "{}", e.reason);
+        assert!(!grants_anything(&json!({})));
+        assert!(!grants_anything(&json!({ "cluster": [], "indices": [] })));
+        assert!(grants_anything(&json!({ "cluster": ["all"] })));
+    }
+
+    #[test]
+    fn rendering_never_shows_the_hash_and_fills_descriptors() {
+        let mut k = record("elastic", "reserved", "k");
+        k.secret_hash = "SECRET-HASH".into();
+        k.role_descriptors = serde_json::from_value(
+            json!({ "r": { "indices": [{ "names": "logs-*", "privileges": ["read"] }] } }),
+        )
+        .unwrap();
+        let v = render("id1", &k, Some(json!([{ "superuser": { "cluster": ["all"] } }])));
+        assert!(!v.to_string().contains("SECRET-HASH"));
+        assert_eq!(v["role_descriptors"]["r"]["indices"][0]["names"], json!(["logs-*"]));
+        assert_eq!(v["role_descriptors"]["r"]["indices"][0]["allow_restricted_indices"], json!(false));
+        assert_eq!(v["role_descriptors"]["r"]["transient_metadata"], json!({ "enabled": true }));
+        assert_eq!(v["limited_by"][0]["superuser"]["cluster"], json!(["all"]));
+        assert!(v.get("expiration").is_none());
+    }
+}
