@@ -35,6 +35,13 @@ pub enum IndexError {
     /// An aggregation would create more buckets than allowed (`too_many_buckets_exception`).
     #[error("{0}")]
     TooManyBuckets(String),
+    /// [`crate::Index::create`] found an index in its directory already
+    /// (`resource_already_exists_exception`).
+    #[error("an index already exists in {path}")]
+    AlreadyExists {
+        /// The directory.
+        path: String,
+    },
     /// The search engine failed while reading or writing (`engine_exception`): a bug or an I/O
     /// problem, never the caller's fault.
     #[error("{context}: {detail}")]
@@ -65,6 +72,7 @@ impl IndexError {
             IndexError::StrictDynamicMapping(_) => "strict_dynamic_mapping_exception",
             IndexError::QueryShard(_) => "query_shard_exception",
             IndexError::TooManyBuckets(_) => "too_many_buckets_exception",
+            IndexError::AlreadyExists { .. } => "resource_already_exists_exception",
             IndexError::Engine { .. } => "engine_exception",
             IndexError::Corrupt { .. } => "corrupt_index_exception",
         }

@@ -62,6 +62,9 @@ impl Index {
             context: "opening the index directory",
             detail: e.to_string(),
         })?;
+        if tantivy::Index::exists(&directory).unwrap_or(true) {
+            return Err(IndexError::AlreadyExists { path: dir.display().to_string() });
+        }
         let inner = tantivy::Index::create(directory, schema, tantivy::IndexSettings::default())
             .map_err(IndexError::engine("creating the index"))?;
         Index::init(name, inner, mapping, Some(dir.to_path_buf()))
@@ -219,17 +222,20 @@ impl Index {
         self.reader.searcher().num_docs()
     }
 
-    /// Replaces every document with `docs` (id, source), keeping the mapping, then commits and
-    /// refreshes. Documents that cannot be indexed are skipped and reported.
-    pub fn rebuild_from<I>(&mut self, docs: I) -> Result<Rebuilt>
+    /// Replaces every document with `docs` (`(id, source)`, `(id, source, seq_no)` or
+    /// [`SourceDoc`]s, e.g. from the store), keeping the mapping, then commits and refreshes.
+    /// Documents that cannot be indexed are skipped and reported.
+    pub fn rebuild_from<I, D>(&mut self, docs: I) -> Result<Rebuilt>
     where
-        I: IntoIterator<Item = (String, Value)>,
+        I: IntoIterator<Item = D>,
+        D: Into<SourceDoc>,
     {
         self.writer()?.delete_all_documents().map_err(IndexError::engine("clearing the index"))?;
         self.dirty = true;
         let mut rebuilt = Rebuilt::default();
-        for (id, source) in docs {
-            match self.apply(&id, &source) {
+        for doc in docs {
+            let SourceDoc { id, source, seq_no } = doc.into();
+            match self.apply_doc(&id, &source, seq_no) {
                 Ok(_) => rebuilt.indexed += 1,
                 Err(e @ IndexError::Engine { .. }) => return Err(e),
                 Err(e) => rebuilt.rejected.push((id, e)),
@@ -288,6 +294,29 @@ impl Index {
 
     pub(crate) fn tantivy(&self) -> &tantivy::Index {
         &self.inner
+    }
+}
+
+/// A document to index: its id, source and, when known, the store's `_seq_no`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceDoc {
+    /// `_id`.
+    pub id: String,
+    /// `_source`.
+    pub source: Value,
+    /// `_seq_no`, if known.
+    pub seq_no: Option<u64>,
+}
+
+impl From<(String, Value)> for SourceDoc {
+    fn from((id, source): (String, Value)) -> SourceDoc {
+        SourceDoc { id, source, seq_no: None }
+    }
+}
+
+impl From<(String, Value, u64)> for SourceDoc {
+    fn from((id, source, seq_no): (String, Value, u64)) -> SourceDoc {
+        SourceDoc { id, source, seq_no: Some(seq_no) }
     }
 }
 

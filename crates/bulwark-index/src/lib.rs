@@ -38,12 +38,26 @@
 //!
 //! [`SearchRequest::parse`] reads a `_search` body and URL parameters; [`search_many`] runs it
 //! over one or more indices and merges hits (by score or sort values) and aggregations.
+//! Aggregations use this crate's own collector over tantivy's fast fields (exact counts,
+//! calendar intervals), not `tantivy::aggregation`.
+//!
+//! # Known differences from Elasticsearch
+//!
+//! - Text is analyzed by one standard-like analyzer (split on non-alphanumerics, lowercase);
+//!   `analyzer`, `fuzziness` and synonyms are accepted and ignored.
+//! - `nested` fields are flattened like `object`; `copy_to`, `index: false` on non-text
+//!   fields, and IP CIDR/range queries are not supported (IPs compare as strings).
+//! - `time_zone` takes fixed offsets (`+01:00`) only; date `format` is read for
+//!   `epoch_second` and `key_as_string` patterns, otherwise ISO-8601 and epoch millis.
+//! - `query_string` is parsed here (tantivy's `QueryParser` cannot tell `_k` from `_t`
+//!   fields); regular expressions and fuzziness in it are not supported.
 
 mod aggs;
 mod column;
 mod date;
 mod document;
 mod error;
+mod field_type;
 mod hits;
 mod index;
 mod mapping;
@@ -59,7 +73,7 @@ mod writer;
 
 pub use aggs::{AggNode, MAX_BUCKETS};
 pub use error::{IndexError, Result};
-pub use index::{Index, Rebuilt};
+pub use index::{Index, Rebuilt, SourceDoc};
 pub use mapping::{DEPTH_LIMIT, Dynamic, FieldMapping, FieldType, Mapping, TOTAL_FIELDS_LIMIT};
 pub use query::Query;
 pub use request::{DEFAULT_TRACK_TOTAL_HITS, MAX_RESULT_WINDOW, SearchRequest, TrackTotalHits};

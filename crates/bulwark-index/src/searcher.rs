@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur};
 use tantivy::schema::Value as _;
-use tantivy::{DocAddress, TantivyDocument};
+use tantivy::{DocAddress, Searcher, TantivyDocument};
 
 use crate::aggs::{self, AggCollector, AggState};
 use crate::error::{IndexError, Result};
@@ -60,18 +60,21 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
     } else {
         req.sort.clone()
     });
-    let scoring =
-        fields.iter().any(|f| f.target == SortTarget::Score) || req.track_scores || req.min_score.is_some();
     let limit = req.from.saturating_add(req.size);
+    // Scores cost time: compute them only when hits are ranked or shown by them.
+    let scoring = (limit > 0 && fields.iter().any(|f| f.target == SortTarget::Score))
+        || req.track_scores
+        || req.min_score.is_some();
     let after = req.search_after.clone().map(Arc::new);
 
     let mut pool: Vec<(usize, Candidate)> = Vec::new();
     let mut total = 0u64;
     let mut max_score: Option<f32> = None;
     let mut agg_states: Option<Vec<AggState>> = None;
+    // One searcher per index for the whole request, so hits are fetched from what was searched.
+    let searchers: Vec<Searcher> = indices.iter().map(|i| i.searcher()).collect();
 
-    for (i, index) in indices.iter().enumerate() {
-        let searcher = index.searcher();
+    for (i, (index, searcher)) in indices.iter().zip(&searchers).enumerate() {
         let mut compiler =
             Compiler::new(index.mapping(), index.fields(), index.name(), index.tantivy(), req.now);
         let query = compiler.compile(&req.query)?;
@@ -86,7 +89,7 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
         let agg_collector = if req.aggs.is_empty() {
             None
         } else {
-            Some(AggCollector { roots: aggs::bind(&req.aggs, index.mapping(), &mut compiler, &searcher)? })
+            Some(AggCollector { roots: aggs::bind(&req.aggs, index.mapping(), &mut compiler, searcher)? })
         };
         let engine = IndexError::engine("searching");
         let (top, states) = match (&req.post_filter, agg_collector) {
@@ -131,7 +134,7 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
     });
     let mut hits = Vec::new();
     for (i, c) in pool.into_iter().skip(req.from).take(req.size) {
-        hits.push(fetch(indices[i], &c, req, scoring)?);
+        hits.push(fetch(indices[i], &searchers[i], &c, req, scoring)?);
     }
 
     let total = match req.track_total_hits {
@@ -157,8 +160,13 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
     })
 }
 
-fn fetch(index: &Index, c: &Candidate, req: &SearchRequest, scoring: bool) -> Result<Hit> {
-    let searcher = index.searcher();
+fn fetch(
+    index: &Index,
+    searcher: &Searcher,
+    c: &Candidate,
+    req: &SearchRequest,
+    scoring: bool,
+) -> Result<Hit> {
     let fields = index.fields();
     let doc: TantivyDocument =
         searcher.doc(DocAddress::new(c.segment, c.doc)).map_err(IndexError::engine("reading a hit"))?;

@@ -311,7 +311,7 @@ fn random_query_strings_never_panic() {
     for _ in 0..3000 {
         let mut s = String::new();
         for _ in 0..rng.below(6) {
-            let piece: &str = rng.pick(STRINGS);
+            let piece: &&str = rng.pick(STRINGS);
             s.push_str(piece);
             s.push_str([" ", "", ":", " AND ", " OR ", "^2 ", "~"][rng.below(7) as usize]);
         }

@@ -148,3 +148,26 @@ fn strict_and_disabled_dynamic_mapping() {
     let resp = common::search(&[&off], json!({}));
     assert_eq!(resp.hits[0].source, Some(json!({"kept": "in source"})));
 }
+
+#[test]
+fn float_fields_holding_whole_numbers() {
+    let index = common::index_with(
+        "w",
+        json!({"properties": {"p": {"type": "double"}}}),
+        &[("1", json!({"p": 1})), ("2", json!({"p": 2.0})), ("3", json!({"p": 3}))],
+    );
+    assert_eq!(matching(&index, json!({"range": {"p": {"gt": 1.5}}})), vec!["2", "3"]);
+    assert_eq!(matching(&index, json!({"range": {"p": {"lte": 2.5, "gte": -1e300}}})), vec!["1", "2"]);
+    assert_eq!(matching(&index, json!({"term": {"p": 2}})), vec!["2"]);
+    let resp = common::search(
+        &[&index],
+        json!({"size": 0, "aggs": {"p": {"terms": {"field": "p", "order": {"_key": "asc"}}}}}),
+    );
+    let keys: Vec<f64> = resp.aggregations.unwrap()["p"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["key"].as_f64().unwrap())
+        .collect();
+    assert_eq!(keys, vec![1.0, 2.0, 3.0]);
+}

@@ -60,7 +60,8 @@ fn unreadable_directories_are_errors() {
     assert_eq!(err.status(), 500);
     let path = dir.path().join("twice");
     Index::create("x", &path, Mapping::new()).unwrap().close().unwrap();
-    assert!(Index::create("x", &path, Mapping::new()).is_err());
+    let err = Index::create("x", &path, Mapping::new()).unwrap_err();
+    assert_eq!(err.error_type(), "resource_already_exists_exception");
 }
 
 #[test]

@@ -66,6 +66,15 @@ fn query_types_match_the_expected_documents() {
         (json!({"match": {"views": "50"}}), vec!["2"]),
         (json!({"match": {"nope": "x"}}), vec![]),
         (json!({"match": {"title": "!!!"}}), vec![]),
+        (json!({"match": {"views": {"query": "abc", "lenient": true}}}), vec![]),
+        (
+            json!({"match": {"title": {"query": "!!!", "zero_terms_query": "all"}}}),
+            vec!["1", "2", "3", "4", "5"],
+        ),
+        (
+            json!({"multi_match": {"query": "sleeps", "fields": ["title", "views"], "lenient": true}}),
+            vec!["2"],
+        ),
         // match_phrase
         (json!({"match_phrase": {"title": "quick brown"}}), vec!["1"]),
         (json!({"match_phrase": {"title": "brown quick"}}), vec![]),

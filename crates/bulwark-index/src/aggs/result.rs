@@ -27,6 +27,12 @@ impl Budget {
         Budget(0)
     }
 
+    /// Fails if `extra` more buckets would pass the limit (without taking them).
+    fn check(&self, extra: usize) -> Result<()> {
+        let n = self.0.saturating_add(extra);
+        if n > MAX_BUCKETS { Err(too_many(n)) } else { Ok(()) }
+    }
+
     fn take(&mut self, n: usize) -> Result<()> {
         self.0 = self.0.saturating_add(n);
         if self.0 > MAX_BUCKETS { Err(too_many(self.0)) } else { Ok(()) }
@@ -282,11 +288,10 @@ fn render_one(node: &AggNode, state: AggState, budget: &mut Budget) -> Result<Va
                     .max();
                 if let (Some(lo), Some(hi)) = (lo, hi) {
                     let n = usize::try_from(hi.saturating_sub(lo).saturating_add(1)).unwrap_or(usize::MAX);
-                    budget.take(n)?;
+                    budget.check(n)?;
                     for i in lo..=hi {
                         buckets.entry(i).or_insert_with(|| Bucket::new(&node.subs));
                     }
-                    budget.0 -= n;
                 }
             }
             let kept: Vec<(i64, Bucket)> =
@@ -325,7 +330,7 @@ fn render_one(node: &AggNode, state: AggState, budget: &mut Budget) -> Result<Va
                     let mut n = 0usize;
                     while cur <= hi {
                         n += 1;
-                        budget.take(1)?;
+                        budget.check(n)?;
                         buckets.entry(cur).or_insert_with(|| Bucket::new(&node.subs));
                         let next = match interval {
                             DateInterval::Calendar(unit) => date::add_units(cur, 1, *unit)
@@ -337,7 +342,6 @@ fn render_one(node: &AggNode, state: AggState, budget: &mut Budget) -> Result<Va
                             _ => break,
                         }
                     }
-                    budget.0 -= n;
                 }
             }
             let pattern =

@@ -17,7 +17,8 @@ use crate::date;
 use crate::document::{epoch_unit, to_bool, to_float, to_integer};
 use crate::error::{IndexError, Result};
 use crate::mapping::{FieldMapping, Mapping, ValueKind};
-use crate::query::dsl::{MinShouldMatch, MultiMatchType, Operator, QueryAst, RangeBounds, scalar_string};
+use crate::query::dsl::{MinShouldMatch, MultiMatchType, Operator, QueryAst, RangeBounds};
+use crate::query::params::{number, scalar_string};
 use crate::query::term_scan::{Matcher, TermScanQuery};
 use crate::schema::{Fields, TEXT_ANALYZER, path_term};
 use crate::wildcard::{Glob, simple_match};
@@ -104,7 +105,11 @@ impl<'a> Compiler<'a> {
             QueryAst::MatchPhrasePrefix { field, query, boost } => {
                 boosted(self.phrase(field, query, 0, true)?, *boost)
             }
-            QueryAst::MultiMatch { fields, query, kind, operator, msm, tie_breaker, boost } => {
+            QueryAst::Lenient(inner) => match self.compile(inner) {
+                Err(IndexError::QueryShard(_)) => empty(),
+                other => other?,
+            },
+            QueryAst::MultiMatch { fields, query, kind, operator, msm, tie_breaker, lenient, boost } => {
                 let template = match kind {
                     MultiMatchType::Phrase => QueryAst::MatchPhrase {
                         field: String::new(),
@@ -126,7 +131,7 @@ impl<'a> Compiler<'a> {
                         boost: 1.0,
                     },
                 };
-                boosted(self.per_field(fields, &template, *kind, *tie_breaker, false)?, *boost)
+                boosted(self.per_field(fields, &template, *kind, *tie_breaker, *lenient)?, *boost)
             }
             QueryAst::PerField { fields, template, kind, tie_breaker, lenient } => {
                 self.per_field(fields, template, *kind, *tie_breaker, *lenient)?
@@ -167,6 +172,9 @@ impl<'a> Compiler<'a> {
             QueryAst::ConstantScore { filter, boost } => constant(self.compile(filter)?, *boost),
             QueryAst::DisMax { queries, tie_breaker, boost } => {
                 let qs = queries.iter().map(|q| self.compile(q)).collect::<Result<Vec<_>>>()?;
+                if qs.is_empty() {
+                    return Ok(empty());
+                }
                 boosted(Box::new(DisjunctionMaxQuery::with_tie_breaker(qs, *tie_breaker)), *boost)
             }
             QueryAst::Boost { query, boost } => boosted(self.compile(query)?, *boost),
@@ -508,7 +516,7 @@ impl<'a> Compiler<'a> {
         let (lower, upper): (Bound<Term>, Bound<Term>) = match kind {
             ValueKind::Integer { .. } => {
                 let num = |v: &Value| {
-                    crate::query::dsl::number(v).filter(|f| !f.is_nan()).ok_or_else(|| {
+                    number(v).filter(|f| !f.is_nan()).ok_or_else(|| {
                         shard_error(format!(
                             "failed to create query: For input string: \"{}\"",
                             scalar_string(v).unwrap_or_default()

@@ -1,9 +1,12 @@
 //! The Elasticsearch query DSL as JSON, read into a [`QueryAst`] that does not depend on any
 //! index (index-specific work happens when it is compiled).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{IndexError, Result};
+use crate::query::params::{
+    Params, checked_scalar, field_list, number, outer_boost, scalar_string, single_field, term_value, token,
+};
 use crate::query::query_string;
 
 /// How the terms of a full-text query combine.
@@ -79,6 +82,7 @@ pub(crate) enum QueryAst {
         operator: Operator,
         msm: Option<MinShouldMatch>,
         tie_breaker: f32,
+        lenient: bool,
         boost: f32,
     },
     Term {
@@ -138,6 +142,8 @@ pub(crate) enum QueryAst {
         query: Box<QueryAst>,
         boost: f32,
     },
+    /// `query`, matching nothing where it does not fit the field's type (`lenient: true`).
+    Lenient(Box<QueryAst>),
     /// `template` (whose field is blank) on each field matching `fields`, combined as `kind`
     /// says; with `lenient`, fields the query cannot apply to are skipped.
     PerField {
@@ -184,6 +190,9 @@ pub(crate) struct RangeBounds {
 pub(crate) fn parse(v: &Value) -> Result<QueryAst> {
     parse_at(v, 0)
 }
+
+/// `index.max_terms_count`: how many values one `terms` query may hold.
+const MAX_TERMS_COUNT: usize = 65_536;
 
 /// How deeply compound queries may nest (Elasticsearch limits `bool` nesting too).
 const MAX_DEPTH: usize = 32;
@@ -282,211 +291,6 @@ fn parse_at(v: &Value, depth: usize) -> Result<QueryAst> {
     }
 }
 
-/// Elasticsearch's name for the JSON token a value starts with.
-pub(crate) fn token(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "VALUE_NULL",
-        Value::Bool(_) => "VALUE_BOOLEAN",
-        Value::Number(_) => "VALUE_NUMBER",
-        Value::String(_) => "VALUE_STRING",
-        Value::Array(_) => "START_ARRAY",
-        Value::Object(_) => "START_OBJECT",
-    }
-}
-
-/// A string, number or boolean as a string.
-pub(crate) fn scalar_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// The parameters of one query body, with checks for unknown and ill-typed ones.
-pub(crate) struct Params<'a> {
-    query: &'static str,
-    obj: &'a Map<String, Value>,
-    allowed: Vec<&'static str>,
-}
-
-impl<'a> Params<'a> {
-    pub(crate) fn new(query: &'static str, body: &'a Value) -> Result<Params<'a>> {
-        match body {
-            Value::Object(obj) => Ok(Params { query, obj, allowed: vec!["_name"] }),
-            other => Err(IndexError::parsing(format!(
-                "[{query}] query malformed, no start_object after query name, found [{}]",
-                token(other)
-            ))),
-        }
-    }
-
-    pub(crate) fn get(&self, key: &'static str) -> Option<&'a Value> {
-        self.obj.get(key)
-    }
-
-    /// Declares `keys` known without reading them (accepted and ignored).
-    pub(crate) fn ignore(&mut self, keys: &[&'static str]) {
-        self.allowed.extend_from_slice(keys);
-    }
-
-    pub(crate) fn required_str(&self, key: &'static str) -> Result<String> {
-        match self.get(key) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(v) => Err(IndexError::parsing(format!(
-                "[{}] [{key}] must be a string, found [{}]",
-                self.query,
-                token(v)
-            ))),
-            None => Err(IndexError::parsing(format!("[{}] must be provided with a [{key}]", self.query))),
-        }
-    }
-
-    pub(crate) fn opt_str(&self, key: &'static str) -> Result<Option<String>> {
-        match self.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(v) => Err(IndexError::parsing(format!(
-                "[{}] [{key}] must be a string, found [{}]",
-                self.query,
-                token(v)
-            ))),
-        }
-    }
-
-    pub(crate) fn f32_or(&self, key: &'static str, default: f32) -> Result<f32> {
-        match self.get(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v) => number(v).map(|f| f as f32).ok_or_else(|| {
-                IndexError::parsing(format!(
-                    "[{}] [{key}] must be a number, found [{}]",
-                    self.query,
-                    token(v)
-                ))
-            }),
-        }
-    }
-
-    pub(crate) fn bool_or(&self, key: &'static str, default: bool) -> Result<bool> {
-        match self.get(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
-            Some(v) => Err(IndexError::parsing(format!(
-                "[{}] [{key}] must be a boolean, found [{}]",
-                self.query,
-                token(v)
-            ))),
-        }
-    }
-
-    pub(crate) fn boost(&self) -> Result<f32> {
-        let b = self.f32_or("boost", 1.0)?;
-        if b < 0.0 || !b.is_finite() {
-            return Err(IndexError::illegal(format!("negative [boost] are not allowed. [{b}]")));
-        }
-        Ok(b)
-    }
-
-    pub(crate) fn operator(&self) -> Result<Operator> {
-        match self.opt_str("operator")?.or(self.opt_str("default_operator")?) {
-            None => Ok(Operator::Or),
-            Some(s) if s.eq_ignore_ascii_case("or") => Ok(Operator::Or),
-            Some(s) if s.eq_ignore_ascii_case("and") => Ok(Operator::And),
-            Some(s) => Err(IndexError::parsing(format!(
-                "[{}] operator [{s}] is not allowed, use [and] or [or]",
-                self.query
-            ))),
-        }
-    }
-
-    pub(crate) fn msm(&self) -> Result<Option<MinShouldMatch>> {
-        match self.get("minimum_should_match") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_i64().map(MinShouldMatch::Count)),
-            Some(Value::String(s)) => {
-                let s = s.trim();
-                if let Some(p) = s.strip_suffix('%') {
-                    p.trim()
-                        .parse::<f64>()
-                        .map(|p| Some(MinShouldMatch::Percent(p)))
-                        .map_err(|_| self.bad_msm(s))
-                } else if let Ok(c) = s.parse::<i64>() {
-                    Ok(Some(MinShouldMatch::Count(c)))
-                } else {
-                    Err(self.bad_msm(s))
-                }
-            }
-            Some(v) => Err(self.bad_msm(&v.to_string())),
-        }
-    }
-
-    fn bad_msm(&self, s: &str) -> IndexError {
-        IndexError::parsing(format!("[{}] unsupported minimum_should_match [{s}]", self.query))
-    }
-
-    /// Fails on any key not in `known` (and not declared with [`Params::ignore`]).
-    pub(crate) fn only(&self, known: &[&str]) -> Result<()> {
-        for k in self.obj.keys() {
-            if !known.contains(&k.as_str()) && !self.allowed.contains(&k.as_str()) {
-                return Err(IndexError::parsing(format!("[{}] query does not support [{k}]", self.query)));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A JSON number or numeric string.
-pub(crate) fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Splits a single-field query body (`{"field": ..., "boost": 1}`) into the field name and its
-/// value.
-fn single_field<'a>(query: &'static str, body: &'a Value) -> Result<(String, &'a Value, Option<f32>)> {
-    let Value::Object(obj) = body else {
-        return Err(IndexError::parsing(format!(
-            "[{query}] query malformed, no start_object after query name, found [{}]",
-            token(body)
-        )));
-    };
-    let mut field: Option<(&String, &Value)> = None;
-    let mut boost = None;
-    for (k, v) in obj {
-        match (k.as_str(), v) {
-            ("_name", _) => {}
-            ("boost", v) if !v.is_object() => {
-                boost = Some(
-                    number(v)
-                        .ok_or_else(|| IndexError::parsing(format!("[{query}] [boost] must be a number")))?
-                        as f32,
-                );
-            }
-            _ => {
-                if let Some((prev, _)) = field {
-                    return Err(IndexError::parsing(format!(
-                        "[{query}] query doesn't support multiple fields, found [{prev}] and [{k}]"
-                    )));
-                }
-                field = Some((k, v));
-            }
-        }
-    }
-    let (f, v) =
-        field.ok_or_else(|| IndexError::parsing(format!("[{query}] query malformed, no field specified")))?;
-    Ok((f.clone(), v, boost))
-}
-
-fn outer_boost(p: &Params<'_>, outer: Option<f32>) -> Result<f32> {
-    let b = p.boost()?;
-    Ok(outer.map_or(b, |o| o * b))
-}
-
 fn parse_match(body: &Value) -> Result<QueryAst> {
     let (field, v, outer) = single_field("match", body)?;
     if !v.is_object() {
@@ -518,14 +322,15 @@ fn parse_match(body: &Value) -> Result<QueryAst> {
         p.get("query").ok_or_else(|| IndexError::parsing("[match] requires query value"))?,
     )?;
     let zero_terms_all = zero_terms(&p)?;
-    Ok(QueryAst::Match {
+    let q = QueryAst::Match {
         field,
         query,
         operator: p.operator()?,
         msm: p.msm()?,
         zero_terms_all,
         boost: outer_boost(&p, outer)?,
-    })
+    };
+    Ok(if p.bool_or("lenient", false)? { QueryAst::Lenient(Box::new(q)) } else { q })
 }
 
 fn zero_terms(p: &Params<'_>) -> Result<bool> {
@@ -533,15 +338,6 @@ fn zero_terms(p: &Params<'_>) -> Result<bool> {
         None | Some("none") | Some("NONE") => Ok(false),
         Some("all") | Some("ALL") => Ok(true),
         Some(o) => Err(IndexError::parsing(format!("Unsupported zero_terms_query value [{o}]"))),
-    }
-}
-
-fn checked_scalar(query: &str, v: &Value) -> Result<Value> {
-    match v {
-        Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(v.clone()),
-        other => {
-            Err(IndexError::parsing(format!("[{query}] unknown token [{}] after [query]", token(other))))
-        }
     }
 }
 
@@ -573,37 +369,6 @@ fn parse_match_phrase(body: &Value, prefix: bool) -> Result<QueryAst> {
     } else {
         QueryAst::MatchPhrase { field, query, slop, boost }
     })
-}
-
-/// Reads `fields` of `multi_match`/`query_string`: `"f"`, `["f^2", "g*"]`.
-pub(crate) fn field_list(query: &str, v: Option<&Value>) -> Result<Vec<(String, f32)>> {
-    let items: Vec<&Value> = match v {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(s @ Value::String(_)) => vec![s],
-        Some(other) => {
-            return Err(IndexError::parsing(format!(
-                "[{query}] query does not support [fields] of type [{}]",
-                token(other)
-            )));
-        }
-    };
-    items
-        .into_iter()
-        .map(|i| {
-            let s =
-                i.as_str().ok_or_else(|| IndexError::parsing(format!("[{query}] fields must be strings")))?;
-            Ok(match s.split_once('^') {
-                Some((f, b)) => (
-                    f.to_string(),
-                    b.parse::<f32>().ok().filter(|b| b.is_finite() && *b >= 0.0).ok_or_else(|| {
-                        IndexError::parsing(format!("[{query}] invalid boost in field [{s}]"))
-                    })?,
-                ),
-                None => (s.to_string(), 1.0),
-            })
-        })
-        .collect()
 }
 
 fn parse_multi_match(body: &Value) -> Result<QueryAst> {
@@ -655,6 +420,7 @@ fn parse_multi_match(body: &Value) -> Result<QueryAst> {
         operator: p.operator()?,
         msm: p.msm()?,
         tie_breaker: p.f32_or("tie_breaker", 0.0)?,
+        lenient: p.bool_or("lenient", false)?,
         boost: p.boost()?,
     })
 }
@@ -675,18 +441,6 @@ fn parse_term(body: &Value) -> Result<QueryAst> {
         case_insensitive: false,
         boost: outer.unwrap_or(1.0),
     })
-}
-
-fn term_value(query: &str, v: &Value) -> Result<Value> {
-    match v {
-        Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(v.clone()),
-        Value::Array(_) => {
-            Err(IndexError::parsing(format!("[{query}] query does not support array of values")))
-        }
-        other => {
-            Err(IndexError::parsing(format!("[{query}] query does not support [{}] values", token(other))))
-        }
-    }
 }
 
 fn parse_terms(body: &Value) -> Result<QueryAst> {
@@ -723,6 +477,12 @@ fn parse_terms(body: &Value) -> Result<QueryAst> {
         field.ok_or_else(|| IndexError::parsing("[terms] query requires a field with an array of values"))?;
     if boost < 0.0 {
         return Err(IndexError::illegal("negative [boost] are not allowed."));
+    }
+    if values.len() > MAX_TERMS_COUNT {
+        return Err(IndexError::illegal(format!(
+            "The number of terms [{}] used in the Terms Query request has exceeded the allowed maximum of [{MAX_TERMS_COUNT}]. This maximum can be set by changing the [index.max_terms_count] index level setting.",
+            values.len()
+        )));
     }
     Ok(QueryAst::Terms { field, values, boost })
 }

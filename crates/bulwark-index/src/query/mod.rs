@@ -3,15 +3,17 @@
 
 mod compile;
 mod dsl;
+mod params;
 mod query_string;
 mod term_scan;
 
 use serde_json::Value;
 
 pub(crate) use compile::Compiler;
-pub(crate) use dsl::{QueryAst, number, scalar_string, token};
+pub(crate) use dsl::QueryAst;
+pub(crate) use params::{number, scalar_string, token};
 
-use crate::error::Result;
+use crate::error::{IndexError, Result};
 
 /// A parsed query clause, valid for any index.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +28,54 @@ impl Query {
     /// `query_shard_exception`.
     pub fn parse(v: &Value) -> Result<Query> {
         Ok(Query { ast: dsl::parse(v)? })
+    }
+
+    /// Reads a `_count` request: a body holding at most `query`, and the URL parameters `q`,
+    /// `df`, `default_operator` and `lenient` (others are the caller's).
+    pub fn from_count_request<K, V>(
+        body: Option<&Value>,
+        params: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Query>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut query = Query::match_all();
+        if let Some(body) = body {
+            let Value::Object(obj) = body else {
+                return Err(IndexError::parsing(format!(
+                    "Unexpected token [{}] in the count body, expected an object",
+                    token(body)
+                )));
+            };
+            for (k, v) in obj {
+                match k.as_str() {
+                    "query" => query = Query::parse(v)?,
+                    other => return Err(IndexError::parsing(format!("request does not support [{other}]"))),
+                }
+            }
+        }
+        let mut qs = serde_json::Map::new();
+        for (k, v) in params {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            let key = match k {
+                "q" => "query",
+                "df" => "default_field",
+                "default_operator" => "default_operator",
+                "lenient" => {
+                    qs.insert("lenient".into(), Value::Bool(v == "true"));
+                    continue;
+                }
+                _ => continue,
+            };
+            qs.insert(key.into(), Value::String(v.to_string()));
+        }
+        if qs.contains_key("query") {
+            let mut wrapper = serde_json::Map::new();
+            wrapper.insert("query_string".into(), Value::Object(qs));
+            query = Query::parse(&Value::Object(wrapper))?;
+        }
+        Ok(query)
     }
 
     /// `match_all`.

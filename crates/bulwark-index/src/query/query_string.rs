@@ -5,9 +5,8 @@
 use serde_json::Value;
 
 use crate::error::{IndexError, Result};
-use crate::query::dsl::{
-    MinShouldMatch, MultiMatchType, Operator, Params, QueryAst, RangeBounds, field_list,
-};
+use crate::query::dsl::{MinShouldMatch, MultiMatchType, Operator, QueryAst, RangeBounds};
+use crate::query::params::{Params, field_list};
 
 /// How deeply groups may nest.
 const MAX_DEPTH: usize = 64;
