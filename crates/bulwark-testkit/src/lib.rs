@@ -114,17 +114,22 @@ impl Node {
     /// Starts `bulwark start` on `home` with free ports, stdout to `stdout`; `extra` are more
     /// arguments (e.g. `-E key=value`), `env` more variables.
     pub fn spawn(home: &TestHome, extra: &[&str], env: &[(&str, &str)]) -> Node {
+        Node::spawn_home(&home.path(), home.stdout_file(), extra, env)
+    }
+
+    /// Starts `bulwark start` on any home directory, stdout and stderr to `out`.
+    pub fn spawn_home(home: &Path, out: PathBuf, extra: &[&str], env: &[(&str, &str)]) -> Node {
         // A ports file left by an earlier run would point at a dead port.
-        let _ = std::fs::remove_file(home.path().join("logs").join("http.ports"));
-        let out = std::fs::File::create(home.stdout_file()).expect("stdout file");
-        let mut c = command(&home.path());
+        let _ = std::fs::remove_file(home.join("logs").join("http.ports"));
+        let file = std::fs::File::create(out).expect("stdout file");
+        let err = file.try_clone().expect("clone");
+        let mut c = command(home);
         c.arg("start").args(["-E", "http.port=0", "-E", "node.portsfile=true"]).args(extra);
         for (k, v) in env {
             c.env(k, v);
         }
-        let err = out.try_clone().expect("clone");
-        let child = c.stdin(Stdio::null()).stdout(out).stderr(err).spawn().expect("spawn bulwark");
-        Node { child, home: home.path() }
+        let child = c.stdin(Stdio::null()).stdout(file).stderr(err).spawn().expect("spawn bulwark");
+        Node { child, home: home.to_path_buf() }
     }
 
     /// The bound HTTP port, once the ports file exists (waits for it).

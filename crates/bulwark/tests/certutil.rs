@@ -1137,3 +1137,101 @@ fn cert_multiple_asks_for_instances_on_a_terminal() {
     verify(&ca, &leaf);
     check_p12(&root.join("gamma/gamma.p12"), "pw");
 }
+
+/// The manual path of the security guide, as a user follows it: make a CA, run the HTTP wizard,
+/// unzip, configure `xpack.security.http.ssl.*`, put the key password in the keystore, start, and
+/// reach the node with curl trusting the CA from the wizard's `kibana/` folder.
+#[test]
+fn manual_tls_setup_with_certutil_serves_https() {
+    let dir = Dir::new();
+    dir.ca("elastic-stack-ca.p12", &[]);
+    dir.certutil(&[
+        "http",
+        "--ca",
+        "elastic-stack-ca.p12",
+        "--ca-pass",
+        "capw",
+        "--days",
+        "90D",
+        "--name",
+        "node1",
+        "--dns",
+        "localhost,node1.example",
+        "--ip",
+        "127.0.0.1,10.0.0.1",
+        "--name",
+        "node2",
+        "--dns",
+        "node2.example",
+        "--ip",
+        "10.0.0.2",
+        "--pass",
+        "keypw",
+        "--out",
+        "elasticsearch-ssl-http.zip",
+    ])
+    .ok();
+    let root = dir.unpack(&Zip::open(&dir.path("elasticsearch-ssl-http.zip")), "unzipped");
+    let home = dir.home();
+    std::fs::create_dir_all(home.join("config/certs")).unwrap();
+    std::fs::copy(root.join("elasticsearch/node1/http.p12"), home.join("config/certs/http.p12")).unwrap();
+    std::fs::write(
+        home.join("config/bulwark.yml"),
+        "xpack.security.http.ssl.enabled: true\nxpack.security.http.ssl.keystore.path: certs/http.p12\n",
+    )
+    .unwrap();
+    let keystore = |args: &[&str], stdin: &str| {
+        let mut child = bulwark_testkit::command(&home)
+            .arg("keystore")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    keystore(&["create"], "");
+    keystore(&["add", "-x", "xpack.security.http.ssl.keystore.secure_password"], "keypw\n");
+
+    let mut node = bulwark_testkit::Node::spawn_home(&home, dir.path("node.out"), &[], &[]);
+    let port = node.port();
+    let creds = home.join("config/bootstrap-credentials");
+    let deadline = std::time::Instant::now() + bulwark_testkit::START_TIMEOUT;
+    let password = loop {
+        if let Some(pw) = std::fs::read_to_string(&creds)
+            .ok()
+            .and_then(|t| t.lines().find_map(|l| l.strip_prefix("ELASTIC_PASSWORD=").map(str::to_owned)))
+        {
+            break pw;
+        }
+        assert!(std::time::Instant::now() < deadline, "no credentials file");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let ca_pem = root.join("kibana/elasticsearch-ca.pem");
+    node.wait_ready(&std::fs::read(&ca_pem).unwrap(), "elastic", &password);
+    let (code, body) = run_tool(
+        "curl",
+        &[
+            "-s",
+            "--cacert",
+            s(&ca_pem),
+            "-u",
+            &format!("elastic:{password}"),
+            &format!("https://localhost:{port}/"),
+        ],
+    );
+    assert_eq!(code, 0, "{body}");
+    let info: serde_json::Value = serde_json::from_str(&body).expect(&body);
+    assert_eq!(info["tagline"], "You Know, for Search");
+    // The served certificate is node1's, valid 90 days, with the names given.
+    let leaf = p12_leaf(&home.join("config/certs/http.p12"), "keypw");
+    assert_days(&leaf, 90.0);
+    let text = cert_text(&leaf);
+    for san in ["DNS:localhost", "DNS:node1.example", "IP Address:127.0.0.1", "IP Address:10.0.0.1"] {
+        assert!(text.contains(san), "{san} missing:\n{text}");
+    }
+    assert!(!home.join("config/certs/http_ca.crt").exists(), "auto-configuration must not run");
+}
