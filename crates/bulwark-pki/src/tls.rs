@@ -132,6 +132,8 @@ pub fn server_config(
         other => PkiError::Tls { what: "server certificate", source: other },
     })?;
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    // The server's suite order (strongest first) wins over the client's.
+    config.ignore_client_order = true;
     Ok(config)
 }
 

@@ -59,7 +59,14 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
             resp
         }
     };
-    resp.headers_mut().insert(PRODUCT.clone(), HeaderValue::from_static("Elasticsearch"));
+    let h = resp.headers_mut();
+    h.insert(PRODUCT.clone(), HeaderValue::from_static("Elasticsearch"));
+    // An API never wants to be framed, sniffed or cached by a browser; HTTPS is remembered.
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     resp
 }
 
