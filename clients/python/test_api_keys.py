@@ -70,7 +70,8 @@ def test_create_use_get_query_update_invalidate(node):
     by_meta = admin.security.query_api_keys(query={"term": {"metadata.team": "a"}})
     assert [k["id"] for k in by_meta["api_keys"]] == [key["id"]]
     ordered = admin.security.query_api_keys(sort=[{"name": "desc"}, "unknown_field"], size=1)
-    assert ordered["total"] == 2 and ordered["count"] == 1
+    # 3: these two and the first start's console enrollment key (enrollment_token_API_key_*).
+    assert ordered["total"] == 3 and ordered["count"] == 1
     assert ordered["api_keys"][0]["name"] == "other-key" and ordered["api_keys"][0]["_sort"] == ["other-key"]
     with pytest.raises(elasticsearch.BadRequestError):
         admin.security.query_api_keys(query={"term": {"api_key_hash": "x"}})
@@ -167,8 +168,9 @@ def test_grant_and_ownership(node):
     bobs = bob.security.create_api_key(name="bob-own")
     assert {k["id"] for k in bob.security.get_api_key(owner=True)["api_keys"]} == {granted["id"], bobs["id"]}
     assert [k["id"] for k in admin.security.get_api_key(owner=True)["api_keys"]] == [mine["id"]]
-    # bob holds superuser: every key is in reach without owner=true.
-    assert len(bob.security.get_api_key()["api_keys"]) == 3
+    # bob holds superuser: every key is in reach without owner=true (the first start's console
+    # enrollment key included).
+    assert len(bob.security.get_api_key()["api_keys"]) == 4
     # Only the owner updates a key, whatever the caller's privileges.
     with pytest.raises(elasticsearch.NotFoundError):
         bob.security.update_api_key(id=mine["id"], metadata={"x": 1})
@@ -186,7 +188,7 @@ def test_grant_and_ownership(node):
     # ... but kibana_system also holds the invalidate action itself (as in Elasticsearch, to
     # retire the keys Kibana hands out), which reaches every key.
     assert kibana.security.invalidate_api_key(ids=[mine["id"]])["invalidated_api_keys"] == [mine["id"]]
-    assert len(admin.security.get_api_key()["api_keys"]) == 4
+    assert len(admin.security.get_api_key()["api_keys"]) == 5  # with the console enrollment key
 
     realms = admin.security.clear_cached_realms(realms="*", usernames="bob")
     assert realms["_nodes"]["successful"] == 1 and len(realms["nodes"]) == 1

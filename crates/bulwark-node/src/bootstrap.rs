@@ -14,6 +14,7 @@ use bulwark_settings::{Home, Settings};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::NodeError;
+use crate::enrollment::FirstStartToken;
 use crate::state::SecurityEntries;
 
 /// Where the `elastic` password came from.
@@ -79,6 +80,10 @@ pub struct FirstStart<'a> {
     pub fingerprint: Option<Fingerprint>,
     pub port: u16,
     pub https: bool,
+    /// The console enrollment token, when enrollment is on and the token could be made.
+    pub enrollment: Option<&'a FirstStartToken>,
+    /// Whether enrollment is on (`xpack.security.enrollment.enabled`).
+    pub enrollment_enabled: bool,
 }
 
 /// Prints the banner on a terminal; otherwise writes the credentials file and prints its path.
@@ -94,20 +99,36 @@ pub fn deliver(first: &FirstStart<'_>, terminal: bool) -> Result<(), NodeError> 
         return out.flush().map_err(write_err);
     }
     let mut msg = String::new();
-    if let Some(pw) = first.password {
+    if first.password.is_some() || first.enrollment.is_some() {
         let path = first.home.bootstrap_credentials_file();
         let mut body = String::from(
             "# Bulwark first-start credentials. Store them safely, then delete this file:\n\
              # `bulwark doctor` warns while it exists.\n",
         );
-        body.push_str(&format!("ELASTIC_PASSWORD={}\n", pw.expose_secret()));
+        if let Some(pw) = first.password {
+            body.push_str(&format!("ELASTIC_PASSWORD={}\n", pw.expose_secret()));
+        }
+        if let Some(t) = first.enrollment {
+            body.push_str(&format!(
+                "# Enrollment token for the console, valid {} minutes from the first start{}:\n\
+                 # `bulwark console setup --enrollment-token <token>`\n",
+                crate::enrollment::default_ttl_minutes(),
+                if t.local_only { " (loopback addresses only: for a console on this host)" } else { "" }
+            ));
+            body.push_str(&format!("ENROLLMENT_TOKEN={}\n", t.token.expose_secret()));
+        }
         if let Some(fp) = first.fingerprint {
             body.push_str(&format!("HTTP_CA_FINGERPRINT={fp}\n"));
         }
         let body = zeroize::Zeroizing::new(body);
         bulwark_pki::write_private_file(&path, body.as_bytes())?;
+        let what = match (first.password.is_some(), first.enrollment.is_some()) {
+            (true, true) => "the password of the elastic user and an enrollment token for the console were",
+            (true, false) => "the password of the elastic user was",
+            _ => "an enrollment token for the console was",
+        };
         msg.push_str(&format!(
-            "Security is on. No terminal was attached, so the password of the elastic user was written to {} (mode 0600).\n",
+            "Security is on. No terminal was attached, so {what} written to {} (mode 0600).\n",
             path.display()
         ));
     }
@@ -116,6 +137,39 @@ pub fn deliver(first: &FirstStart<'_>, terminal: bool) -> Result<(), NodeError> 
     }
     out.write_all(msg.as_bytes()).map_err(write_err)?;
     out.flush().map_err(write_err)
+}
+
+/// "Configure the console" (with the token) and how to enroll other nodes.
+fn console_section(token: Option<&FirstStartToken>) -> String {
+    let minutes = crate::enrollment::default_ttl_minutes();
+    let mut b = String::new();
+    match token {
+        Some(t) => {
+            b.push_str(&format!(
+                "ℹ️  Configure the console: run `bulwark console setup --enrollment-token <token>` (or start\n   \
+                 `bulwark console start` and paste it) with this enrollment token, valid for the next {minutes} minutes:\n  \x1b[1m{}\x1b[22m\n",
+                t.token.expose_secret()
+            ));
+            if t.local_only {
+                b.push_str(&format!(
+                    "   It holds only loopback addresses ({}): a console on this host can use it. For a console on\n   \
+                     another host, set http.host to an address it can reach, restart, and run\n   \
+                     `bulwark create-enrollment-token -s kibana`.\n",
+                    t.addresses.join(", ")
+                ));
+            }
+            b.push('\n');
+        }
+        None => b.push_str(
+            "ℹ️  Configure the console: create an enrollment token with `bulwark create-enrollment-token -s kibana`.\n\n",
+        ),
+    }
+    b.push_str(&format!(
+        "ℹ️  Enroll other nodes: uncomment transport.host in bulwark.yml and restart, then run\n   \
+         `bulwark create-enrollment-token -s node` (valid {minutes} minutes, single use) and start each new\n   \
+         node with `bulwark start --enrollment-token <token>`.\n\n"
+    ));
+    b
 }
 
 /// The one-time banner shown on a terminal.
@@ -140,6 +194,9 @@ fn banner(first: &FirstStart<'_>) -> String {
         String::new()
     };
     b.push_str(&format!("ℹ️  Try it:\n  curl {cacert}-u elastic {scheme}://localhost:{}/\n\n", first.port));
+    if first.enrollment_enabled {
+        b.push_str(&console_section(first.enrollment));
+    }
     b.push_str("ℹ️  Check the node's security at any time with `bulwark doctor`.\n");
     b.push_str(&rule);
     b.push_str("\n\n");

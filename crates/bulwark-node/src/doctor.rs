@@ -108,6 +108,9 @@ pub fn examine(
             layer_findings(home, layer, ssl, keystore.as_ref(), &mut out);
         }
     }
+    if s.security.is_enabled() {
+        out.push(crate::enrollment::doctor_finding(home, s, keystore.as_ref()));
+    }
     permission_findings(home, &mut out);
     let audit = s.path_logs.join(crate::audit::AUDIT_FILE);
     if audit.exists() {
@@ -132,7 +135,10 @@ pub fn examine(
         out.push(finding(
             Severity::Warning,
             "bootstrap_credentials",
-            format!("[{}] still holds the first-start password", home.bootstrap_credentials_file().display()),
+            format!(
+                "[{}] still holds the first-start credentials (the elastic password, an enrollment token)",
+                home.bootstrap_credentials_file().display()
+            ),
             format!(
                 "store the password safely, then delete the file: rm {}",
                 home.bootstrap_credentials_file().display()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bulwark_keystore::Keystore;
 use bulwark_pki::Fingerprint;
-use bulwark_rest::{ClusterView, MemberView, NodeInfo, RestState};
+use bulwark_rest::{ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, RestState};
 use bulwark_security::audit::{AuditSink, NoAudit};
 use bulwark_security::authn::{Authenticator, LockoutPolicy, PasswordPolicy, RealmFiles};
 use bulwark_security::authz::Authorizer;
@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::audit::AuditLog;
 use crate::bootstrap::{self, ElasticPassword, FirstStart};
+use crate::enrollment::{FirstStartToken, NodeEnrollment};
 use crate::reload::{Certificates, LayerTls};
 use crate::state::{AutoconfigRecord, NodeState, SecurityEntries};
 use crate::{NodeError, autoconfig, files, host, logging, server};
@@ -165,6 +166,13 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             Arc::new(Store::open(&store_dir, &settings.node_name, &member_address).await.map_err(|e| {
                 NodeError::Config(format!("cannot open the store in [{}]: {e}", store_dir.display()))
             })?);
+        let indices = {
+            let (store, data) = (store.clone(), settings.path_data.clone());
+            tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(
+                |e| NodeError::Config(format!("rebuilding the search indices was interrupted: {e}")),
+            )??
+        };
+        indices.spawn_refresher();
         let users = Arc::new(SecurityEntries::new(store.clone()));
         let audit: Arc<dyn AuditSink> = if security.is_enabled() && security.audit_enabled {
             Arc::new(AuditLog::open(&settings.path_logs)?)
@@ -208,6 +216,13 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             password_hashing: security.password_hashing,
             password_policy: PasswordPolicy::from_settings(&security.password_policy),
         };
+        let enrollment = Arc::new(NodeEnrollment::new(
+            home,
+            &settings,
+            &opts.keystore_password,
+            http_tls.clone(),
+            store.clone(),
+        ));
         let host = settings.http.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("_local_");
         let addr = server::resolve_host(host, settings.http.port)?;
         let listener = TcpListener::bind(addr).await.map_err(|source| NodeError::Bind {
@@ -233,8 +248,26 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                         None
                     }
                 };
-                let first =
-                    FirstStart { home, password, fingerprint, port: bound.port(), https: http_tls.is_some() };
+                // Only a token someone receives: on the terminal, or in the credentials file
+                // that a generated password needs anyway.
+                let delivered = opts.terminal || password.is_some();
+                let token = if delivered { console_token(&enrollment, bound).await } else { None };
+                if let Some(t) = &token {
+                    authenticator.audit(bulwark_security::audit::AuditEvent::SecurityConfigChange {
+                        user: bulwark_security::enrollment::INTERNAL_OWNER.to_owned(),
+                        change: "create_enrollment_token".to_owned(),
+                        target: t.key_id.clone(),
+                    });
+                }
+                let first = FirstStart {
+                    home,
+                    password,
+                    fingerprint,
+                    port: bound.port(),
+                    https: http_tls.is_some(),
+                    enrollment: token.as_ref(),
+                    enrollment_enabled: enrollment.enrollment_enabled(),
+                };
                 bootstrap::deliver(&first, opts.terminal)?;
             }
         }
@@ -247,14 +280,32 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         if let Some(t) = &http_tls {
             t.watch();
         }
-        server::serve(listener, http_tls.clone(), bulwark_rest::router::router(rest), shutdown_signal())
-            .await;
+        let app = bulwark_rest::router::router(rest).layer(axum::Extension(Enrollment(enrollment)));
+        let app = app.layer(axum::Extension(bulwark_rest::indices::DataPlane(indices.clone())));
+        server::serve(listener, http_tls.clone(), app, shutdown_signal()).await;
         if settings.node_portsfile {
             let _ = std::fs::remove_file(settings.path_logs.join("http.ports"));
         }
         tracing::info!("node stopped");
         Ok(())
     })
+}
+
+/// The console enrollment token of the first start, when enrollment is on; a failure is logged
+/// (with the command that makes one later) and does not stop the node.
+async fn console_token(enrollment: &NodeEnrollment, bound: SocketAddr) -> Option<FirstStartToken> {
+    if !enrollment.enrollment_enabled() {
+        return None;
+    }
+    match enrollment.first_start_token(bound).await {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!(
+                "could not create the console enrollment token: {e}; create one with `bulwark create-enrollment-token -s kibana`"
+            );
+            None
+        }
+    }
 }
 
 /// Security on, transport reachable from other hosts and no transport TLS: refuse (SPEC §4).

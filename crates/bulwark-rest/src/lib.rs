@@ -6,12 +6,18 @@
 pub mod api;
 mod authn;
 mod body;
+mod caller;
 mod error;
+pub mod indices;
 mod media;
+mod ndjson;
+mod resolve;
 pub mod router;
+mod source;
 mod state;
 
 pub use error::ApiError;
 pub use state::{
-    CertificateSource, ClusterView, MemberView, NodeInfo, PeerCertificates, RestState, SslCertificate,
+    CertificateSource, ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, PeerCertificates,
+    RestState, SignError, SignedNode, SslCertificate,
 };

@@ -16,10 +16,12 @@ static PRODUCT: HeaderName = HeaderName::from_static("x-elastic-product");
 fn compatible_with(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<u8>, ApiError> {
     let Some(v) = headers.get(&name).and_then(|v| v.to_str().ok()) else { return Ok(None) };
     let lower = v.to_ascii_lowercase();
-    if !lower.contains("vnd.elasticsearch+") {
+    // `Accept` may list several media ranges (the Node.js client sends
+    // `application/vnd.elasticsearch+json; compatible-with=8,text/plain`).
+    let Some(versioned) = lower.split(',').find(|m| m.contains("vnd.elasticsearch+")) else {
         return Ok(None);
-    }
-    let version = lower.split(';').find_map(|p| p.trim().strip_prefix("compatible-with=")).map(str::trim);
+    };
+    let version = versioned.split(';').find_map(|p| p.trim().strip_prefix("compatible-with=")).map(str::trim);
     match version {
         Some("7") => Ok(Some(7)),
         Some("8") => Ok(Some(8)),
@@ -64,7 +66,10 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
     // An API never wants to be framed, sniffed or cached by a browser; HTTPS is remembered.
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     resp

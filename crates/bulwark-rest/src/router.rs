@@ -10,7 +10,7 @@ use bulwark_security::audit::AuditEvent;
 use bulwark_security::authz::{Action, may_change_own_password};
 use serde_json::json;
 
-use crate::api::{api_key, cat, cluster, role, root, security, service, ssl, user};
+use crate::api::{api_key, cat, cluster, enroll, role, root, security, service, ssl, user};
 use crate::{ApiError, RestState, authn, media};
 
 /// Wraps a route so that it runs only when the caller may perform `action`.
@@ -195,10 +195,112 @@ pub fn router(state: RestState) -> Router {
             "/_security/privilege/_builtin",
             secured(&state, Action::GetBuiltinPrivileges, get(role::builtin)),
         )
+        .route(
+            "/_security/enroll/kibana",
+            secured(&state, Action::EnrollKibana, get(enroll::kibana))
+                .route_layer(middleware::from_fn(enroll::scope_hint)),
+        )
+        .route(
+            "/_security/enroll/node",
+            secured(&state, Action::EnrollNode, post(enroll::node).get(enroll::node_key_shipping))
+                .route_layer(middleware::from_fn(enroll::scope_hint)),
+        )
+        .merge(data_plane(&state))
         .fallback(no_handler)
         .layer(axum::extract::DefaultBodyLimit::max(state.max_content_length))
         .layer(middleware::from_fn_with_state(state.clone(), authn::authenticate))
         .layer(middleware::from_fn(media::pretty))
         .layer(middleware::from_fn(media::negotiate))
         .with_state(state)
+}
+
+/// Index, document and search routes. Their actions are index actions: the handlers authorize
+/// them on the indices each request names.
+fn data_plane(state: &RestState) -> Router<RestState> {
+    use crate::api::{alias, bulk, document, index, license, nodes, search};
+    let s = state;
+    Router::new()
+        .route("/_bulk", secured(s, Action::Bulk, post(bulk::bulk).put(bulk::bulk)))
+        .route("/{index}/_bulk", secured(s, Action::Bulk, post(bulk::bulk).put(bulk::bulk)))
+        .route("/_search", secured(s, Action::Search, get(search::search).post(search::search)))
+        .route("/{index}/_search", secured(s, Action::Search, get(search::search).post(search::search)))
+        .route("/_msearch", secured(s, Action::MultiSearch, get(search::msearch).post(search::msearch)))
+        .route(
+            "/{index}/_msearch",
+            secured(s, Action::MultiSearch, get(search::msearch).post(search::msearch)),
+        )
+        .route("/_count", secured(s, Action::Count, get(search::count).post(search::count)))
+        .route("/{index}/_count", secured(s, Action::Count, get(search::count).post(search::count)))
+        .route("/_mget", secured(s, Action::MultiGet, get(document::mget).post(document::mget)))
+        .route("/{index}/_mget", secured(s, Action::MultiGet, get(document::mget).post(document::mget)))
+        .route("/_refresh", secured(s, Action::RefreshIndex, get(index::refresh).post(index::refresh)))
+        .route(
+            "/{index}/_refresh",
+            secured(s, Action::RefreshIndex, get(index::refresh).post(index::refresh)),
+        )
+        .route("/_mapping", secured(s, Action::GetMapping, get(index::get_mapping)))
+        .route(
+            "/{index}/_mapping",
+            secured(s, Action::GetMapping, get(index::get_mapping)).merge(secured(
+                s,
+                Action::PutMapping,
+                put(index::put_mapping).post(index::put_mapping),
+            )),
+        )
+        .route(
+            "/_aliases",
+            secured(s, Action::UpdateAliases, post(alias::update)).merge(secured(
+                s,
+                Action::GetAliases,
+                get(alias::get_all),
+            )),
+        )
+        .route("/_alias", secured(s, Action::GetAliases, get(alias::get_all)))
+        .route("/_alias/{name}", secured(s, Action::GetAliases, get(alias::get_named)))
+        .route("/{index}/_alias", secured(s, Action::GetAliases, get(alias::get_of_index)))
+        .route("/{index}/_aliases", secured(s, Action::GetAliases, get(alias::get_of_index)))
+        .route(
+            "/{index}/_alias/{name}",
+            secured(s, Action::GetAliases, get(alias::get_named_of_index)).merge(secured(
+                s,
+                Action::UpdateAliases,
+                put(alias::put).post(alias::put).delete(alias::delete),
+            )),
+        )
+        .route(
+            "/{index}/_aliases/{name}",
+            secured(s, Action::GetAliases, get(alias::get_named_of_index)).merge(secured(
+                s,
+                Action::UpdateAliases,
+                put(alias::put).post(alias::put).delete(alias::delete),
+            )),
+        )
+        .route("/{index}/_close", secured(s, Action::CloseIndex, post(index::close)))
+        .route("/{index}/_open", secured(s, Action::OpenIndex, post(index::open)))
+        .route(
+            "/{index}",
+            secured(s, Action::CreateIndex, put(index::create))
+                .merge(secured(s, Action::IndicesGet, get(index::get).head(index::exists)))
+                .merge(secured(s, Action::DeleteIndex, delete(index::delete))),
+        )
+        .route("/{index}/_doc", secured(s, Action::IndexDoc, post(document::index_auto_id)))
+        .route(
+            "/{index}/_doc/{id}",
+            secured(s, Action::IndexDoc, put(document::index_with_id).post(document::index_with_id))
+                .merge(secured(s, Action::GetDoc, get(document::get)))
+                .merge(secured(s, Action::DeleteDoc, delete(document::delete))),
+        )
+        .route(
+            "/{index}/_create/{id}",
+            secured(s, Action::CreateDoc, put(document::create).post(document::create)),
+        )
+        .route("/{index}/_update/{id}", secured(s, Action::UpdateDoc, post(document::update)))
+        .route("/{index}/_source/{id}", secured(s, Action::GetDoc, get(document::source)))
+        .route("/_cat/indices", secured(s, Action::IndicesStats, get(cat::indices)))
+        .route("/_cat/indices/{index}", secured(s, Action::IndicesStats, get(cat::indices)))
+        .route("/_nodes/stats", secured(s, Action::NodesStats, get(nodes::stats_all)))
+        .route("/_nodes/stats/{metric}", secured(s, Action::NodesStats, get(nodes::stats_all)))
+        .route("/_nodes/{node_id}/stats", secured(s, Action::NodesStats, get(nodes::stats_of)))
+        .route("/_nodes/{node_id}/stats/{metric}", secured(s, Action::NodesStats, get(nodes::stats_of)))
+        .route("/_license", secured(s, Action::License, get(license::get)))
 }

@@ -56,6 +56,44 @@ pub trait CertificateSource: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct PeerCertificates(pub Arc<Vec<Vec<u8>>>);
 
+/// Certificates signed for a joining node, with the CAs (all DER).
+#[derive(Debug, Clone)]
+pub struct SignedNode {
+    pub http_ca_cert: Vec<u8>,
+    pub transport_ca_cert: Vec<u8>,
+    pub http_cert: Vec<u8>,
+    pub transport_cert: Vec<u8>,
+}
+
+/// Why signing a joining node's requests failed.
+#[derive(Debug, Clone)]
+pub enum SignError {
+    /// The requests are not acceptable (not a CSR, bad signature, weak key): a 400.
+    BadRequest(String),
+    /// This node cannot sign (no CA key, unreadable keystore): a 500 that says why.
+    Unavailable(String),
+}
+
+/// What the enrollment APIs need from the node: its CAs, the power to sign with them, and the
+/// cluster's addresses. Implemented by the node, which loads the CA keys only for a signature
+/// (they never leave it). Handlers reach it as the request extension [`Enrollment`], which the
+/// node layers onto the router; without one, enrollment is unavailable.
+pub trait EnrollmentAuthority: Send + Sync {
+    /// `xpack.security.enrollment.enabled` is true (and HTTPS is on).
+    fn enrollment_enabled(&self) -> bool;
+    /// The HTTP CA certificate (DER) the node presents after its own certificate.
+    fn http_ca_der(&self) -> Option<Vec<u8>>;
+    /// Signs a joining node's HTTP and transport CSRs (PEM or DER); may block (keystore, PKCS#12).
+    fn sign_node(&self, http_csr: &[u8], transport_csr: &[u8]) -> Result<SignedNode, SignError>;
+    /// The transport addresses of the cluster's nodes (`host:port`).
+    fn node_addresses(&self) -> Vec<String>;
+}
+
+/// The node's [`EnrollmentAuthority`], as a request extension:
+/// `router(state).layer(axum::Extension(Enrollment(authority)))`.
+#[derive(Clone)]
+pub struct Enrollment(pub Arc<dyn EnrollmentAuthority>);
+
 /// Shared state of the REST layer.
 #[derive(Clone)]
 pub struct RestState {

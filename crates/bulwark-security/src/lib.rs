@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod authn;
 pub mod authz;
+pub mod enrollment;
 mod error;
 
 pub use error::SecurityError;

@@ -46,6 +46,8 @@ enum Command {
     ServiceTokens(tools::service_tokens::ServiceTokensArgs),
     /// Reset the password of a built-in or native user, on a running or a stopped node.
     ResetPassword(tools::reset_password::ResetPasswordArgs),
+    /// Create an enrollment token for the console (-s kibana) or a new node (-s node).
+    CreateEnrollmentToken(tools::create_enrollment_token::CreateEnrollmentTokenArgs),
 }
 
 /// What every tool gets from the command line besides its own arguments.
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Users(args) => tools::users::run(&globals, args),
         Command::ServiceTokens(args) => tools::service_tokens::run(&globals, args),
         Command::ResetPassword(args) => tools::reset_password::run(&globals, args),
+        Command::CreateEnrollmentToken(args) => tools::create_enrollment_token::run(&globals, args),
     });
     match result {
         Ok(code) => code,

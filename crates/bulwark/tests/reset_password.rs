@@ -165,6 +165,26 @@ fn on_a_running_node_through_the_api() {
     // Internal users have no password.
     reset(&home, &["-u", "_system", "-b"]).fails(67, "internal");
 
+    // Interrupted while it waits for the node to accept the temporary user: the user goes.
+    let child = bulwark_testkit::command(&home.path())
+        .args(["reset-password", "-u", "elastic", "-b"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !realm_files(&home).0.is_some_and(|u| u.contains("bulwark_reset_")) {
+        assert!(std::time::Instant::now() < deadline, "the temporary user never appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    assert_eq!(home.snapshot("config"), config_before, "no credential left behind");
+    assert_eq!(api.status("/", "elastic", &pw2), 200);
+
     // Nothing secret reached the node's log or audit trail.
     let logs = home.snapshot("logs");
     for secret in [&pw, &pw2, &kibana, &alice_pw] {
@@ -223,8 +243,9 @@ fn never_started_home_is_refused_without_creating_anything() {
 
 /// Runs a command on a pseudo-terminal (Python's `pty`), answering prompts like a person: each
 /// answer is typed only once its prompt is the last thing on the screen (and, after the first,
-/// once the previous answer's line has ended). The transcript has escape sequences removed and
-/// ends with `__EXIT=<code>__`. Exit status 3 means a prompt never came.
+/// once the previous answer's line has ended, and for password prompts once echo is off). The
+/// transcript has escape sequences removed and ends with `__EXIT=<code>__`. Exit status 3 means
+/// a prompt never came.
 const PTY_DRIVER: &str = r#"
 import fcntl, json, os, pty, re, select, signal, struct, sys, termios, time
 steps = json.loads(sys.argv[1])
@@ -266,6 +287,11 @@ for prompt, answer in steps:
         if done or time.time() > deadline:
             give_up("__NO_PROMPT__ " + prompt, 3)
         pump(0.05)
+    # A secret prompt turns echo off with TCSAFLUSH, which drops input typed before: wait for it.
+    while "password" in prompt.lower() and termios.tcgetattr(fd)[3] & termios.ECHO:
+        if done or time.time() > deadline:
+            give_up("__ECHO_STAYED_ON__ " + prompt, 3)
+        pump(0.01)
     mark = len(buf)
     os.write(fd, answer.encode() + b"\r")
 deadline = time.time() + 120

@@ -162,3 +162,103 @@ pub async fn nodes(
     }
     .render(&params)
 }
+
+/// A byte count as `_cat` shows it: human (`5.2kb`), or in the unit `bytes` asks for.
+fn byte_size(n: u64, unit: Option<&str>) -> String {
+    const UNITS: [(&str, u64); 6] =
+        [("pb", 1 << 50), ("tb", 1 << 40), ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)];
+    if let Some(u) = unit
+        && let Some((_, size)) = UNITS.iter().find(|(name, _)| *name == u)
+    {
+        return (n / size).to_string();
+    }
+    let (name, size) = UNITS.iter().find(|(_, size)| n >= *size).copied().unwrap_or(("b", 1));
+    if size == 1 {
+        return format!("{n}b");
+    }
+    let v = n as f64 / size as f64;
+    let shown = format!("{v:.1}");
+    format!("{}{name}", shown.strip_suffix(".0").unwrap_or(&shown))
+}
+
+/// `GET /_cat/indices`, `/_cat/indices/{index}`: the indices the caller may monitor
+/// (wildcards skip the others silently).
+pub async fn indices(
+    State(state): State<RestState>,
+    caller: crate::caller::Caller,
+    svc: crate::indices::DataPlane,
+    path: Option<axum::extract::Path<String>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    use crate::resolve::{Catalog, Options, resolve};
+    let expr = path.map(|axum::extract::Path(p)| p).unwrap_or_default();
+    let catalog = Catalog::load(&svc)?;
+    let mut opts = Options::from_params(&params)?.allowing_closed();
+    if !params.contains_key("expand_wildcards") {
+        opts.closed = true;
+    }
+    let names =
+        resolve(&state, &caller, &catalog, &expr, bulwark_security::authz::Action::IndicesStats, opts)?;
+    let unit = params.get("bytes").map(String::as_str);
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for name in names {
+        let Some(meta) = catalog.index(&name) else { continue };
+        let setting = |k: &str, default: &str| meta.setting(k).unwrap_or_else(|| default.to_owned());
+        if meta.closed {
+            let mut row = vec!["".into(), "close".into(), name.clone(), meta.uuid.clone()];
+            row.extend([setting("number_of_shards", "1"), setting("number_of_replicas", "1")]);
+            row.extend(std::iter::repeat_n(String::new(), 5));
+            rows.push(row);
+            continue;
+        }
+        let stats = svc.stats(&name);
+        let size = byte_size(stats.store_bytes, unit);
+        rows.push(vec![
+            "green".into(),
+            "open".into(),
+            name.clone(),
+            meta.uuid.clone(),
+            setting("number_of_shards", "1"),
+            setting("number_of_replicas", "1"),
+            stats.docs.to_string(),
+            "0".into(),
+            size.clone(),
+            size.clone(),
+            size,
+        ]);
+    }
+    let columns = vec![
+        "health",
+        "status",
+        "index",
+        "uuid",
+        "pri",
+        "rep",
+        "docs.count",
+        "docs.deleted",
+        "store.size",
+        "pri.store.size",
+        "dataset.size",
+    ];
+    if let Some(s) = params.get("s") {
+        for key in s.split(',').rev() {
+            let (col, desc) = match key.trim().split_once(':') {
+                Some((c, dir)) => (c, dir == "desc"),
+                None => (key.trim(), false),
+            };
+            let Some(i) = columns.iter().position(|c| *c == col) else {
+                return Err(ApiError::illegal_argument(format!(
+                    "Unable to sort by unknown sort key `{col}`"
+                )));
+            };
+            rows.sort_by(|a, b| {
+                let ord = match (a[i].parse::<f64>(), b[i].parse::<f64>()) {
+                    (Ok(x), Ok(y)) => x.total_cmp(&y),
+                    _ => a[i].cmp(&b[i]),
+                };
+                if desc { ord.reverse() } else { ord }
+            });
+        }
+    }
+    Table { columns, rows }.render(&params)
+}

@@ -125,6 +125,21 @@ pub async fn create_token(
             ),
         ));
     }
+    let token = store_new_token(&state, id).await?;
+    audit(&state, &who, "create_service_token", &qualified);
+    Ok(Json(json!({
+        "created": true,
+        "token": { "name": name, "value": token.to_bearer().expose_secret() },
+    })))
+}
+
+/// Generates a token with the given id, stores its hash, and returns it (the only time the
+/// secret exists outside the caller's response).
+pub(crate) async fn store_new_token(
+    state: &RestState,
+    id: ServiceTokenId,
+) -> Result<ServiceAccountToken, ApiError> {
+    let qualified = id.qualified_name();
     let token = ServiceAccountToken::generate(id);
     let token = tokio::task::spawn_blocking(move || {
         let hash = token.hash(SERVICE_TOKEN_HASHING);
@@ -137,14 +152,10 @@ pub async fn create_token(
     let value = serde_json::to_value(&stored).map_err(ApiError::store)?;
     state
         .store
-        .write(Command::PutEntry { kind: EntryKind::ServiceToken, id: qualified.clone(), value })
+        .write(Command::PutEntry { kind: EntryKind::ServiceToken, id: qualified, value })
         .await
         .map_err(ApiError::store)?;
-    audit(&state, &who, "create_service_token", &qualified);
-    Ok(Json(json!({
-        "created": true,
-        "token": { "name": name, "value": token.to_bearer().expose_secret() },
-    })))
+    Ok(token)
 }
 
 /// `DELETE .../credential/token/{name}`: `{"found": false}` with 404 when there is no such token.

@@ -136,6 +136,9 @@ impl Authenticator {
         if !verify_api_key_secret(&record.secret_hash, &secret) {
             return Err(None);
         }
+        if let Some(why) = crate::enrollment::refusal(&id, &record, now_millis()) {
+            return Err(Some(why.to_string()));
+        }
         if record.invalidated {
             return Err(Some(format!("api key [{id}] has been invalidated")));
         }

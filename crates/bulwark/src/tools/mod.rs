@@ -1,8 +1,10 @@
 //! One module per tool, and what tools share.
 
 pub mod certutil;
+pub mod create_enrollment_token;
 pub mod doctor;
 pub mod keystore;
+pub mod node_admin;
 pub mod reset_password;
 pub mod service_tokens;
 pub mod start;

@@ -1,0 +1,406 @@
+//! Index APIs: create (with `settings`, `mappings`, `aliases`), delete, get, exists,
+//! `_refresh`, `_mapping` get/put, `_close` and `_open`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bulwark_security::authz::Action;
+use serde_json::{Map, Value, json};
+
+use super::alias::parse_alias_meta;
+use crate::body;
+use crate::caller::Caller;
+use crate::indices::{AliasMeta, DataPlane, IndexMeta, MetaChange, nest_settings};
+use crate::resolve::{Catalog, Options, resolve, validate_index_name};
+use crate::{ApiError, RestState};
+
+type Params = Query<HashMap<String, String>>;
+
+/// The index version Elasticsearch 8.19 writes in `index.version.created`.
+const VERSION_CREATED: &str = "8536000";
+
+/// Index settings this node accepts (without the `index.` prefix): exact names, then prefixes.
+const KNOWN_SETTINGS: &[&str] = &[
+    "number_of_shards",
+    "number_of_replicas",
+    "refresh_interval",
+    "max_result_window",
+    "auto_expand_replicas",
+    "hidden",
+    "codec",
+    "number_of_routing_shards",
+    "max_inner_result_window",
+    "max_terms_count",
+    "max_regex_length",
+    "max_ngram_diff",
+    "max_shingle_diff",
+    "max_docvalue_fields_search",
+    "max_script_fields",
+    "max_rescore_window",
+    "default_pipeline",
+    "final_pipeline",
+    "priority",
+    "format",
+    "mode",
+    "frozen",
+];
+const KNOWN_PREFIXES: &[&str] = &[
+    "analysis.",
+    "mapping.",
+    "lifecycle.",
+    "query.",
+    "sort.",
+    "routing.",
+    "blocks.",
+    "translog.",
+    "merge.",
+    "search.",
+    "indexing.",
+    "shard.",
+    "store.",
+    "unassigned.",
+    "highlight.",
+    "similarity.",
+    "write.",
+];
+
+/// Flattens `settings` into dotted keys without the `index.` prefix, values as strings.
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) -> Result<(), ApiError> {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out)?;
+            }
+        }
+        Value::Array(a) => {
+            let items = a.iter().map(|i| Value::String(scalar(i))).collect();
+            out.insert(prefix.to_owned(), Value::Array(items));
+        }
+        Value::Null => {}
+        other => {
+            out.insert(prefix.to_owned(), Value::String(scalar(other)));
+        }
+    }
+    Ok(())
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads and checks the `settings` of a create request.
+pub fn parse_settings(v: &Value) -> Result<BTreeMap<String, Value>, ApiError> {
+    if !v.is_object() {
+        return Err(ApiError::parse("[settings] must be an object"));
+    }
+    let mut flat = BTreeMap::new();
+    flatten("", v, &mut flat)?;
+    let mut out = BTreeMap::new();
+    for (k, v) in flat {
+        let key = k.strip_prefix("index.").unwrap_or(&k).to_owned();
+        let known =
+            KNOWN_SETTINGS.contains(&key.as_str()) || KNOWN_PREFIXES.iter().any(|p| key.starts_with(p));
+        if !known {
+            return Err(ApiError::illegal_argument(format!(
+                "unknown setting [index.{key}] please check that any required plugins are installed, or check the breaking changes documentation for removed settings"
+            )));
+        }
+        out.insert(key, v);
+    }
+    for (key, min) in [("number_of_shards", 1), ("number_of_replicas", 0)] {
+        if let Some(v) = out.get(key) {
+            let s = scalar(v);
+            match s.parse::<i64>() {
+                Ok(n) if n >= min => {}
+                Ok(_) => {
+                    return Err(ApiError::illegal_argument(format!(
+                        "Failed to parse value [{s}] for setting [index.{key}] must be >= {min}"
+                    )));
+                }
+                Err(_) => {
+                    return Err(ApiError::illegal_argument(format!(
+                        "Failed to parse value [{s}] for setting [index.{key}]"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `settings` object Elasticsearch shows for an index.
+pub fn settings_json(name: &str, meta: &IndexMeta) -> Value {
+    let mut flat = meta.settings.clone();
+    flat.entry("number_of_shards".into()).or_insert_with(|| json!("1"));
+    flat.entry("number_of_replicas".into()).or_insert_with(|| json!("1"));
+    flat.insert("uuid".into(), json!(meta.uuid));
+    flat.insert("creation_date".into(), json!(meta.creation_date.to_string()));
+    flat.insert("provided_name".into(), json!(name));
+    flat.insert("version.created".into(), json!(VERSION_CREATED));
+    if meta.closed {
+        flat.insert("verified_before_close".into(), json!("true"));
+    }
+    json!({ "index": nest_settings(&flat) })
+}
+
+/// `PUT /{index}`
+pub async fn create(
+    State(state): State<RestState>,
+    caller: Caller,
+    svc: DataPlane,
+    Path(index): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    caller.authorize(&state, Action::CreateIndex, std::slice::from_ref(&index))?;
+    validate_index_name(&index)?;
+    let body = body::object(&bytes, false)?;
+    let mut settings = BTreeMap::new();
+    let mut mappings = None;
+    let mut aliases = BTreeMap::new();
+    for (k, v) in &body {
+        match k.as_str() {
+            "settings" => settings = parse_settings(v)?,
+            "mappings" => mappings = Some(v.clone()),
+            "aliases" => {
+                let Value::Object(m) = v else { return Err(ApiError::parse("[aliases] must be an object")) };
+                for (alias, meta) in m {
+                    validate_index_name(alias)?;
+                    aliases.insert(alias.clone(), parse_alias_meta(alias, meta)?);
+                }
+            }
+            other => return Err(ApiError::parse(format!("unknown key [{other}] for create index"))),
+        }
+    }
+    let catalog = Catalog::load(&svc)?;
+    if catalog.alias(&index).is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_index_name_exception",
+            format!("Invalid index name [{index}], already exists as alias"),
+        ));
+    }
+    for alias in aliases.keys() {
+        if alias == &index || catalog.index(alias).is_some() {
+            return Err(invalid_alias(alias));
+        }
+    }
+    svc.create_index(index.clone(), settings, mappings, aliases).await?;
+    Ok(Json(json!({"acknowledged": true, "shards_acknowledged": true, "index": index})))
+}
+
+/// 400 `invalid_alias_name_exception` for an alias named like an index.
+pub fn invalid_alias(alias: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_alias_name_exception",
+        format!(
+            "Invalid alias name [{alias}]: an index or data stream exists with the same name as the alias"
+        ),
+    )
+}
+
+/// Names for a destructive action: no wildcards and no aliases
+/// (`action.destructive_requires_name` is true, as by default in Elasticsearch 8).
+fn explicit_names(catalog: &Catalog, expr: &str) -> Result<Vec<String>, ApiError> {
+    let names: Vec<String> =
+        expr.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    if names.is_empty() || names.iter().any(|n| n.contains('*') || n == "_all" || n.starts_with('-')) {
+        return Err(ApiError::illegal_argument("Wildcard expressions or all indices are not allowed"));
+    }
+    for n in &names {
+        if catalog.index(n).is_none() && catalog.alias(n).is_some() {
+            return Err(ApiError::illegal_argument(format!(
+                "The provided expression [{n}] matches an alias, specify the corresponding concrete indices instead."
+            )));
+        }
+    }
+    Ok(names)
+}
+
+/// The existing indices among explicit `names` (missing ones are a 404 unless
+/// `ignore_unavailable`).
+fn existing(catalog: &Catalog, names: Vec<String>, opts: Options) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for n in names {
+        if catalog.index(&n).is_some() {
+            out.push(n);
+        } else if !opts.ignore_unavailable {
+            return Err(crate::resolve::index_not_found(&n));
+        }
+    }
+    Ok(out)
+}
+
+/// `DELETE /{index}`
+pub async fn delete(
+    State(state): State<RestState>,
+    caller: Caller,
+    svc: DataPlane,
+    Path(expr): Path<String>,
+    Query(params): Params,
+) -> Result<Json<Value>, ApiError> {
+    let catalog = Catalog::load(&svc)?;
+    let names = explicit_names(&catalog, &expr)?;
+    caller.authorize(&state, Action::DeleteIndex, &names)?;
+    let names = existing(&catalog, names, Options::from_params(&params)?)?;
+    svc.delete_indices(names).await?;
+    Ok(Json(json!({"acknowledged": true})))
+}
+
+/// `GET /{index}`
+pub async fn get(
+    State(state): State<RestState>,
+    caller: Caller,
+    svc: DataPlane,
+    Path(expr): Path<String>,
+    Query(params): Params,
+) -> Result<Json<Value>, ApiError> {
+    let catalog = Catalog::load(&svc)?;
+    let opts = Options::from_params(&params)?.allowing_closed();
+    let names = resolve(&state, &caller, &catalog, &expr, Action::IndicesGet, opts)?;
+    let mut out = Map::new();
+    for name in names {
+        let Some(meta) = catalog.index(&name) else { continue };
+        let mappings = svc.mapping(&name).unwrap_or_else(|| meta.mappings.clone());
+        let aliases: Map<String, Value> =
+            meta.aliases.iter().map(|(a, m)| (a.clone(), alias_json(m))).collect();
+        out.insert(
+            name.clone(),
+            json!({"aliases": aliases, "mappings": mappings_or_empty(mappings), "settings": settings_json(&name, meta)}),
+        );
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+fn mappings_or_empty(v: Value) -> Value {
+    if v.is_null() { json!({}) } else { v }
+}
+
+/// An alias as the index and alias APIs show it.
+pub fn alias_json(m: &AliasMeta) -> Value {
+    serde_json::to_value(m).unwrap_or_else(|_| json!({}))
+}
+
+/// `HEAD /{index}`
+pub async fn exists(
+    State(state): State<RestState>,
+    caller: Caller,
+    svc: DataPlane,
+    Path(expr): Path<String>,
+    Query(params): Params,
+) -> Response {
+    let found = Catalog::load(&svc).and_then(|catalog| {
+        let opts = Options::from_params(&params)?.allowing_closed();
+        resolve(&state, &caller, &catalog, &expr, Action::IndicesGet, opts)
+    });
+    match found {
+        Ok(names) if !names.is_empty() => StatusCode::OK.into_response(),
+        Ok(_) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => e.status.into_response(),
+    }
+}
+
+/// `GET|POST /_refresh`, `/{index}/_refresh`
+pub async fn refresh(
+    State(state): State<RestState>,
+    caller: Caller,
+    svc: DataPlane,
+    path: Option<Path<String>>,
+    Query(params): Params,
+) -> Result<Json<Value>, ApiError> {
+    let expr = path.map(|Path(p)| p).unwrap_or_default();
+    let catalog = Catalog::load(&svc)?;
+    let names =
+        resolve(&state, &caller, &catalog, &expr, Action::RefreshIndex, Options::from_params(&params)?)?;
+    let n = names.len();
+    svc.refresh(names).await?;
+    Ok(Json(json!({"_shards": {"total": n, "successful": n, "failed": 0}})))
+}
+
+/// `GET /_mapping`, `/{index}/_mapping`
+pub async fn get_mapping(
+    State(state): State<RestState>,
+    caller: Caller,
+    svc: DataPlane,
+    path: Option<Path<String>>,
+    Query(params): Params,
+) -> Result<Json<Value>, ApiError> {
+    let expr = path.map(|Path(p)| p).unwrap_or_default();
+    let catalog = Catalog::load(&svc)?;
+    let opts = Options::from_params(&params)?.allowing_closed();
+    let names = resolve(&state, &caller, &catalog, &expr, Action::GetMapping, opts)?;
+    let mut out = Map::new();
+    for name in names {
+        let Some(meta) = catalog.index(&name) else { continue };
+        let mappings = svc.mapping(&name).unwrap_or_else(|| meta.mappings.clone());
+        out.insert(name, json!({"mappings": mappings_or_empty(mappings)}));
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+/// `PUT|POST /{index}/_mapping`
+pub async fn put_mapping(
+    State(state): State<RestState>,
+    caller: Caller,
+    svc: DataPlane,
+    Path(expr): Path<String>,
+    Query(params): Params,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let mapping = Value::Object(body::object(&bytes, true)?);
+    bulwark_index::Mapping::from_json(&mapping)?;
+    let catalog = Catalog::load(&svc)?;
+    let opts = Options::from_params(&params)?.allowing_closed();
+    let names = resolve(&state, &caller, &catalog, &expr, Action::PutMapping, opts)?;
+    if names.is_empty() {
+        return Err(crate::resolve::index_not_found(&expr));
+    }
+    let changes =
+        names.into_iter().map(|index| MetaChange::PutMapping { index, mapping: mapping.clone() }).collect();
+    svc.update_metadata(changes).await?;
+    Ok(Json(json!({"acknowledged": true})))
+}
+
+/// `POST /{index}/_close`
+pub async fn close(
+    State(state): State<RestState>,
+    caller: Caller,
+    svc: DataPlane,
+    Path(expr): Path<String>,
+    Query(params): Params,
+) -> Result<Json<Value>, ApiError> {
+    let catalog = Catalog::load(&svc)?;
+    let names = explicit_names(&catalog, &expr)?;
+    caller.authorize(&state, Action::CloseIndex, &names)?;
+    let names = existing(&catalog, names, Options::from_params(&params)?)?;
+    let changes =
+        names.iter().map(|index| MetaChange::SetClosed { index: index.clone(), closed: true }).collect();
+    svc.update_metadata(changes).await?;
+    let indices: Map<String, Value> = names.into_iter().map(|n| (n, json!({"closed": true}))).collect();
+    Ok(Json(json!({"acknowledged": true, "shards_acknowledged": true, "indices": indices})))
+}
+
+/// `POST /{index}/_open`
+pub async fn open(
+    State(state): State<RestState>,
+    caller: Caller,
+    svc: DataPlane,
+    Path(expr): Path<String>,
+    Query(params): Params,
+) -> Result<Json<Value>, ApiError> {
+    let catalog = Catalog::load(&svc)?;
+    let mut opts = Options::from_params(&params)?.allowing_closed();
+    opts.closed = true;
+    let names = resolve(&state, &caller, &catalog, &expr, Action::OpenIndex, opts)?;
+    let changes = names.into_iter().map(|index| MetaChange::SetClosed { index, closed: false }).collect();
+    svc.update_metadata(changes).await?;
+    Ok(Json(json!({"acknowledged": true, "shards_acknowledged": true})))
+}

@@ -1,0 +1,318 @@
+//! What the data-plane APIs need from the node: index metadata, document writes that go through
+//! the store, and searches over the search indices derived from it.
+//!
+//! The REST layer parses, authorizes and shapes answers; the node's index service
+//! ([`IndexService`], reached as the request extension [`DataPlane`]) does the work. The
+//! metadata schema ([`IndexMeta`]) is owned here, because this crate renders it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use bulwark_index::{IndexError, Query, SearchRequest, SearchResponse};
+use bulwark_store::StoredDoc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+
+/// A boxed future, so that [`IndexService`] can be used as a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An index's metadata as kept in the replicated store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    /// `index.uuid`.
+    pub uuid: String,
+    /// `index.creation_date`, epoch milliseconds.
+    pub creation_date: u64,
+    /// Index settings without their `index.` prefix, by dotted key (`number_of_shards`,
+    /// `refresh_interval`, ...), values as Elasticsearch shows them (strings).
+    #[serde(default)]
+    pub settings: BTreeMap<String, Value>,
+    /// The mapping (`{"properties": ...}`), dynamic additions included.
+    #[serde(default)]
+    pub mappings: Value,
+    /// Aliases pointing at this index.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, AliasMeta>,
+    /// Whether the index is closed (`_close`).
+    #[serde(default)]
+    pub closed: bool,
+}
+
+impl IndexMeta {
+    /// Whether `index.hidden` is true (wildcards skip the index unless asked).
+    pub fn hidden(&self) -> bool {
+        self.settings.get("hidden").is_some_and(|v| v == "true" || v == &Value::Bool(true))
+    }
+
+    /// A setting as a string, if set.
+    pub fn setting(&self, key: &str) -> Option<String> {
+        match self.settings.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+/// One alias of an index.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AliasMeta {
+    /// Whether writes through the alias go to this index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_write_index: Option<bool>,
+    /// Whether wildcards skip the alias unless asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_hidden: Option<bool>,
+}
+
+/// A change of index metadata; a list of them is applied atomically.
+#[derive(Debug, Clone)]
+pub enum MetaChange {
+    /// Merges a mapping into the index's mapping (`PUT _mapping`).
+    PutMapping { index: String, mapping: Value },
+    /// Adds or replaces an alias.
+    AddAlias { index: String, alias: String, meta: AliasMeta },
+    /// Removes an alias (missing is not an error: the caller checked).
+    RemoveAlias { index: String, alias: String },
+    /// Closes (`true`) or opens (`false`) an index.
+    SetClosed { index: String, closed: bool },
+}
+
+/// `refresh` of a write request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Refresh {
+    /// Visible with the next periodic refresh.
+    #[default]
+    No,
+    /// Refresh the touched indices before answering (`refresh=true`).
+    Immediate,
+    /// Answer once a periodic refresh made the writes visible (`refresh=wait_for`).
+    WaitFor,
+}
+
+/// Optimistic concurrency control: the `_seq_no` and `_primary_term` the document must have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IfMatch {
+    pub seq_no: Option<u64>,
+    pub primary_term: Option<u64>,
+}
+
+/// `_update`.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOp {
+    /// A partial document merged into the current one.
+    pub doc: Option<Value>,
+    /// The document to create when there is none.
+    pub upsert: Option<Value>,
+    /// Create the document from `doc` when there is none.
+    pub doc_as_upsert: bool,
+    /// Answer `noop` without writing when the merge changes nothing (default true).
+    pub detect_noop: bool,
+    /// How often to retry on a concurrent change.
+    pub retry_on_conflict: u32,
+    pub if_match: IfMatch,
+}
+
+/// What one write does.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// Index a document; `create` refuses to replace one (`op_type=create`).
+    Index { source: Value, create: bool, if_match: IfMatch },
+    /// Delete a document.
+    Delete { if_match: IfMatch },
+    /// Update a document.
+    Update(UpdateOp),
+}
+
+/// One document write, on a concrete index (aliases resolved by the caller).
+#[derive(Debug, Clone)]
+pub struct WriteItem {
+    pub index: String,
+    /// The id; `None` lets the service generate one (index operations only).
+    pub id: Option<String>,
+    pub op: WriteOp,
+}
+
+/// A list of writes applied in order (a `_bulk`, or one document).
+#[derive(Debug, Clone, Default)]
+pub struct WriteRequest {
+    pub items: Vec<WriteItem>,
+    pub refresh: Refresh,
+    /// Missing indices the caller may auto-create; a missing index not listed is an
+    /// `index_not_found_exception` for its items.
+    pub may_create: BTreeSet<String>,
+}
+
+/// What a write did, in Elasticsearch's `result` spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteResult {
+    Created,
+    Updated,
+    Deleted,
+    NotFound,
+    Noop,
+}
+
+impl WriteResult {
+    /// `created`, `updated`, `deleted`, `not_found` or `noop`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteResult::Created => "created",
+            WriteResult::Updated => "updated",
+            WriteResult::Deleted => "deleted",
+            WriteResult::NotFound => "not_found",
+            WriteResult::Noop => "noop",
+        }
+    }
+
+    /// The HTTP status of an item with this result.
+    pub fn status(self) -> StatusCode {
+        match self {
+            WriteResult::Created => StatusCode::CREATED,
+            WriteResult::NotFound => StatusCode::NOT_FOUND,
+            _ => StatusCode::OK,
+        }
+    }
+}
+
+/// A carried-out write.
+#[derive(Debug, Clone)]
+pub struct WriteOutcome {
+    pub index: String,
+    pub id: String,
+    pub result: WriteResult,
+    pub version: u64,
+    pub seq_no: u64,
+    pub primary_term: u64,
+    /// The document after an update (for the update API's `get`).
+    pub source: Option<Value>,
+}
+
+/// Per-index numbers for `_cat/indices` and stats.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IndexStats {
+    /// Documents searches see.
+    pub docs: u64,
+    /// Bytes of the search index on disk.
+    pub store_bytes: u64,
+}
+
+/// Node-wide numbers for `_nodes/stats`.
+#[derive(Debug, Clone, Default)]
+pub struct NodeStats {
+    /// This node's id, as `_nodes` keys it.
+    pub node_id: String,
+    pub docs: u64,
+    pub store_bytes: u64,
+    /// Resident memory of the process.
+    pub resident_bytes: u64,
+    /// Virtual memory of the process.
+    pub virtual_bytes: u64,
+    /// Open file descriptors of the process.
+    pub open_file_descriptors: u64,
+    /// When the node started, epoch milliseconds.
+    pub start_time_ms: u64,
+    /// Milliseconds since the node started.
+    pub uptime_ms: u64,
+}
+
+/// The node's index service.
+pub trait IndexService: Send + Sync {
+    /// Every index with its metadata, by name.
+    fn catalog(&self) -> Result<Vec<(String, IndexMeta)>, ApiError>;
+    /// Creates index `name` (already validated) with settings, mapping and aliases.
+    fn create_index(
+        &self,
+        name: String,
+        settings: BTreeMap<String, Value>,
+        mappings: Option<Value>,
+        aliases: BTreeMap<String, AliasMeta>,
+    ) -> BoxFuture<'_, Result<IndexMeta, ApiError>>;
+    /// Deletes indices with their documents.
+    fn delete_indices(&self, names: Vec<String>) -> BoxFuture<'_, Result<(), ApiError>>;
+    /// Applies metadata changes, all or none.
+    fn update_metadata(&self, changes: Vec<MetaChange>) -> BoxFuture<'_, Result<(), ApiError>>;
+    /// Carries out writes in order; one answer per item.
+    fn write(&self, request: WriteRequest) -> BoxFuture<'_, Vec<Result<WriteOutcome, ApiError>>>;
+    /// The current document (real time: from the store, not the search index).
+    fn get(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, ApiError>;
+    /// Searches concrete indices as one.
+    fn search(
+        &self,
+        indices: Vec<String>,
+        request: SearchRequest,
+    ) -> BoxFuture<'_, Result<SearchResponse, IndexError>>;
+    /// Counts matching documents in concrete indices.
+    fn count(&self, indices: Vec<String>, query: Query) -> BoxFuture<'_, Result<u64, IndexError>>;
+    /// Makes every write so far visible to searches.
+    fn refresh(&self, indices: Vec<String>) -> BoxFuture<'_, Result<(), ApiError>>;
+    /// The mapping searches use now, dynamic additions included.
+    fn mapping(&self, index: &str) -> Option<Value>;
+    /// Numbers about one index.
+    fn stats(&self, index: &str) -> IndexStats;
+    /// Numbers about the node.
+    fn node_stats(&self) -> NodeStats;
+}
+
+/// The node's [`IndexService`], as a request extension:
+/// `router(state).layer(axum::Extension(DataPlane(service)))`.
+#[derive(Clone)]
+pub struct DataPlane(pub Arc<dyn IndexService>);
+
+impl std::ops::Deref for DataPlane {
+    type Target = dyn IndexService;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DataPlane {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<DataPlane>().cloned().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "exception",
+                "the data plane is not available on this node",
+            )
+        })
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> ApiError {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError::new(status, e.error_type(), e.reason())
+    }
+}
+
+/// `{"index": {...}}` from dotted keys: how Elasticsearch shows settings.
+pub fn nest_settings(flat: &BTreeMap<String, Value>) -> Map<String, Value> {
+    let mut root = Map::new();
+    for (k, v) in flat {
+        let mut cur = &mut root;
+        let parts: Vec<&str> = k.split('.').collect();
+        for (i, p) in parts.iter().enumerate() {
+            if i + 1 == parts.len() {
+                cur.insert((*p).to_owned(), v.clone());
+            } else {
+                let entry = cur.entry((*p).to_owned()).or_insert_with(|| Value::Object(Map::new()));
+                if !entry.is_object() {
+                    *entry = Value::Object(Map::new());
+                }
+                match entry {
+                    Value::Object(m) => cur = m,
+                    _ => break,
+                }
+            }
+        }
+    }
+    root
+}

@@ -1,0 +1,328 @@
+//! Index expressions: comma lists of names, aliases, `*` wildcards, `_all` and `-exclusions`,
+//! resolved to the concrete indices a request works on, as Elasticsearch resolves them.
+//!
+//! Authorization is part of resolving: an explicitly named index or alias the caller may not use
+//! is a 403 (checked before existence, so a denial does not reveal whether it exists), while
+//! wildcards silently skip what the caller may not see.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::http::StatusCode;
+use bulwark_security::authz::Action;
+
+use crate::caller::Caller;
+use crate::indices::{DataPlane, IndexMeta};
+use crate::{ApiError, RestState};
+
+/// Every index and alias, read once per request.
+pub struct Catalog {
+    indices: BTreeMap<String, IndexMeta>,
+    aliases: BTreeMap<String, Vec<String>>,
+}
+
+impl Catalog {
+    /// Reads the current metadata.
+    pub fn load(svc: &DataPlane) -> Result<Catalog, ApiError> {
+        let indices: BTreeMap<String, IndexMeta> = svc.catalog()?.into_iter().collect();
+        let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, meta) in &indices {
+            for alias in meta.aliases.keys() {
+                aliases.entry(alias.clone()).or_default().push(name.clone());
+            }
+        }
+        Ok(Catalog { indices, aliases })
+    }
+
+    /// The metadata of index `name`.
+    pub fn index(&self, name: &str) -> Option<&IndexMeta> {
+        self.indices.get(name)
+    }
+
+    /// Every index, by name.
+    pub fn indices(&self) -> &BTreeMap<String, IndexMeta> {
+        &self.indices
+    }
+
+    /// The indices alias `name` points at, if it is an alias.
+    pub fn alias(&self, name: &str) -> Option<&[String]> {
+        self.aliases.get(name).map(Vec::as_slice)
+    }
+
+    /// Where a write to `name` goes: the index itself, an alias's write index, or `None` when
+    /// nothing has that name (the caller may auto-create it).
+    pub fn write_target(&self, name: &str) -> Result<Option<String>, ApiError> {
+        if self.indices.contains_key(name) {
+            return Ok(Some(name.to_owned()));
+        }
+        let Some(targets) = self.aliases.get(name) else { return Ok(None) };
+        let write: Vec<&String> = targets
+            .iter()
+            .filter(|i| self.indices[*i].aliases.get(name).and_then(|a| a.is_write_index) == Some(true))
+            .collect();
+        match (write.as_slice(), targets.as_slice()) {
+            ([one], _) => Ok(Some((*one).clone())),
+            ([], [only]) if self.indices[only].aliases.get(name).and_then(|a| a.is_write_index).is_none() => {
+                Ok(Some(only.clone()))
+            }
+            _ => Err(ApiError::illegal_argument(format!(
+                "no write index is defined for alias [{name}]. The write index may be explicitly disabled using is_write_index=false or the alias points to multiple indices without one being designated as a write index"
+            ))),
+        }
+    }
+}
+
+/// How an expression is expanded (`ignore_unavailable`, `allow_no_indices`,
+/// `expand_wildcards`).
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub ignore_unavailable: bool,
+    pub allow_no_indices: bool,
+    pub open: bool,
+    pub closed: bool,
+    pub hidden: bool,
+    /// Whether an explicitly named closed index is an `index_closed_exception` (reads), or
+    /// resolves like an open one (index administration).
+    pub forbid_closed: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            ignore_unavailable: false,
+            allow_no_indices: true,
+            open: true,
+            closed: false,
+            hidden: false,
+            forbid_closed: true,
+        }
+    }
+}
+
+impl Options {
+    /// Reads the URL parameters.
+    pub fn from_params(params: &HashMap<String, String>) -> Result<Options, ApiError> {
+        let mut o = Options::default();
+        let flag = |k: &str, default: bool| -> Result<bool, ApiError> {
+            match params.get(k).map(String::as_str) {
+                None => Ok(default),
+                Some("" | "true") => Ok(true),
+                Some("false") => Ok(false),
+                Some(v) => Err(ApiError::illegal_argument(format!(
+                    "Failed to parse value [{v}] as only [true] or [false] are allowed."
+                ))),
+            }
+        };
+        o.ignore_unavailable = flag("ignore_unavailable", false)?;
+        o.allow_no_indices = flag("allow_no_indices", true)?;
+        if let Some(w) = params.get("expand_wildcards") {
+            (o.open, o.closed, o.hidden) = (false, false, false);
+            for part in w.split(',').map(str::trim) {
+                match part {
+                    "open" => o.open = true,
+                    "closed" => o.closed = true,
+                    "hidden" => o.hidden = true,
+                    "all" => (o.open, o.closed, o.hidden) = (true, true, true),
+                    "none" => {}
+                    other => {
+                        return Err(ApiError::illegal_argument(format!(
+                            "No enum constant org.elasticsearch.action.support.IndicesOptions.WildcardStates.{}",
+                            other.to_uppercase()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(o)
+    }
+
+    /// Options under which explicitly named closed indices resolve (index administration).
+    pub fn allowing_closed(mut self) -> Options {
+        self.forbid_closed = false;
+        self
+    }
+}
+
+/// 404 `index_not_found_exception`.
+pub fn index_not_found(name: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "index_not_found_exception", format!("no such index [{name}]"))
+}
+
+/// 400 `index_closed_exception` (Elasticsearch's reason is just `closed`).
+pub fn index_closed() -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "index_closed_exception", "closed")
+}
+
+fn is_wildcard(part: &str) -> bool {
+    part.contains('*')
+}
+
+/// `*` matching, as index patterns match.
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let mut rest = name;
+    for (i, p) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(p) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i + 1 == parts.len() {
+            return rest.len() >= p.len() && rest.ends_with(p);
+        } else if let Some(pos) = rest.find(p) {
+            rest = &rest[pos + p.len()..];
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// Resolves `expr` (empty, `_all`, names, aliases, wildcards) for `action`: the concrete
+/// indices, sorted and distinct.
+pub fn resolve(
+    state: &RestState,
+    caller: &Caller,
+    catalog: &Catalog,
+    expr: &str,
+    action: Action,
+    opts: Options,
+) -> Result<Vec<String>, ApiError> {
+    let mut parts: Vec<&str> = expr.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() || parts == ["_all"] {
+        parts = vec!["*"];
+    }
+    let explicit: Vec<String> = parts
+        .iter()
+        .filter(|p| !is_wildcard(p) && !p.starts_with('-') && **p != "_all")
+        .map(|p| (*p).to_owned())
+        .collect();
+    if !explicit.is_empty() {
+        caller.authorize(state, action, &explicit)?;
+    }
+
+    let usable = |meta: &IndexMeta| if meta.closed { opts.closed } else { opts.open };
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    let mut saw_wildcard = false;
+    for part in parts {
+        if let Some(excluded) = part.strip_prefix('-').filter(|_| saw_wildcard) {
+            out.retain(|n| !wildcard_match(excluded, n));
+            if let Some(targets) = catalog.alias(excluded) {
+                out.retain(|n| !targets.contains(n));
+            }
+            continue;
+        }
+        let pattern = if part == "_all" { "*" } else { part };
+        if is_wildcard(pattern) {
+            saw_wildcard = true;
+            let dot = pattern.starts_with('.');
+            for (name, meta) in catalog.indices() {
+                let hidden_ok = opts.hidden || dot || !meta.hidden();
+                if wildcard_match(pattern, name)
+                    && usable(meta)
+                    && hidden_ok
+                    && caller.allows(state, action, name)
+                {
+                    out.insert(name.clone());
+                }
+            }
+            for (alias, targets) in &catalog.aliases {
+                if wildcard_match(pattern, alias) && caller.allows(state, action, alias) {
+                    for t in targets {
+                        if catalog.index(t).is_some_and(usable) {
+                            out.insert(t.clone());
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        if let Some(meta) = catalog.index(pattern) {
+            if meta.closed && opts.forbid_closed {
+                if opts.ignore_unavailable {
+                    continue;
+                }
+                return Err(index_closed());
+            }
+            out.insert(pattern.to_owned());
+        } else if let Some(targets) = catalog.alias(pattern) {
+            for t in targets {
+                if catalog.index(t).is_some_and(usable) {
+                    out.insert(t.clone());
+                }
+            }
+        } else if !opts.ignore_unavailable {
+            return Err(index_not_found(pattern));
+        }
+    }
+    if out.is_empty() && !opts.allow_no_indices {
+        return Err(index_not_found(expr));
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Checks a name for a new index or alias as Elasticsearch does
+/// (`invalid_index_name_exception`).
+pub fn validate_index_name(name: &str) -> Result<(), ApiError> {
+    let invalid = |why: &str| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_index_name_exception",
+            format!("Invalid index name [{name}], {why}"),
+        )
+    };
+    if name.is_empty() {
+        return Err(invalid("must not be empty"));
+    }
+    if name != name.to_lowercase() {
+        return Err(invalid("must be lowercase"));
+    }
+    if name.chars().any(|c| matches!(c, '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ' ' | ',' | '#')) {
+        return Err(invalid("must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]"));
+    }
+    if name.contains(':') {
+        return Err(invalid("must not contain ':'"));
+    }
+    if name.starts_with(['_', '-', '+']) {
+        return Err(invalid("must not start with '_', '-', or '+'"));
+    }
+    if name == "." || name == ".." {
+        return Err(invalid("must not be '.' or '..'"));
+    }
+    if name.len() > 255 {
+        return Err(invalid(&format!("index name is too long, ({} > 255)", name.len())));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        for (p, n, m) in [
+            ("*", "a", true),
+            ("logs-*", "logs-1", true),
+            ("logs-*", "log-1", false),
+            ("*-1", "logs-1", true),
+            ("l*s*1", "logs-1", true),
+            ("l*x*1", "logs-1", false),
+            ("a", "a", true),
+            ("a*a", "a", false),
+        ] {
+            assert_eq!(wildcard_match(p, n), m, "{p} {n}");
+        }
+    }
+
+    #[test]
+    fn index_names() {
+        assert!(validate_index_name("logs-2026.01").is_ok());
+        for bad in ["Logs", "a b", "_x", "-x", "a:b", ".", "a*", "a,b", ""] {
+            let e = validate_index_name(bad).unwrap_err();
+            assert_eq!(e.kind, "invalid_index_name_exception", "{bad}");
+        }
+    }
+}
