@@ -7,108 +7,19 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use bulwark_pki::{CertUsage, CertifiedKey, KeyAlgorithm, new_ca, new_csr, sign_csr, verify_chain};
-use bulwark_rest::{
-    CertificateSource, ClusterView, Enrollment, EnrollmentAuthority, NodeInfo, RestState, SignError,
-    SignedNode, SslCertificate, router::router,
-};
-use bulwark_security::audit::NoAudit;
-use bulwark_security::authn::{
-    ApiKeyRecord, Authenticator, LockoutPolicy, NativeUser, PasswordHash, ReservedUserLookup, SecurityLookup,
-    ServiceTokenId, now_millis,
-};
+use bulwark_rest::{Enrollment, EnrollmentAuthority, RestState, SignError, SignedNode, router::router};
+use bulwark_security::authn::{ApiKeyRecord, now_millis};
 use bulwark_security::enrollment::{self, EnrollmentScope};
-use bulwark_settings::values::PasswordHashing;
-use bulwark_store::{Command, EntryKind, Store};
-use secrecy::{ExposeSecret, SecretString};
+use bulwark_store::{Command, EntryKind};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const PW: &str = "the-right-password";
-
-/// Lookups over the store the router writes to, as the node does.
-struct Stored {
-    store: Arc<Store>,
-    elastic: PasswordHash,
-}
-
-impl Stored {
-    fn get<T: serde::de::DeserializeOwned>(&self, kind: EntryKind, id: &str) -> Option<T> {
-        self.store.get_entry(kind, id).ok().flatten().and_then(|v| serde_json::from_value(v).ok())
-    }
-}
-
-impl ReservedUserLookup for Stored {
-    fn reserved_user(&self, u: &str) -> Option<(PasswordHash, bool)> {
-        (u == "elastic").then(|| (self.elastic.clone(), true))
-    }
-}
-
-impl SecurityLookup for Stored {
-    fn native_user(&self, _: &str) -> Option<NativeUser> {
-        None
-    }
-    fn api_key(&self, id: &str) -> Option<ApiKeyRecord> {
-        self.get(EntryKind::ApiKey, id)
-    }
-    fn service_token(&self, id: &ServiceTokenId) -> Option<PasswordHash> {
-        self.get::<Value>(EntryKind::ServiceToken, &id.qualified_name())
-            .and_then(|v| v["hash"].as_str().map(|h| PasswordHash::from_stored(h.to_owned())))
-    }
-}
-
-struct OneNode;
-impl ClusterView for OneNode {
-    fn members(&self) -> Vec<bulwark_rest::MemberView> {
-        vec![bulwark_rest::MemberView { name: "n1".into(), address: "127.0.0.1:9300".into(), master: true }]
-    }
-    fn number_of_nodes(&self) -> usize {
-        1
-    }
-    fn number_of_data_nodes(&self) -> usize {
-        1
-    }
-}
-
-struct NoRoles;
-impl bulwark_security::authz::RoleSource for NoRoles {
-    fn role(&self, _: &str) -> Option<bulwark_security::authz::RoleDescriptor> {
-        None
-    }
-}
-
-struct NoCerts;
-impl CertificateSource for NoCerts {
-    fn certificates(&self) -> Vec<SslCertificate> {
-        Vec::new()
-    }
-}
+mod common;
+use common::{PW, state_with};
 
 async fn state() -> RestState {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let store = Arc::new(Store::open(&dir, "n1", "127.0.0.1:9300").await.unwrap());
-    let elastic = PasswordHash::create(&SecretString::from(PW), PasswordHashing::Bcrypt { cost: 4 });
-    let lookup = Arc::new(Stored { store: store.clone(), elastic });
-    let policy =
-        LockoutPolicy { enabled: true, max_failures: 20, duration: std::time::Duration::from_secs(60) };
-    RestState {
-        info: Arc::new(NodeInfo {
-            node_name: "n1".into(),
-            cluster_name: "c1".into(),
-            cluster_uuid: "uuid".into(),
-        }),
-        authenticator: Arc::new(Authenticator::new(lookup, None, policy, Arc::new(NoAudit)).0),
-        cluster: Arc::new(OneNode),
-        authorizer: Arc::new(bulwark_security::authz::Authorizer::new(Arc::new(NoRoles))),
-        certificates: Arc::new(NoCerts),
-        security_enabled: true,
-        pki_enabled: false,
-        max_content_length: 1 << 20,
-        store,
-        password_hashing: PasswordHashing::Bcrypt { cost: 4 },
-        password_policy: bulwark_security::authn::PasswordPolicy::from_settings(
-            &bulwark_settings::PasswordPolicySettings { min_length: 12, reject_common: true },
-        ),
-    }
+    state_with(true).await
 }
 
 fn basic() -> String {

@@ -1,102 +1,17 @@
 //! The router without a socket: authentication, error shapes, media types, product header.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
-use bulwark_rest::{CertificateSource, ClusterView, NodeInfo, RestState, SslCertificate, router::router};
-use bulwark_security::audit::NoAudit;
-use bulwark_security::authn::{
-    ApiKeyRecord, Authenticator, LockoutPolicy, NativeUser, PasswordHash, ReservedUserLookup, SecurityLookup,
-    ServiceTokenId,
-};
-use bulwark_settings::values::PasswordHashing;
-use secrecy::SecretString;
+use bulwark_rest::{RestState, router::router};
 use serde_json::Value;
 use tower::ServiceExt;
 
-struct Elastic(PasswordHash);
-impl ReservedUserLookup for Elastic {
-    fn reserved_user(&self, u: &str) -> Option<(PasswordHash, bool)> {
-        (u == "elastic").then(|| (self.0.clone(), true))
-    }
-}
-impl SecurityLookup for Elastic {
-    fn native_user(&self, _: &str) -> Option<NativeUser> {
-        None
-    }
-    fn api_key(&self, _: &str) -> Option<ApiKeyRecord> {
-        None
-    }
-    fn service_token(&self, _: &ServiceTokenId) -> Option<PasswordHash> {
-        None
-    }
-}
-struct OneNode;
-impl ClusterView for OneNode {
-    fn members(&self) -> Vec<bulwark_rest::MemberView> {
-        vec![bulwark_rest::MemberView { name: "n1".into(), address: "127.0.0.1:9300".into(), master: true }]
-    }
-    fn number_of_nodes(&self) -> usize {
-        1
-    }
-    fn number_of_data_nodes(&self) -> usize {
-        1
-    }
-}
-
-struct NoRoles;
-impl bulwark_security::authz::RoleSource for NoRoles {
-    fn role(&self, _: &str) -> Option<bulwark_security::authz::RoleDescriptor> {
-        None
-    }
-}
-
-struct NoCerts;
-impl CertificateSource for NoCerts {
-    fn certificates(&self) -> Vec<SslCertificate> {
-        Vec::new()
-    }
-}
-
-const PW: &str = "the-right-password";
+mod common;
+use common::{PW, state_with};
 
 async fn state(security_enabled: bool) -> RestState {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let store = Arc::new(bulwark_store::Store::open(&dir, "n1", "127.0.0.1:9300").await.unwrap());
-    let hash = PasswordHash::create(&SecretString::from(PW), PasswordHashing::Bcrypt { cost: 4 });
-    RestState {
-        info: Arc::new(NodeInfo {
-            node_name: "n1".into(),
-            cluster_name: "c1".into(),
-            cluster_uuid: "uuid".into(),
-        }),
-        authenticator: Arc::new(
-            Authenticator::new(
-                Arc::new(Elastic(hash)),
-                None,
-                LockoutPolicy {
-                    enabled: true,
-                    max_failures: 20,
-                    duration: std::time::Duration::from_secs(60),
-                },
-                Arc::new(NoAudit),
-            )
-            .0,
-        ),
-        cluster: Arc::new(OneNode),
-        authorizer: Arc::new(bulwark_security::authz::Authorizer::new(Arc::new(NoRoles))),
-        certificates: Arc::new(NoCerts),
-        security_enabled,
-        pki_enabled: false,
-        max_content_length: 1 << 20,
-        store,
-        password_hashing: PasswordHashing::Bcrypt { cost: 4 },
-        password_policy: bulwark_security::authn::PasswordPolicy::from_settings(
-            &bulwark_settings::PasswordPolicySettings { min_length: 12, reject_common: true },
-        ),
-    }
+    state_with(security_enabled).await
 }
 
 fn basic(user: &str, pw: &str) -> String {
