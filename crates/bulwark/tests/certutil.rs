@@ -896,69 +896,13 @@ fn bad_instances_files() {
     assert!(!dir.path("certificate-bundle.zip").exists() && !dir.path("csr-bundle.zip").exists());
 }
 
-/// Runs a command on a pseudo-terminal (Python's `pty`), answering prompts like a person: each
-/// answer is typed only once its prompt is the last thing on the screen (and, after the first,
-/// once the previous answer's line has ended). The transcript has escape sequences removed and ends with
-/// `__EXIT=<code>__`. Exit status 3 means a prompt never came.
-const PTY_DRIVER: &str = r#"
-import fcntl, json, os, pty, re, select, signal, struct, sys, termios, time
-steps = json.loads(sys.argv[1])
-argv = sys.argv[2:]
-pid, fd = pty.fork()
-if pid == 0:
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
-    os.environ["TERM"] = "xterm"
-    os.environ["RUST_BACKTRACE"] = "0"
-    os.execvp(argv[0], argv)
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-buf = b""
-done = False
-def pump(timeout):
-    global buf, done
-    if done:
-        time.sleep(timeout)
-        return
-    ready, _, _ = select.select([fd], [], [], timeout)
-    if ready:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            data = b""
-        if data:
-            buf += data
-        else:
-            done = True
-def text():
-    return ANSI.sub("", buf.decode("utf-8", "replace"))
-def give_up(message, status):
-    os.kill(pid, signal.SIGKILL)
-    sys.stdout.write(text() + "\n" + message + "\n")
-    sys.exit(status)
-mark = None
-for prompt, answer in steps:
-    deadline = time.time() + 60
-    while not ((mark is None or b"\n" in buf[mark:]) and re.split(r"[\r\n]", text())[-1].rstrip().endswith(prompt.rstrip())):
-        if done or time.time() > deadline:
-            give_up("__NO_PROMPT__ " + prompt, 3)
-        pump(0.05)
-    mark = len(buf)
-    os.write(fd, answer.encode() + b"\r")
-deadline = time.time() + 120
-while not done:
-    if time.time() > deadline:
-        give_up("__TIMEOUT__", 4)
-    pump(0.1)
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(text() + "\n__EXIT=%d__\n" % os.waitstatus_to_exitcode(status))
-"#;
-
 /// Runs `bulwark ARGS` in `dir` on a terminal, answering `(prompt, answer)` in order; returns the
 /// exit code and the transcript.
 fn on_terminal(dir: &Dir, args: &[&str], dialogue: &[(&str, &str)]) -> (i32, String) {
     let steps = serde_json::to_string(dialogue).unwrap();
     let out = Command::new("python3")
         .arg("-c")
-        .arg(PTY_DRIVER)
+        .arg(bulwark_testkit::PTY_DRIVER)
         .arg(steps)
         .arg(bulwark_testkit::binary())
         .arg("--home")
