@@ -88,27 +88,10 @@ fn seg_compare(fields: &[SortField], a: &[SegVal], b: &[SegVal]) -> Ordering {
     for (i, f) in fields.iter().enumerate() {
         let (x, y) =
             (a.get(i).copied().unwrap_or(SegVal::Missing), b.get(i).copied().unwrap_or(SegVal::Missing));
-        let ord = match (x, y) {
-            (SegVal::Missing, SegVal::Missing) => Ordering::Equal,
-            (SegVal::Missing, _) => {
-                if f.missing_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (_, SegVal::Missing) => {
-                if f.missing_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
-            _ => {
-                let o = x.cmp_present(y);
-                if f.desc { o.reverse() } else { o }
-            }
-        };
+        let ord =
+            crate::sort::order_key(f, matches!(x, SegVal::Missing), matches!(y, SegVal::Missing), || {
+                x.cmp_present(y)
+            });
         if ord != Ordering::Equal {
             return ord;
         }

@@ -239,32 +239,45 @@ impl SortValue {
 pub(crate) fn compare(fields: &[SortField], a: &[SortValue], b: &[SortValue]) -> Ordering {
     for (i, f) in fields.iter().enumerate() {
         let (x, y) = (a.get(i).unwrap_or(&SortValue::Missing), b.get(i).unwrap_or(&SortValue::Missing));
-        let ord = match (x, y) {
-            (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
-            (SortValue::Missing, _) => {
-                if f.missing_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (_, SortValue::Missing) => {
-                if f.missing_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
-            _ => {
-                let o = x.cmp_present(y);
-                if f.desc { o.reverse() } else { o }
-            }
-        };
+        let ord = order_key(f, matches!(x, SortValue::Missing), matches!(y, SortValue::Missing), || {
+            x.cmp_present(y)
+        });
         if ord != Ordering::Equal {
             return ord;
         }
     }
     Ordering::Equal
+}
+
+/// Orders one sort key: missing values first or last as asked (whatever the direction), present
+/// ones by `present`, reversed for a descending sort.
+pub(crate) fn order_key(
+    f: &SortField,
+    x_missing: bool,
+    y_missing: bool,
+    present: impl FnOnce() -> Ordering,
+) -> Ordering {
+    match (x_missing, y_missing) {
+        (true, true) => Ordering::Equal,
+        (true, false) => {
+            if f.missing_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (false, true) => {
+            if f.missing_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (false, false) => {
+            let o = present();
+            if f.desc { o.reverse() } else { o }
+        }
+    }
 }
 
 #[cfg(test)]
