@@ -115,17 +115,17 @@ pub async fn get(State(state): State<RestState>, names: Option<Path<String>>) ->
     let wanted: Option<Vec<String>> = names.map(|Path(n)| n.split(',').map(str::to_owned).collect());
     let mut out = Map::new();
     for r in RESERVED_ROLES {
-        if wanted.as_ref().is_none_or(|w| w.iter().any(|x| x == r)) {
-            if let Some(d) = reserved_role_descriptor(r) {
-                out.insert((*r).to_owned(), render(&d));
-            }
+        if wanted.as_ref().is_none_or(|w| w.iter().any(|x| x == r))
+            && let Some(d) = reserved_role_descriptor(r)
+        {
+            out.insert((*r).to_owned(), render(&d));
         }
     }
     for (name, v) in state.store.entries(EntryKind::Role).map_err(ApiError::store)? {
-        if wanted.as_ref().is_none_or(|w| w.contains(&name)) {
-            if let Ok(d) = serde_json::from_value::<RoleDescriptor>(v) {
-                out.insert(name, render(&d));
-            }
+        if wanted.as_ref().is_none_or(|w| w.contains(&name))
+            && let Ok(d) = serde_json::from_value::<RoleDescriptor>(v)
+        {
+            out.insert(name, render(&d));
         }
     }
     if out.is_empty() && wanted.is_some() {
@@ -214,12 +214,12 @@ pub async fn query(State(state): State<RestState>, bytes: Bytes) -> Result<Json<
     };
     let mut roles = Vec::new();
     for (name, v) in state.store.entries(EntryKind::Role).map_err(ApiError::store)? {
-        if keep(&name) {
-            if let Ok(d) = serde_json::from_value::<RoleDescriptor>(v) {
-                let mut r = render(&d);
-                r["name"] = json!(name);
-                roles.push(r);
-            }
+        if keep(&name)
+            && let Ok(d) = serde_json::from_value::<RoleDescriptor>(v)
+        {
+            let mut r = render(&d);
+            r["name"] = json!(name);
+            roles.push(r);
         }
     }
     let total = roles.len();

@@ -93,10 +93,10 @@ impl Lockout {
             (Key::Address(address), LockScope::Address),
             (Key::Pair(user.to_owned(), address), LockScope::UserFromAddress),
         ] {
-            if let Some(until) = map.get(&key).and_then(|e| e.locked_until) {
-                if until > now {
-                    return Verdict::Locked { remaining: until - now, scope };
-                }
+            if let Some(until) = map.get(&key).and_then(|e| e.locked_until)
+                && until > now
+            {
+                return Verdict::Locked { remaining: until - now, scope };
             }
         }
         Verdict::Allowed
@@ -111,10 +111,10 @@ impl Lockout {
         let Ok(mut map) = self.entries.lock() else { return (Duration::ZERO, None) };
         if map.len() >= MAX_KEYS {
             map.retain(|_, e| now.saturating_duration_since(e.last) < FORGET_AFTER);
-            if map.len() >= MAX_KEYS {
-                if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.last).map(|(k, _)| k.clone()) {
-                    map.remove(&oldest);
-                }
+            if map.len() >= MAX_KEYS
+                && let Some(oldest) = map.iter().min_by_key(|(_, e)| e.last).map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
             }
         }
         let max = self.policy.max_failures.max(1);
@@ -217,10 +217,10 @@ mod tests {
         assert_eq!(l.check("bob", A, t), Verdict::Allowed);
         let mut started = None;
         for i in 0..15 {
-            if let Some(s) = l.failure(&format!("user{i}"), A, t).1 {
-                if s.scope == LockScope::Address {
-                    started = Some(s);
-                }
+            if let Some(s) = l.failure(&format!("user{i}"), A, t).1
+                && s.scope == LockScope::Address
+            {
+                started = Some(s);
             }
         }
         assert!(started.is_some());
