@@ -10,8 +10,8 @@ use std::net::IpAddr;
 
 use rcgen::string::Ia5String;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyIdMethod, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, DistinguishedName, ExtendedKeyUsagePurpose,
+    IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use rustls_pki_types::PrivateKeyDer;
 use time::{Duration, OffsetDateTime};
@@ -131,6 +131,9 @@ pub struct CertRequest {
     pub validity_days: u32,
     /// The key pair to generate.
     pub key: KeyAlgorithm,
+    /// CRL distribution point URLs (`http://`, `https://` or `ldap://`), alternatives for the
+    /// same list; none leaves the extension out (ignored for CSRs, where the signer decides).
+    pub crl_urls: Vec<String>,
 }
 
 impl CertRequest {
@@ -142,6 +145,7 @@ impl CertRequest {
             ips: Vec::new(),
             validity_days: DEFAULT_VALIDITY_DAYS,
             key: KeyAlgorithm::EcdsaP256,
+            crl_urls: Vec::new(),
         }
     }
 }
@@ -174,7 +178,7 @@ pub fn issue(ca: &CertifiedKey, req: &CertRequest, usage: CertUsage) -> Result<C
     let subject = dn::parse(&req.subject_cn)?;
     let sans = subject_alt_names(&req.dns, &req.ips)?;
     let signer = CaSigner::new(ca)?;
-    let params = leaf_params(subject, sans, req.validity_days, usage, signer.has_ski)?;
+    let params = leaf_params(subject, sans, req.validity_days, usage, &req.crl_urls, signer.has_ski)?;
     let key_pair = key::generate(req.key)?;
     let cert = params.signed_by(&key_pair, &signer.issuer).map_err(PkiError::generate("certificate"))?;
     Ok(CertifiedKey { cert_der: cert.der().to_vec(), key_pkcs8: Zeroizing::new(key_pair.serialize_der()) })
@@ -206,6 +210,9 @@ pub(crate) struct CaSigner {
     /// Whether the CA certificate has a subject key identifier, so leaves can carry a matching
     /// authority key identifier.
     pub(crate) has_ski: bool,
+    /// How to name the CA's key in an authority key identifier: its own subject key identifier
+    /// when it has one.
+    pub(crate) key_id: KeyIdMethod,
 }
 
 impl CaSigner {
@@ -234,12 +241,13 @@ impl CaSigner {
         });
         let mut params = CertificateParams::default();
         params.distinguished_name = dn::from_x509(cert.subject())?;
-        params.key_identifier_method = match &ski {
+        let key_id = match &ski {
             Some(id) => KeyIdMethod::PreSpecified(id.clone()),
             None => KeyIdMethod::Sha256,
         };
+        params.key_identifier_method = key_id.clone();
         let signing_key = key::signing_key(ca.key_pkcs8_der())?;
-        Ok(Self { issuer: Issuer::new(params, signing_key), has_ski: ski.is_some() })
+        Ok(Self { issuer: Issuer::new(params, signing_key), has_ski: ski.is_some(), key_id })
     }
 }
 
@@ -249,6 +257,7 @@ pub(crate) fn leaf_params(
     sans: Vec<SanType>,
     validity_days: u32,
     usage: CertUsage,
+    crl_urls: &[String],
     authority_key_id: bool,
 ) -> Result<CertificateParams, PkiError> {
     if subject.iter().next().is_none() && sans.is_empty() {
@@ -261,9 +270,27 @@ pub(crate) fn leaf_params(
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     params.extended_key_usages = usage.ekus();
     params.use_authority_key_identifier_extension = authority_key_id;
+    if !crl_urls.is_empty() {
+        for url in crl_urls {
+            check_crl_url(url)?;
+        }
+        params.crl_distribution_points = vec![CrlDistributionPoint { uris: crl_urls.to_vec() }];
+    }
     set_validity(&mut params, validity_days)?;
     params.serial_number = Some(random_serial()?);
     Ok(params)
+}
+
+/// Refuses CRL distribution point URLs that clients could not fetch.
+fn check_crl_url(url: &str) -> Result<(), PkiError> {
+    let scheme_ok =
+        ["http://", "https://", "ldap://"].iter().any(|p| url.len() > p.len() && url.starts_with(p));
+    if !scheme_ok || !url.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(PkiError::InvalidRequest(format!(
+            "{url:?} is not a CRL distribution point URL (expected http://, https:// or ldap:// without spaces)"
+        )));
+    }
+    Ok(())
 }
 
 /// Builds DNS and IP SANs, refusing names that are not plausible host names.
@@ -330,6 +357,7 @@ mod tests {
             ips: vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
             validity_days: 30,
             key: KeyAlgorithm::EcdsaP256,
+            crl_urls: vec!["https://node-1.example.internal:9200/_ssl/crl/http_ca.crl".to_owned()],
         }
     }
 
@@ -382,6 +410,9 @@ mod tests {
         assert!(matches!(issue(&ca, &req, CertUsage::Server), Err(PkiError::InvalidRequest(_))));
         let mut req = leaf_req();
         req.dns.push("bad name".to_owned());
+        assert!(matches!(issue(&ca, &req, CertUsage::Server), Err(PkiError::InvalidRequest(_))));
+        let mut req = leaf_req();
+        req.crl_urls = vec!["file:///etc/crl".to_owned()];
         assert!(matches!(issue(&ca, &req, CertUsage::Server), Err(PkiError::InvalidRequest(_))));
         let mut req = leaf_req();
         req.dns.push("bücher.example".to_owned());

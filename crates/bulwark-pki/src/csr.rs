@@ -85,6 +85,7 @@ pub fn sign_csr(
     csr_pem_or_der: &[u8],
     validity_days: u32,
     usage: CertUsage,
+    crl_urls: &[String],
 ) -> Result<Vec<u8>, PkiError> {
     let der = pem::csr_der(csr_pem_or_der)?;
     let parsed = Parsed::new(&der)?;
@@ -92,7 +93,7 @@ pub fn sign_csr(
     let public_key = SubjectPublicKeyInfo::from_der(parsed.csr.certification_request_info.subject_pki.raw)
         .map_err(|e| PkiError::CsrRefused(format!("unsupported public key: {e}")))?;
     let signer = CaSigner::new(ca)?;
-    let params = cert::leaf_params(subject, parsed.sans, validity_days, usage, signer.has_ski)?;
+    let params = cert::leaf_params(subject, parsed.sans, validity_days, usage, crl_urls, signer.has_ski)?;
     let cert = params.signed_by(&public_key, &signer.issuer).map_err(PkiError::generate("certificate"))?;
     Ok(cert.der().to_vec())
 }
@@ -206,7 +207,7 @@ mod tests {
             assert_eq!(info.dns_sans, req.dns);
             assert_eq!(info.ip_sans, req.ips);
             assert!(!info.requests_ca);
-            let der = sign_csr(&ca, csr.as_bytes(), 5, CertUsage::ServerAndClient).unwrap();
+            let der = sign_csr(&ca, csr.as_bytes(), 5, CertUsage::ServerAndClient, &[]).unwrap();
             assert!(key_matches_cert(&key, &der).unwrap());
             assert!(verify_chain(&der, ca.cert_der()).is_ok());
             let cert = inspect(&der).unwrap();
@@ -214,7 +215,7 @@ mod tests {
             assert!(!cert.is_ca);
             // DER input works too.
             let raw = pem::csr_der(csr.as_bytes()).unwrap();
-            assert!(sign_csr(&ca, &raw, 5, CertUsage::Server).is_ok());
+            assert!(sign_csr(&ca, &raw, 5, CertUsage::Server, &[]).is_ok());
         }
     }
 
@@ -226,11 +227,11 @@ mod tests {
         // Flip a byte inside the subject's common name ("node-3" → "node-4").
         let pos = der.windows(6).position(|w| w == b"node-3").unwrap();
         der[pos + 5] = b'4';
-        assert!(matches!(sign_csr(&ca, &der, 5, CertUsage::Server), Err(PkiError::CsrSignature(_))));
-        assert!(matches!(sign_csr(&ca, b"garbage", 5, CertUsage::Server), Err(PkiError::CsrParse(_))));
+        assert!(matches!(sign_csr(&ca, &der, 5, CertUsage::Server, &[]), Err(PkiError::CsrSignature(_))));
+        assert!(matches!(sign_csr(&ca, b"garbage", 5, CertUsage::Server, &[]), Err(PkiError::CsrParse(_))));
         let not_csr = ca.cert_pem();
         assert!(matches!(
-            sign_csr(&ca, not_csr.as_bytes(), 5, CertUsage::Server),
+            sign_csr(&ca, not_csr.as_bytes(), 5, CertUsage::Server, &[]),
             Err(PkiError::CsrParse(_))
         ));
     }

@@ -42,6 +42,11 @@ pub enum PkiError {
         source: rcgen::Error,
     },
 
+    /// Bytes that should hold a certificate revocation list do not, or its signature is not the
+    /// CA's.
+    #[error("could not read certificate revocation list: {0}")]
+    CrlParse(String),
+
     /// Bytes that should hold an X.509 certificate do not.
     #[error("could not parse certificate: {0}")]
     CertParse(String),

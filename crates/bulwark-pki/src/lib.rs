@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod cert;
+mod crl;
 mod csr;
 mod dn;
 mod error;
@@ -23,6 +24,7 @@ mod tls;
 pub use cert::{
     CertRequest, CertUsage, CertifiedKey, DEFAULT_VALIDITY_DAYS, ensure_ca, issue, load_ca_from_pem, new_ca,
 };
+pub use crl::{CrlInfo, Revocation, RevocationReason, issue_crl, normalize_serial, read_crl};
 pub use csr::{CsrInfo, inspect_csr, new_csr, sign_csr};
 pub use error::PkiError;
 pub use files::{PRIVATE_MODE, PUBLIC_MODE, read_file, write_atomic, write_private_file, write_public_file};
@@ -30,7 +32,7 @@ pub use fingerprint::Fingerprint;
 pub use inspect::{CertInfo, inspect, verify_chain, verify_chain_at};
 pub use key::{KeyAlgorithm, RsaBits, key_matches_cert, to_pkcs8};
 pub use p12::{CertifiedKeyChain, P12Contents, P12Entry, load_ca_from_p12, read_p12, write_p12};
-pub use pem::{cert_pem, certs_from_pem, csr_pem, key_from_pem, key_pem};
+pub use pem::{cert_pem, certs_from_pem, crl_pem, csr_pem, key_from_pem, key_pem};
 pub use tls::{
     ClientAuth, TlsVersions, client_config_mtls, client_config_pinned, client_config_trusting, provider,
     server_config,

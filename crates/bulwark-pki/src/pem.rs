@@ -7,7 +7,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, CertificateSigningRequestDer, PrivateKeyDer};
+use rustls_pki_types::{
+    CertificateDer, CertificateRevocationListDer, CertificateSigningRequestDer, PrivateKeyDer,
+};
 use zeroize::Zeroizing;
 
 use crate::error::PkiError;
@@ -80,6 +82,25 @@ pub(crate) fn csr_der(pem_or_der: &[u8]) -> Result<Vec<u8>, PkiError> {
         other => PkiError::CsrParse(describe(&other)),
     })?;
     Ok(csr.as_ref().to_vec())
+}
+
+/// A DER certificate revocation list as a PEM `X509 CRL` block.
+pub fn crl_pem(der: &[u8]) -> String {
+    encode("X509 CRL", der)
+}
+
+/// A CRL given as PEM (`X509 CRL`) or as raw DER, returned as DER.
+pub(crate) fn crl_der(pem_or_der: &[u8]) -> Result<Vec<u8>, PkiError> {
+    if !contains(pem_or_der, b"-----BEGIN") {
+        return Ok(pem_or_der.to_vec());
+    }
+    let crl = CertificateRevocationListDer::from_pem_slice(pem_or_der).map_err(|e| match e {
+        rustls_pki_types::pem::Error::NoItemsFound => {
+            PkiError::CrlParse("no X509 CRL block found".to_owned())
+        }
+        other => PkiError::CrlParse(describe(&other)),
+    })?;
+    Ok(crl.as_ref().to_vec())
 }
 
 fn encode(label: &str, der: &[u8]) -> String {

@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bulwark_pki::{
-    CertRequest, CertUsage, CertifiedKey, ClientAuth, KeyAlgorithm, P12Entry, PkiError, RsaBits,
-    SecretString, TlsVersions, cert_pem, certs_from_pem, inspect, inspect_csr, issue, key_from_pem,
-    key_matches_cert, load_ca_from_p12, load_ca_from_pem, new_ca, new_csr, read_p12, server_config, sign_csr,
-    write_p12, write_private_file, write_public_file,
+    CertRequest, CertUsage, CertifiedKey, ClientAuth, KeyAlgorithm, P12Entry, PkiError, Revocation,
+    RevocationReason, RsaBits, SecretString, TlsVersions, cert_pem, certs_from_pem, crl_pem, inspect,
+    inspect_csr, issue, issue_crl, key_from_pem, key_matches_cert, load_ca_from_p12, load_ca_from_pem,
+    new_ca, new_csr, read_crl, read_p12, server_config, sign_csr, write_p12, write_private_file,
+    write_public_file,
 };
 
 const PW: &str = "Interop-pw-1";
@@ -65,6 +66,7 @@ fn leaf_request(key: KeyAlgorithm) -> CertRequest {
         ips: vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
         validity_days: 60,
         key,
+        crl_urls: vec!["https://node-1.example.internal:9200/_ssl/crl/http_ca.crl".to_owned()],
     }
 }
 
@@ -499,7 +501,7 @@ fn openssl_csrs_are_signed_safely() {
         assert!(info.requests_ca);
         assert_eq!(info.dns_sans, vec!["x"]);
 
-        let der = sign_csr(&ca, &csr, 10, CertUsage::ServerAndClient).unwrap();
+        let der = sign_csr(&ca, &csr, 10, CertUsage::ServerAndClient, &[]).unwrap();
         write(d, "signed.pem", cert_pem(&der).as_bytes());
         let out = openssl(&["verify", "-CAfile", "ca.pem", "signed.pem"], d);
         assert!(out.contains("signed.pem: OK"), "{name}: {out}");
@@ -520,7 +522,7 @@ fn openssl_csrs_are_signed_safely() {
         ],
         d,
     );
-    let weak = sign_csr(&ca, &std::fs::read(d.join("weak.csr")).unwrap(), 10, CertUsage::Server);
+    let weak = sign_csr(&ca, &std::fs::read(d.join("weak.csr")).unwrap(), 10, CertUsage::Server, &[]);
     assert!(matches!(weak, Err(PkiError::CsrRefused(_))), "{weak:?}");
 }
 
@@ -597,4 +599,78 @@ fn openssl_s_client_talks_to_our_server() {
             assert!(!text.contains("pong"), "{text}");
         }
     }
+}
+
+/// OpenSSL reads our CRLs, checks their signature against the CA, and with `-crl_check` refuses
+/// exactly the revoked certificate; our reader reads a CRL OpenSSL signed.
+#[test]
+fn crls_work_with_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for key in KEYS {
+        let ca = new_ca("CN=CRL CA", 30, key).unwrap();
+        let good = issue(&ca, &leaf_request(key), CertUsage::Server).unwrap();
+        let bad = issue(&ca, &leaf_request(key), CertUsage::Server).unwrap();
+        write(d, "ca.pem", ca.cert_pem().as_bytes());
+        write(d, "good.pem", good.cert_pem().as_bytes());
+        write(d, "bad.pem", bad.cert_pem().as_bytes());
+        let text = openssl(&["x509", "-in", "good.pem", "-noout", "-text"], d);
+        assert!(text.contains("X509v3 CRL Distribution Points"), "{text}");
+        assert!(text.contains("URI:https://node-1.example.internal:9200/_ssl/crl/http_ca.crl"), "{text}");
+
+        let revoked = Revocation {
+            serial_hex: bad.info().unwrap().serial_hex,
+            revoked_at: time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
+            reason: RevocationReason::KeyCompromise,
+        };
+        let der = issue_crl(&ca, 3, std::slice::from_ref(&revoked), time::Duration::days(7)).unwrap();
+        write(d, "ca.crl", &der);
+        write(d, "ca.crl.pem", crl_pem(&der).as_bytes());
+        let out =
+            openssl(&["crl", "-inform", "DER", "-in", "ca.crl", "-CAfile", "ca.pem", "-noout", "-text"], d);
+        assert!(out.contains("verify OK"), "{key:?}: {out}");
+        assert!(out.contains("X509v3 CRL Number: \n                3"), "{key:?}: {out}");
+        assert!(out.contains(&revoked.serial_hex.to_uppercase()), "{key:?}: {out}");
+        assert!(out.contains("Key Compromise"), "{key:?}: {out}");
+
+        let check = |leaf: &str| {
+            run("openssl", &["verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "ca.crl.pem", leaf], d)
+        };
+        assert!(check("good.pem").status.success(), "{key:?}: the unrevoked certificate must verify");
+        let refused = check("bad.pem");
+        let text =
+            String::from_utf8_lossy(&refused.stdout).to_string() + &String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success() && text.contains("certificate revoked"), "{key:?}: {text}");
+    }
+
+    // A CRL made by `openssl ca` for a CA of ours reads back with its entry.
+    let ca = new_ca("CN=OpenSSL CRL CA", 30, KeyAlgorithm::EcdsaP256).unwrap();
+    let leaf = issue(&ca, &leaf_request(KeyAlgorithm::EcdsaP256), CertUsage::Server).unwrap();
+    write(d, "oca.pem", ca.cert_pem().as_bytes());
+    write_private_file(&d.join("oca.key"), ca.key_pem().as_bytes()).unwrap();
+    write(d, "leaf.pem", leaf.cert_pem().as_bytes());
+    let serial = leaf.info().unwrap().serial_hex;
+    write(
+        d,
+        "index.txt",
+        format!(
+            "R\t301231235959Z\t251122000000Z,superseded\t{}\tunknown\t/CN=node-1\n",
+            serial.to_uppercase()
+        )
+        .as_bytes(),
+    );
+    write(d, "crlnumber", b"2a\n");
+    write(
+        d,
+        "ca.cnf",
+        b"[ca]\ndefault_ca = c\n[c]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 5\n",
+    );
+    openssl(
+        &["ca", "-config", "ca.cnf", "-gencrl", "-cert", "oca.pem", "-keyfile", "oca.key", "-out", "o.crl"],
+        d,
+    );
+    let info = read_crl(&std::fs::read(d.join("o.crl")).unwrap(), ca.cert_der()).unwrap();
+    assert_eq!(info.number, 0x2a);
+    assert!(info.is_revoked(&serial), "{info:?}");
+    assert_eq!(info.revoked[0].reason, RevocationReason::Superseded);
 }

@@ -70,8 +70,8 @@ impl EnrollmentAuthority for Authority {
         Ok(SignedNode {
             http_ca_cert: self.http_ca.cert_der().to_vec(),
             transport_ca_cert: self.transport_ca.cert_der().to_vec(),
-            http_cert: sign_csr(&self.http_ca, http_csr, 30, CertUsage::Server).map_err(bad)?,
-            transport_cert: sign_csr(&self.transport_ca, transport_csr, 30, CertUsage::ServerAndClient)
+            http_cert: sign_csr(&self.http_ca, http_csr, 30, CertUsage::Server, &[]).map_err(bad)?,
+            transport_cert: sign_csr(&self.transport_ca, transport_csr, 30, CertUsage::ServerAndClient, &[])
                 .map_err(bad)?,
         })
     }
