@@ -14,7 +14,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bulwark_keystore::Keystore;
-use bulwark_pki::{CertUsage, CertifiedKey, Fingerprint, PkiError};
+use bulwark_pki::{CertUsage, CertifiedKey, Fingerprint, PkiError, Revocation};
+use bulwark_rest::revocation::Authority;
 use bulwark_rest::{EnrollmentAuthority, SignError, SignedNode};
 use bulwark_settings::{Home, Settings};
 use bulwark_store::{Command, EntryKind, Store};
@@ -26,6 +27,7 @@ pub use bulwark_security::enrollment::{
 };
 
 use crate::NodeError;
+use crate::crl::{self, CrlCache};
 use crate::reload::LayerTls;
 
 /// The version a token's `ver` reports: the Elasticsearch version this node is compatible with.
@@ -164,6 +166,10 @@ pub struct NodeEnrollment {
     keystore_password: SecretString,
     http: Option<Arc<LayerTls>>,
     store: Arc<Store>,
+    /// This node's host name and HTTP port, for the CRL URL in certificates it signs.
+    hostname: String,
+    http_port: u16,
+    crls: CrlCache,
 }
 
 impl NodeEnrollment {
@@ -183,6 +189,9 @@ impl NodeEnrollment {
             keystore_password: keystore_password.clone(),
             http,
             store,
+            hostname: crate::host::hostname(),
+            http_port: settings.http.port,
+            crls: CrlCache::default(),
         }
     }
 
@@ -369,14 +378,27 @@ impl EnrollmentAuthority for NodeEnrollment {
                 "[{HTTP_CA_P12}] does not hold the CA of the HTTP certificate this node serves"
             )));
         }
-        let http_cert = bulwark_pki::sign_csr(&http_ca, http_csr, SIGNED_DAYS, CertUsage::Server)
-            .map_err(sign_error("http_csr"))?;
+        // Joining nodes hold no CA key: their certificates name this node's revocation lists.
+        let crl_urls = |a| crl::distribution_points(&[self.hostname.as_str()], self.http_port, a);
+        let http_cert = bulwark_pki::sign_csr(
+            &http_ca,
+            http_csr,
+            SIGNED_DAYS,
+            CertUsage::Server,
+            &crl_urls(Authority::HttpCa),
+        )
+        .map_err(sign_error("http_csr"))?;
         drop(http_ca);
         let transport_ca = self.load_ca(&ks, TRANSPORT_CA_P12, TRANSPORT_CA_PASSWORD)?;
         drop(ks);
-        let transport_cert =
-            bulwark_pki::sign_csr(&transport_ca, transport_csr, SIGNED_DAYS, CertUsage::ServerAndClient)
-                .map_err(sign_error("transport_csr"))?;
+        let transport_cert = bulwark_pki::sign_csr(
+            &transport_ca,
+            transport_csr,
+            SIGNED_DAYS,
+            CertUsage::ServerAndClient,
+            &crl_urls(Authority::TransportCa),
+        )
+        .map_err(sign_error("transport_csr"))?;
         Ok(SignedNode {
             http_ca_cert: served,
             transport_ca_cert: transport_ca.cert_der().to_vec(),
@@ -387,6 +409,19 @@ impl EnrollmentAuthority for NodeEnrollment {
 
     fn node_addresses(&self) -> Vec<String> {
         self.store.members().into_iter().map(|m| m.address).collect()
+    }
+
+    fn crl(&self, authority: Authority, revoked: &[Revocation]) -> Result<Option<Vec<u8>>, SignError> {
+        let (file, password_entry) = match authority {
+            Authority::HttpCa => (HTTP_CA_P12, HTTP_CA_PASSWORD),
+            Authority::TransportCa => (TRANSPORT_CA_P12, TRANSPORT_CA_PASSWORD),
+        };
+        if !self.home.certs_dir().join(file).exists() {
+            return Ok(None);
+        }
+        let der =
+            self.crls.get(authority, revoked, || self.load_ca(&self.keystore()?, file, password_entry))?;
+        Ok(Some(der))
     }
 }
 

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod autoconfig;
 mod bootstrap;
+mod crl;
 pub mod doctor;
 pub mod enrollment;
 mod error;

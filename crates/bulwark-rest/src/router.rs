@@ -66,6 +66,8 @@ pub fn router(state: RestState) -> Router {
         .route("/_cat/health", secured(&state, Action::MonitorHealth, get(cat::health)))
         .route("/_cat/nodes", secured(&state, Action::NodesInfo, get(cat::nodes)))
         .route("/_ssl/certificates", secured(&state, Action::SslCertificates, get(ssl::certificates)))
+        .route("/_ssl/certificates/_revoke", secured(&state, Action::SslRevoke, post(ssl::revoke)))
+        .route("/_ssl/certificates/_revoked", secured(&state, Action::SslRevoked, get(ssl::revoked)))
         .route("/_security/_authenticate", secured(&state, Action::Authenticate, get(security::authenticate)))
         .route("/_security/user", secured(&state, Action::GetUsers, get(user::get)))
         .route(
@@ -209,6 +211,9 @@ pub fn router(state: RestState) -> Router {
         .fallback(no_handler)
         .layer(axum::extract::DefaultBodyLimit::max(state.max_content_length))
         .layer(middleware::from_fn_with_state(state.clone(), authn::authenticate))
+        // Added after the authentication layer, so it does not apply: revocation lists are
+        // fetched by TLS clients that have no credentials, and they are signed.
+        .route("/_ssl/crl/{file}", get(ssl::crl))
         .layer(middleware::from_fn(media::pretty))
         .layer(middleware::from_fn(media::negotiate))
         .with_state(state)

@@ -74,10 +74,11 @@ pub enum SignError {
     Unavailable(String),
 }
 
-/// What the enrollment APIs need from the node: its CAs, the power to sign with them, and the
-/// cluster's addresses. Implemented by the node, which loads the CA keys only for a signature
-/// (they never leave it). Handlers reach it as the request extension [`Enrollment`], which the
-/// node layers onto the router; without one, enrollment is unavailable.
+/// What the enrollment and revocation APIs need from the node: its CAs, the power to sign with
+/// them, and the cluster's addresses. Implemented by the node, which loads the CA keys only for a
+/// signature (they never leave it). Handlers reach it as the request extension [`Enrollment`],
+/// which the node layers onto the router; without one, enrollment is unavailable and no CRL is
+/// published.
 pub trait EnrollmentAuthority: Send + Sync {
     /// `xpack.security.enrollment.enabled` is true (and HTTPS is on).
     fn enrollment_enabled(&self) -> bool;
@@ -87,6 +88,15 @@ pub trait EnrollmentAuthority: Send + Sync {
     fn sign_node(&self, http_csr: &[u8], transport_csr: &[u8]) -> Result<SignedNode, SignError>;
     /// The transport addresses of the cluster's nodes (`host:port`).
     fn node_addresses(&self) -> Vec<String>;
+    /// The revocation list (DER) of `authority`, signed by it and listing `revoked`; `None` when
+    /// this node does not hold that CA's key. May block (keystore, PKCS#12, signing).
+    fn crl(
+        &self,
+        _authority: crate::revocation::Authority,
+        _revoked: &[bulwark_pki::Revocation],
+    ) -> Result<Option<Vec<u8>>, SignError> {
+        Ok(None)
+    }
 }
 
 /// The node's [`EnrollmentAuthority`], as a request extension:

@@ -30,11 +30,13 @@ pub enum EntryKind {
     ServiceToken,
     /// An application privilege.
     ApplicationPrivilege,
+    /// A certificate revoked by one of the cluster's certificate authorities.
+    RevokedCertificate,
 }
 
 impl EntryKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [EntryKind; 7] = [
+    pub const ALL: [EntryKind; 8] = [
         EntryKind::ReservedUser,
         EntryKind::User,
         EntryKind::Role,
@@ -42,6 +44,7 @@ impl EntryKind {
         EntryKind::ApiKey,
         EntryKind::ServiceToken,
         EntryKind::ApplicationPrivilege,
+        EntryKind::RevokedCertificate,
     ];
 
     /// The kind's stable name, used as its key prefix on disk.
@@ -54,6 +57,7 @@ impl EntryKind {
             EntryKind::ApiKey => "api_key",
             EntryKind::ServiceToken => "service_token",
             EntryKind::ApplicationPrivilege => "application_privilege",
+            EntryKind::RevokedCertificate => "revoked_certificate",
         }
     }
 

@@ -260,6 +260,12 @@ impl Client {
     }
 }
 
+/// A loopback TCP port that was free a moment ago, for tests that need a fixed `http.port`
+/// (certificates that name it). Prefer `http.port: 0` everywhere else.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
 /// Runs a command to completion: (exit code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("run command");

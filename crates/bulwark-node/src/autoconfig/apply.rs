@@ -29,7 +29,7 @@ pub fn apply(
     hostname: &str,
     addrs: &[IpAddr],
 ) -> Result<Applied, NodeError> {
-    let material = Material::generate(&settings.node_name, hostname, addrs)?;
+    let material = Material::generate(&settings.node_name, hostname, addrs, settings.http.port)?;
     let mut journal = journal::begin(home)?;
     match write_all(home, settings, keystore, keystore_password, &material, &mut journal) {
         Ok(()) => {

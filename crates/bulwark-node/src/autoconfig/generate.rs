@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use bulwark_pki::{CertRequest, CertUsage, CertifiedKey, KeyAlgorithm, P12Entry, issue, new_ca, write_p12};
+use bulwark_rest::revocation::Authority;
 use secrecy::SecretString;
 
 use crate::NodeError;
@@ -68,20 +69,34 @@ fn names(node_name: &str, hostname: &str, addrs: &[IpAddr]) -> (Vec<String>, Vec
 
 impl Material {
     /// Generates two CAs (HTTP, transport) and this node's certificate under each, ECDSA P-256.
-    pub fn generate(node_name: &str, hostname: &str, addrs: &[IpAddr]) -> Result<Material, NodeError> {
+    ///
+    /// The node certificates name this node's revocation lists on HTTP port `http_port` (none
+    /// when it is 0), reached by the host name or `localhost`.
+    pub fn generate(
+        node_name: &str,
+        hostname: &str,
+        addrs: &[IpAddr],
+        http_port: u16,
+    ) -> Result<Material, NodeError> {
         let (dns, ips) = names(node_name, hostname, addrs);
-        let request = |days| CertRequest {
+        // Other hosts reach this node by its host name; a client on this host by localhost.
+        let crl_names: Vec<&str> =
+            [hostname, "localhost"].into_iter().filter(|n| dns.iter().any(|d| d == n)).collect();
+        let request = |days, authority| CertRequest {
             subject_cn: format!("CN={}", node_name.replace(',', "\\,")),
             dns: dns.clone(),
             ips: ips.clone(),
             validity_days: days,
             key: KeyAlgorithm::EcdsaP256,
+            crl_urls: crate::crl::distribution_points(&crl_names, http_port, authority),
         };
         let http_ca = new_ca(HTTP_CA_CN, CA_DAYS, KeyAlgorithm::EcdsaP256).map_err(gen_err)?;
-        let http = issue(&http_ca, &request(NODE_DAYS), CertUsage::Server).map_err(gen_err)?;
+        let http =
+            issue(&http_ca, &request(NODE_DAYS, Authority::HttpCa), CertUsage::Server).map_err(gen_err)?;
         let transport_ca = new_ca(TRANSPORT_CA_CN, CA_DAYS, KeyAlgorithm::EcdsaP256).map_err(gen_err)?;
         let transport =
-            issue(&transport_ca, &request(NODE_DAYS), CertUsage::ServerAndClient).map_err(gen_err)?;
+            issue(&transport_ca, &request(NODE_DAYS, Authority::TransportCa), CertUsage::ServerAndClient)
+                .map_err(gen_err)?;
         Ok(Material {
             http_ca,
             http,

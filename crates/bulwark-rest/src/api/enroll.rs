@@ -15,13 +15,13 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bulwark_security::SecurityError;
-use bulwark_security::audit::AuditEvent;
 use bulwark_security::authn::{ApiKeyRecord, Authentication, ServiceAccount, ServiceTokenId, now_millis};
 use bulwark_security::enrollment::{self, EnrollmentError, EnrollmentScope, encode_der};
 use bulwark_store::{Command, EntryKind};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
+use super::audit_change;
 use crate::body::{self, opt_string};
 use crate::{ApiError, Enrollment, EnrollmentAuthority, RestState, SignError, authn};
 
@@ -41,14 +41,6 @@ fn authority(
     };
     let authority = ext.map(|e| e.0.0).ok_or_else(disabled)?;
     if authority.enrollment_enabled() { Ok(authority) } else { Err(disabled()) }
-}
-
-fn audit(state: &RestState, who: &Option<axum::Extension<Authentication>>, change: &str, target: &str) {
-    state.authenticator.audit(AuditEvent::SecurityConfigChange {
-        user: who.as_ref().map_or_else(String::new, |a| a.user.username.clone()),
-        change: change.to_owned(),
-        target: target.to_owned(),
-    });
 }
 
 /// `GET /_security/enroll/kibana`: a new `elastic/kibana` token named
@@ -87,7 +79,7 @@ pub async fn kibana(
     let name = id.name().to_owned();
     let qualified = id.qualified_name();
     let token = super::service::store_new_token(&state, id).await?;
-    audit(&state, &who, "enroll_kibana", &qualified);
+    audit_change(&state, &who, "enroll_kibana", &qualified);
     Ok(Json(json!({
         "token": { "name": name, "value": token.to_bearer().expose_secret() },
         "http_ca": encode_der(&ca),
@@ -184,7 +176,7 @@ pub async fn node(
             .await
             .map_err(ApiError::store)?;
     }
-    audit(&state, &who, "enroll_node", key.as_deref().unwrap_or(""));
+    audit_change(&state, &who, "enroll_node", key.as_deref().unwrap_or(""));
     Ok(Json(json!({
         "http_ca_cert": encode_der(&signed.http_ca_cert),
         "transport_ca_cert": encode_der(&signed.transport_ca_cert),

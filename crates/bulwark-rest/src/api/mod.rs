@@ -1,5 +1,13 @@
 //! One module per API family.
 
+use bulwark_security::audit::AuditEvent;
+use bulwark_security::authn::Authentication;
+
+use crate::RestState;
+
+/// The caller of a secured handler (`None` when security is disabled).
+pub(crate) type Caller = Option<axum::Extension<Authentication>>;
+
 pub mod alias;
 pub mod api_key;
 pub mod bulk;
@@ -18,3 +26,12 @@ pub mod service;
 pub mod ssl;
 pub mod user;
 pub mod write;
+
+/// Records a change of security configuration (`change` applied to `target`) in the audit log.
+pub(crate) fn audit_change(state: &RestState, who: &Caller, change: &str, target: &str) {
+    state.authenticator.audit(AuditEvent::SecurityConfigChange {
+        user: who.as_ref().map_or_else(String::new, |a| a.user.username.clone()),
+        change: change.to_owned(),
+        target: target.to_owned(),
+    });
+}

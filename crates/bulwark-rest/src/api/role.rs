@@ -6,18 +6,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bulwark_security::audit::AuditEvent;
-use bulwark_security::authn::Authentication;
 use bulwark_security::authz::{
     ClusterPrivilege, IndexPrivilege, RESERVED_ROLES, RoleDescriptor, reserved_role_descriptor,
 };
 use bulwark_store::{Command, EntryKind};
 use serde_json::{Map, Value, json};
 
+use super::{Caller, audit_change};
 use crate::body::{self, opt_strings};
 use crate::{ApiError, RestState};
-
-type Caller = Option<axum::Extension<Authentication>>;
 
 fn stored_role(state: &RestState, name: &str) -> Result<Option<RoleDescriptor>, ApiError> {
     Ok(state
@@ -33,14 +30,6 @@ fn render(d: &RoleDescriptor) -> Value {
         o.entry("transient_metadata").or_insert(json!({"enabled": true}));
     }
     v
-}
-
-fn audit(state: &RestState, who: &Caller, change: &str, target: &str) {
-    state.authenticator.audit(AuditEvent::SecurityConfigChange {
-        user: who.as_ref().map_or_else(String::new, |a| a.user.username.clone()),
-        change: change.to_owned(),
-        target: target.to_owned(),
-    });
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
@@ -78,7 +67,7 @@ pub async fn put(
     let m = body::object(&bytes, true)?;
     let created = put_one(&state, &name, &Value::Object(m)).await?;
     state.authorizer.clear_cache();
-    audit(&state, &who, "put_role", &name);
+    audit_change(&state, &who, "put_role", &name);
     Ok(Json(json!({ "role": { "created": created } })))
 }
 
@@ -102,7 +91,7 @@ pub async fn bulk_put(
         }
     }
     state.authorizer.clear_cache();
-    audit(&state, &who, "bulk_put_role", &roles.keys().cloned().collect::<Vec<_>>().join(","));
+    audit_change(&state, &who, "bulk_put_role", &roles.keys().cloned().collect::<Vec<_>>().join(","));
     let mut out = json!({ "created": created, "updated": updated, "noop": [] });
     if !details.is_empty() {
         out["errors"] = json!({ "count": details.len(), "details": details });
@@ -160,7 +149,7 @@ pub async fn delete(
     if !found {
         return Ok((StatusCode::NOT_FOUND, Json(json!({ "found": false }))).into_response());
     }
-    audit(&state, &who, "delete_role", &name);
+    audit_change(&state, &who, "delete_role", &name);
     Ok(Json(json!({ "found": true })).into_response())
 }
 
@@ -183,7 +172,7 @@ pub async fn bulk_delete(
         }
     }
     state.authorizer.clear_cache();
-    audit(&state, &who, "bulk_delete_role", &names.join(","));
+    audit_change(&state, &who, "bulk_delete_role", &names.join(","));
     let mut out = json!({ "deleted": deleted, "not_found": not_found });
     if !details.is_empty() {
         out["errors"] = json!({ "count": details.len(), "details": details });
@@ -266,7 +255,7 @@ pub async fn put_mapping(
         .write(Command::PutEntry { kind: EntryKind::RoleMapping, id: name.clone(), value })
         .await
         .map_err(ApiError::store)?;
-    audit(&state, &who, "put_role_mapping", &name);
+    audit_change(&state, &who, "put_role_mapping", &name);
     Ok(Json(json!({ "role_mapping": { "created": !existed } })))
 }
 
@@ -302,7 +291,7 @@ pub async fn delete_mapping(
         .write(Command::DeleteEntry { kind: EntryKind::RoleMapping, id: name.clone() })
         .await
         .map_err(ApiError::store)?;
-    audit(&state, &who, "delete_role_mapping", &name);
+    audit_change(&state, &who, "delete_role_mapping", &name);
     Ok(Json(json!({ "found": true })).into_response())
 }
 

@@ -13,7 +13,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bulwark_security::audit::AuditEvent;
 use bulwark_security::authn::{
     Authentication, SERVICE_ACCOUNTS, SERVICE_TOKEN_HASHING, ServiceAccount, ServiceAccountToken,
     ServiceTokenId, new_api_key_id, now_millis,
@@ -23,6 +22,7 @@ use bulwark_store::{Command, EntryKind};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
+use super::audit_change;
 use crate::{ApiError, RestState, body};
 
 /// A token created through the API, as stored (the node reads the same shape).
@@ -98,14 +98,6 @@ fn account(params: &HashMap<String, String>) -> Result<&'static ServiceAccount, 
         .ok_or_else(|| ApiError::illegal_argument(format!("service account [{principal}] does not exist")))
 }
 
-fn audit(state: &RestState, who: &Option<axum::Extension<Authentication>>, change: &str, target: &str) {
-    state.authenticator.audit(AuditEvent::SecurityConfigChange {
-        user: who.as_ref().map_or_else(String::new, |a| a.user.username.clone()),
-        change: change.to_owned(),
-        target: target.to_owned(),
-    });
-}
-
 /// `POST|PUT .../credential/token/{name}` and `POST .../credential/token` (named `token_<id>`).
 pub async fn create_token(
     State(state): State<RestState>,
@@ -126,7 +118,7 @@ pub async fn create_token(
         ));
     }
     let token = store_new_token(&state, id).await?;
-    audit(&state, &who, "create_service_token", &qualified);
+    audit_change(&state, &who, "create_service_token", &qualified);
     Ok(Json(json!({
         "created": true,
         "token": { "name": name, "value": token.to_bearer().expose_secret() },
@@ -175,7 +167,7 @@ pub async fn delete_token(
         .write(Command::DeleteEntry { kind: EntryKind::ServiceToken, id: qualified.clone() })
         .await
         .map_err(ApiError::store)?;
-    audit(&state, &who, "delete_service_token", &qualified);
+    audit_change(&state, &who, "delete_service_token", &qualified);
     Ok(Json(json!({ "found": true })).into_response())
 }
 

@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bulwark_security::audit::AuditEvent;
 use bulwark_security::authn::{
     Authentication, NativeUser, PasswordHash, RESERVED_USERS, is_reserved_username, validate_username,
 };
@@ -15,6 +14,7 @@ use bulwark_store::{Command, EntryKind};
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
+use super::audit_change;
 use crate::body::{self, opt_object, opt_string, opt_strings};
 use crate::{ApiError, RestState};
 
@@ -68,14 +68,6 @@ fn all_users(state: &RestState) -> Result<Vec<(String, Value)>, ApiError> {
 async fn write(state: &RestState, cmd: Command) -> Result<(), ApiError> {
     state.store.write(cmd).await.map_err(ApiError::store)?;
     Ok(())
-}
-
-fn audit(state: &RestState, who: &Option<axum::Extension<Authentication>>, change: &str, target: &str) {
-    state.authenticator.audit(AuditEvent::SecurityConfigChange {
-        user: who.as_ref().map_or_else(String::new, |a| a.user.username.clone()),
-        change: change.to_owned(),
-        target: target.to_owned(),
-    });
 }
 
 /// A new password hash from `password` (checked against the policy) or `password_hash`.
@@ -140,7 +132,7 @@ pub async fn put(
     let value = serde_json::to_value(&user).map_err(ApiError::store)?;
     write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
     state.authenticator.clear_cache(Some(&name));
-    audit(&state, &who, "put_user", &name);
+    audit_change(&state, &who, "put_user", &name);
     Ok(Json(json!({ "created": existing.is_none() })))
 }
 
@@ -174,7 +166,7 @@ pub async fn delete(
     }
     write(&state, Command::DeleteEntry { kind: EntryKind::User, id: name.clone() }).await?;
     state.authenticator.clear_cache(Some(&name));
-    audit(&state, &who, "delete_user", &name);
+    audit_change(&state, &who, "delete_user", &name);
     Ok(Json(json!({ "found": true })).into_response())
 }
 
@@ -210,7 +202,7 @@ pub async fn change_password(
         write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
     }
     state.authenticator.clear_cache(Some(&name));
-    audit(&state, &who, "change_password", &name);
+    audit_change(&state, &who, "change_password", &name);
     Ok(Json(json!({})))
 }
 
@@ -235,7 +227,7 @@ async fn set_enabled(
         write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
     }
     state.authenticator.clear_cache(Some(&name));
-    audit(&state, &who, if enabled { "enable_user" } else { "disable_user" }, &name);
+    audit_change(&state, &who, if enabled { "enable_user" } else { "disable_user" }, &name);
     Ok(Json(json!({})))
 }
 

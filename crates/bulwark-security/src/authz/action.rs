@@ -29,6 +29,10 @@ actions! {
     Authenticate = "cluster:admin/xpack/security/user/authenticate",
     /// `GET /_ssl/certificates`
     SslCertificates = "cluster:monitor/xpack/ssl/certificates/get",
+    /// `POST /_ssl/certificates/_revoke` (ours: Elasticsearch has no revocation)
+    SslRevoke = "cluster:admin/xpack/security/ssl/certificates/revoke",
+    /// `GET /_ssl/certificates/_revoked` (ours)
+    SslRevoked = "cluster:admin/xpack/security/ssl/certificates/revoked/get",
     /// `GET /_cat/nodes`
     NodesInfo = "cluster:monitor/nodes/info",
     PutUser = "cluster:admin/xpack/security/user/put",

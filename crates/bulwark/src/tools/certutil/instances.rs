@@ -104,6 +104,7 @@ impl Instance {
             ips: self.ips.clone(),
             validity_days,
             key,
+            crl_urls: Vec::new(),
         }
     }
 }
