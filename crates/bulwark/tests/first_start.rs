@@ -318,3 +318,19 @@ fn security_off_is_loud_loopback_only_and_plain_http() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["status"], "critical");
 }
+
+#[test]
+fn a_transport_other_hosts_can_reach_needs_transport_tls() {
+    let home = TestHome::new();
+    home.write_settings("xpack.security.enabled: true\nxpack.security.transport.ssl.enabled: false\n");
+    for (setting, value) in [("transport.host", "0.0.0.0"), ("network.host", "0.0.0.0")] {
+        let (code, _, err) =
+            run(command(&home.path()).args(["start", "-E", "http.port=0", "-E", &format!("{setting}={value}")]));
+        assert_eq!(code, 78, "{err}");
+        assert!(err.contains(&format!("[{setting}] is [{value}]")), "{err}");
+        assert!(err.contains("[xpack.security.transport.ssl.enabled: true]"), "{err}");
+    }
+    // On loopback the same settings start.
+    let mut node = Node::spawn(&home, &["-E", "transport.host=127.0.0.1"], &[]);
+    node.port();
+}
