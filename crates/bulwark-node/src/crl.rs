@@ -8,12 +8,15 @@
 //! strictly increasing.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bulwark_pki::{CertifiedKey, Revocation};
-use bulwark_rest::SignError;
-use bulwark_rest::revocation::Authority;
+use bulwark_rest::revocation::{self, Authority};
+use bulwark_rest::{EnrollmentAuthority, SignError};
+use bulwark_store::Store;
 use time::{Duration, OffsetDateTime};
+
+use crate::reload::LayerTls;
 
 /// How long a published list is valid (its `nextUpdate`).
 pub const VALIDITY: Duration = Duration::days(7);
@@ -80,6 +83,71 @@ impl CrlCache {
         drop(ca);
         issued.insert(authority, Issued { revoked: revoked.to_vec(), at: now, number, der: der.clone() });
         Ok(der)
+    }
+}
+
+/// How often the store's revocations are compared with what a layer enforces.
+const ENFORCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Makes `layer` refuse client certificates that `authority` revoked: applied now, then again
+/// whenever the revocations in the store change. Does nothing when this node does not hold the
+/// CA's key (it has no list to apply). Blocks while a list is signed.
+pub fn enforce(
+    layer: Arc<LayerTls>,
+    ca: Arc<dyn EnrollmentAuthority>,
+    store: Arc<Store>,
+    authority: Authority,
+) {
+    let mut applied: Option<Vec<Revocation>> = None;
+    apply(&layer, ca.as_ref(), &store, authority, &mut applied);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(ENFORCE_INTERVAL);
+        loop {
+            tick.tick().await;
+            let (layer, ca, store) = (layer.clone(), ca.clone(), store.clone());
+            let mut last = applied.take();
+            applied = tokio::task::spawn_blocking(move || {
+                apply(&layer, ca.as_ref(), &store, authority, &mut last);
+                last
+            })
+            .await
+            .unwrap_or(None);
+        }
+    });
+}
+
+fn apply(
+    layer: &LayerTls,
+    ca: &dyn EnrollmentAuthority,
+    store: &Store,
+    authority: Authority,
+    applied: &mut Option<Vec<Revocation>>,
+) {
+    let Ok(list) = revocation::revoked(store, Some(authority)) else { return };
+    let list: Vec<Revocation> = list.iter().map(|r| r.revocation()).collect();
+    if applied.as_ref() == Some(&list) {
+        return;
+    }
+    let crl = match ca.crl(authority, &list) {
+        Ok(Some(der)) => der,
+        Ok(None) => return,
+        Err(SignError::BadRequest(m) | SignError::Unavailable(m)) => {
+            tracing::warn!("revoked client certificates are not refused yet: {m}");
+            return;
+        }
+    };
+    match layer.set_crls(vec![crl]) {
+        Ok(()) => {
+            tracing::info!(
+                authority = authority.name(),
+                revoked = list.len(),
+                "client certificates are checked against the revocation list of [{}] ({} revoked)",
+                authority.name(),
+                list.len()
+            );
+            *applied = Some(list);
+        }
+        Err(e) => tracing::warn!("could not apply the revocation list of [{}]: {e}", authority.name()),
     }
 }
 

@@ -25,6 +25,8 @@ pub struct LayerTls {
     keystore_password: SecretString,
     current: RwLock<(Arc<rustls::ServerConfig>, Arc<Vec<CertEntry>>)>,
     seen: Mutex<Vec<Option<[u8; 32]>>>,
+    /// Revocation lists (DER) client certificates are checked against.
+    crls: RwLock<Vec<Vec<u8>>>,
 }
 
 fn digests(files: &[PathBuf]) -> Vec<Option<[u8; 32]>> {
@@ -48,7 +50,8 @@ impl LayerTls {
     }
 
     fn build(&self) -> Result<(Arc<rustls::ServerConfig>, LayerMaterial), NodeError> {
-        build(&self.home, self.layer, &self.ssl, &self.keystore_password)
+        let crls = self.crls.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone());
+        build(&self.home, self.layer, &self.ssl, &self.keystore_password, &crls)
     }
 
     /// Loads and validates the layer's material now.
@@ -61,7 +64,7 @@ impl LayerTls {
         let mut watched = tls::files(home, ssl);
         watched.push(home.keystore_file());
         let seen = Mutex::new(digests(&watched));
-        let (cfg, material) = build(home, layer, ssl, keystore_password)?;
+        let (cfg, material) = build(home, layer, ssl, keystore_password, &[])?;
         let me = LayerTls {
             layer,
             home: home.clone(),
@@ -69,6 +72,7 @@ impl LayerTls {
             keystore_password: keystore_password.clone(),
             current: RwLock::new((cfg, Arc::new(material.entries.clone()))),
             seen,
+            crls: RwLock::new(Vec::new()),
         };
         Ok((Arc::new(me), material))
     }
@@ -81,6 +85,25 @@ impl LayerTls {
     /// The certificates in use.
     pub fn certificates(&self) -> Arc<Vec<CertEntry>> {
         self.current.read().map(|c| c.1.clone()).unwrap_or_else(|p| p.into_inner().1.clone())
+    }
+
+    /// Whether the layer asks clients for certificates (`client_authentication` is not `none`).
+    pub fn verifies_clients(&self) -> bool {
+        self.ssl.client_authentication != bulwark_settings::values::ClientAuthentication::None
+    }
+
+    /// Checks client certificates against `crls` (DER) from now on: new connections whose
+    /// certificate is listed are refused. Fails, keeping the current configuration, when the
+    /// layer's material no longer builds.
+    pub fn set_crls(&self, crls: Vec<Vec<u8>>) -> Result<(), NodeError> {
+        if let Ok(mut c) = self.crls.write() {
+            *c = crls;
+        }
+        let (cfg, material) = self.build()?;
+        if let Ok(mut cur) = self.current.write() {
+            *cur = (cfg, Arc::new(material.entries));
+        }
+        Ok(())
     }
 
     /// Reloads when a watched file changed. Returns whether new material was swapped in.
@@ -139,13 +162,14 @@ fn build(
     layer: &str,
     ssl: &SslSettings,
     keystore_password: &SecretString,
+    crls: &[Vec<u8>],
 ) -> Result<(Arc<rustls::ServerConfig>, LayerMaterial), NodeError> {
     let ks_path = home.keystore_file();
     let ks =
         if Keystore::exists(&ks_path) { Some(Keystore::load(&ks_path, keystore_password)?) } else { None };
     let material = tls::load(home, layer, ssl, ks.as_ref())?;
     tls::validate(layer, &material)?;
-    let cfg = tls::server_config(layer, ssl, &material)?;
+    let cfg = tls::server_config(layer, ssl, &material, crls)?;
     warn_expiring(layer, &material.entries);
     Ok((cfg, material))
 }

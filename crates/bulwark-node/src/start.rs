@@ -223,6 +223,14 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             http_tls.clone(),
             store.clone(),
         ));
+        if let Some(layer) = http_tls.as_ref().filter(|l| l.verifies_clients()) {
+            let (layer, ca, store) = (layer.clone(), enrollment.clone(), store.clone());
+            tokio::task::spawn_blocking(move || {
+                crate::crl::enforce(layer, ca, store, bulwark_rest::revocation::Authority::HttpCa)
+            })
+            .await
+            .map_err(|e| NodeError::Config(format!("applying revocation lists was interrupted: {e}")))?;
+        }
         let host = settings.http.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("_local_");
         let addr = server::resolve_host(host, settings.http.port)?;
         let listener = TcpListener::bind(addr).await.map_err(|source| NodeError::Bind {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bulwark_keystore::Keystore;
-use bulwark_pki::{ClientAuth, TlsVersions};
+use bulwark_pki::{ClientAuth, ClientTrust, TlsVersions};
 use bulwark_settings::values::{ClientAuthentication, TlsProtocol};
 use bulwark_settings::{Home, SslSettings};
 use secrecy::SecretString;
@@ -176,15 +176,17 @@ pub fn server_config(
     layer: &str,
     ssl: &SslSettings,
     material: &LayerMaterial,
+    crls: &[Vec<u8>],
 ) -> Result<Arc<rustls::ServerConfig>, NodeError> {
     let prefix = format!("xpack.security.{layer}.ssl");
     let names: Vec<String> = ssl.supported_protocols.iter().map(TlsProtocol::to_string).collect();
     let versions = TlsVersions::from_protocols(&names)
         .map_err(|e| NodeError::Config(format!("setting [{prefix}.supported_protocols]: {e}")))?;
+    let trust = || ClientTrust { roots: material.trusted.clone(), crls: crls.to_vec() };
     let client_auth = match ssl.client_authentication {
         ClientAuthentication::None => ClientAuth::None,
-        ClientAuthentication::Optional => ClientAuth::Optional(material.trusted.clone()),
-        ClientAuthentication::Required => ClientAuth::Required(material.trusted.clone()),
+        ClientAuthentication::Optional => ClientAuth::Optional(trust()),
+        ClientAuthentication::Required => ClientAuth::Required(trust()),
     };
     let cfg = bulwark_pki::server_config(
         material.chain.clone(),

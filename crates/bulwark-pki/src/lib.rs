@@ -34,8 +34,8 @@ pub use key::{KeyAlgorithm, RsaBits, key_matches_cert, to_pkcs8};
 pub use p12::{CertifiedKeyChain, P12Contents, P12Entry, load_ca_from_p12, read_p12, write_p12};
 pub use pem::{cert_pem, certs_from_pem, crl_pem, csr_pem, key_from_pem, key_pem};
 pub use tls::{
-    ClientAuth, TlsVersions, client_config_mtls, client_config_pinned, client_config_trusting, provider,
-    server_config,
+    ClientAuth, ClientTrust, TlsVersions, client_config_mtls, client_config_pinned, client_config_trusting,
+    provider, server_config,
 };
 
 /// Re-exported so callers can name the secret and key-buffer types used in signatures.

@@ -18,7 +18,7 @@ use rustls::{
     ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme, SupportedCipherSuite,
     SupportedProtocolVersion,
 };
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::error::PkiError;
 use crate::fingerprint::Fingerprint;
@@ -73,11 +73,27 @@ pub enum ClientAuth {
     /// Do not ask for a client certificate.
     #[default]
     None,
-    /// Ask; accept clients without one, but verify any certificate presented against these CA
-    /// certificates (DER).
-    Optional(Vec<Vec<u8>>),
-    /// Require a client certificate issued by one of these CA certificates (DER).
-    Required(Vec<Vec<u8>>),
+    /// Ask; accept clients without one, but verify any certificate presented.
+    Optional(ClientTrust),
+    /// Require a client certificate that verifies.
+    Required(ClientTrust),
+}
+
+/// What a client certificate is verified against.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientTrust {
+    /// The CA certificates (DER) that may have issued it.
+    pub roots: Vec<Vec<u8>>,
+    /// Revocation lists (DER) of those CAs: a client certificate they list is refused. A
+    /// certificate of a CA without a list here is accepted (its status is unknown, not revoked).
+    pub crls: Vec<Vec<u8>>,
+}
+
+impl From<Vec<Vec<u8>>> for ClientTrust {
+    /// Trust these CA certificates, with no revocation lists.
+    fn from(roots: Vec<Vec<u8>>) -> Self {
+        ClientTrust { roots, crls: Vec::new() }
+    }
 }
 
 /// The aws-lc-rs provider restricted to forward-secret suites (see the module docs).
@@ -111,20 +127,11 @@ pub fn server_config(
         .map_err(PkiError::tls("server configuration"))?;
     let builder = match client_auth {
         ClientAuth::None => builder.with_no_client_auth(),
-        ClientAuth::Optional(roots) => {
-            let verifier =
-                WebPkiClientVerifier::builder_with_provider(root_store(&roots)?, Arc::clone(&provider))
-                    .allow_unauthenticated()
-                    .build()
-                    .map_err(|e| PkiError::ClientVerifier(e.to_string()))?;
-            builder.with_client_cert_verifier(verifier)
+        ClientAuth::Optional(trust) => {
+            builder.with_client_cert_verifier(client_verifier(&trust, &provider, true)?)
         }
-        ClientAuth::Required(roots) => {
-            let verifier =
-                WebPkiClientVerifier::builder_with_provider(root_store(&roots)?, Arc::clone(&provider))
-                    .build()
-                    .map_err(|e| PkiError::ClientVerifier(e.to_string()))?;
-            builder.with_client_cert_verifier(verifier)
+        ClientAuth::Required(trust) => {
+            builder.with_client_cert_verifier(client_verifier(&trust, &provider, false)?)
         }
     };
     let mut config = builder.with_single_cert(chain, key).map_err(|e| match e {
@@ -245,6 +252,24 @@ impl ServerCertVerifier for CaPin {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// A webpki client verifier for `trust`; `optional` also lets clients without a certificate in.
+fn client_verifier(
+    trust: &ClientTrust,
+    provider: &Arc<CryptoProvider>,
+    optional: bool,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, PkiError> {
+    let crls = trust.crls.iter().map(|c| CertificateRevocationListDer::from(c.clone()));
+    let mut builder =
+        WebPkiClientVerifier::builder_with_provider(root_store(&trust.roots)?, Arc::clone(provider))
+            .with_crls(crls)
+            .only_check_end_entity_revocation()
+            .allow_unknown_revocation_status();
+    if optional {
+        builder = builder.allow_unauthenticated();
+    }
+    builder.build().map_err(|e| PkiError::ClientVerifier(e.to_string()))
 }
 
 fn root_store(roots_der: &[Vec<u8>]) -> Result<Arc<RootCertStore>, PkiError> {

@@ -4,9 +4,9 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use bulwark_pki::{
-    CertRequest, CertUsage, CertifiedKey, ClientAuth, Fingerprint, KeyAlgorithm, PkiError, RsaBits,
-    TlsVersions, client_config_mtls, client_config_pinned, client_config_trusting, issue, new_ca,
-    server_config,
+    CertRequest, CertUsage, CertifiedKey, ClientAuth, ClientTrust, Fingerprint, KeyAlgorithm, PkiError,
+    Revocation, RevocationReason, RsaBits, TlsVersions, client_config_mtls, client_config_pinned,
+    client_config_trusting, issue, issue_crl, new_ca, server_config,
 };
 use rustls::pki_types::ServerName;
 use rustls::{
@@ -181,25 +181,57 @@ fn required_client_auth() {
         .unwrap()
     };
 
-    let cfg = server(&p, full_chain(&p), ClientAuth::Required(roots.clone()), TlsVersions::Tls12And13);
+    let cfg = server(&p, full_chain(&p), ClientAuth::Required(roots.clone().into()), TlsVersions::Tls12And13);
     let (_, srv) = connect(mtls(&client_cert), cfg, "localhost").unwrap();
     let presented = srv.peer_certificates().unwrap();
     assert_eq!(presented[0].as_ref(), client_cert.cert_der());
 
-    let cfg = server(&p, full_chain(&p), ClientAuth::Required(roots.clone()), TlsVersions::Tls12And13);
+    let cfg = server(&p, full_chain(&p), ClientAuth::Required(roots.clone().into()), TlsVersions::Tls12And13);
     let err = connect(client_config_trusting(&[p.ca.cert_der()]).unwrap(), cfg, "localhost").unwrap_err();
     assert!(err.contains("server:"), "{err}");
 
     let rogue_ca = new_ca("Rogue", 30, KeyAlgorithm::EcdsaP256).unwrap();
     let rogue = issue(&rogue_ca, &CertRequest::new("client"), CertUsage::Client).unwrap();
-    let cfg = server(&p, full_chain(&p), ClientAuth::Required(roots.clone()), TlsVersions::Tls12And13);
+    let cfg = server(&p, full_chain(&p), ClientAuth::Required(roots.clone().into()), TlsVersions::Tls12And13);
     let err = connect(mtls(&rogue), cfg, "localhost").unwrap_err();
     assert!(err.contains("server:") && err.contains("UnknownIssuer"), "{err}");
 
     // Optional: a client without a certificate gets in, and the server sees no identity.
-    let cfg = server(&p, full_chain(&p), ClientAuth::Optional(roots), TlsVersions::Tls12And13);
+    let cfg = server(&p, full_chain(&p), ClientAuth::Optional(roots.clone().into()), TlsVersions::Tls12And13);
     let (_, srv) = connect(client_config_trusting(&[p.ca.cert_der()]).unwrap(), cfg, "localhost").unwrap();
     assert!(srv.peer_certificates().is_none());
+
+    // A certificate on the CA's revocation list is refused, required or optional; others pass.
+    let revoked = issue(&p.ca, &CertRequest::new("revoked"), CertUsage::Client).unwrap();
+    let entry = Revocation {
+        serial_hex: revoked.info().unwrap().serial_hex,
+        revoked_at: time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
+        reason: RevocationReason::KeyCompromise,
+    };
+    let crl = issue_crl(&p.ca, 1, &[entry], time::Duration::days(1)).unwrap();
+    let trust = ClientTrust { roots: roots.clone(), crls: vec![crl] };
+    for auth in [ClientAuth::Required(trust.clone()), ClientAuth::Optional(trust)] {
+        let cfg = server(&p, full_chain(&p), auth.clone(), TlsVersions::Tls12And13);
+        let err = connect(mtls(&revoked), cfg, "localhost").unwrap_err();
+        assert!(err.contains("server:") && err.contains("Revoked"), "{err}");
+        let cfg = server(&p, full_chain(&p), auth, TlsVersions::Tls12And13);
+        assert!(connect(mtls(&client_cert), cfg, "localhost").is_ok());
+    }
+    // A client of a CA without a list here is not refused for it.
+    let other_ca = new_ca("Other", 30, KeyAlgorithm::EcdsaP256).unwrap();
+    let other = issue(&other_ca, &CertRequest::new("other"), CertUsage::Client).unwrap();
+    let trust = ClientTrust {
+        roots: vec![p.ca.cert_der().to_vec(), other_ca.cert_der().to_vec()],
+        crls: vec![issue_crl(&p.ca, 2, &[], time::Duration::days(1)).unwrap()],
+    };
+    let cfg = server(&p, full_chain(&p), ClientAuth::Required(trust), TlsVersions::Tls12And13);
+    let other_client = client_config_mtls(
+        &[p.ca.cert_der()],
+        vec![other.cert_der().to_vec(), other_ca.cert_der().to_vec()],
+        other.key_pkcs8_der(),
+    )
+    .unwrap();
+    assert!(connect(other_client, cfg, "localhost").is_ok());
 }
 
 #[test]
@@ -216,7 +248,7 @@ fn server_config_refuses_bad_material() {
     let err = server_config(
         full_chain(&p),
         p.server.key_pkcs8_der(),
-        ClientAuth::Required(vec![]),
+        ClientAuth::Required(vec![].into()),
         TlsVersions::Tls12And13,
         &[],
     )

@@ -324,8 +324,13 @@ fn a_transport_other_hosts_can_reach_needs_transport_tls() {
     let home = TestHome::new();
     home.write_settings("xpack.security.enabled: true\nxpack.security.transport.ssl.enabled: false\n");
     for (setting, value) in [("transport.host", "0.0.0.0"), ("network.host", "0.0.0.0")] {
-        let (code, _, err) =
-            run(command(&home.path()).args(["start", "-E", "http.port=0", "-E", &format!("{setting}={value}")]));
+        let (code, _, err) = run(command(&home.path()).args([
+            "start",
+            "-E",
+            "http.port=0",
+            "-E",
+            &format!("{setting}={value}"),
+        ]));
         assert_eq!(code, 78, "{err}");
         assert!(err.contains(&format!("[{setting}] is [{value}]")), "{err}");
         assert!(err.contains("[xpack.security.transport.ssl.enabled: true]"), "{err}");

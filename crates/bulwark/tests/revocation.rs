@@ -129,6 +129,7 @@ fn revoked_certificates_are_published_in_the_cas_revocation_list() {
     assert_eq!(done["certificate"]["serial_number"], serial.to_lowercase().trim_start_matches('0'));
     assert_eq!(done["certificate"]["reason"], "key_compromise");
     assert_eq!(done["certificate"]["revoked_by"], "elastic");
+    assert_eq!(done["in_use_by_this_node"], serde_json::json!(["certs/http.p12"]), "{done}");
     let (_, again) = revoke(&s, &home, "elastic", &s.password, &body);
     assert_eq!(again["revoked"], false);
     let (status, listed) = curl(&s, &home, &["-u", &auth], "/_ssl/certificates/_revoked");
@@ -140,4 +141,5 @@ fn revoked_certificates_are_published_in_the_cas_revocation_list() {
     assert!(code != 0 && out.contains("certificate revoked"), "{out}");
     let audit = std::fs::read_to_string(home.path().join("logs/audit.json")).unwrap();
     assert!(audit.contains("revoke_certificate"), "the revocation is audited");
+    assert!(home.log().contains("the certificate in [certs/http.p12] that this node serves was revoked"));
 }

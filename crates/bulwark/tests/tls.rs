@@ -212,7 +212,7 @@ fn a_replaced_certificate_is_served_without_restart_and_garbage_is_refused() {
 }
 
 #[test]
-fn required_client_certificates_refuse_clients_without_one() {
+fn required_client_certificates_refuse_clients_without_one_and_revoked_ones() {
     let home = TestHome::new();
     let s = start_fresh(&home, &[]);
     let password = s.password.clone();
@@ -238,44 +238,25 @@ fn required_client_certificates_refuse_clients_without_one() {
         0
     );
     let ca_crt = home.config("certs/http_ca.crt").display().to_string();
-    assert_eq!(
-        openssl(&[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &p("client.key"),
-            "-subj",
-            "/CN=client",
-            "-out",
-            &p("client.csr")
-        ])
-        .0,
-        0
-    );
     std::fs::write(work.path().join("ext.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
-    let (code, _, err) = openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &p("client.csr"),
-        "-CA",
-        &ca_crt,
-        "-CAkey",
-        &p("ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        &p("ext.cnf"),
-        "-out",
-        &p("client.crt"),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    // Issues `<name>.crt`/`<name>.key` for CN=<name>; returns the serial (OpenSSL's spelling).
+    let issue_client = |name: &str| {
+        let (key, csr, crt) =
+            (p(&format!("{name}.key")), p(&format!("{name}.csr")), p(&format!("{name}.crt")));
+        let subject = format!("/CN={name}");
+        let req = ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        let (code, _, err) =
+            openssl(&[&req[..], &["-keyout", &key, "-subj", &subject, "-out", &csr]].concat());
+        assert_eq!(code, 0, "{err}");
+        let sign = ["x509", "-req", "-in", &csr, "-CA", &ca_crt, "-CAkey", &p("ca.key"), "-CAcreateserial"];
+        let (code, _, err) =
+            openssl(&[&sign[..], &["-days", "2", "-extfile", &p("ext.cnf"), "-out", &crt]].concat());
+        assert_eq!(code, 0, "{err}");
+        let (_, serial, _) = openssl(&["x509", "-in", &crt, "-noout", "-serial"]);
+        serial.trim().trim_start_matches("serial=").to_owned()
+    };
+    issue_client("client");
+    let revoked_serial = issue_client("stolen");
 
     let mut yml = std::fs::read_to_string(home.config("bulwark.yml")).unwrap();
     yml.push_str("xpack.security.http.ssl.client_authentication: required\nxpack.security.http.ssl.certificate_authorities: [certs/http_ca.crt]\n");
@@ -283,7 +264,7 @@ fn required_client_certificates_refuse_clients_without_one() {
     let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
     let port = node.port();
     let url = format!("https://localhost:{port}/");
-    let curl = |cert: bool| {
+    let curl_as = |cert: Option<&str>| {
         let mut c = Command::new("curl");
         c.args([
             "-s",
@@ -296,11 +277,12 @@ fn required_client_certificates_refuse_clients_without_one() {
             "-u",
             &format!("elastic:{password}"),
         ]);
-        if cert {
-            c.args(["--cert", &p("client.crt"), "--key", &p("client.key")]);
+        if let Some(name) = cert {
+            c.args(["--cert", &p(&format!("{name}.crt")), "--key", &p(&format!("{name}.key"))]);
         }
         run(c.arg(&url))
     };
+    let curl = |cert: bool| curl_as(cert.then_some("client"));
     wait_until("the node accepts a client with a certificate", || curl(true).1 == "200");
     let (code, status, _) = curl(false);
     assert!(code != 0 || status == "000", "a client without a certificate got through: {code} {status}");
@@ -320,5 +302,34 @@ fn required_client_certificates_refuse_clients_without_one() {
     assert_eq!(me["username"], "client", "{me}");
     assert_eq!(me["authentication_realm"]["name"], "pki1");
     assert_eq!(me["authentication_realm"]["type"], "pki");
+
+    // A revoked client certificate is refused at the handshake within seconds; others still pass.
+    assert_eq!(curl_as(Some("stolen")).1, "200");
+    let body = format!(r#"{{"authority": "http_ca", "serial_number": "{revoked_serial}"}}"#);
+    let (code, out, err) = run(Command::new("curl").args([
+        "-s",
+        "--cacert",
+        &ca_crt,
+        "--cert",
+        &p("client.crt"),
+        "--key",
+        &p("client.key"),
+        "-u",
+        &format!("elastic:{password}"),
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &body,
+        &format!("https://localhost:{port}/_ssl/certificates/_revoke"),
+    ]));
+    assert!(code == 0 && out.contains(r#""revoked":true"#), "{out}{err}");
+    wait_until("the revoked certificate is refused", || {
+        let (code, status, _) = curl_as(Some("stolen"));
+        code != 0 || status == "000"
+    });
+    assert_eq!(curl(true).1, "200");
+    assert!(node.wait_for_log(
+        "client certificates are checked against the revocation list of [http_ca] (1 revoked)"
+    ));
     node.stop();
 }

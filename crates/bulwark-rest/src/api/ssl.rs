@@ -69,7 +69,23 @@ pub async fn revoke(
         .await
         .map_err(ApiError::store)?;
     audit_change(&state, &who, "revoke_certificate", &id);
-    Ok(Json(json!({ "revoked": true, "certificate": render(&record) })))
+    // Revoking the certificate this node serves is allowed (it may have leaked), but it keeps
+    // being served until the file is replaced: say so where the operator looks.
+    let in_use: Vec<String> = state
+        .certificates
+        .certificates()
+        .into_iter()
+        .filter(|c| {
+            c.has_private_key && normalize_serial(&c.serial_number).is_ok_and(|s| s == record.serial_number)
+        })
+        .map(|c| c.path)
+        .collect();
+    for path in &in_use {
+        tracing::warn!(
+            "the certificate in [{path}] that this node serves was revoked; clients that check revocation will refuse it until you replace the file (it is reloaded without a restart)"
+        );
+    }
+    Ok(Json(json!({ "revoked": true, "certificate": render(&record), "in_use_by_this_node": in_use })))
 }
 
 /// `GET /_ssl/certificates/_revoked`: every revoked certificate, oldest first.
