@@ -148,6 +148,14 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     } else {
         None
     };
+    // No node-to-node connections are made yet (single node), but the transport material is
+    // loaded and validated like HTTP's, so a broken keystore stops the start naming the setting,
+    // and it is watched and listed by `GET /_ssl/certificates`.
+    let transport_tls = if security.is_enabled() && security.transport_ssl.enabled {
+        Some(LayerTls::load(home, "transport", &security.transport_ssl, &opts.keystore_password)?.0)
+    } else {
+        None
+    };
     if let Some(fp) = fingerprint {
         tracing::info!(fingerprint = %fp, "HTTP CA certificate SHA-256 fingerprint");
     }
@@ -206,7 +214,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             authenticator: authenticator.clone(),
             authorizer,
             cluster: Arc::new(StoreCluster(store.clone())),
-            certificates: Arc::new(Certificates(http_tls.iter().cloned().collect())),
+            certificates: Arc::new(Certificates(http_tls.iter().chain(&transport_tls).cloned().collect())),
             security_enabled: security.is_enabled(),
             pki_enabled: http_tls.is_some()
                 && security.http_ssl.client_authentication
@@ -285,7 +293,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             settings.cluster_name,
             if http_tls.is_some() { "HTTPS" } else { "HTTP" }
         );
-        if let Some(t) = &http_tls {
+        for t in http_tls.iter().chain(&transport_tls) {
             t.watch();
         }
         let app = bulwark_rest::router::router(rest).layer(axum::Extension(Enrollment(enrollment)));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use bulwark_client::{ClientError, EnrollmentClient};
 use bulwark_node::enrollment::EnrollmentToken;
-use bulwark_testkit::{Started, TestHome, command, run, start_fresh};
+use bulwark_testkit::{Started, TestHome, command, free_port, run, start_fresh};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
@@ -203,7 +203,8 @@ fn openssl_verify(ca: &Path, cert: &Path) {
 #[test]
 fn a_node_token_signs_openssl_csrs_once() {
     let home = TestHome::new();
-    let s = start_fresh(&home, &[]);
+    // A fixed port: the signed certificates name this node's revocation lists on it.
+    let s = start_fresh(&home, &["-E", &format!("http.port={}", free_port())]);
     // Transport is bound to loopback (auto-configuration leaves transport.host commented out):
     // without --url, no node token.
     let (code, out, err) = create_token(&home, &["-s", "node"]);
@@ -238,6 +239,15 @@ fn a_node_token_signs_openssl_csrs_once() {
     let transport_cert = write_pem(dir.path(), "transport.pem", &got.transport_cert);
     openssl_verify(&http_ca, &http_cert);
     openssl_verify(&transport_ca, &transport_cert);
+    for (cert, list) in [(&http_cert, "http_ca.crl"), (&transport_cert, "transport_ca.crl")] {
+        let (_, text, _) = run(Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(cert));
+        let url = format!(":{}/_ssl/crl/{list}", s.port);
+        assert!(text.contains("CRL Distribution Points") && text.contains(&url), "{url}: {text}");
+        assert!(
+            !text.contains("URI:https://localhost:"),
+            "a joining node's localhost is not this node: {text}"
+        );
+    }
     assert_eq!(sha256_hex(&got.http_ca_cert), t.fgr.to_string());
     assert_ne!(got.http_ca_cert, got.transport_ca_cert);
     let info = bulwark_pki::inspect(&got.http_cert).unwrap();

@@ -183,6 +183,20 @@ fn ssl_certificates_lists_the_certificates_in_use() {
     let served = served_serial(s.port).unwrap();
     assert_eq!(leaf["serial_number"].as_str().unwrap().to_uppercase(), served.trim_start_matches('0'));
     assert!(certs.iter().any(|c| c["subject_dn"].as_str().unwrap().contains("HTTP CA")), "CA listed too");
+    let transport = certs.iter().find(|c| c["alias"] == "transport" && c["has_private_key"] == true);
+    assert_eq!(transport.expect("transport certificate listed")["path"], "certs/transport.p12");
+}
+
+#[test]
+fn broken_transport_material_stops_the_start_naming_setting_and_file() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    s.node.stop();
+    std::fs::write(home.config("certs/transport.p12"), b"not a keystore").unwrap();
+    let (code, _, err) = run(command(&home.path()).args(["start", "-E", "http.port=0"]));
+    assert_eq!(code, 78, "{err}");
+    assert!(err.contains("[xpack.security.transport.ssl."), "{err}");
+    assert!(err.contains("certs/transport.p12"), "{err}");
 }
 
 #[test]
@@ -287,16 +301,11 @@ fn required_client_certificates_refuse_clients_without_one_and_revoked_ones() {
     let (code, status, _) = curl(false);
     assert!(code != 0 || status == "000", "a client without a certificate got through: {code} {status}");
     // The certificate alone authenticates, through the PKI realm.
-    let (code, out, err) = run(Command::new("curl").args([
-        "-s",
-        "--cacert",
-        &ca_crt,
-        "--cert",
-        &p("client.crt"),
-        "--key",
-        &p("client.key"),
-        &format!("https://localhost:{port}/_security/_authenticate"),
-    ]));
+    let client_cert = ["-s", "--cacert", &ca_crt, "--cert", &p("client.crt"), "--key", &p("client.key")];
+    let as_client = |extra: &[&str], path: &str| {
+        run(Command::new("curl").args(client_cert).args(extra).arg(format!("https://localhost:{port}{path}")))
+    };
+    let (code, out, err) = as_client(&[], "/_security/_authenticate");
     assert_eq!(code, 0, "{err}");
     let me: serde_json::Value = serde_json::from_str(&out).expect(&out);
     assert_eq!(me["username"], "client", "{me}");
@@ -306,22 +315,11 @@ fn required_client_certificates_refuse_clients_without_one_and_revoked_ones() {
     // A revoked client certificate is refused at the handshake within seconds; others still pass.
     assert_eq!(curl_as(Some("stolen")).1, "200");
     let body = format!(r#"{{"authority": "http_ca", "serial_number": "{revoked_serial}"}}"#);
-    let (code, out, err) = run(Command::new("curl").args([
-        "-s",
-        "--cacert",
-        &ca_crt,
-        "--cert",
-        &p("client.crt"),
-        "--key",
-        &p("client.key"),
-        "-u",
-        &format!("elastic:{password}"),
-        "-H",
-        "content-type: application/json",
-        "-d",
-        &body,
-        &format!("https://localhost:{port}/_ssl/certificates/_revoke"),
-    ]));
+    let auth = format!("elastic:{password}");
+    let (code, out, err) = as_client(
+        &["-u", &auth, "-H", "content-type: application/json", "-d", &body],
+        "/_ssl/certificates/_revoke",
+    );
     assert!(code == 0 && out.contains(r#""revoked":true"#), "{out}{err}");
     wait_until("the revoked certificate is refused", || {
         let (code, status, _) = curl_as(Some("stolen"));
