@@ -89,7 +89,9 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
         let agg_collector = if req.aggs.is_empty() {
             None
         } else {
-            Some(AggCollector { roots: aggs::bind(&req.aggs, index.mapping(), &mut compiler, searcher)? })
+            Some(AggCollector {
+                roots: aggs::bind(&req.aggs, index.name(), index.mapping(), &mut compiler, searcher)?,
+            })
         };
         let engine = IndexError::engine("searching");
         let (top, states) = match (&req.post_filter, agg_collector) {

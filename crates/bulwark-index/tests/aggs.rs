@@ -464,6 +464,19 @@ fn aggregations_merge_across_indices() {
     }
     assert_eq!(merged["p"]["count"], single["p"]["count"]);
     assert!(close(merged["p"]["sum"].as_f64().unwrap(), single["p"]["sum"].as_f64().unwrap()));
+
+    // `_index` has one value per document: its index's name.
+    let by_index = aggs(
+        &[&a, &b],
+        json!({"i": {"terms": {"field": "_index"}, "aggs": {"c": {"cardinality": {"field": "_index"}}}},
+               "n": {"cardinality": {"field": "_index"}}}),
+    );
+    assert_eq!(
+        bucket_counts(&by_index["i"]),
+        vec![(json!("right"), (N - N / 3) as u64), (json!("left"), (N / 3) as u64)]
+    );
+    assert_eq!(by_index["i"]["buckets"][0]["c"]["value"], 1);
+    assert_eq!(by_index["n"]["value"], 2);
 }
 
 #[test]
@@ -479,6 +492,8 @@ fn aggregation_errors() {
     let err = run(json!({"a": {"terms": {"field": "t"}}})).unwrap_err();
     assert_eq!(err.error_type(), "illegal_argument_exception");
     assert!(err.reason().contains("Text fields are not optimised"));
+    let err = run(json!({"a": {"avg": {"field": "_index"}}})).unwrap_err();
+    assert!(err.reason().contains("Field [_index] of type [_index] is not supported for aggregation [avg]"));
     let err = run(json!({"a": {"avg": {"field": "k"}}})).unwrap_err();
     assert!(
         err.reason().contains("Field [k] of type [keyword] is not supported for aggregation [avg]"),

@@ -40,22 +40,41 @@ fn fielddata_error(field: &str) -> IndexError {
 /// Binds `nodes` to an index.
 pub(crate) fn bind(
     nodes: &[AggNode],
+    index_name: &str,
     mapping: &Mapping,
     compiler: &mut Compiler<'_>,
     searcher: &Searcher,
 ) -> Result<Vec<Arc<Bound>>> {
-    nodes.iter().map(|n| bind_one(n, mapping, compiler, searcher).map(Arc::new)).collect()
+    nodes.iter().map(|n| bind_one(n, index_name, mapping, compiler, searcher).map(Arc::new)).collect()
 }
 
 fn bind_one(
     node: &AggNode,
+    index_name: &str,
     mapping: &Mapping,
     compiler: &mut Compiler<'_>,
     searcher: &Searcher,
 ) -> Result<Bound> {
     let mut path = None;
     let mut kind = None;
-    if let Some(field) = node.field() {
+    // `_index` is no stored field: every document of this index has the index's name.
+    let index_field = node.field() == Some("_index");
+    if index_field {
+        let ty = match &node.kind {
+            AggKind::Terms { .. } | AggKind::Cardinality { .. } => None,
+            AggKind::Metric { kind, .. } => Some(kind.as_str()),
+            AggKind::Histogram { .. } => Some("histogram"),
+            AggKind::DateHistogram { .. } => Some("date_histogram"),
+            AggKind::Range { .. } => Some("range"),
+            _ => Some("missing"),
+        };
+        if let Some(ty) = ty {
+            return Err(IndexError::illegal(format!(
+                "Field [_index] of type [_index] is not supported for aggregation [{ty}]"
+            )));
+        }
+        kind = Some(KeyKind::Str);
+    } else if let Some(field) = node.field() {
         if let Some(f) = mapping.get(field).filter(|f| !f.field_type().is_object()) {
             let k = match f.field_type().kind() {
                 Some(ValueKind::Text) => {
@@ -144,6 +163,7 @@ fn bind_one(
         date_bounds = Some((as_number(lo)? as i64, as_number(hi)? as i64));
     }
     let missing = match &node.kind {
+        _ if index_field => Some(Key::Str(Arc::from(index_name))),
         AggKind::Terms { missing: Some(m), .. }
         | AggKind::Metric { missing: Some(m), .. }
         | AggKind::Cardinality { missing: Some(m), .. } => Some(match (&kind, m) {
@@ -159,7 +179,7 @@ fn bind_one(
     let subs = node
         .subs
         .iter()
-        .map(|s| bind_one(s, mapping, compiler, searcher).map(Arc::new))
+        .map(|s| bind_one(s, index_name, mapping, compiler, searcher).map(Arc::new))
         .collect::<Result<Vec<_>>>()?;
     Ok(Bound { node: node.clone(), path, kind, filters, ranges, date_bounds, missing, subs })
 }
