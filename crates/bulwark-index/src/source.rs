@@ -15,8 +15,9 @@ pub struct SourceFilter {
 }
 
 impl SourceFilter {
-    /// Reads the body's `_source`.
-    pub(crate) fn from_json(v: &Value) -> Result<SourceFilter> {
+    /// Reads a body's `_source`: a boolean, a field pattern or list of them, or
+    /// `{"includes": [...], "excludes": [...]}`.
+    pub fn from_json(v: &Value) -> Result<SourceFilter> {
         let list = |v: &Value, what: &str| -> Result<Vec<String>> {
             match v {
                 Value::String(s) => Ok(vec![s.clone()]),
@@ -64,6 +65,19 @@ impl SourceFilter {
                 crate::query::token(other)
             ))),
         }
+    }
+
+    /// From the URL parameters `_source`, `_source_includes` and `_source_excludes` (also
+    /// spelled `_source_include`/`_source_exclude`), as document reads take them.
+    pub fn from_params(params: &std::collections::HashMap<String, String>) -> SourceFilter {
+        let get = |a: &str, b: &str| params.get(a).or_else(|| params.get(b)).map(String::as_str);
+        let mut f = SourceFilter::default();
+        f.apply_params(
+            params.get("_source").map(String::as_str),
+            get("_source_includes", "_source_include"),
+            get("_source_excludes", "_source_exclude"),
+        );
+        f
     }
 
     /// Applies the URL parameters `_source`, `_source_includes` and `_source_excludes`.
@@ -229,6 +243,19 @@ mod tests {
             let f = SourceFilter::from_json(&spec).unwrap();
             assert_eq!(f.apply(&doc()), want, "{spec}");
         }
+    }
+
+    #[test]
+    fn document_read_params() {
+        let params = |pairs: &[(&str, &str)]| -> std::collections::HashMap<String, String> {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        };
+        let f = SourceFilter::from_params(&params(&[("_source", "a,b.c")]));
+        assert_eq!(f.apply(&doc()), Some(json!({"a": 1, "b": {"c": 2}})));
+        let f = SourceFilter::from_params(&params(&[("_source_exclude", "b.*,arr.y")]));
+        assert_eq!(f.apply(&doc()), Some(json!({"a": 1, "b": {}, "arr": [{"x": 1}, {"x": 3}], "name": "n"})));
+        assert!(SourceFilter::from_params(&params(&[("_source", "false")])).is_disabled());
+        assert_eq!(SourceFilter::from_params(&params(&[("_source", "")])).apply(&doc()), Some(doc()));
     }
 
     #[test]

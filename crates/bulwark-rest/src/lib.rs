@@ -14,7 +14,6 @@ mod ndjson;
 mod resolve;
 pub mod revocation;
 pub mod router;
-mod source;
 mod state;
 
 pub use error::ApiError;

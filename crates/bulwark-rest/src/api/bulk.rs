@@ -19,8 +19,8 @@ use crate::caller::Caller;
 use crate::indices::{DataPlane, WriteItem, WriteOp, WriteRequest};
 use crate::ndjson::{self, Line, token};
 use crate::resolve::Catalog;
-use crate::source::SourceFilter;
 use crate::{ApiError, RestState};
+use bulwark_index::SourceFilter;
 
 /// Keys an action line may hold.
 const META_KEYS: &[&str] = &[

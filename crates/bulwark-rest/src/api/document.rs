@@ -21,8 +21,8 @@ use crate::body::{self, validation};
 use crate::caller::Caller;
 use crate::indices::{DataPlane, UpdateOp, WriteItem, WriteOp, WriteOutcome, WriteRequest};
 use crate::resolve::{Catalog, index_closed, index_not_found};
-use crate::source::SourceFilter;
 use crate::{ApiError, RestState};
+use bulwark_index::SourceFilter;
 
 type Params = Query<HashMap<String, String>>;
 
