@@ -207,17 +207,17 @@ impl Authenticator {
         Outcome::Success(a)
     }
 
-    /// The fast path, cheap enough for an async executor: `Some` for a locked-out caller or for
-    /// credentials verified recently; `None` means the full check is needed.
+    /// The fast path, cheap enough for an async executor: `Some` for a locked-out caller, for
+    /// passwords and service tokens verified recently (in any realm), and for valid API keys
+    /// (a salted SHA-256); `None` means the full check is needed, which also records failures.
     pub fn authenticate_fast(&self, credentials: &Credentials, origin: &Origin) -> Option<Outcome> {
         if let Some(locked) = self.locked(credentials, origin) {
             return Some(locked);
         }
         let hit = match credentials {
-            Credentials::Basic { username, password } => {
-                self.reserved.authenticate_cached(username, password)
-            }
-            _ => None,
+            Credentials::Basic { username, password } => self.basic(username, password, false),
+            Credentials::ApiKey(v) => self.api_key(v).ok(),
+            Credentials::Bearer(v) => self.bearer(v, false),
         };
         hit.map(|a| self.success(a, origin))
     }
@@ -328,5 +328,98 @@ impl Authenticator {
     /// Records an event in the audit log.
     pub fn audit(&self, event: AuditEvent) {
         self.audit.record(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use bulwark_settings::values::PasswordHashing;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::audit::NoAudit;
+    use crate::authn::{
+        ApiKeyRecord, NativeUser, PasswordHash, ServiceTokenId, encode_api_key, hash_api_key_secret,
+    };
+
+    #[derive(Default)]
+    struct Lookup {
+        users: HashMap<String, NativeUser>,
+        keys: HashMap<String, ApiKeyRecord>,
+    }
+
+    impl ReservedUserLookup for Lookup {
+        fn reserved_user(&self, _: &str) -> Option<(PasswordHash, bool)> {
+            None
+        }
+    }
+
+    impl SecurityLookup for Lookup {
+        fn native_user(&self, username: &str) -> Option<NativeUser> {
+            self.users.get(username).cloned()
+        }
+        fn api_key(&self, id: &str) -> Option<ApiKeyRecord> {
+            self.keys.get(id).cloned()
+        }
+        fn service_token(&self, _: &ServiceTokenId) -> Option<PasswordHash> {
+            None
+        }
+    }
+
+    fn origin() -> Origin {
+        Origin { address: "127.0.0.1".parse().unwrap(), method: "GET".into(), path: "/".into() }
+    }
+
+    #[test]
+    fn api_keys_and_recently_verified_passwords_take_the_fast_path() {
+        let password = SecretString::from("a-long-password-1");
+        let hash = PasswordHash::create(&password, PasswordHashing::Bcrypt { cost: 4 });
+        let user = NativeUser {
+            password_hash: hash.as_str().to_owned(),
+            roles: vec!["viewer".into()],
+            full_name: None,
+            email: None,
+            metadata: Default::default(),
+            enabled: true,
+        };
+        let secret = SecretString::from("key-secret");
+        let key = ApiKeyRecord {
+            name: "k".into(),
+            secret_hash: hash_api_key_secret(&secret),
+            creation: 0,
+            expiration: None,
+            invalidated: false,
+            invalidation: None,
+            username: "alice".into(),
+            realm: "native1".into(),
+            realm_type: "native".into(),
+            metadata: Default::default(),
+            role_descriptors: Default::default(),
+            limited_by_roles: vec!["viewer".into()],
+            key_type: "rest".into(),
+        };
+        let lookup = Lookup {
+            users: HashMap::from([("alice".into(), user)]),
+            keys: HashMap::from([("id1".into(), key)]),
+        };
+        let policy = LockoutPolicy { enabled: true, max_failures: 20, duration: Duration::from_secs(60) };
+        let (a, _) = Authenticator::new(Arc::new(lookup), None, policy, Arc::new(NoAudit));
+        let basic =
+            |p: &str| Credentials::Basic { username: "alice".into(), password: SecretString::from(p) };
+        let ok = |o: Option<Outcome>| matches!(o, Some(Outcome::Success(_)));
+
+        // A password is first checked in full (bcrypt), then from the verify cache.
+        assert!(a.authenticate_fast(&basic("a-long-password-1"), &origin()).is_none());
+        assert!(matches!(a.authenticate(&basic("a-long-password-1"), &origin()), Outcome::Success(_)));
+        assert!(ok(a.authenticate_fast(&basic("a-long-password-1"), &origin())));
+        assert!(a.authenticate_fast(&basic("wrong-password-1"), &origin()).is_none());
+
+        // An API key needs no cache: a salted SHA-256. A wrong one falls through to the full check.
+        assert!(ok(a.authenticate_fast(&Credentials::ApiKey(encode_api_key("id1", &secret)), &origin())));
+        let wrong = Credentials::ApiKey(encode_api_key("id1", &SecretString::from("other")));
+        assert!(a.authenticate_fast(&wrong, &origin()).is_none());
+        assert!(matches!(a.authenticate(&wrong, &origin()), Outcome::Failure { .. }));
     }
 }
