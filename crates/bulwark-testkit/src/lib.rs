@@ -351,7 +351,8 @@ for prompt, answer in steps:
         if done or time.time() > deadline:
             give_up("__NO_PROMPT__ " + prompt, 3)
         pump(0.05)
-    # A secret prompt turns echo off with TCSAFLUSH, which drops input typed before: wait for it.
+    # A secret prompt (every one says "password") turns echo off with TCSAFLUSH, which drops
+    # input typed before: wait for it.
     while "password" in prompt.lower() and termios.tcgetattr(fd)[3] & termios.ECHO:
         if done or time.time() > deadline:
             give_up("__ECHO_STAYED_ON__ " + prompt, 3)

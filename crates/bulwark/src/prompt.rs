@@ -19,7 +19,7 @@ pub fn secret(prompt: &str) -> anyhow::Result<SecretString> {
 pub fn new_secret(prompt: &str) -> anyhow::Result<SecretString> {
     let v = dialoguer::Password::new()
         .with_prompt(prompt)
-        .with_confirmation("Repeat it", "The two entries do not match")
+        .with_confirmation("Repeat the password", "The two entries do not match")
         .allow_empty_password(true)
         .interact()?;
     Ok(SecretString::from(v))

@@ -283,7 +283,7 @@ fn help_for_every_subcommand() {
     let dir = Dir::new();
     let top = dir.certutil(&["--help"]);
     top.ok();
-    for sub in ["ca", "cert", "csr", "http"] {
+    for sub in ["ca", "cert", "csr", "http", "crl"] {
         assert!(top.stdout.contains(sub), "{}", top.stdout);
     }
     for (sub, flags) in [
@@ -307,13 +307,40 @@ fn help_for_every_subcommand() {
                 "--pem",
                 "--in ",
                 "--multiple",
+                "--crl-url",
             ][..],
         ),
         ("csr", &["--in ", "--name", "--dns", "--ip", "--out", "--keysize", "--ec"][..]),
         (
             "http",
-            &["--csr", "--ca ", "--ca-pass", "--days", "--in ", "--name", "--dns", "--ip", "--pass", "--out"]
-                [..],
+            &[
+                "--csr",
+                "--ca ",
+                "--ca-pass",
+                "--days",
+                "--in ",
+                "--name",
+                "--dns",
+                "--ip",
+                "--pass",
+                "--out",
+                "--crl-url",
+            ][..],
+        ),
+        (
+            "crl",
+            &[
+                "--ca ",
+                "--ca-pass",
+                "--ca-cert",
+                "--revoke ",
+                "--revoke-cert",
+                "--reason",
+                "--in ",
+                "--days",
+                "--out",
+                "--pem",
+            ][..],
         ),
     ] {
         let help = dir.certutil(&[sub, "--help"]);
@@ -957,7 +984,7 @@ fn http_wizard_on_a_terminal() {
     }
     dialogue.extend([
         ("Enter password for http.p12 (empty for none):", "keypw"),
-        ("Repeat it:", "keypw"),
+        ("Repeat the password:", "keypw"),
         ("Output file [elasticsearch-ssl-http.zip]:", "wizard.zip"),
     ]);
     let (code, screen) = on_terminal(&dir, &["certutil", "http"], &dialogue);
@@ -1178,4 +1205,123 @@ fn manual_tls_setup_with_certutil_serves_https() {
         assert!(text.contains(san), "{san} missing:\n{text}");
     }
     assert!(!home.join("config/certs/http_ca.crt").exists(), "auto-configuration must not run");
+}
+
+#[test]
+fn crl_revokes_certificates_as_openssl_checks_them() {
+    let dir = Dir::new();
+    let ca = dir.ca("ca.p12", &[]);
+    let url = "http://pki.example.internal/ca.crl";
+    dir.certutil(&[
+        "cert",
+        "--ca",
+        "ca.p12",
+        "--ca-pass",
+        "capw",
+        "--name",
+        "n1",
+        "--pass",
+        "pw",
+        "--crl-url",
+        url,
+    ])
+    .ok();
+    dir.certutil(&["cert", "--ca", "ca.p12", "--ca-pass", "capw", "--name", "n2", "--pass", "pw"]).ok();
+    let (n1, n2) = (p12_leaf(&dir.path("n1.p12"), "pw"), p12_leaf(&dir.path("n2.p12"), "pw"));
+    let text = cert_text(&n1);
+    assert!(
+        text.contains("X509v3 CRL Distribution Points") && text.contains(&format!("URI:{url}")),
+        "{text}"
+    );
+    assert!(!cert_text(&n2).contains("CRL Distribution Points"));
+
+    // An empty first list, DER, verified by openssl against the CA.
+    let out = dir.certutil(&["crl", "--ca", "ca.p12", "--ca-pass", "capw"]);
+    out.ok();
+    assert!(
+        out.stdout.contains("revocation list number 1") && out.stdout.contains("valid for 30 days"),
+        "{}",
+        out.stdout
+    );
+    let crl = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        s(&dir.path("ca.crl")),
+        "-CAfile",
+        s(&ca),
+        "-noout",
+        "-text",
+    ]);
+    assert!(crl.contains("verify OK") && crl.contains("No Revoked Certificates"), "{crl}");
+
+    // The next list keeps nothing but adds n1 (by file) and a serial (keytool's spelling).
+    let out = dir.certutil(&[
+        "crl",
+        "--ca",
+        "ca.p12",
+        "--ca-pass",
+        "capw",
+        "--in",
+        "ca.crl",
+        "--revoke-cert",
+        s(&n1),
+        "--revoke",
+        "0a:bc",
+        "--reason",
+        "key_compromise",
+        "--days",
+        "7D",
+        "--pem",
+        "--out",
+        "ca-2.crl",
+    ]);
+    out.ok();
+    assert!(
+        out.stdout.contains("number 2") && out.stdout.contains("2 revoked certificates (2 new)"),
+        "{}",
+        out.stdout
+    );
+    let crl = openssl(&["crl", "-in", s(&dir.path("ca-2.crl")), "-CAfile", s(&ca), "-noout", "-text"]);
+    assert!(
+        crl.contains("verify OK") && crl.contains("Serial Number: 0ABC") && crl.contains("Key Compromise"),
+        "{crl}"
+    );
+    let check = |leaf: &Path| {
+        run_tool(
+            "openssl",
+            &["verify", "-crl_check", "-CAfile", s(&ca), "-CRLfile", s(&dir.path("ca-2.crl")), s(leaf)],
+        )
+    };
+    let (code, text) = check(&n1);
+    assert!(code != 0 && text.contains("certificate revoked"), "{text}");
+    let (code, text) = check(&n2);
+    assert!(code == 0 && text.contains(": OK"), "{text}");
+
+    // Refusals: another CA's list or certificate, a bad reason or serial, an existing output.
+    dir.ca("other.p12", &["--dn", "CN=Other CA"]);
+    dir.certutil(&[
+        "cert",
+        "--ca",
+        "other.p12",
+        "--ca-pass",
+        "capw",
+        "--name",
+        "x",
+        "--pass",
+        "pw",
+        "--out",
+        "x.p12",
+    ])
+    .ok();
+    let x = p12_leaf(&dir.path("x.p12"), "pw");
+    let ca_args = ["crl", "--ca", "ca.p12", "--ca-pass", "capw", "--out", "never.crl"];
+    dir.certutil(&[&ca_args[..], &["--revoke-cert", s(&x)]].concat()).fails(65, "was not issued by the CA");
+    dir.certutil(&["crl", "--ca", "other.p12", "--ca-pass", "capw", "--in", "ca.crl", "--out", "never.crl"])
+        .fails(65, "issued by [CN=Elastic Certificate Tool Autogenerated CA]");
+    dir.certutil(&[&ca_args[..], &["--reason", "certificateHold"]].concat()).fails(64, "--reason");
+    dir.certutil(&[&ca_args[..], &["--revoke", "xyz"]].concat()).fails(64, "not a certificate serial number");
+    dir.certutil(&["crl", "--ca", "ca.p12", "--ca-pass", "capw", "--out", "ca.crl"]).fails(74, "ca.crl");
+    assert!(!dir.path("never.crl").exists());
 }

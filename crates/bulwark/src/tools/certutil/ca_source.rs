@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use bulwark_pki::CertifiedKey;
+use clap::Args;
 
 use super::passwords::{self, PassFlag};
 use super::{ask, failure, validity};
@@ -11,6 +12,42 @@ use crate::exit::{self, fail};
 
 /// Upper bound on the size of a CA file.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The flags that name an existing CA: `--ca` (PKCS#12) with `--ca-pass`, or `--ca-cert` with
+/// `--ca-key` (PEM). Subcommands that also offer another signer declare the conflict on their own
+/// flag (`--self-signed`, `--new-ca`).
+#[derive(Debug, Args)]
+pub struct CaFlags {
+    /// The CA: a PKCS#12 file holding one key (e.g. elastic-stack-ca.p12).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_cert", "ca_key"])]
+    pub ca: Option<PathBuf>,
+    /// Password of the --ca file; without a value it is asked on the terminal [default: tried
+    /// empty, then asked on a terminal].
+    #[arg(long = "ca-pass", value_name = "PASSWORD", num_args = 0..=1, requires = "ca")]
+    pub ca_pass: Option<Option<String>>,
+    /// The CA certificate (PEM), with --ca-key.
+    #[arg(long = "ca-cert", value_name = "FILE", requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+    /// The CA's private key (PEM, unencrypted), with --ca-cert.
+    #[arg(long = "ca-key", value_name = "FILE", requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+}
+
+impl CaFlags {
+    /// Whether a CA was named.
+    pub fn given(&self) -> bool {
+        self.ca.is_some() || self.ca_cert.is_some()
+    }
+
+    /// Loads the CA the flags name, if any.
+    pub fn load(&self) -> anyhow::Result<Option<CertifiedKey>> {
+        match (&self.ca, &self.ca_cert, &self.ca_key) {
+            (Some(path), _, _) => from_p12(path, &self.ca_pass, "--ca-pass").map(Some),
+            (None, Some(cert), Some(key)) => from_pem(cert, key).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
 
 /// Loads a CA from a PKCS#12 file holding exactly one key entry; the password comes from
 /// `pass_flag_name` (or the empty password, or the terminal).
@@ -127,7 +164,7 @@ fn ask_existing_path(prompt: &str) -> anyhow::Result<PathBuf> {
     }
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(super) fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     let shown = path.display();
     let meta =
         std::fs::metadata(path).map_err(|e| fail(exit::IO_ERROR, format!("cannot read [{shown}]: {e}")))?;

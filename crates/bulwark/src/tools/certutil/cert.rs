@@ -8,12 +8,13 @@ use bulwark_pki::{CertUsage, CertifiedKey, P12Entry};
 use clap::Args;
 
 use super::ca::CA_ALIAS;
+use super::ca_source::{self, CaFlags};
 use super::instances::{self, Instance};
 use super::keys::KeyArgs;
 use super::output::{self, Zip};
 use super::passwords;
 use super::progress::Progress;
-use super::{ca_source, failure, self_signed, validity};
+use super::{failure, self_signed, validity};
 use crate::exit::{self, fail};
 use crate::prompt;
 
@@ -52,21 +53,10 @@ instances.yml (Elasticsearch's format):
 Exit codes: 0 ok, 64 usage, 65 unusable or wrong-password CA, 74 output file exists or cannot be
 written, 78 invalid instances file.")]
 pub struct CertArgs {
-    /// The CA to sign with: a PKCS#12 file holding one key (e.g. elastic-stack-ca.p12).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_cert", "ca_key", "self_signed"])]
-    ca: Option<PathBuf>,
-    /// Password of the --ca file; without a value it is asked on the terminal [default: tried
-    /// empty, then asked on a terminal].
-    #[arg(long = "ca-pass", value_name = "PASSWORD", num_args = 0..=1, requires = "ca")]
-    ca_pass: Option<Option<String>>,
-    /// The CA certificate (PEM), with --ca-key.
-    #[arg(long = "ca-cert", value_name = "FILE", requires = "ca_key", conflicts_with = "self_signed")]
-    ca_cert: Option<PathBuf>,
-    /// The CA's private key (PEM, unencrypted), with --ca-cert.
-    #[arg(long = "ca-key", value_name = "FILE", requires = "ca_cert")]
-    ca_key: Option<PathBuf>,
+    #[command(flatten)]
+    ca: CaFlags,
     /// Make self-signed certificates instead of signing with a CA.
-    #[arg(long = "self-signed")]
+    #[arg(long = "self-signed", conflicts_with_all = ["ca", "ca_cert"])]
     self_signed: bool,
     /// Name of the single instance: a common name or a DN [default: instance].
     #[arg(long, value_name = "NAME", conflicts_with_all = ["input", "multiple"])]
@@ -99,6 +89,10 @@ pub struct CertArgs {
     /// Write PEM files (certificate, unencrypted key, CA certificate) in a zip instead of PKCS#12.
     #[arg(long)]
     pem: bool,
+    /// Where clients fetch the CA's revocation list (`certutil crl`): an http(s):// URL put in
+    /// every certificate's CRL distribution point (repeatable, alternatives).
+    #[arg(long = "crl-url", value_name = "URL", conflicts_with = "self_signed")]
+    crl_url: Vec<String>,
 }
 
 /// Who signs the certificates.
@@ -109,7 +103,7 @@ enum Signer {
 
 /// Runs `certutil cert`.
 pub fn run(args: CertArgs) -> anyhow::Result<ExitCode> {
-    if args.ca.is_none() && args.ca_cert.is_none() && !args.self_signed {
+    if !args.ca.given() && !args.self_signed {
         return Err(fail(
             exit::USAGE,
             "cert needs a CA to sign with: --ca FILE (PKCS#12, e.g. from `bulwark certutil ca`), \
@@ -143,12 +137,9 @@ pub fn run(args: CertArgs) -> anyhow::Result<ExitCode> {
     };
     let out = output::choose(args.out.as_deref(), &default_out)?;
 
-    let signer = if let Some(path) = &args.ca {
-        Signer::Ca(ca_source::from_p12(path, &args.ca_pass, "--ca-pass")?)
-    } else if let (Some(cert), Some(key)) = (&args.ca_cert, &args.ca_key) {
-        Signer::Ca(ca_source::from_pem(cert, key)?)
-    } else {
-        Signer::SelfSigned
+    let signer = match args.ca.load()? {
+        Some(ca) => Signer::Ca(ca),
+        None => Signer::SelfSigned,
     };
     if let Signer::Ca(ca) = &signer {
         ca_source::warn_if_outlived(ca, days);
@@ -163,7 +154,8 @@ pub fn run(args: CertArgs) -> anyhow::Result<ExitCode> {
     let progress = Progress::new(instances.len(), "certificates");
     let mut issued: Vec<(&Instance, CertifiedKey)> = Vec::with_capacity(instances.len());
     for instance in &instances {
-        let req = instance.request(days, key);
+        let mut req = instance.request(days, key);
+        req.crl_urls.clone_from(&args.crl_url);
         let leaf = match &signer {
             Signer::Ca(ca) => bulwark_pki::issue(ca, &req, CertUsage::ServerAndClient)
                 .map_err(|e| failure::pki(format!("instance {:?}", instance.name), e))?,

@@ -28,7 +28,8 @@ pub fn pki(context: impl Display, e: PkiError) -> anyhow::Error {
         | PkiError::P12Entry { .. }
         | PkiError::CsrParse(_)
         | PkiError::CsrSignature(_)
-        | PkiError::CsrRefused(_) => exit::DATA_ERROR,
+        | PkiError::CsrRefused(_)
+        | PkiError::CrlParse(_) => exit::DATA_ERROR,
         _ => 1,
     };
     fail(code, format!("{context}: {e}"))

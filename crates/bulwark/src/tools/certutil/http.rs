@@ -16,6 +16,7 @@ use clap::Args;
 use secrecy::ExposeSecret;
 
 use super::ca::CA_ALIAS;
+use super::ca_source::{self, CaFlags};
 use super::http_files::{self, NodeFiles};
 use super::http_nodes::{self, NodeFlags};
 use super::instances::{self, Instance};
@@ -23,7 +24,7 @@ use super::keys::KeyArgs;
 use super::output::{self, Zip};
 use super::passwords;
 use super::progress::Progress;
-use super::{ask, ca_source, failure, validity};
+use super::{ask, failure, validity};
 use crate::exit::{self, fail};
 use crate::prompt;
 
@@ -67,23 +68,12 @@ pub struct HttpArgs {
     /// Question 1: make certificate signing requests for your own CA instead of certificates.
     #[arg(long, conflicts_with_all = ["ca", "ca_cert", "new_ca", "days"])]
     csr: bool,
-    /// Question 2: sign with this existing CA, a PKCS#12 file holding one key (e.g.
-    /// elastic-stack-ca.p12).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_cert", "new_ca"])]
-    ca: Option<PathBuf>,
-    /// Password of the --ca file; without a value it is asked on the terminal [default: tried
-    /// empty, then asked on a terminal].
-    #[arg(long = "ca-pass", value_name = "PASSWORD", num_args = 0..=1, requires = "ca")]
-    ca_pass: Option<Option<String>>,
-    /// Question 2, PEM form: the existing CA's certificate, with --ca-key.
-    #[arg(long = "ca-cert", value_name = "FILE", requires = "ca_key", conflicts_with = "new_ca")]
-    ca_cert: Option<PathBuf>,
-    /// The existing CA's private key (PEM, unencrypted), with --ca-cert.
-    #[arg(long = "ca-key", value_name = "FILE", requires = "ca_cert")]
-    ca_key: Option<PathBuf>,
+    /// Question 2: sign with this existing CA (--ca, or --ca-cert with --ca-key).
+    #[command(flatten)]
+    ca: CaFlags,
     /// Question 2 answered "no": generate a new CA (written to the zip as ca/ca.p12). The default
     /// without a terminal.
-    #[arg(long = "new-ca")]
+    #[arg(long = "new-ca", conflicts_with_all = ["ca", "ca_cert"])]
     new_ca: bool,
     /// Question 3: validity of the certificates: days or a period such as 90D, 6M, 2Y [default: 3Y].
     #[arg(long, value_name = "PERIOD")]
@@ -102,12 +92,18 @@ pub struct HttpArgs {
     /// Output file [default: elasticsearch-ssl-http.zip; asked on a terminal].
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Where clients fetch the CA's revocation list (`certutil crl`): an http(s):// URL put in
+    /// every certificate's CRL distribution point (repeatable, alternatives). Not asked.
+    #[arg(long = "crl-url", value_name = "URL", conflicts_with = "csr")]
+    crl_url: Vec<String>,
 }
 
 /// The CA that signs, and whether this run made it.
 struct Signer {
     ca: CertifiedKey,
     generated: bool,
+    /// Where the CA's revocation list is published (`--crl-url`).
+    crl_urls: Vec<String>,
 }
 
 /// Runs `certutil http`.
@@ -149,7 +145,7 @@ pub fn run(globals: &crate::Globals, args: HttpArgs) -> anyhow::Result<ExitCode>
     // (1) CSR or certificates.
     let csr = if args.csr {
         true
-    } else if args.ca.is_some() || args.ca_cert.is_some() || args.new_ca || !interactive {
+    } else if args.ca.given() || args.new_ca || !interactive {
         false
     } else {
         ask::heading("Do you want a certificate signing request (CSR)?");
@@ -162,10 +158,8 @@ pub fn run(globals: &crate::Globals, args: HttpArgs) -> anyhow::Result<ExitCode>
     // (2) The CA.
     let existing = if csr {
         None
-    } else if let Some(path) = &args.ca {
-        Some(ca_source::from_p12(path, &args.ca_pass, "--ca-pass")?)
-    } else if let (Some(cert), Some(key_path)) = (&args.ca_cert, &args.ca_key) {
-        Some(ca_source::from_pem(cert, key_path)?)
+    } else if args.ca.given() {
+        args.ca.load()?
     } else if args.new_ca || !interactive {
         None
     } else {
@@ -190,7 +184,7 @@ pub fn run(globals: &crate::Globals, args: HttpArgs) -> anyhow::Result<ExitCode>
         None
     } else if let Some(ca) = existing {
         ca_source::warn_if_outlived(&ca, days);
-        Some(Signer { ca, generated: false })
+        Some(Signer { ca, generated: false, crl_urls: args.crl_url.clone() })
     } else {
         let ca_days = days.max(validity::DEFAULT_DAYS);
         let ca = bulwark_pki::new_ca(NEW_CA_DN, ca_days, key)
@@ -201,7 +195,7 @@ pub fn run(globals: &crate::Globals, args: HttpArgs) -> anyhow::Result<ExitCode>
                 validity::describe(ca_days)
             ));
         }
-        Some(Signer { ca, generated: true })
+        Some(Signer { ca, generated: true, crl_urls: args.crl_url.clone() })
     };
 
     // (4, 5) The nodes.
@@ -280,7 +274,10 @@ fn build_zip(
             (format!("elasticsearch/{}", node.filename), Some(node.name.as_str()))
         };
         let files = NodeFiles { node: node_name, config_dir: &config_dir, has_password };
-        let req = node.request(days, key);
+        let mut req = node.request(days, key);
+        if let Some(s) = signer {
+            req.crl_urls.clone_from(&s.crl_urls);
+        }
         let fail_for = |e| failure::pki(format!("node {:?}", node.name), e);
         match (signer, password) {
             (Some(signer), Some(password)) => {

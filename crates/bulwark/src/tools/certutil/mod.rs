@@ -10,6 +10,7 @@ mod ask;
 mod ca;
 mod ca_source;
 mod cert;
+mod crl;
 mod csr;
 mod failure;
 mod http;
@@ -50,6 +51,8 @@ enum CertutilCommand {
     /// Wizard for HTTPS certificates with instructions for Bulwark and Kibana
     /// (elasticsearch-ssl-http.zip).
     Http(http::HttpArgs),
+    /// Generate a certificate revocation list signed by a CA (ca.crl).
+    Crl(crl::CrlArgs),
 }
 
 /// Runs `bulwark certutil <command>`.
@@ -59,5 +62,6 @@ pub fn run(globals: &crate::Globals, args: CertutilArgs) -> anyhow::Result<ExitC
         CertutilCommand::Cert(a) => cert::run(a),
         CertutilCommand::Csr(a) => csr::run(a),
         CertutilCommand::Http(a) => http::run(globals, a),
+        CertutilCommand::Crl(a) => crl::run(a),
     }
 }
