@@ -39,6 +39,7 @@ async fn serve(ca: &CertifiedKey, leaf: &CertifiedKey, answers: Vec<(&'static st
         bulwark_pki::ClientAuth::None,
         TlsVersions::default(),
         &[b"http/1.1"],
+        &[],
     )
     .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));

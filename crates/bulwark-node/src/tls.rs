@@ -139,7 +139,20 @@ pub fn load(
             }
         }
         let ksetting = format!("{prefix}.key");
-        let key = bulwark_pki::key_from_pem(&read(&kp, &ksetting)?).map_err(wrap(ksetting, &kp))?;
+        let passphrase_entry = format!("{prefix}.secure_key_passphrase");
+        let passphrase = ks.and_then(|k| k.get_string(&passphrase_entry));
+        let key = bulwark_pki::key_from_pem_with_passphrase(&read(&kp, &ksetting)?, passphrase.as_ref())
+            .map_err(|e| match e {
+                bulwark_pki::PkiError::EncryptedKey => NodeError::Config(format!(
+                    "setting [{ksetting}] ([{}]): the private key is encrypted; add its passphrase to the keystore: `bulwark keystore add {passphrase_entry}`",
+                    kp.display()
+                )),
+                bulwark_pki::PkiError::WrongPassphrase => NodeError::Config(format!(
+                    "setting [{ksetting}] ([{}]): the passphrase in the keystore's [{passphrase_entry}] does not decrypt the private key",
+                    kp.display()
+                )),
+                other => wrap(ksetting.clone(), &kp)(other),
+            })?;
         (chain, key)
     } else {
         return Err(NodeError::Config(format!(
@@ -194,7 +207,13 @@ pub fn server_config(
         client_auth,
         versions,
         &[b"h2", b"http/1.1"],
+        &ssl.cipher_suites,
     )
-    .map_err(|e| NodeError::Config(format!("TLS for [{prefix}]: {e}")))?;
+    .map_err(|e| match e {
+        bulwark_pki::PkiError::UnsupportedCipherSuite { .. } => {
+            NodeError::Config(format!("setting [{prefix}.cipher_suites]: {e}"))
+        }
+        other => NodeError::Config(format!("TLS for [{prefix}]: {other}")),
+    })?;
     Ok(Arc::new(cfg))
 }

@@ -67,9 +67,29 @@ pub enum PkiError {
     #[error("could not parse private key: {0}")]
     KeyParse(String),
 
-    /// The PEM holds an encrypted private key; decrypt it first (`openssl pkey -in k.pem -out plain.pem`).
-    #[error("the private key is encrypted; encrypted PEM keys are not supported, decrypt it first")]
+    /// A configured cipher suite is not one this build offers.
+    #[error("[{name}] is not a supported cipher suite; supported: {}", supported.join(", "))]
+    UnsupportedCipherSuite {
+        /// The name as configured.
+        name: String,
+        /// What is offered.
+        supported: Vec<String>,
+    },
+
+    /// The PEM holds an encrypted private key and no passphrase was given.
+    #[error("the private key is encrypted and no passphrase was given")]
     EncryptedKey,
+
+    /// The passphrase does not decrypt the encrypted private key.
+    #[error("wrong passphrase for the encrypted private key")]
+    WrongPassphrase,
+
+    /// The key is encrypted in OpenSSL's legacy PEM format (`Proc-Type: 4,ENCRYPTED`), which is
+    /// not read; PKCS#8 (`ENCRYPTED PRIVATE KEY`) is.
+    #[error(
+        "the private key is encrypted in OpenSSL's legacy PEM format; convert it to encrypted PKCS#8 with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in old.key -out new.key`"
+    )]
+    LegacyEncryptedKey,
 
     /// A private key does not belong to the certificate it was paired with.
     #[error("the private key does not match the certificate {subject}")]

@@ -32,10 +32,12 @@ pub use fingerprint::Fingerprint;
 pub use inspect::{CertInfo, inspect, verify_chain, verify_chain_at};
 pub use key::{KeyAlgorithm, RsaBits, key_matches_cert, to_pkcs8};
 pub use p12::{CertifiedKeyChain, P12Contents, P12Entry, load_ca_from_p12, read_p12, write_p12};
-pub use pem::{cert_pem, certs_from_pem, crl_pem, csr_pem, key_from_pem, key_pem};
+pub use pem::{
+    cert_pem, certs_from_pem, crl_pem, csr_pem, key_from_pem, key_from_pem_with_passphrase, key_pem,
+};
 pub use tls::{
     ClientAuth, ClientTrust, TlsVersions, client_config_mtls, client_config_pinned, client_config_trusting,
-    provider, server_config,
+    provider, server_config, supported_cipher_suites,
 };
 
 /// Re-exported so callers can name the secret and key-buffer types used in signatures.

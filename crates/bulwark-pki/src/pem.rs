@@ -10,6 +10,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{
     CertificateDer, CertificateRevocationListDer, CertificateSigningRequestDer, PrivateKeyDer,
 };
+use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::error::PkiError;
@@ -32,10 +33,29 @@ pub fn certs_from_pem(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PkiError> {
 /// The first private key in `bytes` (`PRIVATE KEY`, `EC PRIVATE KEY` or `RSA PRIVATE KEY`),
 /// converted to PKCS#8 DER. Encrypted keys give [`PkiError::EncryptedKey`].
 pub fn key_from_pem(bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>, PkiError> {
-    let encrypted = contains(bytes, b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-        || contains(bytes, b"Proc-Type: 4,ENCRYPTED");
-    if encrypted {
-        return Err(PkiError::EncryptedKey);
+    key_from_pem_with_passphrase(bytes, None)
+}
+
+/// [`key_from_pem`], also decrypting an encrypted PKCS#8 key (`ENCRYPTED PRIVATE KEY`, PBES2 as
+/// `openssl genpkey -aes-256-cbc` or `openssl pkcs8 -topk8` write it) with `passphrase`.
+pub fn key_from_pem_with_passphrase(
+    bytes: &[u8],
+    passphrase: Option<&SecretString>,
+) -> Result<Zeroizing<Vec<u8>>, PkiError> {
+    if contains(bytes, b"Proc-Type: 4,ENCRYPTED") {
+        return Err(PkiError::LegacyEncryptedKey);
+    }
+    if contains(bytes, b"-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let passphrase = passphrase.ok_or(PkiError::EncryptedKey)?;
+        let der = pem_block(bytes, "ENCRYPTED PRIVATE KEY")?;
+        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
+            .map_err(|_| PkiError::Pem("the encrypted private key is malformed".to_owned()))?;
+        check_kdf_cost(&info.encryption_algorithm)?;
+        let plain =
+            info.decrypt(passphrase.expose_secret().as_bytes()).map_err(|_| PkiError::WrongPassphrase)?;
+        let key = PrivateKeyDer::try_from(plain.as_bytes())
+            .map_err(|_| PkiError::Pem("the decrypted private key is malformed".to_owned()))?;
+        return key::to_pkcs8(&key);
     }
     let key = PrivateKeyDer::from_pem_slice(bytes).map_err(|e| match e {
         rustls_pki_types::pem::Error::NoItemsFound => {
@@ -45,6 +65,50 @@ pub fn key_from_pem(bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>, PkiError> {
         _ => PkiError::Pem("the private key PEM is malformed".to_owned()),
     })?;
     key::to_pkcs8(&key)
+}
+
+/// Most memory an encrypted key's scrypt may ask for (128·N·r·p bytes); OpenSSL's own limit is 32 MiB.
+const MAX_SCRYPT_BYTES: u64 = 64 << 20;
+/// Most PBKDF2 iterations an encrypted key may ask for (OpenSSL writes 2,048 by default).
+const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+/// Refuses key-derivation parameters that would take the node's memory or minutes of CPU: the
+/// file decides them, and a file is input.
+fn check_kdf_cost(scheme: &pkcs8::pkcs5::EncryptionScheme) -> Result<(), PkiError> {
+    use pkcs8::pkcs5::pbes2::Kdf;
+    let too_costly = |what: String| {
+        PkiError::Pem(format!(
+            "the encrypted private key asks for {what}; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+        ))
+    };
+    let Some(params) = scheme.pbes2() else { return Ok(()) };
+    match &params.kdf {
+        Kdf::Pbkdf2(p) if p.iteration_count > MAX_PBKDF2_ITERATIONS => {
+            Err(too_costly(format!("{} PBKDF2 iterations", p.iteration_count)))
+        }
+        Kdf::Scrypt(p) => {
+            let bytes = 128u64
+                .saturating_mul(p.cost_parameter)
+                .saturating_mul(u64::from(p.block_size))
+                .saturating_mul(u64::from(p.parallelization));
+            if bytes > MAX_SCRYPT_BYTES {
+                return Err(too_costly(format!("{} MiB of scrypt memory", bytes >> 20)));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The base64 body of the first `label` block, decoded (zeroed on drop).
+fn pem_block(bytes: &[u8], label: &str) -> Result<Zeroizing<Vec<u8>>, PkiError> {
+    let malformed = || PkiError::Pem(format!("the {label} PEM is malformed"));
+    let text = std::str::from_utf8(bytes).map_err(|_| malformed())?;
+    let (begin, end) = (format!("-----BEGIN {label}-----"), format!("-----END {label}-----"));
+    let start = text.find(&begin).ok_or_else(malformed)? + begin.len();
+    let stop = text[start..].find(&end).ok_or_else(malformed)? + start;
+    let b64: Zeroizing<String> = Zeroizing::new(text[start..stop].split_whitespace().collect());
+    STANDARD.decode(b64.as_bytes()).map(Zeroizing::new).map_err(|_| malformed())
 }
 
 /// A DER certificate as a PEM `CERTIFICATE` block.
@@ -170,5 +234,27 @@ mod tests {
         assert!(matches!(key_from_pem(a.cert_pem().as_bytes()), Err(PkiError::Pem(_))));
         let enc = b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
         assert!(matches!(key_from_pem(enc), Err(PkiError::EncryptedKey)));
+    }
+
+    #[test]
+    fn costly_key_derivation_is_refused_before_it_runs() {
+        use pkcs8::pkcs5::{EncryptionScheme, pbes2, scrypt};
+        let (salt, iv) = ([7u8; 16], [1u8; 16]);
+        let scrypt_with = |log_n| {
+            let params = scrypt::Params::new(log_n, 8, 1).unwrap();
+            EncryptionScheme::Pbes2(pbes2::Parameters::generate_scrypt_aes256cbc(params, &salt, iv).unwrap())
+        };
+        let pbkdf2_with = |iterations| {
+            EncryptionScheme::Pbes2(
+                pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(iterations, &salt, iv).unwrap(),
+            )
+        };
+        // OpenSSL's defaults pass: scrypt N=2^14 (16 MiB), PBKDF2 2,048 iterations.
+        assert!(check_kdf_cost(&scrypt_with(14)).is_ok());
+        assert!(check_kdf_cost(&pbkdf2_with(2048)).is_ok());
+        let err = check_kdf_cost(&scrypt_with(20)).unwrap_err().to_string();
+        assert!(err.contains("1024 MiB of scrypt memory"), "{err}");
+        let err = check_kdf_cost(&pbkdf2_with(50_000_000)).unwrap_err().to_string();
+        assert!(err.contains("50000000 PBKDF2 iterations"), "{err}");
     }
 }

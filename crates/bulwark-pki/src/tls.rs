@@ -106,17 +106,56 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(provider)
 }
 
+/// The name of a suite as Elasticsearch (JSSE) and IANA spell it: `TLS_AES_256_GCM_SHA384`,
+/// `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`.
+fn suite_name(suite: &SupportedCipherSuite) -> String {
+    let name = format!("{:?}", suite.suite());
+    name.strip_prefix("TLS13_").map_or(name.clone(), |rest| format!("TLS_{rest}"))
+}
+
+/// The names of the suites [`provider`] offers, strongest first.
+pub fn supported_cipher_suites() -> Vec<String> {
+    provider().cipher_suites.iter().map(suite_name).collect()
+}
+
+/// [`provider`] restricted to `names` (the `cipher_suites` setting), in the given order of
+/// preference; all of them when `names` is empty. A name that is not offered is refused.
+fn provider_with_suites(names: &[String]) -> Result<Arc<CryptoProvider>, PkiError> {
+    if names.is_empty() {
+        return Ok(provider());
+    }
+    let mut base = Arc::unwrap_or_clone(provider());
+    let mut chosen = Vec::with_capacity(names.len());
+    for name in names {
+        let suite = base.cipher_suites.iter().find(|s| suite_name(s).eq_ignore_ascii_case(name.trim()));
+        match suite {
+            Some(s) if !chosen.contains(s) => chosen.push(*s),
+            Some(_) => {}
+            None => {
+                return Err(PkiError::UnsupportedCipherSuite {
+                    name: name.clone(),
+                    supported: supported_cipher_suites(),
+                });
+            }
+        }
+    }
+    base.cipher_suites = chosen;
+    Ok(Arc::new(base))
+}
+
 /// A server configuration presenting `chain_der` (leaf first, then its CA so clients can pin the
 /// CA) with `key_der` (PKCS#8, SEC1 or PKCS#1), optionally verifying client certificates, with
-/// the given versions and ALPN protocols (in preference order, e.g. `[b"h2", b"http/1.1"]`).
+/// the given versions, ALPN protocols (in preference order, e.g. `[b"h2", b"http/1.1"]`) and
+/// cipher suites (names as [`supported_cipher_suites`] gives them; empty for all of those).
 pub fn server_config(
     chain_der: Vec<Vec<u8>>,
     key_der: &[u8],
     client_auth: ClientAuth,
     versions: TlsVersions,
     alpn: &[&[u8]],
+    cipher_suites: &[String],
 ) -> Result<ServerConfig, PkiError> {
-    let provider = provider();
+    let provider = provider_with_suites(cipher_suites)?;
     let leaf =
         chain_der.first().ok_or_else(|| PkiError::CertParse("the certificate chain is empty".to_owned()))?;
     let subject = inspect::subject_of(leaf);
@@ -308,5 +347,29 @@ mod tests {
             let name = format!("{:?}", suite.suite());
             assert!(name.starts_with("TLS13_") || name.starts_with("TLS_ECDHE_"), "{name}");
         }
+    }
+
+    #[test]
+    fn cipher_suites_by_elasticsearch_name() {
+        let all = supported_cipher_suites();
+        for name in [
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        ] {
+            assert!(all.iter().any(|n| n == name), "{name} in {all:?}");
+        }
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let p = provider_with_suites(&names(&[
+            "tls_aes_128_gcm_sha256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        ]))
+        .unwrap();
+        let chosen: Vec<String> = p.cipher_suites.iter().map(suite_name).collect();
+        assert_eq!(chosen, ["TLS_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"]);
+        let err = provider_with_suites(&names(&["TLS_RSA_WITH_AES_128_CBC_SHA"])).unwrap_err().to_string();
+        assert!(err.contains("[TLS_RSA_WITH_AES_128_CBC_SHA] is not a supported cipher suite"), "{err}");
+        assert!(err.contains("TLS_AES_256_GCM_SHA384"), "{err}");
+        assert_eq!(provider_with_suites(&[]).unwrap().cipher_suites.len(), all.len());
     }
 }

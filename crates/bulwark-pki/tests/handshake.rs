@@ -33,7 +33,7 @@ fn full_chain(p: &Pki) -> Vec<Vec<u8>> {
 }
 
 fn server(p: &Pki, chain: Vec<Vec<u8>>, auth: ClientAuth, versions: TlsVersions) -> ServerConfig {
-    server_config(chain, p.server.key_pkcs8_der(), auth, versions, &[b"h2", b"http/1.1"]).unwrap()
+    server_config(chain, p.server.key_pkcs8_der(), auth, versions, &[b"h2", b"http/1.1"], &[]).unwrap()
 }
 
 /// Pumps TLS records between the two sides until both finish the handshake and a line of
@@ -238,18 +238,26 @@ fn required_client_auth() {
 fn server_config_refuses_bad_material() {
     let p = pki(KeyAlgorithm::EcdsaP256);
     let other = new_ca("Other", 30, KeyAlgorithm::EcdsaP256).unwrap();
-    let err =
-        server_config(full_chain(&p), other.key_pkcs8_der(), ClientAuth::None, TlsVersions::Tls12And13, &[])
-            .unwrap_err();
+    let err = server_config(
+        full_chain(&p),
+        other.key_pkcs8_der(),
+        ClientAuth::None,
+        TlsVersions::Tls12And13,
+        &[],
+        &[],
+    )
+    .unwrap_err();
     assert!(matches!(err, PkiError::KeyMismatch { .. }), "{err}");
-    let err = server_config(vec![], p.server.key_pkcs8_der(), ClientAuth::None, TlsVersions::Tls12And13, &[])
-        .unwrap_err();
+    let err =
+        server_config(vec![], p.server.key_pkcs8_der(), ClientAuth::None, TlsVersions::Tls12And13, &[], &[])
+            .unwrap_err();
     assert!(matches!(err, PkiError::CertParse(_)), "{err}");
     let err = server_config(
         full_chain(&p),
         p.server.key_pkcs8_der(),
         ClientAuth::Required(vec![].into()),
         TlsVersions::Tls12And13,
+        &[],
         &[],
     )
     .unwrap_err();

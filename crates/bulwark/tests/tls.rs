@@ -331,3 +331,121 @@ fn required_client_certificates_refuse_clients_without_one_and_revoked_ones() {
     ));
     node.stop();
 }
+
+/// `openssl s_client` as the client that offers only `suite` (TLS 1.3 names use -ciphersuites).
+fn handshake_with(port: u16, suite: &str) -> bool {
+    let args: Vec<&str> = if suite.starts_with("TLS_") {
+        vec!["-tls1_3", "-ciphersuites", suite]
+    } else {
+        vec!["-tls1_2", "-cipher", suite]
+    };
+    let (code, out) = s_client(port, &args);
+    code == 0 && out.contains("Cipher is")
+}
+
+#[test]
+fn pem_material_with_an_encrypted_key_and_chosen_cipher_suites() {
+    let home = TestHome::new();
+    let certs = home.path().join("config/certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let p = |n: &str| certs.join(n).display().to_string();
+    let ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    let ok = |args: &[&str]| {
+        let (code, _, err) = openssl(args);
+        assert_eq!(code, 0, "openssl {args:?}: {err}");
+    };
+    ok(&[&["genpkey"][..], &ec, &["-out", &p("ca.key")]].concat());
+    ok(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        &p("ca.key"),
+        "-subj",
+        "/CN=PEM CA",
+        "-days",
+        "5",
+        "-out",
+        &p("ca.crt"),
+    ]);
+    ok(&[&["genpkey"][..], &ec, &["-aes-256-cbc", "-pass", "pass:key-secret", "-out", &p("node.key")]]
+        .concat());
+    ok(&[
+        "req",
+        "-new",
+        "-key",
+        &p("node.key"),
+        "-passin",
+        "pass:key-secret",
+        "-subj",
+        "/CN=node",
+        "-out",
+        &p("node.csr"),
+    ]);
+    std::fs::write(certs.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+    ok(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("node.csr"),
+        "-CA",
+        &p("ca.crt"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "5",
+        "-extfile",
+        &p("ext.cnf"),
+        "-out",
+        &p("node.crt"),
+    ]);
+    let settings = |suites: &str| {
+        home.write_settings(&format!(
+            "xpack.security.enabled: true\nxpack.security.http.ssl:\n  enabled: true\n  certificate: certs/node.crt\n  key: certs/node.key\n  certificate_authorities: [certs/ca.crt]\n  cipher_suites: [{suites}]\n"
+        ))
+    };
+    settings("TLS_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
+    let start = || run(command(&home.path()).args(["start", "-E", "http.port=0"]));
+    let add_passphrase = |value: &str| {
+        let mut c = command(&home.path());
+        c.args(["keystore", "add", "--force", "--stdin", "xpack.security.http.ssl.secure_key_passphrase"]);
+        let mut child = c.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(format!("{value}\n").as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+
+    // Without the passphrase, and with a wrong one, the start stops naming the setting to fix.
+    let (code, _, err) = start();
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("[xpack.security.http.ssl.key]")
+            && err.contains("bulwark keystore add xpack.security.http.ssl.secure_key_passphrase"),
+        "{err}"
+    );
+    add_passphrase("not-it");
+    let (code, _, err) = start();
+    assert!(code == 78 && err.contains("does not decrypt the private key"), "{err}");
+    assert!(!err.contains("not-it"), "the passphrase was echoed: {err}");
+
+    // With it, the node serves exactly the configured suites.
+    add_passphrase("key-secret");
+    let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
+    let port = node.port();
+    wait_until("the node answers TLS", || handshake_with(port, "TLS_AES_256_GCM_SHA384"));
+    assert!(!handshake_with(port, "TLS_AES_128_GCM_SHA256"));
+    assert!(handshake_with(port, "ECDHE-ECDSA-AES256-GCM-SHA384"));
+    assert!(!handshake_with(port, "ECDHE-ECDSA-AES128-GCM-SHA256"));
+    node.stop();
+
+    // A suite this build does not offer stops the start, naming the setting.
+    settings("TLS_RSA_WITH_AES_128_CBC_SHA");
+    let (code, _, err) = start();
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("[xpack.security.http.ssl.cipher_suites]")
+            && err.contains("TLS_RSA_WITH_AES_128_CBC_SHA"),
+        "{err}"
+    );
+}
