@@ -101,6 +101,7 @@ pub fn command(home: &Path) -> Command {
     let mut c = Command::new(binary());
     c.arg("--home").arg(home).arg("--allow-root").env("RUST_BACKTRACE", "0").env_remove("BULWARK_HOME");
     c.env_remove("ELASTIC_PASSWORD").env_remove("ELASTIC_PASSWORD_FILE").env_remove("KEYSTORE_PASSWORD");
+    c.env_remove("CERTUTIL_PASSWORD").env_remove("CERTUTIL_CA_PASSWORD");
     c
 }
 

@@ -54,9 +54,15 @@ impl Dir {
 
     /// `bulwark certutil ARGS` in this directory, without a terminal.
     fn certutil(&self, args: &[&str]) -> Output {
+        self.certutil_env(args, &[])
+    }
+
+    /// [`Dir::certutil`] with more environment variables.
+    fn certutil_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let out = bulwark_testkit::command(&self.home())
             .arg("certutil")
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.tmp.path())
             .stdin(Stdio::null())
             .output()
@@ -1324,4 +1330,30 @@ fn crl_revokes_certificates_as_openssl_checks_them() {
     dir.certutil(&[&ca_args[..], &["--revoke", "xyz"]].concat()).fails(64, "not a certificate serial number");
     dir.certutil(&["crl", "--ca", "ca.p12", "--ca-pass", "capw", "--out", "ca.crl"]).fails(74, "ca.crl");
     assert!(!dir.path("never.crl").exists());
+}
+
+#[test]
+fn passwords_from_the_environment_instead_of_flags() {
+    let dir = Dir::new();
+    let out = dir.certutil_env(&["ca", "--out", "env-ca.p12"], &[("CERTUTIL_PASSWORD", "ca-from-env")]);
+    out.ok();
+    assert!(!out.stderr.contains("WARNING"), "{}", out.stderr);
+    check_p12(&dir.path("env-ca.p12"), "ca-from-env");
+    let env = [("CERTUTIL_CA_PASSWORD", "ca-from-env"), ("CERTUTIL_PASSWORD", "leaf-from-env")];
+    dir.certutil_env(&["cert", "--ca", "env-ca.p12", "--name", "n1", "--dns", "n1", "--out", "n1.p12"], &env)
+        .ok();
+    check_p12(&dir.path("n1.p12"), "leaf-from-env");
+    // A flag's value wins over the environment.
+    dir.certutil_env(
+        &["cert", "--ca", "env-ca.p12", "--name", "n2", "--pass", "flag", "--out", "n2.p12"],
+        &env,
+    )
+    .ok();
+    check_p12(&dir.path("n2.p12"), "flag");
+    dir.certutil_env(
+        &["cert", "--ca", "env-ca.p12", "--name", "n3", "--out", "n3.p12"],
+        &[("CERTUTIL_CA_PASSWORD", "nope")],
+    )
+    .fails(65, "CERTUTIL_CA_PASSWORD");
+    assert!(!dir.path("n3.p12").exists());
 }

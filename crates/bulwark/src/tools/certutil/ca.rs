@@ -44,7 +44,8 @@ pub struct CaArgs {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Password of the PKCS#12 file (plain ASCII; may be empty). Without a value it is asked on
-    /// the terminal.
+    /// the terminal [default: $CERTUTIL_PASSWORD (unlike a flag, not shown to other users in the
+    /// process list), else asked on a terminal].
     #[arg(long, value_name = "PASSWORD", num_args = 0..=1)]
     pass: Option<Option<String>>,
     /// Validity: days (1095) or a period such as 90D, 6M, 3Y [default: 3Y].

@@ -21,8 +21,8 @@ pub struct CaFlags {
     /// The CA: a PKCS#12 file holding one key (e.g. elastic-stack-ca.p12).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["ca_cert", "ca_key"])]
     pub ca: Option<PathBuf>,
-    /// Password of the --ca file; without a value it is asked on the terminal [default: tried
-    /// empty, then asked on a terminal].
+    /// Password of the --ca file; without a value it is asked on the terminal [default:
+    /// $CERTUTIL_CA_PASSWORD, else tried empty, then asked on a terminal].
     #[arg(long = "ca-pass", value_name = "PASSWORD", num_args = 0..=1, requires = "ca")]
     pub ca_pass: Option<Option<String>>,
     /// The CA certificate (PEM), with --ca-key.

@@ -79,7 +79,8 @@ pub struct CertArgs {
     #[command(flatten)]
     key: KeyArgs,
     /// Password of the PKCS#12 files (plain ASCII; may be empty). Without a value it is asked on
-    /// the terminal.
+    /// the terminal [default: $CERTUTIL_PASSWORD (unlike a flag, not shown to other users in the
+    /// process list), else asked on a terminal].
     #[arg(long, value_name = "PASSWORD", num_args = 0..=1)]
     pass: Option<Option<String>>,
     /// Output file [default: elastic-certificates.p12, <name>.p12 with --name, or

@@ -86,7 +86,7 @@ pub struct HttpArgs {
     #[command(flatten)]
     key: KeyArgs,
     /// Question 6: password of http.p12 (and of a new ca.p12); plain ASCII, may be empty. Without
-    /// a value it is asked on the terminal.
+    /// a value it is asked on the terminal [default: $CERTUTIL_PASSWORD, else asked].
     #[arg(long, value_name = "PASSWORD", num_args = 0..=1)]
     pass: Option<Option<String>>,
     /// Output file [default: elasticsearch-ssl-http.zip; asked on a terminal].

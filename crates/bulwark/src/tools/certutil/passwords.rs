@@ -1,9 +1,10 @@
 //! Passwords of the files certutil writes and reads.
 //!
 //! `--pass VALUE` (and `--ca-pass VALUE`) give a password; the flag without a value asks for it on
-//! the terminal, as Elasticsearch's tools do. Without the flag a terminal is asked (a new password
-//! twice); without a terminal a new file gets an empty password and a warning, and an existing
-//! file is tried with the empty password.
+//! the terminal, as Elasticsearch's tools do. Without the flag the environment is read
+//! (`CERTUTIL_PASSWORD`, `CERTUTIL_CA_PASSWORD`: unlike a flag, not visible to other users in the
+//! process list), then a terminal is asked (a new password twice); without either, a new file gets
+//! an empty password and a warning, and an existing file is tried with the empty password.
 
 use bulwark_pki::{PkiError, SecretString};
 use secrecy::ExposeSecret;
@@ -14,6 +15,18 @@ use crate::prompt;
 
 /// What a password flag said: absent, present without a value (ask), or a value.
 pub type PassFlag = Option<Option<String>>;
+
+/// The environment variable read when password flag `flag_name` is absent: `--pass` →
+/// `CERTUTIL_PASSWORD`, `--ca-pass` → `CERTUTIL_CA_PASSWORD`.
+pub fn env_name(flag_name: &str) -> String {
+    let stem = flag_name.trim_start_matches('-').trim_end_matches("pass").replace('-', "_").to_uppercase();
+    format!("CERTUTIL_{stem}PASSWORD")
+}
+
+/// The password in the environment for `flag_name`, if set.
+fn from_env(flag_name: &str) -> Option<SecretString> {
+    std::env::var(env_name(flag_name)).ok().map(SecretString::from)
+}
 
 /// The password for a new PKCS#12 file `file`, from `flag_name` or the terminal; empty with a
 /// warning when neither is available.
@@ -26,15 +39,19 @@ pub fn for_new_p12(flag: &PassFlag, flag_name: &str, file: &str) -> anyhow::Resu
             }
             ask_new(file)?
         }
-        None if prompt::interactive() => ask_new(file)?,
-        None => {
-            eprintln!(
-                "WARNING: no {flag_name} was given and there is no terminal to ask for one, so the password \
-                 of {file} is empty. Anyone who can read the file can use the private key, so keep it \
-                 private (it is written with mode 0600), or run again with {flag_name} PASSWORD."
-            );
-            SecretString::from("")
-        }
+        None => match from_env(flag_name) {
+            Some(password) => password,
+            None if prompt::interactive() => ask_new(file)?,
+            None => {
+                eprintln!(
+                    "WARNING: no {flag_name} was given and there is no terminal to ask for one, so the password \
+                     of {file} is empty. Anyone who can read the file can use the private key, so keep it \
+                     private (it is written with mode 0600), or run again with {} set.",
+                    env_name(flag_name)
+                );
+                SecretString::from("")
+            }
+        },
     };
     check_ascii(&password, flag_name)?;
     Ok(password)
@@ -66,7 +83,13 @@ pub fn open_existing<T>(
     open: impl Fn(&SecretString) -> Result<T, PkiError>,
 ) -> anyhow::Result<T> {
     let wrong = || {
-        fail(exit::DATA_ERROR, format!("wrong password for {file} (given with {flag_name} or at the prompt)"))
+        fail(
+            exit::DATA_ERROR,
+            format!(
+                "wrong password for {file} (given with {flag_name}, {} or at the prompt)",
+                env_name(flag_name)
+            ),
+        )
     };
     let attempt = |password: &SecretString| match open(password) {
         Err(PkiError::WrongPassword) => Err(wrong()),
@@ -80,18 +103,22 @@ pub fn open_existing<T>(
             }
             attempt(&prompt::secret(&format!("Enter password for {file}"))?)
         }
-        None => match open(&SecretString::from("")) {
-            Err(PkiError::WrongPassword) if prompt::interactive() => {
-                attempt(&prompt::secret(&format!("Enter password for {file}"))?)
-            }
-            Err(PkiError::WrongPassword) => Err(fail(
-                exit::USAGE,
-                format!(
-                    "{file} is protected by a password and there is no terminal to ask for it; \
-                     give it with {flag_name} PASSWORD"
-                ),
-            )),
-            other => other.map_err(|e| failure::pki(format!("cannot use {file}"), e)),
+        None => match from_env(flag_name) {
+            Some(password) => attempt(&password),
+            None => match open(&SecretString::from("")) {
+                Err(PkiError::WrongPassword) if prompt::interactive() => {
+                    attempt(&prompt::secret(&format!("Enter password for {file}"))?)
+                }
+                Err(PkiError::WrongPassword) => Err(fail(
+                    exit::USAGE,
+                    format!(
+                        "{file} is protected by a password and there is no terminal to ask for it; \
+                         set {} (or give {flag_name} PASSWORD)",
+                        env_name(flag_name)
+                    ),
+                )),
+                other => other.map_err(|e| failure::pki(format!("cannot use {file}"), e)),
+            },
         },
     }
 }
@@ -127,4 +154,13 @@ fn no_terminal(flag_name: &str) -> anyhow::Error {
             "{flag_name} without a value asks for the password, but there is no terminal; use {flag_name} PASSWORD"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn environment_names_follow_the_flags() {
+        assert_eq!(super::env_name("--pass"), "CERTUTIL_PASSWORD");
+        assert_eq!(super::env_name("--ca-pass"), "CERTUTIL_CA_PASSWORD");
+    }
 }
