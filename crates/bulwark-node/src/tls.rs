@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bulwark_keystore::Keystore;
 use bulwark_pki::{ClientAuth, ClientTrust, TlsVersions};
-use bulwark_settings::values::{ClientAuthentication, TlsProtocol};
+use bulwark_settings::values::{ClientAuthentication, TlsProtocol, VerificationMode};
 use bulwark_settings::{Home, SslSettings};
 use secrecy::SecretString;
 
@@ -195,6 +195,17 @@ pub fn server_config(
     let names: Vec<String> = ssl.supported_protocols.iter().map(TlsProtocol::to_string).collect();
     let versions = TlsVersions::from_protocols(&names)
         .map_err(|e| NodeError::Config(format!("setting [{prefix}.supported_protocols]: {e}")))?;
+    // Client certificates have no host name to check, so `full` and `certificate` verify them
+    // alike. `none` would let any certificate through, and the PKI realm would log its subject in:
+    // refused rather than honoured.
+    if ssl.verification_mode == VerificationMode::None
+        && ssl.client_authentication != ClientAuthentication::None
+    {
+        return Err(NodeError::Config(format!(
+            "[{prefix}.verification_mode] is [none] while [{prefix}.client_authentication] is [{}]: any client certificate would be accepted, and the PKI realm would trust its subject; use [full] (or [certificate]) with [{prefix}.certificate_authorities] or a truststore",
+            ssl.client_authentication
+        )));
+    }
     let trust = || ClientTrust { roots: material.trusted.clone(), crls: crls.to_vec() };
     let client_auth = match ssl.client_authentication {
         ClientAuthentication::None => ClientAuth::None,
