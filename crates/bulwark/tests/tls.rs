@@ -30,6 +30,15 @@ fn s_client(port: u16, extra: &[&str]) -> (i32, String) {
     )
 }
 
+/// `openssl x509 -req`: signs `csr` with the CA `ca_crt`/`ca_key` for `days`, adding the
+/// extensions of the file `ext`, into `out`.
+fn openssl_sign(csr: &str, ca_crt: &str, ca_key: &str, days: &str, ext: &str, out: &str) {
+    let args =
+        ["-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-days", days, "-extfile", ext];
+    let (code, _, err) = openssl(&[&["x509", "-req"][..], &args, &["-out", out]].concat());
+    assert_eq!(code, 0, "openssl x509 -req: {err}");
+}
+
 /// The serial number of the certificate the node presents now.
 fn served_serial(port: u16) -> Option<String> {
     let (_, out) = s_client(port, &[]);
@@ -104,24 +113,7 @@ fn new_http_p12(home: &TestHome, dir: &Path) -> (std::path::PathBuf, String) {
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
-    let (code, _, err) = openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &p("new.csr"),
-        "-CA",
-        &p("ca.crt"),
-        "-CAkey",
-        &p("ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "30",
-        "-extfile",
-        &p("ext.cnf"),
-        "-out",
-        &p("new.crt"),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    openssl_sign(&p("new.csr"), &p("ca.crt"), &p("ca.key"), "30", &p("ext.cnf"), &p("new.crt"));
     let (code, _, err) = openssl(&[
         "pkcs12",
         "-export",
@@ -262,10 +254,7 @@ fn required_client_certificates_refuse_clients_without_one_and_revoked_ones() {
         let (code, _, err) =
             openssl(&[&req[..], &["-keyout", &key, "-subj", &subject, "-out", &csr]].concat());
         assert_eq!(code, 0, "{err}");
-        let sign = ["x509", "-req", "-in", &csr, "-CA", &ca_crt, "-CAkey", &p("ca.key"), "-CAcreateserial"];
-        let (code, _, err) =
-            openssl(&[&sign[..], &["-days", "2", "-extfile", &p("ext.cnf"), "-out", &crt]].concat());
-        assert_eq!(code, 0, "{err}");
+        openssl_sign(&csr, &ca_crt, &p("ca.key"), "2", &p("ext.cnf"), &crt);
         let (_, serial, _) = openssl(&["x509", "-in", &crt, "-noout", "-serial"]);
         serial.trim().trim_start_matches("serial=").to_owned()
     };
@@ -383,23 +372,7 @@ fn pem_material_with_an_encrypted_key_and_chosen_cipher_suites() {
         &p("node.csr"),
     ]);
     std::fs::write(certs.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
-    ok(&[
-        "x509",
-        "-req",
-        "-in",
-        &p("node.csr"),
-        "-CA",
-        &p("ca.crt"),
-        "-CAkey",
-        &p("ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "5",
-        "-extfile",
-        &p("ext.cnf"),
-        "-out",
-        &p("node.crt"),
-    ]);
+    openssl_sign(&p("node.csr"), &p("ca.crt"), &p("ca.key"), "5", &p("ext.cnf"), &p("node.crt"));
     let settings = |suites: &str| {
         home.write_settings(&format!(
             "xpack.security.enabled: true\nxpack.security.http.ssl:\n  enabled: true\n  certificate: certs/node.crt\n  key: certs/node.key\n  certificate_authorities: [certs/ca.crt]\n  cipher_suites: [{suites}]\n"
