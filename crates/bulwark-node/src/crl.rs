@@ -189,7 +189,6 @@ mod tests {
             reason: RevocationReason::Superseded,
         };
         let second = get(std::slice::from_ref(&r));
-        drop(get);
         assert_eq!(loads, 2);
         let (a, b) = (read_crl(&first, ca.cert_der()).unwrap(), read_crl(&second, ca.cert_der()).unwrap());
         assert!(b.number > a.number);

@@ -51,7 +51,7 @@ fn served_serial(port: u16) -> Option<String> {
         .spawn()
         .ok()?;
     use std::io::Write;
-    child.stdin.take()?.write_all(out[pem_start..pem_end].as_bytes()).ok()?;
+    child.stdin.take()?.write_all(&out.as_bytes()[pem_start..pem_end]).ok()?;
     let o = child.wait_with_output().ok()?;
     Some(String::from_utf8_lossy(&o.stdout).trim().trim_start_matches("serial=").to_uppercase())
 }
