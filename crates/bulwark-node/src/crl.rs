@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use bulwark_pki::{CertifiedKey, Revocation};
 use bulwark_rest::revocation::{self, Authority};
 use bulwark_rest::{EnrollmentAuthority, SignError};
-use bulwark_store::Store;
+use bulwark_store::{AppliedEvent, EntryKind, Store};
 use time::{Duration, OffsetDateTime};
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::reload::LayerTls;
 
@@ -86,24 +87,27 @@ impl CrlCache {
     }
 }
 
-/// How often the store's revocations are compared with what a layer enforces.
-const ENFORCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// Makes `layer` refuse client certificates that `authority` revoked: applied now, then again
-/// whenever the revocations in the store change. Does nothing when this node does not hold the
-/// CA's key (it has no list to apply). Blocks while a list is signed.
+/// whenever the store applies a revocation (its change events). Does nothing when this node does
+/// not hold the CA's key (it has no list to apply). Blocks while a list is signed.
 pub fn enforce(
     layer: Arc<LayerTls>,
     ca: Arc<dyn EnrollmentAuthority>,
     store: Arc<Store>,
     authority: Authority,
 ) {
+    // Subscribe first, so no revocation applied meanwhile is missed.
+    let mut events = store.subscribe();
     let mut applied: Option<Vec<Revocation>> = None;
     apply(&layer, ca.as_ref(), &store, authority, &mut applied);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(ENFORCE_INTERVAL);
         loop {
-            tick.tick().await;
+            match events.recv().await {
+                Ok(AppliedEvent::Entry { kind: EntryKind::RevokedCertificate, .. } | AppliedEvent::Reset)
+                | Err(RecvError::Lagged(_)) => {}
+                Ok(_) => continue,
+                Err(RecvError::Closed) => return,
+            }
             let (layer, ca, store) = (layer.clone(), ca.clone(), store.clone());
             let mut last = applied.take();
             applied = tokio::task::spawn_blocking(move || {

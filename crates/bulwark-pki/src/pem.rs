@@ -47,7 +47,7 @@ pub fn key_from_pem_with_passphrase(
     }
     if contains(bytes, b"-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         let passphrase = passphrase.ok_or(PkiError::EncryptedKey)?;
-        let der = pem_block(bytes, "ENCRYPTED PRIVATE KEY")?;
+        let der = encrypted_key_der(bytes)?;
         let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
             .map_err(|_| PkiError::Pem("the encrypted private key is malformed".to_owned()))?;
         check_kdf_cost(&info.encryption_algorithm)?;
@@ -65,6 +65,24 @@ pub fn key_from_pem_with_passphrase(
         _ => PkiError::Pem("the private key PEM is malformed".to_owned()),
     })?;
     key::to_pkcs8(&key)
+}
+
+/// The DER of the `ENCRYPTED PRIVATE KEY` block in `bytes` (other blocks around it are skipped),
+/// decoded by the `der` crate's strict PEM reader; zeroed on drop.
+fn encrypted_key_der(bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>, PkiError> {
+    const BEGIN: &[u8] = b"-----BEGIN ENCRYPTED PRIVATE KEY-----";
+    const END: &[u8] = b"-----END ENCRYPTED PRIVATE KEY-----";
+    let malformed = || PkiError::Pem("the encrypted private key PEM is malformed".to_owned());
+    let find = |needle: &[u8], from: usize| {
+        bytes[from..].windows(needle.len()).position(|w| w == needle).map(|i| i + from)
+    };
+    let start = find(BEGIN, 0).ok_or_else(malformed)?;
+    let end = find(END, start).ok_or_else(malformed)? + END.len();
+    let (label, der) = pkcs8::der::pem::decode_vec(&bytes[start..end]).map_err(|_| malformed())?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return Err(malformed());
+    }
+    Ok(Zeroizing::new(der))
 }
 
 /// Most memory an encrypted key's scrypt may ask for (128·N·r·p bytes); OpenSSL's own limit is 32 MiB.
@@ -98,17 +116,6 @@ fn check_kdf_cost(scheme: &pkcs8::pkcs5::EncryptionScheme) -> Result<(), PkiErro
         }
         _ => Ok(()),
     }
-}
-
-/// The base64 body of the first `label` block, decoded (zeroed on drop).
-fn pem_block(bytes: &[u8], label: &str) -> Result<Zeroizing<Vec<u8>>, PkiError> {
-    let malformed = || PkiError::Pem(format!("the {label} PEM is malformed"));
-    let text = std::str::from_utf8(bytes).map_err(|_| malformed())?;
-    let (begin, end) = (format!("-----BEGIN {label}-----"), format!("-----END {label}-----"));
-    let start = text.find(&begin).ok_or_else(malformed)? + begin.len();
-    let stop = text[start..].find(&end).ok_or_else(malformed)? + start;
-    let b64: Zeroizing<String> = Zeroizing::new(text[start..stop].split_whitespace().collect());
-    STANDARD.decode(b64.as_bytes()).map(Zeroizing::new).map_err(|_| malformed())
 }
 
 /// A DER certificate as a PEM `CERTIFICATE` block.

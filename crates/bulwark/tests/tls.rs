@@ -30,6 +30,16 @@ fn s_client(port: u16, extra: &[&str]) -> (i32, String) {
     )
 }
 
+/// Writes the auto-configured HTTP CA's private key (from `certs/http_ca.p12`, unlocked with the
+/// keystore's password for it) to `out` as PEM, with openssl.
+fn export_http_ca_key(home: &TestHome, out: &str) {
+    let ca_pw = format!("pass:{}", keystore_value(home, "autoconfiguration.http_ca.secure_password"));
+    let ca_p12 = home.config("certs/http_ca.p12").display().to_string();
+    let (code, _, err) =
+        openssl(&["pkcs12", "-in", &ca_p12, "-passin", &ca_pw, "-nocerts", "-nodes", "-out", out]);
+    assert_eq!(code, 0, "openssl pkcs12: {err}");
+}
+
 /// `openssl x509 -req`: signs `csr` with the CA `ca_crt`/`ca_key` for `days`, adding the
 /// extensions of the file `ext`, into `out`.
 fn openssl_sign(csr: &str, ca_crt: &str, ca_key: &str, days: &str, ext: &str, out: &str) {
@@ -59,39 +69,10 @@ fn served_serial(port: u16) -> Option<String> {
 /// Issues a new HTTP certificate from the node's own HTTP CA with openssl and packs it like
 /// `http.p12` (same alias, same password). Returns (p12 path, serial).
 fn new_http_p12(home: &TestHome, dir: &Path) -> (std::path::PathBuf, String) {
-    let ca_pw = keystore_value(home, "autoconfiguration.http_ca.secure_password");
     let http_pw = keystore_value(home, "xpack.security.http.ssl.keystore.secure_password");
     let p = |n: &str| dir.join(n).display().to_string();
-    let ca_p12 = home.config("certs/http_ca.p12").display().to_string();
-    assert_eq!(
-        openssl(&[
-            "pkcs12",
-            "-in",
-            &ca_p12,
-            "-passin",
-            &format!("pass:{ca_pw}"),
-            "-nocerts",
-            "-nodes",
-            "-out",
-            &p("ca.key")
-        ])
-        .0,
-        0
-    );
-    assert_eq!(
-        openssl(&[
-            "pkcs12",
-            "-in",
-            &ca_p12,
-            "-passin",
-            &format!("pass:{ca_pw}"),
-            "-nokeys",
-            "-out",
-            &p("ca.crt")
-        ])
-        .0,
-        0
-    );
+    export_http_ca_key(home, &p("ca.key"));
+    std::fs::copy(home.config("certs/http_ca.crt"), p("ca.crt")).unwrap();
     let (code, _, err) = openssl(&[
         "req",
         "-new",
@@ -224,25 +205,9 @@ fn required_client_certificates_refuse_clients_without_one_and_revoked_ones() {
     let password = s.password.clone();
     s.node.stop();
     // Issue a client certificate from the HTTP CA with openssl.
-    let ca_pw = keystore_value(&home, "autoconfiguration.http_ca.secure_password");
     let work = tempfile::tempdir().unwrap();
     let p = |n: &str| work.path().join(n).display().to_string();
-    let ca_p12 = home.config("certs/http_ca.p12").display().to_string();
-    assert_eq!(
-        openssl(&[
-            "pkcs12",
-            "-in",
-            &ca_p12,
-            "-passin",
-            &format!("pass:{ca_pw}"),
-            "-nocerts",
-            "-nodes",
-            "-out",
-            &p("ca.key")
-        ])
-        .0,
-        0
-    );
+    export_http_ca_key(&home, &p("ca.key"));
     let ca_crt = home.config("certs/http_ca.crt").display().to_string();
     std::fs::write(work.path().join("ext.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
     // Issues `<name>.crt`/`<name>.key` for CN=<name>; returns the serial (OpenSSL's spelling).

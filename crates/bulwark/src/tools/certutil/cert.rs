@@ -16,7 +16,6 @@ use super::passwords;
 use super::progress::Progress;
 use super::{failure, self_signed, validity};
 use crate::exit::{self, fail};
-use crate::prompt;
 
 /// Default output of a zip (`--pem`, `--multiple`, `--in`).
 const DEFAULT_ZIP: &str = "certificate-bundle.zip";
@@ -116,20 +115,8 @@ pub fn run(args: CertArgs) -> anyhow::Result<ExitCode> {
     if args.pem {
         passwords::refuse_for_pem(&args.pass, "--pass", "the instance keys")?;
     }
-    if args.multiple && args.input.is_none() && !prompt::interactive() {
-        return Err(fail(
-            exit::USAGE,
-            "--multiple asks for the instances on a terminal, and there is none; describe them in a file \
-             and pass --in instances.yml",
-        ));
-    }
-    let instances = if let Some(path) = &args.input {
-        instances::from_file(path)?
-    } else if args.multiple {
-        instances::ask_many()?
-    } else {
-        vec![instances::from_flags(args.name.as_deref(), &args.dns, &args.ip)?]
-    };
+    let instances =
+        instances::choose(args.input.as_deref(), args.multiple, args.name.as_deref(), &args.dns, &args.ip)?;
     let zip = args.pem || args.multiple || args.input.is_some();
     let default_out = match (&args.name, instances.first()) {
         _ if zip => DEFAULT_ZIP.to_owned(),

@@ -12,8 +12,6 @@ use super::output::{self, Zip};
 use super::passwords;
 use super::progress::Progress;
 use super::{failure, validity};
-use crate::exit::{self, fail};
-use crate::prompt;
 
 /// Default output.
 const DEFAULT_ZIP: &str = "csr-bundle.zip";
@@ -63,20 +61,8 @@ pub struct CsrArgs {
 pub fn run(args: CsrArgs) -> anyhow::Result<ExitCode> {
     let key = args.key.algorithm()?;
     passwords::refuse_for_pem(&args.pass, "--pass", "the CSR keys")?;
-    if args.multiple && args.input.is_none() && !prompt::interactive() {
-        return Err(fail(
-            exit::USAGE,
-            "--multiple asks for the instances on a terminal, and there is none; describe them in a file \
-             and pass --in instances.yml",
-        ));
-    }
-    let instances = if let Some(path) = &args.input {
-        instances::from_file(path)?
-    } else if args.multiple {
-        instances::ask_many()?
-    } else {
-        vec![instances::from_flags(args.name.as_deref(), &args.dns, &args.ip)?]
-    };
+    let instances =
+        instances::choose(args.input.as_deref(), args.multiple, args.name.as_deref(), &args.dns, &args.ip)?;
     let out = output::choose(args.out.as_deref(), DEFAULT_ZIP)?;
 
     let progress = Progress::new(instances.len(), "keys and CSRs");

@@ -110,6 +110,31 @@ impl Instance {
 }
 
 /// The single instance described by `--name`, `--dns` and `--ip`.
+/// The instances of `cert` and `csr`: from `--in` FILE, else asked on a terminal with
+/// `--multiple`, else the single instance of `--name`/`--dns`/`--ip`.
+pub fn choose(
+    input: Option<&Path>,
+    multiple: bool,
+    name: Option<&str>,
+    dns: &[String],
+    ips: &[String],
+) -> anyhow::Result<Vec<Instance>> {
+    if let Some(path) = input {
+        return from_file(path);
+    }
+    if multiple {
+        if !crate::prompt::interactive() {
+            return Err(fail(
+                exit::USAGE,
+                "--multiple asks for the instances on a terminal, and there is none; describe them in a file \
+                 and pass --in instances.yml",
+            ));
+        }
+        return ask_many();
+    }
+    Ok(vec![from_flags(name, dns, ips)?])
+}
+
 pub fn from_flags(name: Option<&str>, dns: &[String], ips: &[String]) -> anyhow::Result<Instance> {
     Instance::new(name.unwrap_or(DEFAULT_NAME), None, dns, ips)
         .map_err(|errors| fail(exit::USAGE, format!("invalid instance details: {}", errors.join("; "))))
