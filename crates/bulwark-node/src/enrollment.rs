@@ -181,8 +181,11 @@ impl NodeEnrollment {
         http: Option<Arc<LayerTls>>,
         store: Arc<Store>,
     ) -> NodeEnrollment {
-        let enabled =
-            settings.security.is_enabled() && settings.security.enrollment_enabled() && http.is_some();
+        // Enrollment tokens carry API keys: with the API key service off there are none.
+        let enabled = settings.security.is_enabled()
+            && settings.security.enrollment_enabled()
+            && settings.security.api_key_enabled
+            && http.is_some();
         NodeEnrollment {
             enabled,
             home: home.clone(),

@@ -201,7 +201,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         for m in messages {
             tracing::info!("{m}");
         }
-        let authenticator = Arc::new(authenticator);
+        let authenticator = Arc::new(authenticator.with_api_keys(security.api_key_enabled));
         let authorizer = Arc::new(Authorizer::new(users.clone()));
         let roles_file = home.config_dir().join("roles.yml");
         watch_realm_files(authenticator.clone(), authorizer.clone(), roles_file);
@@ -216,6 +216,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             cluster: Arc::new(StoreCluster(store.clone())),
             certificates: Arc::new(Certificates(http_tls.iter().chain(&transport_tls).cloned().collect())),
             security_enabled: security.is_enabled(),
+            api_keys_enabled: security.api_key_enabled,
             pki_enabled: http_tls.is_some()
                 && security.http_ssl.client_authentication
                     != bulwark_settings::values::ClientAuthentication::None,

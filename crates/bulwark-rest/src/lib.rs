@@ -9,6 +9,7 @@ mod body;
 mod caller;
 mod error;
 pub mod indices;
+mod json;
 mod media;
 mod ndjson;
 mod resolve;

@@ -43,7 +43,7 @@ pub fn token(v: &Value) -> &'static str {
 
 /// Parses an action or header line: a JSON object, or a 400 naming the line.
 pub fn object_line(line: &Line<'_>, what: &str) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(line.bytes) {
+    match crate::json::parse(line.bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(other) => Err(ApiError::illegal_argument(format!(
             "Malformed {what} line [{}], expected START_OBJECT or END_OBJECT but found [{}]",

@@ -114,6 +114,9 @@ pub struct RestState {
     pub certificates: Arc<dyn CertificateSource>,
     /// When false (`xpack.security.enabled: false`), requests are not authenticated.
     pub security_enabled: bool,
+    /// `xpack.security.authc.api_key.enabled`: when false, the API key APIs answer 400
+    /// (`feature_not_enabled_exception`) and no key authenticates.
+    pub api_keys_enabled: bool,
     /// Whether a verified client certificate authenticates (HTTP `client_authentication` is
     /// `optional` or `required`): the PKI realm.
     pub pki_enabled: bool,

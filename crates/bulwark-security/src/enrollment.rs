@@ -349,6 +349,9 @@ pub fn new_internal_key(
         metadata: Map::new(),
         role_descriptors: scope.role_descriptors(),
         limited_by_roles: vec!["superuser".to_owned()],
+        limited_by: crate::authz::reserved_role_descriptor("superuser")
+            .and_then(|d| serde_json::to_value(d).ok())
+            .map(|d| Map::from_iter([("superuser".to_owned(), d)])),
         key_type: "rest".to_owned(),
     };
     (id, secret, record)

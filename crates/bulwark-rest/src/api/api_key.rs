@@ -32,7 +32,7 @@ use bulwark_store::{Command, EntryKind};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-use crate::body::{self, opt_object, opt_string, opt_strings};
+use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
 use crate::{ApiError, RestState};
 
 /// Longest key name Elasticsearch accepts.
@@ -52,8 +52,16 @@ impl Owner {
     }
 }
 
-/// The caller, or an error when security is off (there are no API keys then).
-fn caller(who: Option<axum::Extension<Authentication>>) -> Result<Authentication, ApiError> {
+/// The caller, or an error when security is off or the API key service is disabled (there are
+/// no API keys then).
+fn caller(state: &RestState, who: Option<axum::Extension<Authentication>>) -> Result<Authentication, ApiError> {
+    if !state.api_keys_enabled {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "feature_not_enabled_exception",
+            "api keys are not enabled (xpack.security.authc.api_key.enabled is false)",
+        ));
+    }
     who.map(|a| a.0).ok_or_else(|| {
         ApiError::illegal_argument("api keys are not enabled: security is disabled on this node")
     })
@@ -100,9 +108,62 @@ fn manages_all_keys(state: &RestState, a: &Authentication, action: Action) -> bo
     owner && key
 }
 
-/// The owner whose keys bound what `a` reaches, or `None` when `a` reaches every key.
-fn scope(state: &RestState, a: &Authentication, action: Action) -> Result<Option<Owner>, ApiError> {
-    if manages_all_keys(state, a, action) { Ok(None) } else { owner_of(state, a).map(Some) }
+/// Which keys a caller reaches for one action.
+enum Scope {
+    /// Every key.
+    All,
+    /// The keys of one owner (a user holding only `manage_own_api_key`).
+    Owner(Owner),
+    /// Only itself: an API key holding only `manage_own_api_key` (Elasticsearch: a key owns no
+    /// other key, not even its siblings).
+    Itself(String),
+}
+
+impl Scope {
+    fn reaches(&self, id: &str, k: &ApiKeyRecord) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Owner(o) => o.owns(k),
+            Scope::Itself(own) => own == id,
+        }
+    }
+}
+
+/// The keys `a` reaches for `action`.
+fn scope(state: &RestState, a: &Authentication, action: Action) -> Result<Scope, ApiError> {
+    if manages_all_keys(state, a, action) {
+        return Ok(Scope::All);
+    }
+    match &a.api_key {
+        Some(k) => Ok(Scope::Itself(k.id.clone())),
+        None => owner_of(state, a).map(Scope::Owner),
+    }
+}
+
+/// An API key with only `manage_own_api_key` may name only itself, by id: anything else is
+/// denied as Elasticsearch denies it.
+fn only_itself(a: &Authentication, action: Action, ids: Option<&[String]>) -> Result<(), ApiError> {
+    let Some(k) = &a.api_key else { return Ok(()) };
+    if ids.is_some_and(|ids| !ids.is_empty() && ids.iter().all(|i| *i == k.id)) {
+        return Ok(());
+    }
+    Err(ApiError::from(bulwark_security::SecurityError::Forbidden(format!(
+        "action [{}] is unauthorized for API key id [{}] of user [{}], this action is granted by the cluster privileges [manage_api_key,manage_security,all]",
+        action.name(),
+        k.id,
+        a.user.username
+    ))))
+}
+
+/// What a new or updated key is limited by: the owner's role names and a copy of their
+/// descriptors (for a key made by a key, the copy that key carries).
+fn limits_of(state: &RestState, a: &Authentication) -> (Vec<String>, Option<Map<String, Value>>) {
+    let names = effective_role_names(a);
+    let copied = match &a.api_key {
+        Some(k) => k.limited_by.clone(),
+        None => Some(state.authorizer.descriptors_of(&names)),
+    };
+    (names, copied)
 }
 
 fn load(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
@@ -152,18 +213,6 @@ fn validation_errors(errors: &[String]) -> Result<(), ApiError> {
         "action_request_validation_exception",
         format!("Validation Failed: {listed}"),
     ))
-}
-
-/// Refuses fields a request object does not define.
-fn known_fields(m: &Map<String, Value>, object: &str, known: &[&str]) -> Result<(), ApiError> {
-    match m.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "x_content_parse_exception",
-            format!("[{object}] unknown field [{k}]"),
-        )),
-        None => Ok(()),
-    }
 }
 
 /// A boolean query parameter: absent is false, present without a value is true.
@@ -268,7 +317,7 @@ async fn create_key(
     state: &RestState,
     req: KeyRequest,
     owner: Owner,
-    limited_by_roles: Vec<String>,
+    (limited_by_roles, limited_by): (Vec<String>, Option<Map<String, Value>>),
     actor: &str,
     change: &str,
 ) -> Result<Json<Value>, ApiError> {
@@ -289,6 +338,7 @@ async fn create_key(
         metadata: req.metadata,
         role_descriptors: req.role_descriptors,
         limited_by_roles,
+        limited_by,
         key_type: "rest".into(),
     };
     put(state, &id, &rec).await?;
@@ -310,7 +360,7 @@ pub async fn create(
     who: Option<axum::Extension<Authentication>>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let a = caller(who)?;
+    let a = caller(&state, who)?;
     let m = body::object(&bytes, true)?;
     let req = key_request(&m, "api_key_request")?;
     if a.api_key.is_some()
@@ -321,7 +371,7 @@ pub async fn create(
         ));
     }
     let owner = owner_of(&state, &a)?;
-    create_key(&state, req, owner, effective_role_names(&a), &a.user.username, "create_api_key").await
+    create_key(&state, req, owner, limits_of(&state, &a), &a.user.username, "create_api_key").await
 }
 
 /// `POST /_security/api_key/grant`: a key for a user whose password the caller presents.
@@ -333,7 +383,7 @@ pub async fn grant(
     uri: axum::http::Uri,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let a = caller(who)?;
+    let a = caller(&state, who)?;
     let m = body::object(&bytes, true)?;
     known_fields(
         &m,
@@ -399,7 +449,7 @@ pub async fn grant(
         }
     };
     let owner = owner_of(&state, &granted)?;
-    create_key(&state, req, owner, effective_role_names(&granted), &a.user.username, "grant_api_key").await
+    create_key(&state, req, owner, limits_of(&state, &granted), &a.user.username, "grant_api_key").await
 }
 
 /// Elasticsearch's name filter: `*` is every key, a trailing `*` a prefix, anything else exact.
@@ -460,10 +510,13 @@ fn render_descriptor(d: &Value) -> Value {
     Value::Object(out)
 }
 
-/// The `limited_by` of a key: one object of the owner's role descriptors.
+/// The `limited_by` of a key: one object of the owner's role descriptors, as copied when the
+/// key was made (as they are now for a key stored before copies were kept).
 fn limited_by(state: &RestState, k: &ApiKeyRecord) -> Value {
-    let roles: Map<String, Value> =
-        k.limited_by_roles.iter().map(|r| (r.clone(), role_descriptor_of(state, r))).collect();
+    let roles: Map<String, Value> = match &k.limited_by {
+        Some(copied) => copied.iter().map(|(r, d)| (r.clone(), render_descriptor(d))).collect(),
+        None => k.limited_by_roles.iter().map(|r| (r.clone(), role_descriptor_of(state, r))).collect(),
+    };
     json!([roles])
 }
 
@@ -500,7 +553,7 @@ pub async fn get(
     who: Option<axum::Extension<Authentication>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let a = caller(who)?;
+    let a = caller(&state, who)?;
     let (id, name) = (param(&params, "id"), param(&params, "name"));
     let (username, realm) = (param(&params, "username"), param(&params, "realm_name"));
     let owner = flag(&params, "owner")?;
@@ -521,6 +574,9 @@ pub async fn get(
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
     let bound = scope(&state, &a, Action::GetApiKey)?;
+    if let Scope::Itself(_) = bound {
+        only_itself(&a, Action::GetApiKey, id.map(|i| vec![i.to_owned()]).as_deref())?;
+    }
     let now = now_millis();
     let found: Vec<Value> = all_keys(&state)?
         .into_iter()
@@ -530,7 +586,7 @@ pub async fn get(
                 && username.is_none_or(|u| u == k.username)
                 && realm.is_none_or(|r| r == k.realm)
                 && mine.as_ref().is_none_or(|o| o.owns(k))
-                && bound.as_ref().is_none_or(|o| o.owns(k))
+                && bound.reaches(kid, k)
                 && (!active_only || k.is_active(now))
         })
         .map(|(kid, k)| render(&kid, &k, with_limited_by.then(|| limited_by(&state, &k))))
@@ -545,7 +601,7 @@ pub async fn invalidate(
     who: Option<axum::Extension<Authentication>>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let a = caller(who)?;
+    let a = caller(&state, who)?;
     let m = body::object(&bytes, true)?;
     known_fields(
         &m,
@@ -570,11 +626,7 @@ pub async fn invalidate(
     let name = opt_string(&m, "name")?.filter(|s| !s.is_empty());
     let realm = opt_string(&m, "realm_name")?.filter(|s| !s.is_empty());
     let username = opt_string(&m, "username")?.filter(|s| !s.is_empty());
-    let owner = match m.get("owner") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(ApiError::parse("[owner] must be a boolean")),
-    };
+    let owner = body::opt_bool(&m, "owner")?.unwrap_or(false);
     let mut errors = Vec::new();
     if realm.is_none() && username.is_none() && ids.is_none() && name.is_none() && !owner {
         errors.push("One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag is false".to_owned());
@@ -592,6 +644,9 @@ pub async fn invalidate(
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
     let bound = scope(&state, &a, Action::InvalidateApiKey)?;
+    if let Scope::Itself(_) = bound {
+        only_itself(&a, Action::InvalidateApiKey, ids.as_deref())?;
+    }
     let (mut invalidated, mut previously) = (Vec::new(), Vec::new());
     let now = now_millis();
     for (kid, mut k) in all_keys(&state)? {
@@ -600,7 +655,7 @@ pub async fn invalidate(
             && username.as_deref().is_none_or(|u| u == k.username)
             && realm.as_deref().is_none_or(|r| r == k.realm)
             && mine.as_ref().is_none_or(|o| o.owns(&k))
-            && bound.as_ref().is_none_or(|o| o.owns(&k));
+            && bound.reaches(&kid, &k);
         if !hit {
             continue;
         }
@@ -667,7 +722,7 @@ async fn update_one(
     if let Some(ms) = u.expiration {
         new.expiration = Some(now.saturating_add(ms));
     }
-    new.limited_by_roles = effective_role_names(a);
+    (new.limited_by_roles, new.limited_by) = limits_of(state, a);
     new.realm_type = owner.realm_type.clone();
     if new == old {
         return Ok(false);
@@ -694,7 +749,7 @@ pub async fn update(
     who: Option<axum::Extension<Authentication>>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let a = caller(who)?;
+    let a = caller(&state, who)?;
     let owner = owner_for_update(&state, &a)?;
     let u = key_update(&body::object(&bytes, false)?, "update_api_key_request", &[])?;
     let updated = update_one(&state, &a, &owner, &id, &u).await?;
@@ -707,7 +762,7 @@ pub async fn bulk_update(
     who: Option<axum::Extension<Authentication>>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let a = caller(who)?;
+    let a = caller(&state, who)?;
     let owner = owner_for_update(&state, &a)?;
     let m = body::object(&bytes, true)?;
     let u = key_update(&m, "bulk_update_api_key_request", &["ids"])?;
@@ -1069,7 +1124,7 @@ pub async fn query(
     Query(params): Query<HashMap<String, String>>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let a = caller(who)?;
+    let a = caller(&state, who)?;
     let with_limited_by = flag(&params, "with_limited_by")?;
     let m = body::object(&bytes, false)?;
     known_fields(
@@ -1090,7 +1145,7 @@ pub async fn query(
     let bound = scope(&state, &a, Action::QueryApiKey)?;
     let mut hits = Vec::new();
     for (id, k) in all_keys(&state)? {
-        if bound.as_ref().is_none_or(|o| o.owns(&k)) && matches(&q, &id, &k)? {
+        if bound.reaches(&id, &k) && matches(&q, &id, &k)? {
             hits.push((id, k));
         }
     }
@@ -1147,6 +1202,7 @@ mod tests {
             metadata: serde_json::from_value(json!({ "env": "prod", "tier": { "level": 2 } })).unwrap(),
             role_descriptors: Map::new(),
             limited_by_roles: vec!["superuser".into()],
+            limited_by: None,
             key_type: "rest".into(),
         }
     }

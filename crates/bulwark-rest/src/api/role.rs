@@ -13,7 +13,7 @@ use bulwark_store::{Command, EntryKind};
 use serde_json::{Map, Value, json};
 
 use super::{Caller, audit_change};
-use crate::body::{self, opt_strings};
+use crate::body::{self, opt_string, opt_strings};
 use crate::{ApiError, RestState};
 
 fn stored_role(state: &RestState, name: &str) -> Result<Option<RoleDescriptor>, ApiError> {
@@ -330,23 +330,16 @@ pub async fn has_privileges(
     }
     let mut application = Map::new();
     for entry in m.get("application").and_then(Value::as_array).cloned().unwrap_or_default() {
-        let app = entry.get("application").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let roles = state.authorizer.roles_of(&a);
+        let e = entry.as_object().cloned().unwrap_or_default();
+        let app = opt_string(&e, "application")?.unwrap_or_default();
         let slot = application.entry(app.clone()).or_insert_with(|| json!({}));
-        for res in entry.get("resources").and_then(Value::as_array).cloned().unwrap_or_default() {
-            let res = res.as_str().unwrap_or_default().to_owned();
+        let privileges = opt_strings(&e, "privileges")?.unwrap_or_default();
+        for res in opt_strings(&e, "resources")?.unwrap_or_default() {
             let mut r = Map::new();
-            for p in entry.get("privileges").and_then(Value::as_array).cloned().unwrap_or_default() {
-                let p = p.as_str().unwrap_or_default();
-                let held = roles.iter().any(|(_, d)| {
-                    d.applications.iter().any(|g| {
-                        bulwark_security::authz::wildcard_match(&g.application, &app)
-                            && g.privileges.iter().any(|x| x == "*" || x == p)
-                            && g.resources.iter().any(|x| bulwark_security::authz::wildcard_match(x, &res))
-                    })
-                });
+            for p in &privileges {
+                let held = state.authorizer.has_application_privilege(&a, &app, p, &res);
                 all &= held;
-                r.insert(p.to_owned(), json!(held));
+                r.insert(p.clone(), json!(held));
             }
             slot[res.as_str()] = Value::Object(r);
         }
@@ -365,6 +358,12 @@ pub async fn user_privileges(State(state): State<RestState>, who: Caller) -> Res
     let Some(axum::Extension(a)) = who else {
         return Err(ApiError::illegal_argument("security is disabled on this node"));
     };
+    if a.api_key.as_ref().is_some_and(|k| !k.descriptors.is_empty()) {
+        return Err(ApiError::illegal_argument(
+            "Cannot retrieve privileges for API keys with assigned role descriptors. \
+             Please use the Get API key information API https://ela.st/es-api-get-api-key",
+        ));
+    }
     let (mut cluster, mut indices, mut applications, mut run_as) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (_, d) in state.authorizer.roles_of(&a) {

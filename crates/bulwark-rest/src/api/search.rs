@@ -68,12 +68,12 @@ fn optional_body(bytes: &[u8]) -> Result<Option<Value>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(bytes).map(Some).map_err(|e| {
-        ApiError::new(
+    crate::json::parse(bytes).map(Some).map_err(|e| {
+        crate::body::duplicate_field(&e).unwrap_or_else(|| ApiError::new(
             StatusCode::BAD_REQUEST,
             "x_content_parse_exception",
             format!("[{}:{}] failed to parse the request body: {e}", e.line(), e.column()),
-        )
+        ))
     })
 }
 

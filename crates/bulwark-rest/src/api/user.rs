@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
 use super::audit_change;
-use crate::body::{self, opt_object, opt_string, opt_strings};
+use crate::body::{self, opt_string, opt_strings};
 use crate::{ApiError, RestState};
 
 /// A built-in user's stored state.
@@ -96,6 +96,10 @@ async fn new_hash(state: &RestState, m: &Map<String, Value>) -> Result<Option<Pa
     }
 }
 
+/// The fields a user document takes (`PUT /_security/user/{username}`).
+pub const USER_FIELDS: &[&str] =
+    &["username", "password", "password_hash", "roles", "full_name", "email", "metadata", "enabled"];
+
 /// `PUT|POST /_security/user/{username}`
 pub async fn put(
     State(state): State<RestState>,
@@ -110,6 +114,14 @@ pub async fn put(
         )));
     }
     let m = body::object(&bytes, true)?;
+    body::known_fields(&m, "put_user_request", USER_FIELDS)?;
+    if let Some(in_body) = opt_string(&m, "username")?.filter(|u| *u != name) {
+        return Err(body::validation(format!(
+            "the username in the body [{in_body}] does not match the username in the path [{name}]"
+        )));
+    }
+    let metadata = body::user_metadata(&m)?.unwrap_or_default();
+    let enabled = body::opt_bool(&m, "enabled")?.unwrap_or(true);
     let existing = native(&state, &name)?;
     let hash = new_hash(&state, &m).await?;
     let password_hash = match (hash, &existing) {
@@ -126,8 +138,8 @@ pub async fn put(
         roles: opt_strings(&m, "roles")?.ok_or_else(|| body::validation("roles are missing"))?,
         full_name: opt_string(&m, "full_name")?,
         email: opt_string(&m, "email")?,
-        metadata: opt_object(&m, "metadata")?.unwrap_or_default(),
-        enabled: m.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+        metadata,
+        enabled,
     };
     let value = serde_json::to_value(&user).map_err(ApiError::store)?;
     write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
@@ -185,6 +197,7 @@ pub async fn change_password(
     let name = password_target(name.as_ref().map(|p| p.0.as_str()), who.as_deref())
         .ok_or_else(|| body::validation("a user name is required"))?;
     let m = body::object(&bytes, true)?;
+    body::known_fields(&m, "change_password_request", &["password", "password_hash"])?;
     let hash = new_hash(&state, &m).await?.ok_or_else(|| body::validation("password must be specified"))?;
     if is_reserved_username(&name) {
         if !RESERVED_USERS.iter().any(|(u, _)| *u == name) {

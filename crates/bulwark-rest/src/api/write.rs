@@ -177,7 +177,7 @@ pub fn parse_source(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(crate::body::validation("source is missing"));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
+    crate::json::parse(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "document_parsing_exception",

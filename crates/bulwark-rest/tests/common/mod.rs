@@ -93,6 +93,7 @@ pub async fn state_with(security_enabled: bool) -> RestState {
         authorizer: Arc::new(bulwark_security::authz::Authorizer::new(Arc::new(NoRoles))),
         certificates: Arc::new(NoCerts),
         security_enabled,
+        api_keys_enabled: true,
         pki_enabled: false,
         max_content_length: 1 << 20,
         store,

@@ -39,9 +39,15 @@ pub struct ApiKeyRecord {
     /// The key's own role descriptors, as given.
     #[serde(default)]
     pub role_descriptors: serde_json::Map<String, serde_json::Value>,
-    /// The owner's roles when the key was created or last updated (Elasticsearch's `limited_by`).
+    /// The owner's role names when the key was created or last updated.
     #[serde(default)]
     pub limited_by_roles: Vec<String>,
+    /// The owner's role descriptors, copied when the key was created or last updated
+    /// (Elasticsearch's `limited_by_role_descriptors`): widening the owner's roles later does not
+    /// widen the key. `None` only for keys stored before the copy was kept; those are limited by
+    /// the named roles as they are now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limited_by: Option<serde_json::Map<String, serde_json::Value>>,
     /// `rest` or `cross_cluster`.
     #[serde(default = "rest_type")]
     pub key_type: String,
@@ -56,8 +62,10 @@ fn rest_type() -> String {
 pub struct ApiKeyInfo {
     pub id: String,
     pub name: String,
-    /// The owner's roles when the key was made (Elasticsearch's `limited_by`).
+    /// The owner's role names when the key was made.
     pub roles: Vec<String>,
+    /// The owner's role descriptors when the key was made (see [`ApiKeyRecord::limited_by`]).
+    pub limited_by: Option<serde_json::Map<String, serde_json::Value>>,
     /// The key's own role descriptors (empty: no further limit).
     pub descriptors: serde_json::Map<String, serde_json::Value>,
 }
@@ -138,6 +146,7 @@ impl ApiKeyRecord {
             id: id.to_owned(),
             name: self.name.clone(),
             roles: self.limited_by_roles.clone(),
+            limited_by: self.limited_by.clone(),
             descriptors: self.role_descriptors.clone(),
         });
         a
@@ -187,6 +196,7 @@ mod tests {
             metadata: Default::default(),
             role_descriptors: Default::default(),
             limited_by_roles: vec!["superuser".into()],
+            limited_by: None,
             key_type: "rest".into(),
         };
         assert!(r.is_active(999));

@@ -46,6 +46,8 @@ pub struct Authenticator {
     files: Option<RealmFiles>,
     lockout: Lockout,
     audit: Arc<dyn AuditSink>,
+    /// `xpack.security.authc.api_key.enabled`: when false, no API key authenticates.
+    api_keys: bool,
 }
 
 impl<T: ReservedUserLookup + ?Sized> ReservedUserLookup for Arc<T> {
@@ -73,9 +75,17 @@ impl Authenticator {
             files,
             lockout: Lockout::new(lockout),
             audit,
+            api_keys: true,
         };
         let messages = a.reload_realm_files();
         (a, messages)
+    }
+
+    /// Turns API key authentication on or off (`xpack.security.authc.api_key.enabled`).
+    #[must_use]
+    pub fn with_api_keys(mut self, enabled: bool) -> Authenticator {
+        self.api_keys = enabled;
+        self
     }
 
     /// Re-reads `config/users`, `config/users_roles` and `config/service_tokens` when they
@@ -131,6 +141,9 @@ impl Authenticator {
     /// API keys are checked with a salted SHA-256: always fast. `Err` carries why a known key
     /// was refused.
     fn api_key(&self, value: &secrecy::SecretString) -> Result<Authentication, Option<String>> {
+        if !self.api_keys {
+            return Err(Some("api keys are not enabled (xpack.security.authc.api_key.enabled is false)".into()));
+        }
         let (id, secret) = decode_api_key(value).ok_or(None)?;
         let record = self.lookup.api_key(&id).ok_or(None)?;
         if !verify_api_key_secret(&record.secret_hash, &secret) {
@@ -398,6 +411,7 @@ mod tests {
             metadata: Default::default(),
             role_descriptors: Default::default(),
             limited_by_roles: vec!["viewer".into()],
+            limited_by: None,
             key_type: "rest".into(),
         };
         let lookup = Lookup {

@@ -55,11 +55,50 @@ pub struct Authorizer {
     source: Arc<dyn RoleSource>,
     file_roles: RwLock<BTreeMap<String, RoleDescriptor>>,
     cache: Mutex<HashMap<String, Option<Arc<Role>>>>,
+    /// Compiled roles of API keys (the owner's copied descriptors, then the key's own), by key
+    /// id, with the descriptors they were compiled from (a key can be updated).
+    key_cache: Mutex<HashMap<String, Arc<KeyRoles>>>,
+}
+
+/// The compiled roles an API key acts with.
+struct KeyRoles {
+    limited_by: Option<serde_json::Map<String, serde_json::Value>>,
+    descriptors: serde_json::Map<String, serde_json::Value>,
+    /// The owner's roles, from the descriptors copied at creation (`None`: named roles, as now).
+    owner: Option<Vec<Arc<Role>>>,
+    /// The key's own roles (empty: no further limit).
+    own: Vec<Arc<Role>>,
+}
+
+/// Whether a descriptor is in force: Elasticsearch disables a role whose
+/// `transient_metadata.enabled` is false (it grants nothing).
+fn enabled(d: &RoleDescriptor) -> bool {
+    d.transient_metadata.as_ref().and_then(|t| t.get("enabled")).and_then(serde_json::Value::as_bool) != Some(false)
+}
+
+/// Compiles stored descriptors (name to descriptor); a descriptor that no longer parses or is
+/// disabled grants nothing.
+fn compile_all(descriptors: &serde_json::Map<String, serde_json::Value>) -> Vec<Arc<Role>> {
+    descriptors
+        .iter()
+        .filter_map(|(name, v)| {
+            serde_json::from_value::<RoleDescriptor>(v.clone())
+                .ok()
+                .filter(enabled)
+                .and_then(|d| Role::compile(name, &d).ok())
+                .map(Arc::new)
+        })
+        .collect()
 }
 
 impl Authorizer {
     pub fn new(source: Arc<dyn RoleSource>) -> Authorizer {
-        Authorizer { source, file_roles: RwLock::new(BTreeMap::new()), cache: Mutex::new(HashMap::new()) }
+        Authorizer {
+            source,
+            file_roles: RwLock::new(BTreeMap::new()),
+            cache: Mutex::new(HashMap::new()),
+            key_cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Replaces the roles of `config/roles.yml`.
@@ -90,7 +129,8 @@ impl Authorizer {
         if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(name).cloned()) {
             return hit;
         }
-        let role = self.descriptor(name).and_then(|d| Role::compile(name, &d).ok()).map(Arc::new);
+        let role =
+            self.descriptor(name).filter(enabled).and_then(|d| Role::compile(name, &d).ok()).map(Arc::new);
         if let Ok(mut c) = self.cache.lock() {
             c.insert(name.to_owned(), role.clone());
         }
@@ -101,27 +141,65 @@ impl Authorizer {
         names.iter().filter_map(|n| self.role(n)).collect()
     }
 
-    /// An API key's own roles (empty: the key adds no limit).
-    fn key_roles(authn: &Authentication) -> Vec<Role> {
-        let Some(k) = &authn.api_key else { return Vec::new() };
-        k.descriptors
+    /// The descriptors of the named roles that exist, as stored JSON (what an API key copies
+    /// of its owner's roles when it is created or updated).
+    pub fn descriptors_of(&self, names: &[String]) -> serde_json::Map<String, serde_json::Value> {
+        names
             .iter()
-            .filter_map(|(name, v)| {
-                serde_json::from_value::<RoleDescriptor>(v.clone())
-                    .ok()
-                    .and_then(|d| Role::compile(name, &d).ok())
+            .filter_map(|n| {
+                let d = self.descriptor(n)?;
+                serde_json::to_value(d).ok().map(|v| (n.clone(), v))
             })
             .collect()
     }
 
+    /// An API key's compiled roles, cached by key id.
+    fn key_roles(&self, key: &crate::authn::ApiKeyInfo) -> Arc<KeyRoles> {
+        let cached = self.key_cache.lock().ok().and_then(|c| c.get(&key.id).cloned());
+        if let Some(hit) = cached.filter(|h| h.limited_by == key.limited_by && h.descriptors == key.descriptors) {
+            return hit;
+        }
+        let compiled = Arc::new(KeyRoles {
+            limited_by: key.limited_by.clone(),
+            descriptors: key.descriptors.clone(),
+            owner: key.limited_by.as_ref().map(compile_all),
+            own: compile_all(&key.descriptors),
+        });
+        if let Ok(mut c) = self.key_cache.lock() {
+            if c.len() > 10_000 {
+                c.clear();
+            }
+            c.insert(key.id.clone(), compiled.clone());
+        }
+        compiled
+    }
+
+    /// The roles that bound a request: the user's (for an API key, its owner's as copied at
+    /// creation), and an API key's own roles when it has any (`None`: no further limit).
+    fn bounds(&self, authn: &Authentication) -> (Vec<Arc<Role>>, Option<Vec<Arc<Role>>>) {
+        let Some(k) = &authn.api_key else { return (self.roles(&effective_role_names(authn)), None) };
+        let roles = self.key_roles(k);
+        let owner = roles.owner.clone().unwrap_or_else(|| self.roles(&k.roles));
+        let own = (!k.descriptors.is_empty()).then(|| roles.own.clone());
+        (owner, own)
+    }
+
     /// Whether every limit the request acts under grants `test`.
     fn granted(&self, authn: &Authentication, test: impl Fn(&Role) -> bool) -> bool {
-        let owner = self.roles(&effective_role_names(authn));
-        if !owner.iter().any(|r| test(r)) {
-            return false;
-        }
-        let limited = Self::key_roles(authn);
-        authn.api_key.as_ref().is_none_or(|k| k.descriptors.is_empty()) || limited.iter().any(test)
+        let (owner, own) = self.bounds(authn);
+        owner.iter().any(|r| test(r)) && own.is_none_or(|own| own.iter().any(|r| test(r)))
+    }
+
+    /// Whether the caller holds application privilege `privilege` on `resource` of
+    /// `application` (`_has_privileges`): every limit it acts under must grant it.
+    pub fn has_application_privilege(
+        &self,
+        authn: &Authentication,
+        application: &str,
+        privilege: &str,
+        resource: &str,
+    ) -> bool {
+        self.granted(authn, |r| r.grants_application(application, privilege, resource))
     }
 
     /// Allows `action` when the caller's roles grant it, on every one of `indices` for an index
@@ -209,9 +287,20 @@ impl Authorizer {
         Ok(self.granted(authn, holds))
     }
 
-    /// The caller's roles, compiled (for `_security/user/_privileges`).
+    /// The descriptors of the roles the caller acts with, in force (for
+    /// `_security/user/_privileges`); for an API key, its owner's as copied at creation.
     pub fn roles_of(&self, authn: &Authentication) -> Vec<(String, RoleDescriptor)> {
-        effective_role_names(authn).into_iter().filter_map(|n| self.descriptor(&n).map(|d| (n, d))).collect()
+        if let Some(copied) = authn.api_key.as_ref().and_then(|k| k.limited_by.as_ref()) {
+            return copied
+                .iter()
+                .filter_map(|(n, v)| serde_json::from_value(v.clone()).ok().map(|d| (n.clone(), d)))
+                .filter(|(_, d)| enabled(d))
+                .collect();
+        }
+        effective_role_names(authn)
+            .into_iter()
+            .filter_map(|n| self.descriptor(&n).filter(enabled).map(|d| (n, d)))
+            .collect()
     }
 
     /// Whether `authn` may run as `user` (the `es-security-runas-user` header).
@@ -289,6 +378,7 @@ mod tests {
             id: "k".into(),
             name: "k".into(),
             roles: vec!["reader".into()],
+            limited_by: None,
             descriptors: serde_json::from_value(
                 json!({"w": {"indices": [{"names": ["*"], "privileges": ["write"]}]}}),
             )

@@ -99,7 +99,7 @@ privileges!(
         ManageOidc = "manage_oidc": ["cluster:admin/xpack/security/oidc/*"],
         ManageToken = "manage_token": ["cluster:admin/xpack/security/token/*"],
         ManageApiKey = "manage_api_key": ["cluster:admin/xpack/security/api_key/*"],
-        ManageOwnApiKey = "manage_own_api_key": ["cluster:admin/xpack/security/api_key/*"],
+        ManageOwnApiKey = "manage_own_api_key": ["cluster:admin/xpack/security/api_key/*"] - ["cluster:admin/xpack/security/api_key/grant*"],
         GrantApiKey = "grant_api_key": ["cluster:admin/xpack/security/api_key/grant*"],
         ManageServiceAccount = "manage_service_account": ["cluster:admin/xpack/security/service_account/*"],
         ManageUserProfile = "manage_user_profile": ["cluster:admin/xpack/security/profile/*"],

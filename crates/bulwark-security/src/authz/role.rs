@@ -77,6 +77,9 @@ impl RoleDescriptor {
     pub fn from_json(name: &str, v: &Value) -> Result<RoleDescriptor, String> {
         let d: RoleDescriptor =
             serde_json::from_value(v.clone()).map_err(|e| format!("failed to parse role [{name}]: {e}"))?;
+        if d.metadata.keys().any(|k| k.starts_with('_')) {
+            return Err(format!("role [{name}]: role descriptor metadata keys may not start with [_]"));
+        }
         Role::compile(name, &d)?;
         Ok(d)
     }
@@ -143,6 +146,16 @@ impl Role {
     /// Whether this role grants an index action on `index`.
     pub fn grants_index(&self, action: &str, index: &str) -> bool {
         self.indices.iter().any(|g| g.covers(index) && g.privileges.iter().any(|p| p.grants(action)))
+    }
+
+    /// Whether this role grants `privilege` on `resource` of `application` (names and resources
+    /// with wildcards, `*` holding every privilege).
+    pub fn grants_application(&self, application: &str, privilege: &str, resource: &str) -> bool {
+        self.applications.iter().any(|g| {
+            wildcard_match(&g.application, application)
+                && g.privileges.iter().any(|p| wildcard_match(p, privilege))
+                && g.resources.iter().any(|r| wildcard_match(r, resource))
+        })
     }
 
     /// Whether this role may run as `user`.

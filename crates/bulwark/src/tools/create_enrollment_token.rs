@@ -91,6 +91,13 @@ pub fn run(globals: &Globals, args: CreateEnrollmentTokenArgs) -> anyhow::Result
              set xpack.security.enrollment.enabled: true in bulwark.yml and restart the node",
         ));
     }
+    if !settings.security.api_key_enabled {
+        return Err(fail(
+            exit::CONFIG,
+            "enrollment tokens carry API keys, and the API key service is disabled \
+             (xpack.security.authc.api_key.enabled: false); remove that setting and restart the node",
+        ));
+    }
     let identity = home_identity(globals, &settings)?;
     let (url, source, adr) = match &args.url {
         Some(url) => (url.clone(), UrlSource::Flag, vec![url_address(url)?]),
