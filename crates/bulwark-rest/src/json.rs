@@ -98,7 +98,10 @@ mod tests {
 
     #[test]
     fn duplicates_are_refused_at_any_depth() {
-        assert_eq!(parse(br#"{"a": 1, "b": [true, null, 1.5, "x"]}"#).unwrap(), json!({"a": 1, "b": [true, null, 1.5, "x"]}));
+        assert_eq!(
+            parse(br#"{"a": 1, "b": [true, null, 1.5, "x"]}"#).unwrap(),
+            json!({"a": 1, "b": [true, null, 1.5, "x"]})
+        );
         let e = parse(br#"{"enabled": true, "enabled": false}"#).unwrap_err();
         assert!(e.to_string().starts_with("Duplicate field 'enabled'"), "{e}");
         assert_eq!((e.line(), e.column()), (1, 27));

@@ -54,7 +54,10 @@ impl Owner {
 
 /// The caller, or an error when security is off or the API key service is disabled (there are
 /// no API keys then).
-fn caller(state: &RestState, who: Option<axum::Extension<Authentication>>) -> Result<Authentication, ApiError> {
+fn caller(
+    state: &RestState,
+    who: Option<axum::Extension<Authentication>>,
+) -> Result<Authentication, ApiError> {
     if !state.api_keys_enabled {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

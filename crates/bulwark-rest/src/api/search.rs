@@ -69,11 +69,13 @@ fn optional_body(bytes: &[u8]) -> Result<Option<Value>, ApiError> {
         return Ok(None);
     }
     crate::json::parse(bytes).map(Some).map_err(|e| {
-        crate::body::duplicate_field(&e).unwrap_or_else(|| ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "x_content_parse_exception",
-            format!("[{}:{}] failed to parse the request body: {e}", e.line(), e.column()),
-        ))
+        crate::body::duplicate_field(&e).unwrap_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "x_content_parse_exception",
+                format!("[{}:{}] failed to parse the request body: {e}", e.line(), e.column()),
+            )
+        })
     })
 }
 

@@ -142,7 +142,9 @@ impl Authenticator {
     /// was refused.
     fn api_key(&self, value: &secrecy::SecretString) -> Result<Authentication, Option<String>> {
         if !self.api_keys {
-            return Err(Some("api keys are not enabled (xpack.security.authc.api_key.enabled is false)".into()));
+            return Err(Some(
+                "api keys are not enabled (xpack.security.authc.api_key.enabled is false)".into(),
+            ));
         }
         let (id, secret) = decode_api_key(value).ok_or(None)?;
         let record = self.lookup.api_key(&id).ok_or(None)?;

@@ -73,7 +73,8 @@ struct KeyRoles {
 /// Whether a descriptor is in force: Elasticsearch disables a role whose
 /// `transient_metadata.enabled` is false (it grants nothing).
 fn enabled(d: &RoleDescriptor) -> bool {
-    d.transient_metadata.as_ref().and_then(|t| t.get("enabled")).and_then(serde_json::Value::as_bool) != Some(false)
+    d.transient_metadata.as_ref().and_then(|t| t.get("enabled")).and_then(serde_json::Value::as_bool)
+        != Some(false)
 }
 
 /// Compiles stored descriptors (name to descriptor); a descriptor that no longer parses or is
@@ -156,7 +157,9 @@ impl Authorizer {
     /// An API key's compiled roles, cached by key id.
     fn key_roles(&self, key: &crate::authn::ApiKeyInfo) -> Arc<KeyRoles> {
         let cached = self.key_cache.lock().ok().and_then(|c| c.get(&key.id).cloned());
-        if let Some(hit) = cached.filter(|h| h.limited_by == key.limited_by && h.descriptors == key.descriptors) {
+        if let Some(hit) =
+            cached.filter(|h| h.limited_by == key.limited_by && h.descriptors == key.descriptors)
+        {
             return hit;
         }
         let compiled = Arc::new(KeyRoles {
