@@ -201,7 +201,11 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         for m in messages {
             tracing::info!("{m}");
         }
-        let authenticator = Arc::new(authenticator.with_api_keys(security.api_key_enabled));
+        let authenticator = Arc::new(
+            authenticator
+                .with_api_keys(security.api_key_enabled)
+                .with_password_hashing(security.password_hashing),
+        );
         let authorizer = Arc::new(Authorizer::new(users.clone()));
         let roles_file = home.config_dir().join("roles.yml");
         watch_realm_files(authenticator.clone(), authorizer.clone(), roles_file);

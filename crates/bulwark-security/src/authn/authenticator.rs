@@ -81,6 +81,17 @@ impl Authenticator {
         (a, messages)
     }
 
+    /// Sets how passwords are hashed, so that failed logins of unknown users cost what a
+    /// stored hash's verification costs (`xpack.security.authc.password_hashing.algorithm`).
+    #[must_use]
+    pub fn with_password_hashing(
+        mut self,
+        algorithm: bulwark_settings::values::PasswordHashing,
+    ) -> Authenticator {
+        self.native = NativeRealm::new(algorithm);
+        self
+    }
+
     /// Turns API key authentication on or off (`xpack.security.authc.api_key.enabled`).
     #[must_use]
     pub fn with_api_keys(mut self, enabled: bool) -> Authenticator {

@@ -1,7 +1,9 @@
 //! The native realm: users created through the API, stored in the replicated store.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use bulwark_settings::values::PasswordHashing;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -30,15 +32,36 @@ impl RealmRef {
 /// Authenticates native users, with a verify cache.
 pub struct NativeRealm {
     cache: VerifyCache,
+    /// How new passwords are hashed: an unknown or disabled user is checked against a hash of
+    /// the same cost, so that a failure takes as long whether or not the user exists.
+    algorithm: PasswordHashing,
+    dummy: OnceLock<PasswordHash>,
 }
 
 impl Default for NativeRealm {
     fn default() -> Self {
-        NativeRealm { cache: VerifyCache::new(Duration::from_secs(20 * 60), 100_000) }
+        NativeRealm::new(PasswordHashing::Bcrypt { cost: 10 })
     }
 }
 
 impl NativeRealm {
+    /// A realm whose failures cost what verifying a password hashed with `algorithm` costs.
+    pub fn new(algorithm: PasswordHashing) -> NativeRealm {
+        NativeRealm {
+            cache: VerifyCache::new(Duration::from_secs(20 * 60), 100_000),
+            algorithm,
+            dummy: OnceLock::new(),
+        }
+    }
+
+    /// Spends the time a real verification would (its answer is always false).
+    fn verify_nobody(&self, password: &SecretString) {
+        let dummy = self
+            .dummy
+            .get_or_init(|| PasswordHash::create(&super::password::generate_password(20), self.algorithm));
+        let _ = std::hint::black_box(dummy.verify(password));
+    }
+
     fn authentication(username: &str, u: NativeUser) -> Authentication {
         Authentication::realm(
             User {
@@ -70,7 +93,10 @@ impl NativeRealm {
         username: &str,
         password: &SecretString,
     ) -> Option<Authentication> {
-        let u = lookup.native_user(username).filter(|u| u.enabled)?;
+        let Some(u) = lookup.native_user(username).filter(|u| u.enabled) else {
+            self.verify_nobody(password);
+            return None;
+        };
         if PasswordHash::from_stored(u.password_hash.clone()).verify(password) {
             self.cache.insert(username, password);
             Some(Self::authentication(username, u))
