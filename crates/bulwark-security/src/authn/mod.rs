@@ -8,11 +8,13 @@ mod credentials;
 mod file_realm;
 mod lockout;
 mod lookup;
+mod mapping_rule;
 mod native;
 mod password;
 mod password_policy;
 mod pki;
 mod reserved;
+mod role_mapping;
 mod service_account;
 
 pub use api_key::{
@@ -32,7 +34,9 @@ pub use lookup::SecurityLookup;
 pub use native::{NativeRealm, NativeUser};
 pub use password::{PasswordHash, generate_password};
 pub use password_policy::{MIN_PASSWORD_LENGTH_FLOOR, PasswordPolicy, PolicyViolation, is_common_password};
-pub use pki::{common_name, pki_authentication};
+pub use mapping_rule::{Rule, UserData, normalize_dn};
+pub use pki::{PkiIdentity, PkiRealm, parse_role_mapping_yml};
+pub use role_mapping::{MappingError, RoleMapping, RoleTemplate, TemplateFormat, mapped_roles, parse_stored};
 pub use reserved::{RESERVED_USERS, ReservedRealm, ReservedUserLookup};
 pub use service_account::{
     ApplicationGrant, FILE_TOKEN_TYPE, IndexGrant, ParsedToken, SERVICE_ACCOUNTS, SERVICE_TOKEN_HASHING,
