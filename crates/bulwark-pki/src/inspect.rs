@@ -195,7 +195,10 @@ pub fn subject_principal(der: &[u8]) -> Result<String, PkiError> {
                         })
                         .unwrap_or_else(|_| a.attr_type().to_id_string());
                     let value = a.as_str().map(escape).unwrap_or_else(|_| {
-                        format!("#{}", a.attr_value().data.iter().map(|b| format!("{b:02x}")).collect::<String>())
+                        format!(
+                            "#{}",
+                            a.attr_value().data.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                        )
                     });
                     format!("{ty}={value}")
                 })

@@ -190,7 +190,11 @@ impl SslSettings {
 /// The realms prefix; only `pki` realms are configurable (file and native are always on).
 const REALMS: &str = "xpack.security.authc.realms.";
 
-fn read_pki_realms(r: &mut Reader, raw: &RawSettings, home: &Home) -> Result<Vec<PkiRealmSettings>, SettingsError> {
+fn read_pki_realms(
+    r: &mut Reader,
+    raw: &RawSettings,
+    home: &Home,
+) -> Result<Vec<PkiRealmSettings>, SettingsError> {
     let prefix = format!("{REALMS}pki.");
     let mut names: Vec<(String, Origin)> = Vec::new();
     for (key, s) in raw.iter() {
@@ -204,12 +208,21 @@ fn read_pki_realms(r: &mut Reader, raw: &RawSettings, home: &Home) -> Result<Vec
     for (name, origin) in names {
         let k = |s: &str| format!("{prefix}{name}.{s}");
         // Refused rather than ignored: these would change who is trusted.
-        for unsupported in ["truststore.path", "truststore.password", "truststore.secure_password", "truststore.type", "truststore.algorithm"] {
+        for unsupported in [
+            "truststore.path",
+            "truststore.password",
+            "truststore.secure_password",
+            "truststore.type",
+            "truststore.algorithm",
+        ] {
             if let Some(s) = raw.get(&k(unsupported)) {
                 return Err(SettingsError::Invalid {
                     key: k(unsupported),
                     origin: s.origin.clone(),
-                    message: format!("a truststore for the PKI realm is not supported; list PEM CA files in [{}] instead", k("certificate_authorities")),
+                    message: format!(
+                        "a truststore for the PKI realm is not supported; list PEM CA files in [{}] instead",
+                        k("certificate_authorities")
+                    ),
                 });
             }
         }
@@ -220,12 +233,20 @@ fn read_pki_realms(r: &mut Reader, raw: &RawSettings, home: &Home) -> Result<Vec
                 message: "PKI delegation (`_security/delegate_pki`) is not supported; remove the setting or set it to false".into(),
             });
         }
-        let order = r.parse_with(&k("order"), |s| s.parse::<i32>().map_err(|_| format!("[{s}] is not a whole number")))?.ok_or_else(|| SettingsError::Invalid {
-            key: k("order"),
-            origin: origin.clone(),
-            message: format!("realm [pki.{name}] has no order; every configured realm needs [{}]", k("order")),
-        })?;
-        let username_pattern = r.string(&k("username_pattern"))?.unwrap_or_else(|| DEFAULT_PKI_USERNAME_PATTERN.to_owned());
+        let order = r
+            .parse_with(&k("order"), |s| {
+                s.parse::<i32>().map_err(|_| format!("[{s}] is not a whole number"))
+            })?
+            .ok_or_else(|| SettingsError::Invalid {
+                key: k("order"),
+                origin: origin.clone(),
+                message: format!(
+                    "realm [pki.{name}] has no order; every configured realm needs [{}]",
+                    k("order")
+                ),
+            })?;
+        let username_pattern =
+            r.string(&k("username_pattern"))?.unwrap_or_else(|| DEFAULT_PKI_USERNAME_PATTERN.to_owned());
         let resolve = |p: String| {
             let p = PathBuf::from(p);
             if p.is_absolute() { p } else { home.config_dir().join(p) }
@@ -234,8 +255,15 @@ fn read_pki_realms(r: &mut Reader, raw: &RawSettings, home: &Home) -> Result<Vec
             order,
             enabled: r.bool(&k("enabled"))?.unwrap_or(true),
             username_pattern,
-            certificate_authorities: r.list(&k("certificate_authorities"))?.unwrap_or_default().into_iter().map(resolve).collect(),
-            role_mapping_file: r.string(&k("files.role_mapping"))?.map_or_else(|| home.config_dir().join("role_mapping.yml"), resolve),
+            certificate_authorities: r
+                .list(&k("certificate_authorities"))?
+                .unwrap_or_default()
+                .into_iter()
+                .map(resolve)
+                .collect(),
+            role_mapping_file: r
+                .string(&k("files.role_mapping"))?
+                .map_or_else(|| home.config_dir().join("role_mapping.yml"), resolve),
             name,
         });
     }
@@ -243,8 +271,13 @@ fn read_pki_realms(r: &mut Reader, raw: &RawSettings, home: &Home) -> Result<Vec
     if let Some(w) = realms.windows(2).find(|w| w[0].order == w[1].order) {
         return Err(SettingsError::Invalid {
             key: format!("{prefix}{}.order", w[1].name),
-            origin: raw.get(&format!("{prefix}{}.order", w[1].name)).map_or(Origin::Default, |s| s.origin.clone()),
-            message: format!("realms [pki.{}] and [pki.{}] have the same order [{}]; orders must be unique", w[0].name, w[1].name, w[0].order),
+            origin: raw
+                .get(&format!("{prefix}{}.order", w[1].name))
+                .map_or(Origin::Default, |s| s.origin.clone()),
+            message: format!(
+                "realms [pki.{}] and [pki.{}] have the same order [{}]; orders must be unique",
+                w[0].name, w[1].name, w[0].order
+            ),
         });
     }
     Ok(realms)

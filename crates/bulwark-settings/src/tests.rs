@@ -127,7 +127,10 @@ fn pki_realms_are_configured_explicitly_and_unsupported_options_are_refused() {
             "xpack.security.authc.realms.pki.p.order: 0\nxpack.security.authc.realms.pki.q.order: 0\n",
             "xpack.security.authc.realms.pki.q.order",
         ),
-        ("xpack.security.authc.realms.pki.p.order: 0\nxpack.security.authc.realms.pki.p.cache.ttl: 1h\n", "xpack.security.authc.realms.pki.p.cache.ttl"),
+        (
+            "xpack.security.authc.realms.pki.p.order: 0\nxpack.security.authc.realms.pki.p.cache.ttl: 1h\n",
+            "xpack.security.authc.realms.pki.p.cache.ttl",
+        ),
         ("xpack.security.authc.realms.ldap.l.order: 0\n", "xpack.security.authc.realms.ldap.l.order"),
     ] {
         let e = settings(yaml).unwrap_err().to_string();

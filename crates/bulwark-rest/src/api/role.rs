@@ -247,7 +247,9 @@ pub async fn put_mapping(
             MappingError::Validation(r) => body::validation(r),
             MappingError::Parse(r) => ApiError::parse(r),
             MappingError::Parsing(r) => ApiError::new(StatusCode::BAD_REQUEST, "parsing_exception", r),
-            MappingError::Content(r) => ApiError::new(StatusCode::BAD_REQUEST, "x_content_parse_exception", r),
+            MappingError::Content(r) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "x_content_parse_exception", r)
+            }
         });
     }
     let existed = state.store.get_entry(EntryKind::RoleMapping, &name).map_err(ApiError::store)?.is_some();

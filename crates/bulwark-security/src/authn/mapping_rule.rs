@@ -181,10 +181,12 @@ impl FieldValue {
             Value::Null => FieldValue::Null,
             Value::Bool(b) => FieldValue::Bool(*b),
             // Elasticsearch reads numbers as longs.
-            Value::Number(n) => FieldValue::Number(
-                n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).unwrap_or_default(),
-            ),
-            Value::String(s) if s.contains('*') || (s.len() > 1 && s.starts_with('/') && s.ends_with('/')) => {
+            Value::Number(n) => {
+                FieldValue::Number(n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).unwrap_or_default())
+            }
+            Value::String(s)
+                if s.contains('*') || (s.len() > 1 && s.starts_with('/') && s.ends_with('/')) =>
+            {
                 let p = s.parse::<IndexPattern>().map_err(|e| fail(e.replace("index name ", "")))?;
                 FieldValue::Pattern(s.clone(), p)
             }
@@ -262,8 +264,14 @@ mod tests {
             (json!({"any": [{"field": {"username": "bob"}}, {"field": {"realm.name": "pki1"}}]}), true),
             (json!({"any": []}), false),
             (json!({"all": []}), true),
-            (json!({"all": [{"field": {"username": "alice"}}, {"except": {"field": {"metadata.level": 3}}}]}), false),
-            (json!({"all": [{"field": {"username": "alice"}}, {"except": {"field": {"username": "bob"}}}]}), true),
+            (
+                json!({"all": [{"field": {"username": "alice"}}, {"except": {"field": {"metadata.level": 3}}}]}),
+                false,
+            ),
+            (
+                json!({"all": [{"field": {"username": "alice"}}, {"except": {"field": {"username": "bob"}}}]}),
+                true,
+            ),
         ];
         for (rule, want) in table {
             let r = Rule::parse(rule).unwrap_or_else(|e| panic!("{rule}: {e}"));
@@ -279,11 +287,17 @@ mod tests {
             (json!({"field": {"username": "a"}, "any": []}), "object [rules] contains multiple fields"),
             (json!({"fields": {"username": "a"}}), "field [fields] is not recognised in object [rules]"),
             (json!({"except": {"field": {"username": "a"}}}), "field [except] is not allowed within [rules]"),
-            (json!({"any": [{"except": {"field": {"username": "a"}}}]}), "field [except] is not allowed within [any]"),
+            (
+                json!({"any": [{"except": {"field": {"username": "a"}}}]}),
+                "field [except] is not allowed within [any]",
+            ),
             (json!({"any": {"field": {"username": "a"}}}), "field [any] requires an array"),
             (json!({"all": ["x"]}), "expected [all] to be an object but found [VALUE_STRING] instead"),
             (json!({"field": "username"}), "expected an object but found [VALUE_STRING] instead"),
-            (json!({"field": {"username": {"a": 1}}}), "expected a field value but found [START_OBJECT] instead"),
+            (
+                json!({"field": {"username": {"a": 1}}}),
+                "expected a field value but found [START_OBJECT] instead",
+            ),
             (json!({"field": {"username": "a", "dn": "b"}}), "object [field] contains multiple fields"),
             (json!({"field": {}}), "object [field] does not contain any fields"),
             (json!({"field": {"username": "/(/"}}), "regular expression"),

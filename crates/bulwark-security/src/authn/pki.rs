@@ -13,7 +13,6 @@ use std::sync::RwLock;
 use bulwark_settings::PkiRealmSettings;
 use serde_json::{Value, json};
 
-
 use super::mapping_rule::{UserData, normalize_dn};
 use super::role_mapping::{RoleMapping, mapped_roles};
 use super::{Authentication, RealmRef, User};
@@ -58,10 +57,15 @@ impl PkiRealm {
         }
         let mut trust = Vec::new();
         for path in &s.certificate_authorities {
-            let bytes = std::fs::read(path)
-                .map_err(|e| format!("cannot read [{}] of [{}]: {e}", path.display(), key("certificate_authorities")))?;
+            let bytes = std::fs::read(path).map_err(|e| {
+                format!("cannot read [{}] of [{}]: {e}", path.display(), key("certificate_authorities"))
+            })?;
             let certs = bulwark_pki::certs_from_pem(&bytes).map_err(|e| {
-                format!("[{}] of [{}] is not PEM certificates: {e}", path.display(), key("certificate_authorities"))
+                format!(
+                    "[{}] of [{}] is not PEM certificates: {e}",
+                    path.display(),
+                    key("certificate_authorities")
+                )
             })?;
             if certs.is_empty() {
                 return Err(format!(
@@ -104,8 +108,10 @@ impl PkiRealm {
         if !self.trust.is_empty() {
             let intermediates: Vec<&[u8]> = chain[1..].iter().map(Vec::as_slice).collect();
             let now = time_now();
-            let trusted =
-                self.trust.iter().any(|ca| bulwark_pki::verify_chain_at(leaf, &intermediates, ca, now).is_ok());
+            let trusted = self
+                .trust
+                .iter()
+                .any(|ca| bulwark_pki::verify_chain_at(leaf, &intermediates, ca, now).is_ok());
             if !trusted {
                 return None;
             }
@@ -167,7 +173,11 @@ impl PkiRealm {
                 .map_err(|e| format!("[{path}] keeps its previous role mappings: {e}"))?,
         };
         let message = now.as_ref().map(|_| {
-            format!("realm [{}] loaded role mappings for {} roles from [{path}]", self.realm.name, parsed.len())
+            format!(
+                "realm [{}] loaded role mappings for {} roles from [{path}]",
+                self.realm.name,
+                parsed.len()
+            )
         });
         *current = DnRoles { roles: parsed, seen: Some(now) };
         Ok(message)

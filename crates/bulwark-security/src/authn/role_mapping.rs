@@ -74,7 +74,9 @@ fn strings(field: &str, v: &Value) -> Result<Vec<String>, MappingError> {
     a.iter()
         .map(|x| {
             x.as_str().map(str::to_owned).ok_or_else(|| {
-                content(format!("[role-mapping] failed to parse field [{field}]: expected strings, found {x}"))
+                content(format!(
+                    "[role-mapping] failed to parse field [{field}]: expected strings, found {x}"
+                ))
             })
         })
         .collect()
@@ -126,8 +128,9 @@ impl RoleTemplate {
                 _ => return Err(content(format!("[role_template] unknown field [{k}]"))),
             }
         }
-        let source =
-            source.ok_or_else(|| MappingError::Parse("role template must have a [template] with a [source]".into()))?;
+        let source = source.ok_or_else(|| {
+            MappingError::Parse("role template must have a [template] with a [source]".into())
+        })?;
         check_template(&source)?;
         Ok(RoleTemplate { source, format })
     }
@@ -171,7 +174,8 @@ fn check_template(source: &str) -> Result<(), MappingError> {
     while i < all.len() {
         if let Some(tag) = all[i].1 {
             if tag == "#tojson" {
-                let closed = all.get(i + 1).is_some_and(|(lit, t)| !lit.trim().is_empty() && *t == Some("/tojson"));
+                let closed =
+                    all.get(i + 1).is_some_and(|(lit, t)| !lit.trim().is_empty() && *t == Some("/tojson"));
                 if !closed {
                     return Err(MappingError::Parse(
                         "role template: {{#tojson}} must enclose one variable name and be closed by {{/tojson}}".into(),
@@ -199,7 +203,9 @@ fn variable(user: &UserData, name: &str) -> Value {
         "groups" => Value::Array(user.groups.iter().cloned().map(Value::String).collect()),
         "realm.name" => Value::String(user.realm_name.clone()),
         "metadata" => Value::Object(user.metadata.clone()),
-        _ => name.strip_prefix("metadata.").and_then(|k| user.metadata.get(k).cloned()).unwrap_or(Value::Null),
+        _ => {
+            name.strip_prefix("metadata.").and_then(|k| user.metadata.get(k).cloned()).unwrap_or(Value::Null)
+        }
     }
 }
 
@@ -221,7 +227,10 @@ fn render(source: &str, user: &UserData) -> String {
                 Value::Null => {}
                 Value::String(s) => out.push_str(&s),
                 Value::Array(a) => out.push_str(
-                    &a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect::<Vec<_>>().join(","),
+                    &a.iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect::<Vec<_>>()
+                        .join(","),
                 ),
                 other => out.push_str(&other.to_string()),
             },
@@ -272,7 +281,9 @@ impl RoleMapping {
                 other => return Err(content(format!("[role-mapping] unknown field [{other}]"))),
             }
         }
-        let missing = |f: &str| MappingError::Parsing(format!("failed to parse role-mapping [{name}]. missing field [{f}]"));
+        let missing = |f: &str| {
+            MappingError::Parsing(format!("failed to parse role-mapping [{name}]. missing field [{f}]"))
+        };
         if roles.is_none() && templates.is_none() {
             return Err(missing("roles"));
         }
@@ -283,7 +294,9 @@ impl RoleMapping {
             return Err(MappingError::Validation("role-mapping roles or role-templates are missing".into()));
         }
         if !roles.is_empty() && !templates.is_empty() {
-            return Err(MappingError::Validation("role-mapping cannot have both roles and role-templates".into()));
+            return Err(MappingError::Validation(
+                "role-mapping cannot have both roles and role-templates".into(),
+            ));
         }
         Ok(RoleMapping { name: name.to_owned(), enabled, roles, templates, rules })
     }
@@ -319,7 +332,10 @@ mod tests {
             username: name.into(),
             dn: Some(format!("CN={name}, OU=eng")),
             groups: Vec::new(),
-            metadata: json!({"pki_dn": format!("CN={name}, OU=eng"), "team": "ops"}).as_object().cloned().unwrap(),
+            metadata: json!({"pki_dn": format!("CN={name}, OU=eng"), "team": "ops"})
+                .as_object()
+                .cloned()
+                .unwrap(),
             realm_name: "pki1".into(),
         }
     }
@@ -330,9 +346,15 @@ mod tests {
         let all = vec![
             m(json!({"roles": ["viewer"], "rules": {"field": {"username": "alice"}}, "enabled": true})),
             m(json!({"roles": ["editor"], "rules": {"field": {"username": "alice"}}, "enabled": false})),
-            m(json!({"role_templates": [{"template": {"source": "team_{{metadata.team}}"}}], "rules": {"field": {"realm.name": "pki1"}}, "enabled": true})),
-            m(json!({"role_templates": [{"template": {"source": "[\"u_{{username}}\", \"x\"]"}, "format": "json"}], "rules": {"field": {"dn": "*,ou=eng"}}, "enabled": true})),
-            m(json!({"role_templates": [{"template": "{{#tojson}}groups{{/tojson}}", "format": "json"}], "rules": {"field": {"username": "*"}}, "enabled": true})),
+            m(
+                json!({"role_templates": [{"template": {"source": "team_{{metadata.team}}"}}], "rules": {"field": {"realm.name": "pki1"}}, "enabled": true}),
+            ),
+            m(
+                json!({"role_templates": [{"template": {"source": "[\"u_{{username}}\", \"x\"]"}, "format": "json"}], "rules": {"field": {"dn": "*,ou=eng"}}, "enabled": true}),
+            ),
+            m(
+                json!({"role_templates": [{"template": "{{#tojson}}groups{{/tojson}}", "format": "json"}], "rules": {"field": {"username": "*"}}, "enabled": true}),
+            ),
         ];
         assert_eq!(mapped_roles(&all, &user("alice")), ["team_ops", "u_alice", "viewer", "x"]);
         assert_eq!(mapped_roles(&all, &user("bob")), ["team_ops", "u_bob", "x"]);

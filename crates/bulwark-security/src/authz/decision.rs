@@ -233,7 +233,13 @@ mod tests {
     #[test]
     fn own_password_changes_need_the_reserved_or_native_realm() {
         let named = |name: &str, realm: RealmRef| {
-            let u = User { username: name.into(), roles: Vec::new(), full_name: None, email: None, enabled: true };
+            let u = User {
+                username: name.into(),
+                roles: Vec::new(),
+                full_name: None,
+                email: None,
+                enabled: true,
+            };
             Authentication::realm(u, realm)
         };
         let pki = RealmRef { name: "pki1", realm_type: "pki" };
@@ -242,7 +248,10 @@ mod tests {
         assert!(!may_change_own_password(&named("alice", RealmRef::NATIVE), "bob"));
         assert!(!may_change_own_password(&named("elastic", pki.clone()), "elastic"));
         assert!(!may_change_own_password(&named("bob", RealmRef::FILE), "bob"));
-        assert!(!may_change_own_password(&named("elastic/kibana", RealmRef::SERVICE_ACCOUNT), "elastic/kibana"));
+        assert!(!may_change_own_password(
+            &named("elastic/kibana", RealmRef::SERVICE_ACCOUNT),
+            "elastic/kibana"
+        ));
         // Run as a native user: the looked-up realm decides.
         let mut run_as = named("alice", RealmRef::NATIVE);
         run_as.authentication_realm = pki;
