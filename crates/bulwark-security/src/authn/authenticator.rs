@@ -16,6 +16,8 @@ use crate::audit::{AuditEvent, AuditSink, Origin};
 
 /// The result of authenticating one request.
 #[derive(Debug)]
+// Success is the common case: boxing it would allocate on every request to shrink the rare one.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     Success(Authentication),
     /// Refused; answer after `delay` (brute-force back-off).
