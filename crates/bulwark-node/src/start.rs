@@ -8,7 +8,7 @@ use bulwark_keystore::Keystore;
 use bulwark_pki::Fingerprint;
 use bulwark_rest::{ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, RestState};
 use bulwark_security::audit::{AuditSink, NoAudit};
-use bulwark_security::authn::{Authenticator, LockoutPolicy, PasswordPolicy, RealmFiles};
+use bulwark_security::authn::{Authenticator, LockoutPolicy, PasswordPolicy, PkiRealm, RealmFiles};
 use bulwark_security::authz::Authorizer;
 use bulwark_settings::{DEFAULT_SETTINGS_FILE, Home, Loaded, Settings};
 use bulwark_store::Store;
@@ -197,8 +197,21 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             max_failures: security.lockout.max_failures,
             duration: security.lockout.duration,
         };
+        let client_auth = http_tls.is_some()
+            && security.http_ssl.client_authentication != bulwark_settings::values::ClientAuthentication::None;
+        let mut pki_realms = Vec::new();
+        for r in security.pki_realms.iter().filter(|r| security.is_enabled() && r.enabled) {
+            if !client_auth {
+                return Err(NodeError::Config(format!(
+                    "PKI realm [{}] needs client certificates: set xpack.security.http.ssl.enabled: true and xpack.security.http.ssl.client_authentication to optional or required",
+                    r.name
+                )));
+            }
+            pki_realms.push(PkiRealm::new(r).map_err(NodeError::Config)?);
+        }
         let (authenticator, messages) = Authenticator::new(users.clone(), Some(files), lockout, audit);
-        for m in messages {
+        let authenticator = authenticator.with_pki_realms(pki_realms);
+        for m in messages.into_iter().chain(authenticator.reload_realm_files()) {
             tracing::info!("{m}");
         }
         let authenticator = Arc::new(
@@ -221,9 +234,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             certificates: Arc::new(Certificates(http_tls.iter().chain(&transport_tls).cloned().collect())),
             security_enabled: security.is_enabled(),
             api_keys_enabled: security.api_key_enabled,
-            pki_enabled: http_tls.is_some()
-                && security.http_ssl.client_authentication
-                    != bulwark_settings::values::ClientAuthentication::None,
+            pki_enabled: client_auth && authenticator.has_pki_realms(),
             max_content_length: usize::try_from(settings.http.max_content_length).unwrap_or(usize::MAX),
             store: store.clone(),
             password_hashing: security.password_hashing,

@@ -142,6 +142,10 @@ impl SecurityLookup for SecurityEntries {
         self.typed::<StoredServiceToken>(EntryKind::ServiceToken, &id.qualified_name())
             .map(|t| PasswordHash::from_stored(t.hash))
     }
+
+    fn role_mappings(&self) -> Vec<(String, serde_json::Value)> {
+        self.store.entries(EntryKind::RoleMapping).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

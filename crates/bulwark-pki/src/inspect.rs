@@ -165,6 +165,51 @@ fn describe(e: &rustls::Error) -> String {
 }
 
 /// Parses a DER certificate, refusing trailing data.
+/// The subject of a certificate as Java's `X500Principal.toString()` writes it, which is what
+/// Elasticsearch's PKI realm matches `username_pattern` against and maps roles by: the most
+/// specific RDN first (`CN=alice, OU=eng, O=Example`), `, ` between RDNs, ` + ` inside a
+/// multi-valued one, `,` `+` `"` `\` `<` `>` `;` `=` in values escaped with a backslash.
+pub fn subject_principal(der: &[u8]) -> Result<String, PkiError> {
+    use x509_parser::objects::{oid_registry, oid2abbrev};
+    let cert = parse_cert(der)?;
+    let escape = |v: &str| {
+        let mut out = String::with_capacity(v.len());
+        for c in v.chars() {
+            if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let mut rdns: Vec<String> = cert
+        .subject()
+        .iter()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|a| {
+                    let ty = oid2abbrev(a.attr_type(), oid_registry())
+                        .map(|t| match t {
+                            "emailAddress" => "EMAILADDRESS".to_owned(),
+                            t => t.to_uppercase(),
+                        })
+                        .unwrap_or_else(|_| a.attr_type().to_id_string());
+                    let value = a.as_str().map(escape).unwrap_or_else(|_| {
+                        format!(
+                            "#{}",
+                            a.attr_value().data.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                        )
+                    });
+                    format!("{ty}={value}")
+                })
+                .collect::<Vec<_>>()
+                .join(" + ")
+        })
+        .collect();
+    rdns.reverse();
+    Ok(rdns.join(", "))
+}
+
 pub(crate) fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, PkiError> {
     let (rest, cert) = X509Certificate::from_der(der).map_err(|e| PkiError::CertParse(e.to_string()))?;
     if !rest.is_empty() {

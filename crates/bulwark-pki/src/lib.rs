@@ -29,7 +29,7 @@ pub use csr::{CsrInfo, inspect_csr, new_csr, sign_csr};
 pub use error::PkiError;
 pub use files::{PRIVATE_MODE, PUBLIC_MODE, read_file, write_atomic, write_private_file, write_public_file};
 pub use fingerprint::Fingerprint;
-pub use inspect::{CertInfo, inspect, verify_chain, verify_chain_at};
+pub use inspect::{CertInfo, inspect, subject_principal, verify_chain, verify_chain_at};
 pub use key::{KeyAlgorithm, RsaBits, key_matches_cert, to_pkcs8};
 pub use p12::{CertifiedKeyChain, P12Contents, P12Entry, load_ca_from_p12, read_p12, write_p12};
 pub use pem::{

@@ -35,10 +35,16 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
         ApiError::from(e).into_response()
     };
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        // No Authorization header: a verified client certificate, when a PKI realm is
+        // configured, is the only credential (run-as applies to it as to any realm user).
         let cert = req.extensions().get::<crate::PeerCertificates>().filter(|_| state.pki_enabled).cloned();
         if let Some(Outcome::Success(a)) =
             cert.and_then(|c| state.authenticator.authenticate_certificate(&c.0, &origin))
         {
+            let a = match run_as(&state, &req, a) {
+                Ok(a) => a,
+                Err(e) => return e.into_response(),
+            };
             req.extensions_mut().insert(a);
             return next.run(req).await;
         }

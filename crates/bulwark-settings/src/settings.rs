@@ -80,7 +80,31 @@ pub struct SecuritySettings {
     pub audit_enabled: bool,
     pub lockout: LockoutSettings,
     pub password_policy: PasswordPolicySettings,
+    /// `xpack.security.authc.realms.pki.<name>.*`, sorted by `order`. Empty: no PKI realm, and a
+    /// client certificate authenticates nobody.
+    pub pki_realms: Vec<PkiRealmSettings>,
 }
+
+/// One `xpack.security.authc.realms.pki.<name>` realm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkiRealmSettings {
+    pub name: String,
+    /// `order` (required, as Elasticsearch 8 requires it; unique across realms).
+    pub order: i32,
+    /// `enabled` (default true).
+    pub enabled: bool,
+    /// `username_pattern` (default `CN=(.*?)(?:,|$)`), matched case-insensitively against the
+    /// subject DN; group 1 is the user name.
+    pub username_pattern: String,
+    /// `certificate_authorities`: PEM files the client certificate must chain to, in addition to
+    /// the TLS handshake's check. Empty: the HTTP layer's trust alone.
+    pub certificate_authorities: Vec<PathBuf>,
+    /// `files.role_mapping` (default `config/role_mapping.yml`): DN → roles.
+    pub role_mapping_file: PathBuf,
+}
+
+/// Elasticsearch's default `username_pattern` of the PKI realm.
+pub const DEFAULT_PKI_USERNAME_PATTERN: &str = "CN=(.*?)(?:,|$)";
 
 impl SecuritySettings {
     /// Whether security is on (it is unless explicitly disabled).
@@ -163,6 +187,102 @@ impl SslSettings {
     }
 }
 
+/// The realms prefix; only `pki` realms are configurable (file and native are always on).
+const REALMS: &str = "xpack.security.authc.realms.";
+
+fn read_pki_realms(
+    r: &mut Reader,
+    raw: &RawSettings,
+    home: &Home,
+) -> Result<Vec<PkiRealmSettings>, SettingsError> {
+    let prefix = format!("{REALMS}pki.");
+    let mut names: Vec<(String, Origin)> = Vec::new();
+    for (key, s) in raw.iter() {
+        if let Some(name) = key.strip_prefix(&prefix).and_then(|rest| rest.split('.').next())
+            && !names.iter().any(|(n, _)| n == name)
+        {
+            names.push((name.to_owned(), s.origin.clone()));
+        }
+    }
+    let mut realms = Vec::new();
+    for (name, origin) in names {
+        let k = |s: &str| format!("{prefix}{name}.{s}");
+        // Refused rather than ignored: these would change who is trusted.
+        for unsupported in [
+            "truststore.path",
+            "truststore.password",
+            "truststore.secure_password",
+            "truststore.type",
+            "truststore.algorithm",
+        ] {
+            if let Some(s) = raw.get(&k(unsupported)) {
+                return Err(SettingsError::Invalid {
+                    key: k(unsupported),
+                    origin: s.origin.clone(),
+                    message: format!(
+                        "a truststore for the PKI realm is not supported; list PEM CA files in [{}] instead",
+                        k("certificate_authorities")
+                    ),
+                });
+            }
+        }
+        if r.bool(&k("delegation.enabled"))? == Some(true) {
+            return Err(SettingsError::Invalid {
+                key: k("delegation.enabled"),
+                origin: raw.get(&k("delegation.enabled")).map_or(Origin::Default, |s| s.origin.clone()),
+                message: "PKI delegation (`_security/delegate_pki`) is not supported; remove the setting or set it to false".into(),
+            });
+        }
+        let order = r
+            .parse_with(&k("order"), |s| {
+                s.parse::<i32>().map_err(|_| format!("[{s}] is not a whole number"))
+            })?
+            .ok_or_else(|| SettingsError::Invalid {
+                key: k("order"),
+                origin: origin.clone(),
+                message: format!(
+                    "realm [pki.{name}] has no order; every configured realm needs [{}]",
+                    k("order")
+                ),
+            })?;
+        let username_pattern =
+            r.string(&k("username_pattern"))?.unwrap_or_else(|| DEFAULT_PKI_USERNAME_PATTERN.to_owned());
+        let resolve = |p: String| {
+            let p = PathBuf::from(p);
+            if p.is_absolute() { p } else { home.config_dir().join(p) }
+        };
+        realms.push(PkiRealmSettings {
+            order,
+            enabled: r.bool(&k("enabled"))?.unwrap_or(true),
+            username_pattern,
+            certificate_authorities: r
+                .list(&k("certificate_authorities"))?
+                .unwrap_or_default()
+                .into_iter()
+                .map(resolve)
+                .collect(),
+            role_mapping_file: r
+                .string(&k("files.role_mapping"))?
+                .map_or_else(|| home.config_dir().join("role_mapping.yml"), resolve),
+            name,
+        });
+    }
+    realms.sort_by_key(|r| r.order);
+    if let Some(w) = realms.windows(2).find(|w| w[0].order == w[1].order) {
+        return Err(SettingsError::Invalid {
+            key: format!("{prefix}{}.order", w[1].name),
+            origin: raw
+                .get(&format!("{prefix}{}.order", w[1].name))
+                .map_or(Origin::Default, |s| s.origin.clone()),
+            message: format!(
+                "realms [pki.{}] and [pki.{}] have the same order [{}]; orders must be unique",
+                w[0].name, w[1].name, w[0].order
+            ),
+        });
+    }
+    Ok(realms)
+}
+
 impl Settings {
     /// Builds the typed tree from raw settings. `home` resolves relative paths; `hostname` is the
     /// default `node.name`.
@@ -212,6 +332,7 @@ impl Settings {
                     .unwrap_or(12),
                 reject_common: r.bool("xpack.security.authc.password_policy.reject_common")?.unwrap_or(true),
             },
+            pki_realms: read_pki_realms(&mut r, &raw, home)?,
         };
         let settings = Settings {
             cluster_name: r.string("cluster.name")?.unwrap_or_else(|| "bulwark".into()),

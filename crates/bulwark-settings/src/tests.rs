@@ -95,3 +95,45 @@ fn default_file_is_all_comments_and_parses_to_defaults() {
     assert!(settings(DEFAULT_SETTINGS_FILE).is_ok());
     assert!(DEFAULT_SETTINGS_FILE.lines().all(|l| l.is_empty() || l.starts_with('#')));
 }
+
+#[test]
+fn pki_realms_are_configured_explicitly_and_unsupported_options_are_refused() {
+    assert!(settings("").unwrap().security.pki_realms.is_empty(), "no implicit PKI realm");
+    let s = settings(
+        "xpack.security.authc.realms.pki.second:\n  order: 2\n  username_pattern: 'OU=(.*?),'\n\
+         xpack.security.authc.realms.pki.first.order: 1\n\
+         xpack.security.authc.realms.pki.first.certificate_authorities: [certs/client_ca.crt]\n\
+         xpack.security.authc.realms.pki.first.delegation.enabled: false\n",
+    )
+    .unwrap();
+    let r = &s.security.pki_realms;
+    assert_eq!(r.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["first", "second"]);
+    assert_eq!(r[0].username_pattern, DEFAULT_PKI_USERNAME_PATTERN);
+    assert_eq!(r[0].certificate_authorities, [Path::new("/h/config/certs/client_ca.crt")]);
+    assert_eq!(r[0].role_mapping_file, Path::new("/h/config/role_mapping.yml"));
+    assert_eq!(r[1].username_pattern, "OU=(.*?),");
+    assert!(r[1].enabled && r[1].certificate_authorities.is_empty());
+    for (yaml, key) in [
+        ("xpack.security.authc.realms.pki.p.enabled: true\n", "xpack.security.authc.realms.pki.p.order"),
+        (
+            "xpack.security.authc.realms.pki.p.order: 0\nxpack.security.authc.realms.pki.p.truststore.path: t.p12\n",
+            "xpack.security.authc.realms.pki.p.truststore.path",
+        ),
+        (
+            "xpack.security.authc.realms.pki.p.order: 0\nxpack.security.authc.realms.pki.p.delegation.enabled: true\n",
+            "xpack.security.authc.realms.pki.p.delegation.enabled",
+        ),
+        (
+            "xpack.security.authc.realms.pki.p.order: 0\nxpack.security.authc.realms.pki.q.order: 0\n",
+            "xpack.security.authc.realms.pki.q.order",
+        ),
+        (
+            "xpack.security.authc.realms.pki.p.order: 0\nxpack.security.authc.realms.pki.p.cache.ttl: 1h\n",
+            "xpack.security.authc.realms.pki.p.cache.ttl",
+        ),
+        ("xpack.security.authc.realms.ldap.l.order: 0\n", "xpack.security.authc.realms.ldap.l.order"),
+    ] {
+        let e = settings(yaml).unwrap_err().to_string();
+        assert!(e.contains(&format!("[{key}]")), "{yaml}: {e}");
+    }
+}

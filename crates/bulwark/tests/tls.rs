@@ -227,7 +227,7 @@ fn required_client_certificates_refuse_clients_without_one_and_revoked_ones() {
     let revoked_serial = issue_client("stolen");
 
     let mut yml = std::fs::read_to_string(home.config("bulwark.yml")).unwrap();
-    yml.push_str("xpack.security.http.ssl.client_authentication: required\nxpack.security.http.ssl.certificate_authorities: [certs/http_ca.crt]\n");
+    yml.push_str("xpack.security.http.ssl.client_authentication: required\nxpack.security.http.ssl.certificate_authorities: [certs/http_ca.crt]\nxpack.security.authc.realms.pki.pki1.order: 0\n");
     std::fs::write(home.config("bulwark.yml"), yml).unwrap();
     let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
     let port = node.port();
@@ -385,5 +385,227 @@ fn pem_material_with_an_encrypted_key_and_chosen_cipher_suites() {
         err.contains("[xpack.security.http.ssl.cipher_suites]")
             && err.contains("TLS_RSA_WITH_AES_128_CBC_SHA"),
         "{err}"
+    );
+}
+
+/// A client certificate with CN=elastic signed by the HTTP CA, issued by openssl.
+struct ClientCerts {
+    work: tempfile::TempDir,
+    ca_crt: String,
+}
+
+impl ClientCerts {
+    fn new(home: &TestHome) -> ClientCerts {
+        let work = tempfile::tempdir().unwrap();
+        export_http_ca_key(home, &work.path().join("ca.key").display().to_string());
+        std::fs::write(work.path().join("ext.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
+        ClientCerts { work, ca_crt: home.config("certs/http_ca.crt").display().to_string() }
+    }
+
+    fn p(&self, n: &str) -> String {
+        self.work.path().join(n).display().to_string()
+    }
+
+    /// Issues `<file>.crt`/`<file>.key` with the subject `subject` (openssl's `/A=b/C=d` form).
+    fn issue(&self, file: &str, subject: &str) {
+        let (key, csr, crt) =
+            (self.p(&format!("{file}.key")), self.p(&format!("{file}.csr")), self.p(&format!("{file}.crt")));
+        let req = ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        let (code, _, err) =
+            openssl(&[&req[..], &["-keyout", &key, "-subj", subject, "-out", &csr]].concat());
+        assert_eq!(code, 0, "{err}");
+        openssl_sign(&csr, &self.ca_crt, &self.p("ca.key"), "2", &self.p("ext.cnf"), &crt);
+    }
+
+    /// curl against the node: (HTTP status, body). `cert` names an issued certificate file,
+    /// `basic` is `user:password`.
+    fn call(
+        &self,
+        port: u16,
+        cert: Option<&str>,
+        basic: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[&str],
+    ) -> (u16, serde_json::Value) {
+        let mut c = Command::new("curl");
+        c.args(["-s", "-X", method, "-w", "\n%{http_code}", "--cacert", &self.ca_crt]);
+        if let Some(f) = cert {
+            c.args(["--cert", &self.p(&format!("{f}.crt")), "--key", &self.p(&format!("{f}.key"))]);
+        }
+        if let Some(b) = basic {
+            c.args(["-u", b]);
+        }
+        if let Some(b) = body {
+            c.args(["-H", "content-type: application/json", "-d", b]);
+        }
+        for h in headers {
+            c.args(["-H", h]);
+        }
+        let (code, out, err) = run(c.arg(format!("https://localhost:{port}{path}")));
+        assert_eq!(code, 0, "curl {path}: {err}");
+        let (body, status) = out.rsplit_once('\n').unwrap_or(("", &out));
+        (status.trim().parse().unwrap_or(0), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+fn set_settings(home: &TestHome, base: &str, extra: &str) {
+    std::fs::write(home.config("bulwark.yml"), format!("{base}{extra}")).unwrap();
+}
+
+#[test]
+fn client_certificates_authenticate_only_through_a_configured_pki_realm_with_mapped_roles() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let elastic = format!("elastic:{}", s.password);
+    s.node.stop();
+    let certs = ClientCerts::new(&home);
+    certs.issue("elastic", "/O=Example/CN=elastic");
+    certs.issue("alice", "/O=Example/CN=alice");
+    certs.issue("bob", "/O=Example/OU=bob/CN=elastic");
+    let base = std::fs::read_to_string(home.config("bulwark.yml")).unwrap()
+        + "xpack.security.http.ssl.client_authentication: optional\nxpack.security.http.ssl.certificate_authorities: [certs/http_ca.crt]\n";
+
+    // No PKI realm configured: a certificate CN=elastic from the HTTP CA authenticates nobody.
+    set_settings(&home, &base, "");
+    let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
+    let port = node.port();
+    wait_until("the node answers", || certs.call(port, None, Some(&elastic), "GET", "/", None, &[]).0 == 200);
+    let (status, body) =
+        certs.call(port, Some("elastic"), None, "GET", "/_security/_authenticate", None, &[]);
+    assert_eq!(status, 401, "{body}");
+    let change = r#"{"password": "a-new-strong-password-1"}"#;
+    let (status, _) = certs.call(
+        port,
+        Some("elastic"),
+        None,
+        "POST",
+        "/_security/user/elastic/_password",
+        Some(change),
+        &[],
+    );
+    assert_eq!(status, 401);
+    node.stop();
+
+    // A PKI realm: the certificate is the PKI user `elastic`, not the reserved one.
+    set_settings(&home, &base, "xpack.security.authc.realms.pki.certs.order: 1\n");
+    let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
+    let port = node.port();
+    wait_until("the node answers", || certs.call(port, None, Some(&elastic), "GET", "/", None, &[]).0 == 200);
+    let (status, me) = certs.call(port, Some("elastic"), None, "GET", "/_security/_authenticate", None, &[]);
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["username"], "elastic");
+    assert_eq!(me["authentication_realm"], serde_json::json!({"name": "certs", "type": "pki"}));
+    assert_eq!(me["roles"], serde_json::json!([]));
+    assert_eq!(me["metadata"]["pki_dn"], "CN=elastic, O=Example");
+    let (status, body) = certs.call(
+        port,
+        Some("elastic"),
+        None,
+        "POST",
+        "/_security/user/elastic/_password",
+        Some(change),
+        &[],
+    );
+    assert_eq!(status, 403, "the PKI user changed the reserved elastic's password: {body}");
+    assert_eq!(certs.call(port, None, Some(&elastic), "GET", "/_security/_authenticate", None, &[]).0, 200);
+
+    // Role mappings: validated, and applied to PKI users (disabled ones grant nothing).
+    let call =
+        |m: &str, path: &str, body: Option<&str>| certs.call(port, None, Some(&elastic), m, path, body, &[]);
+    let (status, e) = call(
+        "PUT",
+        "/_security/role_mapping/bad",
+        Some(r#"{"roles":["viewer"],"rules":"garbage","enabled":true}"#),
+    );
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(e["error"]["type"], "parse_exception", "{e}");
+    let (status, e) = call(
+        "PUT",
+        "/_security/role_mapping/bad",
+        Some(r#"{"roles":["viewer"],"rules":{"feild":{"username":"x"}},"enabled":true}"#),
+    );
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(call("GET", "/_security/role_mapping/bad", None).0, 404);
+    assert_eq!(call("PUT", "/docs/_doc/1?refresh=true", Some(r#"{"a":1}"#)).0, 201);
+    let (status, e) = call(
+        "PUT",
+        "/_security/role_mapping/alice_views",
+        Some(r#"{"roles":["viewer"],"rules":{"field":{"username":"alice"}},"enabled":true}"#),
+    );
+    assert_eq!(status, 200, "{e}");
+    let (status, e) = call(
+        "PUT",
+        "/_security/role_mapping/alice_edits",
+        Some(r#"{"roles":["editor"],"rules":{"field":{"dn":"*,o=example"}},"enabled":false}"#),
+    );
+    assert_eq!(status, 200, "{e}");
+    let alice = |m: &str, path: &str, body: Option<&str>, h: &[&str]| {
+        certs.call(port, Some("alice"), None, m, path, body, h)
+    };
+    let (_, me) = alice("GET", "/_security/_authenticate", None, &[]);
+    assert_eq!(me["roles"], serde_json::json!(["viewer"]), "{me}");
+    let (status, found) = alice("GET", "/docs/_search", None, &[]);
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["hits"]["total"]["value"], 1);
+    assert_eq!(alice("PUT", "/docs/_doc/2", Some(r#"{"a":2}"#), &[]).0, 403);
+    // Run-as applies to certificate logins: refused without the run_as privilege ...
+    assert_eq!(alice("GET", "/_security/_authenticate", None, &["es-security-runas-user: carol"]).0, 403);
+    // ... and applied with it.
+    assert_eq!(call("POST", "/_security/role/runner", Some(r#"{"run_as":["carol"]}"#)).0, 200);
+    assert_eq!(
+        call(
+            "POST",
+            "/_security/user/carol",
+            Some(r#"{"password":"carol-strong-password-1","roles":["editor"]}"#)
+        )
+        .0,
+        200
+    );
+    assert_eq!(call("PUT", "/_security/role_mapping/runner", Some(r#"{"roles":["runner"],"rules":{"all":[{"field":{"realm.name":"certs"}},{"except":{"field":{"username":"alice"}}}]},"enabled":true}"#)).0, 200);
+    let (status, me) = certs.call(
+        port,
+        Some("elastic"),
+        None,
+        "GET",
+        "/_security/_authenticate",
+        None,
+        &["es-security-runas-user: carol"],
+    );
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["username"], "carol", "{me}");
+    assert_eq!(me["roles"], serde_json::json!(["editor"]), "{me}");
+    assert_eq!(me["lookup_realm"]["type"], "native", "{me}");
+    assert_eq!(me["authentication_realm"]["name"], "certs", "{me}");
+    node.stop();
+
+    // A custom username_pattern: the OU names the user, the CN does not matter.
+    set_settings(
+        &home,
+        &base,
+        "xpack.security.authc.realms.pki.certs.order: 1\nxpack.security.authc.realms.pki.certs.username_pattern: \"OU=(.*?),\"\n",
+    );
+    let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
+    let port = node.port();
+    wait_until("the node answers", || certs.call(port, None, Some(&elastic), "GET", "/", None, &[]).0 == 200);
+    let (status, me) = certs.call(port, Some("bob"), None, "GET", "/_security/_authenticate", None, &[]);
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["username"], "bob");
+    assert_eq!(certs.call(port, Some("elastic"), None, "GET", "/_security/_authenticate", None, &[]).0, 401);
+    node.stop();
+
+    // Settings that would change who is trusted, and are not built, stop the start.
+    set_settings(
+        &home,
+        &base,
+        "xpack.security.authc.realms.pki.certs.order: 1\nxpack.security.authc.realms.pki.certs.delegation.enabled: true\n",
+    );
+    let (code, out, err) =
+        run(command(&home.path()).args(["start", "-E", "http.port=0"]).stdin(Stdio::null()));
+    assert_ne!(code, 0);
+    assert!(
+        format!("{out}{err}").contains("xpack.security.authc.realms.pki.certs.delegation.enabled"),
+        "{out}{err}"
     );
 }

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bulwark_security::authn::{MappingError, RoleMapping};
 use bulwark_security::authz::{
     ClusterPrivilege, IndexPrivilege, RESERVED_ROLES, RoleDescriptor, reserved_role_descriptor,
 };
@@ -231,8 +232,9 @@ pub async fn clear_cache(State(state): State<RestState>, Path(_names): Path<Stri
     Json(nodes_ack(&state))
 }
 
-/// `PUT|POST /_security/role_mapping/{name}`: stored as given (`roles`, `enabled`, `rules`,
-/// `metadata`).
+/// `PUT|POST /_security/role_mapping/{name}`: validated as Elasticsearch validates it (rules,
+/// templates, required fields, unknown fields), then stored as given, `metadata` defaulting to
+/// `{}`. Mappings apply to PKI realm users.
 pub async fn put_mapping(
     State(state): State<RestState>,
     Path(name): Path<String>,
@@ -240,15 +242,18 @@ pub async fn put_mapping(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let m = body::object(&bytes, true)?;
-    if !m.contains_key("roles") && !m.contains_key("role_templates") {
-        return Err(body::validation("a role mapping must have either [roles] or [role_templates]"));
-    }
-    if !m.contains_key("rules") {
-        return Err(body::validation("a role mapping must have [rules]"));
+    if let Err(e) = RoleMapping::parse(&name, &Value::Object(m.clone())) {
+        return Err(match e {
+            MappingError::Validation(r) => body::validation(r),
+            MappingError::Parse(r) => ApiError::parse(r),
+            MappingError::Parsing(r) => ApiError::new(StatusCode::BAD_REQUEST, "parsing_exception", r),
+            MappingError::Content(r) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "x_content_parse_exception", r)
+            }
+        });
     }
     let existed = state.store.get_entry(EntryKind::RoleMapping, &name).map_err(ApiError::store)?.is_some();
     let mut value = Value::Object(m);
-    value.as_object_mut().map(|o| o.entry("enabled").or_insert(json!(true)));
     value.as_object_mut().map(|o| o.entry("metadata").or_insert(json!({})));
     state
         .store

@@ -18,8 +18,10 @@ pub async fn authenticate(req: Request) -> Result<Json<Value>, ApiError> {
     let realm = |r: &RealmRef| json!({ "name": r.name, "type": r.realm_type });
     let metadata = if a.authentication_realm == RealmRef::SERVICE_ACCOUNT {
         json!({ "_elastic_service_account": true })
-    } else if a.authentication_realm.realm_type == "reserved" {
+    } else if a.lookup_realm.realm_type == "reserved" {
         json!({ "_reserved": true })
+    } else if let Some(dn) = &a.pki_dn {
+        json!({ "pki_dn": dn })
     } else {
         json!({})
     };

@@ -45,6 +45,9 @@ impl SecurityLookup for Stored {
         self.get::<Value>(EntryKind::ServiceToken, &id.qualified_name())
             .and_then(|v| v["hash"].as_str().map(|h| PasswordHash::from_stored(h.to_owned())))
     }
+    fn role_mappings(&self) -> Vec<(String, Value)> {
+        self.store.entries(EntryKind::RoleMapping).unwrap_or_default()
+    }
 }
 
 pub struct OneNode;

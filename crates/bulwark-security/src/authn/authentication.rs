@@ -47,6 +47,8 @@ pub struct Authentication {
     pub token: Option<TokenInfo>,
     /// The API key used, when one was.
     pub api_key: Option<super::ApiKeyInfo>,
+    /// The client certificate's subject, for a PKI realm user (`metadata.pki_dn`).
+    pub pki_dn: Option<String>,
 }
 
 impl Authentication {
@@ -59,6 +61,7 @@ impl Authentication {
             authentication_type: "realm",
             token: None,
             api_key: None,
+            pki_dn: None,
         }
     }
 }

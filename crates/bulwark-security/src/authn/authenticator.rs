@@ -16,6 +16,8 @@ use crate::audit::{AuditEvent, AuditSink, Origin};
 
 /// The result of authenticating one request.
 #[derive(Debug)]
+// Success is the common case: boxing it would allocate on every request to shrink the rare one.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     Success(Authentication),
     /// Refused; answer after `delay` (brute-force back-off).
@@ -48,6 +50,8 @@ pub struct Authenticator {
     audit: Arc<dyn AuditSink>,
     /// `xpack.security.authc.api_key.enabled`: when false, no API key authenticates.
     api_keys: bool,
+    /// Configured PKI realms, by `order`; empty: client certificates authenticate nobody.
+    pki: Vec<super::PkiRealm>,
 }
 
 impl<T: ReservedUserLookup + ?Sized> ReservedUserLookup for Arc<T> {
@@ -76,6 +80,7 @@ impl Authenticator {
             lockout: Lockout::new(lockout),
             audit,
             api_keys: true,
+            pki: Vec::new(),
         };
         let messages = a.reload_realm_files();
         (a, messages)
@@ -99,11 +104,29 @@ impl Authenticator {
         self
     }
 
+    /// Adds the configured PKI realms (enabled ones only; sorted by `order`).
+    pub fn with_pki_realms(mut self, mut realms: Vec<super::PkiRealm>) -> Authenticator {
+        realms.sort_by_key(super::PkiRealm::order);
+        self.pki = realms;
+        self
+    }
+
+    /// Whether any PKI realm is configured (a client certificate can authenticate).
+    pub fn has_pki_realms(&self) -> bool {
+        !self.pki.is_empty()
+    }
+
     /// Re-reads `config/users`, `config/users_roles` and `config/service_tokens` when they
     /// changed; returns what to log (a broken file keeps the previous contents).
     pub fn reload_realm_files(&self) -> Vec<String> {
-        let Some(f) = &self.files else { return Vec::new() };
         let mut out = Vec::new();
+        for realm in &self.pki {
+            match realm.reload_role_mapping_file() {
+                Ok(Some(m)) | Err(m) => out.push(m),
+                Ok(None) => {}
+            }
+        }
+        let Some(f) = &self.files else { return out };
         if let Ok(mut realm) = self.file.write() {
             match realm.reload_if_changed(&f.users, &f.users_roles) {
                 Ok(ReloadOutcome::Reloaded(warnings)) => {
@@ -323,10 +346,16 @@ impl Authenticator {
         Some(Authentication::realm(user, super::RealmRef::NATIVE))
     }
 
-    /// Authenticates by a client certificate the TLS layer verified (the PKI realm).
+    /// Authenticates by a client certificate the TLS layer verified: the first PKI realm (by
+    /// `order`) that trusts the chain and finds a user name in its subject vouches, with the roles
+    /// role mappings give. `None` when no PKI realm is configured or none accepts the chain.
     pub fn authenticate_certificate(&self, chain: &[Vec<u8>], origin: &Origin) -> Option<Outcome> {
-        let a = super::pki_authentication(chain)?;
-        Some(self.success(a, origin))
+        if self.pki.is_empty() {
+            return None;
+        }
+        let (realm, id) = self.pki.iter().find_map(|r| r.identify(chain).map(|id| (r, id)))?;
+        let mappings = super::parse_stored(self.lookup.role_mappings());
+        Some(self.success(realm.authentication(&id, &mappings), origin))
     }
 
     /// The names of the tokens `config/service_tokens` holds for one service account
@@ -391,6 +420,9 @@ mod tests {
         }
         fn service_token(&self, _: &ServiceTokenId) -> Option<PasswordHash> {
             None
+        }
+        fn role_mappings(&self) -> Vec<(String, serde_json::Value)> {
+            Vec::new()
         }
     }
 

@@ -411,6 +411,7 @@ impl FileRealm {
             authentication_type: "realm",
             token: None,
             api_key: None,
+            pki_dn: None,
         })
     }
 

@@ -10,4 +10,6 @@ pub trait SecurityLookup: ReservedUserLookup {
     fn api_key(&self, id: &str) -> Option<ApiKeyRecord>;
     /// The hash of a service-account token created through the API.
     fn service_token(&self, id: &ServiceTokenId) -> Option<PasswordHash>;
+    /// Every stored role mapping document, by name (as `PUT /_security/role_mapping` stored it).
+    fn role_mappings(&self) -> Vec<(String, serde_json::Value)>;
 }

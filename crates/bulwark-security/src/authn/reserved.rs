@@ -52,6 +52,7 @@ impl<L: ReservedUserLookup> ReservedRealm<L> {
             authentication_type: "realm",
             token: None,
             api_key: None,
+            pki_dn: None,
         }
     }
 

@@ -512,6 +512,7 @@ impl ServiceTokenRealm {
             authentication_type: "token",
             token: Some(TokenInfo { name: token.id.name.clone(), token_type: FILE_TOKEN_TYPE }),
             api_key: None,
+            pki_dn: None,
         })
     }
 

@@ -29,10 +29,16 @@ pub fn effective_role_names(authn: &Authentication) -> Vec<String> {
     authn.user.roles.clone()
 }
 
-/// Every user may change their own password (not through an API key, and not for a service
-/// account), as Elasticsearch allows.
+/// A user may change their own password without `manage_security` only when the user is the
+/// reserved or native user of that name: the realm that looked the user up (the run-as target's
+/// under run-as) is `reserved` or `native`, as Elasticsearch's `checkChangePasswordAction`
+/// requires. A PKI, file or service-account user named `elastic` is not the reserved `elastic`;
+/// nor is a request made with an API key or a token.
 pub fn may_change_own_password(authn: &Authentication, target: &str) -> bool {
-    authn.api_key.is_none() && authn.token.is_none() && authn.user.username == target
+    authn.api_key.is_none()
+        && authn.token.is_none()
+        && authn.user.username == target
+        && matches!(authn.lookup_realm.realm_type, "reserved" | "native")
 }
 
 /// The descriptor of a service account's role.
@@ -315,6 +321,34 @@ impl Authorizer {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    #[test]
+    fn own_password_changes_need_the_reserved_or_native_realm() {
+        let named = |name: &str, realm: RealmRef| {
+            let u = User {
+                username: name.into(),
+                roles: Vec::new(),
+                full_name: None,
+                email: None,
+                enabled: true,
+            };
+            Authentication::realm(u, realm)
+        };
+        let pki = RealmRef { name: "pki1", realm_type: "pki" };
+        assert!(may_change_own_password(&named("elastic", RealmRef::RESERVED), "elastic"));
+        assert!(may_change_own_password(&named("alice", RealmRef::NATIVE), "alice"));
+        assert!(!may_change_own_password(&named("alice", RealmRef::NATIVE), "bob"));
+        assert!(!may_change_own_password(&named("elastic", pki.clone()), "elastic"));
+        assert!(!may_change_own_password(&named("bob", RealmRef::FILE), "bob"));
+        assert!(!may_change_own_password(
+            &named("elastic/kibana", RealmRef::SERVICE_ACCOUNT),
+            "elastic/kibana"
+        ));
+        // Run as a native user: the looked-up realm decides.
+        let mut run_as = named("alice", RealmRef::NATIVE);
+        run_as.authentication_realm = pki;
+        assert!(may_change_own_password(&run_as, "alice"));
+    }
 
     use super::*;
     use crate::authn::{ApiKeyInfo, User};
