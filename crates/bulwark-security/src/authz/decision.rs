@@ -101,8 +101,13 @@ impl Authorizer {
         names.iter().filter_map(|n| self.role(n)).collect()
     }
 
+    /// The roles a request acts with (an API key's owner's, for a key).
+    pub(super) fn owner_roles(&self, authn: &Authentication) -> Vec<Arc<Role>> {
+        self.roles(&effective_role_names(authn))
+    }
+
     /// An API key's own roles (empty: the key adds no limit).
-    fn key_roles(authn: &Authentication) -> Vec<Role> {
+    pub(super) fn key_roles(authn: &Authentication) -> Vec<Role> {
         let Some(k) = &authn.api_key else { return Vec::new() };
         k.descriptors
             .iter()
