@@ -44,7 +44,12 @@ impl TemplateUser {
 
 /// The groups of `roles` granting `action` on `index`, or else on one of `aliases` (names
 /// pointing at the index).
-fn granting<'r>(roles: &'r [&'r Role], action: Action, index: &str, aliases: &[String]) -> Vec<&'r IndexGroup> {
+fn granting<'r>(
+    roles: &'r [&'r Role],
+    action: Action,
+    index: &str,
+    aliases: &[String],
+) -> Vec<&'r IndexGroup> {
     let of = |name: &str| -> Vec<&'r IndexGroup> {
         roles
             .iter()
@@ -155,7 +160,9 @@ mod tests {
         assert!(both.fields.allows("dept") && both.fields.allows("salary") && !both.fields.allows("x"));
         assert_eq!(
             both.documents.to_query(),
-            Some(json!({"bool": {"should": [{"term": {"dept": "eng"}}, {"term": {"dept": "ops"}}], "minimum_should_match": 1}}))
+            Some(
+                json!({"bool": {"should": [{"term": {"dept": "eng"}}, {"term": {"dept": "ops"}}], "minimum_should_match": 1}})
+            )
         );
         assert!(!access(&a, &user(&["eng", "all"])).is_restricted());
         let own = access(&a, &user(&["own"]));

@@ -131,7 +131,9 @@ fn render(pieces: &[Piece<'_>], root: &Value) -> String {
                 }
                 Some(other) => out.push_str(&other.to_string()),
             },
-            Piece::Json(name) => out.push_str(&lookup(root, name).cloned().unwrap_or(Value::Null).to_string()),
+            Piece::Json(name) => {
+                out.push_str(&lookup(root, name).cloned().unwrap_or(Value::Null).to_string())
+            }
         }
     }
     out
@@ -307,7 +309,8 @@ mod tests {
         assert_eq!(u.to_query(), Some(json!({"bool": {"should": [a, b], "minimum_should_match": 1}})));
         assert_eq!(DocumentAccess::union(vec![Some(a.clone()), None]).to_query(), None);
         assert_eq!(DocumentAccess::union(Vec::new()).to_query(), Some(json!({"match_none": {}})));
-        let both = DocumentAccess::union(vec![Some(a.clone())]).intersect(DocumentAccess::union(vec![Some(b.clone())]));
+        let both = DocumentAccess::union(vec![Some(a.clone())])
+            .intersect(DocumentAccess::union(vec![Some(b.clone())]));
         assert_eq!(both.to_query(), Some(json!({"bool": {"filter": [a, b]}})));
     }
 }

@@ -36,7 +36,9 @@ fn compile_patterns(role: &str, what: &str, patterns: &[String]) -> Result<Vec<I
         .iter()
         .map(|p| {
             if p.is_empty() {
-                return Err(format!("role [{role}]: [field_security.{what}] must not hold an empty field name"));
+                return Err(format!(
+                    "role [{role}]: [field_security.{what}] must not hold an empty field name"
+                ));
             }
             p.parse::<IndexPattern>().map_err(|e| format!("role [{role}]: [field_security.{what}]: {e}"))
         })
@@ -175,7 +177,9 @@ mod tests {
 
     #[test]
     fn grant_except_and_metadata() {
-        let r = fs(json!({"grant": ["name", "dept", "addr.*"], "except": ["addr.secret*"]})).compile("r").unwrap();
+        let r = fs(json!({"grant": ["name", "dept", "addr.*"], "except": ["addr.secret*"]}))
+            .compile("r")
+            .unwrap();
         for (f, want) in [
             ("name", true),
             ("dept", true),
