@@ -12,6 +12,7 @@ pub mod indices;
 mod media;
 mod ndjson;
 mod resolve;
+pub mod restrict;
 pub mod revocation;
 pub mod router;
 mod state;
