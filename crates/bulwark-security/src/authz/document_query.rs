@@ -33,8 +33,11 @@ fn as_object(q: &Value) -> Result<Map<String, Value>, String> {
     }
 }
 
-/// The template of a role query, if it is one: its source text and params.
-fn template(q: &Map<String, Value>) -> Result<Option<(String, Map<String, Value>)>, String> {
+/// A template's source text and params.
+type Template = (String, Map<String, Value>);
+
+/// The template of a role query, if it is one.
+fn template(q: &Map<String, Value>) -> Result<Option<Template>, String> {
     let Some(t) = q.get("template") else { return Ok(None) };
     if q.len() != 1 {
         return Err("a [template] query must be the only key of the query".into());
