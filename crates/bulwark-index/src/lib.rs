@@ -64,6 +64,7 @@ mod mapping;
 mod query;
 mod request;
 mod response;
+mod restriction;
 mod schema;
 mod searcher;
 mod sort;
@@ -78,5 +79,6 @@ pub use mapping::{DEPTH_LIMIT, Dynamic, FieldMapping, FieldType, Mapping, TOTAL_
 pub use query::Query;
 pub use request::{DEFAULT_TRACK_TOTAL_HITS, MAX_RESULT_WINDOW, SearchRequest, TrackTotalHits};
 pub use response::{Hit, Relation, SearchResponse, TotalHits};
-pub use searcher::{count_many, search_many};
+pub use restriction::{FieldPredicate, Restriction, Restrictions, matching};
+pub use searcher::{count_many, count_many_restricted, search_many};
 pub use source::SourceFilter;

@@ -543,6 +543,34 @@ impl Mapping {
         out
     }
 
+    /// The mapping with only the fields `visible` accepts (full dotted paths): hidden leaves
+    /// and multi-fields are gone, objects left without a field are gone. A hidden field's
+    /// multi-fields go with it.
+    pub(crate) fn restricted(&self, visible: &dyn Fn(&str) -> bool) -> Mapping {
+        fn prune(
+            prefix: &str,
+            props: &BTreeMap<String, FieldMapping>,
+            visible: &dyn Fn(&str) -> bool,
+        ) -> BTreeMap<String, FieldMapping> {
+            let mut out = BTreeMap::new();
+            for (name, f) in props {
+                let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                if f.ty.is_object() {
+                    let kept = prune(&path, &f.properties, visible);
+                    if !kept.is_empty() {
+                        out.insert(name.clone(), FieldMapping { properties: kept, ..f.clone() });
+                    }
+                } else if visible(&path) {
+                    let mut leaf = f.clone();
+                    leaf.fields.retain(|sub, _| visible(&format!("{path}.{sub}")));
+                    out.insert(name.clone(), leaf);
+                }
+            }
+            out
+        }
+        Mapping { properties: prune("", &self.properties, visible), ..self.clone() }
+    }
+
     /// Adds `field` at `segments` (creating intermediate objects) in a mapping used as a
     /// dynamic update.
     pub(crate) fn insert_path(&mut self, segments: &[&str], field: FieldMapping) {

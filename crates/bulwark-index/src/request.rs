@@ -7,6 +7,7 @@ use crate::aggs::AggNode;
 use crate::date;
 use crate::error::{IndexError, Result};
 use crate::query::{Query, QueryAst, token};
+use crate::restriction::Restrictions;
 use crate::sort::{self, SortField, SortValue};
 use crate::source::SourceFilter;
 
@@ -44,6 +45,7 @@ pub struct SearchRequest {
     pub(crate) search_after: Option<Vec<SortValue>>,
     pub(crate) min_score: Option<f32>,
     pub(crate) now: i64,
+    pub(crate) restrictions: Restrictions,
 }
 
 impl Default for SearchRequest {
@@ -64,6 +66,7 @@ impl Default for SearchRequest {
             search_after: None,
             min_score: None,
             now: date::now_millis(),
+            restrictions: Restrictions::none(),
         }
     }
 }
@@ -224,6 +227,12 @@ impl SearchRequest {
     /// Fixes "now" for date math (tests; a request otherwise takes the time it was parsed).
     pub fn with_now(mut self, now_millis: i64) -> SearchRequest {
         self.now = now_millis;
+        self
+    }
+
+    /// Limits what the request sees of each index (field- and document-level security).
+    pub fn restricted(mut self, restrictions: Restrictions) -> SearchRequest {
+        self.restrictions = restrictions;
         self
     }
 

@@ -16,16 +16,25 @@ use crate::mapping::{Mapping, ValueKind};
 use crate::query::{Compiler, Query};
 use crate::request::{SearchRequest, TrackTotalHits};
 use crate::response::{Hit, Relation, SearchResponse, TotalHits};
+use crate::restriction::{Restriction, Restrictions};
 use crate::sort::{self, SortField, SortTarget};
 
-/// Where each sort clause reads its values in an index with `mapping`.
-fn sort_sources(mapping: &Mapping, fields: &[SortField]) -> Result<Vec<SortSource>> {
+/// Where each sort clause reads its values in an index with `mapping` (a field the caller may
+/// not see is missing in every document).
+fn sort_sources(
+    mapping: &Mapping,
+    fields: &[SortField],
+    restriction: Option<&Restriction>,
+) -> Result<Vec<SortSource>> {
     fields
         .iter()
         .map(|f| match &f.target {
             SortTarget::Score => Ok(SortSource::Score),
             SortTarget::Doc => Ok(SortSource::Doc),
             SortTarget::Field(name) => {
+                if restriction.is_some_and(|r| !r.shows(name)) && mapping.get(name).is_some() {
+                    return Ok(SortSource::Missing);
+                }
                 if name == "_id" {
                     return Err(IndexError::illegal(
                         "Fielddata access on the _id field is disallowed, you can re-enable it by updating the dynamic cluster setting: indices.id_field_data.enabled",
@@ -75,11 +84,14 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
     let searchers: Vec<Searcher> = indices.iter().map(|i| i.searcher()).collect();
 
     for (i, (index, searcher)) in indices.iter().zip(&searchers).enumerate() {
-        let mut compiler =
-            Compiler::new(index.mapping(), index.fields(), index.name(), index.tantivy(), req.now);
-        let query = compiler.compile(&req.query)?;
+        let restriction = req.restrictions.get(index.name());
+        let seen = restriction.and_then(|r| r.mapping(index.mapping()));
+        let mapping = seen.as_ref().unwrap_or(index.mapping());
+        let mut compiler = Compiler::new(mapping, index.fields(), index.name(), index.tantivy(), req.now)
+            .restricted(restriction.is_some_and(|r| r.predicate().is_some()));
+        let query = limit_to_visible(compiler.compile(&req.query)?, index, restriction, req.now)?;
         let collector = HitCollector {
-            sources: sort_sources(index.mapping(), &fields)?,
+            sources: sort_sources(index.mapping(), &fields, restriction)?,
             fields: fields.clone(),
             limit,
             after: after.clone(),
@@ -90,7 +102,7 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
             None
         } else {
             Some(AggCollector {
-                roots: aggs::bind(&req.aggs, index.name(), index.mapping(), &mut compiler, searcher)?,
+                roots: aggs::bind(&req.aggs, index.name(), mapping, &mut compiler, searcher)?,
             })
         };
         let engine = IndexError::engine("searching");
@@ -136,7 +148,8 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
     });
     let mut hits = Vec::new();
     for (i, c) in pool.into_iter().skip(req.from).take(req.size) {
-        hits.push(fetch(indices[i], &searchers[i], &c, req, scoring)?);
+        let restriction = req.restrictions.get(indices[i].name());
+        hits.push(fetch(indices[i], &searchers[i], &c, req, scoring, restriction)?);
     }
 
     let total = match req.track_total_hits {
@@ -168,6 +181,7 @@ fn fetch(
     c: &Candidate,
     req: &SearchRequest,
     scoring: bool,
+    restriction: Option<&Restriction>,
 ) -> Result<Hit> {
     let fields = index.fields();
     let doc: TantivyDocument =
@@ -179,7 +193,10 @@ fn fetch(
                 context: "reading a stored _source",
                 detail: e.to_string(),
             })?;
-            req.source.apply(&v)
+            match restriction {
+                Some(r) => req.source.apply(&r.filter_source(&v)),
+                None => req.source.apply(&v),
+            }
         }
         _ => None,
     };
@@ -203,14 +220,40 @@ fn fetch(
     })
 }
 
+/// Limits `query` to the documents the restriction's filter matches (compiled against the whole
+/// mapping: the filter may test fields the caller cannot see).
+fn limit_to_visible(
+    query: Box<dyn tantivy::query::Query>,
+    index: &Index,
+    restriction: Option<&Restriction>,
+    now: i64,
+) -> Result<Box<dyn tantivy::query::Query>> {
+    let Some(filter) = restriction.and_then(Restriction::filter) else { return Ok(query) };
+    let mut full = Compiler::new(index.mapping(), index.fields(), index.name(), index.tantivy(), now);
+    let filter = full.compile(filter.ast())?;
+    Ok(Box::new(BooleanQuery::new(vec![
+        (Occur::Must, query),
+        (Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))),
+    ])))
+}
+
 /// Counts the documents of `indices` matching `query` (`_count`).
 pub fn count_many(indices: &[&Index], query: &Query) -> Result<u64> {
+    count_many_restricted(indices, query, &Restrictions::none())
+}
+
+/// Counts the documents of `indices` matching `query`, as restricted per index.
+pub fn count_many_restricted(indices: &[&Index], query: &Query, restrictions: &Restrictions) -> Result<u64> {
     let mut n = 0u64;
     for index in indices {
         let searcher = index.searcher();
         let now = crate::date::now_millis();
-        let mut compiler = Compiler::new(index.mapping(), index.fields(), index.name(), index.tantivy(), now);
-        let q = compiler.compile(query.ast())?;
+        let restriction = restrictions.get(index.name());
+        let seen = restriction.and_then(|r| r.mapping(index.mapping()));
+        let mapping = seen.as_ref().unwrap_or(index.mapping());
+        let mut compiler = Compiler::new(mapping, index.fields(), index.name(), index.tantivy(), now)
+            .restricted(restriction.is_some_and(|r| r.predicate().is_some()));
+        let q = limit_to_visible(compiler.compile(query.ast())?, index, restriction, now)?;
         n += q.count(&searcher).map_err(IndexError::engine("counting"))? as u64;
     }
     Ok(n)

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bulwark_index::{Index, IndexError, Mapping, Query, SearchRequest, SearchResponse};
+use bulwark_index::{Index, IndexError, Mapping, Query, Restrictions, SearchRequest, SearchResponse};
 use bulwark_rest::ApiError;
 use bulwark_rest::indices::{
     AliasMeta, BoxFuture, IndexMeta, IndexService, IndexStats, MetaChange, NodeStats, WriteOutcome,
@@ -260,14 +260,37 @@ impl IndexService for Indices {
         })
     }
 
-    fn count(&self, indices: Vec<String>, query: Query) -> BoxFuture<'_, Result<u64, IndexError>> {
+    fn count(
+        &self,
+        indices: Vec<String>,
+        query: Query,
+        restrictions: Restrictions,
+    ) -> BoxFuture<'_, Result<u64, IndexError>> {
         let shards = self.shards_of(&indices);
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                Indices::with_indices(&shards, |refs| bulwark_index::count_many(refs, &query))
+                Indices::with_indices(&shards, |refs| {
+                    bulwark_index::count_many_restricted(refs, &query, &restrictions)
+                })
             })
             .await
             .map_err(interrupted)?
+        })
+    }
+
+    fn matching(
+        &self,
+        index: &str,
+        docs: Vec<(String, Value)>,
+        filter: Query,
+    ) -> BoxFuture<'_, Result<Vec<bool>, IndexError>> {
+        let mapping = self.shard(index).map(|s| s.read().mapping().clone());
+        Box::pin(async move {
+            // Without a search index there is no mapping to read the filter with: nothing matches.
+            let Some(mapping) = mapping else { return Ok(vec![false; docs.len()]) };
+            tokio::task::spawn_blocking(move || bulwark_index::matching(&mapping, &docs, &filter))
+                .await
+                .map_err(interrupted)?
         })
     }
 

@@ -382,7 +382,14 @@ fn watch_realm_files(
             let now = std::fs::read(&roles_file).ok();
             if seen_roles.as_ref() != Some(&now) {
                 let text = now.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-                match bulwark_security::authz::parse_roles_yml(&text, &roles_file) {
+                let parsed = bulwark_security::authz::parse_roles_yml(&text, &roles_file).and_then(|roles| {
+                    for (name, d) in &roles {
+                        bulwark_rest::restrict::check_role_queries(name, d)
+                            .map_err(|e| format!("[{}]: {}", roles_file.display(), e.reason))?;
+                    }
+                    Ok(roles)
+                });
+                match parsed {
                     Ok(roles) => {
                         if now.is_some() {
                             tracing::info!("loaded {} roles from [{}]", roles.len(), roles_file.display());

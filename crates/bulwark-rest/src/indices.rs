@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use bulwark_index::{IndexError, Query, SearchRequest, SearchResponse};
+use bulwark_index::{IndexError, Query, Restrictions, SearchRequest, SearchResponse};
 use bulwark_store::StoredDoc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -248,8 +248,21 @@ pub trait IndexService: Send + Sync {
         indices: Vec<String>,
         request: SearchRequest,
     ) -> BoxFuture<'_, Result<SearchResponse, IndexError>>;
-    /// Counts matching documents in concrete indices.
-    fn count(&self, indices: Vec<String>, query: Query) -> BoxFuture<'_, Result<u64, IndexError>>;
+    /// Counts matching documents in concrete indices, as restricted per index.
+    fn count(
+        &self,
+        indices: Vec<String>,
+        query: Query,
+        restrictions: Restrictions,
+    ) -> BoxFuture<'_, Result<u64, IndexError>>;
+    /// Which of `docs` (`(id, source)`) match `filter` under the mapping of `index` (real-time
+    /// reads under document-level security).
+    fn matching(
+        &self,
+        index: &str,
+        docs: Vec<(String, Value)>,
+        filter: Query,
+    ) -> BoxFuture<'_, Result<Vec<bool>, IndexError>>;
     /// Makes every write so far visible to searches.
     fn refresh(&self, indices: Vec<String>) -> BoxFuture<'_, Result<(), ApiError>>;
     /// The mapping searches use now, dynamic additions included.

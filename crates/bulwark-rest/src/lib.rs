@@ -13,6 +13,7 @@ mod json;
 mod media;
 mod ndjson;
 mod resolve;
+pub mod restrict;
 pub mod revocation;
 pub mod router;
 mod state;

@@ -34,7 +34,7 @@ fn basic(user: &str, password: &str) -> String {
 #[test]
 fn a_disabled_api_key_service_makes_and_accepts_no_keys() {
     let home = TestHome::new();
-    let mut s = start_fresh(&home, &[]);
+    let s = start_fresh(&home, &[]);
     let elastic = basic("elastic", &s.password);
     let (status, key) =
         call(s.port, &s.ca, "POST", "/_security/api_key", &elastic, &json!({"name": "before"}));

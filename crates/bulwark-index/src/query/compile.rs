@@ -41,6 +41,9 @@ pub(crate) struct Compiler<'a> {
     index_name: &'a str,
     analyzer: TextAnalyzer,
     now: i64,
+    /// Whether `mapping` hides fields the index holds (field-level security): `exists` then
+    /// looks only at the mapped fields instead of scanning every indexed field name.
+    restricted: bool,
 }
 
 fn empty() -> Q {
@@ -68,7 +71,26 @@ impl<'a> Compiler<'a> {
         now: i64,
     ) -> Compiler<'a> {
         let analyzer = index.tokenizers().get(TEXT_ANALYZER).unwrap_or_default();
-        Compiler { mapping, fields, index_name, analyzer, now }
+        Compiler { mapping, fields, index_name, analyzer, now, restricted: false }
+    }
+
+    /// Marks `mapping` as a restricted view of the index's fields.
+    pub(crate) fn restricted(mut self, restricted: bool) -> Compiler<'a> {
+        self.restricted = restricted;
+        self
+    }
+
+    /// `exists` over the mapped leaves `keep` accepts (restricted mappings).
+    fn exists_among(&self, keep: impl Fn(&str) -> bool) -> Q {
+        let names = self.fields.field_names;
+        let terms: Vec<Term> = self
+            .mapping
+            .leaves()
+            .into_iter()
+            .filter(|(path, _)| keep(path))
+            .map(|(path, _)| Term::from_field_text(names, &path))
+            .collect();
+        if terms.is_empty() { empty() } else { Box::new(TermSetQuery::new(terms)) }
     }
 
     /// The time date math calls `now`.
@@ -635,12 +657,19 @@ impl<'a> Compiler<'a> {
         let names = self.fields.field_names;
         if field.contains('*') {
             let glob = Glob::new(field, false);
+            if self.restricted {
+                return self.exists_among(|path| glob.matches(path));
+            }
             return Box::new(TermScanQuery::new(names, Vec::new(), Matcher::Glob(glob)));
         }
         match self.target(field) {
             Target::Id | Target::IndexName => Box::new(AllQuery),
             Target::Leaf { path, .. } => {
                 Box::new(TermQuery::new(Term::from_field_text(names, &path), IndexRecordOption::Basic))
+            }
+            Target::Object(path) if self.restricted => {
+                let prefix = format!("{path}.");
+                self.exists_among(|p| p.starts_with(&prefix))
             }
             Target::Object(path) => {
                 Box::new(TermScanQuery::new(names, Vec::new(), Matcher::Prefix(format!("{path}."))))

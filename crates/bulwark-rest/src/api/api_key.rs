@@ -253,7 +253,8 @@ fn expiration_field(m: &Map<String, Value>) -> Result<Option<i64>, ApiError> {
 fn role_descriptors_field(m: &Map<String, Value>) -> Result<Option<Map<String, Value>>, ApiError> {
     let Some(rds) = opt_object(m, "role_descriptors")? else { return Ok(None) };
     for (role, d) in &rds {
-        RoleDescriptor::from_json(role, d).map_err(ApiError::parse)?;
+        let parsed = RoleDescriptor::from_json(role, d).map_err(ApiError::parse)?;
+        crate::restrict::check_role_queries(role, &parsed)?;
     }
     Ok(Some(rds))
 }

@@ -205,7 +205,7 @@ pub async fn bulk(
     }
 
     let catalog = Catalog::load(&svc)?;
-    let mut targets = Targets::new(&state, &caller, &catalog);
+    let mut targets = Targets::new(&state, &caller, &catalog).in_bulk();
     let mut request = WriteRequest { refresh, may_create: BTreeSet::new(), ..WriteRequest::default() };
     // For each item: the position of its write in the request, or its error.
     let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(items.len());

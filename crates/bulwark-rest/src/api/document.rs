@@ -21,6 +21,7 @@ use crate::body::{self, validation};
 use crate::caller::Caller;
 use crate::indices::{DataPlane, UpdateOp, WriteItem, WriteOp, WriteOutcome, WriteRequest};
 use crate::resolve::{Catalog, index_closed, index_not_found};
+use crate::restrict;
 use crate::{ApiError, RestState};
 use bulwark_index::SourceFilter;
 
@@ -171,6 +172,33 @@ fn read(
     Ok((concrete, doc))
 }
 
+/// `doc` as the caller may see it through `action`: missing when the caller's document filter
+/// does not match it, its source cut to the caller's fields.
+async fn visible(
+    state: &RestState,
+    caller: &Caller,
+    svc: &DataPlane,
+    catalog: &Catalog,
+    action: Action,
+    (concrete, id): (&str, &str),
+    doc: Option<StoredDoc>,
+) -> Result<Option<StoredDoc>, ApiError> {
+    let Some(mut doc) = doc else { return Ok(None) };
+    let Some(access) = restrict::access(state, caller, catalog, action, concrete)? else {
+        return Ok(Some(doc));
+    };
+    let restriction = restrict::restriction(&access)?;
+    if let Some(filter) = restriction.filter() {
+        let matched =
+            svc.matching(concrete, vec![(id.to_owned(), doc.source.clone())], filter.clone()).await?;
+        if matched.first() != Some(&true) {
+            return Ok(None);
+        }
+    }
+    doc.source = restriction.filter_source(&doc.source);
+    Ok(Some(doc))
+}
+
 /// A document as get and mget show it.
 fn doc_json(index: &str, id: &str, doc: Option<&StoredDoc>, filter: &SourceFilter) -> Value {
     let mut m = Map::new();
@@ -203,6 +231,7 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let catalog = Catalog::load(&svc)?;
     let (concrete, doc) = read(&state, &caller, &svc, &catalog, &index, &id, Action::GetDoc)?;
+    let doc = visible(&state, &caller, &svc, &catalog, Action::GetDoc, (&concrete, &id), doc).await?;
     let status = if doc.is_some() { StatusCode::OK } else { StatusCode::NOT_FOUND };
     let filter = SourceFilter::from_params(&params);
     Ok((status, Json(doc_json(&concrete, &id, doc.as_ref(), &filter))).into_response())
@@ -218,6 +247,7 @@ pub async fn source(
 ) -> Result<Response, ApiError> {
     let catalog = Catalog::load(&svc)?;
     let (concrete, doc) = read(&state, &caller, &svc, &catalog, &index, &id, Action::GetDoc)?;
+    let doc = visible(&state, &caller, &svc, &catalog, Action::GetDoc, (&concrete, &id), doc).await?;
     let missing = || ApiError::not_found(format!("Document not found [{concrete}]/[{id}]"));
     let doc = doc.ok_or_else(missing)?;
     let filter = SourceFilter::from_params(&params);
@@ -394,7 +424,15 @@ pub async fn mget(
     let mut docs = Vec::with_capacity(wanted.len());
     for (index, id, filter) in wanted {
         let (index, id) = (index.unwrap_or_default(), id.unwrap_or_default());
-        docs.push(match read(&state, &caller, &svc, &catalog, &index, &id, Action::MultiGet) {
+        let shown = match read(&state, &caller, &svc, &catalog, &index, &id, Action::MultiGet) {
+            Ok((concrete, doc)) => {
+                visible(&state, &caller, &svc, &catalog, Action::MultiGet, (&concrete, &id), doc)
+                    .await
+                    .map(|doc| (concrete, doc))
+            }
+            Err(e) => Err(e),
+        };
+        docs.push(match shown {
             Ok((concrete, doc)) => doc_json(&concrete, &id, doc.as_ref(), &filter),
             Err(e) => json!({"_index": index, "_id": id, "error": e.body()["error"].clone()}),
         });

@@ -48,6 +48,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 async fn put_one(state: &RestState, name: &str, v: &Value) -> Result<bool, ApiError> {
     check_name(name)?;
     let d = RoleDescriptor::from_json(name, v).map_err(ApiError::parse)?;
+    crate::restrict::check_role_queries(name, &d)?;
     let existed = stored_role(state, name)?.is_some();
     let value = serde_json::to_value(&d).map_err(ApiError::store)?;
     state

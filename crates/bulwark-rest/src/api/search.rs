@@ -18,6 +18,7 @@ use crate::caller::Caller;
 use crate::indices::DataPlane;
 use crate::ndjson;
 use crate::resolve::{Catalog, Options, resolve};
+use crate::restrict;
 use crate::{ApiError, RestState};
 
 type Params = HashMap<String, String>;
@@ -104,6 +105,8 @@ async fn execute(
     let request = SearchRequest::parse(body, params.iter()).map_err(ApiError::from)?;
     let opts = Options::from_params(params)?;
     let indices = resolve(state, caller, catalog, expr, Action::Search, opts)?;
+    let request =
+        request.restricted(restrict::restrictions(state, caller, catalog, Action::Search, &indices)?);
     let n = indices.len();
     let found = svc.search(indices.clone(), request).await.map_err(|e| Failure::search(e, &indices))?;
     let mut out = Map::new();
@@ -225,8 +228,12 @@ pub async fn count(
         let catalog = Catalog::load(&svc)?;
         let opts = Options::from_params(&params)?;
         let indices = resolve(&state, &caller, &catalog, &expr, Action::Count, opts)?;
+        let restrictions = restrict::restrictions(&state, &caller, &catalog, Action::Count, &indices)?;
         let n = indices.len();
-        let count = svc.count(indices.clone(), query).await.map_err(|e| Failure::search(e, &indices))?;
+        let count = svc
+            .count(indices.clone(), query, restrictions)
+            .await
+            .map_err(|e| Failure::search(e, &indices))?;
         Ok::<_, Failure>(json!({"count": count, "_shards": shards(n)}))
     };
     match run.await {

@@ -42,11 +42,19 @@ pub struct Targets<'a> {
     caller: &'a Caller,
     catalog: &'a Catalog,
     auto_create: HashMap<String, Result<(), ApiError>>,
+    /// Whether the writes are `_bulk` items (their refusals are worded for bulk items).
+    bulk: bool,
 }
 
 impl<'a> Targets<'a> {
     pub fn new(state: &'a RestState, caller: &'a Caller, catalog: &'a Catalog) -> Targets<'a> {
-        Targets { state, caller, catalog, auto_create: HashMap::new() }
+        Targets { state, caller, catalog, auto_create: HashMap::new(), bulk: false }
+    }
+
+    /// Targets of `_bulk` items.
+    pub fn in_bulk(mut self) -> Targets<'a> {
+        self.bulk = true;
+        self
     }
 
     /// Resolves `name` (an index, an alias, or a new name) and authorizes a write of `kind` on
@@ -66,7 +74,12 @@ impl<'a> Targets<'a> {
                 self.caller.authorize(self.state, Action::CreateDoc, one)?;
             }
             WriteKind::Delete => self.caller.authorize(self.state, Action::DeleteDoc, one)?,
-            WriteKind::Update => self.caller.authorize(self.state, Action::UpdateDoc, one)?,
+            WriteKind::Update => {
+                self.caller.authorize(self.state, Action::UpdateDoc, one)?;
+                // Under field- or document-level security an update could drop what the
+                // caller cannot see: Elasticsearch refuses it.
+                crate::restrict::refuse_update(self.state, self.caller, self.catalog, &index, self.bulk)?;
+            }
         }
         if target.is_some() {
             return Ok(Target { index, auto_create: false });

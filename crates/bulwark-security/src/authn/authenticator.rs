@@ -346,6 +346,18 @@ impl Authenticator {
         Some(Authentication::realm(user, super::RealmRef::NATIVE))
     }
 
+    /// The metadata of the user behind `authn` (an API key's owner), for role query templates
+    /// (`{{_user.metadata.*}}`): a native user's stored metadata; other realms have none.
+    pub fn user_metadata(&self, authn: &Authentication) -> serde_json::Map<String, serde_json::Value> {
+        let native = authn.authentication_realm == super::RealmRef::NATIVE
+            || authn.lookup_realm == super::RealmRef::NATIVE
+            || authn.api_key.is_some();
+        if !native || ReservedRealm::<Arc<dyn SecurityLookup>>::owns(&authn.user.username) {
+            return serde_json::Map::new();
+        }
+        self.lookup.native_user(&authn.user.username).map(|u| u.metadata).unwrap_or_default()
+    }
+
     /// Authenticates by a client certificate the TLS layer verified: the first PKI realm (by
     /// `order`) that trusts the chain and finds a user name in its subject vouches, with the roles
     /// role mappings give. `None` when no PKI realm is configured or none accepts the chain.

@@ -98,6 +98,45 @@ actions! {
     Count = "indices:data/read/count",
 }
 
+impl Action {
+    /// Whether a request for this action honours field- and document-level security: reads
+    /// that filter what they return, writes Elasticsearch allows under them (`update` is
+    /// granted and then refused by its handler, as Elasticsearch refuses it), and index
+    /// administration that shows no document or field.
+    pub fn honours_dls_fls(self) -> bool {
+        use Action::*;
+        matches!(
+            self,
+            Search
+                | MultiSearch
+                | Count
+                | GetDoc
+                | MultiGet
+                | IndexDoc
+                | CreateDoc
+                | Bulk
+                | DeleteDoc
+                | UpdateDoc
+                | CreateIndex
+                | AutoCreateIndex
+                | DeleteIndex
+                | RefreshIndex
+                | PutMapping
+                | AutoPutMapping
+                | UpdateAliases
+                | GetAliases
+                | CloseIndex
+                | OpenIndex
+                | IndicesStats
+        )
+    }
+}
+
+/// [`Action::honours_dls_fls`] by action name (unknown names: no).
+pub(crate) fn honours_dls_fls(name: &str) -> bool {
+    Action::ALL.iter().any(|a| a.name() == name && a.honours_dls_fls())
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

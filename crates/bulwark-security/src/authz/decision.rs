@@ -185,7 +185,7 @@ impl Authorizer {
 
     /// The roles that bound a request: the user's (for an API key, its owner's as copied at
     /// creation), and an API key's own roles when it has any (`None`: no further limit).
-    fn bounds(&self, authn: &Authentication) -> (Vec<Arc<Role>>, Option<Vec<Arc<Role>>>) {
+    pub(super) fn bounds(&self, authn: &Authentication) -> (Vec<Arc<Role>>, Option<Vec<Arc<Role>>>) {
         let Some(k) = &authn.api_key else { return (self.roles(&effective_role_names(authn)), None) };
         let roles = self.key_roles(k);
         let owner = roles.owner.clone().unwrap_or_else(|| self.roles(&k.roles));

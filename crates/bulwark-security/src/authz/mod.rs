@@ -1,14 +1,20 @@
 //! Authorization: actions, privileges, index patterns, roles and the decision.
 
+mod access;
 mod action;
 mod decision;
+mod document_query;
+mod field_security;
 mod file_roles;
 mod pattern;
 mod privilege;
 mod role;
 
+pub use access::IndexAccess;
 pub use action::Action;
 pub use decision::{Authorizer, RoleSource, effective_role_names, may_change_own_password};
+pub use document_query::{DocumentAccess, TemplateUser, check_query, render_query};
+pub use field_security::{FieldAccess, FieldRule, FieldSecurity};
 pub use file_roles::parse_roles_yml;
 pub use pattern::{IndexPattern, is_restricted, wildcard_match};
 pub use privilege::{ClusterGrant, ClusterPrivilege, IndexGrantPrivilege, IndexPrivilege, action_matches};

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::action::honours_dls_fls;
+use super::document_query::check_query;
+use super::field_security::{FieldRule, FieldSecurity};
 use super::pattern::{IndexPattern, is_restricted, wildcard_match};
 use super::privilege::{ClusterGrant, IndexGrantPrivilege};
 
@@ -26,10 +29,11 @@ pub struct IndicesPrivileges {
     #[serde(deserialize_with = "one_or_many")]
     pub names: Vec<String>,
     pub privileges: Vec<String>,
-    /// Stored and returned as given.
+    /// Field-level security: the fields this grant shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field_security: Option<Value>,
-    /// Stored and returned as given.
+    pub field_security: Option<FieldSecurity>,
+    /// Document-level security: a query (object, JSON string or template) the documents this
+    /// grant shows match; returned as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<Value>,
     #[serde(default)]
@@ -75,6 +79,7 @@ pub struct RoleDescriptor {
 impl RoleDescriptor {
     /// Parses a descriptor from a JSON body, with Elasticsearch-style messages.
     pub fn from_json(name: &str, v: &Value) -> Result<RoleDescriptor, String> {
+        check_field_security(name, v)?;
         let d: RoleDescriptor =
             serde_json::from_value(v.clone()).map_err(|e| format!("failed to parse role [{name}]: {e}"))?;
         if d.metadata.keys().any(|k| k.starts_with('_')) {
@@ -85,12 +90,42 @@ impl RoleDescriptor {
     }
 }
 
+/// Checks every `field_security` of a descriptor, so that a malformed one is reported by
+/// role and field rather than by the deserializer.
+fn check_field_security(role: &str, v: &Value) -> Result<(), String> {
+    let Some(Value::Array(groups)) = v.get("indices") else { return Ok(()) };
+    for g in groups {
+        let Some(fs) = g.get("field_security") else { continue };
+        let Value::Object(fs) = fs else {
+            return Err(format!("failed to parse role [{role}]: [field_security] must be an object"));
+        };
+        for (k, val) in fs {
+            if k != "grant" && k != "except" {
+                return Err(format!(
+                    "failed to parse role [{role}]: [field_security] does not support [{k}] (only [grant] and [except])"
+                ));
+            }
+            let strings = matches!(val, Value::Array(a) if a.iter().all(Value::is_string));
+            if !strings && !val.is_null() {
+                return Err(format!(
+                    "failed to parse role [{role}]: [field_security.{k}] must be an array of field names"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One compiled index grant.
 #[derive(Debug, Clone)]
 pub struct IndexGroup {
     pub patterns: Vec<IndexPattern>,
     pub privileges: Vec<IndexGrantPrivilege>,
     pub allow_restricted_indices: bool,
+    /// Field-level security (`None`: every field).
+    pub fields: Option<FieldRule>,
+    /// Document-level security, as written (`None`: every document).
+    pub query: Option<Value>,
 }
 
 impl IndexGroup {
@@ -98,6 +133,18 @@ impl IndexGroup {
     pub fn covers(&self, index: &str) -> bool {
         (!is_restricted(index) || self.allow_restricted_indices)
             && self.patterns.iter().any(|p| p.matches(index))
+    }
+
+    /// Whether this group limits fields or documents.
+    pub fn is_restricted(&self) -> bool {
+        self.query.is_some() || self.fields.as_ref().is_some_and(|f| !f.is_total())
+    }
+
+    /// Whether this group's privileges grant `action`. A group limiting fields or documents
+    /// grants only the actions that honour those limits (fail closed: it grants nothing on a
+    /// path that would ignore them).
+    pub fn grants(&self, action: &str) -> bool {
+        self.privileges.iter().any(|p| p.grants(action)) && (!self.is_restricted() || honours_dls_fls(action))
     }
 }
 
@@ -123,10 +170,16 @@ impl Role {
             if i.privileges.is_empty() {
                 return Err(format!("role [{name}]: index privileges must name at least one privilege"));
             }
+            let fields = i.field_security.as_ref().map(|f| f.compile(name)).transpose()?;
+            if let Some(q) = &i.query {
+                check_query(name, q)?;
+            }
             indices.push(IndexGroup {
                 patterns: i.names.iter().map(|n| n.parse()).collect::<Result<_, _>>()?,
                 privileges: i.privileges.iter().map(|p| p.parse()).collect::<Result<_, _>>()?,
                 allow_restricted_indices: i.allow_restricted_indices,
+                fields,
+                query: i.query.clone(),
             });
         }
         Ok(Role {
@@ -145,7 +198,7 @@ impl Role {
 
     /// Whether this role grants an index action on `index`.
     pub fn grants_index(&self, action: &str, index: &str) -> bool {
-        self.indices.iter().any(|g| g.covers(index) && g.privileges.iter().any(|p| p.grants(action)))
+        self.indices.iter().any(|g| g.covers(index) && g.grants(action))
     }
 
     /// Whether this role grants `privilege` on `resource` of `application` (names and resources
