@@ -68,16 +68,8 @@ async fn put_doc(
     // An index request without an id creates a document, as Elasticsearch treats it.
     let kind = if create || id.is_none() { WriteKind::Create } else { WriteKind::Index };
     let target = Targets::new(&state, &caller, &catalog).authorize(&index, kind)?;
-    if params.get("require_alias").is_some_and(|v| v == "true" || v.is_empty())
-        && catalog.alias(&index).is_none()
-    {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "index_not_found_exception",
-            format!(
-                "no such index [{index}] and [require_alias] request flag is [true] and [{index}] is not an alias"
-            ),
-        ));
+    if crate::params::flag(&params, "require_alias")? && catalog.alias(&index).is_none() {
+        return Err(super::write::alias_required(&index));
     }
     let item = WriteItem {
         index: target.index,

@@ -179,6 +179,13 @@ pub async fn create(
             other => return Err(ApiError::parse(format!("unknown key [{other}] for create index"))),
         }
     }
+    if !aliases.is_empty() {
+        // Adding an alias is an alias change: as in Elasticsearch, creating an index with
+        // aliases also needs `indices:admin/aliases` on the alias names, or a user allowed to
+        // create `logs-*` could take over an alias someone else made (`is_write_index`).
+        let names: Vec<String> = aliases.keys().cloned().collect();
+        caller.authorize(&state, Action::UpdateAliases, &names)?;
+    }
     let catalog = Catalog::load(&svc)?;
     if catalog.alias(&index).is_some() {
         return Err(ApiError::new(

@@ -94,6 +94,17 @@ impl<'a> Targets<'a> {
     }
 }
 
+/// 404 for a write with `require_alias` to a name that is not an alias.
+pub fn alias_required(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "index_not_found_exception",
+        format!(
+            "no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias"
+        ),
+    )
+}
+
 /// Checks a document id given by the caller.
 pub fn check_id(id: &str) -> Result<(), ApiError> {
     if id.is_empty() {
