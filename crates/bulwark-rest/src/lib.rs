@@ -5,6 +5,7 @@
 
 pub mod api;
 mod authn;
+mod blocks;
 mod body;
 mod caller;
 mod error;

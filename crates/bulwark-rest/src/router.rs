@@ -283,7 +283,7 @@ pub fn router(state: RestState) -> Router {
 /// Index, document and search routes. Their actions are index actions: the handlers authorize
 /// them on the indices each request names.
 fn data_plane(state: &RestState) -> Router<RestState> {
-    use crate::api::{alias, bulk, document, index, license, nodes, search};
+    use crate::api::{alias, bulk, document, index, license, nodes, search, settings};
     let s = state;
     Router::new()
         .route("/_bulk", secured(s, Action::Bulk, p::BULK, post(bulk::bulk).put(bulk::bulk)))
@@ -356,6 +356,28 @@ fn data_plane(state: &RestState) -> Router<RestState> {
                 p::ALIAS_CHANGE,
                 put(alias::put).post(alias::put).delete(alias::delete),
             )),
+        )
+        .route(
+            "/_settings",
+            secured(s, Action::GetSettings, p::GET_SETTINGS, get(settings::get)).merge(secured(
+                s,
+                Action::UpdateSettings,
+                p::PUT_SETTINGS,
+                put(settings::put),
+            )),
+        )
+        .route(
+            "/{index}/_settings",
+            secured(s, Action::GetSettings, p::GET_SETTINGS, get(settings::get)).merge(secured(
+                s,
+                Action::UpdateSettings,
+                p::PUT_SETTINGS,
+                put(settings::put),
+            )),
+        )
+        .route(
+            "/{index}/_block/{block}",
+            secured(s, Action::AddIndexBlock, p::ADD_BLOCK, put(settings::add_block)),
         )
         .route("/{index}/_close", secured(s, Action::CloseIndex, p::OPEN_CLOSE, post(index::close)))
         .route("/{index}/_open", secured(s, Action::OpenIndex, p::OPEN_CLOSE, post(index::open)))

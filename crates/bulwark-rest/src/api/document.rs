@@ -159,6 +159,7 @@ fn read(
 ) -> Result<(String, Option<StoredDoc>), ApiError> {
     caller.authorize(state, action, &[index.to_owned()])?;
     let concrete = single_index(catalog, index)?;
+    crate::blocks::check(catalog, std::slice::from_ref(&concrete), crate::blocks::Level::Read)?;
     let doc = svc.get(&concrete, id)?;
     Ok((concrete, doc))
 }
@@ -317,6 +318,9 @@ pub async fn update(
         filter = Some(SourceFilter::from_params(&params));
     }
     let catalog = Catalog::load(&svc)?;
+    if crate::params::flag(&params, "require_alias")? && catalog.alias(&index).is_none() {
+        return Err(super::write::alias_required(&index));
+    }
     let target = Targets::new(&state, &caller, &catalog).authorize(&index, WriteKind::Update)?;
     let item = WriteItem { index: target.index, id: Some(id), op: WriteOp::Update(op) };
     let outcome = write_one(&svc, item, target.auto_create, refresh).await?;

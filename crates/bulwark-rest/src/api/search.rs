@@ -102,6 +102,7 @@ async fn execute(
     let request = SearchRequest::parse(body, params.iter()).map_err(ApiError::from)?;
     let opts = Options::from_params(params)?;
     let indices = resolve(state, caller, catalog, expr, Action::Search, opts)?;
+    crate::blocks::check(catalog, &indices, crate::blocks::Level::Read)?;
     let n = indices.len();
     let found = svc.search(indices.clone(), request).await.map_err(|e| Failure::search(e, &indices))?;
     let mut out = Map::new();
@@ -223,6 +224,7 @@ pub async fn count(
         let catalog = Catalog::load(&svc)?;
         let opts = Options::from_params(&params)?;
         let indices = resolve(&state, &caller, &catalog, &expr, Action::Count, opts)?;
+        crate::blocks::check(&catalog, &indices, crate::blocks::Level::Read)?;
         let n = indices.len();
         let count = svc.count(indices.clone(), query).await.map_err(|e| Failure::search(e, &indices))?;
         Ok::<_, Failure>(json!({"count": count, "_shards": shards(n)}))

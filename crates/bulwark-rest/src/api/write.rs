@@ -69,6 +69,7 @@ impl<'a> Targets<'a> {
             WriteKind::Update => self.caller.authorize(self.state, Action::UpdateDoc, one)?,
         }
         if target.is_some() {
+            crate::blocks::check(self.catalog, one, crate::blocks::Level::Write)?;
             return Ok(Target { index, auto_create: false });
         }
         if kind == WriteKind::Delete {
