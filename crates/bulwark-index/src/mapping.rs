@@ -392,6 +392,30 @@ fn properties_json(props: &BTreeMap<String, FieldMapping>) -> Value {
     Value::Object(props.iter().map(|(k, f)| (k.clone(), f.to_json())).collect())
 }
 
+/// Checks the `_source` mapping: only the default (the whole source stored and returned) is
+/// accepted. `includes`, `excludes`, `enabled: false` and `mode` would change what is stored
+/// and returned; this node keeps and returns the whole source, so they are refused rather than
+/// ignored.
+fn check_source(v: &Value) -> Result<()> {
+    let Value::Object(m) = v else {
+        return Err(IndexError::mapper("[_source] must be an object"));
+    };
+    for (k, val) in m {
+        let default = match k.as_str() {
+            "enabled" => matches!(val, Value::Bool(true)) || val == "true",
+            "includes" | "excludes" => val.as_array().is_some_and(Vec::is_empty),
+            "mode" => val == "stored",
+            _ => false,
+        };
+        if !default {
+            return Err(IndexError::mapper(format!(
+                "[_source.{k}] is not supported by this node: the whole source is always stored and returned"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// An Elasticsearch index mapping.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Mapping {
@@ -420,6 +444,10 @@ impl Mapping {
             match k.as_str() {
                 "properties" => m.properties = parse_properties("", val)?,
                 "dynamic" => m.dynamic = Some(Dynamic::parse(val, "_doc")?),
+                "_source" => {
+                    check_source(val)?;
+                    m.extra.insert(k.clone(), val.clone());
+                }
                 p if ROOT_PARAMS.contains(&p) => {
                     m.extra.insert(k.clone(), val.clone());
                 }

@@ -82,6 +82,8 @@ pub enum MetaChange {
     RemoveAlias { index: String, alias: String },
     /// Closes (`true`) or opens (`false`) an index.
     SetClosed { index: String, closed: bool },
+    /// Sets index settings (checked by the caller; `None` removes one).
+    PutSettings { index: String, settings: BTreeMap<String, Option<Value>> },
 }
 
 /// `refresh` of a write request.

@@ -5,13 +5,16 @@
 
 pub mod api;
 mod authn;
+mod blocks;
 mod body;
 mod caller;
 mod error;
+mod filter_path;
 pub mod indices;
 mod json;
 mod media;
 mod ndjson;
+pub mod params;
 mod resolve;
 pub mod restrict;
 pub mod revocation;

@@ -11,11 +11,22 @@ use bulwark_security::authz::{Action, may_change_own_password};
 use serde_json::json;
 
 use crate::api::{api_key, cat, cluster, enroll, role, root, security, service, ssl, user};
-use crate::{ApiError, RestState, authn, media};
+use crate::params as p;
+use crate::{ApiError, RestState, authn, filter_path, media};
 
 /// Wraps a route so that it runs only when the caller may perform `action`.
-fn secured(state: &RestState, action: Action, route: MethodRouter<RestState>) -> MethodRouter<RestState> {
-    route.route_layer(middleware::from_fn_with_state((state.clone(), action), check))
+/// Wraps a route so that it runs only when the caller may perform `action`, and only with the
+/// URL parameters it `declared` (and the global ones): any other is a 400, checked first, as
+/// Elasticsearch's REST layer checks them before the action runs.
+fn secured(
+    state: &RestState,
+    action: Action,
+    declared: p::Declared,
+    route: MethodRouter<RestState>,
+) -> MethodRouter<RestState> {
+    route
+        .route_layer(middleware::from_fn_with_state((state.clone(), action), check))
+        .route_layer(middleware::from_fn_with_state(declared, p::check))
 }
 
 async fn check(State((state, action)): State<(RestState, Action)>, req: Request, next: Next) -> Response {
@@ -61,159 +72,209 @@ async fn no_handler(req: Request) -> Response {
 /// The whole REST API.
 pub fn router(state: RestState) -> Router {
     Router::new()
-        .route("/", secured(&state, Action::MonitorMain, get(root::info).head(root::head)))
-        .route("/_cluster/health", secured(&state, Action::MonitorHealth, get(cluster::health)))
-        .route("/_cat/health", secured(&state, Action::MonitorHealth, get(cat::health)))
-        .route("/_cat/nodes", secured(&state, Action::NodesInfo, get(cat::nodes)))
-        .route("/_ssl/certificates", secured(&state, Action::SslCertificates, get(ssl::certificates)))
-        .route("/_ssl/certificates/_revoke", secured(&state, Action::SslRevoke, post(ssl::revoke)))
-        .route("/_ssl/certificates/_revoked", secured(&state, Action::SslRevoked, get(ssl::revoked)))
-        .route("/_security/_authenticate", secured(&state, Action::Authenticate, get(security::authenticate)))
-        .route("/_security/user", secured(&state, Action::GetUsers, get(user::get)))
+        .route("/", secured(&state, Action::MonitorMain, p::NONE, get(root::info).head(root::head)))
+        .route(
+            "/_cluster/health",
+            secured(&state, Action::MonitorHealth, p::CLUSTER_HEALTH, get(cluster::health)),
+        )
+        .route("/_cat/health", secured(&state, Action::MonitorHealth, p::CAT, get(cat::health)))
+        .route("/_cat/nodes", secured(&state, Action::NodesInfo, p::CAT, get(cat::nodes)))
+        .route(
+            "/_ssl/certificates",
+            secured(&state, Action::SslCertificates, p::NONE, get(ssl::certificates)),
+        )
+        .route("/_ssl/certificates/_revoke", secured(&state, Action::SslRevoke, p::NONE, post(ssl::revoke)))
+        .route("/_ssl/certificates/_revoked", secured(&state, Action::SslRevoked, p::NONE, get(ssl::revoked)))
+        .route(
+            "/_security/_authenticate",
+            secured(&state, Action::Authenticate, p::NONE, get(security::authenticate)),
+        )
+        .route("/_security/user", secured(&state, Action::GetUsers, p::WITH_PROFILE_UID, get(user::get)))
         .route(
             "/_security/user/{username}",
-            secured(&state, Action::GetUsers, get(user::get))
-                .merge(secured(&state, Action::PutUser, put(user::put).post(user::put)))
-                .merge(secured(&state, Action::DeleteUser, delete(user::delete))),
+            secured(&state, Action::GetUsers, p::WITH_PROFILE_UID, get(user::get))
+                .merge(secured(&state, Action::PutUser, p::REFRESH, put(user::put).post(user::put)))
+                .merge(secured(&state, Action::DeleteUser, p::REFRESH, delete(user::delete))),
         )
         .route(
             "/_security/user/_password",
-            secured(&state, Action::ChangePassword, put(user::change_password).post(user::change_password)),
+            secured(
+                &state,
+                Action::ChangePassword,
+                p::REFRESH,
+                put(user::change_password).post(user::change_password),
+            ),
         )
         .route(
             "/_security/user/{username}/_password",
-            secured(&state, Action::ChangePassword, put(user::change_password).post(user::change_password)),
+            secured(
+                &state,
+                Action::ChangePassword,
+                p::REFRESH,
+                put(user::change_password).post(user::change_password),
+            ),
         )
         .route(
             "/_security/user/{username}/_enable",
-            secured(&state, Action::SetEnabled, put(user::enable).post(user::enable)),
+            secured(&state, Action::SetEnabled, p::REFRESH, put(user::enable).post(user::enable)),
         )
         .route(
             "/_security/user/{username}/_disable",
-            secured(&state, Action::SetEnabled, put(user::disable).post(user::disable)),
+            secured(&state, Action::SetEnabled, p::REFRESH, put(user::disable).post(user::disable)),
         )
         .route(
             "/_security/_query/user",
-            secured(&state, Action::QueryUsers, get(user::query).post(user::query)),
+            secured(&state, Action::QueryUsers, p::WITH_PROFILE_UID, get(user::query).post(user::query)),
         )
         .route(
             "/_security/realm/{realms}/_clear_cache",
-            secured(&state, Action::ClearRealmCache, post(security::clear_realm_cache)),
+            secured(&state, Action::ClearRealmCache, p::CLEAR_REALM_CACHE, post(security::clear_realm_cache)),
         )
         .route(
             "/_security/api_key",
-            secured(&state, Action::CreateApiKey, post(api_key::create).put(api_key::create))
-                .merge(secured(&state, Action::GetApiKey, get(api_key::get)))
-                .merge(secured(&state, Action::InvalidateApiKey, delete(api_key::invalidate))),
+            secured(&state, Action::CreateApiKey, p::REFRESH, post(api_key::create).put(api_key::create))
+                .merge(secured(&state, Action::GetApiKey, p::GET_API_KEY, get(api_key::get)))
+                .merge(secured(&state, Action::InvalidateApiKey, p::NONE, delete(api_key::invalidate))),
         )
-        .route("/_security/api_key/grant", secured(&state, Action::GrantApiKey, post(api_key::grant)))
+        .route(
+            "/_security/api_key/grant",
+            secured(&state, Action::GrantApiKey, p::REFRESH, post(api_key::grant)),
+        )
         .route(
             "/_security/api_key/_bulk_update",
-            secured(&state, Action::BulkUpdateApiKey, post(api_key::bulk_update)),
+            secured(&state, Action::BulkUpdateApiKey, p::NONE, post(api_key::bulk_update)),
         )
-        .route("/_security/api_key/{id}", secured(&state, Action::UpdateApiKey, put(api_key::update)))
+        .route(
+            "/_security/api_key/{id}",
+            secured(&state, Action::UpdateApiKey, p::NONE, put(api_key::update)),
+        )
         .route(
             "/_security/api_key/{ids}/_clear_cache",
-            secured(&state, Action::ClearSecurityCache, post(api_key::clear_cache)),
+            secured(&state, Action::ClearSecurityCache, p::NONE, post(api_key::clear_cache)),
         )
         .route(
             "/_security/_query/api_key",
-            secured(&state, Action::QueryApiKey, get(api_key::query).post(api_key::query)),
+            secured(&state, Action::QueryApiKey, p::QUERY_API_KEY, get(api_key::query).post(api_key::query)),
         )
-        .route("/_security/service", secured(&state, Action::GetServiceAccounts, get(service::accounts)))
+        .route(
+            "/_security/service",
+            secured(&state, Action::GetServiceAccounts, p::NONE, get(service::accounts)),
+        )
         .route(
             "/_security/service/{namespace}",
-            secured(&state, Action::GetServiceAccounts, get(service::accounts)),
+            secured(&state, Action::GetServiceAccounts, p::NONE, get(service::accounts)),
         )
         .route(
             "/_security/service/{namespace}/{service}",
-            secured(&state, Action::GetServiceAccounts, get(service::accounts)),
+            secured(&state, Action::GetServiceAccounts, p::NONE, get(service::accounts)),
         )
         .route(
             "/_security/service/{namespace}/{service}/credential",
-            secured(&state, Action::GetServiceCredentials, get(service::credentials)),
+            secured(&state, Action::GetServiceCredentials, p::NONE, get(service::credentials)),
         )
         .route(
             "/_security/service/{namespace}/{service}/credential/token",
-            secured(&state, Action::CreateServiceToken, post(service::create_token)),
+            secured(&state, Action::CreateServiceToken, p::REFRESH, post(service::create_token)),
         )
         .route(
             "/_security/service/{namespace}/{service}/credential/token/{name}",
             secured(
                 &state,
                 Action::CreateServiceToken,
+                p::REFRESH,
                 post(service::create_token).put(service::create_token),
             )
-            .merge(secured(&state, Action::DeleteServiceToken, delete(service::delete_token))),
+            .merge(secured(
+                &state,
+                Action::DeleteServiceToken,
+                p::REFRESH,
+                delete(service::delete_token),
+            )),
         )
         .route(
             "/_security/service/{namespace}/{service}/credential/token/{name}/_clear_cache",
-            secured(&state, Action::ClearSecurityCache, post(service::clear_cache)),
+            secured(&state, Action::ClearSecurityCache, p::NONE, post(service::clear_cache)),
         )
         .route(
             "/_security/role",
-            secured(&state, Action::GetRoles, get(role::get))
-                .merge(secured(&state, Action::PutRole, post(role::bulk_put)))
-                .merge(secured(&state, Action::DeleteRole, delete(role::bulk_delete))),
+            secured(&state, Action::GetRoles, p::NONE, get(role::get))
+                .merge(secured(&state, Action::PutRole, p::REFRESH, post(role::bulk_put)))
+                .merge(secured(&state, Action::DeleteRole, p::REFRESH, delete(role::bulk_delete))),
         )
         .route(
             "/_security/role/{name}",
-            secured(&state, Action::GetRoles, get(role::get))
-                .merge(secured(&state, Action::PutRole, put(role::put).post(role::put)))
-                .merge(secured(&state, Action::DeleteRole, delete(role::delete))),
+            secured(&state, Action::GetRoles, p::NONE, get(role::get))
+                .merge(secured(&state, Action::PutRole, p::REFRESH, put(role::put).post(role::put)))
+                .merge(secured(&state, Action::DeleteRole, p::REFRESH, delete(role::delete))),
         )
         .route(
             "/_security/role/{name}/_clear_cache",
-            secured(&state, Action::ClearSecurityCache, post(role::clear_cache)),
+            secured(&state, Action::ClearSecurityCache, p::NONE, post(role::clear_cache)),
         )
         .route(
             "/_security/_query/role",
-            secured(&state, Action::QueryRoles, get(role::query).post(role::query)),
+            secured(&state, Action::QueryRoles, p::NONE, get(role::query).post(role::query)),
         )
-        .route("/_security/role_mapping", secured(&state, Action::GetRoleMappings, get(role::get_mappings)))
+        .route(
+            "/_security/role_mapping",
+            secured(&state, Action::GetRoleMappings, p::NONE, get(role::get_mappings)),
+        )
         .route(
             "/_security/role_mapping/{name}",
-            secured(&state, Action::GetRoleMappings, get(role::get_mappings))
+            secured(&state, Action::GetRoleMappings, p::NONE, get(role::get_mappings))
                 .merge(secured(
                     &state,
                     Action::PutRoleMapping,
+                    p::REFRESH,
                     put(role::put_mapping).post(role::put_mapping),
                 ))
-                .merge(secured(&state, Action::DeleteRoleMapping, delete(role::delete_mapping))),
+                .merge(secured(&state, Action::DeleteRoleMapping, p::REFRESH, delete(role::delete_mapping))),
         )
         .route(
             "/_security/user/_has_privileges",
-            secured(&state, Action::Authenticate, get(role::has_privileges).post(role::has_privileges)),
+            secured(
+                &state,
+                Action::Authenticate,
+                p::NONE,
+                get(role::has_privileges).post(role::has_privileges),
+            ),
         )
         .route(
             "/_security/user/{username}/_has_privileges",
-            secured(&state, Action::Authenticate, get(role::has_privileges).post(role::has_privileges)),
+            secured(
+                &state,
+                Action::Authenticate,
+                p::NONE,
+                get(role::has_privileges).post(role::has_privileges),
+            ),
         )
         .route(
             "/_security/user/_privileges",
-            secured(&state, Action::Authenticate, get(role::user_privileges)),
+            secured(&state, Action::Authenticate, p::NONE, get(role::user_privileges)),
         )
         .route(
             "/_security/privilege/_builtin",
-            secured(&state, Action::GetBuiltinPrivileges, get(role::builtin)),
+            secured(&state, Action::GetBuiltinPrivileges, p::NONE, get(role::builtin)),
         )
         .route(
             "/_security/enroll/kibana",
-            secured(&state, Action::EnrollKibana, get(enroll::kibana))
+            secured(&state, Action::EnrollKibana, p::NONE, get(enroll::kibana))
                 .route_layer(middleware::from_fn(enroll::scope_hint)),
         )
         .route(
             "/_security/enroll/node",
-            secured(&state, Action::EnrollNode, post(enroll::node).get(enroll::node_key_shipping))
+            secured(&state, Action::EnrollNode, p::NONE, post(enroll::node).get(enroll::node_key_shipping))
                 .route_layer(middleware::from_fn(enroll::scope_hint)),
         )
         .merge(data_plane(&state))
         .fallback(no_handler)
         .layer(axum::extract::DefaultBodyLimit::max(state.max_content_length))
+        .layer(middleware::from_fn(p::source_body))
         .layer(middleware::from_fn_with_state(state.clone(), authn::authenticate))
         // Added after the authentication layer, so it does not apply: revocation lists are
         // fetched by TLS clients that have no credentials, and they are signed.
         .route("/_ssl/crl/{file}", get(ssl::crl))
+        .layer(middleware::from_fn(filter_path::filter))
         .layer(middleware::from_fn(media::pretty))
         .layer(middleware::from_fn(media::negotiate))
         .with_state(state)
@@ -222,90 +283,142 @@ pub fn router(state: RestState) -> Router {
 /// Index, document and search routes. Their actions are index actions: the handlers authorize
 /// them on the indices each request names.
 fn data_plane(state: &RestState) -> Router<RestState> {
-    use crate::api::{alias, bulk, document, index, license, nodes, search};
+    use crate::api::{alias, bulk, document, index, license, nodes, search, settings};
     let s = state;
     Router::new()
-        .route("/_bulk", secured(s, Action::Bulk, post(bulk::bulk).put(bulk::bulk)))
-        .route("/{index}/_bulk", secured(s, Action::Bulk, post(bulk::bulk).put(bulk::bulk)))
-        .route("/_search", secured(s, Action::Search, get(search::search).post(search::search)))
-        .route("/{index}/_search", secured(s, Action::Search, get(search::search).post(search::search)))
-        .route("/_msearch", secured(s, Action::MultiSearch, get(search::msearch).post(search::msearch)))
+        .route("/_bulk", secured(s, Action::Bulk, p::BULK, post(bulk::bulk).put(bulk::bulk)))
+        .route("/{index}/_bulk", secured(s, Action::Bulk, p::BULK, post(bulk::bulk).put(bulk::bulk)))
+        .route("/_search", secured(s, Action::Search, p::SEARCH, get(search::search).post(search::search)))
+        .route(
+            "/{index}/_search",
+            secured(s, Action::Search, p::SEARCH, get(search::search).post(search::search)),
+        )
+        .route(
+            "/_msearch",
+            secured(s, Action::MultiSearch, p::MSEARCH, get(search::msearch).post(search::msearch)),
+        )
         .route(
             "/{index}/_msearch",
-            secured(s, Action::MultiSearch, get(search::msearch).post(search::msearch)),
+            secured(s, Action::MultiSearch, p::MSEARCH, get(search::msearch).post(search::msearch)),
         )
-        .route("/_count", secured(s, Action::Count, get(search::count).post(search::count)))
-        .route("/{index}/_count", secured(s, Action::Count, get(search::count).post(search::count)))
-        .route("/_mget", secured(s, Action::MultiGet, get(document::mget).post(document::mget)))
-        .route("/{index}/_mget", secured(s, Action::MultiGet, get(document::mget).post(document::mget)))
-        .route("/_refresh", secured(s, Action::RefreshIndex, get(index::refresh).post(index::refresh)))
+        .route("/_count", secured(s, Action::Count, p::COUNT, get(search::count).post(search::count)))
+        .route("/{index}/_count", secured(s, Action::Count, p::COUNT, get(search::count).post(search::count)))
+        .route("/_mget", secured(s, Action::MultiGet, p::MGET, get(document::mget).post(document::mget)))
+        .route(
+            "/{index}/_mget",
+            secured(s, Action::MultiGet, p::MGET, get(document::mget).post(document::mget)),
+        )
+        .route(
+            "/_refresh",
+            secured(s, Action::RefreshIndex, p::EXPRESSION, get(index::refresh).post(index::refresh)),
+        )
         .route(
             "/{index}/_refresh",
-            secured(s, Action::RefreshIndex, get(index::refresh).post(index::refresh)),
+            secured(s, Action::RefreshIndex, p::EXPRESSION, get(index::refresh).post(index::refresh)),
         )
-        .route("/_mapping", secured(s, Action::GetMapping, get(index::get_mapping)))
+        .route("/_mapping", secured(s, Action::GetMapping, p::INDEX_GET, get(index::get_mapping)))
         .route(
             "/{index}/_mapping",
-            secured(s, Action::GetMapping, get(index::get_mapping)).merge(secured(
+            secured(s, Action::GetMapping, p::INDEX_GET, get(index::get_mapping)).merge(secured(
                 s,
                 Action::PutMapping,
+                p::PUT_MAPPING,
                 put(index::put_mapping).post(index::put_mapping),
             )),
         )
         .route(
             "/_aliases",
-            secured(s, Action::UpdateAliases, post(alias::update)).merge(secured(
+            secured(s, Action::UpdateAliases, p::ALIAS_CHANGE, post(alias::update)).merge(secured(
                 s,
                 Action::GetAliases,
+                p::ALIAS_GET,
                 get(alias::get_all),
             )),
         )
-        .route("/_alias", secured(s, Action::GetAliases, get(alias::get_all)))
-        .route("/_alias/{name}", secured(s, Action::GetAliases, get(alias::get_named)))
-        .route("/{index}/_alias", secured(s, Action::GetAliases, get(alias::get_of_index)))
-        .route("/{index}/_aliases", secured(s, Action::GetAliases, get(alias::get_of_index)))
+        .route("/_alias", secured(s, Action::GetAliases, p::ALIAS_GET, get(alias::get_all)))
+        .route("/_alias/{name}", secured(s, Action::GetAliases, p::ALIAS_GET, get(alias::get_named)))
+        .route("/{index}/_alias", secured(s, Action::GetAliases, p::ALIAS_GET, get(alias::get_of_index)))
+        .route("/{index}/_aliases", secured(s, Action::GetAliases, p::ALIAS_GET, get(alias::get_of_index)))
         .route(
             "/{index}/_alias/{name}",
-            secured(s, Action::GetAliases, get(alias::get_named_of_index)).merge(secured(
+            secured(s, Action::GetAliases, p::ALIAS_GET, get(alias::get_named_of_index)).merge(secured(
                 s,
                 Action::UpdateAliases,
+                p::ALIAS_CHANGE,
                 put(alias::put).post(alias::put).delete(alias::delete),
             )),
         )
         .route(
             "/{index}/_aliases/{name}",
-            secured(s, Action::GetAliases, get(alias::get_named_of_index)).merge(secured(
+            secured(s, Action::GetAliases, p::ALIAS_GET, get(alias::get_named_of_index)).merge(secured(
                 s,
                 Action::UpdateAliases,
+                p::ALIAS_CHANGE,
                 put(alias::put).post(alias::put).delete(alias::delete),
             )),
         )
-        .route("/{index}/_close", secured(s, Action::CloseIndex, post(index::close)))
-        .route("/{index}/_open", secured(s, Action::OpenIndex, post(index::open)))
+        .route(
+            "/_settings",
+            secured(s, Action::GetSettings, p::GET_SETTINGS, get(settings::get)).merge(secured(
+                s,
+                Action::UpdateSettings,
+                p::PUT_SETTINGS,
+                put(settings::put),
+            )),
+        )
+        .route(
+            "/{index}/_settings",
+            secured(s, Action::GetSettings, p::GET_SETTINGS, get(settings::get)).merge(secured(
+                s,
+                Action::UpdateSettings,
+                p::PUT_SETTINGS,
+                put(settings::put),
+            )),
+        )
+        .route(
+            "/{index}/_block/{block}",
+            secured(s, Action::AddIndexBlock, p::ADD_BLOCK, put(settings::add_block)),
+        )
+        .route("/{index}/_close", secured(s, Action::CloseIndex, p::OPEN_CLOSE, post(index::close)))
+        .route("/{index}/_open", secured(s, Action::OpenIndex, p::OPEN_CLOSE, post(index::open)))
         .route(
             "/{index}",
-            secured(s, Action::CreateIndex, put(index::create))
-                .merge(secured(s, Action::IndicesGet, get(index::get).head(index::exists)))
-                .merge(secured(s, Action::DeleteIndex, delete(index::delete))),
+            secured(s, Action::CreateIndex, p::INDEX_CREATE, put(index::create))
+                .merge(secured(s, Action::IndicesGet, p::INDEX_GET, get(index::get).head(index::exists)))
+                .merge(secured(s, Action::DeleteIndex, p::INDEX_DELETE, delete(index::delete))),
         )
-        .route("/{index}/_doc", secured(s, Action::IndexDoc, post(document::index_auto_id)))
+        .route("/{index}/_doc", secured(s, Action::IndexDoc, p::INDEX_DOC, post(document::index_auto_id)))
         .route(
             "/{index}/_doc/{id}",
-            secured(s, Action::IndexDoc, put(document::index_with_id).post(document::index_with_id))
-                .merge(secured(s, Action::GetDoc, get(document::get)))
-                .merge(secured(s, Action::DeleteDoc, delete(document::delete))),
+            secured(
+                s,
+                Action::IndexDoc,
+                p::INDEX_DOC,
+                put(document::index_with_id).post(document::index_with_id),
+            )
+            .merge(secured(s, Action::GetDoc, p::GET_DOC, get(document::get)))
+            .merge(secured(s, Action::DeleteDoc, p::DELETE_DOC, delete(document::delete))),
         )
         .route(
             "/{index}/_create/{id}",
-            secured(s, Action::CreateDoc, put(document::create).post(document::create)),
+            secured(s, Action::CreateDoc, p::CREATE_DOC, put(document::create).post(document::create)),
         )
-        .route("/{index}/_update/{id}", secured(s, Action::UpdateDoc, post(document::update)))
-        .route("/{index}/_source/{id}", secured(s, Action::GetDoc, get(document::source)))
-        .route("/_cat/indices", secured(s, Action::IndicesStats, get(cat::indices)))
-        .route("/_cat/indices/{index}", secured(s, Action::IndicesStats, get(cat::indices)))
-        .route("/_nodes/stats", secured(s, Action::NodesStats, get(nodes::stats_all)))
-        .route("/_nodes/stats/{metric}", secured(s, Action::NodesStats, get(nodes::stats_all)))
-        .route("/_nodes/{node_id}/stats", secured(s, Action::NodesStats, get(nodes::stats_of)))
-        .route("/_nodes/{node_id}/stats/{metric}", secured(s, Action::NodesStats, get(nodes::stats_of)))
-        .route("/_license", secured(s, Action::License, get(license::get)))
+        .route("/{index}/_update/{id}", secured(s, Action::UpdateDoc, p::UPDATE_DOC, post(document::update)))
+        .route("/{index}/_source/{id}", secured(s, Action::GetDoc, p::GET_DOC, get(document::source)))
+        .route("/_cat/indices", secured(s, Action::IndicesStats, p::CAT_INDICES, get(cat::indices)))
+        .route("/_cat/indices/{index}", secured(s, Action::IndicesStats, p::CAT_INDICES, get(cat::indices)))
+        .route("/_nodes/stats", secured(s, Action::NodesStats, p::NODES_STATS, get(nodes::stats_all)))
+        .route(
+            "/_nodes/stats/{metric}",
+            secured(s, Action::NodesStats, p::NODES_STATS, get(nodes::stats_all)),
+        )
+        .route(
+            "/_nodes/{node_id}/stats",
+            secured(s, Action::NodesStats, p::NODES_STATS, get(nodes::stats_of)),
+        )
+        .route(
+            "/_nodes/{node_id}/stats/{metric}",
+            secured(s, Action::NodesStats, p::NODES_STATS, get(nodes::stats_of)),
+        )
+        .route("/_license", secured(s, Action::License, p::LICENSE, get(license::get)))
 }

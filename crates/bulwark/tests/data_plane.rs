@@ -359,3 +359,292 @@ fn acknowledged_bulk_writes_survive_kill_9() {
         assert_eq!(hits_total(&r), 200);
     }
 }
+
+/// Creates a user with one role holding `indices` privileges.
+fn user_with(es: &Http, name: &str, indices: Value) -> Http {
+    let r = es.json("PUT", &format!("/_security/role/{name}_role"), json!({ "indices": indices }));
+    assert_eq!(r.0, 200, "{}", r.1);
+    let r = es.json(
+        "PUT",
+        &format!("/_security/user/{name}"),
+        json!({"password": "a-long-enough-password", "roles": [format!("{name}_role")]}),
+    );
+    assert_eq!(r.0, 200, "{}", r.1);
+    es.as_user(name, "a-long-enough-password")
+}
+
+#[test]
+fn adding_an_alias_needs_alias_privileges_on_every_path() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let es = Http::new(s.port, &s.ca, "elastic", &s.password);
+    let r = es.json("PUT", "/admin-data", json!({"aliases": {"myalias": {}}}));
+    assert_eq!(r.0, 200, "{}", r.1);
+    let logs = user_with(
+        &es,
+        "logger",
+        json!([{"names": ["logs-*"], "privileges": ["create_index", "write", "read"]}]),
+    );
+    // The hijack of the issue: a new index taking over the admin's alias as its write index.
+    let r = logs.json("PUT", "/logs-new", json!({"aliases": {"myalias": {"is_write_index": true}}}));
+    assert_error(
+        &r,
+        403,
+        "security_exception",
+        "action [indices:admin/aliases] is unauthorized for user [logger]",
+    );
+    assert_eq!(es.json("HEAD", "/logs-new", Value::Null).0, 404, "nothing was created");
+    let r = es.json("PUT", "/myalias/_doc/1?refresh=true", json!({"secret": "x"}));
+    assert_eq!(r.1["_index"], "admin-data", "{}", r.1);
+    // The other paths that add an alias.
+    assert_eq!(logs.json("PUT", "/logs-a", Value::Null).0, 200);
+    let add = json!({"actions": [{"add": {"index": "logs-a", "alias": "myalias", "is_write_index": true}}]});
+    assert_error(&logs.json("POST", "/_aliases", add), 403, "security_exception", "indices:admin/aliases");
+    assert_error(
+        &logs.json("PUT", "/logs-a/_alias/myalias", json!({})),
+        403,
+        "security_exception",
+        "indices:admin/aliases",
+    );
+    let r = es.json("GET", "/_alias/myalias", Value::Null);
+    assert_eq!(r.1, json!({"admin-data": {"aliases": {"myalias": {}}}}));
+    // With manage on the alias name, it may.
+    let owner = user_with(
+        &es,
+        "owner",
+        json!([{"names": ["logs-*"], "privileges": ["create_index", "write"]},
+               {"names": ["logs-alias"], "privileges": ["manage"]}]),
+    );
+    let r = owner.json("PUT", "/logs-b", json!({"aliases": {"logs-alias": {}}}));
+    assert_eq!(r.0, 200, "{}", r.1);
+}
+
+#[test]
+fn index_blocks_stop_what_they_block_and_can_be_lifted() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let es = Http::new(s.port, &s.ca, "elastic", &s.password);
+    assert_eq!(es.json("PUT", "/b/_doc/1?refresh=true", json!({"a": 1})).0, 201);
+    let set = |k: &str, v: Value| {
+        let r = es.json("PUT", "/b/_settings", json!({"index": {k: v}}));
+        assert_eq!(r.0, 200, "{k}: {}", r.1);
+    };
+    let write_blocked = "index [b] blocked by: [FORBIDDEN/8/index write (api)];";
+    set("blocks.write", json!(true));
+    assert_error(
+        &es.json("PUT", "/b/_doc/2", json!({"a": 2})),
+        403,
+        "cluster_block_exception",
+        write_blocked,
+    );
+    assert_error(&es.json("DELETE", "/b/_doc/1", Value::Null), 403, "cluster_block_exception", write_blocked);
+    assert_error(
+        &es.json("POST", "/b/_update/1", json!({"doc": {"a": 3}})),
+        403,
+        "cluster_block_exception",
+        write_blocked,
+    );
+    let r = es.bulk("/_bulk", &[json!({"index": {"_index": "b", "_id": "3"}}), json!({"a": 3})]);
+    assert_eq!(r.1["items"][0]["index"]["status"], 403, "{}", r.1);
+    assert_eq!(r.1["items"][0]["index"]["error"]["type"], "cluster_block_exception");
+    assert_eq!(hits_total(&es.json("GET", "/b/_search", Value::Null)), 1, "reads still work");
+    assert_eq!(
+        es.json("GET", "/b/_settings", Value::Null).1["b"]["settings"]["index"]["blocks"]["write"],
+        "true"
+    );
+    set("blocks.write", json!(false));
+    assert_eq!(es.json("PUT", "/b/_doc/2?refresh=true", json!({"a": 2})).0, 201);
+
+    set("blocks.read", json!(true));
+    let read_blocked = "index [b] blocked by: [FORBIDDEN/7/index read (api)];";
+    assert_error(&es.json("GET", "/b/_search", Value::Null), 403, "cluster_block_exception", read_blocked);
+    assert_error(&es.json("GET", "/b/_count", Value::Null), 403, "cluster_block_exception", read_blocked);
+    assert_error(&es.json("GET", "/b/_doc/1", Value::Null), 403, "cluster_block_exception", read_blocked);
+    let r = es.json("GET", "/_mget", json!({"docs": [{"_index": "b", "_id": "1"}]}));
+    assert_eq!(r.1["docs"][0]["error"]["type"], "cluster_block_exception", "{}", r.1);
+    assert_eq!(es.json("PUT", "/b/_doc/4", json!({"a": 4})).0, 201, "writes still work");
+    set("blocks.read", Value::Null);
+    assert_eq!(es.json("GET", "/b/_doc/1", Value::Null).0, 200);
+
+    let r = es.json("PUT", "/b/_block/read_only", Value::Null);
+    assert_eq!(
+        r.1,
+        json!({"acknowledged": true, "shards_acknowledged": true, "indices": [{"name": "b", "blocked": true}]})
+    );
+    let ro = "index [b] blocked by: [FORBIDDEN/5/index read-only (api)];";
+    assert_error(&es.json("PUT", "/b/_doc/5", json!({"a": 5})), 403, "cluster_block_exception", ro);
+    assert_error(
+        &es.json("PUT", "/b/_mapping", json!({"properties": {"x": {"type": "keyword"}}})),
+        403,
+        "cluster_block_exception",
+        ro,
+    );
+    assert_error(&es.json("PUT", "/b/_alias/ba", Value::Null), 403, "cluster_block_exception", ro);
+    assert_error(
+        &es.json("PUT", "/b/_settings", json!({"index.number_of_replicas": 0})),
+        403,
+        "cluster_block_exception",
+        ro,
+    );
+    assert_error(&es.json("DELETE", "/b", Value::Null), 403, "cluster_block_exception", ro);
+    assert_eq!(es.json("GET", "/b/_doc/1", Value::Null).0, 200, "reads still work");
+    set("blocks.read_only", json!(false));
+
+    set("blocks.metadata", json!(true));
+    let md = "index [b] blocked by: [FORBIDDEN/9/index metadata (api)];";
+    assert_error(&es.json("GET", "/b/_mapping", Value::Null), 403, "cluster_block_exception", md);
+    assert_error(&es.json("GET", "/b", Value::Null), 403, "cluster_block_exception", md);
+    assert_error(
+        &es.json("PUT", "/b/_mapping", json!({"properties": {"x": {"type": "keyword"}}})),
+        403,
+        "cluster_block_exception",
+        md,
+    );
+    assert_eq!(es.json("PUT", "/b/_doc/6", json!({"a": 6})).0, 201, "documents are not metadata");
+    set("blocks.metadata", json!(false));
+    assert_eq!(es.json("GET", "/b/_mapping", Value::Null).0, 200);
+
+    set("blocks.read_only_allow_delete", json!(true));
+    let r = es.json("PUT", "/b/_doc/7", json!({"a": 7}));
+    assert_error(
+        &r,
+        429,
+        "cluster_block_exception",
+        "TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark",
+    );
+    assert_eq!(es.json("DELETE", "/b", Value::Null).0, 200, "the index may still be deleted");
+}
+
+#[test]
+fn settings_and_mappings_that_would_be_ignored_are_refused() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let es = Http::new(s.port, &s.ca, "elastic", &s.password);
+    for (settings, named) in [
+        (json!({"index.default_pipeline": "enrich"}), "index.default_pipeline"),
+        (json!({"index": {"final_pipeline": "x"}}), "index.final_pipeline"),
+        (json!({"lifecycle.name": "delete-after-30d"}), "index.lifecycle.name"),
+        (json!({"analysis": {"analyzer": {"a": {"type": "custom"}}}}), "index.analysis.analyzer.a.type"),
+        (json!({"max_result_window": 50}), "index.max_result_window"),
+        (json!({"refresh_interval": "often"}), "index.refresh_interval"),
+    ] {
+        let r = es.json("PUT", "/x", json!({ "settings": settings }));
+        assert_eq!(r.0, 400, "{settings}: {}", r.1);
+        assert!(r.1["error"]["reason"].as_str().unwrap().contains(named), "{}", r.1);
+    }
+    let r = es.json(
+        "PUT",
+        "/x",
+        json!({"settings": {"default_pipeline": "_none", "number_of_shards": 1, "refresh_interval": "5s"}}),
+    );
+    assert_eq!(r.0, 200, "{}", r.1);
+    let r = es.json("PUT", "/x/_settings", json!({"index.default_pipeline": "p"}));
+    assert_error(&r, 400, "illegal_argument_exception", "index.default_pipeline");
+    let r = es.json("PUT", "/x/_settings", json!({"index.number_of_shards": 2}));
+    assert_error(
+        &r,
+        400,
+        "illegal_argument_exception",
+        "Can't update non dynamic settings [[index.number_of_shards]]",
+    );
+    assert_error(
+        &es.json("PUT", "/x/_doc/1?pipeline=p", json!({})),
+        400,
+        "illegal_argument_exception",
+        "pipeline with id [p] does not exist",
+    );
+    for source in [json!({"excludes": ["secret"]}), json!({"includes": ["a"]}), json!({"enabled": false})] {
+        let r = es.json("PUT", "/y", json!({"mappings": {"_source": source}}));
+        assert_eq!(r.0, 400, "{}", r.1);
+        assert!(r.1["error"]["reason"].as_str().unwrap().contains("[_source."), "{}", r.1);
+        let r = es.json("PUT", "/x/_mapping", json!({"_source": source}));
+        assert_eq!(r.0, 400, "{}", r.1);
+    }
+    assert_eq!(es.json("PUT", "/y", json!({"mappings": {"_source": {"enabled": true}}})).0, 200);
+}
+
+#[test]
+fn bulk_require_alias_and_url_parameters() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let es = Http::new(s.port, &s.ca, "elastic", &s.password);
+    assert_eq!(es.json("PUT", "/real", json!({"aliases": {"al": {}}})).0, 200);
+    let r = es.bulk(
+        "/_bulk?require_alias=true&refresh=true",
+        &[
+            json!({"index": {"_index": "missing", "_id": "1"}}),
+            json!({"a": 1}),
+            json!({"index": {"_index": "al", "_id": "1"}}),
+            json!({"a": 1}),
+            json!({"create": {"_index": "other", "_id": "1", "require_alias": false}}),
+            json!({"a": 1}),
+        ],
+    );
+    let items = &r.1["items"];
+    assert_eq!(items[0]["index"]["status"], 404, "{}", r.1);
+    assert_eq!(items[0]["index"]["error"]["type"], "index_not_found_exception");
+    assert_eq!(
+        items[0]["index"]["error"]["reason"],
+        "no such index [missing] and [require_alias] request flag is [true] and [missing] is not an alias"
+    );
+    assert_eq!(items[1]["index"]["status"], 201, "{}", r.1);
+    assert_eq!(items[2]["create"]["status"], 201, "{}", r.1);
+    assert_eq!(es.json("HEAD", "/missing", Value::Null).0, 404, "not created");
+    let r = es
+        .bulk("/_bulk", &[json!({"index": {"_index": "missing2", "require_alias": true}}), json!({"a": 1})]);
+    assert_eq!(r.1["items"][0]["index"]["status"], 404, "{}", r.1);
+    assert_eq!(es.json("HEAD", "/missing2", Value::Null).0, 404, "not created");
+
+    // Unknown parameters are Elasticsearch's 400, with a suggestion when one is close.
+    assert_error(
+        &es.json("GET", "/real/_search?sise=1", Value::Null),
+        400,
+        "illegal_argument_exception",
+        "request [/real/_search] contains unrecognized parameter: [sise] -> did you mean [size]?",
+    );
+    assert_error(
+        &es.json("GET", "/_security/user?bogus=1", Value::Null),
+        400,
+        "illegal_argument_exception",
+        "contains unrecognized parameter: [bogus]",
+    );
+    assert_error(&es.json("PUT", "/z?timeout=soon", Value::Null), 400, "parse_exception", "timeout");
+    assert_error(
+        &es.json("PUT", "/z?wait_for_active_shards=-2", Value::Null),
+        400,
+        "illegal_argument_exception",
+        "negative",
+    );
+    assert_eq!(
+        es.json("PUT", "/z?timeout=30s&master_timeout=1m&wait_for_active_shards=all", Value::Null).0,
+        200
+    );
+
+    // filter_path, with wildcards and exclusions.
+    let r = es.json("GET", "/real/_search?filter_path=hits.hits._id", Value::Null);
+    assert_eq!(r.1, json!({"hits": {"hits": [{"_id": "1"}]}}));
+    let r = es.json("GET", "/real/_search?filter_path=**._source", Value::Null);
+    assert_eq!(r.1, json!({"hits": {"hits": [{"_source": {"a": 1}}]}}));
+    let r = es.json("GET", "/real/_search?filter_path=-hits,-_shards,-took", Value::Null);
+    assert_eq!(r.1, json!({"timed_out": false}));
+    let r = es.json("GET", "/real/_doc/1?filter_path=_source.a,found", Value::Null);
+    assert_eq!(r.1, json!({"found": true, "_source": {"a": 1}}));
+    // pretty, and the body in the URL.
+    let (status, text) = {
+        let resp = es
+            .client
+            .get(format!("{}/real/_count?pretty", es.base))
+            .basic_auth(&es.user, Some(&es.password))
+            .send()
+            .expect("request");
+        (resp.status().as_u16(), resp.text().expect("text"))
+    };
+    assert_eq!(status, 200);
+    assert!(text.starts_with("{\n  \"count\" : 1,") || text.starts_with("{\n  \"count\": 1,"), "{text}");
+    let r = es.json(
+        "GET",
+        "/real/_count?source=%7B%22query%22%3A%7B%22term%22%3A%7B%22a%22%3A2%7D%7D%7D&source_content_type=application/json",
+        Value::Null,
+    );
+    assert_eq!(r.1["count"], 0, "{}", r.1);
+}

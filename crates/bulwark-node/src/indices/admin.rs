@@ -129,7 +129,8 @@ impl Indices {
                 MetaChange::PutMapping { index, .. }
                 | MetaChange::AddAlias { index, .. }
                 | MetaChange::RemoveAlias { index, .. }
-                | MetaChange::SetClosed { index, .. } => index.clone(),
+                | MetaChange::SetClosed { index, .. }
+                | MetaChange::PutSettings { index, .. } => index.clone(),
             };
             by_index.entry(index).or_default().push(c);
         }
@@ -155,6 +156,14 @@ impl Indices {
                         meta.aliases.remove(&alias);
                     }
                     MetaChange::SetClosed { closed, .. } => meta.closed = closed,
+                    MetaChange::PutSettings { settings, .. } => {
+                        for (k, v) in settings {
+                            match v {
+                                Some(v) => meta.settings.insert(k, v),
+                                None => meta.settings.remove(&k),
+                            };
+                        }
+                    }
                 }
             }
             updated.insert(name, (shard, meta, mappings));

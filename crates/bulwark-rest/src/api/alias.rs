@@ -13,6 +13,7 @@ use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
 use super::index::{alias_json, invalid_alias};
+use crate::blocks::{self, Level};
 use crate::body;
 use crate::caller::Caller;
 use crate::indices::{AliasMeta, DataPlane, MetaChange};
@@ -85,6 +86,7 @@ fn add_changes(
     caller.authorize(state, Action::UpdateAliases, aliases)?;
     let opts = Options { allow_no_indices: false, ..Options::default() }.allowing_closed();
     let indices = resolve(state, caller, catalog, expr, Action::UpdateAliases, opts)?;
+    blocks::check(catalog, &indices, Level::MetadataWrite)?;
     let mut out = Vec::new();
     for index in &indices {
         for alias in aliases {
@@ -108,6 +110,7 @@ fn remove_changes(
     }
     let opts = Options::default().allowing_closed();
     let indices = resolve(state, caller, catalog, expr, Action::UpdateAliases, opts)?;
+    blocks::check(catalog, &indices, Level::MetadataWrite)?;
     let mut out = Vec::new();
     let mut matched: BTreeSet<&String> = BTreeSet::new();
     for index in &indices {
@@ -183,6 +186,7 @@ pub async fn update(
                         return Err(crate::resolve::index_not_found(i));
                     }
                 }
+                blocks::check_delete_index(&catalog, &indices)?;
                 deletes.extend(indices);
             }
             other => return Err(ApiError::parse(format!("Unknown alias action [{other}]"))),
@@ -243,6 +247,7 @@ fn lookup(
 ) -> Result<Found, ApiError> {
     let opts = Options::from_params(params)?.allowing_closed();
     let indices = resolve(state, caller, catalog, expr, Action::GetAliases, opts)?;
+    blocks::check(catalog, &indices, Level::MetadataRead)?;
     let mut out = BTreeMap::new();
     let mut matched: BTreeSet<&String> = BTreeSet::new();
     for index in &indices {

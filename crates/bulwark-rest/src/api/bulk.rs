@@ -51,6 +51,8 @@ struct Item {
     op: Option<Result<(WriteKind, WriteOp), ApiError>>,
     /// The update's `_source`, if asked.
     filter: Option<SourceFilter>,
+    /// `require_alias`: the target must be an alias (never an index, never auto-created).
+    require_alias: bool,
 }
 
 fn action_name(line: &Line<'_>, m: &Map<String, Value>) -> Result<&'static str, ApiError> {
@@ -86,7 +88,11 @@ fn string_meta(meta: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 /// Reads every item; a malformed action line fails the whole request, as in Elasticsearch.
-fn parse(lines: &[Line<'_>], default_index: Option<&str>) -> Result<Vec<Item>, ApiError> {
+fn parse(
+    lines: &[Line<'_>],
+    default_index: Option<&str>,
+    default_require_alias: bool,
+) -> Result<Vec<Item>, ApiError> {
     let mut items = Vec::new();
     let mut i = 0;
     while i < lines.len() {
@@ -121,8 +127,21 @@ fn parse(lines: &[Line<'_>], default_index: Option<&str>) -> Result<Vec<Item>, A
             Some(s.bytes)
         };
         let mut filter = None;
+        let require_alias = match meta.get("require_alias") {
+            None | Some(Value::Null) => default_require_alias,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+            Some(_) => {
+                return Err(ApiError::illegal_argument(format!(
+                    "Action/metadata line [{}]: [require_alias] must be a boolean",
+                    line.number
+                )));
+            }
+        };
+        // Deletes never create an index, so `require_alias` does not apply to them.
+        let require_alias = require_alias && action != "delete";
         let op = item_op(action, meta, id.as_deref(), source, &mut filter);
-        items.push(Item { action, index, id, op: Some(op), filter });
+        items.push(Item { action, index, id, op: Some(op), filter, require_alias });
     }
     Ok(items)
 }
@@ -198,8 +217,9 @@ pub async fn bulk(
     let default_index = path.map(|Path(p)| p);
     refuse_unsupported(|k| params.get(k).cloned())?;
     let refresh = refresh_param(params.get("refresh").map(String::as_str))?;
+    let require_alias = crate::params::flag(&params, "require_alias")?;
     let lines = ndjson::lines(&bytes)?;
-    let mut items = parse(&lines, default_index.as_deref())?;
+    let mut items = parse(&lines, default_index.as_deref(), require_alias)?;
     if items.is_empty() {
         return Err(crate::body::validation("no requests added"));
     }
@@ -214,6 +234,9 @@ pub async fn bulk(
         filters.push(item.filter.take());
         let op = item.op.take().unwrap_or_else(|| Err(ApiError::store("a bulk item was read twice")));
         let slot = op.and_then(|(kind, op)| {
+            if item.require_alias && catalog.alias(&item.index).is_none() {
+                return Err(super::write::alias_required(&item.index));
+            }
             let target = targets.authorize(&item.index, kind)?;
             if target.auto_create {
                 request.may_create.insert(target.index.clone());

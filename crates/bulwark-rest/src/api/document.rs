@@ -69,16 +69,8 @@ async fn put_doc(
     // An index request without an id creates a document, as Elasticsearch treats it.
     let kind = if create || id.is_none() { WriteKind::Create } else { WriteKind::Index };
     let target = Targets::new(&state, &caller, &catalog).authorize(&index, kind)?;
-    if params.get("require_alias").is_some_and(|v| v == "true" || v.is_empty())
-        && catalog.alias(&index).is_none()
-    {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "index_not_found_exception",
-            format!(
-                "no such index [{index}] and [require_alias] request flag is [true] and [{index}] is not an alias"
-            ),
-        ));
+    if crate::params::flag(&params, "require_alias")? && catalog.alias(&index).is_none() {
+        return Err(super::write::alias_required(&index));
     }
     let item = WriteItem {
         index: target.index,
@@ -168,6 +160,7 @@ fn read(
 ) -> Result<(String, Option<StoredDoc>), ApiError> {
     caller.authorize(state, action, &[index.to_owned()])?;
     let concrete = single_index(catalog, index)?;
+    crate::blocks::check(catalog, std::slice::from_ref(&concrete), crate::blocks::Level::Read)?;
     let doc = svc.get(&concrete, id)?;
     Ok((concrete, doc))
 }
@@ -355,6 +348,9 @@ pub async fn update(
         filter = Some(SourceFilter::from_params(&params));
     }
     let catalog = Catalog::load(&svc)?;
+    if crate::params::flag(&params, "require_alias")? && catalog.alias(&index).is_none() {
+        return Err(super::write::alias_required(&index));
+    }
     let target = Targets::new(&state, &caller, &catalog).authorize(&index, WriteKind::Update)?;
     let item = WriteItem { index: target.index, id: Some(id), op: WriteOp::Update(op) };
     let outcome = write_one(&svc, item, target.auto_create, refresh).await?;

@@ -12,144 +12,15 @@ use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
 use super::alias::parse_alias_meta;
+use super::settings::{parse_settings, settings_json};
+use crate::blocks::{self, Level};
 use crate::body;
 use crate::caller::Caller;
-use crate::indices::{AliasMeta, DataPlane, IndexMeta, MetaChange, nest_settings};
+use crate::indices::{AliasMeta, DataPlane, MetaChange};
 use crate::resolve::{Catalog, Options, resolve, validate_index_name};
 use crate::{ApiError, RestState};
 
 type Params = Query<HashMap<String, String>>;
-
-/// The index version Elasticsearch 8.19 writes in `index.version.created`.
-const VERSION_CREATED: &str = "8536000";
-
-/// Index settings this node accepts (without the `index.` prefix): exact names, then prefixes.
-const KNOWN_SETTINGS: &[&str] = &[
-    "number_of_shards",
-    "number_of_replicas",
-    "refresh_interval",
-    "max_result_window",
-    "auto_expand_replicas",
-    "hidden",
-    "codec",
-    "number_of_routing_shards",
-    "max_inner_result_window",
-    "max_terms_count",
-    "max_regex_length",
-    "max_ngram_diff",
-    "max_shingle_diff",
-    "max_docvalue_fields_search",
-    "max_script_fields",
-    "max_rescore_window",
-    "default_pipeline",
-    "final_pipeline",
-    "priority",
-    "format",
-    "mode",
-    "frozen",
-];
-const KNOWN_PREFIXES: &[&str] = &[
-    "analysis.",
-    "mapping.",
-    "lifecycle.",
-    "query.",
-    "sort.",
-    "routing.",
-    "blocks.",
-    "translog.",
-    "merge.",
-    "search.",
-    "indexing.",
-    "shard.",
-    "store.",
-    "unassigned.",
-    "highlight.",
-    "similarity.",
-    "write.",
-];
-
-/// Flattens `settings` into dotted keys without the `index.` prefix, values as strings.
-fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) -> Result<(), ApiError> {
-    match v {
-        Value::Object(m) => {
-            for (k, v) in m {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                flatten(&key, v, out)?;
-            }
-        }
-        Value::Array(a) => {
-            let items = a.iter().map(|i| Value::String(scalar(i))).collect();
-            out.insert(prefix.to_owned(), Value::Array(items));
-        }
-        Value::Null => {}
-        other => {
-            out.insert(prefix.to_owned(), Value::String(scalar(other)));
-        }
-    }
-    Ok(())
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Reads and checks the `settings` of a create request.
-pub fn parse_settings(v: &Value) -> Result<BTreeMap<String, Value>, ApiError> {
-    if !v.is_object() {
-        return Err(ApiError::parse("[settings] must be an object"));
-    }
-    let mut flat = BTreeMap::new();
-    flatten("", v, &mut flat)?;
-    let mut out = BTreeMap::new();
-    for (k, v) in flat {
-        let key = k.strip_prefix("index.").unwrap_or(&k).to_owned();
-        let known =
-            KNOWN_SETTINGS.contains(&key.as_str()) || KNOWN_PREFIXES.iter().any(|p| key.starts_with(p));
-        if !known {
-            return Err(ApiError::illegal_argument(format!(
-                "unknown setting [index.{key}] please check that any required plugins are installed, or check the breaking changes documentation for removed settings"
-            )));
-        }
-        out.insert(key, v);
-    }
-    for (key, min) in [("number_of_shards", 1), ("number_of_replicas", 0)] {
-        if let Some(v) = out.get(key) {
-            let s = scalar(v);
-            match s.parse::<i64>() {
-                Ok(n) if n >= min => {}
-                Ok(_) => {
-                    return Err(ApiError::illegal_argument(format!(
-                        "Failed to parse value [{s}] for setting [index.{key}] must be >= {min}"
-                    )));
-                }
-                Err(_) => {
-                    return Err(ApiError::illegal_argument(format!(
-                        "Failed to parse value [{s}] for setting [index.{key}]"
-                    )));
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The `settings` object Elasticsearch shows for an index.
-pub fn settings_json(name: &str, meta: &IndexMeta) -> Value {
-    let mut flat = meta.settings.clone();
-    flat.entry("number_of_shards".into()).or_insert_with(|| json!("1"));
-    flat.entry("number_of_replicas".into()).or_insert_with(|| json!("1"));
-    flat.insert("uuid".into(), json!(meta.uuid));
-    flat.insert("creation_date".into(), json!(meta.creation_date.to_string()));
-    flat.insert("provided_name".into(), json!(name));
-    flat.insert("version.created".into(), json!(VERSION_CREATED));
-    if meta.closed {
-        flat.insert("verified_before_close".into(), json!("true"));
-    }
-    json!({ "index": nest_settings(&flat) })
-}
 
 /// `PUT /{index}`
 pub async fn create(
@@ -178,6 +49,13 @@ pub async fn create(
             }
             other => return Err(ApiError::parse(format!("unknown key [{other}] for create index"))),
         }
+    }
+    if !aliases.is_empty() {
+        // Adding an alias is an alias change: as in Elasticsearch, creating an index with
+        // aliases also needs `indices:admin/aliases` on the alias names, or a user allowed to
+        // create `logs-*` could take over an alias someone else made (`is_write_index`).
+        let names: Vec<String> = aliases.keys().cloned().collect();
+        caller.authorize(&state, Action::UpdateAliases, &names)?;
     }
     let catalog = Catalog::load(&svc)?;
     if catalog.alias(&index).is_some() {
@@ -251,6 +129,7 @@ pub async fn delete(
     let names = explicit_names(&catalog, &expr)?;
     caller.authorize(&state, Action::DeleteIndex, &names)?;
     let names = existing(&catalog, names, Options::from_params(&params)?)?;
+    blocks::check_delete_index(&catalog, &names)?;
     svc.delete_indices(names).await?;
     Ok(Json(json!({"acknowledged": true})))
 }
@@ -266,6 +145,7 @@ pub async fn get(
     let catalog = Catalog::load(&svc)?;
     let opts = Options::from_params(&params)?.allowing_closed();
     let names = resolve(&state, &caller, &catalog, &expr, Action::IndicesGet, opts)?;
+    blocks::check(&catalog, &names, Level::MetadataRead)?;
     let mut out = Map::new();
     for name in names {
         let Some(meta) = catalog.index(&name) else { continue };
@@ -337,6 +217,7 @@ pub async fn get_mapping(
     let catalog = Catalog::load(&svc)?;
     let opts = Options::from_params(&params)?.allowing_closed();
     let names = resolve(&state, &caller, &catalog, &expr, Action::GetMapping, opts)?;
+    blocks::check(&catalog, &names, Level::MetadataRead)?;
     let mut out = Map::new();
     for name in names {
         let Some(meta) = catalog.index(&name) else { continue };
@@ -363,6 +244,7 @@ pub async fn put_mapping(
     if names.is_empty() {
         return Err(crate::resolve::index_not_found(&expr));
     }
+    blocks::check(&catalog, &names, Level::MetadataWrite)?;
     let changes =
         names.into_iter().map(|index| MetaChange::PutMapping { index, mapping: mapping.clone() }).collect();
     svc.update_metadata(changes).await?;
@@ -381,6 +263,7 @@ pub async fn close(
     let names = explicit_names(&catalog, &expr)?;
     caller.authorize(&state, Action::CloseIndex, &names)?;
     let names = existing(&catalog, names, Options::from_params(&params)?)?;
+    blocks::check(&catalog, &names, Level::MetadataWrite)?;
     let changes =
         names.iter().map(|index| MetaChange::SetClosed { index: index.clone(), closed: true }).collect();
     svc.update_metadata(changes).await?;
@@ -400,6 +283,7 @@ pub async fn open(
     let mut opts = Options::from_params(&params)?.allowing_closed();
     opts.closed = true;
     let names = resolve(&state, &caller, &catalog, &expr, Action::OpenIndex, opts)?;
+    blocks::check(&catalog, &names, Level::MetadataWrite)?;
     let changes = names.into_iter().map(|index| MetaChange::SetClosed { index, closed: false }).collect();
     svc.update_metadata(changes).await?;
     Ok(Json(json!({"acknowledged": true, "shards_acknowledged": true})))

@@ -23,6 +23,7 @@ pub mod root;
 pub mod search;
 pub mod security;
 pub mod service;
+pub mod settings;
 pub mod ssl;
 pub mod user;
 pub mod write;

@@ -105,6 +105,7 @@ async fn execute(
     let request = SearchRequest::parse(body, params.iter()).map_err(ApiError::from)?;
     let opts = Options::from_params(params)?;
     let indices = resolve(state, caller, catalog, expr, Action::Search, opts)?;
+    crate::blocks::check(catalog, &indices, crate::blocks::Level::Read)?;
     let request =
         request.restricted(restrict::restrictions(state, caller, catalog, Action::Search, &indices)?);
     let n = indices.len();
@@ -228,6 +229,7 @@ pub async fn count(
         let catalog = Catalog::load(&svc)?;
         let opts = Options::from_params(&params)?;
         let indices = resolve(&state, &caller, &catalog, &expr, Action::Count, opts)?;
+        crate::blocks::check(&catalog, &indices, crate::blocks::Level::Read)?;
         let restrictions = restrict::restrictions(&state, &caller, &catalog, Action::Count, &indices)?;
         let n = indices.len();
         let count = svc

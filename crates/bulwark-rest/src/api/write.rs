@@ -82,6 +82,7 @@ impl<'a> Targets<'a> {
             }
         }
         if target.is_some() {
+            crate::blocks::check(self.catalog, one, crate::blocks::Level::Write)?;
             return Ok(Target { index, auto_create: false });
         }
         if kind == WriteKind::Delete {
@@ -105,6 +106,17 @@ impl<'a> Targets<'a> {
             .clone()?;
         Ok(Target { index, auto_create: true })
     }
+}
+
+/// 404 for a write with `require_alias` to a name that is not an alias.
+pub fn alias_required(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "index_not_found_exception",
+        format!(
+            "no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias"
+        ),
+    )
 }
 
 /// Checks a document id given by the caller.
