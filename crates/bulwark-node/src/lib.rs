@@ -1,9 +1,11 @@
 //! The node: settings, first-start auto-configuration, TLS, the HTTP server, shutdown.
 
+mod accept;
 pub mod admin;
 pub mod audit;
 pub mod autoconfig;
 mod bootstrap;
+mod connection;
 mod crl;
 pub mod doctor;
 pub mod enrollment;
@@ -19,6 +21,7 @@ mod start;
 pub mod state;
 mod timestamp;
 mod tls;
+mod watched;
 
 pub use error::NodeError;
 pub use start::{StartOptions, run};

@@ -299,7 +299,9 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         }
         let app = bulwark_rest::router::router(rest).layer(axum::Extension(Enrollment(enrollment)));
         let app = app.layer(axum::Extension(bulwark_rest::indices::DataPlane(indices.clone())));
-        server::serve(listener, http_tls.clone(), app, shutdown_signal()).await;
+        let limits = crate::connection::Limits::from_settings(&settings.http);
+        tracing::debug!(?limits, "HTTP limits");
+        server::serve(listener, http_tls.clone(), app, limits, shutdown_signal()).await;
         if settings.node_portsfile {
             let _ = std::fs::remove_file(settings.path_logs.join("http.ports"));
         }

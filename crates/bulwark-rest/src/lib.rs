@@ -7,6 +7,7 @@ pub mod api;
 mod authn;
 mod body;
 mod caller;
+mod connection;
 mod error;
 pub mod indices;
 mod json;
@@ -17,6 +18,7 @@ pub mod revocation;
 pub mod router;
 mod state;
 
+pub use connection::ConnectionAuthenticated;
 pub use error::ApiError;
 pub use state::{
     CertificateSource, ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, PeerCertificates,
