@@ -22,7 +22,7 @@ use crate::NodeError;
 use crate::accept::{self, AcceptErrors, PlaintextLog, RateLimited};
 use crate::connection::{Admission, ConnState, Connections, Limits, RequestGuard};
 use crate::reload::LayerTls;
-use crate::watched::{GuardedBody, WatchedBody, WatchedIo};
+use crate::watched::{Drained, GuardedBody, UnreadSlot, WatchedBody, WatchedIo};
 
 /// Resolves an Elasticsearch host value (`_local_`, `_site_`, `0.0.0.0`, an IP or a name).
 pub fn resolve_host(host: &str, port: u16) -> Result<SocketAddr, NodeError> {
@@ -204,9 +204,18 @@ impl Conn {
             parts.extensions.insert(p.clone());
         }
         let over = Arc::new(AtomicBool::new(false));
-        let body = Body::new(WatchedBody::new(body, &self.state, limit, over.clone()));
+        let unread: Option<UnreadSlot> = http2.then(UnreadSlot::default);
+        let body = Body::new(WatchedBody::new(body, &self.state, limit, over.clone(), unread.clone()));
         let Ok(resp) = self.app.clone().oneshot(Request::from_parts(parts, body)).await;
         if over.load(Ordering::Relaxed) {
+            return Ok(self.respond(too_large(limit), request, http2, true));
+        }
+        // HTTP/2: a stream whose body was not read would be reset, and clients drop the answer
+        // with it. Read the rest first (bounded by the limit and by the body timeout).
+        let rest = unread.and_then(|u| u.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
+        if let Some(rest) = rest
+            && let Drained::TooLarge = rest.drain(limit).await
+        {
             return Ok(self.respond(too_large(limit), request, http2, true));
         }
         Ok(self.respond(resp, request, http2, false))

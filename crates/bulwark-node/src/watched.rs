@@ -104,18 +104,84 @@ impl<T: AsyncRead + Unpin + Send + 'static> Drop for WatchedIo<T> {
 /// `http.max_content_length` (raising `too_large`), and hands the body over as one buffer
 /// (sized from `Content-Length`), so gathering it does not copy it again.
 pub struct WatchedBody {
-    inner: Incoming,
+    /// `None` only once dropped.
+    inner: Option<Incoming>,
     limit: u64,
     seen: u64,
     buf: Vec<u8>,
     too_large: Arc<AtomicBool>,
     guard: Option<BodyGuard>,
+    unread: Option<UnreadSlot>,
+}
+
+/// Where a body dropped before its end is left, for the server to read out (HTTP/2: a stream
+/// whose body is not read is reset, and clients then drop the answer too).
+pub type UnreadSlot = Arc<std::sync::Mutex<Option<Unread>>>;
+
+/// The rest of a request body nobody read.
+pub struct Unread {
+    inner: Incoming,
+    seen: u64,
+    guard: BodyGuard,
+}
+
+/// How reading out an unread body ended.
+pub enum Drained {
+    Done,
+    TooLarge,
+    Failed,
+}
+
+impl Unread {
+    /// Reads and drops the rest of the body, up to `limit` bytes in all.
+    pub async fn drain(mut self, limit: u64) -> Drained {
+        use http_body_util_lite::frame;
+        loop {
+            match frame(&mut self.inner).await {
+                None => return Drained::Done,
+                Some(Err(_)) => return Drained::Failed,
+                Some(Ok(f)) => {
+                    self.guard.progress();
+                    if let Some(d) = f.data_ref() {
+                        self.seen += d.len() as u64;
+                        if self.seen > limit {
+                            return Drained::TooLarge;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The one body helper needed here, without another dependency.
+mod http_body_util_lite {
+    use super::*;
+
+    pub async fn frame(body: &mut Incoming) -> Option<Result<Frame<Bytes>, hyper::Error>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await
+    }
 }
 
 impl WatchedBody {
-    pub fn new(inner: Incoming, state: &Arc<ConnState>, limit: u64, too_large: Arc<AtomicBool>) -> Self {
+    pub fn new(
+        inner: Incoming,
+        state: &Arc<ConnState>,
+        limit: u64,
+        too_large: Arc<AtomicBool>,
+        unread: Option<UnreadSlot>,
+    ) -> Self {
         let guard = (!inner.is_end_stream()).then(|| state.open_body());
-        WatchedBody { inner, limit, seen: 0, buf: Vec::new(), too_large, guard }
+        WatchedBody { inner: Some(inner), limit, seen: 0, buf: Vec::new(), too_large, guard, unread }
+    }
+}
+
+impl Drop for WatchedBody {
+    fn drop(&mut self) {
+        if let (Some(slot), Some(guard), Some(inner)) = (self.unread.take(), self.guard.take(), self.inner.take()) {
+            let seen = self.seen;
+            *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Unread { inner, seen, guard });
+        }
     }
 }
 
@@ -129,10 +195,10 @@ impl Body for WatchedBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         loop {
-            if this.guard.is_none() {
+            let (Some(inner), Some(_)) = (this.inner.as_mut(), this.guard.as_ref()) else {
                 return Poll::Ready(None);
-            }
-            let frame = match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            };
+            let frame = match ready!(Pin::new(&mut *inner).poll_frame(cx)) {
                 Some(Ok(frame)) => frame,
                 Some(Err(e)) => {
                     this.guard = None;
@@ -155,13 +221,13 @@ impl Body for WatchedBody {
                 this.buf = Vec::new();
                 return Poll::Ready(Some(Err("the request body is larger than http.max_content_length".into())));
             }
-            if this.buf.is_empty() && this.inner.is_end_stream() {
+            if this.buf.is_empty() && inner.is_end_stream() {
                 // The whole body in one frame: no copy.
                 this.guard = None;
                 return Poll::Ready(Some(Ok(Frame::data(data))));
             }
             if this.buf.capacity() == 0 {
-                let expected = this.inner.size_hint().lower() + data.len() as u64;
+                let expected = inner.size_hint().lower() + data.len() as u64;
                 this.buf.reserve(usize::try_from(expected.min(this.limit)).unwrap_or(0));
             }
             this.buf.extend_from_slice(&data);
@@ -173,10 +239,10 @@ impl Body for WatchedBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        if self.guard.is_none() {
+        let (Some(inner), Some(_)) = (self.inner.as_ref(), self.guard.as_ref()) else {
             return SizeHint::with_exact(0);
-        }
-        let mut h = self.inner.size_hint();
+        };
+        let mut h = inner.size_hint();
         let buffered = self.buf.len() as u64;
         h.set_lower(h.lower() + buffered);
         if let Some(u) = h.upper() {
