@@ -14,6 +14,7 @@ pub mod files;
 pub mod host;
 pub mod indices;
 pub mod logging;
+mod memory;
 pub mod realm_files;
 pub mod reload;
 mod server;

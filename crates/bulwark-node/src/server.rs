@@ -195,8 +195,9 @@ impl Conn {
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit) {
             // Answered before reading a byte of the body (and without `100 Continue`).
-            return Ok(self.respond(too_large(limit), request, http2, true));
+            return Ok(self.respond(too_large(limit), request, http2, true, false));
         }
+        let large = declared.is_some_and(|n| n >= crate::memory::LARGE_BODY);
         let (mut parts, body) = req.into_parts();
         parts.extensions.insert(axum::extract::ConnectInfo(self.peer));
         parts.extensions.insert(self.state.authenticated.clone());
@@ -208,7 +209,7 @@ impl Conn {
         let body = Body::new(WatchedBody::new(body, &self.state, limit, over.clone(), unread.clone()));
         let Ok(resp) = self.app.clone().oneshot(Request::from_parts(parts, body)).await;
         if over.load(Ordering::Relaxed) {
-            return Ok(self.respond(too_large(limit), request, http2, true));
+            return Ok(self.respond(too_large(limit), request, http2, true, true));
         }
         // HTTP/2: a stream whose body was not read would be reset, and clients drop the answer
         // with it. Read the rest first (bounded by the limit and by the body timeout).
@@ -216,18 +217,25 @@ impl Conn {
         if let Some(rest) = rest
             && let Drained::TooLarge = rest.drain(limit).await
         {
-            return Ok(self.respond(too_large(limit), request, http2, true));
+            return Ok(self.respond(too_large(limit), request, http2, true, large));
         }
-        Ok(self.respond(resp, request, http2, false))
+        Ok(self.respond(resp, request, http2, false, large))
     }
 
-    fn respond(&self, resp: Response<Body>, request: RequestGuard, http2: bool, close: bool) -> Response<Body> {
+    fn respond(
+        &self,
+        resp: Response<Body>,
+        request: RequestGuard,
+        http2: bool,
+        close: bool,
+        large: bool,
+    ) -> Response<Body> {
         let (mut parts, body) = resp.into_parts();
         if close && !http2 {
             parts.headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             self.state.set_linger();
         }
-        let body = Body::new(GuardedBody::new(body, request, self.state.open_response()));
+        let body = Body::new(GuardedBody::new(body, request, self.state.open_response(), large));
         Response::from_parts(parts, body)
     }
 }

@@ -159,6 +159,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     if let Some(fp) = fingerprint {
         tracing::info!(fingerprint = %fp, "HTTP CA certificate SHA-256 fingerprint");
     }
+    crate::memory::tune_allocator();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -181,6 +182,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             )??
         };
         indices.spawn_refresher();
+        crate::memory::spawn_trimmer();
         let users = Arc::new(SecurityEntries::new(store.clone()));
         let audit: Arc<dyn AuditSink> = if security.is_enabled() && security.audit_enabled {
             Arc::new(AuditLog::open(&settings.path_logs)?)
