@@ -164,7 +164,9 @@ impl ConnState {
     pub fn expired(&self, limits: &Limits) -> Option<&'static str> {
         let now = self.now();
         let over = |since: u64, limit: Option<Duration>| {
-            limit.is_some_and(|l| now.saturating_sub(since) >= u64::try_from(l.as_millis()).unwrap_or(u64::MAX))
+            limit.is_some_and(|l| {
+                now.saturating_sub(since) >= u64::try_from(l.as_millis()).unwrap_or(u64::MAX)
+            })
         };
         if self.in_flight.load(Relaxed) == 0 {
             let pending = self.pending_since.load(Relaxed);
@@ -176,7 +178,9 @@ impl ConnState {
                 return Some("the connection was idle too long [http.idle_timeout]");
             }
         }
-        if self.bodies_open.load(Relaxed) > 0 && over(self.body_progress.load(Relaxed), limits.body_read_timeout) {
+        if self.bodies_open.load(Relaxed) > 0
+            && over(self.body_progress.load(Relaxed), limits.body_read_timeout)
+        {
             return Some("the request body stopped arriving [http.body_read_timeout]");
         }
         if self.responses_open.load(Relaxed) > 0
@@ -260,7 +264,11 @@ pub enum Admission {
 
 impl Connections {
     pub fn new(max: usize) -> Arc<Connections> {
-        Arc::new(Connections { max: max.max(1), open: Mutex::new(HashMap::new()), next_id: AtomicU64::new(0) })
+        Arc::new(Connections {
+            max: max.max(1),
+            open: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+        })
     }
 
     pub fn max(&self) -> usize {

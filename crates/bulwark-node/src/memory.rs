@@ -46,7 +46,8 @@ pub fn spawn_trimmer() {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            let wanted = TRIMS_WANTED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            let wanted =
+                TRIMS_WANTED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
             if wanted.is_ok() {
                 let _ = tokio::task::spawn_blocking(trim).await;
             }

@@ -103,7 +103,8 @@ pub async fn serve(
             }
         };
         let _ = tcp.set_nodelay(true);
-        let conn = Conn { app: app.clone(), peer, limits, state: registration.state.clone(), peer_certs: None };
+        let conn =
+            Conn { app: app.clone(), peer, limits, state: registration.state.clone(), peer_certs: None };
         let (tls, plaintext) = (tls.clone(), plaintext.clone());
         tokio::spawn(async move {
             let state = registration.state.clone();
@@ -136,9 +137,13 @@ impl Conn {
             if !self.is_tls(&tcp, plaintext).await {
                 return None;
             }
-            tokio_rustls::TlsAcceptor::from(tls.config()).accept(tcp).await.map_err(|e| {
-                tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed");
-            }).ok()
+            tokio_rustls::TlsAcceptor::from(tls.config())
+                .accept(tcp)
+                .await
+                .map_err(|e| {
+                    tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed");
+                })
+                .ok()
         };
         let Ok(Some(stream)) = tokio::time::timeout(self.limits.handshake_timeout, handshake).await else {
             return;

@@ -38,7 +38,11 @@ impl<T: AsyncRead + Unpin + Send + 'static> WatchedIo<T> {
 }
 
 impl<T: AsyncRead + Unpin + Send + 'static> AsyncRead for WatchedIo<T> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let r = ready!(Pin::new(self.io()?).poll_read(cx, buf));
         self.state.on_read(buf.filled().len() - before);
@@ -181,9 +185,12 @@ impl Drop for WatchedBody {
         if self.seen >= crate::memory::LARGE_BODY {
             crate::memory::large_request_done();
         }
-        if let (Some(slot), Some(guard), Some(inner)) = (self.unread.take(), self.guard.take(), self.inner.take()) {
+        if let (Some(slot), Some(guard), Some(inner)) =
+            (self.unread.take(), self.guard.take(), self.inner.take())
+        {
             let seen = self.seen;
-            *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Unread { inner, seen, guard });
+            *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(Unread { inner, seen, guard });
         }
     }
 }
@@ -222,7 +229,9 @@ impl Body for WatchedBody {
                 this.too_large.store(true, Ordering::Relaxed);
                 this.guard = None;
                 this.buf = Vec::new();
-                return Poll::Ready(Some(Err("the request body is larger than http.max_content_length".into())));
+                return Poll::Ready(Some(Err(
+                    "the request body is larger than http.max_content_length".into()
+                )));
             }
             if this.buf.is_empty() && inner.is_end_stream() {
                 // The whole body in one frame: no copy.

@@ -252,9 +252,11 @@ impl Settings {
                 header_read_timeout: timeout(&mut r, "http.header_read_timeout", Duration::from_secs(10))?,
                 body_read_timeout: timeout(&mut r, "http.body_read_timeout", Duration::from_secs(30))?,
                 idle_timeout: timeout(&mut r, "http.idle_timeout", Duration::from_secs(60))?,
-                max_open_connections: r.parse_with("http.max_open_connections", |s| match s.parse::<u32>() {
-                    Ok(n) if n >= 1 => Ok(n),
-                    _ => Err(format!("[{s}] must be a whole number of at least 1")),
+                max_open_connections: r.parse_with("http.max_open_connections", |s| {
+                    match s.parse::<u32>() {
+                        Ok(n) if n >= 1 => Ok(n),
+                        _ => Err(format!("[{s}] must be a whole number of at least 1")),
+                    }
                 })?,
             },
             transport: TransportSettings {

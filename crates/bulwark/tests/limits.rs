@@ -42,7 +42,8 @@ fn basic(password: &str) -> String {
 /// Sends `GET /` authenticated on a kept-alive connection and reads the response head + body
 /// (the body length comes from `content-length`); returns the status.
 fn get_root(s: &mut Tls, password: &str) -> u16 {
-    let req = format!("GET / HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {}\r\n\r\n", basic(password));
+    let req =
+        format!("GET / HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {}\r\n\r\n", basic(password));
     s.write_all(req.as_bytes()).expect("write");
     read_response(s).0
 }
@@ -60,7 +61,9 @@ fn read_response(s: &mut impl Read) -> (u16, String) {
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
     let len: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().expect("len")))
+        .find_map(|l| {
+            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().expect("len"))
+        })
         .unwrap_or(0);
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).expect("body");
@@ -91,7 +94,14 @@ fn slow_and_idle_clients_are_disconnected_while_a_normal_client_is_served() {
     let home = TestHome::new();
     let s = start_fresh(
         &home,
-        &["-E", "http.header_read_timeout=1s", "-E", "http.body_read_timeout=1s", "-E", "http.idle_timeout=2s"],
+        &[
+            "-E",
+            "http.header_read_timeout=1s",
+            "-E",
+            "http.body_read_timeout=1s",
+            "-E",
+            "http.idle_timeout=2s",
+        ],
     );
     // Slowloris: the request line and a header, then a byte now and then, never the blank line.
     let mut loris = tls(s.port, &s.ca, &[]);
@@ -112,7 +122,9 @@ fn slow_and_idle_clients_are_disconnected_while_a_normal_client_is_served() {
     let start = Instant::now();
     let (mut loris_closed, mut body_closed, mut idle_closed) = (None, None, None);
     let normal = &s.client;
-    while start.elapsed() < Duration::from_secs(8) && (loris_closed.is_none() || body_closed.is_none() || idle_closed.is_none()) {
+    while start.elapsed() < Duration::from_secs(8)
+        && (loris_closed.is_none() || body_closed.is_none() || idle_closed.is_none())
+    {
         // A normal client keeps being served all along.
         assert_eq!(normal.get("/", Some(("elastic", &s.password))).expect("normal client").0, 200);
         if loris_closed.is_none() {
@@ -126,7 +138,8 @@ fn slow_and_idle_clients_are_disconnected_while_a_normal_client_is_served() {
             idle_closed = closed_within(&mut idle, Duration::from_millis(100)).map(|_| start.elapsed());
         }
     }
-    let loris_closed = loris_closed.expect("the slowloris connection stayed open past http.header_read_timeout");
+    let loris_closed =
+        loris_closed.expect("the slowloris connection stayed open past http.header_read_timeout");
     let body_closed = body_closed.expect("the slow body stayed open past http.body_read_timeout");
     let idle_closed = idle_closed.expect("the idle connection stayed open past http.idle_timeout");
     assert!(loris_closed < Duration::from_secs(3), "slowloris closed after {loris_closed:?}");
@@ -165,7 +178,10 @@ fn a_full_listener_sheds_unauthenticated_connections_first_then_refuses() {
     assert_eq!(get_root(&mut third, &s.password), 200);
     let mut refused = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
     short_reads(&refused);
-    assert!(closed_within(&mut refused, Duration::from_secs(3)).is_some(), "a connection past the cap was kept");
+    assert!(
+        closed_within(&mut refused, Duration::from_secs(3)).is_some(),
+        "a connection past the cap was kept"
+    );
     for c in [&mut authed, &mut second, &mut third] {
         assert_eq!(get_root(c, &s.password), 200, "an authenticated connection was shed");
     }
@@ -203,7 +219,8 @@ fn accept_failures_at_the_descriptor_limit_write_a_bounded_number_of_log_lines()
         std::thread::sleep(Duration::from_millis(50));
     }
     // 150 connections: far more than the node has descriptors for.
-    let conns: Vec<TcpStream> = (0..150).filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok()).collect();
+    let conns: Vec<TcpStream> =
+        (0..150).filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok()).collect();
     assert!(conns.len() > 100, "the test could not open its connections");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !home.log().contains("accept failed") {
@@ -261,7 +278,11 @@ fn curl(port: u16, ca: &str, password: &str, path: &str, args: &[&str]) -> (u16,
         .arg(format!("https://localhost:{port}{path}")));
     assert_eq!(code, 0, "curl {args:?}: {err}");
     let (body, status) = out.rsplit_once('\n').expect("status line");
-    (status.trim().parse().expect("status"), serde_json::from_str(body).unwrap_or(serde_json::Value::Null), err)
+    (
+        status.trim().parse().expect("status"),
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        err,
+    )
 }
 
 #[test]
@@ -287,7 +308,10 @@ fn oversized_bodies_http2_unknown_paths_http1_0_and_plaintext() {
         let (status, body, _) = curl(s.port, ca, &s.password, "/big/_doc/1", &all);
         assert_eq!(status, 413, "{what}: {body}");
         assert_eq!(body["status"], 413, "{what}: {body}");
-        assert!(body["error"]["reason"].as_str().is_some_and(|r| r.contains("http.max_content_length")), "{what}: {body}");
+        assert!(
+            body["error"]["reason"].as_str().is_some_and(|r| r.contains("http.max_content_length")),
+            "{what}: {body}"
+        );
         assert!(body["error"]["root_cause"].is_array(), "{what}: {body}");
     }
     // HTTP/2 with a body to a path nothing serves: the JSON 400, several times (no stream reset).
@@ -329,6 +353,10 @@ fn oversized_bodies_http2_unknown_paths_http1_0_and_plaintext() {
         }
         assert!(buf.is_empty(), "plaintext was answered: {}", String::from_utf8_lossy(&buf));
     }
-    let warnings = home.log().lines().filter(|l| l.contains("received plaintext http traffic on an https channel")).count();
+    let warnings = home
+        .log()
+        .lines()
+        .filter(|l| l.contains("received plaintext http traffic on an https channel"))
+        .count();
     assert_eq!(warnings, 1, "plaintext warnings: {warnings}");
 }
