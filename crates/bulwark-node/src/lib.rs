@@ -1,9 +1,11 @@
 //! The node: settings, first-start auto-configuration, TLS, the HTTP server, shutdown.
 
+mod accept;
 pub mod admin;
 pub mod audit;
 pub mod autoconfig;
 mod bootstrap;
+mod connection;
 mod crl;
 pub mod doctor;
 pub mod enrollment;
@@ -12,6 +14,7 @@ pub mod files;
 pub mod host;
 pub mod indices;
 pub mod logging;
+mod memory;
 pub mod realm_files;
 pub mod reload;
 mod server;
@@ -19,6 +22,7 @@ mod start;
 pub mod state;
 mod timestamp;
 mod tls;
+mod watched;
 
 pub use error::NodeError;
 pub use start::{StartOptions, run};

@@ -159,6 +159,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     if let Some(fp) = fingerprint {
         tracing::info!(fingerprint = %fp, "HTTP CA certificate SHA-256 fingerprint");
     }
+    crate::memory::tune_allocator();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -181,6 +182,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             )??
         };
         indices.spawn_refresher();
+        crate::memory::spawn_trimmer();
         let users = Arc::new(SecurityEntries::new(store.clone()));
         let audit: Arc<dyn AuditSink> = if security.is_enabled() && security.audit_enabled {
             Arc::new(AuditLog::open(&settings.path_logs)?)
@@ -314,7 +316,9 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         }
         let app = bulwark_rest::router::router(rest).layer(axum::Extension(Enrollment(enrollment)));
         let app = app.layer(axum::Extension(bulwark_rest::indices::DataPlane(indices.clone())));
-        server::serve(listener, http_tls.clone(), app, shutdown_signal()).await;
+        let limits = crate::connection::Limits::from_settings(&settings.http);
+        tracing::debug!(?limits, "HTTP limits");
+        server::serve(listener, http_tls.clone(), app, limits, shutdown_signal()).await;
         if settings.node_portsfile {
             let _ = std::fs::remove_file(settings.path_logs.join("http.ports"));
         }

@@ -217,7 +217,9 @@ pub fn server_config(
         &material.key,
         client_auth,
         versions,
-        &[b"h2", b"http/1.1"],
+        // HTTP/1.0 clients that offer only `http/1.0` are served too (a list without it makes
+        // rustls refuse them with a no_application_protocol alert).
+        &[b"h2", b"http/1.1", b"http/1.0"],
         &ssl.cipher_suites,
     )
     .map_err(|e| match e {

@@ -25,6 +25,7 @@ pub fn origin(req: &Request) -> Origin {
 /// Authenticates the request or answers 401.
 pub async fn authenticate(State(state): State<RestState>, mut req: Request, next: Next) -> Response {
     if !state.security_enabled {
+        crate::connection::mark_authenticated(&req);
         return next.run(req).await;
     }
     let origin = origin(&req);
@@ -46,6 +47,7 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
                 Err(e) => return e.into_response(),
             };
             req.extensions_mut().insert(a);
+            crate::connection::mark_authenticated(&req);
             return next.run(req).await;
         }
         return unauthenticated(SecurityError::MissingCredentials { path: origin.path.clone() });
@@ -78,6 +80,7 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
                 Err(e) => return e.into_response(),
             };
             req.extensions_mut().insert(a);
+            crate::connection::mark_authenticated(&req);
             next.run(req).await
         }
         Outcome::Failure { error, delay } => {

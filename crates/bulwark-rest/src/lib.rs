@@ -8,6 +8,7 @@ mod authn;
 mod blocks;
 mod body;
 mod caller;
+mod connection;
 mod error;
 mod filter_path;
 pub mod indices;
@@ -21,6 +22,7 @@ pub mod revocation;
 pub mod router;
 mod state;
 
+pub use connection::ConnectionAuthenticated;
 pub use error::ApiError;
 pub use state::{
     CertificateSource, ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, PeerCertificates,

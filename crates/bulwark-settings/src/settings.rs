@@ -41,6 +41,29 @@ pub struct HttpSettings {
     pub port: u16,
     /// `http.max_content_length` in bytes (default 100mb).
     pub max_content_length: u64,
+    /// `http.header_read_timeout`: how long a request's line and headers may take to arrive once
+    /// its first byte did (default 10s; 0 turns it off).
+    pub header_read_timeout: Option<Duration>,
+    /// `http.body_read_timeout`: how long a request body may go without a byte arriving, and a
+    /// response without the client taking a byte (default 30s; 0 turns it off).
+    pub body_read_timeout: Option<Duration>,
+    /// `http.idle_timeout`: how long a keep-alive connection may sit without a request
+    /// (default 60s; 0 turns it off).
+    pub idle_timeout: Option<Duration>,
+    /// `http.max_open_connections`: the most HTTP connections open at once (default: half the
+    /// process's open-file limit, decided by the node).
+    pub max_open_connections: Option<u32>,
+}
+
+/// A timeout setting: a time value, where `0` (or `-1`, as Elasticsearch writes "none") means none.
+fn timeout(r: &mut Reader, key: &str, default: Duration) -> Result<Option<Duration>, SettingsError> {
+    let d = r
+        .parse_with(key, |s| match s.trim() {
+            "0" | "-1" => Ok(Duration::ZERO),
+            other => parse_duration(other),
+        })?
+        .unwrap_or(default);
+    Ok(if d.is_zero() { None } else { Some(d) })
 }
 
 #[derive(Debug, Clone)]
@@ -347,6 +370,15 @@ impl Settings {
                 max_content_length: r
                     .parse_with("http.max_content_length", parse_byte_size)?
                     .unwrap_or(100 << 20),
+                header_read_timeout: timeout(&mut r, "http.header_read_timeout", Duration::from_secs(10))?,
+                body_read_timeout: timeout(&mut r, "http.body_read_timeout", Duration::from_secs(30))?,
+                idle_timeout: timeout(&mut r, "http.idle_timeout", Duration::from_secs(60))?,
+                max_open_connections: r.parse_with("http.max_open_connections", |s| {
+                    match s.parse::<u32>() {
+                        Ok(n) if n >= 1 => Ok(n),
+                        _ => Err(format!("[{s}] must be a whole number of at least 1")),
+                    }
+                })?,
             },
             transport: TransportSettings {
                 host: r.string("transport.host")?,

@@ -17,6 +17,10 @@ fn defaults() {
     assert_eq!(s.http.port, 9200);
     assert_eq!(s.transport.port, 9300);
     assert_eq!(s.http.max_content_length, 100 << 20);
+    assert_eq!(s.http.header_read_timeout, Some(std::time::Duration::from_secs(10)));
+    assert_eq!(s.http.body_read_timeout, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(s.http.idle_timeout, Some(std::time::Duration::from_secs(60)));
+    assert_eq!(s.http.max_open_connections, None);
     assert!(s.security.is_enabled());
     assert!(s.security.autoconfiguration_enabled);
     assert!(s.security.http_ssl.first_setting.is_none());
@@ -136,4 +140,19 @@ fn pki_realms_are_configured_explicitly_and_unsupported_options_are_refused() {
         let e = settings(yaml).unwrap_err().to_string();
         assert!(e.contains(&format!("[{key}]")), "{yaml}: {e}");
     }
+
+#[test]
+fn http_limits() {
+    let s = settings(
+        "http.header_read_timeout: 500ms\nhttp.body_read_timeout: 0\nhttp.idle_timeout: -1\nhttp.max_open_connections: 7\n",
+    )
+    .unwrap();
+    assert_eq!(s.http.header_read_timeout, Some(std::time::Duration::from_millis(500)));
+    assert_eq!(s.http.body_read_timeout, None);
+    assert_eq!(s.http.idle_timeout, None);
+    assert_eq!(s.http.max_open_connections, Some(7));
+    let e = settings("http.max_open_connections: 0\n").unwrap_err().to_string();
+    assert!(e.contains("http.max_open_connections"), "{e}");
+    let e = settings("http.idle_timeout: 5 minutes\n").unwrap_err().to_string();
+    assert!(e.contains("http.idle_timeout"), "{e}");
 }
