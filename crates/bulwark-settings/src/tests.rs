@@ -140,6 +140,7 @@ fn pki_realms_are_configured_explicitly_and_unsupported_options_are_refused() {
         let e = settings(yaml).unwrap_err().to_string();
         assert!(e.contains(&format!("[{key}]")), "{yaml}: {e}");
     }
+}
 
 #[test]
 fn http_limits() {
