@@ -187,6 +187,7 @@ mod tests {
             id: "k".into(),
             name: "k".into(),
             roles: vec!["eng".into(), "ops".into()],
+            limited_by: None,
             descriptors: json!({"k": {"indices": [{"names": ["hr"], "privileges": ["read"], "field_security": {"grant": ["dept", "salary"]}, "query": {"term": {"level": 1}}}]}})
                 .as_object()
                 .cloned()
