@@ -38,7 +38,8 @@ pub enum Rule {
     Except(Box<Rule>),
 }
 
-fn token(v: &Value) -> &'static str {
+/// The JSON token a value starts with, as Elasticsearch names it in parse errors.
+pub(super) fn token(v: &Value) -> &'static str {
     match v {
         Value::Null => "VALUE_NULL",
         Value::Bool(_) => "VALUE_BOOLEAN",

@@ -82,16 +82,7 @@ fn strings(field: &str, v: &Value) -> Result<Vec<String>, MappingError> {
         .collect()
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "VALUE_NULL",
-        Value::Bool(_) => "VALUE_BOOLEAN",
-        Value::Number(_) => "VALUE_NUMBER",
-        Value::String(_) => "VALUE_STRING",
-        Value::Array(_) => "START_ARRAY",
-        Value::Object(_) => "START_OBJECT",
-    }
-}
+use super::mapping_rule::token as kind;
 
 impl RoleTemplate {
     fn parse(v: &Value) -> Result<RoleTemplate, MappingError> {
