@@ -26,7 +26,7 @@ use bulwark_security::authn::{
     new_api_key_id, new_api_key_secret, now_millis,
 };
 use bulwark_security::authz::{
-    Action, ClusterGrant, ClusterPrivilege, Role, RoleDescriptor, effective_role_names,
+    Action, KeyReach, RoleDescriptor, check_only_itself, effective_role_names, may_create_key,
 };
 use bulwark_store::{Command, EntryKind};
 use secrecy::{ExposeSecret, SecretString};
@@ -85,41 +85,10 @@ fn owner_of(state: &RestState, a: &Authentication) -> Result<Owner, ApiError> {
     })
 }
 
-/// Whether a role grants `action` through a privilege other than `manage_own_api_key`.
-fn grants_beyond_own(role: &Role, action: Action) -> bool {
-    role.cluster
-        .iter()
-        .any(|g| *g != ClusterGrant::Named(ClusterPrivilege::ManageOwnApiKey) && g.grants(action.name()))
-}
-
-/// Whether `a` reaches every key for `action` (see the module documentation): one of its
-/// roles, and for an API key one of the key's own descriptors (when it has any), grant it
-/// beyond `manage_own_api_key`.
-fn manages_all_keys(state: &RestState, a: &Authentication, action: Action) -> bool {
-    let owner = effective_role_names(a)
-        .iter()
-        .filter_map(|n| state.authorizer.role(n))
-        .any(|r| grants_beyond_own(&r, action));
-    let key = a.api_key.as_ref().is_none_or(|k| {
-        k.descriptors.is_empty()
-            || k.descriptors.iter().any(|(n, v)| {
-                serde_json::from_value::<RoleDescriptor>(v.clone())
-                    .ok()
-                    .and_then(|d| Role::compile(n, &d).ok())
-                    .is_some_and(|r| grants_beyond_own(&r, action))
-            })
-    });
-    owner && key
-}
-
-/// Which keys a caller reaches for one action.
+/// Which keys `a` reaches for `action`, as the authorizer decides.
 enum Scope {
-    /// Every key.
     All,
-    /// The keys of one owner (a user holding only `manage_own_api_key`).
     Owner(Owner),
-    /// Only itself: an API key holding only `manage_own_api_key` (Elasticsearch: a key owns no
-    /// other key, not even its siblings).
     Itself(String),
 }
 
@@ -133,30 +102,24 @@ impl Scope {
     }
 }
 
-/// The keys `a` reaches for `action`.
-fn scope(state: &RestState, a: &Authentication, action: Action) -> Result<Scope, ApiError> {
-    if manages_all_keys(state, a, action) {
-        return Ok(Scope::All);
-    }
-    match &a.api_key {
-        Some(k) => Ok(Scope::Itself(k.id.clone())),
-        None => owner_of(state, a).map(Scope::Owner),
-    }
-}
-
-/// An API key with only `manage_own_api_key` may name only itself, by id: anything else is
-/// denied as Elasticsearch denies it.
-fn only_itself(a: &Authentication, action: Action, ids: Option<&[String]>) -> Result<(), ApiError> {
-    let Some(k) = &a.api_key else { return Ok(()) };
-    if ids.is_some_and(|ids| !ids.is_empty() && ids.iter().all(|i| *i == k.id)) {
-        return Ok(());
-    }
-    Err(ApiError::from(bulwark_security::SecurityError::Forbidden(format!(
-        "action [{}] is unauthorized for API key id [{}] of user [{}], this action is granted by the cluster privileges [manage_api_key,manage_security,all]",
-        action.name(),
-        k.id,
-        a.user.username
-    ))))
+/// The keys `a` reaches for `action`. Get and invalidate by a key that reaches only itself
+/// must name only itself, by id (`ids`); a query is filtered instead.
+fn scope(
+    state: &RestState,
+    a: &Authentication,
+    action: Action,
+    ids: Option<Option<&[String]>>,
+) -> Result<Scope, ApiError> {
+    Ok(match state.authorizer.api_key_reach(a, action) {
+        KeyReach::All => Scope::All,
+        KeyReach::OwnKeys => Scope::Owner(owner_of(state, a)?),
+        KeyReach::Itself(id) => {
+            if let Some(ids) = ids {
+                check_only_itself(a, action, ids)?;
+            }
+            Scope::Itself(id)
+        }
+    })
 }
 
 /// What a new or updated key is limited by: the owner's role names and a copy of their
@@ -308,15 +271,6 @@ fn key_request(m: &Map<String, Value>, object: &str) -> Result<KeyRequest, ApiEr
     })
 }
 
-/// Whether a descriptor grants anything (Elasticsearch lets an API key create only keys whose
-/// every descriptor is empty).
-fn grants_anything(d: &Value) -> bool {
-    ["cluster", "indices", "applications", "run_as", "remote_indices", "remote_cluster"]
-        .iter()
-        .any(|f| d.get(*f).and_then(Value::as_array).is_some_and(|a| !a.is_empty()))
-        || d.get("global").is_some_and(|g| g.as_object().is_some_and(|o| !o.is_empty()))
-}
-
 /// Stores a new key and answers with its secret (the only time it is shown).
 async fn create_key(
     state: &RestState,
@@ -368,9 +322,7 @@ pub async fn create(
     let a = caller(&state, who)?;
     let m = body::object(&bytes, true)?;
     let req = key_request(&m, "api_key_request")?;
-    if a.api_key.is_some()
-        && (req.role_descriptors.is_empty() || req.role_descriptors.values().any(grants_anything))
-    {
+    if !may_create_key(&a, &req.role_descriptors) {
         return Err(ApiError::illegal_argument(
             "creating derived api keys requires an explicit role descriptor that is empty (has no privileges)",
         ));
@@ -578,10 +530,7 @@ pub async fn get(
     }
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
-    let bound = scope(&state, &a, Action::GetApiKey)?;
-    if let Scope::Itself(_) = bound {
-        only_itself(&a, Action::GetApiKey, id.map(|i| vec![i.to_owned()]).as_deref())?;
-    }
+    let bound = scope(&state, &a, Action::GetApiKey, Some(id.map(|i| vec![i.to_owned()]).as_deref()))?;
     let now = now_millis();
     let found: Vec<Value> = all_keys(&state)?
         .into_iter()
@@ -648,10 +597,7 @@ pub async fn invalidate(
     }
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
-    let bound = scope(&state, &a, Action::InvalidateApiKey)?;
-    if let Scope::Itself(_) = bound {
-        only_itself(&a, Action::InvalidateApiKey, ids.as_deref())?;
-    }
+    let bound = scope(&state, &a, Action::InvalidateApiKey, Some(ids.as_deref()))?;
     let (mut invalidated, mut previously) = (Vec::new(), Vec::new());
     let now = now_millis();
     for (kid, mut k) in all_keys(&state)? {
@@ -836,7 +782,7 @@ pub async fn query(
     };
     let (from, size) = (count("from", 0)?, count("size", 10)?);
     let q = m.get("query").cloned().unwrap_or_else(|| json!({ "match_all": {} }));
-    let bound = scope(&state, &a, Action::QueryApiKey)?;
+    let bound = scope(&state, &a, Action::QueryApiKey, None)?;
     let mut hits = Vec::new();
     for (id, k) in all_keys(&state)? {
         if bound.reaches(&id, &k) && matches(&q, &id, &k)? {
@@ -877,14 +823,12 @@ pub async fn query(
 }
 
 #[cfg(test)]
-mod tests {
-    use bulwark_security::authn::{RealmRef, User};
+pub(super) mod tests {
     use bulwark_security::authz::wildcard_match;
 
-    use super::super::api_key_query::Field;
     use super::*;
 
-    fn record(user: &str, realm: &str, name: &str) -> ApiKeyRecord {
+    pub(in crate::api) fn record(user: &str, realm: &str, name: &str) -> ApiKeyRecord {
         ApiKeyRecord {
             name: name.into(),
             secret_hash: String::new(),
@@ -903,39 +847,8 @@ mod tests {
         }
     }
 
-    fn user(roles: &[&str]) -> Authentication {
-        Authentication::realm(
-            User {
-                username: "u".into(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                full_name: None,
-                email: None,
-                enabled: true,
-            },
-            RealmRef::FILE,
-        )
-    }
-
     #[test]
-    fn only_manage_own_api_key_is_bounded_to_own_keys() {
-        let role = |cluster: &[&str]| {
-            let d = RoleDescriptor {
-                cluster: cluster.iter().map(|c| (*c).to_owned()).collect(),
-                ..Default::default()
-            };
-            Role::compile("r", &d).unwrap()
-        };
-        for full in [
-            &["all"][..],
-            &["manage_security"],
-            &["manage_api_key"],
-            &["manage_own_api_key", "manage_api_key"],
-        ] {
-            assert!(grants_beyond_own(&role(full), Action::GetApiKey), "{full:?}");
-        }
-        assert!(!grants_beyond_own(&role(&["manage_own_api_key"]), Action::InvalidateApiKey));
-        assert!(!grants_beyond_own(&role(&["monitor"]), Action::GetApiKey));
-        assert!(user(&["superuser"]).api_key.is_none());
+    fn owners_are_user_and_realm() {
         let me = Owner { username: "u".into(), realm: "default_file".into(), realm_type: "file".into() };
         assert!(me.owns(&record("u", "default_file", "k")));
         assert!(!me.owns(&record("u", "default_native", "k")));
@@ -955,45 +868,6 @@ mod tests {
         let started = std::time::Instant::now();
         assert!((0..1000).all(|_| !wildcard_match("b*b*b*b*b*b*c", &long)));
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
-    }
-
-    #[test]
-    fn query_subset() {
-        let k = record("elastic", "reserved", "my-key");
-        let t = |q: Value| matches(&q, "abc", &k).unwrap();
-        assert!(t(json!({ "match_all": {} })));
-        assert!(t(json!({ "term": { "name": "my-key" } })));
-        assert!(t(json!({ "term": { "name": { "value": "MY-KEY", "case_insensitive": true } } })));
-        assert!(!t(json!({ "term": { "name": "other" } })));
-        assert!(t(json!({ "terms": { "username": ["x", "elastic"] } })));
-        assert!(t(json!({ "prefix": { "realm_name": "res" } })));
-        assert!(t(json!({ "wildcard": { "name": "my-*" } })));
-        assert!(t(json!({ "term": { "invalidated": false } })));
-        assert!(t(json!({ "term": { "metadata.env": "prod" } })));
-        assert!(t(json!({ "term": { "metadata.tier.level": "2" } })));
-        assert!(t(json!({ "ids": { "values": ["abc"] } })));
-        assert!(!t(json!({ "exists": { "field": "expiration" } })));
-        assert!(t(json!({ "range": { "creation": { "gte": 5, "lt": "now" } } })));
-        assert!(t(
-            json!({ "bool": { "must": [{ "term": { "id": "abc" } }], "must_not": { "term": { "name": "x" } } } })
-        ));
-        assert!(t(
-            json!({ "bool": { "should": [{ "term": { "name": "x" } }, { "term": { "name": "my-key" } }] } })
-        ));
-        assert!(!t(json!({ "bool": { "filter": [{ "term": { "name": "x" } }] } })));
-        let e = matches(&json!({ "term": { "api_key_hash": "x" } }), "abc", &k).unwrap_err();
-        assert_eq!(e.reason, "Field [api_key_hash] is not allowed for querying or aggregation");
-        assert!(matches(&json!({ "script": {} }), "abc", &k).is_err());
-    }
-
-    #[test]
-    fn sort_specs() {
-        let keys = sort_keys(Some(
-            &json!(["name", { "creation": { "order": "desc" } }, { "nope": "asc" }, "_score"]),
-        ));
-        assert_eq!(keys, vec![(Field::Name, false), (Field::Creation, true)]);
-        assert_eq!(compare(&json!(1), &Value::Null), Ordering::Less);
-        assert_eq!(compare(&json!(10), &json!(9)), Ordering::Greater);
     }
 
     #[test]
@@ -1021,9 +895,6 @@ mod tests {
                 .err()
                 .unwrap();
         assert!(e.reason.contains("unknown cluster privilege [fly]"), "{}", e.reason);
-        assert!(!grants_anything(&json!({})));
-        assert!(!grants_anything(&json!({ "cluster": [], "indices": [] })));
-        assert!(grants_anything(&json!({ "cluster": ["all"] })));
     }
 
     #[test]

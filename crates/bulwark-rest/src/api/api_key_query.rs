@@ -305,3 +305,48 @@ pub(super) fn compare(a: &Value, b: &Value) -> Ordering {
         _ => text(a).cmp(&text(b)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::api_key::tests::record;
+    use super::*;
+
+    #[test]
+    fn query_subset() {
+        let k = record("elastic", "reserved", "my-key");
+        let t = |q: Value| matches(&q, "abc", &k).unwrap();
+        assert!(t(json!({ "match_all": {} })));
+        assert!(t(json!({ "term": { "name": "my-key" } })));
+        assert!(t(json!({ "term": { "name": { "value": "MY-KEY", "case_insensitive": true } } })));
+        assert!(!t(json!({ "term": { "name": "other" } })));
+        assert!(t(json!({ "terms": { "username": ["x", "elastic"] } })));
+        assert!(t(json!({ "prefix": { "realm_name": "res" } })));
+        assert!(t(json!({ "wildcard": { "name": "my-*" } })));
+        assert!(t(json!({ "term": { "invalidated": false } })));
+        assert!(t(json!({ "term": { "metadata.env": "prod" } })));
+        assert!(t(json!({ "term": { "metadata.tier.level": "2" } })));
+        assert!(t(json!({ "ids": { "values": ["abc"] } })));
+        assert!(!t(json!({ "exists": { "field": "expiration" } })));
+        assert!(t(json!({ "range": { "creation": { "gte": 5, "lt": "now" } } })));
+        assert!(t(
+            json!({ "bool": { "must": [{ "term": { "id": "abc" } }], "must_not": { "term": { "name": "x" } } } })
+        ));
+        assert!(t(
+            json!({ "bool": { "should": [{ "term": { "name": "x" } }, { "term": { "name": "my-key" } }] } })
+        ));
+        assert!(!t(json!({ "bool": { "filter": [{ "term": { "name": "x" } }] } })));
+        let e = matches(&json!({ "term": { "api_key_hash": "x" } }), "abc", &k).unwrap_err();
+        assert_eq!(e.reason, "Field [api_key_hash] is not allowed for querying or aggregation");
+        assert!(matches(&json!({ "script": {} }), "abc", &k).is_err());
+    }
+
+    #[test]
+    fn sort_specs() {
+        let keys = sort_keys(Some(
+            &json!(["name", { "creation": { "order": "desc" } }, { "nope": "asc" }, "_score"]),
+        ));
+        assert_eq!(keys, vec![(Field::Name, false), (Field::Creation, true)]);
+        assert_eq!(compare(&json!(1), &Value::Null), Ordering::Less);
+        assert_eq!(compare(&json!(10), &json!(9)), Ordering::Greater);
+    }
+}

@@ -194,7 +194,7 @@ impl Authorizer {
     }
 
     /// Whether every limit the request acts under grants `test`.
-    fn granted(&self, authn: &Authentication, test: impl Fn(&Role) -> bool) -> bool {
+    pub(super) fn granted(&self, authn: &Authentication, test: impl Fn(&Role) -> bool) -> bool {
         let (owner, own) = self.bounds(authn);
         owner.iter().any(|r| test(r)) && own.is_none_or(|own| own.iter().any(|r| test(r)))
     }

@@ -1,6 +1,7 @@
 //! Authorization: actions, privileges, index patterns, roles and the decision.
 
 mod access;
+mod api_key_reach;
 mod action;
 mod decision;
 mod document_query;
@@ -11,6 +12,7 @@ mod privilege;
 mod role;
 
 pub use access::IndexAccess;
+pub use api_key_reach::{KeyReach, check_only_itself, may_create_key};
 pub use action::Action;
 pub use decision::{Authorizer, RoleSource, effective_role_names, may_change_own_password};
 pub use document_query::{DocumentAccess, TemplateUser, check_query, render_query};
