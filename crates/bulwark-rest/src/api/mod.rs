@@ -10,7 +10,6 @@ pub(crate) type Caller = Option<axum::Extension<Authentication>>;
 
 pub mod alias;
 pub mod api_key;
-mod api_key_query;
 pub mod bulk;
 pub mod cat;
 pub mod cluster;

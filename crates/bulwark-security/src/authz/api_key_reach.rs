@@ -102,7 +102,10 @@ mod tests {
                 "monitor" => &["monitor"],
                 _ => return None,
             };
-            Some(RoleDescriptor { cluster: cluster.iter().map(|c| (*c).to_owned()).collect(), ..Default::default() })
+            Some(RoleDescriptor {
+                cluster: cluster.iter().map(|c| (*c).to_owned()).collect(),
+                ..Default::default()
+            })
         }
     }
 

@@ -1,8 +1,8 @@
 //! Authorization: actions, privileges, index patterns, roles and the decision.
 
 mod access;
-mod api_key_reach;
 mod action;
+mod api_key_reach;
 mod decision;
 mod document_query;
 mod field_security;
@@ -12,8 +12,8 @@ mod privilege;
 mod role;
 
 pub use access::IndexAccess;
-pub use api_key_reach::{KeyReach, check_only_itself, may_create_key};
 pub use action::Action;
+pub use api_key_reach::{KeyReach, check_only_itself, may_create_key};
 pub use decision::{Authorizer, RoleSource, effective_role_names, may_change_own_password};
 pub use document_query::{DocumentAccess, TemplateUser, check_query, render_query};
 pub use field_security::{FieldAccess, FieldRule, FieldSecurity};

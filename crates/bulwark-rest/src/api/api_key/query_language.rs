@@ -7,7 +7,7 @@ use bulwark_security::authn::{ApiKeyRecord, now_millis};
 use bulwark_security::authz::wildcard_match;
 use serde_json::{Value, json};
 
-use super::api_key::duration_ms;
+use super::duration_ms;
 use crate::ApiError;
 
 /// A queryable field.
@@ -308,7 +308,7 @@ pub(super) fn compare(a: &Value, b: &Value) -> Ordering {
 
 #[cfg(test)]
 mod tests {
-    use super::super::api_key::tests::record;
+    use super::super::tests::record;
     use super::*;
 
     #[test]

@@ -5,15 +5,12 @@
 //! name and type (a key made with an API key belongs to that key's owner). The secret is stored
 //! only as a salted hash and shown once, in the create or grant response.
 //!
-//! Which keys a caller reaches, once the route's action is authorised: a caller granted the
-//! action by any cluster privilege other than `manage_own_api_key` (`manage_api_key`,
-//! `manage_security`, `all`, ...) reaches every key; a caller holding only
-//! `manage_own_api_key` reaches its own keys: other keys are filtered out of get, query and
-//! invalidate rather than refused. Update is for the owner alone, whoever asks, as in
-//! Elasticsearch.
+//! Which keys a caller reaches once the route's action is authorised is the authorizer's answer
+//! (`bulwark_security::authz::KeyReach`); this module translates requests and answers. Update is
+//! for the owner alone, whoever asks, as in Elasticsearch.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -32,9 +29,13 @@ use bulwark_store::{Command, EntryKind};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-use super::api_key_query::{compare, matches, sort_keys};
+mod query_language;
+mod update;
+
 use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
 use crate::{ApiError, RestState};
+use query_language::{compare, matches, sort_keys};
+pub use update::{bulk_update, update};
 
 /// Longest key name Elasticsearch accepts.
 const MAX_NAME_LEN: usize = 256;
@@ -627,121 +628,6 @@ pub async fn invalidate(
     })))
 }
 
-/// The changes an update asks for.
-struct KeyUpdate {
-    role_descriptors: Option<Map<String, Value>>,
-    metadata: Option<Map<String, Value>>,
-    /// Milliseconds from now.
-    expiration: Option<i64>,
-}
-
-fn key_update(m: &Map<String, Value>, object: &str, extra: &[&str]) -> Result<KeyUpdate, ApiError> {
-    let mut known = vec!["role_descriptors", "metadata", "expiration"];
-    known.extend_from_slice(extra);
-    known_fields(m, object, &known)?;
-    let mut errors = Vec::new();
-    let metadata = metadata_field(m, &mut errors)?;
-    validation_errors(&errors)?;
-    Ok(KeyUpdate { role_descriptors: role_descriptors_field(m)?, metadata, expiration: expiration_field(m)? })
-}
-
-/// Applies an update to one key the caller owns; whether anything changed.
-async fn update_one(
-    state: &RestState,
-    a: &Authentication,
-    owner: &Owner,
-    id: &str,
-    u: &KeyUpdate,
-) -> Result<bool, ApiError> {
-    let not_found =
-        || ApiError::not_found(format!("no API key owned by requesting user found for ID [{id}]"));
-    let old = load(state, id)?.filter(|k| owner.owns(k)).ok_or_else(not_found)?;
-    if old.invalidated {
-        return Err(ApiError::illegal_argument(format!("cannot update invalidated API key [{id}]")));
-    }
-    let now = now_millis();
-    if !old.is_active(now) {
-        return Err(ApiError::illegal_argument(format!("cannot update expired API key [{id}]")));
-    }
-    let mut new = old.clone();
-    if let Some(rd) = &u.role_descriptors {
-        new.role_descriptors = rd.clone();
-    }
-    if let Some(md) = &u.metadata {
-        new.metadata = md.clone();
-    }
-    if let Some(ms) = u.expiration {
-        new.expiration = Some(now.saturating_add(ms));
-    }
-    (new.limited_by_roles, new.limited_by) = limits_of(state, a);
-    new.realm_type = owner.realm_type.clone();
-    if new == old {
-        return Ok(false);
-    }
-    put(state, id, &new).await?;
-    audit(state, &a.user.username, "update_api_key", id);
-    Ok(true)
-}
-
-/// Refuses updates through an API key, as Elasticsearch does.
-fn owner_for_update(state: &RestState, a: &Authentication) -> Result<Owner, ApiError> {
-    if a.api_key.is_some() {
-        return Err(ApiError::illegal_argument(
-            "authentication via API key not supported: only the owner user can update an API key",
-        ));
-    }
-    owner_of(state, a)
-}
-
-/// `PUT /_security/api_key/{id}` `{role_descriptors?, metadata?, expiration?}`
-pub async fn update(
-    State(state): State<RestState>,
-    Path(id): Path<String>,
-    who: Option<axum::Extension<Authentication>>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let a = caller(&state, who)?;
-    let owner = owner_for_update(&state, &a)?;
-    let u = key_update(&body::object(&bytes, false)?, "update_api_key_request", &[])?;
-    let updated = update_one(&state, &a, &owner, &id, &u).await?;
-    Ok(Json(json!({ "updated": updated })))
-}
-
-/// `POST /_security/api_key/_bulk_update` `{ids, role_descriptors?, metadata?, expiration?}`
-pub async fn bulk_update(
-    State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let a = caller(&state, who)?;
-    let owner = owner_for_update(&state, &a)?;
-    let m = body::object(&bytes, true)?;
-    let u = key_update(&m, "bulk_update_api_key_request", &["ids"])?;
-    let ids = opt_strings(&m, "ids")?.unwrap_or_default();
-    if ids.is_empty() {
-        return Err(body::validation("Field [ids] cannot be empty"));
-    }
-    if ids.iter().collect::<BTreeSet<_>>().len() != ids.len() {
-        return Err(body::validation("Field [ids] cannot contain duplicates"));
-    }
-    let (mut updated, mut noops, mut details) = (Vec::new(), Vec::new(), Map::new());
-    for id in ids {
-        match update_one(&state, &a, &owner, &id, &u).await {
-            Ok(true) => updated.push(id),
-            Ok(false) => noops.push(id),
-            Err(e) if e.status.is_client_error() => {
-                details.insert(id, json!({ "type": e.kind, "reason": e.reason }));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let mut out = json!({ "updated": updated, "noops": noops });
-    if !details.is_empty() {
-        out["errors"] = json!({ "count": details.len(), "details": details });
-    }
-    Ok(Json(out))
-}
-
 /// The answer of every `_clear_cache` API: this node cleared (there is one node per answer).
 pub fn cleared_nodes(state: &RestState) -> Value {
     json!({
@@ -823,94 +709,4 @@ pub async fn query(
 }
 
 #[cfg(test)]
-pub(super) mod tests {
-    use bulwark_security::authz::wildcard_match;
-
-    use super::*;
-
-    pub(in crate::api) fn record(user: &str, realm: &str, name: &str) -> ApiKeyRecord {
-        ApiKeyRecord {
-            name: name.into(),
-            secret_hash: String::new(),
-            creation: 5,
-            expiration: None,
-            invalidated: false,
-            invalidation: None,
-            username: user.into(),
-            realm: realm.into(),
-            realm_type: realm.into(),
-            metadata: serde_json::from_value(json!({ "env": "prod", "tier": { "level": 2 } })).unwrap(),
-            role_descriptors: Map::new(),
-            limited_by_roles: vec!["superuser".into()],
-            limited_by: None,
-            key_type: "rest".into(),
-        }
-    }
-
-    #[test]
-    fn owners_are_user_and_realm() {
-        let me = Owner { username: "u".into(), realm: "default_file".into(), realm_type: "file".into() };
-        assert!(me.owns(&record("u", "default_file", "k")));
-        assert!(!me.owns(&record("u", "default_native", "k")));
-        assert!(!me.owns(&record("v", "default_file", "k")));
-    }
-
-    #[test]
-    fn names_and_wildcards() {
-        assert!(name_matches("*", "anything"));
-        assert!(name_matches("key-*", "key-1"));
-        assert!(!name_matches("key-*", "other"));
-        assert!(name_matches("exact", "exact"));
-        assert!(wildcard_match("k?y-*", "key-12"));
-        assert!(!wildcard_match("k?y-*", "kzzy-1"));
-        // Linear time: the recursive matcher this replaced took seconds per key on this pattern.
-        let long = "b".repeat(255);
-        let started = std::time::Instant::now();
-        assert!((0..1000).all(|_| !wildcard_match("b*b*b*b*b*b*c", &long)));
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
-    }
-
-    #[test]
-    fn key_requests_are_validated_like_elasticsearch() {
-        let m = |v: Value| v.as_object().unwrap().clone();
-        assert!(
-            key_request(&m(json!({ "name": "k", "expiration": "1d" })), "r").unwrap().expiration
-                == Some(86_400_000)
-        );
-        let e = key_request(&m(json!({})), "r").err().unwrap();
-        assert_eq!(e.reason, "Validation Failed: 1: api key name is required;");
-        let e = key_request(&m(json!({ "name": "_k", "metadata": { "_x": 1 } })), "r").err().unwrap();
-        assert_eq!(
-            e.reason,
-            "Validation Failed: 1: api key name may not begin with an underscore;2: API key metadata keys may not start with [_];"
-        );
-        assert!(key_request(&m(json!({ "name": "k", "expiration": "soon" })), "r").is_err());
-        assert!(key_request(&m(json!({ "name": "k", "bogus": 1 })), "r").is_err());
-        let e = key_request(&m(json!({ "name": "k", "role_descriptors": { "r": { "clusterz": [] } } })), "r")
-            .err()
-            .unwrap();
-        assert!(e.reason.starts_with("failed to parse role [r]"), "{}", e.reason);
-        let e =
-            key_request(&m(json!({ "name": "k", "role_descriptors": { "r": { "cluster": ["fly"] } } })), "r")
-                .err()
-                .unwrap();
-        assert!(e.reason.contains("unknown cluster privilege [fly]"), "{}", e.reason);
-    }
-
-    #[test]
-    fn rendering_never_shows_the_hash_and_fills_descriptors() {
-        let mut k = record("elastic", "reserved", "k");
-        k.secret_hash = "SECRET-HASH".into();
-        k.role_descriptors = serde_json::from_value(
-            json!({ "r": { "indices": [{ "names": "logs-*", "privileges": ["read"] }] } }),
-        )
-        .unwrap();
-        let v = render("id1", &k, Some(json!([{ "superuser": { "cluster": ["all"] } }])));
-        assert!(!v.to_string().contains("SECRET-HASH"));
-        assert_eq!(v["role_descriptors"]["r"]["indices"][0]["names"], json!(["logs-*"]));
-        assert_eq!(v["role_descriptors"]["r"]["indices"][0]["allow_restricted_indices"], json!(false));
-        assert_eq!(v["role_descriptors"]["r"]["transient_metadata"], json!({ "enabled": true }));
-        assert_eq!(v["limited_by"][0]["superuser"]["cluster"], json!(["all"]));
-        assert!(v.get("expiration").is_none());
-    }
-}
+pub(super) mod tests;
