@@ -1,5 +1,5 @@
-//! Interoperability with the machine's `openssl` (required) and `keytool` (checks skipped when it
-//! is not on PATH): every file this crate writes must be readable by them, and files they write
+//! Interoperability with the machine's `openssl` and `keytool` (both required; `scripts/test`
+//! installs them): every file this crate writes must be readable by them, and files they write
 //! must be readable here.
 
 use std::io::{Read, Write};
@@ -29,7 +29,7 @@ fn run(program: &str, args: &[&str], dir: &Path) -> Output {
         .current_dir(dir)
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("could not run {program} (is it installed?): {e}"))
+        .unwrap_or_else(|e| panic!("could not run {program} (scripts/test installs it; Debian: openssl, default-jre-headless): {e}"))
 }
 
 /// Runs a command that must succeed; returns stdout and stderr together.
@@ -42,15 +42,6 @@ fn ok(program: &str, args: &[&str], dir: &Path) -> String {
 
 fn openssl(args: &[&str], dir: &Path) -> String {
     ok("openssl", args, dir)
-}
-
-fn keytool_available() -> bool {
-    let found =
-        Command::new("keytool").arg("-help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
-    if !found {
-        eprintln!("keytool is not on PATH: skipping keytool checks");
-    }
-    found
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -170,9 +161,6 @@ fn p12_written_here_is_read_by_openssl_and_keytool() {
     assert!(!wrong.status.success());
     assert!(matches!(read_p12(&bytes, &pw("nope")), Err(PkiError::WrongPassword)));
 
-    if !keytool_available() {
-        return;
-    }
     let list =
         ok("keytool", &["-list", "-v", "-storetype", "PKCS12", "-storepass", PW, "-keystore", "node.p12"], d);
     assert!(list.contains("PrivateKeyEntry"), "{list}");
@@ -324,9 +312,6 @@ fn p12_written_by_openssl_is_read_here() {
 
 #[test]
 fn p12_written_by_keytool_is_read_here() {
-    if !keytool_available() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for (name, extra) in [("java.p12", None), ("java-legacy.p12", Some("-J-Dkeystore.pkcs12.legacy"))] {
