@@ -13,8 +13,6 @@ use bulwark_settings::Settings;
 use bulwark_store::{Command, EntryKind, Store, StoreError};
 use serde_json::{Value, json};
 
-pub use bulwark_security::authn::generate_password;
-
 /// What an offline change can run into.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -21,10 +21,7 @@ use bulwark_settings::{Home, Settings};
 use bulwark_store::{Command, EntryKind, Store};
 use secrecy::SecretString;
 
-pub use bulwark_security::enrollment::{
-    API_KEY_NAME_PREFIX, DEFAULT_TTL, EnrollmentError, EnrollmentScope, EnrollmentToken, ROLE_NAME,
-    new_key_name,
-};
+use bulwark_security::enrollment::{DEFAULT_TTL, EnrollmentScope, EnrollmentToken};
 
 use crate::NodeError;
 use crate::crl::{self, CrlCache};

@@ -15,7 +15,6 @@ pub mod host;
 pub mod indices;
 pub mod logging;
 mod memory;
-pub mod realm_files;
 pub mod reload;
 mod server;
 mod start;

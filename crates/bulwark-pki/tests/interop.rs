@@ -24,12 +24,11 @@ fn pw(s: &str) -> SecretString {
 }
 
 fn run(program: &str, args: &[&str], dir: &Path) -> Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {program} (scripts/test installs it; Debian: openssl, default-jre-headless): {e}"))
+    Command::new(program).args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap_or_else(|e| {
+        panic!(
+            "could not run {program} (scripts/test installs it; Debian: openssl, default-jre-headless): {e}"
+        )
+    })
 }
 
 /// Runs a command that must succeed; returns stdout and stderr together.

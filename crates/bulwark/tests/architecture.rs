@@ -45,6 +45,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "bulwark-pki",
             "bulwark-keystore",
             "bulwark-settings",
+            // The tools that edit realm files (`users`, `service-tokens`, `reset-password`) and
+            // read enrollment tokens use the security crate's formats and rules directly.
+            "bulwark-security",
         ],
     ),
     ("bulwark-testkit", &["bulwark-client", "bulwark-pki", "bulwark-settings"]),
@@ -130,4 +133,42 @@ fn security_core_has_no_runtime_http_or_storage() {
     let names: BTreeSet<String> = seen.iter().map(|id| name_of(&meta, id)).collect();
     let found: Vec<_> = FORBIDDEN_IN_SECURITY.iter().filter(|f| names.contains(**f)).collect();
     assert!(found.is_empty(), "bulwark-security depends on {found:?}");
+}
+
+/// The `.rs` files under `dir`, recursively.
+fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// A crate that re-exports another workspace crate's items tunnels the dependency rule: its
+/// users reach a crate the table does not let them depend on.
+#[test]
+fn no_crate_re_exports_another_workspace_crate() {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (mut tunnels, mut scanned) = (Vec::new(), 0);
+    for entry in std::fs::read_dir(&crates).unwrap().flatten() {
+        let own = entry.file_name().to_string_lossy().replace('-', "_");
+        let mut files = Vec::new();
+        sources(&entry.path().join("src"), &mut files);
+        scanned += files.len();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let Some(rest) = line.trim_start().strip_prefix("pub use ") else { continue };
+                let root = rest.trim_start_matches("::").split("::").next().unwrap_or_default();
+                if root.starts_with("bulwark_") && root != own {
+                    tunnels.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(scanned > 100, "only {scanned} source files found under {}", crates.display());
+    assert!(tunnels.is_empty(), "re-exports of another workspace crate: {tunnels:#?}");
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use bulwark_client::{ClientError, EnrollmentClient};
-use bulwark_node::enrollment::EnrollmentToken;
+use bulwark_security::enrollment::EnrollmentToken;
 use bulwark_testkit::{Started, TestHome, command, free_port, run, start_fresh};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
 
-use bulwark_node::realm_files::{PasswordHash, ServiceAccountToken};
+use bulwark_security::authn::{PasswordHash, ServiceAccountToken};
 use bulwark_testkit::TestHome;
 use secrecy::{ExposeSecret, SecretString};
 

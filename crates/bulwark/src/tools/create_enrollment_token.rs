@@ -19,9 +19,10 @@ use std::time::Duration;
 
 use bulwark_keystore::Keystore;
 use bulwark_node::enrollment::{
-    DEFAULT_TTL, EnrollmentScope, EnrollmentToken, HttpIdentity, TOKEN_VERSION, http_bind_address,
-    http_identity, http_port, new_key_name, token_addresses, transport_loopback_only,
+    HttpIdentity, TOKEN_VERSION, http_bind_address, http_identity, http_port, token_addresses,
+    transport_loopback_only,
 };
+use bulwark_security::enrollment::{DEFAULT_TTL, EnrollmentScope, EnrollmentToken, new_key_name};
 use bulwark_settings::Settings;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bulwark_node::admin::generate_password;
-use bulwark_node::realm_files::{PasswordHash, USERS_FILE, USERS_ROLES_FILE, UsersFile, UsersRolesFile};
+use bulwark_security::authn::generate_password;
+use bulwark_security::authn::{PasswordHash, USERS_FILE, USERS_ROLES_FILE, UsersFile, UsersRolesFile};
 use bulwark_settings::{Home, Settings};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;

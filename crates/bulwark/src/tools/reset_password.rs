@@ -19,8 +19,9 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use bulwark_node::admin::{self, AdminError, OfflineSecurity, generate_password};
-use bulwark_node::realm_files::{
+use bulwark_node::admin::{self, AdminError, OfflineSecurity};
+use bulwark_security::authn::generate_password;
+use bulwark_security::authn::{
     PasswordHash, PasswordPolicy, USERS_FILE, USERS_ROLES_FILE, is_reserved_username, validate_username,
 };
 use bulwark_settings::Settings;

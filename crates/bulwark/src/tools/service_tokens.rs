@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use bulwark_node::realm_files::{
+use bulwark_security::authn::{
     SERVICE_TOKEN_HASHING, SERVICE_TOKENS_FILE, ServiceAccount, ServiceAccountToken, ServiceTokenId,
     ServiceTokensFile,
 };

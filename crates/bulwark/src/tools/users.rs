@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bulwark_node::realm_files::{
+use bulwark_security::authn::{
     PasswordHash, PasswordPolicy, RealmFileError, USERS_FILE, USERS_ROLES_FILE, UsersFile, UsersRolesFile,
     is_reserved_username, validate_role_name, validate_username,
 };
