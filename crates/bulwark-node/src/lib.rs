@@ -17,6 +17,7 @@ pub mod logging;
 mod memory;
 pub mod realm_files;
 pub mod reload;
+mod rotate;
 mod server;
 mod start;
 pub mod state;
