@@ -155,6 +155,7 @@ fn rotation_keeps_the_chain_across_files_and_retention_is_not_a_gap() {
     std::fs::remove_file(middle).unwrap();
     let p = home.problems();
     assert!(p.contains("are missing between [") && p.contains("a rotated audit file was deleted"), "{p}");
+    assert!(p.contains(&format!("[{}] is missing", middle.display())), "{p}");
     std::fs::write(middle, "").unwrap();
     assert!(home.problems().contains(&format!("[{}] is empty", middle.display())));
     std::fs::write(middle, saved).unwrap();

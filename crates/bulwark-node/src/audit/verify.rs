@@ -103,7 +103,14 @@ fn is_current(path: &Path) -> bool {
 pub fn verify(logs: &Path, data: &Path, key: Option<&[u8]>) -> Verdict {
     let anchor_path = data.join(ANCHOR_FILE);
     let current = current_file(logs, AUDIT_STEM);
-    let mut files: Vec<PathBuf> = rotated_files(logs, AUDIT_STEM).into_iter().map(|(_, p)| p).collect();
+    let rotated = rotated_files(logs, AUDIT_STEM);
+    // Rotation numbers files without gaps (retention deletes only from the oldest end).
+    let gaps: Vec<String> = rotated
+        .windows(2)
+        .flat_map(|w| (w[0].0 + 1..w[1].0).take(10))
+        .map(|n| format!("[{}] is missing", logs.join(format!("{AUDIT_STEM}-{n:06}.json")).display()))
+        .collect();
+    let mut files: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
     if current.exists() {
         files.push(current.clone());
     }
@@ -117,22 +124,19 @@ pub fn verify(logs: &Path, data: &Path, key: Option<&[u8]>) -> Verdict {
         };
     };
     let key = ChainKey::new(key);
-    let mut problems = Vec::new();
-    let anchor = Anchor::read(&anchor_path, &key).unwrap_or_else(|e| {
-        problems.push(e);
-        None
-    });
-    if anchor.is_none() && problems.is_empty() {
-        problems.push(if files.is_empty() {
-            format!(
-                "the audit log [{}] and its anchor [{}] are missing although the chain key exists: they were deleted (or moved aside: the node's next start begins a new chain)",
-                current.display(),
-                anchor_path.display()
-            )
-        } else {
-            format!("the audit anchor [{}] is missing: it was deleted", anchor_path.display())
-        });
+    let mut problems = gaps;
+    let read = Anchor::read(&anchor_path, &key);
+    match &read {
+        Err(e) => problems.push(e.clone()),
+        Ok(None) if files.is_empty() => problems.push(format!(
+            "the audit log [{}] and its anchor [{}] are missing although the chain key exists: they were deleted (or moved aside: the node's next start begins a new chain)",
+            current.display(),
+            anchor_path.display()
+        )),
+        Ok(None) => problems.push(format!("the audit anchor [{}] is missing: it was deleted", anchor_path.display())),
+        Ok(Some(_)) => {}
     }
+    let anchor = read.ok().flatten();
     let anchored = anchor.as_ref().map_or(0, |a| a.sequence);
     let mut walk = Walk { key, entries: 0, first: None, last: None, after_bad: false, at_anchor: None, problems };
     for f in &files {
