@@ -147,7 +147,9 @@ fn audit_finding(loaded: &Loaded, keystore: Option<&Keystore>) -> Option<Finding
         Verdict::Intact { entries, files } => Some(finding(
             Severity::Ok,
             "audit",
-            format!("the audit log's keyed chain is intact ({entries} entries in {files} files) and matches its anchor"),
+            format!(
+                "the audit log's keyed chain is intact ({entries} entries in {files} files) and matches its anchor"
+            ),
             "",
         )),
         Verdict::Broken(problems) => Some(finding(

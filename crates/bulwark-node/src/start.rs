@@ -137,6 +137,12 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         );
     }
     production_check(&settings)?;
+    // Before the TLS material is loaded and watched: adding the key rewrites the keystore.
+    let audit_key = if security.is_enabled() && security.audit_enabled {
+        Some(crate::audit::chain_key(home, &mut keystore, &opts.keystore_password)?)
+    } else {
+        None
+    };
     let http_tls = if security.is_enabled() && security.http_ssl.enabled {
         let (layer, material) = LayerTls::load(home, "http", &security.http_ssl, &opts.keystore_password)?;
         if material.chain.len() > 1
@@ -184,12 +190,11 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         indices.spawn_refresher();
         crate::memory::spawn_trimmer();
         let users = Arc::new(SecurityEntries::new(store.clone()));
-        let audit_log = if security.is_enabled() && security.audit_enabled {
-            let key = crate::audit::chain_key(home, &mut keystore, &opts.keystore_password)?;
+        let audit_log = if let Some(key) = &audit_key {
             Some(Arc::new(AuditLog::open(AuditConfig {
                 logs: &settings.path_logs,
                 data: &settings.path_data,
-                key: &key,
+                key,
                 rotation: settings.log_rotation,
                 filter: AuditFilter::new(&security.audit_events),
             })?))

@@ -50,7 +50,7 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
             crate::connection::mark_authenticated(&req);
             return next.run(req).await;
         }
-        if !req.extensions().get::<crate::PeerCertificates>().is_some_and(|c| !c.0.is_empty()) {
+        if req.extensions().get::<crate::PeerCertificates>().is_none_or(|c| c.0.is_empty()) {
             // Nothing at all was presented: Elasticsearch's `anonymous_access_denied`.
             state.authenticator.audit(AuditEvent::AnonymousAccessDenied { origin: origin.clone() });
             return ApiError::from(SecurityError::MissingCredentials { path: origin.path.clone() })

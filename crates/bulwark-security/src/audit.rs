@@ -189,13 +189,23 @@ impl AuditFilter {
 
 impl AuditEvent {
     /// `access_granted` for `a` doing `action` on `indices`.
-    pub fn access_granted(a: &Authentication, action: &str, indices: Vec<String>, origin: Origin) -> AuditEvent {
+    pub fn access_granted(
+        a: &Authentication,
+        action: &str,
+        indices: Vec<String>,
+        origin: Origin,
+    ) -> AuditEvent {
         let (user, realm, roles) = Self::who(a);
         AuditEvent::AccessGranted { user, realm, roles, action: action.to_owned(), indices, origin }
     }
 
     /// `access_denied` for `a` doing `action` on `indices`.
-    pub fn access_denied(a: &Authentication, action: &str, indices: Vec<String>, origin: Origin) -> AuditEvent {
+    pub fn access_denied(
+        a: &Authentication,
+        action: &str,
+        indices: Vec<String>,
+        origin: Origin,
+    ) -> AuditEvent {
         let (user, realm, roles) = Self::who(a);
         AuditEvent::AccessDenied { user, realm, roles, action: action.to_owned(), indices, origin }
     }

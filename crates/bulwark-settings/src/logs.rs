@@ -151,7 +151,10 @@ fn event_list(r: &mut Reader, raw: &RawSettings, key: &str) -> Result<Option<Vec
     Ok(Some(out))
 }
 
-pub(crate) fn read_audit_events(r: &mut Reader, raw: &RawSettings) -> Result<AuditEventSettings, SettingsError> {
+pub(crate) fn read_audit_events(
+    r: &mut Reader,
+    raw: &RawSettings,
+) -> Result<AuditEventSettings, SettingsError> {
     let d = AuditEventSettings::default();
     let include = event_list(r, raw, &format!("{EVENTS}include"))?.unwrap_or(d.include);
     let exclude = event_list(r, raw, &format!("{EVENTS}exclude"))?.unwrap_or_default();

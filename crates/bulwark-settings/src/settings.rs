@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::raw::{Origin, RawSettings};
 use crate::logs::{AuditEventSettings, RotationSettings};
+use crate::raw::{Origin, RawSettings};
 use crate::reader::Reader;
 use crate::values::*;
 use crate::{Home, SettingsError};

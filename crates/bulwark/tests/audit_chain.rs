@@ -76,10 +76,7 @@ fn rechain_with_sha256(file: &Path) {
 #[test]
 fn rotated_audit_files_chain_and_doctor_catches_every_cut() {
     let home = TestHome::new();
-    let s = start_fresh(
-        &home,
-        &["-E", "logger.rotation.max_size=4kb", "-E", "logger.rotation.max_files=3"],
-    );
+    let s = start_fresh(&home, &["-E", "logger.rotation.max_size=4kb", "-E", "logger.rotation.max_files=3"]);
     // Each request writes two lines of about 450 bytes: many rotations.
     for _ in 0..40 {
         assert_eq!(s.client.get("/", Some(("elastic", &s.password))).unwrap().0, 200);
@@ -116,12 +113,23 @@ fn rotated_audit_files_chain_and_doctor_catches_every_cut() {
         "truncation",
         |logs| {
             let keep: Vec<&str> = current.lines().collect();
-            std::fs::write(logs.join("audit.json"), format!("{}\n", keep[..keep.len() - 2].join("\n"))).unwrap();
+            std::fs::write(logs.join("audit.json"), format!("{}\n", keep[..keep.len() - 2].join("\n")))
+                .unwrap();
         },
         &["audit.json] was truncated"],
     );
-    expect_caught(&root, "emptying", |logs| std::fs::write(logs.join("audit.json"), "").unwrap(), &["audit.json] was emptied"]);
-    expect_caught(&root, "deleting", |logs| std::fs::remove_file(logs.join("audit.json")).unwrap(), &["audit.json] was deleted"]);
+    expect_caught(
+        &root,
+        "emptying",
+        |logs| std::fs::write(logs.join("audit.json"), "").unwrap(),
+        &["audit.json] was emptied"],
+    );
+    expect_caught(
+        &root,
+        "deleting",
+        |logs| std::fs::remove_file(logs.join("audit.json")).unwrap(),
+        &["audit.json] was deleted"],
+    );
     expect_caught(
         &root,
         "a plain SHA-256 re-chain",
@@ -129,7 +137,8 @@ fn rotated_audit_files_chain_and_doctor_catches_every_cut() {
         &[&format!("{middle_name}] line 1: its MAC does not match"), "recomputed without the key"],
     );
     // Removing the key from the keystore leaves nothing to verify with.
-    let (code, _, err) = run(command(&root).args(["keystore", "remove", "xpack.security.audit.logfile.secure_chain_key"]));
+    let (code, _, err) =
+        run(command(&root).args(["keystore", "remove", "xpack.security.audit.logfile.secure_chain_key"]));
     assert_eq!(code, 0, "{err}");
     let f = doctor(&root);
     assert_eq!(f["severity"], "critical");
@@ -161,10 +170,16 @@ fn the_node_log_is_quiet_and_audit_event_filters_apply() {
 
     // The consensus library's INFO lines stay out of a fresh start's log.
     let log = home.log();
-    let openraft_info: Vec<&str> =
-        log.lines().filter(|l| l.contains("\"target\":\"openraft") && l.contains("\"level\":\"INFO\"")).collect();
+    let openraft_info: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"target\":\"openraft") && l.contains("\"level\":\"INFO\""))
+        .collect();
     assert!(openraft_info.is_empty(), "{openraft_info:#?}");
     assert!(log.contains("started; serving HTTPS"), "{log}");
+    assert!(
+        !log.contains("reloaded TLS certificates"),
+        "adding the chain key must not look like a TLS change: {log}"
+    );
 
     // An unknown event name stops the node, naming the setting.
     let (code, out, err) = run(command(&home.path()).args([
@@ -174,5 +189,9 @@ fn the_node_log_is_quiet_and_audit_event_filters_apply() {
     ]));
     assert_ne!(code, 0);
     let both = format!("{out}{err}");
-    assert!(both.contains("xpack.security.audit.logfile.events.include") && both.contains("authentication_sucess"), "{both}");
+    assert!(
+        both.contains("xpack.security.audit.logfile.events.include")
+            && both.contains("authentication_sucess"),
+        "{both}"
+    );
 }

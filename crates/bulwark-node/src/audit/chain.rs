@@ -58,7 +58,12 @@ pub struct Link {
 }
 
 /// Seals `fields` as line `sequence` after `prev_mac`: the line's bytes and its link.
-pub fn seal(key: &ChainKey, mut fields: Map<String, Value>, sequence: u64, prev_mac: &str) -> (Vec<u8>, Link) {
+pub fn seal(
+    key: &ChainKey,
+    mut fields: Map<String, Value>,
+    sequence: u64,
+    prev_mac: &str,
+) -> (Vec<u8>, Link) {
     fields.insert("audit.sequence".into(), Value::from(sequence));
     fields.insert("audit.prev_mac".into(), Value::from(prev_mac));
     let mut line = serde_json::to_vec(&fields).unwrap_or_else(|_| b"{}".to_vec());
@@ -88,7 +93,9 @@ pub fn unseal(key: Option<&ChainKey>, line: &[u8]) -> Result<Link, String> {
     if let Some(key) = key
         && !key.verify(&signed, &mac)
     {
-        return Err("its MAC does not match: the line was edited, or the chain recomputed without the key".into());
+        return Err(
+            "its MAC does not match: the line was edited, or the chain recomputed without the key".into()
+        );
     }
     let v: Value = serde_json::from_slice(&signed).map_err(|e| format!("it is not JSON: {e}"))?;
     let sequence = v.get("audit.sequence").and_then(Value::as_u64).ok_or("it has no audit.sequence")?;

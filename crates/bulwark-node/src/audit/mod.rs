@@ -16,7 +16,7 @@ use bulwark_security::audit::{AuditEvent, AuditFilter, AuditSink};
 use bulwark_settings::logs::RotationSettings;
 use serde_json::Value;
 
-use self::chain::{ANCHOR_FILE, Anchor, ChainKey, GENESIS, Link, unseal};
+use self::chain::{ANCHOR_FILE, Anchor, ChainKey, Link, unseal};
 use crate::NodeError;
 use crate::rotate::{Rotating, current_file, rotated_files};
 
@@ -44,7 +44,10 @@ pub fn chain_key(
     ks.set(AUDIT_CHAIN_KEY, key.clone())?;
     crate::files::create_dir(home.config_dir(), 0o750)?;
     ks.save(&home.keystore_file(), password)?;
-    tracing::info!("added the audit chain key [{AUDIT_CHAIN_KEY}] to the keystore [{}]", home.keystore_file().display());
+    tracing::info!(
+        "added the audit chain key [{AUDIT_CHAIN_KEY}] to the keystore [{}]",
+        home.keystore_file().display()
+    );
     Ok(key)
 }
 
@@ -79,8 +82,11 @@ fn tail(logs: &Path) -> Result<(Option<Link>, Vec<Link>, String), NodeError> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(NodeError::io("cannot read the audit log", path)(e)),
         };
-        let links: Vec<Link> =
-            text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| unseal(None, l).ok()).collect();
+        let links: Vec<Link> = text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| unseal(None, l).ok())
+            .collect();
         if let Some(last) = links.last() {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             return Ok((Some(last.clone()), links, name));
@@ -133,7 +139,9 @@ impl AuditLog {
             Err(e) => Anchor { broken: Some(e), ..Anchor::empty(&file) },
         };
         if let Some(why) = check_against(&anchor, last.as_ref(), &links) {
-            tracing::error!("{why}; `bulwark doctor` reports it until the log and its anchor are moved aside");
+            tracing::error!(
+                "{why}; `bulwark doctor` reports it until the log and its anchor are moved aside"
+            );
             anchor.broken.get_or_insert(why);
         }
         if let Some(l) = &last {
@@ -143,7 +151,9 @@ impl AuditLog {
             // The retention floor becomes what is left.
             anchor.first_sequence = oldest_link(config.logs).map_or(anchor.sequence + 1, |l| l.sequence);
         }
-        anchor.write(&anchor_path, &key).map_err(|e| NodeError::Config(format!("cannot write the audit anchor: {e}")))?;
+        anchor
+            .write(&anchor_path, &key)
+            .map_err(|e| NodeError::Config(format!("cannot write the audit anchor: {e}")))?;
         let out = Rotating::open(config.logs, AUDIT_STEM, config.rotation, 0o600)
             .map_err(NodeError::io("cannot open the audit log", &current_file(config.logs, AUDIT_STEM)))?;
         let (tx, rx) = channel();
@@ -218,7 +228,9 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) if self.pending => self.write_anchor(),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    self.flush_and_anchor();
+                    if self.pending {
+                        self.flush_and_anchor();
+                    }
                     return;
                 }
             }
@@ -227,7 +239,10 @@ impl Writer {
 
     fn write(&mut self, event: &AuditEvent) {
         let mut line = serde_json::Map::new();
-        line.insert("@timestamp".into(), Value::from(crate::timestamp::iso8601(time::OffsetDateTime::now_utc())));
+        line.insert(
+            "@timestamp".into(),
+            Value::from(crate::timestamp::iso8601(time::OffsetDateTime::now_utc())),
+        );
         line.append(&mut event.fields());
         let (bytes, link) = chain::seal(&self.key, line, self.anchor.sequence + 1, &self.anchor.mac);
         if self.out.due(bytes.len() + 1) {

@@ -4,6 +4,7 @@ use aws_lc_rs::digest;
 use bulwark_security::audit::Origin;
 use bulwark_settings::logs::AuditEventSettings;
 
+use super::chain::GENESIS;
 use super::verify::{Verdict, verify};
 use super::*;
 
@@ -98,7 +99,11 @@ fn truncating_emptying_deleting_and_rechaining_are_caught() {
     let lines: Vec<&str> = text.lines().collect();
 
     std::fs::write(home.current(), format!("{}\n", lines[..3].join("\n"))).unwrap();
-    assert!(home.problems().contains("audit.json] was truncated: the audit log ends at entry 3 but 5"), "{}", home.problems());
+    assert!(
+        home.problems().contains("audit.json] was truncated: the audit log ends at entry 3 but 5"),
+        "{}",
+        home.problems()
+    );
     std::fs::write(home.current(), "").unwrap();
     assert!(home.problems().contains("audit.json] was emptied"), "{}", home.problems());
     std::fs::remove_file(home.current()).unwrap();

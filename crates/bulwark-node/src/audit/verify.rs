@@ -15,7 +15,10 @@ use crate::rotate::{current_file, rotated_files};
 pub enum Verdict {
     /// No audit log, no anchor and no key: audit never ran here.
     Absent,
-    Intact { entries: u64, files: usize },
+    Intact {
+        entries: u64,
+        files: usize,
+    },
     /// Each problem names the file and what is wrong.
     Broken(Vec<String>),
 }
@@ -138,7 +141,8 @@ pub fn verify(logs: &Path, data: &Path, key: Option<&[u8]>) -> Verdict {
     }
     let anchor = read.ok().flatten();
     let anchored = anchor.as_ref().map_or(0, |a| a.sequence);
-    let mut walk = Walk { key, entries: 0, first: None, last: None, after_bad: false, at_anchor: None, problems };
+    let mut walk =
+        Walk { key, entries: 0, first: None, last: None, after_bad: false, at_anchor: None, problems };
     for f in &files {
         walk.file(f, anchored);
     }
