@@ -112,18 +112,7 @@ pub fn examine(
         out.push(crate::enrollment::doctor_finding(home, s, keystore.as_ref()));
     }
     permission_findings(home, &mut out);
-    let audit = s.path_logs.join(crate::audit::AUDIT_FILE);
-    if audit.exists() {
-        match crate::audit::verify(&audit) {
-            Ok(n) => out.push(finding(Severity::Ok, "audit", format!("the audit log's hash chain is intact ({n} entries)"), "")),
-            Err((line, why)) => out.push(finding(
-                Severity::Critical,
-                "audit",
-                format!("the audit log [{}] was altered at line {line}: {why}", audit.display()),
-                "treat the node as possibly compromised: keep a copy of the file for investigation, then move it aside (a new chain starts)",
-            )),
-        }
-    } else if s.security.is_enabled() && !s.security.audit_enabled {
+    if s.security.is_enabled() && !s.security.audit_enabled {
         out.push(finding(
             Severity::Warning,
             "audit",
@@ -131,6 +120,7 @@ pub fn examine(
             "remove xpack.security.audit.enabled: false from bulwark.yml and restart",
         ));
     }
+    out.extend(audit_finding(loaded, keystore.as_ref()));
     if home.bootstrap_credentials_file().exists() {
         out.push(finding(
             Severity::Warning,
@@ -146,6 +136,30 @@ pub fn examine(
         ));
     }
     out
+}
+
+/// The audit log's chain, against its anchor, under the keystore's chain key.
+fn audit_finding(loaded: &Loaded, keystore: Option<&Keystore>) -> Option<Finding> {
+    use crate::audit::verify::{Verdict, verify};
+    let s = &loaded.settings;
+    let key = keystore.and_then(|k| k.get(bulwark_settings::secure::AUDIT_CHAIN_KEY));
+    match verify(&s.path_logs, &s.path_data, key) {
+        Verdict::Intact { entries, files } => Some(finding(
+            Severity::Ok,
+            "audit",
+            format!(
+                "the audit log's keyed chain is intact ({entries} entries in {files} files) and matches its anchor"
+            ),
+            "",
+        )),
+        Verdict::Broken(problems) => Some(finding(
+            Severity::Critical,
+            "audit",
+            format!("the audit log was altered: {}", problems.join("; ")),
+            "treat the node as possibly compromised: keep a copy of the audit files and data/audit.anchor for investigation, then move them aside (the next start begins a new chain)",
+        )),
+        Verdict::Absent => None,
+    }
 }
 
 fn layer_findings(

@@ -16,6 +16,7 @@ pub mod indices;
 pub mod logging;
 mod memory;
 pub mod reload;
+mod rotate;
 mod server;
 mod start;
 pub mod state;

@@ -3,25 +3,30 @@
 
 use std::path::Path;
 
+use bulwark_settings::logs::RotationSettings;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::NodeError;
+use crate::rotate::{Rotating, RotatingWriter};
 
 /// The JSON log file inside the logs directory.
 pub const LOG_FILE: &str = "bulwark.json";
+const LOG_STEM: &str = "bulwark";
 
-/// Installs the global logger. `RUST_LOG` adjusts the level (default `info`).
-pub fn init(logs_dir: &Path) -> Result<(), NodeError> {
+/// The default filter: INFO, but the consensus library's INFO lines (state dumps at every start)
+/// only at WARN.
+pub const DEFAULT_FILTER: &str = "info,openraft=warn";
+
+/// Installs the global logger. `RUST_LOG` replaces the filter (default [`DEFAULT_FILTER`]); the
+/// file rotates by `logger.rotation.*`.
+pub fn init(logs_dir: &Path, rotation: RotationSettings) -> Result<(), NodeError> {
     crate::files::create_dir(logs_dir, 0o750)?;
-    let path = logs_dir.join(LOG_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(NodeError::io("cannot open the log file", &path))?;
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let file = Rotating::open(logs_dir, LOG_STEM, rotation, 0o640)
+        .map_err(NodeError::io("cannot open the log file", &logs_dir.join(LOG_FILE)))?;
+    let file = RotatingWriter(file);
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bulwark_keystore::Keystore;
 use bulwark_pki::Fingerprint;
 use bulwark_rest::{ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, RestState};
-use bulwark_security::audit::{AuditSink, NoAudit};
+use bulwark_security::audit::{AuditFilter, AuditSink, NoAudit};
 use bulwark_security::authn::{Authenticator, LockoutPolicy, PasswordPolicy, PkiRealm, RealmFiles};
 use bulwark_security::authz::Authorizer;
 use bulwark_settings::{DEFAULT_SETTINGS_FILE, Home, Loaded, Settings};
@@ -15,7 +15,7 @@ use bulwark_store::Store;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditConfig, AuditLog};
 use crate::bootstrap::{self, ElasticPassword, FirstStart};
 use crate::enrollment::{FirstStartToken, NodeEnrollment};
 use crate::reload::{Certificates, LayerTls};
@@ -81,7 +81,7 @@ pub fn run(opts: StartOptions) -> Result<(), NodeError> {
     if !loaded.file_exists && ensure_settings_file(&opts.home, &loaded.settings)? {
         loaded = load_settings(&opts, &hostname)?;
     }
-    logging::init(&loaded.settings.path_logs)?;
+    logging::init(&loaded.settings.path_logs, loaded.settings.log_rotation)?;
     let result = run_logged(&opts, &hostname, loaded);
     if let Err(e) = &result {
         tracing::error!("node stopped: {e}");
@@ -137,6 +137,12 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         );
     }
     production_check(&settings)?;
+    // Before the TLS material is loaded and watched: adding the key rewrites the keystore.
+    let audit_key = if security.is_enabled() && security.audit_enabled {
+        Some(crate::audit::chain_key(home, &mut keystore, &opts.keystore_password)?)
+    } else {
+        None
+    };
     let http_tls = if security.is_enabled() && security.http_ssl.enabled {
         let (layer, material) = LayerTls::load(home, "http", &security.http_ssl, &opts.keystore_password)?;
         if material.chain.len() > 1
@@ -184,10 +190,20 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         indices.spawn_refresher();
         crate::memory::spawn_trimmer();
         let users = Arc::new(SecurityEntries::new(store.clone()));
-        let audit: Arc<dyn AuditSink> = if security.is_enabled() && security.audit_enabled {
-            Arc::new(AuditLog::open(&settings.path_logs)?)
+        let audit_log = if let Some(key) = &audit_key {
+            Some(Arc::new(AuditLog::open(AuditConfig {
+                logs: &settings.path_logs,
+                data: &settings.path_data,
+                key,
+                rotation: settings.log_rotation,
+                filter: AuditFilter::new(&security.audit_events),
+            })?))
         } else {
-            Arc::new(NoAudit)
+            None
+        };
+        let audit: Arc<dyn AuditSink> = match &audit_log {
+            Some(log) => log.clone(),
+            None => Arc::new(NoAudit),
         };
         let files = RealmFiles {
             users: home.config_dir().join("users"),
@@ -321,6 +337,9 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         server::serve(listener, http_tls.clone(), app, limits, shutdown_signal()).await;
         if settings.node_portsfile {
             let _ = std::fs::remove_file(settings.path_logs.join("http.ports"));
+        }
+        if let Some(log) = &audit_log {
+            log.sync();
         }
         tracing::info!("node stopped");
         Ok(())

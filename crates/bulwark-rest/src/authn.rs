@@ -50,6 +50,12 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
             crate::connection::mark_authenticated(&req);
             return next.run(req).await;
         }
+        if req.extensions().get::<crate::PeerCertificates>().is_none_or(|c| c.0.is_empty()) {
+            // Nothing at all was presented: Elasticsearch's `anonymous_access_denied`.
+            state.authenticator.audit(AuditEvent::AnonymousAccessDenied { origin: origin.clone() });
+            return ApiError::from(SecurityError::MissingCredentials { path: origin.path.clone() })
+                .into_response();
+        }
         return unauthenticated(SecurityError::MissingCredentials { path: origin.path.clone() });
     };
     let Some(credentials) = Credentials::parse(value.as_bytes()) else {

@@ -75,12 +75,12 @@ impl Caller {
         if let Some(a) = &self.authn {
             let user = a.user.username.clone();
             tracing::info!(target: "bulwark::authz", %user, %action, "access denied");
-            state.authenticator.audit(AuditEvent::AccessDenied {
-                user,
-                action: action.name().to_owned(),
-                indices: indices.to_vec(),
-                origin: self.origin.clone(),
-            });
+            state.authenticator.audit(AuditEvent::access_denied(
+                a,
+                action.name(),
+                indices.to_vec(),
+                self.origin.clone(),
+            ));
         }
     }
 }

@@ -46,15 +46,8 @@ async fn check(State((state, action)): State<(RestState, Action)>, req: Request,
         } else {
             state.authorizer.authorize(a, action, &[])
         };
-        let event = |granted: bool| {
-            let (action, indices) = (action.name().to_owned(), Vec::new());
-            if granted {
-                AuditEvent::AccessGranted { user: user.clone(), action, indices, origin: origin.clone() }
-            } else {
-                AuditEvent::AccessDenied { user: user.clone(), action, indices, origin: origin.clone() }
-            }
-        };
-        state.authenticator.audit(event(decision.is_ok()));
+        let event = if decision.is_ok() { AuditEvent::access_granted } else { AuditEvent::access_denied };
+        state.authenticator.audit(event(a, action.name(), Vec::new(), origin));
         if let Err(e) = decision {
             tracing::info!(target: "bulwark::authz", %user, %action, "access denied");
             return ApiError::from(e).into_response();

@@ -3,7 +3,11 @@
 
 use std::net::IpAddr;
 
+use bulwark_settings::logs::AuditEventSettings;
 use serde_json::{Map, Value, json};
+
+use crate::authn::Authentication;
+use crate::authz::wildcard_match;
 
 /// Where a REST request came from, for audit and lockout.
 #[derive(Debug, Clone)]
@@ -25,14 +29,22 @@ pub enum AuditEvent {
         principal: String,
         origin: Origin,
     },
+    /// A request without any credentials was refused.
+    AnonymousAccessDenied {
+        origin: Origin,
+    },
     AccessGranted {
         user: String,
+        realm: String,
+        roles: Vec<String>,
         action: String,
         indices: Vec<String>,
         origin: Origin,
     },
     AccessDenied {
         user: String,
+        realm: String,
+        roles: Vec<String>,
         action: String,
         indices: Vec<String>,
         origin: Origin,
@@ -63,6 +75,7 @@ impl AuditEvent {
         match self {
             AuditEvent::AuthenticationSuccess { .. } => "authentication_success",
             AuditEvent::AuthenticationFailed { .. } => "authentication_failed",
+            AuditEvent::AnonymousAccessDenied { .. } => "anonymous_access_denied",
             AuditEvent::AccessGranted { .. } => "access_granted",
             AuditEvent::AccessDenied { .. } => "access_denied",
             AuditEvent::Lockout { .. } => "lockout",
@@ -92,10 +105,13 @@ impl AuditEvent {
                 origin(&mut m, o);
                 m.insert("user.name".into(), json!(principal));
             }
-            AuditEvent::AccessGranted { user, action, indices, origin: o }
-            | AuditEvent::AccessDenied { user, action, indices, origin: o } => {
+            AuditEvent::AnonymousAccessDenied { origin: o } => origin(&mut m, o),
+            AuditEvent::AccessGranted { user, realm, roles, action, indices, origin: o }
+            | AuditEvent::AccessDenied { user, realm, roles, action, indices, origin: o } => {
                 origin(&mut m, o);
                 m.insert("user.name".into(), json!(user));
+                m.insert("user.realm".into(), json!(realm));
+                m.insert("user.roles".into(), json!(roles));
                 m.insert("action".into(), json!(action));
                 if !indices.is_empty() {
                     m.insert("indices".into(), json!(indices));
@@ -124,6 +140,100 @@ impl AuditEvent {
     }
 }
 
+/// `xpack.security.audit.logfile.events.*` applied: include/exclude by type, then the ignore
+/// policies (an event matching every list of one policy is dropped).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    settings: AuditEventSettings,
+}
+
+/// What the ignore policies look at; a missing value is matched as the empty string, as
+/// Elasticsearch does.
+struct Subject<'a> {
+    user: Option<&'a str>,
+    realm: Option<&'a str>,
+    roles: &'a [String],
+    indices: &'a [String],
+    action: Option<&'a str>,
+}
+
+fn any_match(patterns: &[String], value: &str) -> bool {
+    patterns.iter().any(|p| wildcard_match(p, value))
+}
+
+/// A list filter matches a set of values when every value matches (an empty set is tested as "").
+fn all_match(patterns: &[String], values: &[String]) -> bool {
+    if values.is_empty() { any_match(patterns, "") } else { values.iter().all(|v| any_match(patterns, v)) }
+}
+
+impl AuditFilter {
+    pub fn new(settings: &AuditEventSettings) -> AuditFilter {
+        AuditFilter { settings: settings.clone() }
+    }
+
+    /// Whether `event` is written.
+    pub fn admits(&self, event: &AuditEvent) -> bool {
+        if !self.settings.includes(event.action()) {
+            return false;
+        }
+        let s = event.subject();
+        !self.settings.ignore_filters.iter().any(|p| {
+            p.users.as_ref().is_none_or(|l| any_match(l, s.user.unwrap_or_default()))
+                && p.realms.as_ref().is_none_or(|l| any_match(l, s.realm.unwrap_or_default()))
+                && p.roles.as_ref().is_none_or(|l| all_match(l, s.roles))
+                && p.indices.as_ref().is_none_or(|l| all_match(l, s.indices))
+                && p.actions.as_ref().is_none_or(|l| any_match(l, s.action.unwrap_or_default()))
+        })
+    }
+}
+
+impl AuditEvent {
+    /// `access_granted` for `a` doing `action` on `indices`.
+    pub fn access_granted(
+        a: &Authentication,
+        action: &str,
+        indices: Vec<String>,
+        origin: Origin,
+    ) -> AuditEvent {
+        let (user, realm, roles) = Self::who(a);
+        AuditEvent::AccessGranted { user, realm, roles, action: action.to_owned(), indices, origin }
+    }
+
+    /// `access_denied` for `a` doing `action` on `indices`.
+    pub fn access_denied(
+        a: &Authentication,
+        action: &str,
+        indices: Vec<String>,
+        origin: Origin,
+    ) -> AuditEvent {
+        let (user, realm, roles) = Self::who(a);
+        AuditEvent::AccessDenied { user, realm, roles, action: action.to_owned(), indices, origin }
+    }
+
+    fn who(a: &Authentication) -> (String, String, Vec<String>) {
+        (a.user.username.clone(), a.authentication_realm.name.to_owned(), a.user.roles.clone())
+    }
+
+    fn subject(&self) -> Subject<'_> {
+        let mut s = Subject { user: None, realm: None, roles: &[], indices: &[], action: None };
+        match self {
+            AuditEvent::AuthenticationSuccess { user, realm, .. } => {
+                s.user = Some(user);
+                s.realm = Some(realm);
+            }
+            AuditEvent::AuthenticationFailed { principal: user, .. }
+            | AuditEvent::Lockout { user, .. }
+            | AuditEvent::SecurityConfigChange { user, .. } => s.user = Some(user),
+            AuditEvent::AccessGranted { user, realm, roles, action, indices, .. }
+            | AuditEvent::AccessDenied { user, realm, roles, action, indices, .. } => {
+                s = Subject { user: Some(user), realm: Some(realm), roles, indices, action: Some(action) };
+            }
+            AuditEvent::AnonymousAccessDenied { .. } | AuditEvent::CertificateReload { .. } => {}
+        }
+        s
+    }
+}
+
 /// Where audit events go; the node implements it.
 pub trait AuditSink: Send + Sync {
     fn record(&self, event: AuditEvent);
@@ -134,4 +244,62 @@ pub struct NoAudit;
 
 impl AuditSink for NoAudit {
     fn record(&self, _event: AuditEvent) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use bulwark_settings::logs::{AUDIT_EVENT_TYPES, AuditIgnorePolicy};
+
+    use super::*;
+
+    fn origin() -> Origin {
+        Origin { address: IpAddr::V4(Ipv4Addr::LOCALHOST), method: "GET".into(), path: "/".into() }
+    }
+
+    fn granted(user: &str, indices: &[&str]) -> AuditEvent {
+        AuditEvent::AccessGranted {
+            user: user.into(),
+            realm: "reserved".into(),
+            roles: vec!["kibana_system".into()],
+            action: "indices:data/read/search".into(),
+            indices: indices.iter().map(|s| (*s).to_owned()).collect(),
+            origin: origin(),
+        }
+    }
+
+    #[test]
+    fn every_event_type_has_a_settings_name() {
+        let all = [
+            granted("a", &[]),
+            AuditEvent::AnonymousAccessDenied { origin: origin() },
+            AuditEvent::AuthenticationFailed { principal: "a".into(), origin: origin() },
+            AuditEvent::CertificateReload { layer: "http".into(), outcome: "ok".into() },
+        ];
+        for e in all {
+            assert!(AUDIT_EVENT_TYPES.contains(&e.action()), "{}", e.action());
+        }
+    }
+
+    #[test]
+    fn include_exclude_and_ignore_policies() {
+        let mut settings = AuditEventSettings::default();
+        let f = AuditFilter::new(&settings);
+        assert!(f.admits(&granted("kibana_system", &[".kibana_1"])));
+        assert!(f.admits(&AuditEvent::AnonymousAccessDenied { origin: origin() }));
+        settings.exclude = vec!["anonymous_access_denied".into()];
+        settings.ignore_filters = vec![AuditIgnorePolicy {
+            name: "kibana".into(),
+            users: Some(vec!["kibana_*".into()]),
+            indices: Some(vec![".kibana*".into()]),
+            ..AuditIgnorePolicy::default()
+        }];
+        let f = AuditFilter::new(&settings);
+        assert!(!f.admits(&AuditEvent::AnonymousAccessDenied { origin: origin() }));
+        assert!(!f.admits(&granted("kibana_system", &[".kibana_1", ".kibana_task_manager"])));
+        assert!(f.admits(&granted("kibana_system", &[".kibana_1", "logs"])), "not every index matches");
+        assert!(f.admits(&granted("elastic", &[".kibana_1"])), "another user");
+        assert!(f.admits(&granted("kibana_system", &[])), "no index: matched as the empty string");
+    }
 }

@@ -7,6 +7,7 @@
 mod error;
 mod home;
 mod load;
+pub mod logs;
 pub mod raw;
 mod reader;
 pub mod secure;

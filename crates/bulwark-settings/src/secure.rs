@@ -15,7 +15,13 @@ const KNOWN: &[&str] = &[
     "xpack.security.transport.ssl.keystore.secure_key_password",
     "xpack.security.transport.ssl.truststore.secure_password",
     "xpack.security.transport.ssl.secure_key_passphrase",
+    AUDIT_CHAIN_KEY,
 ];
+
+/// The key of the audit log's HMAC chain: 32 random bytes the node adds to the keystore on its
+/// first start with audit on. Only the keystore holds it, so whoever can edit the log files but
+/// not read the keystore cannot recompute the chain.
+pub const AUDIT_CHAIN_KEY: &str = "xpack.security.audit.logfile.secure_chain_key";
 
 /// Whether `name` is a secure setting the node understands (used by `bulwark keystore` to
 /// refuse typos before they silently do nothing).

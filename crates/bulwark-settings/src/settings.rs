@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::logs::{AuditEventSettings, RotationSettings};
 use crate::raw::{Origin, RawSettings};
 use crate::reader::Reader;
 use crate::values::*;
@@ -30,6 +31,8 @@ pub struct Settings {
     pub path_data: PathBuf,
     /// `path.logs`.
     pub path_logs: PathBuf,
+    /// `logger.rotation.*`, for the node log and the audit log.
+    pub log_rotation: RotationSettings,
     pub security: SecuritySettings,
 }
 
@@ -101,6 +104,8 @@ pub struct SecuritySettings {
     pub api_key_enabled: bool,
     /// `xpack.security.audit.enabled` (default true: audit is not a paid extra here).
     pub audit_enabled: bool,
+    /// `xpack.security.audit.logfile.events.*`: which events are written.
+    pub audit_events: AuditEventSettings,
     pub lockout: LockoutSettings,
     pub password_policy: PasswordPolicySettings,
     /// `xpack.security.authc.realms.pki.<name>.*`, sorted by `order`. Empty: no PKI realm, and a
@@ -337,6 +342,7 @@ impl Settings {
                 .unwrap_or(PasswordHashing::Bcrypt { cost: 10 }),
             api_key_enabled: r.bool("xpack.security.authc.api_key.enabled")?.unwrap_or(true),
             audit_enabled: r.bool("xpack.security.audit.enabled")?.unwrap_or(true),
+            audit_events: crate::logs::read_audit_events(&mut r, &raw)?,
             lockout: LockoutSettings {
                 enabled: r.bool("xpack.security.authc.lockout.enabled")?.unwrap_or(true),
                 max_failures: r.parse("xpack.security.authc.lockout.max_failures")?.unwrap_or(20),
@@ -391,6 +397,7 @@ impl Settings {
             },
             path_data: path(r.string("path.data")?, home.default_data_dir()),
             path_logs: path(r.string("path.logs")?, home.default_logs_dir()),
+            log_rotation: crate::logs::read_rotation(&mut r)?,
             security,
         };
         r.finish()?;

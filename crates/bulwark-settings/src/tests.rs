@@ -157,3 +157,39 @@ fn http_limits() {
     let e = settings("http.idle_timeout: 5 minutes\n").unwrap_err().to_string();
     assert!(e.contains("http.idle_timeout"), "{e}");
 }
+
+#[test]
+fn log_rotation_and_audit_event_settings() {
+    let s = settings("").unwrap();
+    assert_eq!(s.log_rotation, logs::RotationSettings::default());
+    assert_eq!(s.log_rotation.max_files, 10);
+    assert!(s.security.audit_events.includes("anonymous_access_denied"));
+    assert!(!s.security.audit_events.includes("connection_granted"), "not in Elasticsearch's default");
+
+    let s = settings(
+        "logger.rotation:\n  max_size: 64kb\n  max_age: 2h\n  max_files: 3\n\
+         xpack.security.audit.logfile.events:\n  include: _all\n  exclude: [access_granted]\n\
+         \x20 ignore_filters:\n    kibana:\n      users: [kibana_system]\n      indices: ['.kibana*']\n",
+    )
+    .unwrap();
+    assert_eq!(s.log_rotation.max_size, 64 << 10);
+    assert_eq!(s.log_rotation.max_age, std::time::Duration::from_secs(7200));
+    assert_eq!(s.log_rotation.max_files, 3);
+    let events = &s.security.audit_events;
+    assert!(events.includes("connection_granted") && !events.includes("access_granted"));
+    assert_eq!(events.ignore_filters.len(), 1);
+    assert_eq!(events.ignore_filters[0].name, "kibana");
+    assert_eq!(events.ignore_filters[0].users.as_deref(), Some(&["kibana_system".to_owned()][..]));
+    assert_eq!(events.ignore_filters[0].realms, None);
+
+    for (yaml, key) in [
+        ("xpack.security.audit.logfile.events.include: [access_granted, acces_denied]", "events.include"),
+        ("xpack.security.audit.logfile.events.exclude: nonsense", "events.exclude"),
+        ("xpack.security.audit.logfile.events.ignore_filters.p.user: [a]", "ignore_filters.p.user"),
+        ("logger.rotation.max_files: 0", "logger.rotation.max_files"),
+        ("logger.rotation.max_size: 10b", "logger.rotation.max_size"),
+    ] {
+        let e = settings(yaml).unwrap_err().to_string();
+        assert!(e.contains(key), "{yaml}: {e}");
+    }
+}

@@ -1,0 +1,305 @@
+//! The audit log, `logs/audit.json`: one JSON object per line, written by a background thread so
+//! requests never wait for the disk. Lines are sealed into a keyed chain ([`chain`]); the tail
+//! anchor `data/audit.anchor` follows the writes at most [`ANCHOR_DELAY`] behind, and at once on
+//! rotation and shutdown. Files rotate by `logger.rotation.*`; the chain runs on across them.
+//! `bulwark doctor` verifies it all ([`verify`]).
+
+pub mod chain;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
+
+use bulwark_security::audit::{AuditEvent, AuditFilter, AuditSink};
+use bulwark_settings::logs::RotationSettings;
+use serde_json::Value;
+
+use self::chain::{ANCHOR_FILE, Anchor, ChainKey, Link, unseal};
+use crate::NodeError;
+use crate::rotate::{Rotating, current_file, rotated_files};
+
+/// The audit log's name: `audit.json`, rotated to `audit-<n>.json`.
+pub const AUDIT_STEM: &str = "audit";
+/// The longest the anchor lags behind the written lines (the bounded gap in which truncation
+/// goes unnoticed).
+pub const ANCHOR_DELAY: Duration = Duration::from_millis(200);
+
+/// The chain key from the keystore; on the first start with audit on, 32 random bytes are added
+/// (creating the keystore, protected by `password`, when there is none).
+pub fn chain_key(
+    home: &bulwark_settings::Home,
+    keystore: &mut Option<bulwark_keystore::Keystore>,
+    password: &secrecy::SecretString,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, NodeError> {
+    use bulwark_settings::secure::AUDIT_CHAIN_KEY;
+    let ks = keystore.get_or_insert_with(bulwark_keystore::Keystore::new);
+    if let Some(k) = ks.get(AUDIT_CHAIN_KEY) {
+        return Ok(zeroize::Zeroizing::new(k.to_vec()));
+    }
+    let mut key = zeroize::Zeroizing::new(vec![0u8; 32]);
+    aws_lc_rs::rand::fill(&mut key)
+        .map_err(|_| NodeError::Config("the system random number generator failed".into()))?;
+    ks.set(AUDIT_CHAIN_KEY, key.clone())?;
+    crate::files::create_dir(home.config_dir(), 0o750)?;
+    ks.save(&home.keystore_file(), password)?;
+    tracing::info!(
+        "added the audit chain key [{AUDIT_CHAIN_KEY}] to the keystore [{}]",
+        home.keystore_file().display()
+    );
+    Ok(key)
+}
+
+/// Where an audit log lives and how it is kept.
+pub struct AuditConfig<'a> {
+    pub logs: &'a Path,
+    pub data: &'a Path,
+    pub key: &'a [u8],
+    pub rotation: RotationSettings,
+    pub filter: AuditFilter,
+}
+
+enum Message {
+    Event(AuditEvent),
+    /// Flush and anchor, then answer.
+    Sync(Sender<()>),
+}
+
+/// A running audit log.
+pub struct AuditLog {
+    tx: Mutex<Sender<Message>>,
+    filter: AuditFilter,
+}
+
+/// The newest line written, found by reading the newest non-empty file.
+fn tail(logs: &Path) -> Result<(Option<Link>, Vec<Link>, String), NodeError> {
+    let mut files: Vec<PathBuf> = rotated_files(logs, AUDIT_STEM).into_iter().map(|(_, p)| p).collect();
+    files.push(current_file(logs, AUDIT_STEM));
+    for path in files.iter().rev() {
+        let text = match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(NodeError::io("cannot read the audit log", path)(e)),
+        };
+        let links: Vec<Link> = text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| unseal(None, l).ok())
+            .collect();
+        if let Some(last) = links.last() {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            return Ok((Some(last.clone()), links, name));
+        }
+    }
+    Ok((None, Vec::new(), String::new()))
+}
+
+/// What the node finds wrong with the log against its anchor at start (the doctor says more).
+fn check_against(anchor: &Anchor, last: Option<&Link>, links: &[Link]) -> Option<String> {
+    if anchor.sequence == 0 {
+        return None;
+    }
+    let Some(last) = last else {
+        return Some(format!(
+            "the audit log was emptied or deleted: {} entries had been written",
+            anchor.sequence
+        ));
+    };
+    if last.sequence < anchor.sequence {
+        return Some(format!(
+            "the audit log was truncated: it ends at sequence {} but sequence {} had been written",
+            last.sequence, anchor.sequence
+        ));
+    }
+    let at = links.iter().find(|l| l.sequence == anchor.sequence).map(|l| &l.mac);
+    let next = links.iter().find(|l| l.sequence == anchor.sequence + 1).map(|l| &l.prev_mac);
+    match at.or(next) {
+        Some(mac) if *mac != anchor.mac => Some(format!(
+            "entry {} of the audit log is not the one written: the log was rewritten",
+            anchor.sequence
+        )),
+        _ => None,
+    }
+}
+
+impl AuditLog {
+    /// Opens (appending to) the audit log, continues its chain and starts the writer thread.
+    pub fn open(config: AuditConfig<'_>) -> Result<AuditLog, NodeError> {
+        let key = ChainKey::new(config.key);
+        let anchor_path = config.data.join(ANCHOR_FILE);
+        let (last, links, file) = tail(config.logs)?;
+        let mut anchor = match Anchor::read(&anchor_path, &key) {
+            Ok(Some(a)) => a,
+            Ok(None) if last.is_none() => Anchor::empty("audit.json"),
+            Ok(None) => Anchor {
+                broken: Some(format!("the audit anchor [{}] was missing", anchor_path.display())),
+                ..Anchor::empty(&file)
+            },
+            Err(e) => Anchor { broken: Some(e), ..Anchor::empty(&file) },
+        };
+        if let Some(why) = check_against(&anchor, last.as_ref(), &links) {
+            tracing::error!(
+                "{why}; `bulwark doctor` reports it until the log and its anchor are moved aside"
+            );
+            anchor.broken.get_or_insert(why);
+        }
+        if let Some(l) = &last {
+            (anchor.sequence, anchor.mac, anchor.file) = (l.sequence, l.mac.clone(), file);
+        }
+        if anchor.broken.is_some() {
+            // The retention floor becomes what is left.
+            anchor.first_sequence = oldest_link(config.logs).map_or(anchor.sequence + 1, |l| l.sequence);
+        }
+        anchor
+            .write(&anchor_path, &key)
+            .map_err(|e| NodeError::Config(format!("cannot write the audit anchor: {e}")))?;
+        let out = Rotating::open(config.logs, AUDIT_STEM, config.rotation, 0o600)
+            .map_err(NodeError::io("cannot open the audit log", &current_file(config.logs, AUDIT_STEM)))?;
+        let (tx, rx) = channel();
+        let writer = Writer { out, key, anchor, anchor_path, anchored: Instant::now(), pending: false };
+        std::thread::Builder::new()
+            .name("audit".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| NodeError::Config(format!("cannot start the audit writer: {e}")))?;
+        Ok(AuditLog { tx: Mutex::new(tx), filter: config.filter })
+    }
+
+    /// Writes out everything recorded so far and anchors it (at shutdown); waits at most 5 s.
+    pub fn sync(&self) {
+        let (tx, rx) = channel();
+        if self.tx.lock().is_ok_and(|t| t.send(Message::Sync(tx)).is_ok()) {
+            let _ = rx.recv_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+impl AuditSink for AuditLog {
+    fn record(&self, event: AuditEvent) {
+        if self.filter.admits(&event)
+            && let Ok(tx) = self.tx.lock()
+        {
+            let _ = tx.send(Message::Event(event));
+        }
+    }
+}
+
+/// The first line of the oldest audit file.
+fn oldest_link(logs: &Path) -> Option<Link> {
+    let rotated = rotated_files(logs, AUDIT_STEM).into_iter().map(|(_, p)| p);
+    rotated.chain([current_file(logs, AUDIT_STEM)]).find_map(|p| first_link(&p))
+}
+
+fn first_link(path: &Path) -> Option<Link> {
+    let text = std::fs::read(path).ok()?;
+    text.split(|b| *b == b'\n').find(|l| !l.is_empty()).and_then(|l| unseal(None, l).ok())
+}
+
+struct Writer {
+    out: Rotating,
+    key: ChainKey,
+    anchor: Anchor,
+    anchor_path: PathBuf,
+    anchored: Instant,
+    pending: bool,
+}
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Message>) {
+        loop {
+            match rx.recv_timeout(ANCHOR_DELAY) {
+                Ok(first) => {
+                    let mut next = Some(first);
+                    while let Some(m) = next {
+                        match m {
+                            Message::Event(e) => self.write(&e),
+                            Message::Sync(done) => {
+                                self.flush_and_anchor();
+                                let _ = done.send(());
+                            }
+                        }
+                        next = rx.try_recv().ok();
+                    }
+                    self.flush();
+                    if self.pending && self.anchored.elapsed() >= ANCHOR_DELAY {
+                        self.write_anchor();
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) if self.pending => self.write_anchor(),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    if self.pending {
+                        self.flush_and_anchor();
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, event: &AuditEvent) {
+        let mut line = serde_json::Map::new();
+        line.insert(
+            "@timestamp".into(),
+            Value::from(crate::timestamp::iso8601(time::OffsetDateTime::now_utc())),
+        );
+        line.append(&mut event.fields());
+        let (bytes, link) = chain::seal(&self.key, line, self.anchor.sequence + 1, &self.anchor.mac);
+        if self.out.due(bytes.len() + 1) {
+            self.rotate();
+        }
+        if self.out.write_line(&bytes).is_err() {
+            tracing::error!("cannot write the audit log [{}]", self.out.path().display());
+        }
+        (self.anchor.sequence, self.anchor.mac) = (link.sequence, link.mac);
+        self.anchor.file = "audit.json".into();
+        self.pending = true;
+    }
+
+    /// Rotates, anchors the rotated tail, then applies retention: the anchor's floor moves up
+    /// before the oldest files are deleted, so a crash in between leaves extra files, never a gap.
+    fn rotate(&mut self) {
+        match self.out.rotate() {
+            Ok(rotated) => {
+                let name = rotated.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                self.anchor.file = name;
+                let excess = self.out.excess();
+                let kept = rotated_files(self.out.path().parent().unwrap_or(Path::new(".")), AUDIT_STEM);
+                if let Some((_, oldest_kept)) = kept.get(excess.len())
+                    && let Some(first) = first_link(oldest_kept)
+                {
+                    self.anchor.first_sequence = first.sequence;
+                }
+                self.write_anchor();
+                for old in excess {
+                    if let Err(e) = std::fs::remove_file(&old) {
+                        tracing::warn!("cannot delete the old audit file [{}]: {e}", old.display());
+                    }
+                }
+            }
+            Err(e) => tracing::error!("cannot rotate the audit log [{}]: {e}", self.out.path().display()),
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.out.flush().is_err() {
+            tracing::error!("cannot write the audit log [{}]", self.out.path().display());
+        }
+    }
+
+    fn flush_and_anchor(&mut self) {
+        self.flush();
+        self.write_anchor();
+    }
+
+    fn write_anchor(&mut self) {
+        if let Err(e) = self.anchor.write(&self.anchor_path, &self.key) {
+            tracing::error!("cannot write the audit anchor [{}]: {e}", self.anchor_path.display());
+        }
+        self.anchored = Instant::now();
+        self.pending = false;
+    }
+}
+
+#[cfg(test)]
+mod tests;

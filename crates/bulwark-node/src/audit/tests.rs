@@ -1,0 +1,199 @@
+use std::net::{IpAddr, Ipv4Addr};
+
+use aws_lc_rs::digest;
+use bulwark_security::audit::Origin;
+use bulwark_settings::logs::AuditEventSettings;
+
+use super::chain::GENESIS;
+use super::verify::{Verdict, verify};
+use super::*;
+
+const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+fn event(i: usize) -> AuditEvent {
+    AuditEvent::AuthenticationFailed {
+        principal: format!("user{i}"),
+        origin: Origin { address: IpAddr::V4(Ipv4Addr::LOCALHOST), method: "GET".into(), path: "/".into() },
+    }
+}
+
+struct Home {
+    _dir: tempfile::TempDir,
+    logs: PathBuf,
+    data: PathBuf,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let (logs, data) = (dir.path().join("logs"), dir.path().join("data"));
+        std::fs::create_dir_all(&logs).unwrap();
+        std::fs::create_dir_all(&data).unwrap();
+        Home { _dir: dir, logs, data }
+    }
+
+    /// Opens the log with a small size limit, writes `n` events, and closes it.
+    fn write(&self, from: usize, n: usize, max_size: u64) {
+        let rotation = RotationSettings { max_size, max_files: 3, ..RotationSettings::default() };
+        let config = AuditConfig {
+            logs: &self.logs,
+            data: &self.data,
+            key: KEY,
+            rotation,
+            filter: AuditFilter::new(&AuditEventSettings::default()),
+        };
+        let log = AuditLog::open(config).unwrap();
+        for i in from..from + n {
+            log.record(event(i));
+        }
+        log.sync();
+    }
+
+    fn verify(&self) -> Verdict {
+        verify(&self.logs, &self.data, Some(KEY))
+    }
+
+    fn problems(&self) -> String {
+        match self.verify() {
+            Verdict::Broken(p) => p.join("\n"),
+            other => panic!("not broken: {other:?}"),
+        }
+    }
+
+    fn current(&self) -> PathBuf {
+        current_file(&self.logs, AUDIT_STEM)
+    }
+}
+
+#[test]
+fn the_chain_verifies_continues_across_restarts_and_breaks_on_edits() {
+    let home = Home::new();
+    assert_eq!(verify(&home.logs, &home.data, None), Verdict::Absent);
+    home.write(0, 3, 1 << 20);
+    home.write(3, 1, 1 << 20);
+    assert_eq!(home.verify(), Verdict::Intact { entries: 4, files: 1 });
+    let text = std::fs::read_to_string(home.current()).unwrap();
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["event.action"], "authentication_failed");
+    assert_eq!(first["audit.prev_mac"], GENESIS);
+    assert_eq!(first["audit.sequence"], 1);
+
+    std::fs::write(home.current(), text.replacen("user1", "userX", 1)).unwrap();
+    assert!(home.problems().contains("audit.json] line 2: its MAC does not match"), "{}", home.problems());
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(home.current(), format!("{}\n{}\n{}\n", lines[0], lines[2], lines[3])).unwrap();
+    assert!(home.problems().contains("line 2: entry 3 does not follow entry 1"), "{}", home.problems());
+    assert!(matches!(verify(&home.logs, &home.data, Some(b"another key")), Verdict::Broken(_)));
+    assert!(home_without_key_is_refused(&home));
+}
+
+fn home_without_key_is_refused(home: &Home) -> bool {
+    matches!(verify(&home.logs, &home.data, None), Verdict::Broken(p) if p[0].contains("secure_chain_key"))
+}
+
+#[test]
+fn truncating_emptying_deleting_and_rechaining_are_caught() {
+    let home = Home::new();
+    home.write(0, 5, 1 << 20);
+    let text = std::fs::read_to_string(home.current()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+
+    std::fs::write(home.current(), format!("{}\n", lines[..3].join("\n"))).unwrap();
+    assert!(
+        home.problems().contains("audit.json] was truncated: the audit log ends at entry 3 but 5"),
+        "{}",
+        home.problems()
+    );
+    std::fs::write(home.current(), "").unwrap();
+    assert!(home.problems().contains("audit.json] was emptied"), "{}", home.problems());
+    std::fs::remove_file(home.current()).unwrap();
+    assert!(home.problems().contains("audit.json] was deleted"), "{}", home.problems());
+    std::fs::remove_file(home.data.join(ANCHOR_FILE)).unwrap();
+    assert!(home.problems().contains("are missing although the chain key exists"), "{}", home.problems());
+
+    // A forger without the key edits line 2 and recomputes the chain with plain SHA-256.
+    let home = Home::new();
+    home.write(0, 5, 1 << 20);
+    let text = std::fs::read_to_string(home.current()).unwrap();
+    let mut prev = GENESIS.to_owned();
+    let mut forged = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut v: serde_json::Map<String, Value> = serde_json::from_str(line).unwrap();
+        v.remove("audit.mac");
+        if i == 1 {
+            v.insert("user.name".into(), Value::from("nobody"));
+        }
+        v.insert("audit.prev_mac".into(), Value::from(prev.clone()));
+        let body = serde_json::to_vec(&v).unwrap();
+        prev = digest::digest(&digest::SHA256, &body).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        v.insert("audit.mac".into(), Value::from(prev.clone()));
+        forged.push_str(&serde_json::to_string(&v).unwrap());
+        forged.push('\n');
+    }
+    std::fs::write(home.current(), forged).unwrap();
+    let p = home.problems();
+    assert!(p.contains("audit.json] line 1: its MAC does not match"), "{p}");
+    assert!(p.contains("recomputed without the key"), "{p}");
+}
+
+#[test]
+fn rotation_keeps_the_chain_across_files_and_retention_is_not_a_gap() {
+    let home = Home::new();
+    // About 300 bytes a line: three lines a file.
+    home.write(0, 30, 1024);
+    let rotated = rotated_files(&home.logs, AUDIT_STEM);
+    assert_eq!(rotated.len(), 3, "max_files rotated files are kept: {rotated:?}");
+    let Verdict::Intact { entries, files } = home.verify() else { panic!("{}", home.problems()) };
+    assert_eq!(files, 4);
+    assert!(entries < 30, "the oldest files were deleted by retention");
+    // The first line of each file continues the previous file's chain.
+    let first = first_link(&rotated[1].1).unwrap();
+    let text = std::fs::read_to_string(&rotated[0].1).unwrap();
+    let last = unseal(Some(&ChainKey::new(KEY)), text.lines().last().unwrap().as_bytes()).unwrap();
+    assert_eq!(first.prev_mac, last.mac);
+    // A restart continues where the chain left off, in the same files.
+    home.write(30, 2, 1024);
+    assert!(matches!(home.verify(), Verdict::Intact { .. }));
+
+    let middle = &rotated_files(&home.logs, AUDIT_STEM)[1].1;
+    let saved = std::fs::read(middle).unwrap();
+    std::fs::remove_file(middle).unwrap();
+    let p = home.problems();
+    assert!(p.contains("are missing between [") && p.contains("a rotated audit file was deleted"), "{p}");
+    assert!(p.contains(&format!("[{}] is missing", middle.display())), "{p}");
+    std::fs::write(middle, "").unwrap();
+    assert!(home.problems().contains(&format!("[{}] is empty", middle.display())));
+    std::fs::write(middle, saved).unwrap();
+    let oldest = &rotated_files(&home.logs, AUDIT_STEM)[0].1;
+    std::fs::remove_file(oldest).unwrap();
+    assert!(home.problems().contains("the oldest audit file(s) were deleted"), "{}", home.problems());
+}
+
+#[test]
+fn a_start_after_truncation_keeps_the_finding() {
+    let home = Home::new();
+    home.write(0, 5, 1 << 20);
+    let text = std::fs::read_to_string(home.current()).unwrap();
+    std::fs::write(home.current(), format!("{}\n", text.lines().next().unwrap())).unwrap();
+    home.write(5, 3, 1 << 20);
+    let p = home.problems();
+    assert!(p.contains("at a start the node found that the audit log was truncated"), "{p}");
+}
+
+#[test]
+fn filtered_events_are_not_written() {
+    let home = Home::new();
+    let settings = AuditEventSettings { exclude: vec!["authentication_failed".into()], ..Default::default() };
+    let config = AuditConfig {
+        logs: &home.logs,
+        data: &home.data,
+        key: KEY,
+        rotation: RotationSettings::default(),
+        filter: AuditFilter::new(&settings),
+    };
+    let log = AuditLog::open(config).unwrap();
+    log.record(event(1));
+    log.sync();
+    assert_eq!(std::fs::read_to_string(home.current()).unwrap(), "");
+    assert_eq!(home.verify(), Verdict::Intact { entries: 0, files: 1 });
+}
