@@ -223,7 +223,12 @@ fn aggs(rng: &mut Rng, depth: u32) -> Value {
     let mut m = Map::new();
     for i in 0..rng.below(3) + 1 {
         let mut body = Map::new();
-        for _ in 0..rng.below(5) {
+        // Half the bodies name only a field, so that many aggregations are valid and run.
+        let keys = if rng.chance(50) { 0 } else { rng.below(5) };
+        if keys == 0 {
+            body.insert("field".into(), json!(rng.pick(FIELDS)));
+        }
+        for _ in 0..keys {
             let k = rng.pick(AGG_KEYS).to_string();
             let v = match k.as_str() {
                 "field" => json!(rng.pick(FIELDS)),
@@ -308,6 +313,7 @@ fn random_queries_never_panic() {
 fn random_query_strings_never_panic() {
     let index = fixture();
     let mut rng = Rng::new(11);
+    let (mut parsed, mut searched) = (0, 0);
     for _ in 0..3000 {
         let mut s = String::new();
         for _ in 0..rng.below(6) {
@@ -319,22 +325,30 @@ fn random_query_strings_never_panic() {
             let q =
                 json!({ name: {"query": s, "default_operator": if rng.chance(50) { "and" } else { "or" }} });
             if let Ok(query) = Query::parse(&q) {
+                parsed += 1;
                 let _ = index.count(&query);
             }
         }
-        let _ =
+        if let Ok(req) =
             SearchRequest::parse(None, [("q", s.as_str()), ("sort", s.as_str()), ("_source", s.as_str())])
-                .map(|req| search_many(&[&index], &req));
+        {
+            searched += 1;
+            let _ = search_many(&[&index], &req);
+        }
     }
+    assert!(parsed > 1000, "the generator reaches valid query strings ({parsed})");
+    assert!(searched > 100, "and valid search requests ({searched})");
 }
 
 #[test]
 fn random_aggregations_and_bodies_never_panic() {
     let index = fixture();
     let mut rng = Rng::new(3);
+    let (mut aggregations, mut bodies) = (0, 0);
     for _ in 0..2000 {
         let body = json!({"size": rng.below(3), "aggs": aggs(&mut rng, 2)});
         if let Ok(req) = SearchRequest::parse(Some(&body), Vec::<(String, String)>::new()) {
+            aggregations += 1;
             let _ = search_many(&[&index], &req);
         }
         let mut b = Map::new();
@@ -354,9 +368,12 @@ fn random_aggregations_and_bodies_never_panic() {
             b.insert(k.to_string(), value(&mut rng, 2));
         }
         if let Ok(req) = SearchRequest::parse(Some(&Value::Object(b)), Vec::<(String, String)>::new()) {
+            bodies += 1;
             let _ = search_many(&[&index], &req);
         }
     }
+    assert!(aggregations > 150, "the generator reaches valid aggregations ({aggregations})");
+    assert!(bodies > 200, "and valid search bodies ({bodies})");
 }
 
 #[test]
@@ -364,6 +381,7 @@ fn random_documents_and_mappings_never_panic() {
     let mut rng = Rng::new(5);
     let mut index = fixture();
     let mut dynamic = Index::create_in_ram("dyn", Mapping::new()).unwrap();
+    let (mut indexed, mut mappings) = (0, 0);
     for i in 0..1500 {
         let mut doc = Map::new();
         for _ in 0..rng.below(5) {
@@ -371,11 +389,13 @@ fn random_documents_and_mappings_never_panic() {
             doc.insert(k, value(&mut rng, 3));
         }
         let doc = Value::Object(doc);
-        let _ = index.apply(&i.to_string(), &doc);
+        indexed += usize::from(index.apply(&i.to_string(), &doc).is_ok());
         let _ = dynamic.apply(&i.to_string(), &doc);
-        let _ = Mapping::from_json(&json!({"properties": value(&mut rng, 3)}));
+        mappings += usize::from(Mapping::from_json(&json!({"properties": value(&mut rng, 3)})).is_ok());
         let _ = Mapping::from_json(&value(&mut rng, 3));
     }
+    assert!(indexed > 200, "the generator reaches valid documents ({indexed})");
+    assert!(mappings > 50, "and valid mappings ({mappings})");
     index.refresh().unwrap();
     dynamic.refresh().unwrap();
     // Both still answer searches and aggregations over whatever was accepted.
