@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::error::{IndexError, Result};
-use crate::mapping_params::{LEAF_PARAMS, OBJECT_PARAMS, ROOT_PARAMS, check_fixed, rule};
 pub(crate) use crate::field_type::ValueKind;
 pub use crate::field_type::{Dynamic, FieldType};
+use crate::mapping_params::{LEAF_PARAMS, OBJECT_PARAMS, ROOT_PARAMS, check_fixed, rule};
 
 /// Maximum number of fields (objects and multi-fields included), as
 /// `index.mapping.total_fields.limit` defaults.

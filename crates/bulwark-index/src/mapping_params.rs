@@ -117,7 +117,13 @@ fn value_text(v: &Value) -> String {
 }
 
 /// Checks `param: v` on field `name` (of type `ty`, `None` at the root) against its rule.
-pub(crate) fn check_fixed(rule: ParamRule, name: &str, ty: Option<FieldType>, param: &str, v: &Value) -> Result<()> {
+pub(crate) fn check_fixed(
+    rule: ParamRule,
+    name: &str,
+    ty: Option<FieldType>,
+    param: &str,
+    v: &Value,
+) -> Result<()> {
     let allowed: &[&str] = match rule {
         ParamRule::Honoured | ParamRule::Kept => return Ok(()),
         ParamRule::Only(values) => values,
