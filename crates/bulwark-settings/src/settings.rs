@@ -331,7 +331,12 @@ impl Settings {
         Ok(settings)
     }
 
-    fn read(r: &mut Reader, raw: RawSettings, home: &Home, hostname: &str) -> Result<Settings, SettingsError> {
+    fn read(
+        r: &mut Reader,
+        raw: RawSettings,
+        home: &Home,
+        hostname: &str,
+    ) -> Result<Settings, SettingsError> {
         let node_name = r.string("node.name")?;
         let path = |p: Option<String>, default: PathBuf| match p {
             Some(p) => home.root().join(p),
@@ -341,12 +346,7 @@ impl Settings {
             enabled: r.bool("xpack.security.enabled")?,
             autoconfiguration_enabled: r.bool("xpack.security.autoconfiguration.enabled")?.unwrap_or(true),
             enrollment: r.bool("xpack.security.enrollment.enabled")?,
-            http_ssl: SslSettings::read(
-                r,
-                &raw,
-                "xpack.security.http.ssl.",
-                ClientAuthentication::None,
-            )?,
+            http_ssl: SslSettings::read(r, &raw, "xpack.security.http.ssl.", ClientAuthentication::None)?,
             transport_ssl: SslSettings::read(
                 r,
                 &raw,

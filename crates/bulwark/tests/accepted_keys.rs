@@ -3,10 +3,10 @@
 //! each one has a row here: a check that it changes an answer of the real node, or that it is
 //! refused naming it. A key without a row, and a row without a key, fail the test.
 
-#[path = "accepted_keys/security.rs"]
-mod security;
 #[path = "accepted_keys/index.rs"]
 mod index;
+#[path = "accepted_keys/security.rs"]
+mod security;
 
 use std::time::Duration;
 
@@ -35,7 +35,14 @@ pub type Check = fn(&Ctx);
 
 impl Ctx {
     /// `method path` with `auth` and optional extra header: (status, JSON body).
-    pub fn call_h(&self, auth: &str, header: Option<(&str, &str)>, method: &str, path: &str, body: &Value) -> (u16, Value) {
+    pub fn call_h(
+        &self,
+        auth: &str,
+        header: Option<(&str, &str)>,
+        method: &str,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Value) {
         let mut req = self
             .client
             .request(
@@ -86,8 +93,14 @@ pub fn refused(answer: (u16, Value), key: &str) {
     assert!(reason.contains(key), "the refusal names [{key}]: {v}");
     let ty = v["error"]["type"].as_str().unwrap_or_default();
     assert!(
-        ["x_content_parse_exception", "illegal_argument_exception", "mapper_parsing_exception", "action_request_validation_exception", "parse_exception"]
-            .contains(&ty),
+        [
+            "x_content_parse_exception",
+            "illegal_argument_exception",
+            "mapper_parsing_exception",
+            "action_request_validation_exception",
+            "parse_exception"
+        ]
+        .contains(&ty),
         "{v}"
     );
 }
@@ -124,11 +137,16 @@ fn strs(keys: &[&str]) -> Vec<String> {
     keys.iter().map(|k| (*k).to_owned()).collect()
 }
 
-/// Every family: its name, the keys the parser accepts, and the rows.
-fn families() -> Vec<(&'static str, Vec<String>, Vec<(&'static str, Check)>)> {
+/// A family: its name, the keys its parser accepts, and its rows.
+type Family = (&'static str, Vec<String>, Vec<(&'static str, Check)>);
+
+/// Every family.
+fn families() -> Vec<Family> {
     use bulwark_index::mapping_params::{LEAF_PARAMS, OBJECT_PARAMS, ROOT_PARAMS};
     use bulwark_security::authz::{ApplicationPrivileges, FieldSecurity, IndicesPrivileges, RoleDescriptor};
-    let table = |t: &[(&str, bulwark_index::mapping_params::ParamRule)]| t.iter().map(|(k, _)| (*k).to_owned()).collect();
+    let table = |t: &[(&str, bulwark_index::mapping_params::ParamRule)]| {
+        t.iter().map(|(k, _)| (*k).to_owned()).collect()
+    };
     let security_settings = bulwark_settings::Settings::known_keys()
         .into_iter()
         .filter(|k| k.starts_with("xpack.security."))
@@ -144,7 +162,11 @@ fn families() -> Vec<(&'static str, Vec<String>, Vec<(&'static str, Check)>)> {
         ("api key grant", strs(bulwark_rest::api::api_key::GRANT_KEY_FIELDS), API_KEY_GRANT.to_vec()),
         ("api key update", strs(bulwark_rest::api::api_key::UPDATE_KEY_FIELDS), API_KEY_UPDATE.to_vec()),
         ("role mapping", strs(bulwark_security::authn::RoleMapping::FIELDS), ROLE_MAPPING.to_vec()),
-        ("index setting", bulwark_rest::api::settings::accepted_settings().map(str::to_owned).collect(), INDEX_SETTINGS.to_vec()),
+        (
+            "index setting",
+            bulwark_rest::api::settings::accepted_settings().map(str::to_owned).collect(),
+            INDEX_SETTINGS.to_vec(),
+        ),
         ("mapping leaf parameter", table(LEAF_PARAMS), MAPPING_LEAF.to_vec()),
         ("mapping object parameter", table(OBJECT_PARAMS), MAPPING_OBJECT.to_vec()),
         ("mapping root parameter", table(ROOT_PARAMS), MAPPING_ROOT.to_vec()),

@@ -285,7 +285,8 @@ struct KeyRequest {
 pub const CREATE_KEY_FIELDS: &[&str] = &["name", "expiration", "role_descriptors", "metadata"];
 
 /// The fields of `POST /_security/api_key/grant`.
-pub const GRANT_KEY_FIELDS: &[&str] = &["grant_type", "username", "password", "access_token", "run_as", "api_key"];
+pub const GRANT_KEY_FIELDS: &[&str] =
+    &["grant_type", "username", "password", "access_token", "run_as", "api_key"];
 
 /// The fields of `PUT /_security/api_key/{id}` (bulk updates add `ids`).
 pub const UPDATE_KEY_FIELDS: &[&str] = &["role_descriptors", "metadata", "expiration"];

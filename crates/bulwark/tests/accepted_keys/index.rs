@@ -24,7 +24,10 @@ fn blocked(c: &Ctx, index: &str, block: &str) {
 }
 
 fn only(c: &Ctx, index: &str, key: &str, bad: Value) {
-    refused(c.call(&c.elastic, "PUT", &format!("/{index}"), &json!({"settings": {"index": {key: bad}}})), key);
+    refused(
+        c.call(&c.elastic, "PUT", &format!("/{index}"), &json!({"settings": {"index": {key: bad}}})),
+        key,
+    );
 }
 
 pub const INDEX_SETTINGS: &[(&str, Check)] = &[
@@ -104,7 +107,12 @@ fn fixed(c: &Ctx, param: &str, ty: &str, good: Option<Value>, bad: Value) {
         }
         d
     };
-    let answer = c.call(&c.elastic, "PUT", &format!("/{}", fresh()), &json!({"mappings": {"properties": {"f": def(bad)}}}));
+    let answer = c.call(
+        &c.elastic,
+        "PUT",
+        &format!("/{}", fresh()),
+        &json!({"mappings": {"properties": {"f": def(bad)}}}),
+    );
     refused(answer, param);
     if let Some(good) = good {
         with_field(c, def(good), &[]);
@@ -128,7 +136,11 @@ pub const MAPPING_LEAF: &[(&str, Check)] = &[
         assert_eq!(count(c, &t, json!({"term": {"f": "Hello World"}})), 0);
     }),
     ("fields", |c| {
-        let i = with_field(c, json!({"type": "text", "fields": {"raw": {"type": "keyword"}}}), &[json!({"f": "Hello World"})]);
+        let i = with_field(
+            c,
+            json!({"type": "text", "fields": {"raw": {"type": "keyword"}}}),
+            &[json!({"f": "Hello World"})],
+        );
         assert_eq!(count(c, &i, json!({"term": {"f.raw": "Hello World"}})), 1);
     }),
     ("coerce", |c| {
@@ -139,19 +151,33 @@ pub const MAPPING_LEAF: &[(&str, Check)] = &[
     }),
     ("format", |c| {
         let i = with_field(c, json!({"type": "date", "format": "epoch_second"}), &[json!({"f": 86400})]);
-        assert_eq!(count(c, &i, json!({"range": {"f": {"gte": "1970-01-02T00:00:00Z", "lte": "1970-01-02T00:00:00Z"}}})), 1);
+        assert_eq!(
+            count(
+                c,
+                &i,
+                json!({"range": {"f": {"gte": "1970-01-02T00:00:00Z", "lte": "1970-01-02T00:00:00Z"}}})
+            ),
+            1
+        );
     }),
     ("ignore_above", |c| {
         let i = with_field(c, json!({"type": "keyword", "ignore_above": 3}), &[json!({"f": "long value"})]);
         assert_eq!(count(c, &i, json!({"term": {"f": "long value"}})), 0);
     }),
     ("ignore_malformed", |c| {
-        let i = with_field(c, json!({"type": "long", "ignore_malformed": true}), &[json!({"f": "not a number"})]);
+        let i =
+            with_field(c, json!({"type": "long", "ignore_malformed": true}), &[json!({"f": "not a number"})]);
         assert_eq!(count(c, &i, json!({"match_all": {}})), 1);
     }),
     ("index", |c| {
         let i = with_field(c, json!({"type": "text", "index": false}), &[json!({"f": "hello"})]);
-        assert_eq!(c.call(&c.elastic, "POST", &format!("/{i}/_count"), &json!({"query": {"match": {"f": "hello"}}})).1["count"].as_u64().unwrap_or(0), 0);
+        assert_eq!(
+            c.call(&c.elastic, "POST", &format!("/{i}/_count"), &json!({"query": {"match": {"f": "hello"}}}))
+                .1["count"]
+                .as_u64()
+                .unwrap_or(0),
+            0
+        );
     }),
     ("null_value", |c| {
         let i = with_field(c, json!({"type": "keyword", "null_value": "NULL"}), &[json!({"f": null})]);
@@ -160,7 +186,15 @@ pub const MAPPING_LEAF: &[(&str, Check)] = &[
     ("scaling_factor", |c| {
         let i = with_field(c, json!({"type": "scaled_float", "scaling_factor": 10}), &[json!({"f": 1.234})]);
         assert_eq!(count(c, &i, json!({"range": {"f": {"gte": 1.2, "lte": 1.2}}})), 1);
-        refused(c.call(&c.elastic, "PUT", &format!("/{}", fresh()), &json!({"mappings": {"properties": {"f": {"type": "scaled_float"}}}})), "scaling_factor");
+        refused(
+            c.call(
+                &c.elastic,
+                "PUT",
+                &format!("/{}", fresh()),
+                &json!({"mappings": {"properties": {"f": {"type": "scaled_float"}}}}),
+            ),
+            "scaling_factor",
+        );
     }),
     ("meta", |c| kept(c, "meta", "keyword", json!({"unit": "ms"}))),
     ("eager_global_ordinals", |c| kept(c, "eager_global_ordinals", "keyword", json!(true))),
@@ -168,7 +202,9 @@ pub const MAPPING_LEAF: &[(&str, Check)] = &[
     ("index_prefixes", |c| kept(c, "index_prefixes", "text", json!({"min_chars": 2, "max_chars": 5}))),
     ("analyzer", |c| fixed(c, "analyzer", "text", Some(json!("standard")), json!("english"))),
     ("search_analyzer", |c| fixed(c, "search_analyzer", "text", Some(json!("standard")), json!("english"))),
-    ("search_quote_analyzer", |c| fixed(c, "search_quote_analyzer", "text", Some(json!("standard")), json!("english"))),
+    ("search_quote_analyzer", |c| {
+        fixed(c, "search_quote_analyzer", "text", Some(json!("standard")), json!("english"))
+    }),
     ("normalizer", |c| fixed(c, "normalizer", "keyword", None, json!("lowercase"))),
     ("boost", |c| fixed(c, "boost", "keyword", Some(json!(1.0)), json!(2))),
     ("copy_to", |c| fixed(c, "copy_to", "keyword", None, json!("other"))),
@@ -183,12 +219,18 @@ pub const MAPPING_LEAF: &[(&str, Check)] = &[
     ("term_vector", |c| fixed(c, "term_vector", "text", Some(json!("no")), json!("yes"))),
     ("position_increment_gap", |c| fixed(c, "position_increment_gap", "text", Some(json!(100)), json!(0))),
     ("fielddata", |c| fixed(c, "fielddata", "text", Some(json!(false)), json!(true))),
-    ("fielddata_frequency_filter", |c| fixed(c, "fielddata_frequency_filter", "text", None, json!({"min": 0.1}))),
-    ("split_queries_on_whitespace", |c| fixed(c, "split_queries_on_whitespace", "keyword", Some(json!(false)), json!(true))),
+    ("fielddata_frequency_filter", |c| {
+        fixed(c, "fielddata_frequency_filter", "text", None, json!({"min": 0.1}))
+    }),
+    ("split_queries_on_whitespace", |c| {
+        fixed(c, "split_queries_on_whitespace", "keyword", Some(json!(false)), json!(true))
+    }),
     ("locale", |c| fixed(c, "locale", "date", None, json!("de"))),
     ("script", |c| fixed(c, "script", "long", None, json!({"source": "emit(1)"}))),
     ("on_script_error", |c| fixed(c, "on_script_error", "long", None, json!("continue"))),
-    ("time_series_dimension", |c| fixed(c, "time_series_dimension", "keyword", Some(json!(false)), json!(true))),
+    ("time_series_dimension", |c| {
+        fixed(c, "time_series_dimension", "keyword", Some(json!(false)), json!(true))
+    }),
     ("time_series_metric", |c| fixed(c, "time_series_metric", "long", None, json!("gauge"))),
     ("value", |c| fixed(c, "value", "constant_keyword", None, json!("v"))),
 ];
@@ -202,11 +244,20 @@ fn object_fixed(c: &Ctx, param: &str, good: Value, bad: Value) {
 
 pub const MAPPING_OBJECT: &[(&str, Check)] = &[
     ("type", |c| {
-        let answer = c.call(&c.elastic, "PUT", &format!("/{}", fresh()), &json!({"mappings": {"properties": {"o": {"type": "object", "fields": {}}}}}));
+        let answer = c.call(
+            &c.elastic,
+            "PUT",
+            &format!("/{}", fresh()),
+            &json!({"mappings": {"properties": {"o": {"type": "object", "fields": {}}}}}),
+        );
         refused(answer, "fields");
     }),
     ("properties", |c| {
-        let i = with_field(c, json!({"properties": {"x": {"type": "keyword"}}}), &[json!({"f": {"x": "Some Value"}})]);
+        let i = with_field(
+            c,
+            json!({"properties": {"x": {"type": "keyword"}}}),
+            &[json!({"f": {"x": "Some Value"}})],
+        );
         assert_eq!(count(c, &i, json!({"term": {"f.x": "Some Value"}})), 1);
     }),
     ("dynamic", |c| {
@@ -259,7 +310,9 @@ pub const MAPPING_ROOT: &[(&str, Check)] = &[
         assert_eq!(dynamic_type(c, json!({}), json!("2020-01-01")), "date");
         assert_eq!(dynamic_type(c, json!({"date_detection": false}), json!("2020-01-01")), "text");
     }),
-    ("numeric_detection", |c| assert_eq!(dynamic_type(c, json!({"numeric_detection": true}), json!("5")), "long")),
+    ("numeric_detection", |c| {
+        assert_eq!(dynamic_type(c, json!({"numeric_detection": true}), json!("5")), "long")
+    }),
     ("_source", |c| refused(root(c, json!({"_source": {"excludes": ["a"]}})).into_pair(), "_source")),
     ("_meta", |c| {
         let (_, _, name) = root(c, json!({"_meta": {"owner": "me"}}));
@@ -267,11 +320,23 @@ pub const MAPPING_ROOT: &[(&str, Check)] = &[
         assert_eq!(m[&name]["mappings"]["_meta"]["owner"], "me", "{m}");
     }),
     ("_routing", |c| root_fixed(c, "_routing", json!({"required": false}), json!({"required": true}))),
-    ("dynamic_date_formats", |c| refused(root(c, json!({"dynamic_date_formats": ["yyyy"]})).into_pair(), "dynamic_date_formats")),
-    ("dynamic_templates", |c| {
-        root_fixed(c, "dynamic_templates", json!([]), json!([{"s": {"match": "*", "mapping": {"type": "keyword"}}}]));
+    ("dynamic_date_formats", |c| {
+        refused(root(c, json!({"dynamic_date_formats": ["yyyy"]})).into_pair(), "dynamic_date_formats")
     }),
-    ("_data_stream_timestamp", |c| refused(root(c, json!({"_data_stream_timestamp": {"enabled": true}})).into_pair(), "_data_stream_timestamp")),
+    ("dynamic_templates", |c| {
+        root_fixed(
+            c,
+            "dynamic_templates",
+            json!([]),
+            json!([{"s": {"match": "*", "mapping": {"type": "keyword"}}}]),
+        );
+    }),
+    ("_data_stream_timestamp", |c| {
+        refused(
+            root(c, json!({"_data_stream_timestamp": {"enabled": true}})).into_pair(),
+            "_data_stream_timestamp",
+        )
+    }),
     ("subobjects", |c| root_fixed(c, "subobjects", json!(true), json!(false))),
 ];
 
@@ -314,7 +379,12 @@ fn lockout(duration: &str, wait: std::time::Duration) -> bool {
     let home = bulwark_testkit::TestHome::new();
     let s = bulwark_testkit::start_fresh(
         &home,
-        &["-E", "xpack.security.authc.lockout.max_failures=2", "-E", &format!("xpack.security.authc.lockout.duration={duration}")],
+        &[
+            "-E",
+            "xpack.security.authc.lockout.max_failures=2",
+            "-E",
+            &format!("xpack.security.authc.lockout.duration={duration}"),
+        ],
     );
     for _ in 0..2 {
         let (status, _, _) = s.client.get("/", Some(("elastic", "wrong-password-123"))).expect("request");

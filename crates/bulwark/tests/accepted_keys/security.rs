@@ -22,18 +22,35 @@ fn shows(ctx: &Ctx, path: &str, pointer: &str, want: &Value) {
 
 pub const USER: &[(&str, Check)] = &[
     ("username", |c| {
-        refused(c.call(&c.elastic, "PUT", "/_security/user/u_name", &json!({"username": "other", "password": PW, "roles": []})), "other");
+        refused(
+            c.call(
+                &c.elastic,
+                "PUT",
+                "/_security/user/u_name",
+                &json!({"username": "other", "password": PW, "roles": []}),
+            ),
+            "other",
+        );
     }),
     ("password", |c| {
         c.admin("PUT", "/_security/user/u_pw", &json!({"password": PW, "roles": []}));
         assert_eq!(c.call(&basic("u_pw", PW), "GET", "/_security/_authenticate", &Value::Null).0, 200);
-        assert_eq!(c.call(&basic("u_pw", "wrong-password-1"), "GET", "/_security/_authenticate", &Value::Null).0, 401);
+        assert_eq!(
+            c.call(&basic("u_pw", "wrong-password-1"), "GET", "/_security/_authenticate", &Value::Null).0,
+            401
+        );
     }),
     ("password_hash", |c| {
         use bulwark_security::authn::PasswordHash;
-        let h = PasswordHash::create(&"hashed-password-1".to_owned().into(), bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 });
+        let h = PasswordHash::create(
+            &"hashed-password-1".to_owned().into(),
+            bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 },
+        );
         c.admin("PUT", "/_security/user/u_hash", &json!({"password_hash": h.as_str(), "roles": []}));
-        assert_eq!(c.call(&basic("u_hash", "hashed-password-1"), "GET", "/_security/_authenticate", &Value::Null).0, 200);
+        assert_eq!(
+            c.call(&basic("u_hash", "hashed-password-1"), "GET", "/_security/_authenticate", &Value::Null).0,
+            200
+        );
     }),
     ("roles", |c| {
         c.admin("PUT", "/_security/role/kt_reader", &reader(&["kt"]));
@@ -43,24 +60,52 @@ pub const USER: &[(&str, Check)] = &[
         assert!(search(c, &basic("u_noroles", PW), &json!({})).is_none());
     }),
     ("full_name", |c| {
-        c.admin("PUT", "/_security/user/u_fn", &json!({"password": PW, "roles": [], "full_name": "Ann Example"}));
+        c.admin(
+            "PUT",
+            "/_security/user/u_fn",
+            &json!({"password": PW, "roles": [], "full_name": "Ann Example"}),
+        );
         let (_, v) = c.call(&basic("u_fn", PW), "GET", "/_security/_authenticate", &Value::Null);
         assert_eq!(v["full_name"], "Ann Example", "{v}");
     }),
     ("email", |c| {
-        c.admin("PUT", "/_security/user/u_em", &json!({"password": PW, "roles": [], "email": "a@example.com"}));
+        c.admin(
+            "PUT",
+            "/_security/user/u_em",
+            &json!({"password": PW, "roles": [], "email": "a@example.com"}),
+        );
         let (_, v) = c.call(&basic("u_em", PW), "GET", "/_security/_authenticate", &Value::Null);
         assert_eq!(v["email"], "a@example.com", "{v}");
     }),
     ("metadata", |c| {
-        c.admin("PUT", "/_security/user/u_md", &json!({"password": PW, "roles": [], "metadata": {"team": "t"}}));
+        c.admin(
+            "PUT",
+            "/_security/user/u_md",
+            &json!({"password": PW, "roles": [], "metadata": {"team": "t"}}),
+        );
         shows(c, "/_security/user/u_md", "/u_md/metadata/team", &json!("t"));
-        refused(c.call(&c.elastic, "PUT", "/_security/user/u_md", &json!({"password": PW, "roles": [], "metadata": {"_x": 1}})), "[_]");
+        refused(
+            c.call(
+                &c.elastic,
+                "PUT",
+                "/_security/user/u_md",
+                &json!({"password": PW, "roles": [], "metadata": {"_x": 1}}),
+            ),
+            "[_]",
+        );
     }),
     ("enabled", |c| {
         c.admin("PUT", "/_security/user/u_off", &json!({"password": PW, "roles": [], "enabled": false}));
         assert_eq!(c.call(&basic("u_off", PW), "GET", "/_security/_authenticate", &Value::Null).0, 401);
-        refused(c.call(&c.elastic, "PUT", "/_security/user/u_off", &json!({"password": PW, "roles": [], "enabled": "false"})), "enabled");
+        refused(
+            c.call(
+                &c.elastic,
+                "PUT",
+                "/_security/user/u_off",
+                &json!({"password": PW, "roles": [], "enabled": "false"}),
+            ),
+            "enabled",
+        );
     }),
 ];
 
@@ -69,14 +114,23 @@ pub const PASSWORD: &[(&str, Check)] = &[
         c.admin("PUT", "/_security/user/u_cp", &json!({"password": PW, "roles": []}));
         c.admin("POST", "/_security/user/u_cp/_password", &json!({"password": "changed-password-1"}));
         assert_eq!(c.call(&basic("u_cp", PW), "GET", "/_security/_authenticate", &Value::Null).0, 401);
-        assert_eq!(c.call(&basic("u_cp", "changed-password-1"), "GET", "/_security/_authenticate", &Value::Null).0, 200);
+        assert_eq!(
+            c.call(&basic("u_cp", "changed-password-1"), "GET", "/_security/_authenticate", &Value::Null).0,
+            200
+        );
     }),
     ("password_hash", |c| {
         use bulwark_security::authn::PasswordHash;
-        let h = PasswordHash::create(&"changed-hash-1".to_owned().into(), bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 });
+        let h = PasswordHash::create(
+            &"changed-hash-1".to_owned().into(),
+            bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 },
+        );
         c.admin("PUT", "/_security/user/u_ch", &json!({"password": PW, "roles": []}));
         c.admin("POST", "/_security/user/u_ch/_password", &json!({"password_hash": h.as_str()}));
-        assert_eq!(c.call(&basic("u_ch", "changed-hash-1"), "GET", "/_security/_authenticate", &Value::Null).0, 200);
+        assert_eq!(
+            c.call(&basic("u_ch", "changed-hash-1"), "GET", "/_security/_authenticate", &Value::Null).0,
+            200
+        );
     }),
 ];
 
@@ -94,7 +148,10 @@ pub const ROLE: &[(&str, Check)] = &[
         assert!(search(c, &without, &json!({})).is_none());
     }),
     ("applications", |c| {
-        let auth = c.user_with_role("r_app", &json!({"applications": [{"application": "app", "privileges": ["read"], "resources": ["res"]}]}));
+        let auth = c.user_with_role(
+            "r_app",
+            &json!({"applications": [{"application": "app", "privileges": ["read"], "resources": ["res"]}]}),
+        );
         let (_, v) = c.call(&auth, "POST", "/_security/user/_has_privileges", &json!({"application": [{"application": "app", "privileges": ["read", "write"], "resources": ["res"]}]}));
         assert_eq!(v["application"]["app"]["res"], json!({"read": true, "write": false}), "{v}");
     }),
@@ -150,7 +207,10 @@ pub const ROLE_INDICES: &[(&str, Check)] = &[
         assert_eq!(hits[0]["_source"], json!({"a": "x"}));
     }),
     ("query", |c| {
-        let auth = c.user_with_role("r_q", &json!({"indices": [{"names": ["kt"], "privileges": ["read"], "query": {"term": {"a": "x"}}}]}));
+        let auth = c.user_with_role(
+            "r_q",
+            &json!({"indices": [{"names": ["kt"], "privileges": ["read"], "query": {"term": {"a": "x"}}}]}),
+        );
         assert_eq!(search(c, &auth, &json!({})).map(|h| h.len()), Some(1));
     }),
     ("allow_restricted_indices", |c| {
@@ -167,25 +227,42 @@ pub const ROLE_INDICES: &[(&str, Check)] = &[
 pub const ROLE_FIELD_SECURITY: &[(&str, Check)] = &[
     ("grant", |c| {
         let auth = c.user_with_role("r_fsg", &json!({"indices": [{"names": ["kt"], "privileges": ["read"], "field_security": {"grant": ["b"]}}]}));
-        assert_eq!(search(c, &auth, &json!({"query": {"term": {"b": "y"}}})).expect("allowed")[0]["_source"], json!({"b": "y"}));
+        assert_eq!(
+            search(c, &auth, &json!({"query": {"term": {"b": "y"}}})).expect("allowed")[0]["_source"],
+            json!({"b": "y"})
+        );
     }),
     ("except", |c| {
         let auth = c.user_with_role("r_fse", &json!({"indices": [{"names": ["kt"], "privileges": ["read"], "field_security": {"grant": ["*"], "except": ["b"]}}]}));
-        assert_eq!(search(c, &auth, &json!({"query": {"term": {"a": "x"}}})).expect("allowed")[0]["_source"], json!({"a": "x", "n": 1}));
+        assert_eq!(
+            search(c, &auth, &json!({"query": {"term": {"a": "x"}}})).expect("allowed")[0]["_source"],
+            json!({"a": "x", "n": 1})
+        );
     }),
 ];
 
 /// `_has_privileges` of a user holding one application grant, varied in one key.
 fn app_check(c: &Ctx, name: &str, grant: Value) {
     let auth = c.user_with_role(name, &json!({"applications": [grant]}));
-    let (_, v) = c.call(&auth, "POST", "/_security/user/_has_privileges", &json!({"application": [{"application": "app", "privileges": ["read"], "resources": ["res"]}]}));
+    let (_, v) = c.call(
+        &auth,
+        "POST",
+        "/_security/user/_has_privileges",
+        &json!({"application": [{"application": "app", "privileges": ["read"], "resources": ["res"]}]}),
+    );
     assert_eq!(v["application"]["app"]["res"]["read"], false, "{v}");
 }
 
 pub const ROLE_APPLICATION: &[(&str, Check)] = &[
-    ("application", |c| app_check(c, "r_app_a", json!({"application": "other", "privileges": ["read"], "resources": ["res"]}))),
-    ("privileges", |c| app_check(c, "r_app_p", json!({"application": "app", "privileges": ["write"], "resources": ["res"]}))),
-    ("resources", |c| app_check(c, "r_app_r", json!({"application": "app", "privileges": ["read"], "resources": ["other"]}))),
+    ("application", |c| {
+        app_check(c, "r_app_a", json!({"application": "other", "privileges": ["read"], "resources": ["res"]}))
+    }),
+    ("privileges", |c| {
+        app_check(c, "r_app_p", json!({"application": "app", "privileges": ["write"], "resources": ["res"]}))
+    }),
+    ("resources", |c| {
+        app_check(c, "r_app_r", json!({"application": "app", "privileges": ["read"], "resources": ["other"]}))
+    }),
 ];
 
 fn api_key(auth: &str) -> String {
@@ -225,24 +302,52 @@ fn grant(c: &Ctx, body: &Value) -> (u16, Value) {
 }
 
 pub const API_KEY_GRANT: &[(&str, Check)] = &[
-    ("grant_type", |c| refused(grant(c, &json!({"grant_type": "nonsense", "username": "u_pw", "password": PW, "api_key": {"name": "g"}})), "grant_type")),
+    ("grant_type", |c| {
+        refused(
+            grant(
+                c,
+                &json!({"grant_type": "nonsense", "username": "u_pw", "password": PW, "api_key": {"name": "g"}}),
+            ),
+            "grant_type",
+        )
+    }),
     ("username", |c| {
         c.admin("PUT", "/_security/user/u_grant", &json!({"password": PW, "roles": []}));
-        let (status, v) = grant(c, &json!({"grant_type": "password", "username": "u_grant", "password": PW, "api_key": {"name": "g"}}));
+        let (status, v) = grant(
+            c,
+            &json!({"grant_type": "password", "username": "u_grant", "password": PW, "api_key": {"name": "g"}}),
+        );
         assert_eq!(status, 200, "{v}");
         let id = v["id"].as_str().expect("id");
         shows(c, &format!("/_security/api_key?id={id}"), "/api_keys/0/username", &json!("u_grant"));
     }),
     ("password", |c| {
-        let (status, v) = grant(c, &json!({"grant_type": "password", "username": "u_grant", "password": "wrong-password-1", "api_key": {"name": "g"}}));
+        let (status, v) = grant(
+            c,
+            &json!({"grant_type": "password", "username": "u_grant", "password": "wrong-password-1", "api_key": {"name": "g"}}),
+        );
         assert_ne!(status, 200, "{v}");
     }),
-    ("access_token", |c| refused(grant(c, &json!({"grant_type": "access_token", "access_token": "t", "api_key": {"name": "g"}})), "access_token")),
+    ("access_token", |c| {
+        refused(
+            grant(c, &json!({"grant_type": "access_token", "access_token": "t", "api_key": {"name": "g"}})),
+            "access_token",
+        )
+    }),
     ("run_as", |c| {
-        refused(grant(c, &json!({"grant_type": "password", "username": "u_grant", "password": PW, "run_as": "u_pw", "api_key": {"name": "g"}})), "run_as");
+        refused(
+            grant(
+                c,
+                &json!({"grant_type": "password", "username": "u_grant", "password": PW, "run_as": "u_pw", "api_key": {"name": "g"}}),
+            ),
+            "run_as",
+        );
     }),
     ("api_key", |c| {
-        let (status, v) = grant(c, &json!({"grant_type": "password", "username": "u_grant", "password": PW, "api_key": {"name": "granted-name"}}));
+        let (status, v) = grant(
+            c,
+            &json!({"grant_type": "password", "username": "u_grant", "password": PW, "api_key": {"name": "granted-name"}}),
+        );
         assert_eq!(status, 200, "{v}");
         assert_eq!(v["name"], "granted-name", "{v}");
     }),
