@@ -335,7 +335,14 @@ fn convert(v: &Value, kind: ValueKind, field: &FieldMapping) -> Result<Option<Co
             }
             Converted::Exact(Exact::I64(i))
         }
-        ValueKind::Float => Converted::Exact(Exact::F64(to_float(v, field.coerce())?)),
+        ValueKind::Float => {
+            let f = to_float(v, field.coerce())?;
+            let f = match field.scaling_factor() {
+                Some(factor) => (f * factor).round() / factor,
+                None => f,
+            };
+            Converted::Exact(Exact::F64(f))
+        }
         ValueKind::Boolean => Converted::Exact(Exact::Bool(to_bool(v)?)),
         ValueKind::Date => {
             let unit = epoch_unit(field.format());

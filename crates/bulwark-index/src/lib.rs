@@ -45,8 +45,10 @@
 //!
 //! - Text is analyzed by one standard-like analyzer (split on non-alphanumerics, lowercase);
 //!   `analyzer`, `fuzziness` and synonyms are accepted and ignored.
-//! - `nested` fields are flattened like `object`; `copy_to`, `index: false` on non-text
-//!   fields, and IP CIDR/range queries are not supported (IPs compare as strings).
+//! - `nested` fields are flattened like `object`; IP CIDR/range queries are not supported (IPs
+//!   compare as strings). Mapping parameters the node cannot honour (`copy_to`, `analyzer`
+//!   other than `standard`, `doc_values: false`, ...) are refused naming them
+//!   ([`mapping_params`]).
 //! - `time_zone` takes fixed offsets (`+01:00`) only; date `format` is read for
 //!   `epoch_second` and `key_as_string` patterns, otherwise ISO-8601 and epoch millis.
 //! - `query_string` is parsed here (tantivy's `QueryParser` cannot tell `_k` from `_t`
@@ -61,6 +63,7 @@ mod field_type;
 mod hits;
 mod index;
 mod mapping;
+pub mod mapping_params;
 mod query;
 mod request;
 mod response;

@@ -3,8 +3,8 @@
 //!
 //! A [`Mapping`] is a tree of named fields. Objects hold `properties`; leaves hold a
 //! [`FieldType`] and may have multi-fields (`fields`, e.g. `title.keyword`). Field names with
-//! dots are expanded into objects, as Elasticsearch does. Parameters this crate does not act on
-//! (`analyzer`, `doc_values`, ...) are accepted, kept and returned as given.
+//! dots are expanded into objects, as Elasticsearch does. Which parameters are accepted, and
+//! what is done with each, is [`crate::mapping_params`].
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{IndexError, Result};
 pub(crate) use crate::field_type::ValueKind;
 pub use crate::field_type::{Dynamic, FieldType};
+use crate::mapping_params::{LEAF_PARAMS, OBJECT_PARAMS, ROOT_PARAMS, check_fixed, rule};
 
 /// Maximum number of fields (objects and multi-fields included), as
 /// `index.mapping.total_fields.limit` defaults.
@@ -38,61 +39,6 @@ pub(crate) const METADATA_FIELDS: &[&str] = &[
     "_data_stream_timestamp",
     "_nested_path",
     "_feature",
-];
-
-/// Parameters accepted on leaf fields besides `type` and `fields`. Those this crate acts on are
-/// `ignore_above`, `format`, `null_value`, `coerce`, `ignore_malformed` and `index` (for text);
-/// the rest are kept for `GET _mapping`.
-const LEAF_PARAMS: &[&str] = &[
-    "analyzer",
-    "boost",
-    "coerce",
-    "copy_to",
-    "doc_values",
-    "eager_global_ordinals",
-    "fielddata",
-    "fielddata_frequency_filter",
-    "format",
-    "ignore_above",
-    "ignore_malformed",
-    "index",
-    "index_options",
-    "index_phrases",
-    "index_prefixes",
-    "locale",
-    "meta",
-    "normalizer",
-    "norms",
-    "null_value",
-    "on_script_error",
-    "position_increment_gap",
-    "scaling_factor",
-    "script",
-    "search_analyzer",
-    "search_quote_analyzer",
-    "similarity",
-    "split_queries_on_whitespace",
-    "store",
-    "term_vector",
-    "time_series_dimension",
-    "time_series_metric",
-    "value",
-];
-
-/// Parameters accepted on objects besides `type` and `properties`.
-const OBJECT_PARAMS: &[&str] = &["dynamic", "enabled", "subobjects", "include_in_parent", "include_in_root"];
-
-/// Top-level mapping keys besides `properties` and `dynamic`, kept as given.
-const ROOT_PARAMS: &[&str] = &[
-    "_meta",
-    "_routing",
-    "_source",
-    "date_detection",
-    "dynamic_date_formats",
-    "dynamic_templates",
-    "numeric_detection",
-    "_data_stream_timestamp",
-    "subobjects",
 ];
 
 /// One field of a mapping: a leaf with a type (and maybe multi-fields) or an object.
@@ -143,6 +89,11 @@ impl FieldMapping {
         self.params.get("format").and_then(Value::as_str)
     }
 
+    /// `scaling_factor` of a `scaled_float`: values are indexed as `round(value * factor) / factor`.
+    pub(crate) fn scaling_factor(&self) -> Option<f64> {
+        self.params.get("scaling_factor").and_then(Value::as_f64)
+    }
+
     pub(crate) fn null_value(&self) -> Option<&Value> {
         self.params.get("null_value").filter(|v| !v.is_null())
     }
@@ -190,7 +141,7 @@ impl FieldMapping {
         };
         let ty = match obj.get("type") {
             None if obj.contains_key("properties") || obj.is_empty() => FieldType::Object,
-            None if obj.keys().all(|k| OBJECT_PARAMS.contains(&k.as_str())) => FieldType::Object,
+            None if obj.keys().all(|k| rule(OBJECT_PARAMS, k).is_some()) => FieldType::Object,
             None => return Err(IndexError::mapper(format!("No type specified for field [{name}]"))),
             Some(Value::String(t)) => FieldType::from_name(t).ok_or_else(|| {
                 IndexError::mapper(format!("No handler for type [{t}] declared on field [{name}]"))
@@ -206,14 +157,22 @@ impl FieldMapping {
         }
         let mut m = FieldMapping::object().with_type(ty);
         m.explicit_type = obj.contains_key("type");
+        if ty == FieldType::ScaledFloat && !obj.contains_key("scaling_factor") {
+            return Err(IndexError::mapper(format!("Field [scaling_factor] is required on mapper [{name}]")));
+        }
+        let table = if ty.is_object() { OBJECT_PARAMS } else { LEAF_PARAMS };
         for (k, val) in obj {
+            let Some(param_rule) = rule(table, k) else {
+                return Err(IndexError::mapper(format!(
+                    "unknown parameter [{k}] on mapper [{name}] of type [{ty}]"
+                )));
+            };
+            check_fixed(param_rule, name, Some(ty), k, val)?;
             match k.as_str() {
                 "type" => {}
-                "properties" if ty.is_object() => {
-                    m.properties = parse_properties(name, val)?;
-                }
-                "dynamic" if ty.is_object() => m.dynamic = Some(Dynamic::parse(val, name)?),
-                "fields" if !ty.is_object() => {
+                "properties" => m.properties = parse_properties(name, val)?,
+                "dynamic" => m.dynamic = Some(Dynamic::parse(val, name)?),
+                "fields" => {
                     let Value::Object(fields) = val else {
                         return Err(IndexError::mapper(format!(
                             "Expected map for property [fields] on field [{name}] but got a {}",
@@ -226,17 +185,9 @@ impl FieldMapping {
                         m.fields.insert(sub.clone(), FieldMapping::parse(&full, def, true)?);
                     }
                 }
-                p if ty.is_object() && OBJECT_PARAMS.contains(&p) => {
-                    m.params.insert(k.clone(), val.clone());
-                }
-                p if !ty.is_object() && LEAF_PARAMS.contains(&p) => {
+                p => {
                     check_param(name, ty, p, val)?;
                     m.params.insert(k.clone(), val.clone());
-                }
-                _ => {
-                    return Err(IndexError::mapper(format!(
-                        "unknown parameter [{k}] on mapper [{name}] of type [{ty}]"
-                    )));
                 }
             }
         }
@@ -318,6 +269,7 @@ fn check_param(name: &str, ty: FieldType, param: &str, v: &Value) -> Result<()> 
     let ok = match param {
         "ignore_above" => v.as_u64().is_some() || v.as_str().is_some_and(|s| s.parse::<u64>().is_ok()),
         "format" => v.is_string(),
+        "scaling_factor" => v.as_f64().is_some_and(|f| f.is_finite() && f > 0.0),
         "index" | "coerce" | "ignore_malformed" | "doc_values" | "store" | "norms" => {
             v.is_boolean() || v.as_str().is_some_and(|s| s == "true" || s == "false")
         }
@@ -441,6 +393,11 @@ impl Mapping {
         let mut m = Mapping::new();
         let mut unsupported = Vec::new();
         for (k, val) in obj {
+            let Some(param_rule) = rule(ROOT_PARAMS, k) else {
+                unsupported.push(format!("{k} : {val}"));
+                continue;
+            };
+            check_fixed(param_rule, "_doc", None, k, val)?;
             match k.as_str() {
                 "properties" => m.properties = parse_properties("", val)?,
                 "dynamic" => m.dynamic = Some(Dynamic::parse(val, "_doc")?),
@@ -448,10 +405,9 @@ impl Mapping {
                     check_source(val)?;
                     m.extra.insert(k.clone(), val.clone());
                 }
-                p if ROOT_PARAMS.contains(&p) => {
+                _ => {
                     m.extra.insert(k.clone(), val.clone());
                 }
-                _ => unsupported.push(format!("{k} : {val}")),
             }
         }
         if !unsupported.is_empty() {
@@ -653,7 +609,7 @@ mod tests {
                 "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
                 "user": {"properties": {"name": {"type": "keyword"}, "age": {"type": "integer"}}},
                 "when": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
-                "tags": {"type": "keyword", "doc_values": false}
+                "tags": {"type": "keyword", "doc_values": true}
             }
         });
         let m = Mapping::from_json(&src).unwrap();

@@ -85,6 +85,17 @@ impl Reader {
         })
     }
 
+    /// Every key asked for so far, in order, without repeats.
+    pub(crate) fn asked_keys(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for k in &self.asked {
+            if !out.contains(k) {
+                out.push(k.clone());
+            }
+        }
+        out
+    }
+
     /// Fails on the first setting nobody took.
     pub(crate) fn finish(self) -> Result<(), SettingsError> {
         let known: Vec<&str> = self.asked.iter().map(String::as_str).collect();

@@ -312,10 +312,36 @@ fn read_pki_realms(
 }
 
 impl Settings {
+    /// Every setting key the node reads, with one PKI realm named `<name>` (the keys a realm
+    /// reads are under `xpack.security.authc.realms.pki.<name>.`). A key not listed here stops
+    /// the node as unknown.
+    pub fn known_keys() -> Vec<String> {
+        let raw = RawSettings::from_yaml(
+            "xpack.security.authc.realms.pki.<name>.order: 0\n",
+            std::path::Path::new("bulwark.yml"),
+        )
+        .expect("static YAML");
+        let home = Home::resolve_with(Some(std::path::Path::new("/")), None, None);
+        let mut r = Reader::new(raw.clone());
+        Settings::read(&mut r, raw, &home, "host").expect("the defaults and one realm parse");
+        r.asked_keys()
+    }
+
     /// Builds the typed tree from raw settings. `home` resolves relative paths; `hostname` is the
     /// default `node.name`.
     pub fn from_raw(raw: RawSettings, home: &Home, hostname: &str) -> Result<Settings, SettingsError> {
         let mut r = Reader::new(raw.clone());
+        let settings = Settings::read(&mut r, raw, home, hostname)?;
+        r.finish()?;
+        Ok(settings)
+    }
+
+    fn read(
+        r: &mut Reader,
+        raw: RawSettings,
+        home: &Home,
+        hostname: &str,
+    ) -> Result<Settings, SettingsError> {
         let node_name = r.string("node.name")?;
         let path = |p: Option<String>, default: PathBuf| match p {
             Some(p) => home.root().join(p),
@@ -325,14 +351,9 @@ impl Settings {
             enabled: r.bool("xpack.security.enabled")?,
             autoconfiguration_enabled: r.bool("xpack.security.autoconfiguration.enabled")?.unwrap_or(true),
             enrollment: r.bool("xpack.security.enrollment.enabled")?,
-            http_ssl: SslSettings::read(
-                &mut r,
-                &raw,
-                "xpack.security.http.ssl.",
-                ClientAuthentication::None,
-            )?,
+            http_ssl: SslSettings::read(r, &raw, "xpack.security.http.ssl.", ClientAuthentication::None)?,
             transport_ssl: SslSettings::read(
-                &mut r,
+                r,
                 &raw,
                 "xpack.security.transport.ssl.",
                 ClientAuthentication::Required,
@@ -342,7 +363,7 @@ impl Settings {
                 .unwrap_or(PasswordHashing::Bcrypt { cost: 10 }),
             api_key_enabled: r.bool("xpack.security.authc.api_key.enabled")?.unwrap_or(true),
             audit_enabled: r.bool("xpack.security.audit.enabled")?.unwrap_or(true),
-            audit_events: crate::logs::read_audit_events(&mut r, &raw)?,
+            audit_events: crate::logs::read_audit_events(r, &raw)?,
             lockout: LockoutSettings {
                 enabled: r.bool("xpack.security.authc.lockout.enabled")?.unwrap_or(true),
                 max_failures: r.parse("xpack.security.authc.lockout.max_failures")?.unwrap_or(20),
@@ -361,7 +382,7 @@ impl Settings {
                     .unwrap_or(12),
                 reject_common: r.bool("xpack.security.authc.password_policy.reject_common")?.unwrap_or(true),
             },
-            pki_realms: read_pki_realms(&mut r, &raw, home)?,
+            pki_realms: read_pki_realms(r, &raw, home)?,
         };
         let settings = Settings {
             cluster_name: r.string("cluster.name")?.unwrap_or_else(|| "bulwark".into()),
@@ -376,9 +397,9 @@ impl Settings {
                 max_content_length: r
                     .parse_with("http.max_content_length", parse_byte_size)?
                     .unwrap_or(100 << 20),
-                header_read_timeout: timeout(&mut r, "http.header_read_timeout", Duration::from_secs(10))?,
-                body_read_timeout: timeout(&mut r, "http.body_read_timeout", Duration::from_secs(30))?,
-                idle_timeout: timeout(&mut r, "http.idle_timeout", Duration::from_secs(60))?,
+                header_read_timeout: timeout(r, "http.header_read_timeout", Duration::from_secs(10))?,
+                body_read_timeout: timeout(r, "http.body_read_timeout", Duration::from_secs(30))?,
+                idle_timeout: timeout(r, "http.idle_timeout", Duration::from_secs(60))?,
                 max_open_connections: r.parse_with("http.max_open_connections", |s| {
                     match s.parse::<u32>() {
                         Ok(n) if n >= 1 => Ok(n),
@@ -397,10 +418,9 @@ impl Settings {
             },
             path_data: path(r.string("path.data")?, home.default_data_dir()),
             path_logs: path(r.string("path.logs")?, home.default_logs_dir()),
-            log_rotation: crate::logs::read_rotation(&mut r)?,
+            log_rotation: crate::logs::read_rotation(r)?,
             security,
         };
-        r.finish()?;
         Ok(settings)
     }
 }

@@ -193,3 +193,13 @@ fn log_rotation_and_audit_event_settings() {
         assert!(e.contains(key), "{yaml}: {e}");
     }
 }
+
+#[test]
+fn known_keys_are_every_key_read() {
+    let keys = Settings::known_keys();
+    for k in ["cluster.name", "xpack.security.enabled", "xpack.security.authc.realms.pki.<name>.order"] {
+        assert!(keys.iter().any(|x| x == k), "{k} in {keys:?}");
+    }
+    // Each key parses when written with a plausible value, and nothing else is read.
+    assert!(!keys.iter().any(|k| k == "xpack.security.nonsense"));
+}

@@ -77,6 +77,12 @@ const ACCEPTED: &[Accepted] = &[
     Accepted { key: "final_pipeline", rule: Rule::Only("_none"), dynamic: true },
 ];
 
+/// Every index setting this node accepts (without the `index.` prefix), in the order of the
+/// table the checks use.
+pub fn accepted_settings() -> impl Iterator<Item = &'static str> {
+    ACCEPTED.iter().map(|a| a.key)
+}
+
 /// Elasticsearch settings this node knows but does not implement: refused with a message
 /// saying so (rather than "unknown").
 const NOT_BUILT: &[&str] = &[

@@ -100,6 +100,9 @@ async fn new_hash(state: &RestState, m: &Map<String, Value>) -> Result<Option<Pa
 pub const USER_FIELDS: &[&str] =
     &["username", "password", "password_hash", "roles", "full_name", "email", "metadata", "enabled"];
 
+/// The fields of `PUT /_security/user/{username}/_password`.
+pub const PASSWORD_FIELDS: &[&str] = &["password", "password_hash"];
+
 /// `PUT|POST /_security/user/{username}`
 pub async fn put(
     State(state): State<RestState>,
@@ -197,7 +200,7 @@ pub async fn change_password(
     let name = password_target(name.as_ref().map(|p| p.0.as_str()), who.as_deref())
         .ok_or_else(|| body::validation("a user name is required"))?;
     let m = body::object(&bytes, true)?;
-    body::known_fields(&m, "change_password_request", &["password", "password_hash"])?;
+    body::known_fields(&m, "change_password_request", PASSWORD_FIELDS)?;
     let hash = new_hash(&state, &m).await?.ok_or_else(|| body::validation("password must be specified"))?;
     if is_reserved_username(&name) {
         if !RESERVED_USERS.iter().any(|(u, _)| *u == name) {

@@ -233,6 +233,9 @@ fn render(source: &str, user: &UserData) -> String {
 }
 
 impl RoleMapping {
+    /// The fields of a role mapping document (every one read by [`RoleMapping::parse`]).
+    pub const FIELDS: &[&str] = &["roles", "role_templates", "rules", "enabled", "metadata"];
+
     /// Parses and validates a mapping document as `PUT /_security/role_mapping/{name}` receives
     /// it (and as it is stored), with Elasticsearch's checks and wording.
     pub fn parse(name: &str, v: &Value) -> Result<RoleMapping, MappingError> {
@@ -241,6 +244,9 @@ impl RoleMapping {
         };
         let (mut roles, mut templates, mut rules, mut enabled) = (None, None, None, None);
         for (k, v) in o {
+            if !Self::FIELDS.contains(&k.as_str()) {
+                return Err(content(format!("[role-mapping] unknown field [{k}]")));
+            }
             match k.as_str() {
                 "roles" => roles = Some(strings("roles", v)?),
                 "role_templates" => {

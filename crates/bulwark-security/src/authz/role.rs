@@ -67,7 +67,9 @@ pub struct RoleDescriptor {
     pub transient_metadata: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Remote-cluster grants: stored and returned, not enforced (no remote clusters here).
+    /// Remote-cluster grants and global privileges: only empty ones are accepted (there are no
+    /// remote clusters, application-privilege or profile APIs here to grant on); see
+    /// [`Role::compile`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_indices: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,6 +163,23 @@ pub struct Role {
 impl Role {
     /// Compiles a descriptor; unknown privileges and bad patterns are errors.
     pub fn compile(name: &str, d: &RoleDescriptor) -> Result<Role, String> {
+        for (key, v) in [
+            ("global", &d.global),
+            ("remote_indices", &d.remote_indices),
+            ("remote_cluster", &d.remote_cluster),
+        ] {
+            let empty = match v {
+                None | Some(Value::Null) => true,
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(Value::Object(o)) => o.is_empty(),
+                Some(_) => false,
+            };
+            if !empty {
+                return Err(format!(
+                    "role [{name}]: [{key}] is not supported by this node (it has no remote clusters and no global privileges); remove it or leave it empty"
+                ));
+            }
+        }
         let cluster = d.cluster.iter().map(|c| c.parse::<ClusterGrant>()).collect::<Result<_, _>>()?;
         let mut indices = Vec::new();
         for i in &d.indices {
@@ -376,6 +395,20 @@ mod tests {
                 .is_err()
         );
         assert!(RoleDescriptor::from_json("r", &json!({"nonsense": 1})).is_err());
+        for key in ["global", "remote_indices", "remote_cluster"] {
+            let granting = if key == "global" {
+                json!({"application": {"manage": {"applications": ["*"]}}})
+            } else {
+                json!([{"clusters": ["*"], "names": ["*"], "privileges": ["read"]}])
+            };
+            let e = RoleDescriptor::from_json("r", &json!({ key: granting })).unwrap_err();
+            assert!(e.contains(&format!("[{key}]")), "{e}");
+            RoleDescriptor::from_json(
+                "r",
+                &json!({ key: if key == "global" { json!({}) } else { json!([]) } }),
+            )
+            .unwrap();
+        }
     }
 
     #[test]

@@ -245,8 +245,18 @@ struct KeyRequest {
     metadata: Map<String, Value>,
 }
 
+/// The fields of a create request (`POST /_security/api_key`) and of a grant's `api_key`.
+pub const CREATE_KEY_FIELDS: &[&str] = &["name", "expiration", "role_descriptors", "metadata"];
+
+/// The fields of `POST /_security/api_key/grant`.
+pub const GRANT_KEY_FIELDS: &[&str] =
+    &["grant_type", "username", "password", "access_token", "run_as", "api_key"];
+
+/// The fields of `PUT /_security/api_key/{id}` (bulk updates add `ids`).
+pub const UPDATE_KEY_FIELDS: &[&str] = &["role_descriptors", "metadata", "expiration"];
+
 fn key_request(m: &Map<String, Value>, object: &str) -> Result<KeyRequest, ApiError> {
-    known_fields(m, object, &["name", "expiration", "role_descriptors", "metadata"])?;
+    known_fields(m, object, CREATE_KEY_FIELDS)?;
     let mut errors = Vec::new();
     let name = opt_string(m, "name")?.unwrap_or_default();
     if name.is_empty() {
@@ -343,11 +353,7 @@ pub async fn grant(
 ) -> Result<Json<Value>, ApiError> {
     let a = caller(&state, who)?;
     let m = body::object(&bytes, true)?;
-    known_fields(
-        &m,
-        "grant_api_key_request",
-        &["grant_type", "username", "password", "access_token", "run_as", "api_key"],
-    )?;
+    known_fields(&m, "grant_api_key_request", GRANT_KEY_FIELDS)?;
     let grant_type = opt_string(&m, "grant_type")?;
     let username = opt_string(&m, "username")?;
     let password = opt_string(&m, "password")?.map(SecretString::from);

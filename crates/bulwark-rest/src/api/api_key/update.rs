@@ -10,8 +10,8 @@ use bulwark_security::authn::{Authentication, now_millis};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Owner, audit, caller, expiration_field, limits_of, load, metadata_field, owner_of, put,
-    role_descriptors_field, validation_errors,
+    Owner, UPDATE_KEY_FIELDS, audit, caller, expiration_field, limits_of, load, metadata_field, owner_of,
+    put, role_descriptors_field, validation_errors,
 };
 use crate::body::{self, known_fields, opt_strings};
 use crate::{ApiError, RestState};
@@ -25,7 +25,7 @@ struct KeyUpdate {
 }
 
 fn key_update(m: &Map<String, Value>, object: &str, extra: &[&str]) -> Result<KeyUpdate, ApiError> {
-    let mut known = vec!["role_descriptors", "metadata", "expiration"];
+    let mut known = UPDATE_KEY_FIELDS.to_vec();
     known.extend_from_slice(extra);
     known_fields(m, object, &known)?;
     let mut errors = Vec::new();
