@@ -75,7 +75,16 @@ fn ensure_settings_file(home: &Home, settings: &Settings) -> Result<bool, NodeEr
 }
 
 /// Runs the node until SIGINT or SIGTERM.
+///
+/// The first thing it does is set the process umask to 0077, before any thread exists: the store
+/// (redb) and the search indices (tantivy) create files and directories we do not open ourselves,
+/// and the umask is the one control that covers every one of them, including files created long
+/// after start (new segments, compaction). Chmod after creation would leave a window and miss
+/// files made later. Files that must be readable by others (`http_ca.crt`) are written with an
+/// exact mode that ignores the umask ([`bulwark_pki::write_atomic`]). The data directories are
+/// also created (or tightened) to 0700 explicitly, which covers a `path.data` the operator made.
 pub fn run(opts: StartOptions) -> Result<(), NodeError> {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let hostname = host::hostname();
     let mut loaded = load_settings(&opts, &hostname)?;
     if !loaded.file_exists && ensure_settings_file(&opts.home, &loaded.settings)? {
@@ -130,6 +139,8 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     };
     let settings = loaded.settings;
     NodeState::load_or_create(&settings.path_data, record)?;
+    files::create_dir(&settings.path_data, 0o700)?;
+    files::create_dir(&settings.path_data.join("store"), 0o700)?;
     let security = &settings.security;
     if !security.is_enabled() {
         tracing::warn!(

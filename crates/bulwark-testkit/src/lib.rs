@@ -261,6 +261,32 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Any request: `method path` with optional basic auth, `Content-Type` and body, giving
+    /// (status, headers, raw body). For bytes reqwest cannot send, see [`raw_https`].
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), reqwest::Error> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut r = self.inner.request(method, format!("{}{path}", self.base)).body(body);
+        if let Some((u, p)) = auth {
+            r = r.basic_auth(u, Some(p));
+        }
+        if let Some(ct) = content_type {
+            r = r.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        let resp = r.send()?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        Ok((status, headers, resp.bytes()?.to_vec()))
+    }
+}
+
 /// A loopback TCP port that was free a moment ago, for tests that need a fixed `http.port`
 /// (certificates that name it). Prefer `http.port: 0` everywhere else.
 pub fn free_port() -> u16 {
