@@ -121,6 +121,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 hostname,
                 &host::interface_addresses(),
             )?;
+            bulwark_keystore::crash_point("autoconfig.done");
             tracing::info!(
                 fingerprint = %applied.http_ca_fingerprint,
                 "security auto-configuration done: TLS certificates in [{}], settings appended to [{}]",
@@ -284,7 +285,25 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             write_portsfile(&settings.path_logs.join("http.ports"), bound)?;
         }
         if security.is_enabled() {
-            let first = bootstrap::elastic_password(&users, &settings, keystore.as_ref()).await?;
+            // A start that died after auto-configuration but before the password was delivered
+            // still reports the auto-configured CA's fingerprint.
+            let fingerprint = fingerprint.or_else(|| autoconfig::ca_fingerprint(home));
+            let stash = |p: &SecretString| {
+                if opts.terminal {
+                    return Ok(());
+                }
+                let first = FirstStart {
+                    home,
+                    password: Some(p),
+                    fingerprint,
+                    port: bound.port(),
+                    https: http_tls.is_some(),
+                    enrollment: None,
+                    enrollment_enabled: enrollment.enrollment_enabled(),
+                };
+                bootstrap::write_credentials(&first).map(|_| ())
+            };
+            let first = bootstrap::elastic_password(&users, &settings, keystore.as_ref(), stash).await?;
             if let Some(source) = first {
                 let password = match &source {
                     ElasticPassword::Generated(p) => Some(p),

@@ -394,3 +394,34 @@ while not done:
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(text() + "\n__EXIT=%d__\n" % os.waitstatus_to_exitcode(status))
 "#;
+
+/// A small seeded random number generator (xorshift64*) for tests that pick random points:
+/// the seed comes from `env` when set, else from the clock, and is printed so that a failure can
+/// be replayed with `env=<seed>`.
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    pub fn from_env(env: &str) -> SeededRng {
+        let seed = std::env::var(env).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+        });
+        println!("random seed: {env}={seed}");
+        eprintln!("random seed: {env}={seed}");
+        SeededRng(seed.max(1))
+    }
+
+    /// A number in `0..bound` (`bound` > 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound
+    }
+}
+
+impl Node {
+    /// The process id (for tests that signal the node themselves).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
