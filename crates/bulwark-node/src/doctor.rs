@@ -276,7 +276,10 @@ fn data_permission_findings(data: &Path, out: &mut Vec<Finding>) {
         out.push(finding(
             Severity::Warning,
             "permissions.data",
-            format!("[{}] in the data directory is open to other users (mode {m:o}, expected {want})", p.display()),
+            format!(
+                "[{}] in the data directory is open to other users (mode {m:o}, expected {want})",
+                p.display()
+            ),
             format!("chmod {want} {}", p.display()),
         ));
     }
@@ -284,7 +287,11 @@ fn data_permission_findings(data: &Path, out: &mut Vec<Finding>) {
         out.push(finding(
             Severity::Warning,
             "permissions.data",
-            format!("{} more entries of [{}] are open to other users", loose.len() - DATA_REPORT_LIMIT, data.display()),
+            format!(
+                "{} more entries of [{}] are open to other users",
+                loose.len() - DATA_REPORT_LIMIT,
+                data.display()
+            ),
             format!("chmod -R go-rwx {}", data.display()),
         ));
     }

@@ -40,8 +40,10 @@ pub fn check_strict(input: &str) -> Result<(), PkiError> {
     if !input.contains('=') {
         return Err(PkiError::InvalidDn {
             dn: input.to_owned(),
-            reason: format!("not a distinguished name; write it as KEY=value pairs, e.g. 'CN=My CA,O=Example' \
-                 (attributes: {KNOWN})"),
+            reason: format!(
+                "not a distinguished name; write it as KEY=value pairs, e.g. 'CN=My CA,O=Example' \
+                 (attributes: {KNOWN})"
+            ),
         });
     }
     parse(input).map(|_| ())
@@ -266,6 +268,9 @@ mod tests {
         }
         assert!(parse(&at(65)).is_err(), "a bare common name is a CN too");
         assert!(parse("UID=jdoe,E=jdoe@example.com,emailAddress=x@y").is_err(), "E twice");
-        assert_eq!(parse("UID=jdoe,emailAddress=jdoe@example.com,SERIALNUMBER=42").unwrap().iter().count(), 3);
+        assert_eq!(
+            parse("UID=jdoe,emailAddress=jdoe@example.com,SERIALNUMBER=42").unwrap().iter().count(),
+            3
+        );
     }
 }

@@ -98,8 +98,10 @@ pub async fn elasticsearch_shape(req: axum::extract::Request, next: axum::middle
     let (parts, body) = resp.into_parts();
     if status == StatusCode::METHOD_NOT_ALLOWED {
         let allowed = parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let allowed = allowed.split(',').map(str::trim).filter(|m| !m.is_empty()).collect::<Vec<_>>().join(", ");
-        let error = format!("Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{allowed}]");
+        let allowed =
+            allowed.split(',').map(str::trim).filter(|m| !m.is_empty()).collect::<Vec<_>>().join(", ");
+        let error =
+            format!("Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{allowed}]");
         let mut resp = (status, axum::Json(json!({ "error": error, "status": 405 }))).into_response();
         if let Some(a) = parts.headers.get(header::ALLOW) {
             resp.headers_mut().insert(header::ALLOW, a.clone());
@@ -118,7 +120,9 @@ pub async fn elasticsearch_shape(req: axum::extract::Request, next: axum::middle
         _ => "status_exception",
     };
     let mut resp = ApiError::new(status, kind, reason).into_response();
-    for (name, value) in parts.headers.iter().filter(|(n, _)| *n != header::CONTENT_TYPE && *n != header::CONTENT_LENGTH) {
+    for (name, value) in
+        parts.headers.iter().filter(|(n, _)| *n != header::CONTENT_TYPE && *n != header::CONTENT_LENGTH)
+    {
         resp.headers_mut().entry(name).or_insert(value.clone());
     }
     resp

@@ -403,7 +403,9 @@ pub struct SeededRng(u64);
 impl SeededRng {
     pub fn from_env(env: &str) -> SeededRng {
         let seed = std::env::var(env).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
         });
         println!("random seed: {env}={seed}");
         eprintln!("random seed: {env}={seed}");

@@ -41,12 +41,43 @@ fn nested(depth: usize, open: &str, close: &str, inner: &str) -> Vec<u8> {
 /// Bodies that are not valid JSON documents, or are JSON that strict parsers refuse.
 fn malformed_bodies() -> Vec<Vec<u8>> {
     let mut v: Vec<Vec<u8>> = [
-        "", " ", "{", "}", "[1,2", "nul", "tru", "{\"a\":}", "{\"a\" 1}", "{a:1}", "{'a':1}", "{\"a\":1,}",
-        "[1,]", "{\"a\":1}{\"b\":2}", "{} trailing", "\"just a string\"", "42", "[]", "null",
-        "{\"a\":1,\"a\":2}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\x41\"}", "{\"a\":\"\\u12\"}", "{\"a\":01}",
-        "{\"a\":1.}", "{\"a\":.5}", "{\"a\":+1}", "{\"a\":NaN}", "{\"a\":Infinity}", "{\"a\":1e400}",
-        "{\"a\":-1e400}", "{\"a\":-0}", "{\"a\":18446744073709551616}", "{\"a\":-9223372036854775809}",
-        "{\"a\":1e-400}", "/* comment */ {}", "{\"a\":\"tab\there\"}",
+        "",
+        " ",
+        "{",
+        "}",
+        "[1,2",
+        "nul",
+        "tru",
+        "{\"a\":}",
+        "{\"a\" 1}",
+        "{a:1}",
+        "{'a':1}",
+        "{\"a\":1,}",
+        "[1,]",
+        "{\"a\":1}{\"b\":2}",
+        "{} trailing",
+        "\"just a string\"",
+        "42",
+        "[]",
+        "null",
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\x41\"}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":.5}",
+        "{\"a\":+1}",
+        "{\"a\":NaN}",
+        "{\"a\":Infinity}",
+        "{\"a\":1e400}",
+        "{\"a\":-1e400}",
+        "{\"a\":-0}",
+        "{\"a\":18446744073709551616}",
+        "{\"a\":-9223372036854775809}",
+        "{\"a\":1e-400}",
+        "/* comment */ {}",
+        "{\"a\":\"tab\there\"}",
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())
@@ -90,63 +121,152 @@ const JSON_ENDPOINTS: &[(&str, &str)] = &[
 /// Valid JSON with the wrong type (or an impossible value) for a field each endpoint knows.
 fn wrong_types() -> Vec<Req> {
     let cases: &[(&'static str, &str, &[&str])] = &[
-        ("PUT", "/_security/user/u1", &[
-            r#"{"password":123}"#, r#"{"password":"long-enough-pw","roles":"superuser"}"#,
-            r#"{"password":"long-enough-pw","roles":[1]}"#, r#"{"password":"long-enough-pw","enabled":"yes"}"#,
-            r#"{"password":"long-enough-pw","metadata":[]}"#, r#"{"password":"long-enough-pw","full_name":{}}"#,
-            r#"{"password_hash":7}"#, r#"{"password":null}"#,
-        ]),
-        ("PUT", "/_security/role/r1", &[
-            r#"{"cluster":"all"}"#, r#"{"indices":{}}"#, r#"{"indices":[{"names":1,"privileges":["read"]}]}"#,
-            r#"{"indices":[{"names":["a"],"privileges":"read"}]}"#, r#"{"run_as":{}}"#,
-            r#"{"indices":[{"names":["a"],"privileges":["read"],"query":5}]}"#,
-            r#"{"indices":[{"names":["a"],"privileges":["read"],"field_security":[]}]}"#,
-            r#"{"applications":"x"}"#, r#"{"metadata":1}"#,
-        ]),
-        ("POST", "/_security/api_key", &[
-            r#"{"name":1}"#, r#"{"name":"k","expiration":5}"#, r#"{"name":"k","expiration":"1x"}"#,
-            r#"{"name":"k","role_descriptors":[]}"#, r#"{"name":"k","role_descriptors":{"r":1}}"#,
-            r#"{"name":"k","expiration":"99999999999999999999d"}"#, r#"{"name":"k","metadata":"m"}"#,
-        ]),
-        ("PUT", "/_security/role_mapping/m1", &[
-            r#"{"roles":1,"rules":{"field":{"username":"*"}}}"#, r#"{"roles":["r"],"rules":"x"}"#,
-            r#"{"roles":["r"],"rules":{"field":{"username":"*"}},"enabled":"true"}"#,
-            r#"{"roles":["r"],"rules":{"any":{}}}"#, r#"{"roles":["r"],"rules":{"all":[1]}}"#,
-            r#"{"role_templates":[{"template":7}],"rules":{"field":{"username":"*"}}}"#,
-        ]),
-        ("POST", "/_search", &[
-            r#"{"size":"ten"}"#, r#"{"size":-1}"#, r#"{"size":1e400}"#, r#"{"from":18446744073709551616}"#,
-            r#"{"size":100000000}"#, r#"{"query":[]}"#, r#"{"query":{"match":1}}"#, r#"{"query":{"bool":{"must":1}}}"#,
-            r#"{"query":{"range":{"a":{"gte":{}}}}}"#, r#"{"sort":1}"#, r#"{"sort":[{"a":{"order":"up"}}]}"#,
-            r#"{"aggs":{"a":{"terms":1}}}"#, r#"{"aggs":{"a":{"terms":{"field":"a","size":-5}}}}"#,
-            r#"{"aggs":{"a":{"histogram":{"field":"a","interval":0}}}}"#, r#"{"query":{"unknown":{}}}"#,
-            r#"{"track_total_hits":"x"}"#, r#"{"_source":1}"#, r#"{"query":{"term":{"a":{"value":[]}}}}"#,
-            r#"{"query":{"match_all":{"boost":"x"}}}"#, r#"{"query":{"wildcard":{"a":{"value":1}}}}"#,
-            r#"{"query":{"query_string":{"query":"a:(((("}}}"#, r#"{"query":{"regexp":{"a":"[[["}}}"#,
-            r#"{"query":{"range":{"a":{"gte":"not-a-date","format":"yyyy"}}}}"#, r#"{"search_after":{}}"#,
-            r#"{"from":-1}"#, r#"{"query":{"terms":{"a":{}}}}"#, r#"{"query":{"ids":{"values":"x"}}}"#,
-        ]),
-        ("PUT", "/bad/_settings", &[
-            r#"{"index":{"number_of_replicas":"x"}}"#, r#"{"index":{"refresh_interval":1e400}}"#,
-            r#"{"index":{"number_of_replicas":-1}}"#, r#"{"index":{"blocks":{"write":"perhaps"}}}"#,
-        ]),
-        ("PUT", "/typed-index", &[
-            r#"{"mappings":{"properties":{"a":{"type":"no-such-type"}}}}"#, r#"{"mappings":[]}"#,
-            r#"{"settings":{"number_of_shards":0}}"#, r#"{"mappings":{"properties":{"a":1}}}"#,
-            r#"{"aliases":[]}"#,
-        ]),
-        ("POST", "/_aliases", &[
-            r#"{"actions":{}}"#, r#"{"actions":[{"add":{"index":1,"alias":"a"}}]}"#, r#"{"actions":[{"remove":{}}]}"#,
-            r#"{"actions":[{"unknown":{}}]}"#, r#"{"actions":[1]}"#,
-        ]),
-        ("POST", "/_mget", &[r#"{"docs":{}}"#, r#"{"ids":[1,2]}"#, r#"{"docs":[{"_id":{}}]}"#, r#"{"ids":"x"}"#]),
-        ("POST", "/_ssl/certificates/_revoke", &[r#"{"serial":1}"#, r#"{"serials":"x"}"#, r#"{"reason":[]}"#]),
+        (
+            "PUT",
+            "/_security/user/u1",
+            &[
+                r#"{"password":123}"#,
+                r#"{"password":"long-enough-pw","roles":"superuser"}"#,
+                r#"{"password":"long-enough-pw","roles":[1]}"#,
+                r#"{"password":"long-enough-pw","enabled":"yes"}"#,
+                r#"{"password":"long-enough-pw","metadata":[]}"#,
+                r#"{"password":"long-enough-pw","full_name":{}}"#,
+                r#"{"password_hash":7}"#,
+                r#"{"password":null}"#,
+            ],
+        ),
+        (
+            "PUT",
+            "/_security/role/r1",
+            &[
+                r#"{"cluster":"all"}"#,
+                r#"{"indices":{}}"#,
+                r#"{"indices":[{"names":1,"privileges":["read"]}]}"#,
+                r#"{"indices":[{"names":["a"],"privileges":"read"}]}"#,
+                r#"{"run_as":{}}"#,
+                r#"{"indices":[{"names":["a"],"privileges":["read"],"query":5}]}"#,
+                r#"{"indices":[{"names":["a"],"privileges":["read"],"field_security":[]}]}"#,
+                r#"{"applications":"x"}"#,
+                r#"{"metadata":1}"#,
+            ],
+        ),
+        (
+            "POST",
+            "/_security/api_key",
+            &[
+                r#"{"name":1}"#,
+                r#"{"name":"k","expiration":5}"#,
+                r#"{"name":"k","expiration":"1x"}"#,
+                r#"{"name":"k","role_descriptors":[]}"#,
+                r#"{"name":"k","role_descriptors":{"r":1}}"#,
+                r#"{"name":"k","expiration":"99999999999999999999d"}"#,
+                r#"{"name":"k","metadata":"m"}"#,
+            ],
+        ),
+        (
+            "PUT",
+            "/_security/role_mapping/m1",
+            &[
+                r#"{"roles":1,"rules":{"field":{"username":"*"}}}"#,
+                r#"{"roles":["r"],"rules":"x"}"#,
+                r#"{"roles":["r"],"rules":{"field":{"username":"*"}},"enabled":"true"}"#,
+                r#"{"roles":["r"],"rules":{"any":{}}}"#,
+                r#"{"roles":["r"],"rules":{"all":[1]}}"#,
+                r#"{"role_templates":[{"template":7}],"rules":{"field":{"username":"*"}}}"#,
+            ],
+        ),
+        (
+            "POST",
+            "/_search",
+            &[
+                r#"{"size":"ten"}"#,
+                r#"{"size":-1}"#,
+                r#"{"size":1e400}"#,
+                r#"{"from":18446744073709551616}"#,
+                r#"{"size":100000000}"#,
+                r#"{"query":[]}"#,
+                r#"{"query":{"match":1}}"#,
+                r#"{"query":{"bool":{"must":1}}}"#,
+                r#"{"query":{"range":{"a":{"gte":{}}}}}"#,
+                r#"{"sort":1}"#,
+                r#"{"sort":[{"a":{"order":"up"}}]}"#,
+                r#"{"aggs":{"a":{"terms":1}}}"#,
+                r#"{"aggs":{"a":{"terms":{"field":"a","size":-5}}}}"#,
+                r#"{"aggs":{"a":{"histogram":{"field":"a","interval":0}}}}"#,
+                r#"{"query":{"unknown":{}}}"#,
+                r#"{"track_total_hits":"x"}"#,
+                r#"{"_source":1}"#,
+                r#"{"query":{"term":{"a":{"value":[]}}}}"#,
+                r#"{"query":{"match_all":{"boost":"x"}}}"#,
+                r#"{"query":{"wildcard":{"a":{"value":1}}}}"#,
+                r#"{"query":{"query_string":{"query":"a:(((("}}}"#,
+                r#"{"query":{"regexp":{"a":"[[["}}}"#,
+                r#"{"query":{"range":{"a":{"gte":"not-a-date","format":"yyyy"}}}}"#,
+                r#"{"search_after":{}}"#,
+                r#"{"from":-1}"#,
+                r#"{"query":{"terms":{"a":{}}}}"#,
+                r#"{"query":{"ids":{"values":"x"}}}"#,
+            ],
+        ),
+        (
+            "PUT",
+            "/bad/_settings",
+            &[
+                r#"{"index":{"number_of_replicas":"x"}}"#,
+                r#"{"index":{"refresh_interval":1e400}}"#,
+                r#"{"index":{"number_of_replicas":-1}}"#,
+                r#"{"index":{"blocks":{"write":"perhaps"}}}"#,
+            ],
+        ),
+        (
+            "PUT",
+            "/typed-index",
+            &[
+                r#"{"mappings":{"properties":{"a":{"type":"no-such-type"}}}}"#,
+                r#"{"mappings":[]}"#,
+                r#"{"settings":{"number_of_shards":0}}"#,
+                r#"{"mappings":{"properties":{"a":1}}}"#,
+                r#"{"aliases":[]}"#,
+            ],
+        ),
+        (
+            "POST",
+            "/_aliases",
+            &[
+                r#"{"actions":{}}"#,
+                r#"{"actions":[{"add":{"index":1,"alias":"a"}}]}"#,
+                r#"{"actions":[{"remove":{}}]}"#,
+                r#"{"actions":[{"unknown":{}}]}"#,
+                r#"{"actions":[1]}"#,
+            ],
+        ),
+        (
+            "POST",
+            "/_mget",
+            &[r#"{"docs":{}}"#, r#"{"ids":[1,2]}"#, r#"{"docs":[{"_id":{}}]}"#, r#"{"ids":"x"}"#],
+        ),
+        (
+            "POST",
+            "/_ssl/certificates/_revoke",
+            &[r#"{"serial":1}"#, r#"{"serials":"x"}"#, r#"{"reason":[]}"#],
+        ),
         ("POST", "/_security/user/_has_privileges", &[r#"{"cluster":"all"}"#, r#"{"index":[{"names":1}]}"#]),
-        ("POST", "/_security/_query/api_key", &[
-            r#"{"size":-1}"#, r#"{"query":{"wildcard":{"name":1}}}"#, r#"{"from":1e400}"#, r#"{"sort":{}}"#,
-        ]),
+        (
+            "POST",
+            "/_security/_query/api_key",
+            &[
+                r#"{"size":-1}"#,
+                r#"{"query":{"wildcard":{"name":1}}}"#,
+                r#"{"from":1e400}"#,
+                r#"{"sort":{}}"#,
+            ],
+        ),
         ("PUT", "/bad/_doc/2", &[r#"{"a":1e400}"#, r#"{"_id":"x"}"#, r#"{"a":{"b":[[[[]]]]}}"#]),
-        ("POST", "/bad/_update/1", &[r#"{"doc":1}"#, r#"{"doc":{},"doc_as_upsert":"x"}"#, r#"{"script":"x"}"#]),
+        (
+            "POST",
+            "/bad/_update/1",
+            &[r#"{"doc":1}"#, r#"{"doc":{},"doc_as_upsert":"x"}"#, r#"{"script":"x"}"#],
+        ),
     ];
     let mut out = Vec::new();
     for (method, path, bodies) in cases {
@@ -242,7 +362,7 @@ fn paths_and_queries() -> Vec<Req> {
         b"/*,-*,%ff/_search".to_vec(),
         b"/_all/_settings?flat_settings=2".to_vec(),
     ];
-    targets.into_iter().map(|t| req("GET", t, "")).chain([req("PUT", b"/bad/_doc/\xff".to_vec(), "{}")]).collect()
+    targets.into_iter().map(|t| req("GET", t, "")).chain([req("PUT", b"/bad/_doc/\xff", "{}")]).collect()
 }
 
 /// Odd methods, content types, credentials and headers.
@@ -290,7 +410,9 @@ fn headers_and_methods() -> Vec<Req> {
         b"Negotiate abc".to_vec(),
     ];
     for a in auths {
-        for (method, path) in [("GET", "/"), ("GET", "/_security/enroll/kibana"), ("GET", "/_security/enroll/node")] {
+        for (method, path) in
+            [("GET", "/"), ("GET", "/_security/enroll/kibana"), ("GET", "/_security/enroll/node")]
+        {
             let mut r = req(method, path, "");
             r.authorization = Some(a.clone());
             out.push(r);
@@ -389,7 +511,8 @@ fn judge(r: &Req, status: u16, body: &[u8]) -> Option<String> {
         (status == 400 && e.starts_with("no handler found for uri"))
             || (status == 405 && e.starts_with("Incorrect HTTP method for uri"))
     });
-    let shaped = (plain || v["error"]["type"].is_string() && v["error"]["reason"].is_string()) && v["status"] == status;
+    let shaped = (plain || v["error"]["type"].is_string() && v["error"]["reason"].is_string())
+        && v["status"] == status;
     (!shaped).then(|| format!("{status} not in Elasticsearch's error shape"))
 }
 
@@ -424,5 +547,11 @@ fn bad_input_never_gets_a_5xx_a_panic_or_a_non_elasticsearch_error() {
     let output = std::fs::read_to_string(home.stdout_file()).unwrap_or_default();
     assert!(!home.log().contains("panicked") && !output.contains("panicked"), "a panic:\n{output}");
     println!("{} requests", corpus.len());
-    assert!(failures.is_empty(), "{} of {} answers broke the rules:\n{}", failures.len(), corpus.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} answers broke the rules:\n{}",
+        failures.len(),
+        corpus.len(),
+        failures.join("\n")
+    );
 }

@@ -77,7 +77,19 @@ fn over_long_names_and_dns_names_are_refused() {
     let ok = format!("{}.example", label(63));
     let (code, stderr) = certutil(
         dir.path(),
-        &["cert", "--self-signed", "--ec", "--pass", "pw", "--out", "ok.p12", "--name", &label(64), "--dns", &ok],
+        &[
+            "cert",
+            "--self-signed",
+            "--ec",
+            "--pass",
+            "pw",
+            "--out",
+            "ok.p12",
+            "--name",
+            &label(64),
+            "--dns",
+            &ok,
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
 }

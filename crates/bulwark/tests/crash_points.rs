@@ -39,7 +39,10 @@ fn in_batches(n: usize, round: impl Fn(usize) -> Result<(), String> + Sync) {
             std::thread::scope(|s| {
                 let round = &round;
                 let handles: Vec<_> = chunk.iter().map(|&i| s.spawn(move || round(i))).collect();
-                handles.into_iter().filter_map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())).err()).collect::<Vec<_>>()
+                handles
+                    .into_iter()
+                    .filter_map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())).err())
+                    .collect::<Vec<_>>()
             })
         })
         .collect();
@@ -69,7 +72,8 @@ fn assert_ends_configured(home: &TestHome) -> Result<(), String> {
     let ca = std::fs::read(home.config("certs/http_ca.crt")).map_err(|e| format!("http_ca.crt: {e}"))?;
     // Ready means a TLS handshake that verified the node's certificate against the CA, then 200.
     let client = node.wait_ready(&ca, "elastic", password);
-    let (status, ..) = client.get("/_security/_authenticate", Some(("elastic", password))).map_err(|e| e.to_string())?;
+    let (status, ..) =
+        client.get("/_security/_authenticate", Some(("elastic", password))).map_err(|e| e.to_string())?;
     if status != 200 {
         return Err(format!("_authenticate: {status}"));
     }
@@ -82,7 +86,9 @@ fn check_home_files(home: &TestHome) -> Result<(), String> {
     if yml.matches("BEGIN SECURITY AUTO CONFIGURATION").count() != 1 {
         return Err(format!("not exactly one security block:\n{yml}"));
     }
-    for leftover in [".autoconfig-journal.json", "bulwark.yml.autoconfig-backup", "bulwark.keystore.autoconfig-backup"] {
+    for leftover in
+        [".autoconfig-journal.json", "bulwark.yml.autoconfig-backup", "bulwark.keystore.autoconfig-backup"]
+    {
         if home.config(leftover).exists() {
             return Err(format!("{leftover} left behind"));
         }
@@ -181,7 +187,8 @@ fn keystore_add_killed_anywhere_leaves_a_keystore_that_opens() {
     assert_eq!(code, 0, "{out}{err}");
 
     // Named steps first: each must have killed the command, and the keystore is old or new.
-    let steps = ["keystore.temp-created", "keystore.half-written", "keystore.before-rename", "keystore.renamed"];
+    let steps =
+        ["keystore.temp-created", "keystore.half-written", "keystore.before-rename", "keystore.renamed"];
     assert!(spawn_add(&home, NAMES[0], "old", &[]).wait().unwrap().success());
     for step in steps {
         let before = keystore_names(&home).unwrap();
@@ -210,7 +217,8 @@ fn keystore_add_killed_anywhere_leaves_a_keystore_that_opens() {
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill();
         let _ = child.wait();
-        let after = keystore_names(&home).unwrap_or_else(|e| panic!("round {i}, killed after {delay} ms: {e}"));
+        let after =
+            keystore_names(&home).unwrap_or_else(|e| panic!("round {i}, killed after {delay} ms: {e}"));
         assert!(before.iter().all(|n| after.contains(n)), "round {i}: lost entries");
     }
 }

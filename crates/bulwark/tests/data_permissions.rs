@@ -26,7 +26,8 @@ fn doctor_data_findings(home: &TestHome, data: &Path) -> Vec<serde_json::Value> 
     let mut cmd = command(&home.path());
     cmd.args(["doctor", "--json", "-E"]).arg(format!("path.data={}", data.display())).stdin(Stdio::null());
     let (code, out, err) = run(&mut cmd);
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let report: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
     let found: Vec<_> = report["findings"]
         .as_array()
         .unwrap()
@@ -59,7 +60,11 @@ fn data_files_are_private_under_a_custom_path_data_and_doctor_reports_looser_one
 
     let all = modes(&data);
     assert!(all.iter().any(|(p, ..)| p.starts_with(data.join("store"))), "a store under {}", data.display());
-    assert!(all.iter().any(|(p, ..)| p.starts_with(data.join("indices"))), "indices under {}", data.display());
+    assert!(
+        all.iter().any(|(p, ..)| p.starts_with(data.join("indices"))),
+        "indices under {}",
+        data.display()
+    );
     let loose: Vec<_> = all
         .iter()
         .filter(|(_, is_dir, m)| if *is_dir { *m != 0o700 } else { *m != 0o600 })
@@ -68,7 +73,8 @@ fn data_files_are_private_under_a_custom_path_data_and_doctor_reports_looser_one
     assert!(loose.is_empty(), "looser than 0600/0700:\n{}", loose.join("\n"));
     assert!(doctor_data_findings(&home, &data).is_empty());
 
-    let file = all.iter().find(|(p, is_dir, _)| !is_dir && p.starts_with(data.join("store"))).unwrap().0.clone();
+    let file =
+        all.iter().find(|(p, is_dir, _)| !is_dir && p.starts_with(data.join("store"))).unwrap().0.clone();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::set_permissions(data.join("indices"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let found = doctor_data_findings(&home, &data);
