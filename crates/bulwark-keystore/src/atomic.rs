@@ -21,11 +21,13 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the keystore path has no file name"))?;
     let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_suffix()?));
     let file = OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(&tmp)?;
+    crate::crash_point("keystore.temp-created");
     let written = fill_and_rename(file, &tmp, path, bytes);
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     written?;
+    crate::crash_point("keystore.renamed");
     File::open(dir)?.sync_all()
 }
 
@@ -50,9 +52,12 @@ fn fill_and_rename(mut file: File, tmp: &Path, path: &Path, bytes: &[u8]) -> io:
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    file.write_all(bytes)?;
+    file.write_all(&bytes[..bytes.len() / 2])?;
+    crate::crash_point("keystore.half-written");
+    file.write_all(&bytes[bytes.len() / 2..])?;
     file.sync_all()?;
     drop(file);
+    crate::crash_point("keystore.before-rename");
     fs::rename(tmp, path)
 }
 

@@ -51,12 +51,14 @@
 //! a crash leaves either the old or the new keystore, never a mixture.
 
 mod atomic;
+mod crash;
 mod entries;
 mod error;
 mod format;
 mod keystore;
 mod seed;
 
+pub use crash::{CRASH_AT_ENV, crash_point};
 pub use error::KeystoreError;
 pub use format::{
     FORMAT_VERSION, MAX_FILE_LEN, MAX_ITERATIONS, MIN_ITERATIONS, WRITE_ITERATIONS, parse_untrusted,

@@ -45,10 +45,15 @@ fn supplied(ks: Option<&Keystore>) -> Result<Option<(SecretString, &'static str)
 }
 
 /// Gives `elastic` a password if it has none yet. `None` when it already had one.
+///
+/// A generated password is handed to `before_store` before its hash is stored: once stored, a
+/// start never generates another, so a crash in between must not lose it (the caller writes the
+/// credentials file there when there is no terminal).
 pub async fn elastic_password(
     users: &SecurityEntries,
     settings: &Settings,
     ks: Option<&Keystore>,
+    before_store: impl FnOnce(&SecretString) -> Result<(), NodeError>,
 ) -> Result<Option<ElasticPassword>, NodeError> {
     if users.has_password("elastic") {
         return Ok(None);
@@ -65,11 +70,13 @@ pub async fn elastic_password(
         }
         None => {
             let p = generate_password(20);
+            before_store(&p)?;
             (p.clone(), ElasticPassword::Generated(p))
         }
     };
     let hash = PasswordHash::create(&password, settings.security.password_hashing);
     users.set_password("elastic", &hash).await?;
+    bulwark_keystore::crash_point("bootstrap.password-stored");
     Ok(Some(source))
 }
 
@@ -100,28 +107,7 @@ pub fn deliver(first: &FirstStart<'_>, terminal: bool) -> Result<(), NodeError> 
     }
     let mut msg = String::new();
     if first.password.is_some() || first.enrollment.is_some() {
-        let path = first.home.bootstrap_credentials_file();
-        let mut body = String::from(
-            "# Bulwark first-start credentials. Store them safely, then delete this file:\n\
-             # `bulwark doctor` warns while it exists.\n",
-        );
-        if let Some(pw) = first.password {
-            body.push_str(&format!("ELASTIC_PASSWORD={}\n", pw.expose_secret()));
-        }
-        if let Some(t) = first.enrollment {
-            body.push_str(&format!(
-                "# Enrollment token for the console, valid {} minutes from the first start{}:\n\
-                 # `bulwark console setup --enrollment-token <token>`\n",
-                crate::enrollment::default_ttl_minutes(),
-                if t.local_only { " (loopback addresses only: for a console on this host)" } else { "" }
-            ));
-            body.push_str(&format!("ENROLLMENT_TOKEN={}\n", t.token.expose_secret()));
-        }
-        if let Some(fp) = first.fingerprint {
-            body.push_str(&format!("HTTP_CA_FINGERPRINT={fp}\n"));
-        }
-        let body = zeroize::Zeroizing::new(body);
-        bulwark_pki::write_private_file(&path, body.as_bytes())?;
+        let path = write_credentials(first)?;
         let what = match (first.password.is_some(), first.enrollment.is_some()) {
             (true, true) => "the password of the elastic user and an enrollment token for the console were",
             (true, false) => "the password of the elastic user was",
@@ -137,6 +123,34 @@ pub fn deliver(first: &FirstStart<'_>, terminal: bool) -> Result<(), NodeError> 
     }
     out.write_all(msg.as_bytes()).map_err(write_err)?;
     out.flush().map_err(write_err)
+}
+
+/// Writes `config/bootstrap-credentials` (mode 0600, atomically) with what `first` holds; gives
+/// its path.
+pub fn write_credentials(first: &FirstStart<'_>) -> Result<std::path::PathBuf, NodeError> {
+    let path = first.home.bootstrap_credentials_file();
+    let mut body = String::from(
+        "# Bulwark first-start credentials. Store them safely, then delete this file:\n\
+         # `bulwark doctor` warns while it exists.\n",
+    );
+    if let Some(pw) = first.password {
+        body.push_str(&format!("ELASTIC_PASSWORD={}\n", pw.expose_secret()));
+    }
+    if let Some(t) = first.enrollment {
+        body.push_str(&format!(
+            "# Enrollment token for the console, valid {} minutes from the first start{}:\n\
+             # `bulwark console setup --enrollment-token <token>`\n",
+            crate::enrollment::default_ttl_minutes(),
+            if t.local_only { " (loopback addresses only: for a console on this host)" } else { "" }
+        ));
+        body.push_str(&format!("ENROLLMENT_TOKEN={}\n", t.token.expose_secret()));
+    }
+    if let Some(fp) = first.fingerprint {
+        body.push_str(&format!("HTTP_CA_FINGERPRINT={fp}\n"));
+    }
+    let body = zeroize::Zeroizing::new(body);
+    bulwark_pki::write_private_file(&path, body.as_bytes())?;
+    Ok(path)
 }
 
 /// "Configure the console" (with the token) and how to enroll other nodes.

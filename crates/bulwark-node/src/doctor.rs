@@ -112,6 +112,7 @@ pub fn examine(
         out.push(crate::enrollment::doctor_finding(home, s, keystore.as_ref()));
     }
     permission_findings(home, &mut out);
+    data_permission_findings(&s.path_data, &mut out);
     if s.security.is_enabled() && !s.security.audit_enabled {
         out.push(finding(
             Severity::Warning,
@@ -253,5 +254,59 @@ fn permission_findings(home: &Home, out: &mut Vec<Finding>) {
                 format!("chmod 600 {}", p.display()),
             ));
         }
+    }
+}
+
+/// At most this many entries of the data directory are examined, and this many reported one by one.
+const DATA_WALK_LIMIT: usize = 100_000;
+const DATA_REPORT_LIMIT: usize = 20;
+
+/// Every file under `path.data` must be 0600 and every directory 0700 (the node creates them so
+/// under a 0077 umask); anything open to the group or others is reported with its `chmod`.
+fn data_permission_findings(data: &Path, out: &mut Vec<Finding>) {
+    let mut loose = Vec::new();
+    let mut stack = vec![data.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(p) = stack.pop() {
+        seen += 1;
+        if seen > DATA_WALK_LIMIT {
+            break;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+        let m = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            if m & 0o077 != 0 {
+                loose.push((p.clone(), m, "700"));
+            }
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if meta.is_file() && m & 0o077 != 0 {
+            loose.push((p, m, "600"));
+        }
+    }
+    loose.sort();
+    for (p, m, want) in loose.iter().take(DATA_REPORT_LIMIT) {
+        out.push(finding(
+            Severity::Warning,
+            "permissions.data",
+            format!(
+                "[{}] in the data directory is open to other users (mode {m:o}, expected {want})",
+                p.display()
+            ),
+            format!("chmod {want} {}", p.display()),
+        ));
+    }
+    if loose.len() > DATA_REPORT_LIMIT {
+        out.push(finding(
+            Severity::Warning,
+            "permissions.data",
+            format!(
+                "{} more entries of [{}] are open to other users",
+                loose.len() - DATA_REPORT_LIMIT,
+                data.display()
+            ),
+            format!("chmod -R go-rwx {}", data.display()),
+        ));
     }
 }

@@ -59,8 +59,7 @@ impl Indices {
             std::fs::remove_dir_all(&root)
                 .map_err(NodeError::io("cannot empty the search index directory", &root))?;
         }
-        std::fs::create_dir_all(&root)
-            .map_err(NodeError::io("cannot create the search index directory", &root))?;
+        crate::files::create_dir(&root, 0o700)?;
         let indices = Indices {
             store: store.clone(),
             root,

@@ -180,7 +180,10 @@ impl Conn {
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        // hyper refuses more than 100 header lines with a bare 431; Elasticsearch bounds only the
+        // header block's size, which hyper's read buffer bounds here too.
+        builder.http1().max_headers(MAX_HEADER_LINES);
         let conn = Arc::new(self);
         let service = hyper::service::service_fn(move |req| conn.clone().handle(req));
         let _ = builder.serve_connection_with_upgrades(TokioIo::new(io), service).await;
@@ -244,6 +247,9 @@ impl Conn {
         Response::from_parts(parts, body)
     }
 }
+
+/// Header lines one HTTP/1 request may have.
+const MAX_HEADER_LINES: usize = 512;
 
 /// The first byte of a TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;

@@ -75,7 +75,16 @@ fn ensure_settings_file(home: &Home, settings: &Settings) -> Result<bool, NodeEr
 }
 
 /// Runs the node until SIGINT or SIGTERM.
+///
+/// The first thing it does is set the process umask to 0077, before any thread exists: the store
+/// (redb) and the search indices (tantivy) create files and directories we do not open ourselves,
+/// and the umask is the one control that covers every one of them, including files created long
+/// after start (new segments, compaction). Chmod after creation would leave a window and miss
+/// files made later. Files that must be readable by others (`http_ca.crt`) are written with an
+/// exact mode that ignores the umask ([`bulwark_pki::write_atomic`]). The data directories are
+/// also created (or tightened) to 0700 explicitly, which covers a `path.data` the operator made.
 pub fn run(opts: StartOptions) -> Result<(), NodeError> {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let hostname = host::hostname();
     let mut loaded = load_settings(&opts, &hostname)?;
     if !loaded.file_exists && ensure_settings_file(&opts.home, &loaded.settings)? {
@@ -112,6 +121,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 hostname,
                 &host::interface_addresses(),
             )?;
+            bulwark_keystore::crash_point("autoconfig.done");
             tracing::info!(
                 fingerprint = %applied.http_ca_fingerprint,
                 "security auto-configuration done: TLS certificates in [{}], settings appended to [{}]",
@@ -130,6 +140,8 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     };
     let settings = loaded.settings;
     NodeState::load_or_create(&settings.path_data, record)?;
+    files::create_dir(&settings.path_data, 0o700)?;
+    files::create_dir(&settings.path_data.join("store"), 0o700)?;
     let security = &settings.security;
     if !security.is_enabled() {
         tracing::warn!(
@@ -289,7 +301,25 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             write_portsfile(&settings.path_logs.join("http.ports"), bound)?;
         }
         if security.is_enabled() {
-            let first = bootstrap::elastic_password(&users, &settings, keystore.as_ref()).await?;
+            // A start that died after auto-configuration but before the password was delivered
+            // still reports the auto-configured CA's fingerprint.
+            let fingerprint = fingerprint.or_else(|| autoconfig::ca_fingerprint(home));
+            let stash = |p: &SecretString| {
+                if opts.terminal {
+                    return Ok(());
+                }
+                let first = FirstStart {
+                    home,
+                    password: Some(p),
+                    fingerprint,
+                    port: bound.port(),
+                    https: http_tls.is_some(),
+                    enrollment: None,
+                    enrollment_enabled: enrollment.enrollment_enabled(),
+                };
+                bootstrap::write_credentials(&first).map(|_| ())
+            };
+            let first = bootstrap::elastic_password(&users, &settings, keystore.as_ref(), stash).await?;
             if let Some(source) = first {
                 let password = match &source {
                     ElasticPassword::Generated(p) => Some(p),

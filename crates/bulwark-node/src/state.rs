@@ -54,8 +54,8 @@ impl NodeState {
             }
             return Ok(state);
         }
-        crate::files::create_dir(data, 0o750)?;
-        crate::files::create_dir(&data.join("_state"), 0o750)?;
+        crate::files::create_dir(data, 0o700)?;
+        crate::files::create_dir(&data.join("_state"), 0o700)?;
         let state = NodeState { format: DATA_FORMAT, autoconfiguration: first_start };
         write_json(&path, &state)?;
         Ok(state)

@@ -13,11 +13,47 @@ use crate::error::PkiError;
 
 /// OID of `domainComponent` (DC).
 const OID_DOMAIN_COMPONENT: &[u64] = &[0, 9, 2342, 19200300, 100, 1, 25];
+/// OID of `userId` (UID).
+const OID_USER_ID: &[u64] = &[0, 9, 2342, 19200300, 100, 1, 1];
+/// OID of PKCS#9 `emailAddress` (E).
+const OID_EMAIL_ADDRESS: &[u64] = &[1, 2, 840, 113549, 1, 9, 1];
+
+/// The attribute names [`parse`] knows, as listed in its error messages.
+const KNOWN: &str = "CN, O, OU, C, ST, L, DC, UID, E (emailAddress), SERIALNUMBER";
+
+/// Upper bounds (in characters) of attribute values: RFC 5280 appendix A.1 (`ub-common-name` and
+/// friends). DC labels follow RFC 1035 (63) and UID, which has no X.509 bound, RFC 4519's
+/// customary 256.
+fn upper_bound(key: &str) -> usize {
+    match key {
+        "CN" | "O" | "OU" | "SERIALNUMBER" => 64,
+        "L" | "ST" => 128,
+        "E" => 255,
+        "DC" => 63,
+        _ => 256,
+    }
+}
+
+/// Checks a distinguished name in the `KEY=value,...` form only (what `certutil --dn` takes):
+/// unlike the subjects of requests, a bare word such as `foo` is refused.
+pub fn check_strict(input: &str) -> Result<(), PkiError> {
+    if !input.contains('=') {
+        return Err(PkiError::InvalidDn {
+            dn: input.to_owned(),
+            reason: format!(
+                "not a distinguished name; write it as KEY=value pairs, e.g. 'CN=My CA,O=Example' \
+                 (attributes: {KNOWN})"
+            ),
+        });
+    }
+    parse(input).map(|_| ())
+}
 
 /// Parses either a bare common name (`Bulwark CA`) or a simple DN (`CN=Bulwark CA, O=Example`).
 ///
 /// The DN form is recognised by an `=` sign. Attributes are separated by `,`; a `\` escapes the
-/// next character. Known attribute names (any case): `CN`, `O`, `OU`, `C`, `ST`, `L`, `DC`. Each
+/// next character. Known attribute names (any case): `CN`, `O`, `OU`, `C`, `ST`, `L`, `DC`, `UID`,
+/// `E` (`emailAddress`), `SERIALNUMBER`; values longer than RFC 5280's upper bounds are refused. Each
 /// attribute may appear once (rcgen cannot encode repeated attributes), and multi-valued RDNs
 /// (`+`) are not supported.
 pub(crate) fn parse(input: &str) -> Result<DistinguishedName, PkiError> {
@@ -28,6 +64,7 @@ pub(crate) fn parse(input: &str) -> Result<DistinguishedName, PkiError> {
     }
     let mut dn = DistinguishedName::new();
     if !trimmed.contains('=') {
+        check_length("CN", trimmed).map_err(invalid)?;
         dn.push(DnType::CommonName, trimmed);
         return Ok(dn);
     }
@@ -35,11 +72,18 @@ pub(crate) fn parse(input: &str) -> Result<DistinguishedName, PkiError> {
     for part in split_unescaped(trimmed)? {
         let (key, value) =
             part.split_once('=').ok_or_else(|| invalid(format!("{part:?} is not of the form KEY=value")))?;
-        let key = key.trim().to_ascii_uppercase();
+        let key = match key.trim().to_ascii_uppercase().as_str() {
+            "EMAILADDRESS" | "EMAIL" => "E".to_owned(),
+            other => other.to_owned(),
+        };
         let value = unescape(value.trim());
+        if key.is_empty() {
+            return Err(invalid(format!("{part:?} has no attribute name before '='")));
+        }
         if value.is_empty() {
             return Err(invalid(format!("{key} has an empty value")));
         }
+        check_length(&key, &value).map_err(invalid)?;
         if seen.contains(&key) {
             return Err(invalid(format!("{key} appears more than once")));
         }
@@ -61,14 +105,36 @@ pub(crate) fn parse(input: &str) -> Result<DistinguishedName, PkiError> {
                 let ia5 = Ia5String::try_from(value).map_err(|e| invalid(format!("DC: {e}")))?;
                 (DnType::CustomDnType(OID_DOMAIN_COMPONENT.to_vec()), DnValue::Ia5String(ia5))
             }
+            "UID" => (DnType::CustomDnType(OID_USER_ID.to_vec()), DnValue::Utf8String(value)),
+            "E" => {
+                let ia5 = Ia5String::try_from(value).map_err(|e| invalid(format!("E: {e}")))?;
+                (DnType::CustomDnType(OID_EMAIL_ADDRESS.to_vec()), DnValue::Ia5String(ia5))
+            }
+            "SERIALNUMBER" => {
+                let printable =
+                    PrintableString::try_from(value).map_err(|e| invalid(format!("SERIALNUMBER: {e}")))?;
+                (DnType::CustomDnType(vec![2, 5, 4, 5]), DnValue::PrintableString(printable))
+            }
             other => {
-                return Err(invalid(format!("unknown attribute {other:?} (known: CN, O, OU, C, ST, L, DC)")));
+                return Err(invalid(format!("unknown attribute {other:?} (known: {KNOWN})")));
             }
         };
         seen.push(key);
         dn.push(ty, val);
     }
     Ok(dn)
+}
+
+/// Refuses a value longer than X.509 allows for its attribute.
+fn check_length(key: &str, value: &str) -> Result<(), String> {
+    let len = value.chars().count();
+    let max = upper_bound(key);
+    if len > max {
+        return Err(format!(
+            "{key} is {len} characters long, and X.509 allows at most {max} (RFC 5280 upper bounds)"
+        ));
+    }
+    Ok(())
 }
 
 /// Splits on commas that are not escaped with a backslash; refuses `+` (multi-valued RDNs).
@@ -186,8 +252,25 @@ mod tests {
 
     #[test]
     fn bad_dns() {
-        for bad in ["", "CN=", "CN=a,CN=b", "X=1", "CN=a+O=b", "C=Germany", "CN=a,junk"] {
+        for bad in ["", "CN=", "CN=a,CN=b", "X=1", "CN=a+O=b", "C=Germany", "CN=a,junk", "=x", "E=é@x"] {
             assert!(matches!(parse(bad), Err(PkiError::InvalidDn { .. })), "{bad:?}");
         }
+        assert!(matches!(check_strict("foo"), Err(PkiError::InvalidDn { .. })));
+    }
+
+    #[test]
+    fn upper_bounds() {
+        let at = |n: usize| "x".repeat(n);
+        for (key, max) in [("CN", 64), ("O", 64), ("OU", 64), ("L", 128), ("ST", 128), ("E", 255)] {
+            assert!(parse(&format!("{key}={}", at(max))).is_ok(), "{key} at its bound");
+            let err = parse(&format!("{key}={}", at(max + 1))).unwrap_err().to_string();
+            assert!(err.contains(&format!("at most {max}")), "{err}");
+        }
+        assert!(parse(&at(65)).is_err(), "a bare common name is a CN too");
+        assert!(parse("UID=jdoe,E=jdoe@example.com,emailAddress=x@y").is_err(), "E twice");
+        assert_eq!(
+            parse("UID=jdoe,emailAddress=jdoe@example.com,SERIALNUMBER=42").unwrap().iter().count(),
+            3
+        );
     }
 }

@@ -26,6 +26,7 @@ pub use cert::{
 };
 pub use crl::{CrlInfo, Revocation, RevocationReason, issue_crl, normalize_serial, read_crl};
 pub use csr::{CsrInfo, inspect_csr, new_csr, sign_csr};
+pub use dn::check_strict as check_dn;
 pub use error::PkiError;
 pub use files::{PRIVATE_MODE, PUBLIC_MODE, read_file, write_atomic, write_private_file, write_public_file};
 pub use fingerprint::Fingerprint;

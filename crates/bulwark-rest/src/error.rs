@@ -76,3 +76,54 @@ impl IntoResponse for ApiError {
         resp
     }
 }
+
+/// Puts every error answer that is not JSON into Elasticsearch's shape: the rejections axum makes
+/// before a handler runs (a path segment that is not UTF-8, a method a route does not have, ...)
+/// come as plain text. A 405 gets Elasticsearch's own wording with the allowed methods; any other
+/// status the `{"error":{..},"status":N}` body, with the text as the reason. HEAD answers have no
+/// body and are left alone.
+pub async fn elasticsearch_shape(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    if status.as_u16() < 400 || is_json || method == axum::http::Method::HEAD {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let allowed =
+            allowed.split(',').map(str::trim).filter(|m| !m.is_empty()).collect::<Vec<_>>().join(", ");
+        let error =
+            format!("Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{allowed}]");
+        let mut resp = (status, axum::Json(json!({ "error": error, "status": 405 }))).into_response();
+        if let Some(a) = parts.headers.get(header::ALLOW) {
+            resp.headers_mut().insert(header::ALLOW, a.clone());
+        }
+        return resp;
+    }
+    let text = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
+    let mut reason = String::from_utf8_lossy(&text).trim().to_owned();
+    if reason.is_empty() {
+        reason = status.canonical_reason().unwrap_or("the request was refused").to_owned();
+    }
+    let kind = match status {
+        StatusCode::BAD_REQUEST => "illegal_argument_exception",
+        StatusCode::NOT_FOUND => "resource_not_found_exception",
+        StatusCode::NOT_ACCEPTABLE | StatusCode::UNSUPPORTED_MEDIA_TYPE => "media_type_header_exception",
+        _ => "status_exception",
+    };
+    let mut resp = ApiError::new(status, kind, reason).into_response();
+    for (name, value) in
+        parts.headers.iter().filter(|(n, _)| *n != header::CONTENT_TYPE && *n != header::CONTENT_LENGTH)
+    {
+        resp.headers_mut().entry(name).or_insert(value.clone());
+    }
+    resp
+}

@@ -22,6 +22,24 @@ pub mod revocation;
 pub mod router;
 mod state;
 
+/// Entry points for the fuzz targets in `fuzz/`: the parsers of untrusted request bodies, as the
+/// handlers call them. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The strict JSON parser of request bodies; whether `bytes` was accepted.
+    pub fn json_body(bytes: &[u8]) -> bool {
+        crate::json::parse(bytes).is_ok()
+    }
+
+    /// A `_bulk` body: its lines, action lines and (strict JSON) sources; whether it was accepted.
+    pub fn bulk_body(bytes: &[u8]) -> bool {
+        let Ok(lines) = crate::ndjson::lines(bytes) else { return false };
+        let Ok(items) = crate::api::bulk::count_items(&lines) else { return false };
+        let sources = lines.iter().filter(|l| crate::json::parse(l.bytes).is_ok()).count();
+        sources <= lines.len() && items <= lines.len()
+    }
+}
+
 pub use connection::ConnectionAuthenticated;
 pub use error::ApiError;
 pub use state::{

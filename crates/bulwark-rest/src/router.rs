@@ -270,6 +270,7 @@ pub fn router(state: RestState) -> Router {
         .layer(middleware::from_fn(filter_path::filter))
         .layer(middleware::from_fn(media::pretty))
         .layer(middleware::from_fn(media::negotiate))
+        .layer(middleware::from_fn(crate::error::elasticsearch_shape))
         .with_state(state)
 }
 

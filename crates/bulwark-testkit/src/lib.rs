@@ -261,6 +261,32 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Any request: `method path` with optional basic auth, `Content-Type` and body, giving
+    /// (status, headers, raw body). For bytes reqwest cannot send, see [`raw_https`].
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), reqwest::Error> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut r = self.inner.request(method, format!("{}{path}", self.base)).body(body);
+        if let Some((u, p)) = auth {
+            r = r.basic_auth(u, Some(p));
+        }
+        if let Some(ct) = content_type {
+            r = r.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        let resp = r.send()?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        Ok((status, headers, resp.bytes()?.to_vec()))
+    }
+}
+
 /// A loopback TCP port that was free a moment ago, for tests that need a fixed `http.port`
 /// (certificates that name it). Prefer `http.port: 0` everywhere else.
 pub fn free_port() -> u16 {
@@ -368,3 +394,103 @@ while not done:
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(text() + "\n__EXIT=%d__\n" % os.waitstatus_to_exitcode(status))
 "#;
+
+/// A small seeded random number generator (xorshift64*) for tests that pick random points:
+/// the seed comes from `env` when set, else from the clock, and is printed so that a failure can
+/// be replayed with `env=<seed>`.
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    pub fn from_env(env: &str) -> SeededRng {
+        let seed = std::env::var(env).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+        println!("random seed: {env}={seed}");
+        eprintln!("random seed: {env}={seed}");
+        SeededRng(seed.max(1))
+    }
+
+    /// A number in `0..bound` (`bound` > 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound
+    }
+}
+
+impl Node {
+    /// The process id (for tests that signal the node themselves).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// A TLS stream to a node (rustls, blocking), for bytes reqwest cannot send.
+pub type RawTls = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>;
+
+/// A TLS connection to `localhost:port` trusting `ca_pem`, offering `alpn`, with a 15 s read
+/// timeout; the handshake is done.
+pub fn tls_connect(port: u16, ca_pem: &[u8], alpn: &[&[u8]]) -> RawTls {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem) {
+        roots.add(c.expect("CA PEM")).expect("CA");
+    }
+    let mut cfg = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), name).expect("client");
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+    let mut s = rustls::StreamOwned::new(conn, tcp);
+    while s.conn.is_handshaking() {
+        s.conn.complete_io(&mut s.sock).expect("TLS handshake");
+    }
+    s
+}
+
+/// One raw HTTP/1.1 exchange over TLS: sends `request` as is (it should say `Connection: close`)
+/// and reads until the server closes (at most 1 MiB, 15 s per read). Gives (status, head, body)
+/// with a chunked body decoded, or `Err` describing a connection closed without an answer.
+pub fn raw_https(port: u16, ca_pem: &[u8], request: &[u8]) -> Result<(u16, String, Vec<u8>), String> {
+    use std::io::{Read, Write};
+    let mut s = tls_connect(port, ca_pem, &[b"http/1.1"]);
+    s.write_all(request).map_err(|e| format!("write: {e}"))?;
+    let mut all = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    while all.len() < (1 << 20) {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            // A close without close_notify still ends the answer.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(format!("read after {} bytes: {e}", all.len())),
+        }
+    }
+    let end = all.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| {
+        format!("no response head in {} bytes: {:?}", all.len(), String::from_utf8_lossy(&all))
+    })?;
+    let head = String::from_utf8_lossy(&all[..end]).into_owned();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or("no status")?;
+    let mut body = all[end + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let mut decoded = Vec::new();
+        let mut rest = &body[..];
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size_text = String::from_utf8_lossy(&rest[..eol]);
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| "bad chunk size")?;
+            rest = &rest[eol + 2..];
+            if size == 0 || rest.len() < size {
+                break;
+            }
+            decoded.extend_from_slice(&rest[..size]);
+            rest = rest.get(size + 2..).unwrap_or_default();
+        }
+        body = decoded;
+    }
+    Ok((status, head, body))
+}

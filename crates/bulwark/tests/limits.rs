@@ -6,33 +6,16 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bulwark_testkit::{Client, START_TIMEOUT, Started, TestHome, run, start_fresh};
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
 
-type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+type Tls = bulwark_testkit::RawTls;
 
 /// A TLS connection to the node trusting its CA, offering `alpn`.
 fn tls(port: u16, ca: &[u8], alpn: &[&[u8]]) -> Tls {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(ca) {
-        roots.add(c.expect("CA PEM")).expect("CA");
-    }
-    let mut cfg = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
-    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let conn = rustls::ClientConnection::new(Arc::new(cfg), ServerName::try_from("localhost").expect("name"))
-        .expect("client");
-    let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    tcp.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
-    let mut s = rustls::StreamOwned::new(conn, tcp);
-    while s.conn.is_handshaking() {
-        s.conn.complete_io(&mut s.sock).expect("TLS handshake");
-    }
-    s
+    bulwark_testkit::tls_connect(port, ca, alpn)
 }
 
 fn basic(password: &str) -> String {

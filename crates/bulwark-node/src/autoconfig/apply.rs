@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 
-use bulwark_keystore::Keystore;
+use bulwark_keystore::{Keystore, crash_point};
 use bulwark_pki::Fingerprint;
 use bulwark_settings::{Home, Settings};
 use secrecy::{ExposeSecret, SecretString};
@@ -31,8 +31,10 @@ pub fn apply(
 ) -> Result<Applied, NodeError> {
     let material = Material::generate(&settings.node_name, hostname, addrs, settings.http.port)?;
     let mut journal = journal::begin(home)?;
+    crash_point("autoconfig.journal-written");
     match write_all(home, settings, keystore, keystore_password, &material, &mut journal) {
         Ok(()) => {
+            crash_point("autoconfig.before-commit");
             journal::commit(home)?;
             Ok(Applied { http_ca_fingerprint: material.http_ca.fingerprint() })
         }
@@ -68,6 +70,7 @@ fn write_all(
         };
         r.map_err(|e| ("writing certificates", e.into()))?;
     }
+    crash_point("autoconfig.certs-written");
     let certs = home.certs_dir();
     if certs.exists() {
         let secs =
@@ -80,6 +83,7 @@ fn write_all(
     }
     std::fs::rename(&tmp, &certs)
         .map_err(|e| ("installing certificates", NodeError::io("cannot rename", &tmp)(e)))?;
+    crash_point("autoconfig.certs-installed");
     // 2. Passwords into the keystore.
     let mut ks = keystore.unwrap_or_default();
     for (name, value) in material.keystore_entries() {
@@ -87,6 +91,7 @@ fn write_all(
             .map_err(|e| ("updating the keystore", e.into()))?;
     }
     ks.save(&home.keystore_file(), keystore_password).map_err(|e| ("saving the keystore", e.into()))?;
+    crash_point("autoconfig.keystore-saved");
     // 3. The settings block, appended to the file as it was, byte for byte.
     let yml = home.settings_file();
     let mut text =

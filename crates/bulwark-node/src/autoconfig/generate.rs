@@ -82,8 +82,10 @@ impl Material {
         // Other hosts reach this node by its host name; a client on this host by localhost.
         let crl_names: Vec<&str> =
             [hostname, "localhost"].into_iter().filter(|n| dns.iter().any(|d| d == n)).collect();
+        // X.509 allows a common name of at most 64 characters; a longer node name is cut.
+        let cn: String = node_name.chars().take(64).collect();
         let request = |days, authority| CertRequest {
-            subject_cn: format!("CN={}", node_name.replace(',', "\\,")),
+            subject_cn: format!("CN={}", cn.replace(',', "\\,")),
             dns: dns.clone(),
             ips: ips.clone(),
             validity_days: days,

@@ -34,8 +34,10 @@ pub fn certs_tmp(home: &Home) -> PathBuf {
     home.config_dir().join("certs.autoconfig-tmp")
 }
 
+/// Copies `from` to `to` and syncs the copy: the journal that points at it is synced too.
 fn copy(from: &Path, to: &Path) -> Result<(), NodeError> {
-    std::fs::copy(from, to).map(|_| ()).map_err(NodeError::io("cannot back up", from))
+    std::fs::copy(from, to).map_err(NodeError::io("cannot back up", from))?;
+    std::fs::File::open(to).and_then(|f| f.sync_all()).map_err(NodeError::io("cannot sync", to))
 }
 
 /// Backs up what will change and writes the journal.
@@ -110,16 +112,28 @@ fn restore(p: &Path) -> Result<(), NodeError> {
 pub fn commit(home: &Home) -> Result<(), NodeError> {
     let jp = journal_path(home);
     std::fs::remove_file(&jp).map_err(NodeError::io("cannot remove", &jp))?;
+    bulwark_keystore::crash_point("autoconfig.journal-removed");
+    remove_backups(home);
+    Ok(())
+}
+
+/// The backups go only after the journal: a journal without its backups would roll back to
+/// nothing. A crash between the two leaves backups that [`recover`] removes.
+fn remove_backups(home: &Home) {
     for p in [backup(&home.settings_file()), backup(&home.keystore_file())] {
         let _ = std::fs::remove_file(p);
     }
-    Ok(())
 }
 
 /// At start: if a previous run was interrupted, roll it back. Returns whether it did.
 pub fn recover(home: &Home) -> Result<bool, NodeError> {
     match read_json::<Journal>(&journal_path(home))? {
         Some(j) => rollback(home, &j).map(|()| true),
-        None => Ok(false),
+        None => {
+            // Backups without a journal: either `begin` died before writing the journal (nothing
+            // was changed yet) or `commit` died after removing it (everything was applied).
+            remove_backups(home);
+            Ok(false)
+        }
     }
 }

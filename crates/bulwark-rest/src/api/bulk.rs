@@ -87,6 +87,11 @@ fn string_meta(meta: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
+/// How many items a body's lines hold, or why they are refused (for the fuzz target).
+pub(crate) fn count_items(lines: &[Line<'_>]) -> Result<usize, ApiError> {
+    parse(lines, Some("fuzz"), false).map(|items| items.len())
+}
+
 /// Reads every item; a malformed action line fails the whole request, as in Elasticsearch.
 fn parse(
     lines: &[Line<'_>],

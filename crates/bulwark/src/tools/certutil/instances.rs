@@ -137,7 +137,7 @@ pub fn choose(
 
 pub fn from_flags(name: Option<&str>, dns: &[String], ips: &[String]) -> anyhow::Result<Instance> {
     Instance::new(name.unwrap_or(DEFAULT_NAME), None, dns, ips)
-        .map_err(|errors| fail(exit::USAGE, format!("invalid instance details: {}", errors.join("; "))))
+        .map_err(|errors| fail(exit::USAGE, format!("invalid --name/--dns/--ip: {}", errors.join("; "))))
 }
 
 #[derive(Deserialize)]
@@ -317,10 +317,33 @@ pub fn check_filename(name: &str) -> Result<(), String> {
 /// A plausible DNS name (wildcards allowed): ASCII letters, digits, `.`, `-`, `_`, `*`.
 pub fn check_dns(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
-        && name.len() <= 253
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '*'));
-    if ok { Ok(()) } else { Err(format!("{name:?} is not a valid DNS name")) }
+    if !ok {
+        return Err(format!("{name:?} is not a valid DNS name"));
+    }
+    if name.len() > MAX_DNS_NAME {
+        return Err(format!(
+            "--dns {:?}... is {} characters long, and a DNS name may have at most {MAX_DNS_NAME} (RFC 1035)",
+            &name[..20],
+            name.len()
+        ));
+    }
+    if let Some(label) = name.split('.').find(|l| l.len() > MAX_DNS_LABEL) {
+        return Err(format!(
+            "--dns {name:?} has a label of {} characters, and a DNS label may have at most {MAX_DNS_LABEL} \
+             (RFC 1035)",
+            label.len()
+        ));
+    }
+    if name.split('.').any(str::is_empty) {
+        return Err(format!("--dns {name:?} has an empty label"));
+    }
+    Ok(())
 }
+
+/// RFC 1035's limits on DNS names and their labels.
+const MAX_DNS_NAME: usize = 253;
+const MAX_DNS_LABEL: usize = 63;
 
 /// An IPv4 or IPv6 address.
 pub fn parse_ip(ip: &str) -> Result<IpAddr, String> {
