@@ -12,7 +12,6 @@
 //! invalidate rather than refused. Update is for the owner alone, whoever asks, as in
 //! Elasticsearch.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
 use axum::Json;
@@ -20,6 +19,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bulwark_pattern::Glob;
 use bulwark_security::audit::{AuditEvent, Origin};
 use bulwark_security::authn::{
     ApiKeyRecord, Authentication, Credentials, Outcome, ServiceAccount, encode_api_key, hash_api_key_secret,
@@ -32,7 +32,7 @@ use bulwark_store::{Command, EntryKind};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-use super::api_key_query::{compare, matches, sort_keys};
+pub use super::api_key_query::query;
 use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
 use crate::{ApiError, RestState};
 
@@ -41,7 +41,7 @@ const MAX_NAME_LEN: usize = 256;
 
 /// The owner of a key: a user of a realm.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Owner {
+pub(super) struct Owner {
     username: String,
     realm: String,
     realm_type: String,
@@ -55,7 +55,7 @@ impl Owner {
 
 /// The caller, or an error when security is off or the API key service is disabled (there are
 /// no API keys then).
-fn caller(
+pub(super) fn caller(
     state: &RestState,
     who: Option<axum::Extension<Authentication>>,
 ) -> Result<Authentication, ApiError> {
@@ -113,7 +113,7 @@ fn manages_all_keys(state: &RestState, a: &Authentication, action: Action) -> bo
 }
 
 /// Which keys a caller reaches for one action.
-enum Scope {
+pub(super) enum Scope {
     /// Every key.
     All,
     /// The keys of one owner (a user holding only `manage_own_api_key`).
@@ -124,7 +124,7 @@ enum Scope {
 }
 
 impl Scope {
-    fn reaches(&self, id: &str, k: &ApiKeyRecord) -> bool {
+    pub(super) fn reaches(&self, id: &str, k: &ApiKeyRecord) -> bool {
         match self {
             Scope::All => true,
             Scope::Owner(o) => o.owns(k),
@@ -134,7 +134,7 @@ impl Scope {
 }
 
 /// The keys `a` reaches for `action`.
-fn scope(state: &RestState, a: &Authentication, action: Action) -> Result<Scope, ApiError> {
+pub(super) fn scope(state: &RestState, a: &Authentication, action: Action) -> Result<Scope, ApiError> {
     if manages_all_keys(state, a, action) {
         return Ok(Scope::All);
     }
@@ -176,7 +176,7 @@ fn load(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
 }
 
 /// Every stored key, oldest first.
-fn all_keys(state: &RestState) -> Result<Vec<(String, ApiKeyRecord)>, ApiError> {
+pub(super) fn all_keys(state: &RestState) -> Result<Vec<(String, ApiKeyRecord)>, ApiError> {
     let mut keys: Vec<(String, ApiKeyRecord)> = state
         .store
         .entries(EntryKind::ApiKey)
@@ -220,7 +220,7 @@ fn validation_errors(errors: &[String]) -> Result<(), ApiError> {
 }
 
 /// A boolean query parameter: absent is false, present without a value is true.
-fn flag(params: &HashMap<String, String>, key: &str) -> Result<bool, ApiError> {
+pub(super) fn flag(params: &HashMap<String, String>, key: &str) -> Result<bool, ApiError> {
     match params.get(key).map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("" | "true") => Ok(true),
@@ -457,12 +457,12 @@ pub async fn grant(
     create_key(&state, req, owner, limits_of(&state, &granted), &a.user.username, "grant_api_key").await
 }
 
-/// Elasticsearch's name filter: `*` is every key, a trailing `*` a prefix, anything else exact.
-fn name_matches(pattern: &str, name: &str) -> bool {
+/// Elasticsearch's name filter: `*` is every key, a trailing `*` a prefix, anything else exact
+/// (no other character is special).
+fn name_filter(pattern: &str) -> Glob {
     match pattern.strip_suffix('*') {
-        _ if pattern == "*" => true,
-        Some(prefix) => name.starts_with(prefix),
-        None => pattern == name,
+        Some(prefix) => Glob::prefix(prefix),
+        None => Glob::literal(pattern),
     }
 }
 
@@ -517,7 +517,7 @@ fn render_descriptor(d: &Value) -> Value {
 
 /// The `limited_by` of a key: one object of the owner's role descriptors, as copied when the
 /// key was made (as they are now for a key stored before copies were kept).
-fn limited_by(state: &RestState, k: &ApiKeyRecord) -> Value {
+pub(super) fn limited_by(state: &RestState, k: &ApiKeyRecord) -> Value {
     let roles: Map<String, Value> = match &k.limited_by {
         Some(copied) => copied.iter().map(|(r, d)| (r.clone(), render_descriptor(d))).collect(),
         None => k.limited_by_roles.iter().map(|r| (r.clone(), role_descriptor_of(state, r))).collect(),
@@ -526,7 +526,7 @@ fn limited_by(state: &RestState, k: &ApiKeyRecord) -> Value {
 }
 
 /// One key as the get and query APIs show it (never its hash), with `limited_by` when given.
-fn render(id: &str, k: &ApiKeyRecord, limited_by: Option<Value>) -> Value {
+pub(super) fn render(id: &str, k: &ApiKeyRecord, limited_by: Option<Value>) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(id));
     out.insert("name".into(), json!(k.name));
@@ -559,7 +559,7 @@ pub async fn get(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let a = caller(&state, who)?;
-    let (id, name) = (param(&params, "id"), param(&params, "name"));
+    let (id, name) = (param(&params, "id"), param(&params, "name").map(name_filter));
     let (username, realm) = (param(&params, "username"), param(&params, "realm_name"));
     let owner = flag(&params, "owner")?;
     let (active_only, with_limited_by) = (flag(&params, "active_only")?, flag(&params, "with_limited_by")?);
@@ -587,7 +587,7 @@ pub async fn get(
         .into_iter()
         .filter(|(kid, k)| {
             id.is_none_or(|i| i == kid)
-                && name.is_none_or(|n| name_matches(n, &k.name))
+                && name.as_ref().is_none_or(|n| n.matches(&k.name))
                 && username.is_none_or(|u| u == k.username)
                 && realm.is_none_or(|r| r == k.realm)
                 && mine.as_ref().is_none_or(|o| o.owns(k))
@@ -628,7 +628,7 @@ pub async fn invalidate(
             "Field [ids] must not contain blank id, but got blank id at index position: [{blank}]"
         )));
     }
-    let name = opt_string(&m, "name")?.filter(|s| !s.is_empty());
+    let name = opt_string(&m, "name")?.filter(|s| !s.is_empty()).map(|n| name_filter(&n));
     let realm = opt_string(&m, "realm_name")?.filter(|s| !s.is_empty());
     let username = opt_string(&m, "username")?.filter(|s| !s.is_empty());
     let owner = body::opt_bool(&m, "owner")?.unwrap_or(false);
@@ -656,7 +656,7 @@ pub async fn invalidate(
     let now = now_millis();
     for (kid, mut k) in all_keys(&state)? {
         let hit = ids.as_ref().is_none_or(|ids| ids.contains(&kid))
-            && name.as_deref().is_none_or(|n| name_matches(n, &k.name))
+            && name.as_ref().is_none_or(|n| n.matches(&k.name))
             && username.as_deref().is_none_or(|u| u == k.username)
             && realm.as_deref().is_none_or(|r| r == k.realm)
             && mine.as_ref().is_none_or(|o| o.owns(&k))
@@ -811,235 +811,5 @@ pub async fn clear_cache(State(state): State<RestState>, Path(_ids): Path<String
     Json(cleared_nodes(&state))
 }
 
-/// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?}`
-pub async fn query(
-    State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
-    Query(params): Query<HashMap<String, String>>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let a = caller(&state, who)?;
-    let with_limited_by = flag(&params, "with_limited_by")?;
-    let m = body::object(&bytes, false)?;
-    known_fields(
-        &m,
-        "query_api_keys_request",
-        &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"],
-    )?;
-    let count = |key: &str, default: i64| -> Result<usize, ApiError> {
-        let n = match m.get(key) {
-            None | Some(Value::Null) => default,
-            Some(v) => v.as_i64().ok_or_else(|| ApiError::parse(format!("[{key}] must be a number")))?,
-        };
-        usize::try_from(n)
-            .map_err(|_| body::validation(format!("[{key}] parameter cannot be negative but was [{n}]")))
-    };
-    let (from, size) = (count("from", 0)?, count("size", 10)?);
-    let q = m.get("query").cloned().unwrap_or_else(|| json!({ "match_all": {} }));
-    let bound = scope(&state, &a, Action::QueryApiKey)?;
-    let mut hits = Vec::new();
-    for (id, k) in all_keys(&state)? {
-        if bound.reaches(&id, &k) && matches(&q, &id, &k)? {
-            hits.push((id, k));
-        }
-    }
-    let keys = sort_keys(m.get("sort"));
-    let sort_values = |id: &str, k: &ApiKeyRecord| -> Vec<Value> {
-        keys.iter().map(|(f, _)| f.values(id, k).into_iter().next().unwrap_or(Value::Null)).collect()
-    };
-    let ordering = |x: &[Value], y: &[Value]| -> Ordering {
-        keys.iter()
-            .zip(x.iter().zip(y))
-            .map(|((_, desc), (a, b))| if *desc { compare(b, a) } else { compare(a, b) })
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-    };
-    let mut sorted: Vec<(Vec<Value>, String, ApiKeyRecord)> =
-        hits.into_iter().map(|(id, k)| (sort_values(&id, &k), id, k)).collect();
-    sorted.sort_by(|x, y| ordering(&x.0, &y.0));
-    if let Some(after) = m.get("search_after").and_then(Value::as_array).filter(|_| !keys.is_empty()) {
-        sorted.retain(|(sv, _, _)| ordering(sv, after) == Ordering::Greater);
-    }
-    let total = sorted.len();
-    let page: Vec<Value> = sorted
-        .into_iter()
-        .skip(from)
-        .take(size)
-        .map(|(sv, id, k)| {
-            let mut v = render(&id, &k, with_limited_by.then(|| limited_by(&state, &k)));
-            if !keys.is_empty() {
-                v["_sort"] = json!(sv);
-            }
-            v
-        })
-        .collect();
-    Ok(Json(json!({ "total": total, "count": page.len(), "api_keys": page })))
-}
-
 #[cfg(test)]
-mod tests {
-    use bulwark_security::authn::{RealmRef, User};
-    use bulwark_security::authz::wildcard_match;
-
-    use super::super::api_key_query::Field;
-    use super::*;
-
-    fn record(user: &str, realm: &str, name: &str) -> ApiKeyRecord {
-        ApiKeyRecord {
-            name: name.into(),
-            secret_hash: String::new(),
-            creation: 5,
-            expiration: None,
-            invalidated: false,
-            invalidation: None,
-            username: user.into(),
-            realm: realm.into(),
-            realm_type: realm.into(),
-            metadata: serde_json::from_value(json!({ "env": "prod", "tier": { "level": 2 } })).unwrap(),
-            role_descriptors: Map::new(),
-            limited_by_roles: vec!["superuser".into()],
-            limited_by: None,
-            key_type: "rest".into(),
-        }
-    }
-
-    fn user(roles: &[&str]) -> Authentication {
-        Authentication::realm(
-            User {
-                username: "u".into(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-                full_name: None,
-                email: None,
-                enabled: true,
-            },
-            RealmRef::FILE,
-        )
-    }
-
-    #[test]
-    fn only_manage_own_api_key_is_bounded_to_own_keys() {
-        let role = |cluster: &[&str]| {
-            let d = RoleDescriptor {
-                cluster: cluster.iter().map(|c| (*c).to_owned()).collect(),
-                ..Default::default()
-            };
-            Role::compile("r", &d).unwrap()
-        };
-        for full in [
-            &["all"][..],
-            &["manage_security"],
-            &["manage_api_key"],
-            &["manage_own_api_key", "manage_api_key"],
-        ] {
-            assert!(grants_beyond_own(&role(full), Action::GetApiKey), "{full:?}");
-        }
-        assert!(!grants_beyond_own(&role(&["manage_own_api_key"]), Action::InvalidateApiKey));
-        assert!(!grants_beyond_own(&role(&["monitor"]), Action::GetApiKey));
-        assert!(user(&["superuser"]).api_key.is_none());
-        let me = Owner { username: "u".into(), realm: "default_file".into(), realm_type: "file".into() };
-        assert!(me.owns(&record("u", "default_file", "k")));
-        assert!(!me.owns(&record("u", "default_native", "k")));
-        assert!(!me.owns(&record("v", "default_file", "k")));
-    }
-
-    #[test]
-    fn names_and_wildcards() {
-        assert!(name_matches("*", "anything"));
-        assert!(name_matches("key-*", "key-1"));
-        assert!(!name_matches("key-*", "other"));
-        assert!(name_matches("exact", "exact"));
-        assert!(wildcard_match("k?y-*", "key-12"));
-        assert!(!wildcard_match("k?y-*", "kzzy-1"));
-        // Linear time: the recursive matcher this replaced took seconds per key on this pattern.
-        let long = "b".repeat(255);
-        let started = std::time::Instant::now();
-        assert!((0..1000).all(|_| !wildcard_match("b*b*b*b*b*b*c", &long)));
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
-    }
-
-    #[test]
-    fn query_subset() {
-        let k = record("elastic", "reserved", "my-key");
-        let t = |q: Value| matches(&q, "abc", &k).unwrap();
-        assert!(t(json!({ "match_all": {} })));
-        assert!(t(json!({ "term": { "name": "my-key" } })));
-        assert!(t(json!({ "term": { "name": { "value": "MY-KEY", "case_insensitive": true } } })));
-        assert!(!t(json!({ "term": { "name": "other" } })));
-        assert!(t(json!({ "terms": { "username": ["x", "elastic"] } })));
-        assert!(t(json!({ "prefix": { "realm_name": "res" } })));
-        assert!(t(json!({ "wildcard": { "name": "my-*" } })));
-        assert!(t(json!({ "term": { "invalidated": false } })));
-        assert!(t(json!({ "term": { "metadata.env": "prod" } })));
-        assert!(t(json!({ "term": { "metadata.tier.level": "2" } })));
-        assert!(t(json!({ "ids": { "values": ["abc"] } })));
-        assert!(!t(json!({ "exists": { "field": "expiration" } })));
-        assert!(t(json!({ "range": { "creation": { "gte": 5, "lt": "now" } } })));
-        assert!(t(
-            json!({ "bool": { "must": [{ "term": { "id": "abc" } }], "must_not": { "term": { "name": "x" } } } })
-        ));
-        assert!(t(
-            json!({ "bool": { "should": [{ "term": { "name": "x" } }, { "term": { "name": "my-key" } }] } })
-        ));
-        assert!(!t(json!({ "bool": { "filter": [{ "term": { "name": "x" } }] } })));
-        let e = matches(&json!({ "term": { "api_key_hash": "x" } }), "abc", &k).unwrap_err();
-        assert_eq!(e.reason, "Field [api_key_hash] is not allowed for querying or aggregation");
-        assert!(matches(&json!({ "script": {} }), "abc", &k).is_err());
-    }
-
-    #[test]
-    fn sort_specs() {
-        let keys = sort_keys(Some(
-            &json!(["name", { "creation": { "order": "desc" } }, { "nope": "asc" }, "_score"]),
-        ));
-        assert_eq!(keys, vec![(Field::Name, false), (Field::Creation, true)]);
-        assert_eq!(compare(&json!(1), &Value::Null), Ordering::Less);
-        assert_eq!(compare(&json!(10), &json!(9)), Ordering::Greater);
-    }
-
-    #[test]
-    fn key_requests_are_validated_like_elasticsearch() {
-        let m = |v: Value| v.as_object().unwrap().clone();
-        assert!(
-            key_request(&m(json!({ "name": "k", "expiration": "1d" })), "r").unwrap().expiration
-                == Some(86_400_000)
-        );
-        let e = key_request(&m(json!({})), "r").err().unwrap();
-        assert_eq!(e.reason, "Validation Failed: 1: api key name is required;");
-        let e = key_request(&m(json!({ "name": "_k", "metadata": { "_x": 1 } })), "r").err().unwrap();
-        assert_eq!(
-            e.reason,
-            "Validation Failed: 1: api key name may not begin with an underscore;2: API key metadata keys may not start with [_];"
-        );
-        assert!(key_request(&m(json!({ "name": "k", "expiration": "soon" })), "r").is_err());
-        assert!(key_request(&m(json!({ "name": "k", "bogus": 1 })), "r").is_err());
-        let e = key_request(&m(json!({ "name": "k", "role_descriptors": { "r": { "clusterz": [] } } })), "r")
-            .err()
-            .unwrap();
-        assert!(e.reason.starts_with("failed to parse role [r]"), "{}", e.reason);
-        let e =
-            key_request(&m(json!({ "name": "k", "role_descriptors": { "r": { "cluster": ["fly"] } } })), "r")
-                .err()
-                .unwrap();
-        assert!(e.reason.contains("unknown cluster privilege [fly]"), "{}", e.reason);
-        assert!(!grants_anything(&json!({})));
-        assert!(!grants_anything(&json!({ "cluster": [], "indices": [] })));
-        assert!(grants_anything(&json!({ "cluster": ["all"] })));
-    }
-
-    #[test]
-    fn rendering_never_shows_the_hash_and_fills_descriptors() {
-        let mut k = record("elastic", "reserved", "k");
-        k.secret_hash = "SECRET-HASH".into();
-        k.role_descriptors = serde_json::from_value(
-            json!({ "r": { "indices": [{ "names": "logs-*", "privileges": ["read"] }] } }),
-        )
-        .unwrap();
-        let v = render("id1", &k, Some(json!([{ "superuser": { "cluster": ["all"] } }])));
-        assert!(!v.to_string().contains("SECRET-HASH"));
-        assert_eq!(v["role_descriptors"]["r"]["indices"][0]["names"], json!(["logs-*"]));
-        assert_eq!(v["role_descriptors"]["r"]["indices"][0]["allow_restricted_indices"], json!(false));
-        assert_eq!(v["role_descriptors"]["r"]["transient_metadata"], json!({ "enabled": true }));
-        assert_eq!(v["limited_by"][0]["superuser"]["cluster"], json!(["all"]));
-        assert!(v.get("expiration").is_none());
-    }
-}
+mod tests;
