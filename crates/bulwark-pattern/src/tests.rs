@@ -7,9 +7,8 @@ use super::*;
 /// The naive recursive definition, straight from the pattern text (exponential; short inputs).
 fn reference(p: &[char], t: &[char], s: Syntax) -> bool {
     let literal = |c: char, rest: &[char]| {
-        t.first().is_some_and(|&x| {
-            x == c || (s.ignore_case && x.to_lowercase().eq(c.to_lowercase()))
-        }) && reference(rest, &t[1..], s)
+        t.first().is_some_and(|&x| x == c || (s.ignore_case && x.to_lowercase().eq(c.to_lowercase())))
+            && reference(rest, &t[1..], s)
     };
     match p.split_first() {
         None => t.is_empty(),
@@ -24,8 +23,11 @@ fn reference(p: &[char], t: &[char], s: Syntax) -> bool {
 }
 
 fn syntax() -> impl Strategy<Value = Syntax> {
-    (any::<bool>(), any::<bool>(), any::<bool>())
-        .prop_map(|(question_mark, escapes, ignore_case)| Syntax { question_mark, escapes, ignore_case })
+    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(question_mark, escapes, ignore_case)| Syntax {
+        question_mark,
+        escapes,
+        ignore_case,
+    })
 }
 
 proptest! {

@@ -170,10 +170,7 @@ impl<'a> Compiler<'a> {
                 } else {
                     Matcher::Prefix(value.clone())
                 };
-                constant(
-                    self.scan(field, m, "prefix", |name| name.starts_with(value.as_str()))?,
-                    *boost,
-                )
+                constant(self.scan(field, m, "prefix", |name| name.starts_with(value.as_str()))?, *boost)
             }
             QueryAst::Wildcard { field, value, case_insensitive, boost } => {
                 let glob = Glob::new(value, Syntax::LUCENE.ignoring_case(*case_insensitive));
@@ -239,7 +236,9 @@ impl<'a> Compiler<'a> {
         for (pattern, boost) in fields {
             if pattern.contains('*') {
                 for (path, _) in self.mapping.leaves() {
-                    if bulwark_pattern::matches(pattern, &path, Syntax::STAR) && !out.iter().any(|(p, _, _)| *p == path) {
+                    if bulwark_pattern::matches(pattern, &path, Syntax::STAR)
+                        && !out.iter().any(|(p, _, _)| *p == path)
+                    {
                         out.push((path, *boost, true));
                     }
                 }

@@ -117,7 +117,9 @@ fn remove_changes(
     for index in &indices {
         let Some(meta) = catalog.index(index) else { continue };
         for alias in meta.aliases.keys() {
-            if let Some(p) = patterns.iter().find(|p| *p == "_all" || bulwark_pattern::matches(p, alias, Syntax::STAR)) {
+            if let Some(p) =
+                patterns.iter().find(|p| *p == "_all" || bulwark_pattern::matches(p, alias, Syntax::STAR))
+            {
                 matched.insert(p);
                 out.push(MetaChange::RemoveAlias { index: index.clone(), alias: alias.clone() });
             }
@@ -257,13 +259,16 @@ fn lookup(
         for (alias, m) in &meta.aliases {
             let hit = match patterns {
                 None => true,
-                Some(ps) => match ps.iter().find(|p| *p == "_all" || bulwark_pattern::matches(p, alias, Syntax::STAR)) {
-                    Some(p) => {
-                        matched.insert(p);
-                        true
+                Some(ps) => {
+                    match ps.iter().find(|p| *p == "_all" || bulwark_pattern::matches(p, alias, Syntax::STAR))
+                    {
+                        Some(p) => {
+                            matched.insert(p);
+                            true
+                        }
+                        None => false,
                     }
-                    None => false,
-                },
+                }
             };
             if hit {
                 found.insert(alias.clone(), alias_json(m));

@@ -36,12 +36,19 @@ pub async fn query(
     let bound = scope(&state, &a, Action::QueryApiKey)?;
     tokio::task::spawn_blocking(move || search(&state, &m, &bound, with_limited_by))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "the query was interrupted"))?
+        .map_err(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "the query was interrupted")
+        })?
         .map(Json)
 }
 
 /// The answer of a query request over the keys `bound` reaches.
-fn search(state: &RestState, m: &Map<String, Value>, bound: &Scope, with_limited_by: bool) -> Result<Value, ApiError> {
+fn search(
+    state: &RestState,
+    m: &Map<String, Value>,
+    bound: &Scope,
+    with_limited_by: bool,
+) -> Result<Value, ApiError> {
     let count = |key: &str, default: i64| -> Result<usize, ApiError> {
         let n = match m.get(key) {
             None | Some(Value::Null) => default,

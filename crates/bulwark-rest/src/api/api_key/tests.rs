@@ -46,12 +46,9 @@ fn only_manage_own_api_key_is_bounded_to_own_keys() {
         };
         Role::compile("r", &d).unwrap()
     };
-    for full in [
-        &["all"][..],
-        &["manage_security"],
-        &["manage_api_key"],
-        &["manage_own_api_key", "manage_api_key"],
-    ] {
+    for full in
+        [&["all"][..], &["manage_security"], &["manage_api_key"], &["manage_own_api_key", "manage_api_key"]]
+    {
         assert!(grants_beyond_own(&role(full), Action::GetApiKey), "{full:?}");
     }
     assert!(!grants_beyond_own(&role(&["manage_own_api_key"]), Action::InvalidateApiKey));
@@ -109,9 +106,8 @@ fn query_subset() {
 
 #[test]
 fn sort_specs() {
-    let keys = sort_keys(Some(
-        &json!(["name", { "creation": { "order": "desc" } }, { "nope": "asc" }, "_score"]),
-    ));
+    let keys =
+        sort_keys(Some(&json!(["name", { "creation": { "order": "desc" } }, { "nope": "asc" }, "_score"])));
     assert_eq!(keys, vec![(Field::Name, false), (Field::Creation, true)]);
     assert_eq!(compare(&json!(1), &Value::Null), Ordering::Less);
     assert_eq!(compare(&json!(10), &json!(9)), Ordering::Greater);
@@ -137,10 +133,9 @@ fn key_requests_are_validated_like_elasticsearch() {
         .err()
         .unwrap();
     assert!(e.reason.starts_with("failed to parse role [r]"), "{}", e.reason);
-    let e =
-        key_request(&m(json!({ "name": "k", "role_descriptors": { "r": { "cluster": ["fly"] } } })), "r")
-            .err()
-            .unwrap();
+    let e = key_request(&m(json!({ "name": "k", "role_descriptors": { "r": { "cluster": ["fly"] } } })), "r")
+        .err()
+        .unwrap();
     assert!(e.reason.contains("unknown cluster privilege [fly]"), "{}", e.reason);
     assert!(!grants_anything(&json!({})));
     assert!(!grants_anything(&json!({ "cluster": [], "indices": [] })));
