@@ -64,13 +64,18 @@ pub async fn elastic_password(
             (p, ElasticPassword::Supplied(source))
         }
         None => {
-            let p = generate_password(20);
+            let p = generate_password(20).map_err(|e| no_password(&e))?;
             (p.clone(), ElasticPassword::Generated(p))
         }
     };
-    let hash = PasswordHash::create(&password, settings.security.password_hashing);
+    let hash =
+        PasswordHash::create(&password, settings.security.password_hashing).map_err(|e| no_password(&e))?;
     users.set_password("elastic", &hash).await?;
     Ok(Some(source))
+}
+
+fn no_password(e: &bulwark_random::RandomError) -> NodeError {
+    NodeError::Config(format!("cannot set the elastic password: {e}"))
 }
 
 /// What to tell the user after the first secured start.

@@ -81,7 +81,10 @@ fn write_all(
     std::fs::rename(&tmp, &certs)
         .map_err(|e| ("installing certificates", NodeError::io("cannot rename", &tmp)(e)))?;
     // 2. Passwords into the keystore.
-    let mut ks = keystore.unwrap_or_default();
+    let mut ks = match keystore {
+        Some(ks) => ks,
+        None => Keystore::new().map_err(|e| ("creating the keystore", e.into()))?,
+    };
     for (name, value) in material.keystore_entries() {
         ks.set(name, Zeroizing::new(value.expose_secret().as_bytes().to_vec()))
             .map_err(|e| ("updating the keystore", e.into()))?;

@@ -326,13 +326,13 @@ async fn create_key(
     actor: &str,
     change: &str,
 ) -> Result<Json<Value>, ApiError> {
-    let id = new_api_key_id();
-    let secret: SecretString = new_api_key_secret();
+    let id = new_api_key_id()?;
+    let secret: SecretString = new_api_key_secret()?;
     let now = now_millis();
     let expiration = req.expiration.map(|ms| now.saturating_add(ms));
     let rec = ApiKeyRecord {
         name: req.name,
-        secret_hash: hash_api_key_secret(&secret),
+        secret_hash: hash_api_key_secret(&secret)?,
         creation: now,
         expiration,
         invalidated: false,
