@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use bulwark_pattern::Glob;
 use bulwark_security::audit::{AuditEvent, Origin};
 use bulwark_security::authn::{
-    ApiKeyRecord, Authentication, Credentials, Outcome, ServiceAccount, encode_api_key, hash_api_key_secret,
-    new_api_key_id, new_api_key_secret, now_millis,
+    ApiKeyRecord, Authentication, Credentials, Outcome, encode_api_key, hash_api_key_secret, new_api_key_id,
+    new_api_key_secret, now_millis,
 };
 use bulwark_security::authz::{
     Action, ClusterGrant, ClusterPrivilege, Role, RoleDescriptor, effective_role_names,
@@ -35,6 +35,7 @@ use serde_json::{Map, Value, json};
 pub use super::api_key_query::query;
 use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
 use crate::{ApiError, RestState};
+pub(super) use render::{limited_by, render};
 
 /// Longest key name Elasticsearch accepts.
 const MAX_NAME_LEN: usize = 256;
@@ -466,92 +467,6 @@ fn name_filter(pattern: &str) -> Glob {
     }
 }
 
-/// A role's descriptor for `limited_by`, wherever the role is defined (empty when it is gone).
-fn role_descriptor_of(state: &RestState, name: &str) -> Value {
-    if let Some(account) = ServiceAccount::find(name) {
-        return super::service::role_descriptor(account);
-    }
-    let d = state.authorizer.descriptor(name).unwrap_or_default();
-    render_descriptor(&serde_json::to_value(d).unwrap_or_else(|_| json!({})))
-}
-
-/// A stored descriptor as Elasticsearch renders it: every field present.
-fn render_descriptor(d: &Value) -> Value {
-    let empty = Map::new();
-    let o = d.as_object().unwrap_or(&empty);
-    let list = |k: &str| o.get(k).cloned().unwrap_or_else(|| json!([]));
-    let indices: Vec<Value> = o
-        .get("indices")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|e| {
-                    let mut e = e.as_object().cloned().unwrap_or_default();
-                    if let Some(Value::String(n)) = e.get("names") {
-                        let n = n.clone();
-                        e.insert("names".into(), json!([n]));
-                    }
-                    e.entry("allow_restricted_indices").or_insert(json!(false));
-                    Value::Object(e)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut out = Map::new();
-    out.insert("cluster".into(), list("cluster"));
-    out.insert("indices".into(), json!(indices));
-    out.insert("applications".into(), list("applications"));
-    out.insert("run_as".into(), list("run_as"));
-    out.insert("metadata".into(), o.get("metadata").cloned().unwrap_or_else(|| json!({})));
-    out.insert(
-        "transient_metadata".into(),
-        o.get("transient_metadata").cloned().unwrap_or_else(|| json!({ "enabled": true })),
-    );
-    for extra in ["description", "global", "remote_indices", "remote_cluster", "restriction"] {
-        if let Some(v) = o.get(extra) {
-            out.insert(extra.into(), v.clone());
-        }
-    }
-    Value::Object(out)
-}
-
-/// The `limited_by` of a key: one object of the owner's role descriptors, as copied when the
-/// key was made (as they are now for a key stored before copies were kept).
-pub(super) fn limited_by(state: &RestState, k: &ApiKeyRecord) -> Value {
-    let roles: Map<String, Value> = match &k.limited_by {
-        Some(copied) => copied.iter().map(|(r, d)| (r.clone(), render_descriptor(d))).collect(),
-        None => k.limited_by_roles.iter().map(|r| (r.clone(), role_descriptor_of(state, r))).collect(),
-    };
-    json!([roles])
-}
-
-/// One key as the get and query APIs show it (never its hash), with `limited_by` when given.
-pub(super) fn render(id: &str, k: &ApiKeyRecord, limited_by: Option<Value>) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), json!(id));
-    out.insert("name".into(), json!(k.name));
-    out.insert("type".into(), json!(k.key_type));
-    out.insert("creation".into(), json!(k.creation));
-    if let Some(e) = k.expiration {
-        out.insert("expiration".into(), json!(e));
-    }
-    out.insert("invalidated".into(), json!(k.invalidated));
-    if let Some(i) = k.invalidation {
-        out.insert("invalidation".into(), json!(i));
-    }
-    out.insert("username".into(), json!(k.username));
-    out.insert("realm".into(), json!(k.realm));
-    out.insert("realm_type".into(), json!(k.realm_type));
-    out.insert("metadata".into(), Value::Object(k.metadata.clone()));
-    let rds: Map<String, Value> =
-        k.role_descriptors.iter().map(|(n, d)| (n.clone(), render_descriptor(d))).collect();
-    out.insert("role_descriptors".into(), Value::Object(rds));
-    if let Some(l) = limited_by {
-        out.insert("limited_by".into(), l);
-    }
-    Value::Object(out)
-}
-
 /// `GET /_security/api_key?id=&name=&username=&realm_name=&owner=&active_only=&with_limited_by=`
 pub async fn get(
     State(state): State<RestState>,
@@ -811,5 +726,6 @@ pub async fn clear_cache(State(state): State<RestState>, Path(_ids): Path<String
     Json(cleared_nodes(&state))
 }
 
+mod render;
 #[cfg(test)]
 mod tests;
