@@ -72,7 +72,6 @@ mod schema;
 mod searcher;
 mod sort;
 mod source;
-mod wildcard;
 mod writer;
 
 pub use aggs::{AggNode, MAX_BUCKETS};

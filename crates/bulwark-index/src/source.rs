@@ -1,10 +1,10 @@
 //! `_source` filtering: `false`, a pattern or patterns, or `{includes, excludes}` with `*`
 //! wildcards over dotted paths.
 
+use bulwark_pattern::{Syntax, matches};
 use serde_json::{Map, Value};
 
 use crate::error::{IndexError, Result};
-use crate::wildcard::simple_match;
 
 /// Which parts of `_source` a hit returns.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -129,11 +129,11 @@ impl SourceFilter {
     }
 
     fn included(&self, path: &str) -> bool {
-        self.includes.is_empty() || self.includes.iter().any(|p| simple_match(p, path))
+        self.includes.is_empty() || self.includes.iter().any(|p| matches(p, path, Syntax::STAR))
     }
 
     fn excluded(&self, path: &str) -> bool {
-        self.excludes.iter().any(|p| simple_match(p, path))
+        self.excludes.iter().any(|p| matches(p, path, Syntax::STAR))
     }
 
     /// Whether an include pattern may match something below `path`.

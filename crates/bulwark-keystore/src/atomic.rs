@@ -62,9 +62,7 @@ fn fill_and_rename(mut file: File, tmp: &Path, path: &Path, bytes: &[u8]) -> io:
 }
 
 fn random_suffix() -> io::Result<String> {
-    let mut b = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut b)
-        .map_err(|_| io::Error::other("the system random number generator failed"))?;
+    let b = bulwark_random::bytes::<8>()?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 

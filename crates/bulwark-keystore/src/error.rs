@@ -28,6 +28,10 @@ pub enum KeystoreError {
     )]
     WrongPassword { path: PathBuf },
 
+    /// A fresh seed, salt or nonce could not be drawn.
+    #[error("cannot make keystore secrets: {0}")]
+    Random(#[from] bulwark_random::RandomError),
+
     /// The file is damaged, truncated, not a keystore, or was changed by someone else.
     #[error(
         "keystore [{}] is corrupted or has been tampered with: {reason}; restore it from a backup \
@@ -73,7 +77,7 @@ impl KeystoreError {
             KeystoreError::UnsupportedVersion { found, supported, .. } => {
                 KeystoreError::UnsupportedVersion { path, found, supported }
             }
-            e @ KeystoreError::InvalidName { .. } => e,
+            e @ (KeystoreError::InvalidName { .. } | KeystoreError::Random(_)) => e,
         }
     }
 }

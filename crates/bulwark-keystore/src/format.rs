@@ -108,10 +108,8 @@ pub fn parse_untrusted(bytes: &[u8], password: &SecretString) -> Result<Keystore
 pub(crate) fn encode(entries: &Entries, password: &SecretString) -> io::Result<Vec<u8>> {
     let mut plain =
         entries::encode(entries, TAG_LEN).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let mut salt = [0u8; SALT_LEN];
-    let mut nonce = [0u8; NONCE_LEN];
-    aws_lc_rs::rand::fill(&mut salt).map_err(|_| rng_failed())?;
-    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| rng_failed())?;
+    let salt = bulwark_random::bytes::<SALT_LEN>()?;
+    let nonce = bulwark_random::bytes::<NONCE_LEN>()?;
     let has_password = !password.expose_secret().is_empty();
     let ciphertext_len =
         plain.len().checked_add(TAG_LEN).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
@@ -153,10 +151,6 @@ fn aead_key(password: &SecretString, salt: &[u8], iterations: u32) -> Result<Les
     let unbound = UnboundKey::new(&AES_256_GCM, &key[..])
         .map_err(|_| KeystoreError::corrupted("cannot set up AES-256-GCM"))?;
     Ok(LessSafeKey::new(unbound))
-}
-
-fn rng_failed() -> io::Error {
-    io::Error::other("the system random number generator failed")
 }
 
 /// Reads the password flag from the first bytes of a file (not checksum-verified).

@@ -21,14 +21,10 @@ pub struct Keystore {
 
 impl Keystore {
     /// An empty keystore holding only a fresh random `keystore.seed`.
-    ///
-    /// # Panics
-    /// Only if the operating system's random number generator fails, which leaves nothing
-    /// safe to do.
-    pub fn new() -> Keystore {
+    pub fn new() -> Result<Keystore, KeystoreError> {
         let mut ks = Keystore { entries: Entries::new(), has_password: false };
-        ks.add_seed_if_missing().expect("the system random number generator failed");
-        ks
+        ks.add_seed_if_missing()?;
+        Ok(ks)
     }
 
     pub(crate) fn from_parts(entries: Entries, has_password: bool) -> Keystore {
@@ -133,18 +129,9 @@ impl Keystore {
         if self.contains(seed::SEED_SETTING) {
             return Ok(false);
         }
-        let value = seed::generate().map_err(|_| KeystoreError::Io {
-            path: crate::error::IN_MEMORY.into(),
-            source: io::Error::other("the system random number generator failed"),
-        })?;
+        let value = seed::generate()?;
         self.entries.insert(seed::SEED_SETTING.to_owned(), value);
         Ok(true)
-    }
-}
-
-impl Default for Keystore {
-    fn default() -> Keystore {
-        Keystore::new()
     }
 }
 

@@ -11,13 +11,13 @@ const SEED_LEN: usize = 20;
 
 /// A new 20-character seed from the system RNG, without modulo bias (random bytes at or above
 /// the largest multiple of the alphabet size are drawn again).
-pub(crate) fn generate() -> Result<Zeroizing<Vec<u8>>, aws_lc_rs::error::Unspecified> {
+pub(crate) fn generate() -> Result<Zeroizing<Vec<u8>>, bulwark_random::RandomError> {
     let n = ALPHABET.len();
     let limit = 256 - 256 % n;
     let mut seed = Zeroizing::new(Vec::with_capacity(SEED_LEN));
     let mut buf = Zeroizing::new([0u8; 64]);
     while seed.len() < SEED_LEN {
-        aws_lc_rs::rand::fill(&mut buf[..])?;
+        bulwark_random::fill(&mut buf[..])?;
         for &b in buf.iter() {
             if usize::from(b) < limit
                 && seed.len() < SEED_LEN

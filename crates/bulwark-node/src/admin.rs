@@ -228,7 +228,7 @@ mod tests {
         rt.block_on(store.shutdown()).unwrap();
 
         let pw = SecretString::from("a-new-long-password");
-        let hash = PasswordHash::create(&pw, PasswordHashing::Bcrypt { cost: 4 });
+        let hash = PasswordHash::create(&pw, PasswordHashing::Bcrypt { cost: 4 }).unwrap();
         let off = OfflineSecurity::open(&s).unwrap();
         assert_eq!(off.user_kind("elastic").unwrap(), UserKind::BuiltIn);
         assert_eq!(off.user_kind("bob").unwrap(), UserKind::Native);

@@ -69,15 +69,20 @@ pub async fn elastic_password(
             (p, ElasticPassword::Supplied(source))
         }
         None => {
-            let p = generate_password(20);
+            let p = generate_password(20).map_err(|e| no_password(&e))?;
             before_store(&p)?;
             (p.clone(), ElasticPassword::Generated(p))
         }
     };
-    let hash = PasswordHash::create(&password, settings.security.password_hashing);
+    let hash =
+        PasswordHash::create(&password, settings.security.password_hashing).map_err(|e| no_password(&e))?;
     users.set_password("elastic", &hash).await?;
     bulwark_keystore::crash_point("bootstrap.password-stored");
     Ok(Some(source))
+}
+
+fn no_password(e: &bulwark_random::RandomError) -> NodeError {
+    NodeError::Config(format!("cannot set the elastic password: {e}"))
 }
 
 /// What to tell the user after the first secured start.

@@ -241,7 +241,8 @@ impl NodeEnrollment {
         }
         let now = bulwark_security::authn::now_millis();
         let (id, secret, record) =
-            bulwark_security::enrollment::new_internal_key(EnrollmentScope::Kibana, DEFAULT_TTL, now);
+            bulwark_security::enrollment::new_internal_key(EnrollmentScope::Kibana, DEFAULT_TTL, now)
+                .map_err(|e| NodeError::Config(format!("cannot make the enrollment API key: {e}")))?;
         let value = serde_json::to_value(&record).map_err(|e| NodeError::Config(e.to_string()))?;
         self.store
             .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.clone(), value })

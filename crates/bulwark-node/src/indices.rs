@@ -65,7 +65,8 @@ impl Indices {
             root,
             shards: RwLock::new(HashMap::new()),
             admin: tokio::sync::Mutex::new(()),
-            ids: IdGenerator::new(),
+            ids: IdGenerator::new()
+                .map_err(|e| NodeError::Config(format!("cannot make document ids: {e}")))?,
             started,
             start_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
         };

@@ -181,7 +181,8 @@ mod tests {
         let users = SecurityEntries::new(store.clone());
         assert!(!users.has_password("elastic"));
         let pw = secrecy::SecretString::from("a-long-password");
-        let hash = PasswordHash::create(&pw, bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 });
+        let hash =
+            PasswordHash::create(&pw, bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 }).unwrap();
         users.set_password("elastic", &hash).await.unwrap();
         drop(users);
         let store = Arc::try_unwrap(store).ok().unwrap();

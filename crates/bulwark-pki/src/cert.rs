@@ -335,10 +335,9 @@ fn set_validity(params: &mut CertificateParams, validity_days: u32) -> Result<()
 }
 
 /// A random, positive 20-byte serial number (the RFC 5280 maximum) with 158 random bits.
-pub(crate) fn random_serial() -> Result<SerialNumber, PkiError> {
-    let mut bytes = [0u8; 20];
-    aws_lc_rs::rand::fill(&mut bytes)
-        .map_err(|_| PkiError::InvalidRequest("the system random number generator failed".to_owned()))?;
+pub fn random_serial() -> Result<SerialNumber, PkiError> {
+    let mut bytes = bulwark_random::bytes::<20>()
+        .map_err(|e| PkiError::InvalidRequest(format!("cannot draw a serial number: {e}")))?;
     // 01xxxxxx: positive, and a leading byte >= 0x40 keeps the encoding at exactly 20 bytes and
     // the hex form at 40 digits in every tool's spelling (OpenSSL pads odd lengths, Java does not).
     bytes[0] = (bytes[0] & 0x3f) | 0x40;

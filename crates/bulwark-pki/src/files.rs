@@ -62,10 +62,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PkiError
 fn create_temp(dir: &Path, name: &str, mode: u32) -> Result<(PathBuf, File), PkiError> {
     let mut last_err = None;
     for _ in 0..8 {
-        let mut random = [0u8; 8];
-        aws_lc_rs::rand::fill(&mut random).map_err(|_| {
-            PkiError::io("create a temporary file in", dir, std::io::Error::other("RNG failure"))
-        })?;
+        let random = bulwark_random::bytes::<8>()
+            .map_err(|e| PkiError::io("create a temporary file in", dir, e.into()))?;
         let tmp_path = dir.join(format!(".{name}.{}.tmp", hex::encode(random)));
         match OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp_path) {
             Ok(file) => return Ok((tmp_path, file)),

@@ -65,6 +65,13 @@ impl From<SecurityError> for ApiError {
     }
 }
 
+/// 500: a key, secret, salt or id could not be drawn; nothing was made or stored.
+impl From<bulwark_random::RandomError> for ApiError {
+    fn from(e: bulwark_random::RandomError) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", e.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, axum::Json(self.body())).into_response();
@@ -126,4 +133,21 @@ pub async fn elasticsearch_shape(req: axum::extract::Request, next: axum::middle
         resp.headers_mut().entry(name).or_insert(value.clone());
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_failing_random_generator_is_a_500_in_elasticsearchs_shape() {
+        let e = ApiError::from(bulwark_random::RandomError);
+        let cause = json!({ "type": "exception", "reason": "the system random number generator failed" });
+        let mut error = cause.clone();
+        error["root_cause"] = json!([cause]);
+        assert_eq!(e.body(), json!({ "error": error, "status": 500 }));
+        assert_eq!(e.into_response().status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

@@ -11,6 +11,7 @@ use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bulwark_pattern::{Syntax, matches};
 use serde_json::{Map, Value};
 
 /// One path: its parts (`**` for any number of levels).
@@ -52,11 +53,6 @@ impl Filter {
     }
 }
 
-/// `*` matching within one field name.
-fn glob(pattern: &str, name: &str) -> bool {
-    crate::resolve::wildcard_match(pattern, name)
-}
-
 /// The paths that continue below field `key`, and whether one of them ends at it.
 fn step(paths: &[Path], key: &str) -> (Vec<Path>, bool) {
     let mut next = Vec::new();
@@ -74,10 +70,10 @@ fn step(paths: &[Path], key: &str) -> (Vec<Path>, bool) {
             next.push(p.clone());
             match p.get(1) {
                 None => at(&[], &mut next),
-                Some(first) if glob(first, key) => at(&p[2..], &mut next),
+                Some(first) if matches(first, key, Syntax::STAR) => at(&p[2..], &mut next),
                 Some(_) => {}
             }
-        } else if glob(&p[0], key) {
+        } else if matches(&p[0], key, Syntax::STAR) {
             at(&p[1..], &mut next);
         }
     }

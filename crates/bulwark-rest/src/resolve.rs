@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::http::StatusCode;
+use bulwark_pattern::{Syntax, matches};
 use bulwark_security::authz::Action;
 
 use crate::caller::Caller;
@@ -156,30 +157,6 @@ fn is_wildcard(part: &str) -> bool {
     part.contains('*')
 }
 
-/// `*` matching, as index patterns match.
-pub fn wildcard_match(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let mut rest = name;
-    for (i, p) in parts.iter().enumerate() {
-        if i == 0 {
-            match rest.strip_prefix(p) {
-                Some(r) => rest = r,
-                None => return false,
-            }
-        } else if i + 1 == parts.len() {
-            return rest.len() >= p.len() && rest.ends_with(p);
-        } else if let Some(pos) = rest.find(p) {
-            rest = &rest[pos + p.len()..];
-        } else {
-            return false;
-        }
-    }
-    true
-}
-
 /// Resolves `expr` (empty, `_all`, names, aliases, wildcards) for `action`: the concrete
 /// indices, sorted and distinct.
 pub fn resolve(
@@ -208,7 +185,7 @@ pub fn resolve(
     let mut saw_wildcard = false;
     for part in parts {
         if let Some(excluded) = part.strip_prefix('-').filter(|_| saw_wildcard) {
-            out.retain(|n| !wildcard_match(excluded, n));
+            out.retain(|n| !matches(excluded, n, Syntax::STAR));
             if let Some(targets) = catalog.alias(excluded) {
                 out.retain(|n| !targets.contains(n));
             }
@@ -220,7 +197,7 @@ pub fn resolve(
             let dot = pattern.starts_with('.');
             for (name, meta) in catalog.indices() {
                 let hidden_ok = opts.hidden || dot || !meta.hidden();
-                if wildcard_match(pattern, name)
+                if matches(pattern, name, Syntax::STAR)
                     && usable(meta)
                     && hidden_ok
                     && caller.allows(state, action, name)
@@ -229,7 +206,7 @@ pub fn resolve(
                 }
             }
             for (alias, targets) in &catalog.aliases {
-                if wildcard_match(pattern, alias) && caller.allows(state, action, alias) {
+                if matches(pattern, alias, Syntax::STAR) && caller.allows(state, action, alias) {
                     for t in targets {
                         if catalog.index(t).is_some_and(usable) {
                             out.insert(t.clone());
@@ -300,22 +277,6 @@ pub fn validate_index_name(name: &str) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wildcards() {
-        for (p, n, m) in [
-            ("*", "a", true),
-            ("logs-*", "logs-1", true),
-            ("logs-*", "log-1", false),
-            ("*-1", "logs-1", true),
-            ("l*s*1", "logs-1", true),
-            ("l*x*1", "logs-1", false),
-            ("a", "a", true),
-            ("a*a", "a", false),
-        ] {
-            assert_eq!(wildcard_match(p, n), m, "{p} {n}");
-        }
-    }
 
     #[test]
     fn index_names() {

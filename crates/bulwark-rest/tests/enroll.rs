@@ -91,7 +91,7 @@ fn authority(enabled: bool) -> Enrollment {
 /// Stores an enrollment key as the node does at first start; returns its `ApiKey` header.
 async fn enrollment_key(s: &RestState, scope: EnrollmentScope, ttl_ms: u64) -> (String, String) {
     let (id, secret, rec) =
-        enrollment::new_internal_key(scope, std::time::Duration::from_millis(ttl_ms), now_millis());
+        enrollment::new_internal_key(scope, std::time::Duration::from_millis(ttl_ms), now_millis()).unwrap();
     let value = serde_json::to_value(&rec).unwrap();
     s.store.write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.clone(), value }).await.unwrap();
     let header = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{}", secret.expose_secret()));

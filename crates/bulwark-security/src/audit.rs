@@ -7,7 +7,7 @@ use bulwark_settings::logs::AuditEventSettings;
 use serde_json::{Map, Value, json};
 
 use crate::authn::Authentication;
-use crate::authz::wildcard_match;
+use bulwark_pattern::{Syntax, matches};
 
 /// Where a REST request came from, for audit and lockout.
 #[derive(Debug, Clone)]
@@ -158,7 +158,7 @@ struct Subject<'a> {
 }
 
 fn any_match(patterns: &[String], value: &str) -> bool {
-    patterns.iter().any(|p| wildcard_match(p, value))
+    patterns.iter().any(|p| matches(p, value, Syntax::GLOB))
 }
 
 /// A list filter matches a set of values when every value matches (an empty set is tested as "").

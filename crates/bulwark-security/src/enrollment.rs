@@ -21,6 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD, URL_SAFE};
 use base64::engine::{DecodePaddingMode, general_purpose};
 use bulwark_pki::Fingerprint;
+use bulwark_random::RandomError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -332,13 +333,13 @@ pub fn new_internal_key(
     scope: EnrollmentScope,
     ttl: Duration,
     now_ms: i64,
-) -> (String, SecretString, ApiKeyRecord) {
-    let id = new_api_key_id();
-    let secret = new_api_key_secret();
+) -> Result<(String, SecretString, ApiKeyRecord), RandomError> {
+    let id = new_api_key_id()?;
+    let secret = new_api_key_secret()?;
     let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
     let record = ApiKeyRecord {
-        name: new_key_name(),
-        secret_hash: hash_api_key_secret(&secret),
+        name: new_key_name()?,
+        secret_hash: hash_api_key_secret(&secret)?,
         creation: now_ms,
         expiration: Some(now_ms.saturating_add(ttl_ms)),
         invalidated: false,
@@ -354,12 +355,12 @@ pub fn new_internal_key(
             .map(|d| Map::from_iter([("superuser".to_owned(), d)])),
         key_type: "rest".to_owned(),
     };
-    (id, secret, record)
+    Ok((id, secret, record))
 }
 
 /// A fresh enrollment key name: `enrollment_token_API_key_<20 random URL-safe characters>`.
-pub fn new_key_name() -> String {
-    format!("{API_KEY_NAME_PREFIX}{}", new_api_key_id())
+pub fn new_key_name() -> Result<String, RandomError> {
+    Ok(format!("{API_KEY_NAME_PREFIX}{}", new_api_key_id()?))
 }
 
 /// Marks a node enrollment key as used: invalidated now, with [`USED_METADATA`].
@@ -534,15 +535,18 @@ mod tests {
             json!({"create_enrollment_token": {"cluster": ["cluster:admin/xpack/security/enroll/node"]}})
         );
         for s in EnrollmentScope::ALL {
-            let name = new_key_name();
+            let name = new_key_name().unwrap();
             assert!(name.starts_with(API_KEY_NAME_PREFIX) && name.len() == API_KEY_NAME_PREFIX.len() + 20);
             assert_eq!(EnrollmentScope::of_key(&name, &s.role_descriptors()), Some(s));
             assert_eq!(EnrollmentScope::of_key("my-key", &s.role_descriptors()), None);
         }
         let broader = json!({"create_enrollment_token": {"cluster": ["cluster:admin/xpack/security/enroll/node", "all"]}});
-        assert_eq!(EnrollmentScope::of_key(&new_key_name(), broader.as_object().unwrap()), None);
+        assert_eq!(EnrollmentScope::of_key(&new_key_name().unwrap(), broader.as_object().unwrap()), None);
         let with_indices = json!({"create_enrollment_token": {"cluster": ["cluster:admin/xpack/security/enroll/node"], "indices": [{"names": ["*"], "privileges": ["all"]}]}});
-        assert_eq!(EnrollmentScope::of_key(&new_key_name(), with_indices.as_object().unwrap()), None);
+        assert_eq!(
+            EnrollmentScope::of_key(&new_key_name().unwrap(), with_indices.as_object().unwrap()),
+            None
+        );
         // The descriptor compiles to a role granting exactly the scope's action.
         let d: crate::authz::RoleDescriptor =
             serde_json::from_value(EnrollmentScope::Kibana.role_descriptors()[ROLE_NAME].clone()).unwrap();
@@ -555,7 +559,7 @@ mod tests {
     #[test]
     fn internal_keys_expire_and_node_keys_are_used_once() {
         let now = 1_000_000;
-        let (id, secret, mut rec) = new_internal_key(EnrollmentScope::Node, DEFAULT_TTL, now);
+        let (id, secret, mut rec) = new_internal_key(EnrollmentScope::Node, DEFAULT_TTL, now).unwrap();
         assert!(crate::authn::verify_api_key_secret(&rec.secret_hash, &secret));
         assert_eq!(rec.expiration, Some(now + 30 * 60 * 1000));
         assert_eq!(rec.username, INTERNAL_OWNER);

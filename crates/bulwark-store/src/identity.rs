@@ -21,11 +21,10 @@ pub struct ClusterIdentity {
 /// It is chosen by the node that forms the cluster, before anything is proposed, so it does not
 /// make applying commands non-deterministic.
 pub fn new_cluster_uuid() -> Result<String, StoreError> {
-    let mut bytes = [0u8; 15];
-    getrandom::getrandom(&mut bytes).map_err(|e| StoreError::Io {
+    let bytes = bulwark_random::bytes::<15>().map_err(|e| StoreError::Io {
         action: "read random bytes for the cluster UUID from",
         path: "the operating system".into(),
-        source: std::io::Error::other(e.to_string()),
+        source: e.into(),
     })?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }

@@ -259,6 +259,26 @@ impl Client {
         let body = resp.json().unwrap_or(serde_json::Value::Null);
         Ok((status, headers, body))
     }
+
+    /// `method path` with basic auth and an optional JSON body, on this client's keep-alive
+    /// connection: (status, JSON body).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        (user, password): (&str, &str),
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), reqwest::Error> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut r =
+            self.inner.request(method, format!("{}{path}", self.base)).basic_auth(user, Some(password));
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let resp = r.send()?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.json().unwrap_or(serde_json::Value::Null)))
+    }
 }
 
 impl Client {

@@ -31,6 +31,11 @@ pub fn fail(code: u8, message: impl Into<String>) -> anyhow::Error {
     Failure { code, message: message.into() }.into()
 }
 
+/// The system random number generator failed: nothing was made, exit 74.
+pub fn random_failure(e: bulwark_random::RandomError) -> anyhow::Error {
+    fail(IO_ERROR, format!("cannot make a secret, key or serial number: {e}"))
+}
+
 /// Prints `ERROR: <message>` (one line per context level) and picks the exit code: the code of
 /// the first [`Failure`] in the chain, else 1.
 pub fn report(e: &anyhow::Error) -> ExitCode {

@@ -9,16 +9,27 @@ use serde_json::Value;
 
 /// Workspace crate -> the workspace crates it may use (normal dependencies).
 const ALLOWED: &[(&str, &[&str])] = &[
+    // Leaves every crate may use: the one wildcard matcher and the one fail-closed random source.
+    ("bulwark-pattern", &[]),
+    ("bulwark-random", &[]),
     ("bulwark-settings", &["bulwark-keystore"]),
-    ("bulwark-keystore", &[]),
-    ("bulwark-pki", &[]),
-    ("bulwark-security", &["bulwark-pki", "bulwark-settings"]),
-    ("bulwark-index", &[]),
-    ("bulwark-store", &["bulwark-security", "bulwark-index", "bulwark-settings"]),
+    ("bulwark-keystore", &["bulwark-random"]),
+    ("bulwark-pki", &["bulwark-random"]),
+    ("bulwark-security", &["bulwark-pki", "bulwark-settings", "bulwark-pattern", "bulwark-random"]),
+    ("bulwark-index", &["bulwark-pattern"]),
+    ("bulwark-store", &["bulwark-security", "bulwark-index", "bulwark-settings", "bulwark-random"]),
     ("bulwark-transport", &["bulwark-store", "bulwark-pki", "bulwark-security"]),
     (
         "bulwark-rest",
-        &["bulwark-security", "bulwark-store", "bulwark-index", "bulwark-pki", "bulwark-settings"],
+        &[
+            "bulwark-security",
+            "bulwark-store",
+            "bulwark-index",
+            "bulwark-pki",
+            "bulwark-settings",
+            "bulwark-pattern",
+            "bulwark-random",
+        ],
     ),
     ("bulwark-client", &["bulwark-pki"]),
     ("bulwark-console", &["bulwark-client", "bulwark-pki", "bulwark-settings"]),
@@ -34,6 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "bulwark-transport",
             "bulwark-rest",
             "bulwark-client",
+            "bulwark-random",
         ],
     ),
     (
@@ -48,6 +60,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             // The tools that edit realm files (`users`, `service-tokens`, `reset-password`) and
             // read enrollment tokens use the security crate's formats and rules directly.
             "bulwark-security",
+            "bulwark-random",
         ],
     ),
     ("bulwark-testkit", &["bulwark-client", "bulwark-pki", "bulwark-settings"]),

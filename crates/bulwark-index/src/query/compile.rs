@@ -21,7 +21,7 @@ use crate::query::dsl::{MinShouldMatch, MultiMatchType, Operator, QueryAst, Rang
 use crate::query::params::{number, scalar_string};
 use crate::query::term_scan::{Matcher, TermScanQuery};
 use crate::schema::{Fields, TEXT_ANALYZER, path_term};
-use crate::wildcard::{Glob, simple_match};
+use bulwark_pattern::{Glob, Syntax};
 
 type Q = Box<dyn Query>;
 
@@ -170,18 +170,11 @@ impl<'a> Compiler<'a> {
                 } else {
                     Matcher::Prefix(value.clone())
                 };
-                constant(
-                    self.scan(field, m, "prefix", |name| simple_match(&format!("{value}*"), name))?,
-                    *boost,
-                )
+                constant(self.scan(field, m, "prefix", |name| name.starts_with(value.as_str()))?, *boost)
             }
             QueryAst::Wildcard { field, value, case_insensitive, boost } => {
-                let glob = Glob::new(value, true);
-                let m = if *case_insensitive {
-                    Matcher::GlobIgnoreCase(Glob::new(&value.to_lowercase(), true))
-                } else {
-                    Matcher::Glob(glob.clone())
-                };
+                let glob = Glob::new(value, Syntax::LUCENE.ignoring_case(*case_insensitive));
+                let m = Matcher::Glob(glob.clone());
                 constant(self.scan(field, m, "wildcard", |name| glob.matches(name))?, *boost)
             }
             QueryAst::Ids { values, boost } => {
@@ -243,7 +236,9 @@ impl<'a> Compiler<'a> {
         for (pattern, boost) in fields {
             if pattern.contains('*') {
                 for (path, _) in self.mapping.leaves() {
-                    if simple_match(pattern, &path) && !out.iter().any(|(p, _, _)| *p == path) {
+                    if bulwark_pattern::matches(pattern, &path, Syntax::STAR)
+                        && !out.iter().any(|(p, _, _)| *p == path)
+                    {
                         out.push((path, *boost, true));
                     }
                 }
@@ -656,7 +651,7 @@ impl<'a> Compiler<'a> {
     fn exists(&self, field: &str) -> Q {
         let names = self.fields.field_names;
         if field.contains('*') {
-            let glob = Glob::new(field, false);
+            let glob = Glob::new(field, Syntax::STAR);
             if self.restricted {
                 return self.exists_among(|path| glob.matches(path));
             }

@@ -8,7 +8,7 @@ use tantivy::query::{BitSetDocSet, ConstScorer, EnableScoring, Explanation, Quer
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError};
 
-use crate::wildcard::Glob;
+use bulwark_pattern::Glob;
 
 /// Which term values match.
 #[derive(Debug, Clone)]
@@ -16,7 +16,6 @@ pub(crate) enum Matcher {
     Prefix(String),
     PrefixIgnoreCase(String),
     Glob(Glob),
-    GlobIgnoreCase(Glob),
     EqualsIgnoreCase(String),
     Range { lower: Bound<String>, upper: Bound<String> },
 }
@@ -27,7 +26,6 @@ impl Matcher {
             Matcher::Prefix(p) => value.starts_with(p.as_str()),
             Matcher::PrefixIgnoreCase(p) => value.to_lowercase().starts_with(p.as_str()),
             Matcher::Glob(g) => g.matches(value),
-            Matcher::GlobIgnoreCase(g) => g.matches_ignore_case(value),
             Matcher::EqualsIgnoreCase(s) => value.to_lowercase() == *s,
             Matcher::Range { lower, upper } => {
                 let lower_ok = match lower {
@@ -56,7 +54,7 @@ impl Matcher {
     }
 }
 
-/// Builds a scan query; the ignore-case matchers expect lowercase patterns.
+/// Builds a scan query; the ignore-case prefix and equality matchers expect lowercase text.
 #[derive(Debug, Clone)]
 pub(crate) struct TermScanQuery {
     field: Field,

@@ -24,7 +24,7 @@ fn temp() -> (tempfile::TempDir, PathBuf) {
 /// A small keystore saved to a file: seed + one string + one binary value.
 fn saved(password: &str) -> (tempfile::TempDir, PathBuf, Vec<u8>) {
     let (dir, path) = temp();
-    let mut ks = Keystore::new();
+    let mut ks = Keystore::new().unwrap();
     ks.set("bootstrap.password", value(b"s3cret-value")).unwrap();
     ks.set("a.binary", value(&[0, 159, 146, 150, 255])).unwrap();
     ks.save(&path, &pw(password)).unwrap();
@@ -45,11 +45,11 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn new_keystore_holds_only_a_seed() {
-    let ks = Keystore::new();
+    let ks = Keystore::new().unwrap();
     assert_eq!(ks.names().collect::<Vec<_>>(), ["keystore.seed"]);
     let seed = ks.get("keystore.seed").unwrap();
     assert_eq!(seed.len(), 20);
-    assert_ne!(ks.get("keystore.seed"), Keystore::new().get("keystore.seed"));
+    assert_ne!(ks.get("keystore.seed"), Keystore::new().unwrap().get("keystore.seed"));
     assert!(!ks.has_password());
 }
 
@@ -286,7 +286,7 @@ fn saved_file_has_mode_0600_even_over_a_wider_file() {
     let (_dir, path) = temp();
     std::fs::write(&path, b"old").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    Keystore::new().save(&path, &pw("")).unwrap();
+    Keystore::new().unwrap().save(&path, &pw("")).unwrap();
     assert_eq!(mode(&path), 0o600);
     let (_dir, path, _) = saved("x");
     assert_eq!(mode(&path), 0o600);
@@ -323,7 +323,7 @@ fn save_is_atomic_and_leaves_no_temp_file() {
 
 #[test]
 fn invalid_names_are_rejected() {
-    let mut ks = Keystore::new();
+    let mut ks = Keystore::new().unwrap();
     for bad in ["", "has space", "slash/name", "key=value", "ünï", "new\nline"] {
         match ks.set(bad, value(b"v")) {
             Err(KeystoreError::InvalidName { name }) => assert_eq!(name, bad),
@@ -350,8 +350,21 @@ fn debug_and_errors_never_show_values() {
 }
 
 #[test]
+fn a_failing_random_generator_makes_no_keystore_and_saves_nothing() {
+    let (_dir, path) = temp();
+    let e = bulwark_random::testing::failing(Keystore::new).unwrap_err();
+    assert!(matches!(e, KeystoreError::Random(_)), "{e:?}");
+    assert_eq!(e.to_string(), "cannot make keystore secrets: the system random number generator failed");
+    let ks = Keystore::new().unwrap();
+    let e = bulwark_random::testing::failing(|| ks.save(&path, &pw("x"))).unwrap_err();
+    let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+    assert_eq!(cause, "the system random number generator failed", "{e:?}");
+    assert!(!path.exists());
+}
+
+#[test]
 fn seed_is_added_only_when_missing() {
-    let mut ks = Keystore::new();
+    let mut ks = Keystore::new().unwrap();
     let seed = ks.get("keystore.seed").unwrap().to_vec();
     assert!(!ks.add_seed_if_missing().unwrap());
     assert_eq!(ks.get("keystore.seed").unwrap(), seed);

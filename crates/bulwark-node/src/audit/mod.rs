@@ -34,13 +34,15 @@ pub fn chain_key(
     password: &secrecy::SecretString,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, NodeError> {
     use bulwark_settings::secure::AUDIT_CHAIN_KEY;
-    let ks = keystore.get_or_insert_with(bulwark_keystore::Keystore::new);
+    let ks = match keystore {
+        Some(ks) => ks,
+        None => keystore.insert(bulwark_keystore::Keystore::new()?),
+    };
     if let Some(k) = ks.get(AUDIT_CHAIN_KEY) {
         return Ok(zeroize::Zeroizing::new(k.to_vec()));
     }
     let mut key = zeroize::Zeroizing::new(vec![0u8; 32]);
-    aws_lc_rs::rand::fill(&mut key)
-        .map_err(|_| NodeError::Config("the system random number generator failed".into()))?;
+    bulwark_random::fill(&mut key).map_err(|e| NodeError::Config(format!("the audit chain key: {e}")))?;
     ks.set(AUDIT_CHAIN_KEY, key.clone())?;
     crate::files::create_dir(home.config_dir(), 0o750)?;
     ks.save(&home.keystore_file(), password)?;

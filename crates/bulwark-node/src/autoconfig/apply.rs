@@ -85,7 +85,10 @@ fn write_all(
         .map_err(|e| ("installing certificates", NodeError::io("cannot rename", &tmp)(e)))?;
     crash_point("autoconfig.certs-installed");
     // 2. Passwords into the keystore.
-    let mut ks = keystore.unwrap_or_default();
+    let mut ks = match keystore {
+        Some(ks) => ks,
+        None => Keystore::new().map_err(|e| ("creating the keystore", e.into()))?,
+    };
     for (name, value) in material.keystore_entries() {
         ks.set(name, Zeroizing::new(value.expose_secret().as_bytes().to_vec()))
             .map_err(|e| ("updating the keystore", e.into()))?;

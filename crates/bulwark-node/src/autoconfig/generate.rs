@@ -34,11 +34,14 @@ pub struct Material {
 }
 
 /// A PKCS#12 password: 16 random bytes, URL-safe base64 (22 characters), as Elasticsearch makes them.
-fn p12_password() -> SecretString {
+fn p12_password() -> Result<SecretString, NodeError> {
     use base64::Engine;
-    let mut b = zeroize::Zeroizing::new([0u8; 16]);
-    let _ = aws_lc_rs::rand::fill(b.as_mut());
-    SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b.as_ref()))
+    let b = zeroize::Zeroizing::new(bulwark_random::bytes::<16>().map_err(|e| NodeError::AutoConfig {
+        step: "generating keystore passwords",
+        message: e.to_string(),
+        restored: true,
+    })?);
+    Ok(SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b.as_ref())))
 }
 
 fn gen_err(e: bulwark_pki::PkiError) -> NodeError {
@@ -104,10 +107,10 @@ impl Material {
             http,
             transport_ca,
             transport,
-            http_password: p12_password(),
-            transport_password: p12_password(),
-            http_ca_password: p12_password(),
-            transport_ca_password: p12_password(),
+            http_password: p12_password()?,
+            transport_password: p12_password()?,
+            http_ca_password: p12_password()?,
+            transport_ca_password: p12_password()?,
         })
     }
 

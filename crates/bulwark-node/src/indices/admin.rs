@@ -66,7 +66,7 @@ impl Indices {
             return Err(already_exists(&name, &existing.uuid));
         }
         let meta = IndexMeta {
-            uuid: new_uuid(),
+            uuid: new_uuid()?,
             creation_date: now_ms(),
             settings,
             mappings: mapping.to_json(),

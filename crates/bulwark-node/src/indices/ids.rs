@@ -1,11 +1,13 @@
 //! Document ids for index requests without one: 20 URL-safe base64 characters, like
 //! Elasticsearch's — a millisecond timestamp, a per-process random part and a counter, so ids
-//! are unique across restarts and nodes without coordination.
+//! are unique across restarts and nodes without coordination. A node whose random generator
+//! fails does not start (and an index is not created): no clock-based stand-in.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
+use bulwark_random::RandomError;
 
 /// Makes document ids.
 pub(crate) struct IdGenerator {
@@ -14,14 +16,8 @@ pub(crate) struct IdGenerator {
 }
 
 impl IdGenerator {
-    pub(crate) fn new() -> IdGenerator {
-        let mut random = [0u8; 6];
-        if aws_lc_rs::rand::fill(&mut random).is_err() {
-            // Fall back on the clock and process id: still unique per process in practice.
-            let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-            random.copy_from_slice(&(t ^ u64::from(std::process::id())).to_be_bytes()[2..]);
-        }
-        IdGenerator { random, counter: AtomicU64::new(0) }
+    pub(crate) fn new() -> Result<IdGenerator, RandomError> {
+        Ok(IdGenerator { random: bulwark_random::bytes()?, counter: AtomicU64::new(0) })
     }
 
     /// A new id.
@@ -37,12 +33,8 @@ impl IdGenerator {
 }
 
 /// A new index UUID: 22 URL-safe base64 characters of randomness, as Elasticsearch's.
-pub(crate) fn new_uuid() -> String {
-    let mut bytes = [0u8; 16];
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        return format!("{}aa", IdGenerator::new().next());
-    }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+pub(crate) fn new_uuid() -> Result<String, RandomError> {
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bulwark_random::bytes::<16>()?))
 }
 
 #[cfg(test)]
@@ -51,10 +43,12 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_20_characters() {
-        let g = IdGenerator::new();
+        let g = IdGenerator::new().unwrap();
         let ids: std::collections::HashSet<String> = (0..10_000).map(|_| g.next()).collect();
         assert_eq!(ids.len(), 10_000);
         assert!(ids.iter().all(|i| i.len() == 20));
-        assert_eq!(new_uuid().len(), 22);
+        assert_eq!(new_uuid().unwrap().len(), 22);
+        assert!(bulwark_random::testing::failing(IdGenerator::new).is_err());
+        assert!(bulwark_random::testing::failing(new_uuid).is_err());
     }
 }

@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bulwark_pattern::Syntax;
 use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
@@ -17,7 +18,7 @@ use crate::blocks::{self, Level};
 use crate::body;
 use crate::caller::Caller;
 use crate::indices::{AliasMeta, DataPlane, MetaChange};
-use crate::resolve::{Catalog, Options, resolve, validate_index_name, wildcard_match};
+use crate::resolve::{Catalog, Options, resolve, validate_index_name};
 use crate::{ApiError, RestState};
 
 type Params = Query<HashMap<String, String>>;
@@ -116,7 +117,9 @@ fn remove_changes(
     for index in &indices {
         let Some(meta) = catalog.index(index) else { continue };
         for alias in meta.aliases.keys() {
-            if let Some(p) = patterns.iter().find(|p| *p == "_all" || wildcard_match(p, alias)) {
+            if let Some(p) =
+                patterns.iter().find(|p| *p == "_all" || bulwark_pattern::matches(p, alias, Syntax::STAR))
+            {
                 matched.insert(p);
                 out.push(MetaChange::RemoveAlias { index: index.clone(), alias: alias.clone() });
             }
@@ -256,13 +259,16 @@ fn lookup(
         for (alias, m) in &meta.aliases {
             let hit = match patterns {
                 None => true,
-                Some(ps) => match ps.iter().find(|p| *p == "_all" || wildcard_match(p, alias)) {
-                    Some(p) => {
-                        matched.insert(p);
-                        true
+                Some(ps) => {
+                    match ps.iter().find(|p| *p == "_all" || bulwark_pattern::matches(p, alias, Syntax::STAR))
+                    {
+                        Some(p) => {
+                            matched.insert(p);
+                            true
+                        }
+                        None => false,
                     }
-                    None => false,
-                },
+                }
             };
             if hit {
                 found.insert(alias.clone(), alias_json(m));

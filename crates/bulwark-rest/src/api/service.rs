@@ -105,7 +105,10 @@ pub async fn create_token(
     who: Option<axum::Extension<Authentication>>,
 ) -> Result<Json<Value>, ApiError> {
     let account = account(&params)?;
-    let name = params.get("name").cloned().unwrap_or_else(|| format!("token_{}", new_api_key_id()));
+    let name = match params.get("name") {
+        Some(n) => n.clone(),
+        None => format!("token_{}", new_api_key_id()?),
+    };
     let id = ServiceTokenId::new(account, &name).map_err(body::validation)?;
     let qualified = id.qualified_name();
     if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::store)?.is_some() {
@@ -132,14 +135,14 @@ pub(crate) async fn store_new_token(
     id: ServiceTokenId,
 ) -> Result<ServiceAccountToken, ApiError> {
     let qualified = id.qualified_name();
-    let token = ServiceAccountToken::generate(id);
+    let token = ServiceAccountToken::generate(id)?;
     let token = tokio::task::spawn_blocking(move || {
         let hash = token.hash(SERVICE_TOKEN_HASHING);
         (token, hash)
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "hashing was interrupted"))?;
-    let (token, hash) = token;
+    let (token, hash) = (token.0, token.1?);
     let stored = StoredServiceToken { hash: hash.as_str().to_owned(), creation: now_millis() };
     let value = serde_json::to_value(&stored).map_err(ApiError::store)?;
     state

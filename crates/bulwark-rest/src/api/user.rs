@@ -80,7 +80,7 @@ async fn new_hash(state: &RestState, m: &Map<String, Value>) -> Result<Option<Pa
             let alg = state.password_hashing;
             let h = tokio::task::spawn_blocking(move || PasswordHash::create(&p, alg))
                 .await
-                .map_err(|_| ApiError::store("hashing was interrupted"))?;
+                .map_err(|_| ApiError::store("hashing was interrupted"))??;
             Ok(Some(h))
         }
         (None, Some(h)) => {

@@ -81,7 +81,7 @@ impl CertificateSource for NoCerts {
 pub async fn state_with(security_enabled: bool) -> RestState {
     let dir = tempfile::tempdir().unwrap().keep();
     let store = Arc::new(Store::open(&dir, "n1", "127.0.0.1:9300").await.unwrap());
-    let elastic = PasswordHash::create(&SecretString::from(PW), PasswordHashing::Bcrypt { cost: 4 });
+    let elastic = PasswordHash::create(&SecretString::from(PW), PasswordHashing::Bcrypt { cost: 4 }).unwrap();
     let lookup = Arc::new(Stored { store: store.clone(), elastic });
     let policy =
         LockoutPolicy { enabled: true, max_failures: 20, duration: std::time::Duration::from_secs(60) };

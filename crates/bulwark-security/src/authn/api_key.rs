@@ -2,9 +2,10 @@
 //! URL-safe base64 from 16 random bytes; being high-entropy, it is stored as a salted SHA-256
 //! (not a slow password hash) and compared in constant time. It is shown once, at creation.
 
-use aws_lc_rs::{digest, rand};
+use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use bulwark_random::RandomError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -70,20 +71,20 @@ pub struct ApiKeyInfo {
     pub descriptors: serde_json::Map<String, serde_json::Value>,
 }
 
-fn random_b64(n: usize) -> String {
+fn random_b64(n: usize) -> Result<Zeroizing<String>, RandomError> {
     let mut b = Zeroizing::new(vec![0u8; n]);
-    let _ = rand::fill(&mut b);
-    URL_SAFE_NO_PAD.encode(&*b)
+    bulwark_random::fill(&mut b)?;
+    Ok(Zeroizing::new(URL_SAFE_NO_PAD.encode(&*b)))
 }
 
 /// A new key id (20 characters).
-pub fn new_api_key_id() -> String {
-    random_b64(15)
+pub fn new_api_key_id() -> Result<String, RandomError> {
+    random_b64(15).map(|s| s.to_string())
 }
 
 /// A new secret (22 characters).
-pub fn new_api_key_secret() -> SecretString {
-    SecretString::from(random_b64(16))
+pub fn new_api_key_secret() -> Result<SecretString, RandomError> {
+    random_b64(16).map(|s| SecretString::from(s.as_str()))
 }
 
 fn sha(salt: &[u8], secret: &SecretString) -> Vec<u8> {
@@ -94,10 +95,9 @@ fn sha(salt: &[u8], secret: &SecretString) -> Vec<u8> {
 }
 
 /// Hashes a secret for storage.
-pub fn hash_api_key_secret(secret: &SecretString) -> String {
-    let mut salt = [0u8; 16];
-    let _ = rand::fill(&mut salt);
-    format!("{}${}", STANDARD.encode(salt), STANDARD.encode(sha(&salt, secret)))
+pub fn hash_api_key_secret(secret: &SecretString) -> Result<String, RandomError> {
+    let salt = bulwark_random::bytes::<16>()?;
+    Ok(format!("{}${}", STANDARD.encode(salt), STANDARD.encode(sha(&salt, secret))))
 }
 
 /// Whether `secret` matches a stored hash (constant time).
@@ -166,11 +166,17 @@ mod tests {
 
     #[test]
     fn secrets_hash_verify_and_encode() {
-        let id = new_api_key_id();
-        let secret = new_api_key_secret();
+        let id = new_api_key_id().unwrap();
+        let secret = new_api_key_secret().unwrap();
         assert_eq!(id.len(), 20);
         assert_eq!(secret.expose_secret().len(), 22);
-        let h = hash_api_key_secret(&secret);
+        let h = hash_api_key_secret(&secret).unwrap();
+        assert_ne!(h, hash_api_key_secret(&secret).unwrap());
+        bulwark_random::testing::failing(|| {
+            assert_eq!(new_api_key_id(), Err(RandomError));
+            assert!(new_api_key_secret().is_err());
+            assert_eq!(hash_api_key_secret(&secret), Err(RandomError));
+        });
         assert!(verify_api_key_secret(&h, &secret));
         assert!(!verify_api_key_secret(&h, &SecretString::from("nope")));
         assert!(!verify_api_key_secret("garbage", &secret));

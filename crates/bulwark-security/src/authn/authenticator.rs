@@ -445,7 +445,7 @@ mod tests {
     #[test]
     fn api_keys_and_recently_verified_passwords_take_the_fast_path() {
         let password = SecretString::from("a-long-password-1");
-        let hash = PasswordHash::create(&password, PasswordHashing::Bcrypt { cost: 4 });
+        let hash = PasswordHash::create(&password, PasswordHashing::Bcrypt { cost: 4 }).unwrap();
         let user = NativeUser {
             password_hash: hash.as_str().to_owned(),
             roles: vec!["viewer".into()],
@@ -457,7 +457,7 @@ mod tests {
         let secret = SecretString::from("key-secret");
         let key = ApiKeyRecord {
             name: "k".into(),
-            secret_hash: hash_api_key_secret(&secret),
+            secret_hash: hash_api_key_secret(&secret).unwrap(),
             creation: 0,
             expiration: None,
             invalidated: false,

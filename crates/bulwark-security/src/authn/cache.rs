@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::{digest, rand};
+use aws_lc_rs::digest;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 /// A bounded cache of successful authentications.
 pub struct VerifyCache {
-    salt: [u8; 32],
+    /// `None` when no salt could be drawn: then the cache remembers nothing (every check is a
+    /// full verification) rather than keying entries by a predictable salt.
+    salt: Option<[u8; 32]>,
     ttl: Duration,
     max: usize,
     entries: Mutex<HashMap<String, ([u8; 32], Instant)>>,
@@ -21,14 +23,13 @@ pub struct VerifyCache {
 impl VerifyCache {
     /// A cache of at most `max` users, each entry valid for `ttl`.
     pub fn new(ttl: Duration, max: usize) -> VerifyCache {
-        let mut salt = [0u8; 32];
-        let _ = rand::fill(&mut salt);
+        let salt = bulwark_random::bytes::<32>().ok();
         VerifyCache { salt, ttl, max, entries: Mutex::new(HashMap::new()) }
     }
 
-    fn key(&self, user: &str, password: &SecretString) -> [u8; 32] {
+    fn key(&self, salt: &[u8; 32], user: &str, password: &SecretString) -> [u8; 32] {
         let mut ctx = digest::Context::new(&digest::SHA256);
-        ctx.update(&self.salt);
+        ctx.update(salt);
         ctx.update(&(user.len() as u64).to_be_bytes());
         ctx.update(user.as_bytes());
         ctx.update(password.expose_secret().as_bytes());
@@ -39,7 +40,8 @@ impl VerifyCache {
 
     /// Whether (user, password) was verified recently.
     pub fn hit(&self, user: &str, password: &SecretString) -> bool {
-        let k = self.key(user, password);
+        let Some(salt) = &self.salt else { return false };
+        let k = self.key(salt, user, password);
         let Ok(map) = self.entries.lock() else { return false };
         match map.get(user) {
             Some((h, at)) if at.elapsed() < self.ttl => h.ct_eq(&k).into(),
@@ -49,7 +51,8 @@ impl VerifyCache {
 
     /// Records a successful verification.
     pub fn insert(&self, user: &str, password: &SecretString) {
-        let k = self.key(user, password);
+        let Some(salt) = &self.salt else { return };
+        let k = self.key(salt, user, password);
         let Ok(mut map) = self.entries.lock() else { return };
         if map.len() >= self.max && !map.contains_key(user) {
             let ttl = self.ttl;
@@ -80,6 +83,14 @@ impl VerifyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_salt_nothing_is_remembered() {
+        let c = bulwark_random::testing::failing(|| VerifyCache::new(Duration::from_secs(60), 2));
+        let pw = SecretString::from("pw");
+        c.insert("u", &pw);
+        assert!(!c.hit("u", &pw));
+    }
 
     #[test]
     fn hits_only_the_same_password_within_ttl() {

@@ -452,7 +452,7 @@ mod tests {
     const FAST: PasswordHashing = PasswordHashing::Bcrypt { cost: 4 };
 
     fn hash(pw: &str) -> PasswordHash {
-        PasswordHash::create(&SecretString::from(pw), FAST)
+        PasswordHash::create(&SecretString::from(pw), FAST).unwrap()
     }
 
     fn line_error(e: RealmFileError) -> (usize, String) {
@@ -468,11 +468,13 @@ mod tests {
     #[test]
     fn parses_users_with_comments_and_every_hash_kind() {
         let pbkdf2 =
-            PasswordHash::create(&SecretString::from("x"), PasswordHashing::Pbkdf2 { iterations: 1000 });
+            PasswordHash::create(&SecretString::from("x"), PasswordHashing::Pbkdf2 { iterations: 1000 })
+                .unwrap();
         let stretch = PasswordHash::create(
             &SecretString::from("x"),
             PasswordHashing::Pbkdf2Stretch { iterations: 1000 },
-        );
+        )
+        .unwrap();
         let text = format!(
             "# users\n\nbob:$2a$10$abcdefghijklmnopqrstuv\n  alice@example.com:{}  \ncarol.x-y_z:{}\n",
             pbkdf2.as_str(),

@@ -212,7 +212,11 @@ impl FieldValue {
                 p.matches(a)
                     || (is_dn
                         && !raw.starts_with('/')
-                        && crate::authz::wildcard_match(&normalize_dn(raw), &normalize_dn(a)))
+                        && bulwark_pattern::matches(
+                            &normalize_dn(raw),
+                            &normalize_dn(a),
+                            bulwark_pattern::Syntax::GLOB,
+                        ))
             }
             _ => false,
         }

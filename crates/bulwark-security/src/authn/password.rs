@@ -4,9 +4,10 @@
 
 use std::num::NonZeroU32;
 
-use aws_lc_rs::{digest, pbkdf2, rand};
+use aws_lc_rs::{digest, pbkdf2};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bulwark_random::RandomError;
 use bulwark_settings::values::PasswordHashing;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
@@ -17,22 +18,19 @@ use zeroize::Zeroizing;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_*-+=";
 
 /// A random password of `len` characters from the OS CSPRNG, uniform over [`ALPHABET`].
-pub fn generate_password(len: usize) -> SecretString {
+pub fn generate_password(len: usize) -> Result<SecretString, RandomError> {
     let mut out = Zeroizing::new(String::with_capacity(len));
     // Rejection sampling keeps every character equally likely.
     let limit = 256 - (256 % ALPHABET.len());
     while out.len() < len {
-        let mut buf = Zeroizing::new([0u8; 64]);
-        if rand::fill(buf.as_mut()).is_err() {
-            continue;
-        }
+        let buf = Zeroizing::new(bulwark_random::bytes::<64>()?);
         for b in buf.iter() {
             if (*b as usize) < limit && out.len() < len {
                 out.push(ALPHABET[*b as usize % ALPHABET.len()] as char);
             }
         }
     }
-    SecretString::from(out.as_str())
+    Ok(SecretString::from(out.as_str()))
 }
 
 /// A stored password hash.
@@ -56,19 +54,35 @@ impl PasswordHash {
         &self.0
     }
 
-    /// Hashes `password` with `algorithm`. Slow by design: call off the async executor.
-    pub fn create(password: &SecretString, algorithm: PasswordHashing) -> PasswordHash {
+    /// Hashes `password` with `algorithm` and a fresh random salt. Slow by design: call off the
+    /// async executor.
+    pub fn create(password: &SecretString, algorithm: PasswordHashing) -> Result<PasswordHash, RandomError> {
+        Ok(PasswordHash::salted(password, algorithm, &bulwark_random::bytes()?))
+    }
+
+    /// A hash of a fixed password with a fixed salt, that costs what a real one of `algorithm`
+    /// costs to verify: spent where no user exists (never stored, its answer never used).
+    pub(crate) fn dummy(algorithm: PasswordHashing) -> PasswordHash {
+        PasswordHash::salted(&SecretString::from("no such user"), algorithm, &[0x5a; 32])
+    }
+
+    fn salted(password: &SecretString, algorithm: PasswordHashing, salt: &[u8; 32]) -> PasswordHash {
         let pw = password.expose_secret().as_bytes();
         match algorithm {
             PasswordHashing::Bcrypt { cost } => {
+                let mut bcrypt_salt = [0u8; 16];
+                bcrypt_salt.copy_from_slice(&salt[..16]);
                 // bcrypt only fails for a cost outside 4..=31, which PasswordHashing rules out.
-                let h = bcrypt::hash(pw, cost).unwrap_or_default();
+                let h =
+                    bcrypt::hash_with_salt(pw, cost, bcrypt_salt).map(|h| h.to_string()).unwrap_or_default();
                 PasswordHash(h)
             }
-            PasswordHashing::Pbkdf2 { iterations } => PasswordHash(pbkdf2_hash("{PBKDF2}", pw, iterations)),
+            PasswordHashing::Pbkdf2 { iterations } => {
+                PasswordHash(pbkdf2_hash("{PBKDF2}", pw, iterations, salt))
+            }
             PasswordHashing::Pbkdf2Stretch { iterations } => {
                 let stretched = Zeroizing::new(stretch(pw));
-                PasswordHash(pbkdf2_hash("{PBKDF2_STRETCH}", stretched.as_bytes(), iterations))
+                PasswordHash(pbkdf2_hash("{PBKDF2_STRETCH}", stretched.as_bytes(), iterations, salt))
             }
         }
     }
@@ -104,12 +118,10 @@ fn hex_lower(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn pbkdf2_hash(prefix: &str, pw: &[u8], iterations: u32) -> String {
-    let mut salt = [0u8; 32];
-    let _ = rand::fill(&mut salt);
+fn pbkdf2_hash(prefix: &str, pw: &[u8], iterations: u32, salt: &[u8; 32]) -> String {
     let mut key = Zeroizing::new([0u8; 32]);
     let iters = NonZeroU32::new(iterations).unwrap_or(NonZeroU32::MIN);
-    pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA512, iters, &salt, pw, key.as_mut());
+    pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA512, iters, salt, pw, key.as_mut());
     format!("{prefix}{iterations}${}${}", STANDARD.encode(salt), STANDARD.encode(key.as_ref()))
 }
 
@@ -147,8 +159,11 @@ mod tests {
             PasswordHashing::Pbkdf2 { iterations: 1000 },
             PasswordHashing::Pbkdf2Stretch { iterations: 1000 },
         ] {
-            let h = PasswordHash::create(&pw, alg);
+            let h = PasswordHash::create(&pw, alg).unwrap();
             assert!(h.is_known_format());
+            assert_ne!(h, PasswordHash::create(&pw, alg).unwrap(), "{alg:?}: a fresh salt each time");
+            assert!(bulwark_random::testing::failing(|| PasswordHash::create(&pw, alg)).is_err());
+            assert!(!PasswordHash::dummy(alg).verify(&pw) && PasswordHash::dummy(alg).is_known_format());
             assert!(h.verify(&pw), "{alg:?}");
             assert!(!h.verify(&wrong), "{alg:?}");
         }
@@ -157,11 +172,16 @@ mod tests {
     #[test]
     fn formats_match_elasticsearch() {
         let pw = SecretString::from("x".repeat(12));
-        let h = PasswordHash::create(&pw, PasswordHashing::Pbkdf2 { iterations: 1000 });
+        let h = PasswordHash::create(&pw, PasswordHashing::Pbkdf2 { iterations: 1000 }).unwrap();
         let parts: Vec<&str> = h.as_str().trim_start_matches("{PBKDF2}").split('$').collect();
         assert_eq!(parts[0], "1000");
         assert_eq!(STANDARD.decode(parts[1]).unwrap().len(), 32);
-        assert!(PasswordHash::create(&pw, PasswordHashing::Bcrypt { cost: 4 }).as_str().starts_with("$2"));
+        assert!(
+            PasswordHash::create(&pw, PasswordHashing::Bcrypt { cost: 4 })
+                .unwrap()
+                .as_str()
+                .starts_with("$2b$04$")
+        );
         // A jBCrypt-style `$2a$` hash (as Elasticsearch writes) verifies too.
         let b =
             bcrypt::hash_with_result("x".repeat(12), 4).unwrap().format_for_version(bcrypt::Version::TwoA);
@@ -179,8 +199,9 @@ mod tests {
 
     #[test]
     fn generated_passwords() {
-        let a = generate_password(20);
-        let b = generate_password(20);
+        let a = generate_password(20).unwrap();
+        let b = generate_password(20).unwrap();
+        assert_eq!(bulwark_random::testing::failing(|| generate_password(20)).err(), Some(RandomError));
         assert_eq!(a.expose_secret().len(), 20);
         assert_ne!(a.expose_secret(), b.expose_secret());
         assert!(a.expose_secret().bytes().all(|c| ALPHABET.contains(&c)));

@@ -103,8 +103,10 @@ mod tests {
     #[test]
     fn elastic_authenticates_as_superuser() {
         let pw = SecretString::from("a-long-password");
-        let realm =
-            ReservedRealm::new(One(PasswordHash::create(&pw, PasswordHashing::Bcrypt { cost: 4 }), true));
+        let realm = ReservedRealm::new(One(
+            PasswordHash::create(&pw, PasswordHashing::Bcrypt { cost: 4 }).unwrap(),
+            true,
+        ));
         assert!(realm.authenticate_cached("elastic", &pw).is_none());
         let a = realm.authenticate("elastic", &pw).unwrap();
         assert_eq!(a.user.roles, vec!["superuser"]);
@@ -118,8 +120,10 @@ mod tests {
     #[test]
     fn disabled_user_fails_even_when_cached() {
         let pw = SecretString::from("a-long-password");
-        let realm =
-            ReservedRealm::new(One(PasswordHash::create(&pw, PasswordHashing::Bcrypt { cost: 4 }), false));
+        let realm = ReservedRealm::new(One(
+            PasswordHash::create(&pw, PasswordHashing::Bcrypt { cost: 4 }).unwrap(),
+            false,
+        ));
         assert!(realm.authenticate("elastic", &pw).is_none());
     }
 }

@@ -11,13 +11,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_lc_rs::{digest, rand};
+use aws_lc_rs::digest;
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{
     GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD, URL_SAFE_NO_PAD,
 };
+use bulwark_random::RandomError;
 use bulwark_settings::values::PasswordHashing;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -303,12 +304,10 @@ impl std::fmt::Debug for ServiceAccountToken {
 impl ServiceAccountToken {
     /// A new token with a random secret (16 bytes from the OS CSPRNG, URL-safe base64: 22
     /// characters).
-    pub fn generate(id: ServiceTokenId) -> ServiceAccountToken {
-        let mut bytes = Zeroizing::new([0u8; 16]);
-        // aws-lc's generator only fails when the OS has no randomness; retry rather than weaken.
-        while rand::fill(bytes.as_mut()).is_err() {}
+    pub fn generate(id: ServiceTokenId) -> Result<ServiceAccountToken, RandomError> {
+        let bytes = Zeroizing::new(bulwark_random::bytes::<16>()?);
         let secret = Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()));
-        ServiceAccountToken { id, secret: SecretString::from(secret.as_str()) }
+        Ok(ServiceAccountToken { id, secret: SecretString::from(secret.as_str()) })
     }
 
     /// A token from its parts (tests, and tokens read back from elsewhere).
@@ -354,7 +353,7 @@ impl ServiceAccountToken {
     }
 
     /// The hash to store in `config/service_tokens` (slow by design).
-    pub fn hash(&self, algorithm: PasswordHashing) -> PasswordHash {
+    pub fn hash(&self, algorithm: PasswordHashing) -> Result<PasswordHash, RandomError> {
         PasswordHash::create(&self.secret, algorithm)
     }
 
@@ -551,6 +550,7 @@ mod tests {
         ServiceAccountToken::generate(
             ServiceTokenId::new(ServiceAccount::find("elastic/kibana").unwrap(), name).unwrap(),
         )
+        .unwrap()
     }
 
     #[test]
@@ -654,7 +654,7 @@ mod tests {
 
     #[test]
     fn tokens_file_parses_and_round_trips() {
-        let h = kibana_token("x").hash(FAST);
+        let h = kibana_token("x").hash(FAST).unwrap();
         let text = format!(
             "# tokens\nelastic/kibana/b:{0}\n\n  elastic/fleet-server/a:{0}\nelastic/kibana/a:{0}\n",
             h.as_str()
@@ -706,7 +706,7 @@ mod tests {
     fn authenticates_a_file_token() {
         let t = kibana_token("token1");
         let mut file = ServiceTokensFile::default();
-        assert!(file.insert(t.id(), t.hash(FAST)));
+        assert!(file.insert(t.id(), t.hash(FAST).unwrap()));
         let realm = ServiceTokenRealm::new(file);
         let parsed = ServiceAccountToken::parse(&t.to_bearer()).unwrap();
         assert!(realm.authenticate_cached(&parsed).is_none());
@@ -728,7 +728,7 @@ mod tests {
     #[test]
     fn default_hashing_is_pbkdf2_stretch() {
         let t = kibana_token("t");
-        let h = t.hash(SERVICE_TOKEN_HASHING);
+        let h = t.hash(SERVICE_TOKEN_HASHING).unwrap();
         assert!(h.as_str().starts_with("{PBKDF2_STRETCH}10000$"));
         assert!(t.verify(&h));
     }
@@ -740,7 +740,8 @@ mod tests {
         let mut realm = ServiceTokenRealm::load(&path).unwrap();
         let t = kibana_token("t1");
         assert!(realm.authenticate(&t).is_none());
-        std::fs::write(&path, format!("{}:{}\n", t.id().qualified_name(), t.hash(FAST).as_str())).unwrap();
+        std::fs::write(&path, format!("{}:{}\n", t.id().qualified_name(), t.hash(FAST).unwrap().as_str()))
+            .unwrap();
         assert!(realm.reload_if_changed(&path).unwrap());
         assert!(!realm.reload_if_changed(&path).unwrap());
         assert!(realm.authenticate(&t).is_some());

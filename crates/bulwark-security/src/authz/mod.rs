@@ -18,7 +18,7 @@ pub use decision::{Authorizer, RoleSource, effective_role_names, may_change_own_
 pub use document_query::{DocumentAccess, TemplateUser, check_query, render_query};
 pub use field_security::{FieldAccess, FieldRule, FieldSecurity};
 pub use file_roles::parse_roles_yml;
-pub use pattern::{IndexPattern, is_restricted, wildcard_match};
+pub use pattern::{IndexPattern, is_restricted};
 pub use privilege::{ClusterGrant, ClusterPrivilege, IndexGrantPrivilege, IndexPrivilege, action_matches};
 pub use role::{
     ApplicationPrivileges, IndexGroup, IndicesPrivileges, RESERVED_ROLES, Role, RoleDescriptor,

@@ -3,6 +3,8 @@
 
 use std::str::FromStr;
 
+use bulwark_pattern::{Glob, Syntax};
+
 /// Indices holding the security store's data in Elasticsearch; only roles with
 /// `allow_restricted_indices` reach them, whatever their patterns.
 pub fn is_restricted(index: &str) -> bool {
@@ -14,7 +16,7 @@ pub fn is_restricted(index: &str) -> bool {
 
 #[derive(Debug, Clone)]
 enum Matcher {
-    Wildcard(String),
+    Wildcard(Glob),
     Regex { re: regex::Regex, negate: bool },
 }
 
@@ -44,37 +46,10 @@ impl FromStr for IndexPattern {
                     .map_err(|e| format!("invalid index name regular expression [{s}]: {e}"))?;
                 Matcher::Regex { re, negate }
             }
-            None => Matcher::Wildcard(s.to_owned()),
+            None => Matcher::Wildcard(Glob::new(s, Syntax::GLOB)),
         };
         Ok(IndexPattern { raw: s.to_owned(), matcher })
     }
-}
-
-/// Glob matching with `*` (any run) and `?` (one character).
-pub fn wildcard_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
 }
 
 impl IndexPattern {
@@ -86,7 +61,7 @@ impl IndexPattern {
     /// Whether `index` matches (restricted indices are the caller's concern).
     pub fn matches(&self, index: &str) -> bool {
         match &self.matcher {
-            Matcher::Wildcard(w) => wildcard_match(w, index),
+            Matcher::Wildcard(w) => w.matches(index),
             Matcher::Regex { re, negate } => re.is_match(index) != *negate,
         }
     }

@@ -1,12 +1,13 @@
 //! Roles: role descriptors as Elasticsearch writes them (JSON), compiled into typed roles.
 
+use bulwark_pattern::{Syntax, matches};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::action::honours_dls_fls;
 use super::document_query::check_query;
 use super::field_security::{FieldRule, FieldSecurity};
-use super::pattern::{IndexPattern, is_restricted, wildcard_match};
+use super::pattern::{IndexPattern, is_restricted};
 use super::privilege::{ClusterGrant, IndexGrantPrivilege};
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -224,15 +225,15 @@ impl Role {
     /// with wildcards, `*` holding every privilege).
     pub fn grants_application(&self, application: &str, privilege: &str, resource: &str) -> bool {
         self.applications.iter().any(|g| {
-            wildcard_match(&g.application, application)
-                && g.privileges.iter().any(|p| wildcard_match(p, privilege))
-                && g.resources.iter().any(|r| wildcard_match(r, resource))
+            matches(&g.application, application, Syntax::GLOB)
+                && g.privileges.iter().any(|p| matches(p, privilege, Syntax::GLOB))
+                && g.resources.iter().any(|r| matches(r, resource, Syntax::GLOB))
         })
     }
 
     /// Whether this role may run as `user`.
     pub fn may_run_as(&self, user: &str) -> bool {
-        self.run_as.iter().any(|p| wildcard_match(p, user))
+        self.run_as.iter().any(|p| matches(p, user, Syntax::GLOB))
     }
 }
 

@@ -29,7 +29,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::Globals;
-use crate::exit::{self, fail};
+use crate::exit::{self, fail, random_failure};
 use crate::tools::node_admin::{
     NodeApi, TempUser, UrlSource, default_url, load_settings, lock, not_ready, remove_on_signal,
 };
@@ -229,7 +229,7 @@ fn create(
     let info = node.get(&[], Some(auth))?;
     let ver = info.body["version"]["number"].as_str().unwrap_or(TOKEN_VERSION).to_owned();
     let body = json!({
-        "name": new_key_name(),
+        "name": new_key_name().map_err(random_failure)?,
         "expiration": format!("{}ms", ttl.as_millis()),
         "role_descriptors": scope.role_descriptors(),
     });

@@ -184,7 +184,7 @@ fn create(path: &Path, args: &CreateArgs) -> anyhow::Result<ExitCode> {
         empty_password()
     };
     ensure_parent_dir(path)?;
-    Keystore::new().save(path, &password).map_err(keystore_failure)?;
+    Keystore::new().and_then(|k| k.save(path, &password)).map_err(keystore_failure)?;
     out(format_args!("Created keystore at {}", path.display()))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -385,7 +385,11 @@ fn open_or_create(path: &Path, force: bool) -> anyhow::Result<Option<Opened>> {
             return Ok(None);
         }
     }
-    Ok(Some(Opened { keystore: Keystore::new(), password: empty_password(), new: true }))
+    Ok(Some(Opened {
+        keystore: Keystore::new().map_err(keystore_failure)?,
+        password: empty_password(),
+        new: true,
+    }))
 }
 
 /// Whether every existing setting among `names` may be replaced: yes with `force`, by asking on
@@ -632,6 +636,7 @@ fn keystore_failure(e: KeystoreError) -> anyhow::Error {
         | KeystoreError::Corrupted { .. }
         | KeystoreError::UnsupportedVersion { .. } => exit::DATA_ERROR,
         KeystoreError::InvalidName { .. } => exit::USAGE,
+        KeystoreError::Random(_) => exit::IO_ERROR,
     };
     fail(code, message(&e))
 }

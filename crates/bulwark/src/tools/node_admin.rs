@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::Globals;
-use crate::exit::{self, fail};
+use crate::exit::{self, fail, random_failure};
 use crate::tools::users::realm_file_failure;
 
 /// The operation could not be completed now (Elasticsearch's TEMP_FAILURE).
@@ -115,9 +115,10 @@ impl TempUser {
         // Never add to a file the node cannot parse: it would not see the user.
         UsersFile::load(&users.path).map_err(realm_file_failure)?;
         UsersRolesFile::load(&roles.path).map_err(realm_file_failure)?;
-        let name = format!("{prefix}{}", random_alphanumeric(8));
-        let password = generate_password(TEMP_PASSWORD_LENGTH);
-        let hash = PasswordHash::create(&password, settings.security.password_hashing);
+        let name = format!("{prefix}{}", random_alphanumeric(8)?);
+        let password = generate_password(TEMP_PASSWORD_LENGTH).map_err(random_failure)?;
+        let hash =
+            PasswordHash::create(&password, settings.security.password_hashing).map_err(random_failure)?;
         let mut temp = TempUser { name, password, users, roles, removed: false };
         temp.roles.append(&format!("superuser:{}", temp.name))?;
         temp.users.append(&format!("{}:{}", temp.name, hash.as_str()))?;
@@ -146,13 +147,13 @@ impl Drop for TempUser {
     }
 }
 
-fn random_alphanumeric(len: usize) -> String {
+fn random_alphanumeric(len: usize) -> anyhow::Result<String> {
     let mut out = String::with_capacity(len);
     while out.len() < len {
-        let chunk = generate_password(32);
+        let chunk = generate_password(32).map_err(random_failure)?;
         out.extend(chunk.expose_secret().chars().filter(char::is_ascii_alphanumeric).take(len - out.len()));
     }
-    out
+    Ok(out)
 }
 
 impl RealmFile {
@@ -597,7 +598,7 @@ mod tests {
 
     #[test]
     fn temp_names_are_alphanumeric() {
-        let n = random_alphanumeric(8);
+        let n = random_alphanumeric(8).unwrap();
         assert_eq!(n.len(), 8);
         assert!(n.chars().all(|c| c.is_ascii_alphanumeric()));
     }

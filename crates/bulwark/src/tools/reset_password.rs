@@ -28,7 +28,7 @@ use bulwark_settings::Settings;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::exit::{self, fail};
+use crate::exit::{self, fail, random_failure};
 use crate::tools::node_admin::{
     NodeApi, TEMP_FAILURE, TempUser, UrlSource, default_url, load_settings, lock, not_ready, remove_on_signal,
 };
@@ -169,7 +169,8 @@ impl NewPassword<'_> {
     /// The new password: generated, or typed twice and checked against the policy.
     fn value(&self) -> anyhow::Result<SecretString> {
         if !self.args.interactive {
-            let password = generate_password(GENERATED_LENGTH.max(self.policy.min_length));
+            let password =
+                generate_password(GENERATED_LENGTH.max(self.policy.min_length)).map_err(random_failure)?;
             self.policy
                 .check(&password)
                 .map_err(|v| fail(exit::DATA_ERROR, format!("invalid password: {v}")))?;
@@ -224,7 +225,7 @@ fn offline(settings: &Settings, store: OfflineSecurity, new: &NewPassword<'_>) -
         return cancelled();
     }
     let password = new.value()?;
-    let hash = PasswordHash::create(&password, settings.security.password_hashing);
+    let hash = PasswordHash::create(&password, settings.security.password_hashing).map_err(random_failure)?;
     store.set_password(new.user, &hash).map_err(admin_failure)?;
     store.close().map_err(admin_failure)?;
     if !new.args.silent {

@@ -18,7 +18,7 @@ use secrecy::ExposeSecret;
 
 use super::users::{realm_file_failure, stdout_failure, write_realm_file};
 use crate::Globals;
-use crate::exit::{self, fail};
+use crate::exit::{self, fail, random_failure};
 
 /// Manage service account tokens (config/service_tokens).
 ///
@@ -81,8 +81,8 @@ fn create(path: &Path, args: &TokenArgs) -> anyhow::Result<()> {
             format!("Service token [{}] already exists", id.qualified_name()),
         ));
     }
-    let token = ServiceAccountToken::generate(id);
-    file.insert(token.id(), token.hash(SERVICE_TOKEN_HASHING));
+    let token = ServiceAccountToken::generate(id).map_err(random_failure)?;
+    file.insert(token.id(), token.hash(SERVICE_TOKEN_HASHING).map_err(random_failure)?);
     write_realm_file(path, &file.to_file_string())?;
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "SERVICE_TOKEN {} = {}", token.id().qualified_name(), token.to_bearer().expose_secret())

@@ -17,7 +17,7 @@ use bulwark_settings::Settings;
 use clap::{Args, Subcommand};
 use secrecy::SecretString;
 
-use crate::exit::{self, fail};
+use crate::exit::{self, fail, random_failure};
 use crate::{Globals, prompt};
 
 /// Manage file-realm users (config/users and config/users_roles).
@@ -278,7 +278,7 @@ fn new_password_hash(settings: &Settings, flag: Option<String>) -> anyhow::Resul
     PasswordPolicy::from_settings(&settings.security.password_policy)
         .check(&password)
         .map_err(|v| fail(exit::DATA_ERROR, format!("invalid password: {v}")))?;
-    Ok(PasswordHash::create(&password, settings.security.password_hashing))
+    PasswordHash::create(&password, settings.security.password_hashing).map_err(random_failure)
 }
 
 fn no_such_user(username: &str) -> anyhow::Error {

@@ -45,7 +45,8 @@ pub const USER: &[(&str, Check)] = &[
         let h = PasswordHash::create(
             &"hashed-password-1".to_owned().into(),
             bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 },
-        );
+        )
+        .expect("hash");
         c.admin("PUT", "/_security/user/u_hash", &json!({"password_hash": h.as_str(), "roles": []}));
         assert_eq!(
             c.call(&basic("u_hash", "hashed-password-1"), "GET", "/_security/_authenticate", &Value::Null).0,
@@ -124,7 +125,8 @@ pub const PASSWORD: &[(&str, Check)] = &[
         let h = PasswordHash::create(
             &"changed-hash-1".to_owned().into(),
             bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 },
-        );
+        )
+        .expect("hash");
         c.admin("PUT", "/_security/user/u_ch", &json!({"password": PW, "roles": []}));
         c.admin("POST", "/_security/user/u_ch/_password", &json!({"password_hash": h.as_str()}));
         assert_eq!(

@@ -9,7 +9,6 @@
 //! (`bulwark_security::authz::KeyReach`); this module translates requests and answers. Update is
 //! for the owner alone, whoever asks, as in Elasticsearch.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -17,10 +16,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bulwark_pattern::Glob;
 use bulwark_security::audit::{AuditEvent, Origin};
 use bulwark_security::authn::{
-    ApiKeyRecord, Authentication, Credentials, Outcome, ServiceAccount, encode_api_key, hash_api_key_secret,
-    new_api_key_id, new_api_key_secret, now_millis,
+    ApiKeyRecord, Authentication, Credentials, Outcome, encode_api_key, hash_api_key_secret, new_api_key_id,
+    new_api_key_secret, now_millis,
 };
 use bulwark_security::authz::{
     Action, KeyReach, RoleDescriptor, check_only_itself, effective_role_names, may_create_key,
@@ -29,12 +29,14 @@ use bulwark_store::{Command, EntryKind};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-mod query_language;
+mod query;
+mod render;
 mod update;
 
 use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
 use crate::{ApiError, RestState};
-use query_language::{compare, matches, sort_keys};
+pub use query::query;
+use render::{limited_by, render};
 pub use update::{bulk_update, update};
 
 /// Longest key name Elasticsearch accepts.
@@ -42,7 +44,7 @@ const MAX_NAME_LEN: usize = 256;
 
 /// The owner of a key: a user of a realm.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Owner {
+pub(super) struct Owner {
     username: String,
     realm: String,
     realm_type: String,
@@ -56,7 +58,7 @@ impl Owner {
 
 /// The caller, or an error when security is off or the API key service is disabled (there are
 /// no API keys then).
-fn caller(
+pub(super) fn caller(
     state: &RestState,
     who: Option<axum::Extension<Authentication>>,
 ) -> Result<Authentication, ApiError> {
@@ -94,7 +96,7 @@ enum Scope {
 }
 
 impl Scope {
-    fn reaches(&self, id: &str, k: &ApiKeyRecord) -> bool {
+    pub(super) fn reaches(&self, id: &str, k: &ApiKeyRecord) -> bool {
         match self {
             Scope::All => true,
             Scope::Owner(o) => o.owns(k),
@@ -140,7 +142,7 @@ fn load(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
 }
 
 /// Every stored key, oldest first.
-fn all_keys(state: &RestState) -> Result<Vec<(String, ApiKeyRecord)>, ApiError> {
+pub(super) fn all_keys(state: &RestState) -> Result<Vec<(String, ApiKeyRecord)>, ApiError> {
     let mut keys: Vec<(String, ApiKeyRecord)> = state
         .store
         .entries(EntryKind::ApiKey)
@@ -184,7 +186,7 @@ fn validation_errors(errors: &[String]) -> Result<(), ApiError> {
 }
 
 /// A boolean query parameter: absent is false, present without a value is true.
-fn flag(params: &HashMap<String, String>, key: &str) -> Result<bool, ApiError> {
+pub(super) fn flag(params: &HashMap<String, String>, key: &str) -> Result<bool, ApiError> {
     match params.get(key).map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("" | "true") => Ok(true),
@@ -291,13 +293,13 @@ async fn create_key(
     actor: &str,
     change: &str,
 ) -> Result<Json<Value>, ApiError> {
-    let id = new_api_key_id();
-    let secret: SecretString = new_api_key_secret();
+    let id = new_api_key_id()?;
+    let secret: SecretString = new_api_key_secret()?;
     let now = now_millis();
     let expiration = req.expiration.map(|ms| now.saturating_add(ms));
     let rec = ApiKeyRecord {
         name: req.name,
-        secret_hash: hash_api_key_secret(&secret),
+        secret_hash: hash_api_key_secret(&secret)?,
         creation: now,
         expiration,
         invalidated: false,
@@ -416,99 +418,13 @@ pub async fn grant(
     create_key(&state, req, owner, limits_of(&state, &granted), &a.user.username, "grant_api_key").await
 }
 
-/// Elasticsearch's name filter: `*` is every key, a trailing `*` a prefix, anything else exact.
-fn name_matches(pattern: &str, name: &str) -> bool {
+/// Elasticsearch's name filter: `*` is every key, a trailing `*` a prefix, anything else exact
+/// (no other character is special).
+fn name_filter(pattern: &str) -> Glob {
     match pattern.strip_suffix('*') {
-        _ if pattern == "*" => true,
-        Some(prefix) => name.starts_with(prefix),
-        None => pattern == name,
+        Some(prefix) => Glob::prefix(prefix),
+        None => Glob::literal(pattern),
     }
-}
-
-/// A role's descriptor for `limited_by`, wherever the role is defined (empty when it is gone).
-fn role_descriptor_of(state: &RestState, name: &str) -> Value {
-    if let Some(account) = ServiceAccount::find(name) {
-        return super::service::role_descriptor(account);
-    }
-    let d = state.authorizer.descriptor(name).unwrap_or_default();
-    render_descriptor(&serde_json::to_value(d).unwrap_or_else(|_| json!({})))
-}
-
-/// A stored descriptor as Elasticsearch renders it: every field present.
-fn render_descriptor(d: &Value) -> Value {
-    let empty = Map::new();
-    let o = d.as_object().unwrap_or(&empty);
-    let list = |k: &str| o.get(k).cloned().unwrap_or_else(|| json!([]));
-    let indices: Vec<Value> = o
-        .get("indices")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|e| {
-                    let mut e = e.as_object().cloned().unwrap_or_default();
-                    if let Some(Value::String(n)) = e.get("names") {
-                        let n = n.clone();
-                        e.insert("names".into(), json!([n]));
-                    }
-                    e.entry("allow_restricted_indices").or_insert(json!(false));
-                    Value::Object(e)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut out = Map::new();
-    out.insert("cluster".into(), list("cluster"));
-    out.insert("indices".into(), json!(indices));
-    out.insert("applications".into(), list("applications"));
-    out.insert("run_as".into(), list("run_as"));
-    out.insert("metadata".into(), o.get("metadata").cloned().unwrap_or_else(|| json!({})));
-    out.insert(
-        "transient_metadata".into(),
-        o.get("transient_metadata").cloned().unwrap_or_else(|| json!({ "enabled": true })),
-    );
-    for extra in ["description", "global", "remote_indices", "remote_cluster", "restriction"] {
-        if let Some(v) = o.get(extra) {
-            out.insert(extra.into(), v.clone());
-        }
-    }
-    Value::Object(out)
-}
-
-/// The `limited_by` of a key: one object of the owner's role descriptors, as copied when the
-/// key was made (as they are now for a key stored before copies were kept).
-fn limited_by(state: &RestState, k: &ApiKeyRecord) -> Value {
-    let roles: Map<String, Value> = match &k.limited_by {
-        Some(copied) => copied.iter().map(|(r, d)| (r.clone(), render_descriptor(d))).collect(),
-        None => k.limited_by_roles.iter().map(|r| (r.clone(), role_descriptor_of(state, r))).collect(),
-    };
-    json!([roles])
-}
-
-/// One key as the get and query APIs show it (never its hash), with `limited_by` when given.
-fn render(id: &str, k: &ApiKeyRecord, limited_by: Option<Value>) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), json!(id));
-    out.insert("name".into(), json!(k.name));
-    out.insert("type".into(), json!(k.key_type));
-    out.insert("creation".into(), json!(k.creation));
-    if let Some(e) = k.expiration {
-        out.insert("expiration".into(), json!(e));
-    }
-    out.insert("invalidated".into(), json!(k.invalidated));
-    if let Some(i) = k.invalidation {
-        out.insert("invalidation".into(), json!(i));
-    }
-    out.insert("username".into(), json!(k.username));
-    out.insert("realm".into(), json!(k.realm));
-    out.insert("realm_type".into(), json!(k.realm_type));
-    out.insert("metadata".into(), Value::Object(k.metadata.clone()));
-    let rds: Map<String, Value> =
-        k.role_descriptors.iter().map(|(n, d)| (n.clone(), render_descriptor(d))).collect();
-    out.insert("role_descriptors".into(), Value::Object(rds));
-    if let Some(l) = limited_by {
-        out.insert("limited_by".into(), l);
-    }
-    Value::Object(out)
 }
 
 /// `GET /_security/api_key?id=&name=&username=&realm_name=&owner=&active_only=&with_limited_by=`
@@ -518,7 +434,7 @@ pub async fn get(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let a = caller(&state, who)?;
-    let (id, name) = (param(&params, "id"), param(&params, "name"));
+    let (id, name) = (param(&params, "id"), param(&params, "name").map(name_filter));
     let (username, realm) = (param(&params, "username"), param(&params, "realm_name"));
     let owner = flag(&params, "owner")?;
     let (active_only, with_limited_by) = (flag(&params, "active_only")?, flag(&params, "with_limited_by")?);
@@ -543,7 +459,7 @@ pub async fn get(
         .into_iter()
         .filter(|(kid, k)| {
             id.is_none_or(|i| i == kid)
-                && name.is_none_or(|n| name_matches(n, &k.name))
+                && name.as_ref().is_none_or(|n| n.matches(&k.name))
                 && username.is_none_or(|u| u == k.username)
                 && realm.is_none_or(|r| r == k.realm)
                 && mine.as_ref().is_none_or(|o| o.owns(k))
@@ -584,7 +500,7 @@ pub async fn invalidate(
             "Field [ids] must not contain blank id, but got blank id at index position: [{blank}]"
         )));
     }
-    let name = opt_string(&m, "name")?.filter(|s| !s.is_empty());
+    let name = opt_string(&m, "name")?.filter(|s| !s.is_empty()).map(|n| name_filter(&n));
     let realm = opt_string(&m, "realm_name")?.filter(|s| !s.is_empty());
     let username = opt_string(&m, "username")?.filter(|s| !s.is_empty());
     let owner = body::opt_bool(&m, "owner")?.unwrap_or(false);
@@ -609,7 +525,7 @@ pub async fn invalidate(
     let now = now_millis();
     for (kid, mut k) in all_keys(&state)? {
         let hit = ids.as_ref().is_none_or(|ids| ids.contains(&kid))
-            && name.as_deref().is_none_or(|n| name_matches(n, &k.name))
+            && name.as_ref().is_none_or(|n| n.matches(&k.name))
             && username.as_deref().is_none_or(|u| u == k.username)
             && realm.as_deref().is_none_or(|r| r == k.realm)
             && mine.as_ref().is_none_or(|o| o.owns(&k))
@@ -649,70 +565,5 @@ pub async fn clear_cache(State(state): State<RestState>, Path(_ids): Path<String
     Json(cleared_nodes(&state))
 }
 
-/// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?}`
-pub async fn query(
-    State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
-    Query(params): Query<HashMap<String, String>>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let a = caller(&state, who)?;
-    let with_limited_by = flag(&params, "with_limited_by")?;
-    let m = body::object(&bytes, false)?;
-    known_fields(
-        &m,
-        "query_api_keys_request",
-        &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"],
-    )?;
-    let count = |key: &str, default: i64| -> Result<usize, ApiError> {
-        let n = match m.get(key) {
-            None | Some(Value::Null) => default,
-            Some(v) => v.as_i64().ok_or_else(|| ApiError::parse(format!("[{key}] must be a number")))?,
-        };
-        usize::try_from(n)
-            .map_err(|_| body::validation(format!("[{key}] parameter cannot be negative but was [{n}]")))
-    };
-    let (from, size) = (count("from", 0)?, count("size", 10)?);
-    let q = m.get("query").cloned().unwrap_or_else(|| json!({ "match_all": {} }));
-    let bound = scope(&state, &a, Action::QueryApiKey, None)?;
-    let mut hits = Vec::new();
-    for (id, k) in all_keys(&state)? {
-        if bound.reaches(&id, &k) && matches(&q, &id, &k)? {
-            hits.push((id, k));
-        }
-    }
-    let keys = sort_keys(m.get("sort"));
-    let sort_values = |id: &str, k: &ApiKeyRecord| -> Vec<Value> {
-        keys.iter().map(|(f, _)| f.values(id, k).into_iter().next().unwrap_or(Value::Null)).collect()
-    };
-    let ordering = |x: &[Value], y: &[Value]| -> Ordering {
-        keys.iter()
-            .zip(x.iter().zip(y))
-            .map(|((_, desc), (a, b))| if *desc { compare(b, a) } else { compare(a, b) })
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-    };
-    let mut sorted: Vec<(Vec<Value>, String, ApiKeyRecord)> =
-        hits.into_iter().map(|(id, k)| (sort_values(&id, &k), id, k)).collect();
-    sorted.sort_by(|x, y| ordering(&x.0, &y.0));
-    if let Some(after) = m.get("search_after").and_then(Value::as_array).filter(|_| !keys.is_empty()) {
-        sorted.retain(|(sv, _, _)| ordering(sv, after) == Ordering::Greater);
-    }
-    let total = sorted.len();
-    let page: Vec<Value> = sorted
-        .into_iter()
-        .skip(from)
-        .take(size)
-        .map(|(sv, id, k)| {
-            let mut v = render(&id, &k, with_limited_by.then(|| limited_by(&state, &k)));
-            if !keys.is_empty() {
-                v["_sort"] = json!(sv);
-            }
-            v
-        })
-        .collect();
-    Ok(Json(json!({ "total": total, "count": page.len(), "api_keys": page })))
-}
-
 #[cfg(test)]
-pub(super) mod tests;
+mod tests;

@@ -5,11 +5,10 @@
 //! from the subject and SANs of a CSR that bulwark-pki makes (which also validates them and
 //! generates the key).
 
-use std::io::Read;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bulwark_pki::{CertRequest, CertifiedKey};
-use rcgen::{ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SerialNumber};
+use rcgen::{ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose};
 
 use super::failure;
 use crate::exit::fail;
@@ -30,7 +29,8 @@ pub fn issue(req: &CertRequest) -> anyhow::Result<CertifiedKey> {
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     params.extended_key_usages =
         vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
-    params.serial_number = Some(random_serial()?);
+    params.serial_number =
+        Some(bulwark_pki::random_serial().map_err(|e| failure::pki(format!("instance {subject:?}"), e))?);
     let now_secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let now = UNIX_EPOCH + Duration::from_secs(now_secs);
     params.not_before = (now - BACKDATE).into();
@@ -39,14 +39,4 @@ pub fn issue(req: &CertRequest) -> anyhow::Result<CertifiedKey> {
     let cert = params.self_signed(&key_pair).map_err(rcgen_failure)?;
     CertifiedKey::from_der(cert.der().to_vec(), &key)
         .map_err(|e| failure::pki(format!("instance {subject:?}"), e))
-}
-
-/// A random positive 20-byte serial number.
-fn random_serial() -> anyhow::Result<SerialNumber> {
-    let mut bytes = [0u8; 20];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| fail(1, format!("cannot read random bytes for a serial number: {e}")))?;
-    bytes[0] = (bytes[0] & 0x3f) | 0x40;
-    Ok(SerialNumber::from_slice(&bytes))
 }

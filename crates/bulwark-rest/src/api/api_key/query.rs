@@ -1,14 +1,102 @@
-//! The query language of `_security/_query/api_key`: the subset of the query DSL, sort and
-//! field names Elasticsearch allows there, evaluated over stored keys.
+//! `_security/_query/api_key`: the subset of the query DSL, sort and field names Elasticsearch
+//! allows there, evaluated over stored keys on the blocking pool (every key is read, matched,
+//! sorted and rendered: work that grows with the number of keys stays off the async workers).
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
-use bulwark_security::authn::{ApiKeyRecord, now_millis};
-use bulwark_security::authz::wildcard_match;
-use serde_json::{Value, json};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use bulwark_pattern::{Glob, Syntax};
+use bulwark_security::authn::{ApiKeyRecord, Authentication, now_millis};
+use bulwark_security::authz::Action;
+use serde_json::{Map, Value, json};
 
-use super::duration_ms;
-use crate::ApiError;
+use super::{Scope, all_keys, caller, duration_ms, flag, limited_by, render, scope};
+use crate::body::{self, known_fields};
+use crate::{ApiError, RestState};
+
+/// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?}`
+pub async fn query(
+    State(state): State<RestState>,
+    who: Option<axum::Extension<Authentication>>,
+    Query(params): Query<HashMap<String, String>>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let a = caller(&state, who)?;
+    let with_limited_by = flag(&params, "with_limited_by")?;
+    let m = body::object(&bytes, false)?;
+    known_fields(
+        &m,
+        "query_api_keys_request",
+        &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"],
+    )?;
+    let bound = scope(&state, &a, Action::QueryApiKey, None)?;
+    tokio::task::spawn_blocking(move || search(&state, &m, &bound, with_limited_by))
+        .await
+        .map_err(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "the query was interrupted")
+        })?
+        .map(Json)
+}
+
+/// The answer of a query request over the keys `bound` reaches.
+fn search(
+    state: &RestState,
+    m: &Map<String, Value>,
+    bound: &Scope,
+    with_limited_by: bool,
+) -> Result<Value, ApiError> {
+    let count = |key: &str, default: i64| -> Result<usize, ApiError> {
+        let n = match m.get(key) {
+            None | Some(Value::Null) => default,
+            Some(v) => v.as_i64().ok_or_else(|| ApiError::parse(format!("[{key}] must be a number")))?,
+        };
+        usize::try_from(n)
+            .map_err(|_| body::validation(format!("[{key}] parameter cannot be negative but was [{n}]")))
+    };
+    let (from, size) = (count("from", 0)?, count("size", 10)?);
+    let q = m.get("query").cloned().unwrap_or_else(|| json!({ "match_all": {} }));
+    let mut hits = Vec::new();
+    for (id, k) in all_keys(state)? {
+        if bound.reaches(&id, &k) && matches(&q, &id, &k)? {
+            hits.push((id, k));
+        }
+    }
+    let keys = sort_keys(m.get("sort"));
+    let sort_values = |id: &str, k: &ApiKeyRecord| -> Vec<Value> {
+        keys.iter().map(|(f, _)| f.values(id, k).into_iter().next().unwrap_or(Value::Null)).collect()
+    };
+    let ordering = |x: &[Value], y: &[Value]| -> Ordering {
+        keys.iter()
+            .zip(x.iter().zip(y))
+            .map(|((_, desc), (a, b))| if *desc { compare(b, a) } else { compare(a, b) })
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    };
+    let mut sorted: Vec<(Vec<Value>, String, ApiKeyRecord)> =
+        hits.into_iter().map(|(id, k)| (sort_values(&id, &k), id, k)).collect();
+    sorted.sort_by(|x, y| ordering(&x.0, &y.0));
+    if let Some(after) = m.get("search_after").and_then(Value::as_array).filter(|_| !keys.is_empty()) {
+        sorted.retain(|(sv, _, _)| ordering(sv, after) == Ordering::Greater);
+    }
+    let total = sorted.len();
+    let page: Vec<Value> = sorted
+        .into_iter()
+        .skip(from)
+        .take(size)
+        .map(|(sv, id, k)| {
+            let mut v = render(&id, &k, with_limited_by.then(|| limited_by(state, &k)));
+            if !keys.is_empty() {
+                v["_sort"] = json!(sv);
+            }
+            v
+        })
+        .collect();
+    Ok(json!({ "total": total, "count": page.len(), "api_keys": page }))
+}
 
 /// A queryable field.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,9 +265,8 @@ pub(super) fn matches(q: &Value, id: &str, k: &ApiKeyRecord) -> Result<bool, Api
         }
         "wildcard" => {
             let (f, want, ci) = single_field(body, kind, "wildcard")?;
-            let fold = |s: &str| if ci { s.to_lowercase() } else { s.to_owned() };
-            let pattern = fold(&text(want).unwrap_or_default());
-            f.values(id, k).iter().filter_map(text).any(|h| wildcard_match(&pattern, &fold(&h)))
+            let glob = Glob::new(&text(want).unwrap_or_default(), Syntax::LUCENE.ignoring_case(ci));
+            f.values(id, k).iter().filter_map(text).any(|h| glob.matches(&h))
         }
         "ids" => body
             .get("values")
@@ -322,6 +409,11 @@ mod tests {
         assert!(t(json!({ "terms": { "username": ["x", "elastic"] } })));
         assert!(t(json!({ "prefix": { "realm_name": "res" } })));
         assert!(t(json!({ "wildcard": { "name": "my-*" } })));
+        assert!(t(json!({ "wildcard": { "name": "m?-k*" } })));
+        assert!(t(json!({ "wildcard": { "name": "my\\-k*" } })));
+        assert!(!t(json!({ "wildcard": { "name": "my\\*" } })));
+        assert!(t(json!({ "wildcard": { "name": { "wildcard": "MY-*", "case_insensitive": true } } })));
+        assert!(!t(json!({ "wildcard": { "name": "MY-*" } })));
         assert!(t(json!({ "term": { "invalidated": false } })));
         assert!(t(json!({ "term": { "metadata.env": "prod" } })));
         assert!(t(json!({ "term": { "metadata.tier.level": "2" } })));
