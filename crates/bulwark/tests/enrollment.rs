@@ -152,15 +152,35 @@ fn the_first_start_token_enrolls_the_console_and_nothing_else() {
     )
     .unwrap();
     let tampered = EnrollmentToken::decode(tampered.encode().expose_secret()).unwrap();
-    let before = std::fs::read_to_string(&audit).unwrap();
+    // The audit writer keeps order: once a marker request's line is in the file, every earlier
+    // event is too. Markers before and after the tampered attempt bracket what it caused.
+    let elastic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("elastic:{}", s.password))
+    );
+    let marker = |name: &str| -> String {
+        raw.call("GET", &format!("/{name}/_count"), &elastic, None);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&audit).unwrap();
+            if text.lines().any(|l| l.contains(&format!("\"/{name}/_count\""))) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "the marker [{name}] never reached the audit log");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let before = marker("marker-before");
     match connect(&tampered) {
         Err(e @ ClientError::FingerprintMismatch { .. }) => {
             assert!(e.to_string().contains("the API key was not sent"), "{e}");
         }
         other => panic!("{other:?}"),
     }
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(std::fs::read_to_string(&audit).unwrap(), before, "nothing reached the node");
+    let after = marker("marker-after");
+    let caused: Vec<&str> =
+        after[before.len()..].lines().filter(|l| !l.contains("/marker-after/_count")).collect();
+    assert!(caused.is_empty(), "nothing reached the node: {caused:#?}");
 
     // Neither the token nor the service token is ever logged.
     s.node.stop();
