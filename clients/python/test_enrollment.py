@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 
 import elasticsearch
 import pytest
@@ -16,8 +17,15 @@ from test_first_start import openssl_fingerprint, ready_client
 
 
 def credentials(node) -> dict:
-    text = (node.home / "config" / "bootstrap-credentials").read_text()
-    return dict(l.split("=", 1) for l in text.splitlines() if "=" in l and not l.startswith("#"))
+    """The bootstrap credentials once the enrollment token is in them (the node writes the
+    password and fingerprint first, so that a crash cannot lose them, and the token after)."""
+    deadline = time.monotonic() + 30
+    while True:
+        text = (node.home / "config" / "bootstrap-credentials").read_text()
+        pairs = dict(l.split("=", 1) for l in text.splitlines() if "=" in l and not l.startswith("#"))
+        if "ENROLLMENT_TOKEN" in pairs or time.monotonic() > deadline:
+            return pairs
+        time.sleep(0.05)
 
 
 def decode(token: str) -> dict:
