@@ -5,6 +5,17 @@ use serde_json::{Value, json};
 use super::{Check, Ctx, PW, basic, refused};
 
 /// Hits of a search of `kt` as `auth` (`None` when the search is not allowed).
+/// A bcrypt hash (cost 4) of `password`, as a client would send it in `password_hash`.
+fn bcrypt_hash(password: &str) -> String {
+    bulwark_security::authn::PasswordHash::create(
+        &password.to_owned().into(),
+        bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 },
+    )
+    .expect("hash")
+    .as_str()
+    .to_owned()
+}
+
 fn search(ctx: &Ctx, auth: &str, body: &Value) -> Option<Vec<Value>> {
     let (status, v) = ctx.call(auth, "POST", "/kt/_search", body);
     (status == 200).then(|| v["hits"]["hits"].as_array().cloned().unwrap_or_default())
@@ -41,13 +52,8 @@ pub const USER: &[(&str, Check)] = &[
         );
     }),
     ("password_hash", |c| {
-        use bulwark_security::authn::PasswordHash;
-        let h = PasswordHash::create(
-            &"hashed-password-1".to_owned().into(),
-            bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 },
-        )
-        .expect("hash");
-        c.admin("PUT", "/_security/user/u_hash", &json!({"password_hash": h.as_str(), "roles": []}));
+        let h = bcrypt_hash("hashed-password-1");
+        c.admin("PUT", "/_security/user/u_hash", &json!({"password_hash": h, "roles": []}));
         assert_eq!(
             c.call(&basic("u_hash", "hashed-password-1"), "GET", "/_security/_authenticate", &Value::Null).0,
             200
@@ -121,14 +127,9 @@ pub const PASSWORD: &[(&str, Check)] = &[
         );
     }),
     ("password_hash", |c| {
-        use bulwark_security::authn::PasswordHash;
-        let h = PasswordHash::create(
-            &"changed-hash-1".to_owned().into(),
-            bulwark_settings::values::PasswordHashing::Bcrypt { cost: 4 },
-        )
-        .expect("hash");
+        let h = bcrypt_hash("changed-hash-1");
         c.admin("PUT", "/_security/user/u_ch", &json!({"password": PW, "roles": []}));
-        c.admin("POST", "/_security/user/u_ch/_password", &json!({"password_hash": h.as_str()}));
+        c.admin("POST", "/_security/user/u_ch/_password", &json!({"password_hash": h}));
         assert_eq!(
             c.call(&basic("u_ch", "changed-hash-1"), "GET", "/_security/_authenticate", &Value::Null).0,
             200

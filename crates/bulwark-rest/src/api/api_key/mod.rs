@@ -105,23 +105,12 @@ impl Scope {
     }
 }
 
-/// The keys `a` reaches for `action`. Get and invalidate by a key that reaches only itself
-/// must name only itself, by id (`ids`); a query is filtered instead.
-fn scope(
-    state: &RestState,
-    a: &Authentication,
-    action: Action,
-    ids: Option<Option<&[String]>>,
-) -> Result<Scope, ApiError> {
+/// The keys `a` reaches for `action`.
+fn scope(state: &RestState, a: &Authentication, action: Action) -> Result<Scope, ApiError> {
     Ok(match state.authorizer.api_key_reach(a, action) {
         KeyReach::All => Scope::All,
         KeyReach::OwnKeys => Scope::Owner(owner_of(state, a)?),
-        KeyReach::Itself(id) => {
-            if let Some(ids) = ids {
-                check_only_itself(a, action, ids)?;
-            }
-            Scope::Itself(id)
-        }
+        KeyReach::Itself(id) => Scope::Itself(id),
     })
 }
 
@@ -453,7 +442,10 @@ pub async fn get(
     }
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
-    let bound = scope(&state, &a, Action::GetApiKey, Some(id.map(|i| vec![i.to_owned()]).as_deref()))?;
+    let bound = scope(&state, &a, Action::GetApiKey)?;
+    if let Scope::Itself(_) = bound {
+        check_only_itself(&a, Action::GetApiKey, id.map(|i| vec![i.to_owned()]).as_deref())?;
+    }
     let now = now_millis();
     let found: Vec<Value> = all_keys(&state)?
         .into_iter()
@@ -520,7 +512,10 @@ pub async fn invalidate(
     }
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
-    let bound = scope(&state, &a, Action::InvalidateApiKey, Some(ids.as_deref()))?;
+    let bound = scope(&state, &a, Action::InvalidateApiKey)?;
+    if let Scope::Itself(_) = bound {
+        check_only_itself(&a, Action::InvalidateApiKey, ids.as_deref())?;
+    }
     let (mut invalidated, mut previously) = (Vec::new(), Vec::new());
     let now = now_millis();
     for (kid, mut k) in all_keys(&state)? {

@@ -33,7 +33,7 @@ pub async fn query(
         "query_api_keys_request",
         &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"],
     )?;
-    let bound = scope(&state, &a, Action::QueryApiKey, None)?;
+    let bound = scope(&state, &a, Action::QueryApiKey)?;
     tokio::task::spawn_blocking(move || search(&state, &m, &bound, with_limited_by))
         .await
         .map_err(|_| {
