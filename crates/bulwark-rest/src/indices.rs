@@ -125,7 +125,7 @@ pub struct UpdateOp {
 #[derive(Debug, Clone)]
 pub enum WriteOp {
     /// Index a document; `create` refuses to replace one (`op_type=create`).
-    Index { source: Value, create: bool, if_match: IfMatch },
+    Index { source: Arc<Value>, create: bool, if_match: IfMatch },
     /// Delete a document.
     Delete { if_match: IfMatch },
     /// Update a document.

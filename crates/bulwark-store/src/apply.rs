@@ -16,7 +16,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 
 use crate::command::{Command, CommandResponse, DocOp, DocOutcome, DocResult, EntryKind};
 use crate::db::AtPath;
-use crate::document::{PRIMARY_TERM, StoredDoc};
+use crate::document::{PRIMARY_TERM, StoredDoc, StoredDocRef};
 use crate::error::StoreError;
 use crate::event::AppliedEvent;
 use crate::tables::{DOCS, ENTRIES, INDICES, SEQ_NOS, TOMBSTONES};
@@ -199,7 +199,7 @@ impl<'t> StateTables<'t> {
             None => (self.tombstone(index, id)?.map_or(1, |v| v + 1), DocOutcome::Created),
         };
         let seq_no = self.next_seq_no(index)?;
-        let doc = StoredDoc { source: source.clone(), version, seq_no, primary_term: PRIMARY_TERM };
+        let doc = StoredDocRef { source, version, seq_no, primary_term: PRIMARY_TERM };
         let bytes = encode_json(&format!("document [{index}][{id}]"), &doc)?;
         self.docs.insert((index, id), bytes.as_slice()).at(self.path)?;
         self.tombstones.remove((index, id)).at(self.path)?;

@@ -60,7 +60,7 @@ fn index(idx: &str, id: &str, source: serde_json::Value) -> Command {
     Command::IndexDocument {
         index: idx.into(),
         id: id.into(),
-        source,
+        source: source.into(),
         op: DocOp::Index,
         if_seq_no: None,
         if_primary_term: None,
@@ -71,7 +71,7 @@ fn create(idx: &str, id: &str) -> Command {
     Command::IndexDocument {
         index: idx.into(),
         id: id.into(),
-        source: json!({}),
+        source: json!({}).into(),
         op: DocOp::Create,
         if_seq_no: None,
         if_primary_term: None,
@@ -82,7 +82,7 @@ fn index_if(idx: &str, id: &str, seq: u64, term: u64) -> Command {
     Command::IndexDocument {
         index: idx.into(),
         id: id.into(),
-        source: json!({"cas": true}),
+        source: json!({"cas": true}).into(),
         op: DocOp::Index,
         if_seq_no: Some(seq),
         if_primary_term: Some(term),

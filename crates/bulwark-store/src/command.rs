@@ -129,8 +129,9 @@ pub enum Command {
         index: String,
         /// The document id, chosen by the caller.
         id: String,
-        /// The document source.
-        source: serde_json::Value,
+        /// The document source, shared with the caller (a large document is not copied to
+        /// build the command).
+        source: std::sync::Arc<serde_json::Value>,
         /// Whether an existing document may be replaced.
         op: DocOp,
         /// Optimistic concurrency: the sequence number the current document must have.

@@ -133,7 +133,7 @@ async fn a_node_that_joins_after_compaction_gets_a_snapshot() {
         let doc = Command::IndexDocument {
             index: "i".into(),
             id: format!("{}", n % 7),
-            source: json!({"n": n}),
+            source: json!({"n": n}).into(),
             op: bulwark_store::DocOp::Index,
             if_seq_no: None,
             if_primary_term: None,

@@ -73,7 +73,7 @@ impl Model {
             Command::IndexDocument {
                 index: index.to_string(),
                 id: id(i),
-                source,
+                source: source.into(),
                 op,
                 if_seq_no: cond.map(|c| c.0),
                 if_primary_term: cond.map(|c| c.1),
@@ -127,7 +127,7 @@ impl Model {
                 };
                 let seq_no = self.next_seq_no;
                 self.next_seq_no += 1;
-                self.docs.insert(id.clone(), ModelDoc { source: source.clone(), version, seq_no });
+                self.docs.insert(id.clone(), ModelDoc { source: Value::clone(source), version, seq_no });
                 CommandResponse::Doc(DocResult { result, version, seq_no, primary_term: 1 })
             }
             Command::DeleteDocument { id, if_seq_no, if_primary_term, .. } => {

@@ -21,7 +21,7 @@ fn index_doc(index: &str, id: &str, source: serde_json::Value) -> Command {
     Command::IndexDocument {
         index: index.to_string(),
         id: id.to_string(),
-        source,
+        source: source.into(),
         op: DocOp::Index,
         if_seq_no: None,
         if_primary_term: None,

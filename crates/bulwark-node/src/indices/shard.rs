@@ -23,7 +23,7 @@ const PRUNE_AT: usize = 100_000;
 /// One acknowledged change to apply.
 #[derive(Debug)]
 pub(crate) enum Applied {
-    Put { id: String, source: Value, seq_no: u64 },
+    Put { id: String, source: Arc<Value>, seq_no: u64 },
     Delete { id: String, seq_no: u64 },
 }
 
@@ -234,7 +234,7 @@ mod tests {
     }
 
     fn put(id: &str, v: i64, seq_no: u64) -> Applied {
-        Applied::Put { id: id.into(), source: json!({ "v": v }), seq_no }
+        Applied::Put { id: id.into(), source: json!({ "v": v }).into(), seq_no }
     }
 
     fn value_of(s: &Shard, id: &str) -> Option<i64> {

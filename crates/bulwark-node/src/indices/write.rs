@@ -31,7 +31,7 @@ struct Pending {
 
 /// What an item writes.
 enum Plan {
-    Put { source: Value, create: bool, guard: IfMatch, by_user: bool, update: bool },
+    Put { source: Arc<Value>, create: bool, guard: IfMatch, by_user: bool, update: bool },
     Delete { guard: IfMatch },
 }
 
@@ -246,7 +246,7 @@ impl Indices {
                 Plan::Put { source, create, guard, .. } => Command::IndexDocument {
                     index,
                     id,
-                    source: source.clone(),
+                    source: Arc::clone(source),
                     op: if *create { DocOp::Create } else { DocOp::Index },
                     if_seq_no: guard.seq_no,
                     if_primary_term: guard.primary_term,
@@ -293,7 +293,7 @@ impl Indices {
                     };
                     let source = match plan {
                         Plan::Put { source, update, .. } => {
-                            let returned = update.then(|| source.clone());
+                            let returned = update.then(|| Value::clone(&source));
                             changes.entry(index.clone()).or_default().push(Applied::Put {
                                 id: id.clone(),
                                 source,
@@ -364,7 +364,7 @@ impl Indices {
             WriteOp::Index { source, create, if_match } => {
                 let grew = check(shard, id, source)?;
                 let plan = Plan::Put {
-                    source: source.clone(),
+                    source: Arc::clone(source),
                     create: *create,
                     guard: *if_match,
                     by_user: true,
@@ -426,7 +426,7 @@ impl Indices {
             }
         };
         let grew = check(shard, id, &source)?;
-        Ok(Ok((Plan::Put { source, create, guard, by_user, update: true }, grew)))
+        Ok(Ok((Plan::Put { source: Arc::new(source), create, guard, by_user, update: true }, grew)))
     }
 
     /// The stored metadata of `name`.

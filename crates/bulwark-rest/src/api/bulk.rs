@@ -204,7 +204,7 @@ fn item_op(
                 ));
             }
             let kind = if create { WriteKind::Create } else { WriteKind::Index };
-            Ok((kind, WriteOp::Index { source: source_value()?, create, if_match }))
+            Ok((kind, WriteOp::Index { source: source_value()?.into(), create, if_match }))
         }
     }
 }
@@ -225,6 +225,9 @@ pub async fn bulk(
     let require_alias = crate::params::flag(&params, "require_alias")?;
     let lines = ndjson::lines(&bytes)?;
     let mut items = parse(&lines, default_index.as_deref(), require_alias)?;
+    // The items own what they need: the body is not held while they are written.
+    drop(lines);
+    drop(bytes);
     if items.is_empty() {
         return Err(crate::body::validation("no requests added"));
     }

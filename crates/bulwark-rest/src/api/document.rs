@@ -65,6 +65,8 @@ async fn put_doc(
         return Err(validation("create operations do not support compare and set. use index instead"));
     }
     let source = parse_source(&bytes)?;
+    // The body is not needed once parsed: a large document is held once, not twice.
+    drop(bytes);
     let catalog = Catalog::load(&svc)?;
     // An index request without an id creates a document, as Elasticsearch treats it.
     let kind = if create || id.is_none() { WriteKind::Create } else { WriteKind::Index };
@@ -75,7 +77,7 @@ async fn put_doc(
     let item = WriteItem {
         index: target.index,
         id,
-        op: WriteOp::Index { source, create: kind == WriteKind::Create, if_match },
+        op: WriteOp::Index { source: source.into(), create: kind == WriteKind::Create, if_match },
     };
     let outcome = write_one(&svc, item, target.auto_create, refresh).await?;
     let status = outcome.result.status();
