@@ -74,8 +74,14 @@ pub async fn elastic_password(
             (p.clone(), ElasticPassword::Generated(p))
         }
     };
-    let hash =
-        PasswordHash::create(&password, settings.security.password_hashing).map_err(|e| no_password(&e))?;
+    // bcrypt costs tens of milliseconds: hashed on the blocking pool, not on a runtime worker.
+    let algorithm = settings.security.password_hashing;
+    let hash = tokio::task::spawn_blocking(move || PasswordHash::create(&password, algorithm))
+        .await
+        .map_err(|e| {
+            NodeError::Config(format!("cannot set the elastic password: hashing was interrupted: {e}"))
+        })?
+        .map_err(|e| no_password(&e))?;
     users.set_password("elastic", &hash).await?;
     bulwark_keystore::crash_point("bootstrap.password-stored");
     Ok(Some(source))

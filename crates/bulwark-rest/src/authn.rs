@@ -11,6 +11,7 @@ use bulwark_security::SecurityError;
 use bulwark_security::audit::{AuditEvent, Origin};
 use bulwark_security::authn::{Authentication, Credentials, Outcome};
 
+use crate::blocking::blocking;
 use crate::{ApiError, RestState};
 
 /// Where the request came from (the peer address the server put in the extensions).
@@ -66,16 +67,9 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
         None => {
             let authenticator = state.authenticator.clone();
             let o = origin.clone();
-            match tokio::task::spawn_blocking(move || authenticator.authenticate(&credentials, &o)).await {
+            match blocking("authentication", move || authenticator.authenticate(&credentials, &o)).await {
                 Ok(o) => o,
-                Err(_) => {
-                    return ApiError::new(
-                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        "exception",
-                        "authentication was interrupted",
-                    )
-                    .into_response();
-                }
+                Err(e) => return e.into_response(),
             }
         }
     };

@@ -5,6 +5,7 @@
 
 pub mod api;
 mod authn;
+mod blocking;
 mod blocks;
 mod body;
 mod caller;

@@ -22,6 +22,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use super::audit_change;
+use crate::blocking::blocking;
 use crate::body::{self, opt_string};
 use crate::{ApiError, Enrollment, EnrollmentAuthority, RestState, SignError, authn};
 
@@ -152,19 +153,16 @@ pub async fn node(
         }
     }
     let signer = authority.clone();
-    let signed = tokio::task::spawn_blocking(move || signer.sign_node(&http_csr, &transport_csr))
-        .await
-        .map_err(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "signing was interrupted")
-        })?
-        .map_err(|e| match e {
+    let signed = blocking("signing", move || signer.sign_node(&http_csr, &transport_csr)).await?.map_err(
+        |e| match e {
             SignError::BadRequest(m) => ApiError::illegal_argument(m),
             SignError::Unavailable(m) => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "exception",
                 format!("this node cannot sign certificates for enrollment: {m}"),
             ),
-        })?;
+        },
+    )?;
     if let Some(id) = &key
         && let Some(mut rec) = load_key(&state, id)?
     {

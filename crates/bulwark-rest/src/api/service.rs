@@ -23,6 +23,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
 use super::audit_change;
+use crate::blocking::blocking;
 use crate::{ApiError, RestState, body};
 
 /// A token created through the API, as stored (the node reads the same shape).
@@ -136,12 +137,11 @@ pub(crate) async fn store_new_token(
 ) -> Result<ServiceAccountToken, ApiError> {
     let qualified = id.qualified_name();
     let token = ServiceAccountToken::generate(id)?;
-    let token = tokio::task::spawn_blocking(move || {
+    let token = blocking("hashing", move || {
         let hash = token.hash(SERVICE_TOKEN_HASHING);
         (token, hash)
     })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "hashing was interrupted"))?;
+    .await?;
     let (token, hash) = (token.0, token.1?);
     let stored = StoredServiceToken { hash: hash.as_str().to_owned(), creation: now_millis() };
     let value = serde_json::to_value(&stored).map_err(ApiError::store)?;

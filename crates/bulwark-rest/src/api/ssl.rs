@@ -13,6 +13,7 @@ use bulwark_store::{Command, EntryKind};
 use serde_json::{Value, json};
 
 use super::{Caller, audit_change};
+use crate::blocking::blocking;
 use crate::body::{self, opt_string};
 use crate::revocation::{self, Authority, RevokedCertificate};
 use crate::{ApiError, Enrollment, RestState, SignError};
@@ -125,9 +126,7 @@ pub async fn crl(
         .iter()
         .map(RevokedCertificate::revocation)
         .collect();
-    let signed = tokio::task::spawn_blocking(move || ca.crl(authority, &list))
-        .await
-        .map_err(|_| internal("signing the revocation list was interrupted".to_owned()))?;
+    let signed = blocking("signing the revocation list", move || ca.crl(authority, &list)).await?;
     let der = match signed {
         Ok(Some(der)) => der,
         Ok(None) => {

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
 use super::audit_change;
+use crate::blocking::blocking;
 use crate::body::{self, opt_string, opt_strings};
 use crate::{ApiError, RestState};
 
@@ -78,9 +79,7 @@ async fn new_hash(state: &RestState, m: &Map<String, Value>) -> Result<Option<Pa
             let p = SecretString::from(p);
             state.password_policy.check(&p).map_err(body::validation)?;
             let alg = state.password_hashing;
-            let h = tokio::task::spawn_blocking(move || PasswordHash::create(&p, alg))
-                .await
-                .map_err(|_| ApiError::store("hashing was interrupted"))??;
+            let h = blocking("hashing", move || PasswordHash::create(&p, alg)).await??;
             Ok(Some(h))
         }
         (None, Some(h)) => {

@@ -33,6 +33,7 @@ mod query;
 mod render;
 mod update;
 
+use crate::blocking::blocking;
 use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
 use crate::{ApiError, RestState};
 pub use query::query;
@@ -389,11 +390,8 @@ pub async fn grant(
     };
     let authenticator = state.authenticator.clone();
     let credentials = Credentials::Basic { username, password };
-    let outcome = tokio::task::spawn_blocking(move || authenticator.authenticate(&credentials, &origin))
-        .await
-        .map_err(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "authentication was interrupted")
-        })?;
+    let outcome =
+        blocking("authentication", move || authenticator.authenticate(&credentials, &origin)).await?;
     let granted = match outcome {
         Outcome::Success(g) => g,
         Outcome::Failure { error, delay } => {
@@ -446,21 +444,27 @@ pub async fn get(
     if let Scope::Itself(_) = bound {
         check_only_itself(&a, Action::GetApiKey, id.map(|i| vec![i.to_owned()]).as_deref())?;
     }
-    let now = now_millis();
-    let found: Vec<Value> = all_keys(&state)?
-        .into_iter()
-        .filter(|(kid, k)| {
-            id.is_none_or(|i| i == kid)
-                && name.as_ref().is_none_or(|n| n.matches(&k.name))
-                && username.is_none_or(|u| u == k.username)
-                && realm.is_none_or(|r| r == k.realm)
-                && mine.as_ref().is_none_or(|o| o.owns(k))
-                && bound.reaches(kid, k)
-                && (!active_only || k.is_active(now))
-        })
-        .map(|(kid, k)| render(&kid, &k, with_limited_by.then(|| limited_by(&state, &k))))
-        .collect();
-    let status = if id.is_some() && found.is_empty() { StatusCode::NOT_FOUND } else { StatusCode::OK };
+    let by_id = id.is_some();
+    let [id, username, realm] = [id, username, realm].map(|v| v.map(str::to_owned));
+    // Reading and rendering every key is a scan: off the request workers.
+    let found: Vec<Value> = blocking("listing the API keys", move || -> Result<_, ApiError> {
+        let now = now_millis();
+        Ok(all_keys(&state)?
+            .into_iter()
+            .filter(|(kid, k)| {
+                id.as_ref().is_none_or(|i| i == kid)
+                    && name.as_ref().is_none_or(|n| n.matches(&k.name))
+                    && username.as_ref().is_none_or(|u| *u == k.username)
+                    && realm.as_ref().is_none_or(|r| *r == k.realm)
+                    && mine.as_ref().is_none_or(|o| o.owns(k))
+                    && bound.reaches(kid, k)
+                    && (!active_only || k.is_active(now))
+            })
+            .map(|(kid, k)| render(&kid, &k, with_limited_by.then(|| limited_by(&state, &k))))
+            .collect())
+    })
+    .await??;
+    let status = if by_id && found.is_empty() { StatusCode::NOT_FOUND } else { StatusCode::OK };
     Ok((status, Json(json!({ "api_keys": found }))).into_response())
 }
 

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use bulwark_pattern::{Glob, Syntax};
 use bulwark_security::authn::{ApiKeyRecord, Authentication, now_millis};
 use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
 use super::{Scope, all_keys, caller, duration_ms, flag, limited_by, render, scope};
+use crate::blocking::blocking;
 use crate::body::{self, known_fields};
 use crate::{ApiError, RestState};
 
@@ -34,12 +34,7 @@ pub async fn query(
         &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"],
     )?;
     let bound = scope(&state, &a, Action::QueryApiKey)?;
-    tokio::task::spawn_blocking(move || search(&state, &m, &bound, with_limited_by))
-        .await
-        .map_err(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "the query was interrupted")
-        })?
-        .map(Json)
+    blocking("the query", move || search(&state, &m, &bound, with_limited_by)).await?.map(Json)
 }
 
 /// The answer of a query request over the keys `bound` reaches.
