@@ -35,6 +35,20 @@ pub fn tune_allocator() {
     }
 }
 
+/// The machine's physical memory in bytes (1 GiB when it cannot be read).
+pub fn physical() -> u64 {
+    #[cfg(unix)]
+    {
+        // SAFETY: sysconf only reads system configuration values.
+        let (pages, size) =
+            unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+        if let (Ok(p), Ok(s)) = (u64::try_from(pages), u64::try_from(size)) {
+            return p.saturating_mul(s);
+        }
+    }
+    1 << 30
+}
+
 /// A large request finished: its memory should go back to the system soon.
 pub fn large_request_done() {
     TRIMS_WANTED.store(TRIMS_PER_REQUEST, Ordering::Relaxed);

@@ -266,6 +266,9 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             api_keys_enabled: security.api_key_enabled,
             pki_enabled: client_auth && authenticator.has_pki_realms(),
             max_content_length: usize::try_from(settings.http.max_content_length).unwrap_or(usize::MAX),
+            indexing_pressure: bulwark_rest::pressure::IndexingPressure::new(
+                settings.indexing_pressure_memory_limit.bytes(crate::memory::physical()),
+            ),
             store: store.clone(),
             password_hashing: security.password_hashing,
             password_policy: PasswordPolicy::from_settings(&security.password_policy),

@@ -17,6 +17,7 @@ mod json;
 mod media;
 mod ndjson;
 pub mod params;
+pub mod pressure;
 mod resolve;
 pub mod restrict;
 pub mod revocation;

@@ -122,6 +122,8 @@ pub struct RestState {
     pub pki_enabled: bool,
     /// `http.max_content_length`.
     pub max_content_length: usize,
+    /// `indexing_pressure.memory.limit`: the bytes of write requests carried out at once.
+    pub indexing_pressure: Arc<crate::pressure::IndexingPressure>,
     /// The replicated store: every change goes through it.
     pub store: Arc<bulwark_store::Store>,
     /// How new passwords are hashed (`xpack.security.authc.password_hashing.algorithm`).

@@ -25,6 +25,9 @@ pub struct Settings {
     /// `network.host`.
     pub network_host: Option<String>,
     pub http: HttpSettings,
+    /// `indexing_pressure.memory.limit`: the most bytes of write requests (documents and bulk
+    /// bodies) being indexed at once; more is refused with 429 (default `10%` of physical memory).
+    pub indexing_pressure_memory_limit: MemoryLimit,
     pub transport: TransportSettings,
     pub discovery: DiscoverySettings,
     /// `path.data` (absolute, or relative to the home).
@@ -407,6 +410,9 @@ impl Settings {
                     }
                 })?,
             },
+            indexing_pressure_memory_limit: r
+                .parse_with("indexing_pressure.memory.limit", parse_memory_limit)?
+                .unwrap_or(MemoryLimit::Percent(10.0)),
             transport: TransportSettings {
                 host: r.string("transport.host")?,
                 port: r.parse_with("transport.port", port)?.unwrap_or(9300),

@@ -203,3 +203,17 @@ fn known_keys_are_every_key_read() {
     // Each key parses when written with a plausible value, and nothing else is read.
     assert!(!keys.iter().any(|k| k == "xpack.security.nonsense"));
 }
+
+#[test]
+fn indexing_pressure_limit() {
+    use crate::values::MemoryLimit;
+    assert_eq!(settings("").unwrap().indexing_pressure_memory_limit, MemoryLimit::Percent(10.0));
+    let s = settings("indexing_pressure.memory.limit: 25%\n").unwrap();
+    assert_eq!(s.indexing_pressure_memory_limit.bytes(1000), 250);
+    let s = settings("indexing_pressure.memory:\n  limit: 64mb\n").unwrap();
+    assert_eq!(s.indexing_pressure_memory_limit.bytes(1000), 64 << 20);
+    for bad in ["0%", "150%", "lots", "-5mb"] {
+        let e = settings(&format!("indexing_pressure.memory.limit: \"{bad}\"\n")).unwrap_err().to_string();
+        assert!(e.contains("indexing_pressure.memory.limit"), "{bad}: {e}");
+    }
+}

@@ -35,6 +35,37 @@ pub fn parse_byte_size(s: &str) -> Result<u64, String> {
     n.checked_mul(m).ok_or_else(|| format!("[{s}] is too large"))
 }
 
+/// An amount of memory: bytes, or a share of the machine's physical memory (`10%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MemoryLimit {
+    /// A byte size (`512mb`).
+    Bytes(u64),
+    /// A percentage of physical memory, above 0 and at most 100.
+    Percent(f64),
+}
+
+impl MemoryLimit {
+    /// The limit in bytes on a machine with `physical` bytes of memory.
+    pub fn bytes(self, physical: u64) -> u64 {
+        match self {
+            MemoryLimit::Bytes(n) => n,
+            // Float to integer saturates: at most `physical`.
+            MemoryLimit::Percent(p) => (physical as f64 * p / 100.0) as u64,
+        }
+    }
+}
+
+/// Parses a byte size (`512mb`) or a percentage of physical memory (`10%`).
+pub fn parse_memory_limit(s: &str) -> Result<MemoryLimit, String> {
+    match s.trim().strip_suffix('%') {
+        Some(p) => match p.trim().parse::<f64>() {
+            Ok(p) if p > 0.0 && p <= 100.0 => Ok(MemoryLimit::Percent(p)),
+            _ => Err(format!("[{s}] is not a percentage above 0% and at most 100%")),
+        },
+        None => parse_byte_size(s).map(MemoryLimit::Bytes),
+    }
+}
+
 macro_rules! es_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*

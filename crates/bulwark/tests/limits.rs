@@ -343,3 +343,40 @@ fn oversized_bodies_http2_unknown_paths_http1_0_and_plaintext() {
         .count();
     assert_eq!(warnings, 1, "plaintext warnings: {warnings}");
 }
+
+#[test]
+fn writes_past_the_indexing_pressure_limit_get_429_and_reservations_are_given_back() {
+    let home = TestHome::new();
+    let s: Started = start_fresh(&home, &["-E", "indexing_pressure.memory.limit=16kb"]);
+    let elastic = ("elastic", s.password.as_str());
+    let big = serde_json::json!({ "a": "x".repeat(20 << 10) });
+    let small = serde_json::json!({ "a": "x" });
+    for _ in 0..3 {
+        let (status, body) = s.client.call("PUT", "/p/_doc/big", elastic, Some(&big)).expect("request");
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["error"]["type"], "es_rejected_execution_exception", "{body}");
+        let reason = body["error"]["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("max_coordinating_and_primary_bytes=16384"), "{body}");
+        let (status, body) = s
+            .client
+            .call("POST", "/p/_update/big", elastic, Some(&serde_json::json!({"doc": big})))
+            .expect("request");
+        assert_eq!(status, 429, "{body}");
+        // Each refused or finished write gives its bytes back: small writes keep going through.
+        let (status, body) = s.client.call("PUT", "/p/_doc/small", elastic, Some(&small)).expect("request");
+        assert!(status == 201 || status == 200, "{status} {body}");
+    }
+    let bulk = format!("{{\"index\":{{\"_index\":\"p\"}}}}\n{}\n", big);
+    let (status, _, body) = bulwark_testkit::raw_https(
+        s.port,
+        &std::fs::read(home.config("certs/http_ca.crt")).expect("ca"),
+        format!(
+            "POST /_bulk HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{bulk}",
+            basic(&s.password),
+            bulk.len()
+        )
+        .as_bytes(),
+    )
+    .expect("bulk");
+    assert_eq!(status, 429, "{}", String::from_utf8_lossy(&body));
+}

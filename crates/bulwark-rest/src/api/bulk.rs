@@ -219,6 +219,7 @@ pub async fn bulk(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
+    let _reserved = state.indexing_pressure.reserve(bytes.len())?;
     let default_index = path.map(|Path(p)| p);
     refuse_unsupported(|k| params.get(k).cloned())?;
     let refresh = refresh_param(params.get("refresh").map(String::as_str))?;

@@ -55,6 +55,7 @@ async fn put_doc(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let Put { index, id, create } = put;
+    let _reserved = state.indexing_pressure.reserve(bytes.len())?;
     refuse_unsupported(|k| params.get(k).cloned())?;
     if let Some(id) = &id {
         check_id(id)?;
@@ -335,8 +336,10 @@ pub async fn update(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     check_id(&id)?;
+    let _reserved = state.indexing_pressure.reserve(bytes.len())?;
     let refresh = refresh_param(params.get("refresh").map(String::as_str))?;
     let body = body::object(&bytes, true)?;
+    drop(bytes);
     let (mut op, mut filter) = update_op(&body)?;
     op.if_match = if_match_params(&params)?;
     if let Some(r) = params.get("retry_on_conflict") {

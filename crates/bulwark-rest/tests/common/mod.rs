@@ -99,6 +99,7 @@ pub async fn state_with(security_enabled: bool) -> RestState {
         api_keys_enabled: true,
         pki_enabled: false,
         max_content_length: 1 << 20,
+        indexing_pressure: bulwark_rest::pressure::IndexingPressure::new(64 << 20),
         store,
         password_hashing: PasswordHashing::Bcrypt { cost: 4 },
         password_policy: bulwark_security::authn::PasswordPolicy::from_settings(
