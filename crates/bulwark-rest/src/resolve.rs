@@ -177,7 +177,7 @@ pub fn resolve(
         .map(|p| (*p).to_owned())
         .collect();
     if !explicit.is_empty() {
-        caller.authorize(state, action, &explicit)?;
+        caller.check(state, action, &explicit)?;
     }
 
     let usable = |meta: &IndexMeta| if meta.closed { opts.closed } else { opts.open };
@@ -237,7 +237,11 @@ pub fn resolve(
     if out.is_empty() && !opts.allow_no_indices {
         return Err(index_not_found(expr));
     }
-    Ok(out.into_iter().collect())
+    let out: Vec<String> = out.into_iter().collect();
+    // The decision on what the request works on: explicit names were authorized above,
+    // wildcards and aliases kept only what the caller may see.
+    caller.granted(state, action, &out);
+    Ok(out)
 }
 
 /// Checks a name for a new index or alias as Elasticsearch does

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bulwark_security::SecurityError;
-use bulwark_security::authn::{ApiKeyRecord, Authentication, ServiceAccount, ServiceTokenId, now_millis};
+use bulwark_security::authn::{ApiKeyRecord, ServiceAccount, ServiceTokenId, now_millis};
 use bulwark_security::enrollment::{self, EnrollmentError, EnrollmentScope, encode_der};
 use bulwark_store::{Command, EntryKind};
 use secrecy::ExposeSecret;
@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use super::audit_change;
 use crate::blocking::blocking;
 use crate::body::{self, opt_string};
+use crate::caller::Caller;
 use crate::{ApiError, Enrollment, EnrollmentAuthority, RestState, SignError, authn};
 
 /// Serialises "check unused, sign, mark used" for node tokens.
@@ -49,7 +50,7 @@ fn authority(
 /// Elasticsearch answers.
 pub async fn kibana(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     ext: Option<axum::Extension<Enrollment>>,
 ) -> Result<Json<Value>, ApiError> {
     let authority = authority(ext)?;
@@ -100,8 +101,8 @@ fn csr_field(m: &serde_json::Map<String, Value>, key: &str) -> Result<Option<Vec
 }
 
 /// The caller's node enrollment key, when it authenticated with one (single use applies).
-fn node_key(who: &Option<axum::Extension<Authentication>>) -> Option<String> {
-    let k = who.as_ref()?.api_key.as_ref()?;
+fn node_key(who: &Caller) -> Option<String> {
+    let k = who.authn.as_ref()?.api_key.as_ref()?;
     (EnrollmentScope::of_key(&k.name, &k.descriptors) == Some(EnrollmentScope::Node)).then(|| k.id.clone())
 }
 
@@ -115,7 +116,7 @@ fn load_key(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiErro
 /// certificates as base64 DER.
 pub async fn node(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     ext: Option<axum::Extension<Enrollment>>,
     uri: axum::http::Uri,
     bytes: Bytes,

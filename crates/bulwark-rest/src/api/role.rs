@@ -308,7 +308,7 @@ pub async fn has_privileges(
     who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let Some(axum::Extension(a)) = who else {
+    let Some(a) = who.authn else {
         return Err(ApiError::illegal_argument("security is disabled on this node"));
     };
     let m = body::object(&bytes, true)?;
@@ -361,7 +361,7 @@ pub async fn has_privileges(
 
 /// `GET /_security/user/_privileges`: the union of the caller's roles.
 pub async fn user_privileges(State(state): State<RestState>, who: Caller) -> Result<Json<Value>, ApiError> {
-    let Some(axum::Extension(a)) = who else {
+    let Some(a) = who.authn else {
         return Err(ApiError::illegal_argument("security is disabled on this node"));
     };
     if a.api_key.as_ref().is_some_and(|k| !k.descriptors.is_empty()) {

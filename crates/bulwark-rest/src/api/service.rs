@@ -14,8 +14,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bulwark_security::authn::{
-    Authentication, SERVICE_ACCOUNTS, SERVICE_TOKEN_HASHING, ServiceAccount, ServiceAccountToken,
-    ServiceTokenId, new_api_key_id, now_millis,
+    SERVICE_ACCOUNTS, SERVICE_TOKEN_HASHING, ServiceAccount, ServiceAccountToken, ServiceTokenId,
+    new_api_key_id, now_millis,
 };
 use bulwark_security::authz::reserved_role_descriptor;
 use bulwark_store::{Command, EntryKind};
@@ -24,6 +24,7 @@ use serde_json::{Map, Value, json};
 
 use super::audit_change;
 use crate::blocking::blocking;
+use crate::caller::Caller;
 use crate::{ApiError, RestState, body};
 
 /// A token created through the API, as stored (the node reads the same shape).
@@ -103,7 +104,7 @@ fn account(params: &HashMap<String, String>) -> Result<&'static ServiceAccount, 
 pub async fn create_token(
     State(state): State<RestState>,
     Path(params): Path<HashMap<String, String>>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let account = account(&params)?;
     let name = match params.get("name") {
@@ -157,7 +158,7 @@ pub(crate) async fn store_new_token(
 pub async fn delete_token(
     State(state): State<RestState>,
     Path(params): Path<HashMap<String, String>>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
 ) -> Result<Response, ApiError> {
     let account = account(&params)?;
     let id = ServiceTokenId::new(account, path_part(&params, "name")).map_err(body::validation)?;

@@ -55,7 +55,7 @@ pub async fn revoke(
         serial_number: serial,
         reason: reason.name().to_owned(),
         revoked_at: now_millis(),
-        revoked_by: who.as_ref().map_or_else(String::new, |a| a.user.username.clone()),
+        revoked_by: who.user_name(),
     };
     let id = record.id();
     let existing = state.store.get_entry(EntryKind::RevokedCertificate, &id).map_err(ApiError::store)?;

@@ -65,13 +65,9 @@ impl<'a> Targets<'a> {
         let index = target.clone().unwrap_or_else(|| name.to_owned());
         let one = std::slice::from_ref(&index);
         match kind {
-            WriteKind::Index => {
-                self.caller.authorize(self.state, Action::IndexDoc, one)?;
-                self.caller.authorize_overwrite(self.state, &index)?;
-            }
+            WriteKind::Index => self.caller.authorize_overwrite(self.state, &index)?,
             WriteKind::Create => {
-                self.caller.authorize(self.state, Action::IndexDoc, one)?;
-                self.caller.authorize(self.state, Action::CreateDoc, one)?;
+                self.caller.authorize_each(self.state, &[Action::IndexDoc, Action::CreateDoc], one)?;
             }
             WriteKind::Delete => self.caller.authorize(self.state, Action::DeleteDoc, one)?,
             WriteKind::Update => {

@@ -35,6 +35,7 @@ mod update;
 
 use crate::blocking::blocking;
 use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
+use crate::caller::Caller;
 use crate::{ApiError, RestState};
 pub use query::query;
 use render::{limited_by, render};
@@ -59,10 +60,7 @@ impl Owner {
 
 /// The caller, or an error when security is off or the API key service is disabled (there are
 /// no API keys then).
-pub(super) fn caller(
-    state: &RestState,
-    who: Option<axum::Extension<Authentication>>,
-) -> Result<Authentication, ApiError> {
+pub(super) fn caller(state: &RestState, who: Caller) -> Result<Authentication, ApiError> {
     if !state.api_keys_enabled {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -70,7 +68,7 @@ pub(super) fn caller(
             "api keys are not enabled (xpack.security.authc.api_key.enabled is false)",
         ));
     }
-    who.map(|a| a.0).ok_or_else(|| {
+    who.authn.ok_or_else(|| {
         ApiError::illegal_argument("api keys are not enabled: security is disabled on this node")
     })
 }
@@ -319,7 +317,7 @@ async fn create_key(
 /// `POST|PUT /_security/api_key`
 pub async fn create(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let a = caller(&state, who)?;
@@ -337,7 +335,7 @@ pub async fn create(
 /// `POST /_security/api_key/grant`: a key for a user whose password the caller presents.
 pub async fn grant(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     method: axum::http::Method,
     uri: axum::http::Uri,
@@ -417,7 +415,7 @@ fn name_filter(pattern: &str) -> Glob {
 /// `GET /_security/api_key?id=&name=&username=&realm_name=&owner=&active_only=&with_limited_by=`
 pub async fn get(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let a = caller(&state, who)?;
@@ -471,7 +469,7 @@ pub async fn get(
 /// `DELETE /_security/api_key` `{ids|id, name, realm_name, username, owner}`
 pub async fn invalidate(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let a = caller(&state, who)?;
