@@ -8,6 +8,7 @@
 //! a node is invalidated (and marked as used) in the same step, under a lock, so two concurrent
 //! uses of one token cannot both succeed on this node.
 
+use crate::ErrorType;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -36,8 +37,7 @@ fn authority(
 ) -> Result<std::sync::Arc<dyn EnrollmentAuthority>, ApiError> {
     let disabled = || {
         ApiError::new(
-            StatusCode::FORBIDDEN,
-            "security_exception",
+            ErrorType::Forbidden,
             "Enrollment mode is not enabled. Set [xpack.security.enrollment.enabled] to true, in order to use this API.",
         )
     };
@@ -55,15 +55,11 @@ pub async fn kibana(
 ) -> Result<Json<Value>, ApiError> {
     let authority = authority(ext)?;
     let ca = authority.http_ca_der().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "exception",
-            "Unable to determine the HTTP CA certificate: the HTTP layer's certificate chain holds no CA certificate",
+        ApiError::new(ErrorType::Internal, "Unable to determine the HTTP CA certificate: the HTTP layer's certificate chain holds no CA certificate",
         )
     })?;
-    let account = ServiceAccount::find("elastic/kibana").ok_or_else(|| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "no elastic/kibana account")
-    })?;
+    let account = ServiceAccount::find("elastic/kibana")
+        .ok_or_else(|| ApiError::new(ErrorType::Internal, "no elastic/kibana account"))?;
     let mut millis = now_millis();
     let id = loop {
         let id = ServiceTokenId::new(account, &format!("enroll-process-token-{millis}"))
@@ -125,8 +121,7 @@ pub async fn node(
     let m = body::object(&bytes, true)?;
     if let Some(k) = m.keys().find(|k| !["http_csr", "transport_csr"].contains(&k.as_str())) {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "x_content_parse_exception",
+            ErrorType::XContentParse,
             format!("[node_enrollment_request] unknown field [{k}]"),
         ));
     }
@@ -158,8 +153,7 @@ pub async fn node(
         |e| match e {
             SignError::BadRequest(m) => ApiError::illegal_argument(m),
             SignError::Unavailable(m) => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "exception",
+                ErrorType::Internal,
                 format!("this node cannot sign certificates for enrollment: {m}"),
             ),
         },
@@ -205,12 +199,10 @@ pub async fn scope_hint(req: Request, next: Next) -> Response {
         .and_then(|k| EnrollmentScope::of_key(&k.name, &k.descriptors));
     let resp = next.run(req).await;
     match actual {
-        Some(actual) if actual != wanted && resp.status() == StatusCode::FORBIDDEN => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "security_exception",
-            EnrollmentError::WrongScope { wanted, actual }.to_string(),
-        )
-        .into_response(),
+        Some(actual) if actual != wanted && resp.status() == StatusCode::FORBIDDEN => {
+            ApiError::new(ErrorType::Forbidden, EnrollmentError::WrongScope { wanted, actual }.to_string())
+                .into_response()
+        }
         _ => resp,
     }
 }

@@ -1,6 +1,7 @@
 //! Role APIs (`_security/role`, bulk, `_query/role`, `_clear_cache`), role mappings, and the
 //! privilege views (`_has_privileges`, `user/_privileges`, `privilege/_builtin`).
 
+use crate::ErrorType;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -247,10 +248,8 @@ pub async fn put_mapping(
         return Err(match e {
             MappingError::Validation(r) => body::validation(r),
             MappingError::Parse(r) => ApiError::parse(r),
-            MappingError::Parsing(r) => ApiError::new(StatusCode::BAD_REQUEST, "parsing_exception", r),
-            MappingError::Content(r) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "x_content_parse_exception", r)
-            }
+            MappingError::Parsing(r) => ApiError::new(ErrorType::Parsing, r),
+            MappingError::Content(r) => ApiError::new(ErrorType::XContentParse, r),
         });
     }
     let existed = state.store.get_entry(EntryKind::RoleMapping, &name).map_err(ApiError::store)?.is_some();

@@ -7,6 +7,7 @@
 //! hashed as `config/service_tokens` tokens are. The bearer value is shown once, in the create
 //! response.
 
+use crate::ErrorType;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -115,8 +116,7 @@ pub async fn create_token(
     let qualified = id.qualified_name();
     if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::store)?.is_some() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "version_conflict_engine_exception",
+            ErrorType::VersionConflict,
             format!(
                 "[service_account_token-{qualified}]: version conflict, document already exists (current version [1])"
             ),

@@ -2,6 +2,7 @@
 //! Revocation: `POST /_ssl/certificates/_revoke`, `GET /_ssl/certificates/_revoked`, and the
 //! signed revocation lists at `GET /_ssl/crl/{http_ca,transport_ca}.crl`.
 
+use crate::ErrorType;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -96,7 +97,7 @@ pub async fn revoked(State(state): State<RestState>) -> Result<Json<Value>, ApiE
 }
 
 fn internal(reason: String) -> ApiError {
-    ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "exception", reason)
+    ApiError::new(ErrorType::Internal, reason)
 }
 
 fn render(r: &RevokedCertificate) -> Value {

@@ -9,6 +9,7 @@
 //! (`bulwark_security::authz::KeyReach`); this module translates requests and answers. Update is
 //! for the owner alone, whoever asks, as in Elasticsearch.
 
+use crate::ErrorType;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -63,8 +64,7 @@ impl Owner {
 pub(super) fn caller(state: &RestState, who: Caller) -> Result<Authentication, ApiError> {
     if !state.api_keys_enabled {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "feature_not_enabled_exception",
+            ErrorType::FeatureNotEnabled,
             "api keys are not enabled (xpack.security.authc.api_key.enabled is false)",
         ));
     }
@@ -166,11 +166,7 @@ fn validation_errors(errors: &[String]) -> Result<(), ApiError> {
         return Ok(());
     }
     let listed: String = errors.iter().enumerate().map(|(i, e)| format!("{}: {e};", i + 1)).collect();
-    Err(ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "action_request_validation_exception",
-        format!("Validation Failed: {listed}"),
-    ))
+    Err(ApiError::new(ErrorType::ActionRequestValidation, format!("Validation Failed: {listed}")))
 }
 
 /// A boolean query parameter: absent is false, present without a value is true.
