@@ -4,6 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bulwark_index::IndexError;
 use bulwark_security::SecurityError;
+use bulwark_store::{Fault, StoreError};
 use serde_json::json;
 
 /// The `WWW-Authenticate` challenges Elasticsearch sends with a 401.
@@ -188,6 +189,17 @@ impl ErrorType {
             IndexError::AlreadyExists { .. } => ErrorType::ResourceAlreadyExists,
             IndexError::Engine { .. } => ErrorType::Engine,
             IndexError::Corrupt { .. } => ErrorType::CorruptIndex,
+        }
+    }
+}
+
+/// A store failure: the node's own (500) or the cluster's state (503, try again), with the
+/// store's words.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e.fault() {
+            Fault::Node => ApiError::store(e),
+            Fault::Cluster => ApiError::new(ErrorType::Unavailable, e.to_string()),
         }
     }
 }

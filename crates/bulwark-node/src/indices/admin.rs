@@ -103,7 +103,7 @@ impl Indices {
         }
         let _admin = self.admin.lock().await;
         let cmds = names.iter().map(|name| Command::DeleteIndex { name: name.clone() }).collect();
-        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::store)?;
+        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::from)?;
         for name in names {
             if let Some(shard) = self.remove(&name) {
                 tracing::info!(index = %name, uuid = %shard.uuid, "index deleted");
@@ -176,7 +176,7 @@ impl Indices {
             }
             cmds.push(Command::UpdateIndexMetadata { name: name.clone(), metadata: encode(meta)? });
         }
-        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::store)?;
+        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::from)?;
         for (shard, meta, _) in updated.values() {
             shard.closed.store(meta.closed, Ordering::Relaxed);
         }

@@ -383,7 +383,7 @@ impl Indices {
         id: &str,
         u: &UpdateOp,
     ) -> Result<Result<(Plan, bool), WriteOutcome>, ApiError> {
-        let current = self.store.document(&shard.name, id).map_err(ApiError::store)?;
+        let current = self.store.document(&shard.name, id).map_err(ApiError::from)?;
         let by_user = u.if_match.seq_no.is_some();
         let (source, create, guard) = match current {
             Some(doc) => {
@@ -430,7 +430,7 @@ impl Indices {
 
     /// The stored metadata of `name`.
     pub(crate) fn metadata(&self, name: &str) -> Result<Option<IndexMeta>, ApiError> {
-        match self.store.index(name).map_err(ApiError::store)? {
+        match self.store.index(name).map_err(ApiError::from)? {
             None => Ok(None),
             Some(v) => serde_json::from_value(v)
                 .map(Some)

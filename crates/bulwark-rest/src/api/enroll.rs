@@ -67,7 +67,7 @@ pub async fn kibana(
         let taken = state
             .store
             .get_entry(EntryKind::ServiceToken, &id.qualified_name())
-            .map_err(ApiError::store)?
+            .map_err(ApiError::from)?
             .is_some();
         if !taken {
             break id;
@@ -103,7 +103,7 @@ fn node_key(who: &Caller) -> Option<String> {
 }
 
 fn load_key(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
-    let v = state.store.get_entry(EntryKind::ApiKey, id).map_err(ApiError::store)?;
+    let v = state.store.get_entry(EntryKind::ApiKey, id).map_err(ApiError::from)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -167,7 +167,7 @@ pub async fn node(
             .store
             .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.clone(), value })
             .await
-            .map_err(ApiError::store)?;
+            .map_err(ApiError::from)?;
     }
     audit_change(&state, &who, "enroll_node", key.as_deref().unwrap_or(""));
     Ok(Json(json!({

@@ -114,7 +114,7 @@ pub async fn create_token(
     };
     let id = ServiceTokenId::new(account, &name).map_err(body::validation)?;
     let qualified = id.qualified_name();
-    if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::store)?.is_some() {
+    if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::from)?.is_some() {
         return Err(ApiError::new(
             ErrorType::VersionConflict,
             format!(
@@ -150,7 +150,7 @@ pub(crate) async fn store_new_token(
         .store
         .write(Command::PutEntry { kind: EntryKind::ServiceToken, id: qualified, value })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     Ok(token)
 }
 
@@ -163,14 +163,14 @@ pub async fn delete_token(
     let account = account(&params)?;
     let id = ServiceTokenId::new(account, path_part(&params, "name")).map_err(body::validation)?;
     let qualified = id.qualified_name();
-    if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::store)?.is_none() {
+    if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::from)?.is_none() {
         return Ok((StatusCode::NOT_FOUND, Json(json!({ "found": false }))).into_response());
     }
     state
         .store
         .write(Command::DeleteEntry { kind: EntryKind::ServiceToken, id: qualified.clone() })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     audit_change(&state, &who, "delete_service_token", &qualified);
     Ok(Json(json!({ "found": true })).into_response())
 }
@@ -185,7 +185,7 @@ pub async fn credentials(
     let mut stored: Vec<String> = state
         .store
         .entries(EntryKind::ServiceToken)
-        .map_err(ApiError::store)?
+        .map_err(ApiError::from)?
         .into_iter()
         .filter_map(|(id, _)| id.strip_prefix(&prefix).map(str::to_owned))
         .collect();

@@ -59,7 +59,7 @@ pub async fn revoke(
         revoked_by: who.user_name(),
     };
     let id = record.id();
-    let existing = state.store.get_entry(EntryKind::RevokedCertificate, &id).map_err(ApiError::store)?;
+    let existing = state.store.get_entry(EntryKind::RevokedCertificate, &id).map_err(ApiError::from)?;
     if let Some(v) = existing {
         let earlier: RevokedCertificate = serde_json::from_value(v).map_err(ApiError::store)?;
         return Ok(Json(json!({ "revoked": false, "certificate": render(&earlier) })));
@@ -69,7 +69,7 @@ pub async fn revoke(
         .store
         .write(Command::PutEntry { kind: EntryKind::RevokedCertificate, id: id.clone(), value })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     audit_change(&state, &who, "revoke_certificate", &id);
     // Revoking the certificate this node serves is allowed (it may have leaked), but it keeps
     // being served until the file is replaced: say so where the operator looks.
@@ -92,7 +92,7 @@ pub async fn revoke(
 
 /// `GET /_ssl/certificates/_revoked`: every revoked certificate, oldest first.
 pub async fn revoked(State(state): State<RestState>) -> Result<Json<Value>, ApiError> {
-    let list = revocation::revoked(&state.store, None).map_err(ApiError::store)?;
+    let list = revocation::revoked(&state.store, None).map_err(ApiError::from)?;
     Ok(Json(json!({ "count": list.len(), "certificates": list.iter().map(render).collect::<Vec<_>>() })))
 }
 
@@ -123,7 +123,7 @@ pub async fn crl(
     let authority = file.strip_suffix(".crl").and_then(Authority::parse).ok_or_else(not_found)?;
     let Some(axum::Extension(Enrollment(ca))) = ca else { return Err(not_found()) };
     let list: Vec<_> = revocation::revoked(&state.store, Some(authority))
-        .map_err(ApiError::store)?
+        .map_err(ApiError::from)?
         .iter()
         .map(RevokedCertificate::revocation)
         .collect();

@@ -29,12 +29,12 @@ struct ReservedEntry {
 }
 
 fn reserved(state: &RestState, name: &str) -> Result<Option<ReservedEntry>, ApiError> {
-    let v = state.store.get_entry(EntryKind::ReservedUser, name).map_err(ApiError::store)?;
+    let v = state.store.get_entry(EntryKind::ReservedUser, name).map_err(ApiError::from)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 fn native(state: &RestState, name: &str) -> Result<Option<NativeUser>, ApiError> {
-    let v = state.store.get_entry(EntryKind::User, name).map_err(ApiError::store)?;
+    let v = state.store.get_entry(EntryKind::User, name).map_err(ApiError::from)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -59,7 +59,7 @@ fn all_users(state: &RestState) -> Result<Vec<(String, Value)>, ApiError> {
         let enabled = reserved(state, name)?.is_none_or(|e| e.enabled);
         out.push(((*name).to_owned(), reserved_body(name, roles, enabled)));
     }
-    for (name, v) in state.store.entries(EntryKind::User).map_err(ApiError::store)? {
+    for (name, v) in state.store.entries(EntryKind::User).map_err(ApiError::from)? {
         if let Ok(u) = serde_json::from_value::<NativeUser>(v) {
             out.push((name.clone(), native_body(&name, &u)));
         }
@@ -68,7 +68,7 @@ fn all_users(state: &RestState) -> Result<Vec<(String, Value)>, ApiError> {
 }
 
 async fn write(state: &RestState, cmd: Command) -> Result<(), ApiError> {
-    state.store.write(cmd).await.map_err(ApiError::store)?;
+    state.store.write(cmd).await.map_err(ApiError::from)?;
     Ok(())
 }
 

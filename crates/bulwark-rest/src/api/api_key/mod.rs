@@ -125,7 +125,7 @@ fn limits_of(state: &RestState, a: &Authentication) -> (Vec<String>, Option<Map<
 }
 
 fn load(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
-    let v = state.store.get_entry(EntryKind::ApiKey, id).map_err(ApiError::store)?;
+    let v = state.store.get_entry(EntryKind::ApiKey, id).map_err(ApiError::from)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -134,7 +134,7 @@ pub(super) fn all_keys(state: &RestState) -> Result<Vec<(String, ApiKeyRecord)>,
     let mut keys: Vec<(String, ApiKeyRecord)> = state
         .store
         .entries(EntryKind::ApiKey)
-        .map_err(ApiError::store)?
+        .map_err(ApiError::from)?
         .into_iter()
         .filter_map(|(id, v)| serde_json::from_value(v).ok().map(|r| (id, r)))
         .collect();
@@ -148,7 +148,7 @@ async fn put(state: &RestState, id: &str, rec: &ApiKeyRecord) -> Result<(), ApiE
         .store
         .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.to_owned(), value })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     Ok(())
 }
 
