@@ -22,6 +22,7 @@ mod resolve;
 pub mod restrict;
 pub mod revocation;
 pub mod router;
+pub mod security_query;
 mod state;
 
 /// Entry points for the fuzz targets in `fuzz/`: the parsers of untrusted request bodies, as the

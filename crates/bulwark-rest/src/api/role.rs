@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Caller, audit_change};
 use crate::body::{self, opt_string, opt_strings};
+use crate::security_query::{self as sq, JsonDoc, JsonFields};
 use crate::{ApiError, RestState};
 
 fn stored_role(state: &RestState, name: &str) -> Result<Option<RoleDescriptor>, ApiError> {
@@ -183,34 +184,25 @@ pub async fn bulk_delete(
     Ok(Json(out))
 }
 
-/// `GET|POST /_security/_query/role`: `from`/`size` and a `query` of `match_all`, or `term`/
-/// `prefix` on `name`.
+/// The fields `_query/role` searches (and `metadata.*`).
+struct RoleFields;
+impl JsonFields for RoleFields {
+    const FIELDS: &'static [&'static str] = &["name", "description"];
+}
+
+/// `GET|POST /_security/_query/role`: `from`/`size` and a `query` in the security query
+/// language (see `security_query`) over `name`, `description` and `metadata.*`.
 pub async fn query(State(state): State<RestState>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
     let m = body::object(&bytes, false)?;
-    let from = m.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let size = m.get("size").and_then(Value::as_u64).unwrap_or(10) as usize;
+    let (from, size) = sq::from_size(&m)?;
     let q = m.get("query").cloned().unwrap_or(json!({"match_all": {}}));
-    let keep = |name: &str| -> bool {
-        let pick = |k: &str| {
-            q.get(k)
-                .and_then(|t| t.get("name"))
-                .map(|v| v.get("value").unwrap_or(v).as_str().unwrap_or_default().to_owned())
-        };
-        if let Some(t) = pick("term") {
-            return name == t;
-        }
-        if let Some(p) = pick("prefix") {
-            return name.starts_with(&p);
-        }
-        true
-    };
     let mut roles = Vec::new();
     for (name, v) in state.store.entries(EntryKind::Role).map_err(ApiError::from)? {
-        if keep(&name)
-            && let Ok(d) = serde_json::from_value::<RoleDescriptor>(v)
-        {
-            let mut r = render(&d);
-            r["name"] = json!(name);
+        let Ok(d) = serde_json::from_value::<RoleDescriptor>(v) else { continue };
+        let mut r = render(&d);
+        r["name"] = json!(name);
+        let doc = r.as_object().cloned().unwrap_or_default();
+        if sq::matches(&q, &JsonDoc::<RoleFields>::new(&name, &doc), "Role")? {
             roles.push(r);
         }
     }

@@ -18,6 +18,7 @@ use super::audit_change;
 use crate::blocking::blocking;
 use crate::body::{self, opt_string, opt_strings};
 use crate::caller::Caller;
+use crate::security_query::{self as sq, JsonDoc, JsonFields};
 use crate::{ApiError, RestState};
 
 /// A built-in user's stored state.
@@ -265,47 +266,27 @@ pub async fn disable(
     set_enabled(state, name, false, who).await
 }
 
-/// `GET|POST /_security/_query/user`: `from`, `size`, and a `query` of `match_all`, `term`,
-/// `terms` or `prefix` on `username`, `roles` or `enabled`.
+/// The fields `_query/user` searches (and `metadata.*`).
+struct UserFields;
+impl JsonFields for UserFields {
+    const FIELDS: &'static [&'static str] = &["username", "roles", "enabled", "full_name", "email"];
+}
+
+/// `GET|POST /_security/_query/user`: `from`, `size`, and a `query` in the security query
+/// language (see `security_query`) over `username`, `roles`, `enabled`, `full_name`, `email`
+/// and `metadata.*`.
 pub async fn query(State(state): State<RestState>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
     let m = body::object(&bytes, false)?;
-    let from = m.get("from").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let size = m.get("size").and_then(Value::as_u64).unwrap_or(10) as usize;
+    let (from, size) = sq::from_size(&m)?;
     let q = m.get("query").cloned().unwrap_or(json!({ "match_all": {} }));
-    let users: Vec<Value> =
-        all_users(&state)?.into_iter().map(|(_, v)| v).filter(|u| matches_query(u, &q)).collect();
+    let mut users = Vec::new();
+    for (name, u) in all_users(&state)? {
+        let doc = u.as_object().cloned().unwrap_or_default();
+        if sq::matches(&q, &JsonDoc::<UserFields>::new(&name, &doc), "User")? {
+            users.push(u);
+        }
+    }
     let total = users.len();
     let page: Vec<Value> = users.into_iter().skip(from).take(size).collect();
     Ok(Json(json!({ "total": total, "count": page.len(), "users": page })))
-}
-
-fn field_values(u: &Value, field: &str) -> Vec<String> {
-    match u.get(field) {
-        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Bool(b)) => vec![b.to_string()],
-        _ => Vec::new(),
-    }
-}
-
-fn matches_query(u: &Value, q: &Value) -> bool {
-    let Some((kind, body)) = q.as_object().and_then(|o| o.iter().next()) else { return true };
-    let pair = body.as_object().and_then(|b| b.iter().next());
-    match (kind.as_str(), pair) {
-        ("match_all", _) => true,
-        ("term", Some((f, v))) => {
-            let v = v.get("value").unwrap_or(v);
-            let want = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
-            field_values(u, f).contains(&want)
-        }
-        ("terms", Some((f, Value::Array(vs)))) => {
-            let have = field_values(u, f);
-            vs.iter().any(|v| v.as_str().is_some_and(|s| have.iter().any(|h| h == s)))
-        }
-        ("prefix", Some((f, v))) => {
-            let v = v.get("value").unwrap_or(v);
-            v.as_str().is_some_and(|p| field_values(u, f).iter().any(|h| h.starts_with(p)))
-        }
-        _ => false,
-    }
 }

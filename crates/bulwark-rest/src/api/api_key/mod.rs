@@ -185,7 +185,7 @@ fn param<'a>(params: &'a HashMap<String, String>, key: &str) -> Option<&'a str> 
 }
 
 /// Parses an Elasticsearch time value (`30m`, `1d`, `1ms`) into milliseconds.
-pub(super) fn duration_ms(value: &str) -> Result<i64, ApiError> {
+pub(crate) fn duration_ms(value: &str) -> Result<i64, ApiError> {
     let d = bulwark_settings::values::parse_duration(value).map_err(|e| {
         ApiError::parse(format!(
             "failed to parse setting [expiration] with value [{value}] as a time value: {e}"

@@ -8,15 +8,15 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use bulwark_pattern::{Glob, Syntax};
-use bulwark_security::authn::{ApiKeyRecord, now_millis};
+use bulwark_security::authn::ApiKeyRecord;
 use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
-use super::{Scope, all_keys, caller, duration_ms, flag, limited_by, render, scope};
+use super::{Scope, all_keys, caller, flag, limited_by, render, scope};
 use crate::blocking::blocking;
 use crate::body::{self, known_fields};
 use crate::caller::Caller;
+use crate::security_query::{self as sq, Queryable, compare};
 use crate::{ApiError, RestState};
 
 /// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?}`
@@ -45,15 +45,7 @@ fn search(
     bound: &Scope,
     with_limited_by: bool,
 ) -> Result<Value, ApiError> {
-    let count = |key: &str, default: i64| -> Result<usize, ApiError> {
-        let n = match m.get(key) {
-            None | Some(Value::Null) => default,
-            Some(v) => v.as_i64().ok_or_else(|| ApiError::parse(format!("[{key}] must be a number")))?,
-        };
-        usize::try_from(n)
-            .map_err(|_| body::validation(format!("[{key}] parameter cannot be negative but was [{n}]")))
-    };
-    let (from, size) = (count("from", 0)?, count("size", 10)?);
+    let (from, size) = sq::from_size(m)?;
     let q = m.get("query").cloned().unwrap_or_else(|| json!({ "match_all": {} }));
     let mut hits = Vec::new();
     for (id, k) in all_keys(state)? {
@@ -125,13 +117,7 @@ impl Field {
         })
     }
 
-    fn parse_or_fail(f: &str) -> Result<Field, ApiError> {
-        Field::parse(f).ok_or_else(|| {
-            ApiError::illegal_argument(format!("Field [{f}] is not allowed for querying or aggregation"))
-        })
-    }
-
-    fn is_date(&self) -> bool {
+    pub(super) fn is_date(&self) -> bool {
         matches!(self, Field::Creation | Field::Expiration | Field::Invalidation)
     }
 
@@ -148,245 +134,45 @@ impl Field {
             Field::Expiration => k.expiration.map(|e| json!(e)).into_iter().collect(),
             Field::Invalidated => one(json!(k.invalidated)),
             Field::Invalidation => k.invalidation.map(|e| json!(e)).into_iter().collect(),
-            Field::Metadata(path) => {
-                let mut cur = Some(&Value::Null);
-                let mut obj = Some(&k.metadata);
-                for part in path.split('.') {
-                    cur = obj.and_then(|o| o.get(part));
-                    obj = cur.and_then(Value::as_object);
-                }
-                match cur {
-                    Some(Value::Array(a)) => a.clone(),
-                    Some(Value::Null) | None => Vec::new(),
-                    Some(v) => vec![v.clone()],
-                }
-            }
+            Field::Metadata(path) => sq::values_at(&k.metadata, path),
         }
     }
 }
 
-/// A value as a keyword (metadata is indexed flattened: every leaf is a keyword).
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+/// One stored key, as the query language sees it.
+struct KeyDoc<'a> {
+    id: &'a str,
+    k: &'a ApiKeyRecord,
 }
 
-/// A date bound: epoch milliseconds, or `now` with an optional `+`/`-` time value.
-fn date_value(v: &Value) -> Result<i64, ApiError> {
-    if let Some(n) = v.as_i64() {
-        return Ok(n);
-    }
-    let s = v.as_str().ok_or_else(|| ApiError::parse(format!("failed to parse date field [{v}]")))?;
-    if let Ok(n) = s.parse::<i64>() {
-        return Ok(n);
-    }
-    let now = now_millis();
-    match s.strip_prefix("now") {
-        Some("") => Ok(now),
-        Some(rest) if rest.starts_with('+') => Ok(now.saturating_add(duration_ms(&rest[1..])?)),
-        Some(rest) if rest.starts_with('-') => Ok(now.saturating_sub(duration_ms(&rest[1..])?)),
-        _ => Err(ApiError::parse(format!(
-            "failed to parse date field [{s}]: use epoch milliseconds or now, now-1d, now+30m"
-        ))),
-    }
-}
+impl Queryable for KeyDoc<'_> {
+    type Field = Field;
 
-/// `{field: value}` or `{field: {value|query|wildcard, case_insensitive}}`.
-fn single_field<'a>(body: &'a Value, kind: &str, key: &str) -> Result<(Field, &'a Value, bool), ApiError> {
-    let (f, v) = body
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .and_then(|o| o.iter().next())
-        .ok_or_else(|| ApiError::parse(format!("[{kind}] query malformed, expected a single field")))?;
-    let field = Field::parse_or_fail(f)?;
-    match v {
-        Value::Object(o) => {
-            let value = o
-                .get(key)
-                .or_else(|| o.get("value"))
-                .ok_or_else(|| ApiError::parse(format!("[{kind}] query on [{f}] has no [{key}]")))?;
-            let ci = o.get("case_insensitive").and_then(Value::as_bool).unwrap_or(false);
-            Ok((field, value, ci))
-        }
-        v => Ok((field, v, false)),
+    fn field(name: &str) -> Option<Field> {
+        Field::parse(name)
     }
-}
 
-fn eq_text(have: &str, want: &str, ci: bool) -> bool {
-    if ci { have.eq_ignore_ascii_case(want) } else { have == want }
-}
+    fn values(&self, f: &Field) -> Vec<Value> {
+        f.values(self.id, self.k)
+    }
 
-fn clauses(v: Option<&Value>) -> Vec<&Value> {
-    match v {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => Vec::new(),
+    fn is_date(f: &Field) -> bool {
+        f.is_date()
+    }
+
+    fn id(&self) -> &str {
+        self.id
     }
 }
 
 /// Whether the key matches a query (the subset of the query DSL Elasticsearch allows here).
 pub(super) fn matches(q: &Value, id: &str, k: &ApiKeyRecord) -> Result<bool, ApiError> {
-    let Some((kind, body)) = q.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
-        return Err(ApiError::parse("a query must be an object with exactly one query type"));
-    };
-    Ok(match kind.as_str() {
-        "match_all" => true,
-        "term" | "match" => {
-            let (f, want, ci) = single_field(body, kind, if kind == "match" { "query" } else { "value" })?;
-            let want = text(want).ok_or_else(|| {
-                ApiError::parse(format!("[{kind}] value must be a string, number or boolean"))
-            })?;
-            f.values(id, k).iter().filter_map(text).any(|h| eq_text(&h, &want, ci))
-        }
-        "terms" => {
-            let (f, want, _) = single_field(body, kind, "value")?;
-            let want: Vec<String> = want
-                .as_array()
-                .ok_or_else(|| ApiError::parse("[terms] query requires an array of values"))?
-                .iter()
-                .filter_map(text)
-                .collect();
-            f.values(id, k).iter().filter_map(text).any(|h| want.contains(&h))
-        }
-        "prefix" => {
-            let (f, want, ci) = single_field(body, kind, "value")?;
-            let want = text(want).unwrap_or_default();
-            f.values(id, k).iter().filter_map(text).any(|h| {
-                if ci { h.to_lowercase().starts_with(&want.to_lowercase()) } else { h.starts_with(&want) }
-            })
-        }
-        "wildcard" => {
-            let (f, want, ci) = single_field(body, kind, "wildcard")?;
-            let glob = Glob::new(&text(want).unwrap_or_default(), Syntax::LUCENE.ignoring_case(ci));
-            f.values(id, k).iter().filter_map(text).any(|h| glob.matches(&h))
-        }
-        "ids" => body
-            .get("values")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ApiError::parse("[ids] query requires [values]"))?
-            .iter()
-            .any(|v| v.as_str() == Some(id)),
-        "exists" => {
-            let f = body
-                .get("field")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::parse("[exists] query requires [field]"))?;
-            !Field::parse_or_fail(f)?.values(id, k).is_empty()
-        }
-        "range" => {
-            let (f, bounds) = body
-                .as_object()
-                .filter(|o| o.len() == 1)
-                .and_then(|o| o.iter().next())
-                .ok_or_else(|| ApiError::parse("[range] query malformed, expected a single field"))?;
-            let field = Field::parse_or_fail(f)?;
-            let values = field.values(id, k);
-            let mut ok = !values.is_empty();
-            for (op, bound) in bounds.as_object().into_iter().flatten() {
-                let cmp = |have: &Value| -> Result<Ordering, ApiError> {
-                    if field.is_date() {
-                        Ok(have.as_i64().unwrap_or(0).cmp(&date_value(bound)?))
-                    } else {
-                        Ok(text(have).unwrap_or_default().cmp(&text(bound).unwrap_or_default()))
-                    }
-                };
-                let accept: fn(Ordering) -> bool = match op.as_str() {
-                    "gt" => |o| o == Ordering::Greater,
-                    "gte" => |o| o != Ordering::Less,
-                    "lt" => |o| o == Ordering::Less,
-                    "lte" => |o| o != Ordering::Greater,
-                    "format" | "time_zone" | "boost" => continue,
-                    other => {
-                        return Err(ApiError::parse(format!("[range] query does not support [{other}]")));
-                    }
-                };
-                for v in &values {
-                    ok &= accept(cmp(v)?);
-                }
-            }
-            ok
-        }
-        "bool" => {
-            let all = |key: &str| -> Result<bool, ApiError> {
-                for c in clauses(body.get(key)) {
-                    if !matches(c, id, k)? {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            };
-            let should = clauses(body.get("should"));
-            let mut should_hits = 0;
-            for c in &should {
-                should_hits += usize::from(matches(c, id, k)?);
-            }
-            let mut none = true;
-            for c in clauses(body.get("must_not")) {
-                none &= !matches(c, id, k)?;
-            }
-            let scoring_only = clauses(body.get("must")).is_empty() && clauses(body.get("filter")).is_empty();
-            let min_should = body
-                .get("minimum_should_match")
-                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-                .map_or(usize::from(scoring_only && !should.is_empty()), |n| {
-                    usize::try_from(n).unwrap_or(usize::MAX)
-                });
-            all("must")? && all("filter")? && none && should_hits >= min_should
-        }
-        other => {
-            return Err(ApiError::illegal_argument(format!(
-                "Query type [{other}] is not supported for API Key query"
-            )));
-        }
-    })
+    sq::matches(q, &KeyDoc { id, k }, "API Key")
 }
 
-/// Sort keys: `"name"`, `{"name": "desc"}`, `{"name": {"order": "desc"}}`; unknown fields are
-/// skipped.
+/// Sort keys over the key fields; unknown fields are skipped.
 pub(super) fn sort_keys(v: Option<&Value>) -> Vec<(Field, bool)> {
-    let items = match v {
-        Some(Value::Array(a)) => a.clone(),
-        Some(v @ (Value::String(_) | Value::Object(_))) => vec![v.clone()],
-        _ => Vec::new(),
-    };
-    let mut out = Vec::new();
-    for item in items {
-        let (name, desc) = match &item {
-            Value::String(s) => (s.clone(), false),
-            Value::Object(o) => match o.iter().next() {
-                Some((f, Value::String(ord))) => (f.clone(), ord.eq_ignore_ascii_case("desc")),
-                Some((f, Value::Object(spec))) => (
-                    f.clone(),
-                    spec.get("order").and_then(Value::as_str).is_some_and(|o| o.eq_ignore_ascii_case("desc")),
-                ),
-                Some((f, _)) => (f.clone(), false),
-                None => continue,
-            },
-            _ => continue,
-        };
-        if let Some(f) = Field::parse(&name) {
-            out.push((f, desc));
-        }
-    }
-    out
-}
-
-/// Orders JSON sort values: missing last, numbers numerically, otherwise as text.
-pub(super) fn compare(a: &Value, b: &Value) -> Ordering {
-    match (a, b) {
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Greater,
-        (_, Value::Null) => Ordering::Less,
-        (Value::Number(x), Value::Number(y)) => {
-            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
-        }
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        _ => text(a).cmp(&text(b)),
-    }
+    sq::sort_keys::<KeyDoc<'_>>(v)
 }
 
 #[cfg(test)]

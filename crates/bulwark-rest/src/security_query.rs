@@ -1,0 +1,374 @@
+//! The query language of the security `_query` APIs (`_query/api_key`, `_query/user`,
+//! `_query/role`): the subset of the query DSL Elasticsearch allows there (`match_all`, `term`,
+//! `match`, `terms`, `prefix`, `wildcard`, `ids`, `exists`, `range`, `bool`), sort specs and
+//! paging, evaluated over stored security documents. Each API says which fields it has.
+
+use std::cmp::Ordering;
+
+use bulwark_pattern::{Glob, Syntax};
+use bulwark_security::authn::now_millis;
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+use crate::body;
+
+/// A document a `_query` API searches.
+pub trait Queryable {
+    /// A field that may be queried and sorted on.
+    type Field;
+
+    /// The field a name designates, if it may be queried.
+    fn field(name: &str) -> Option<Self::Field>;
+
+    /// The field's values in this document (none when it is missing).
+    fn values(&self, field: &Self::Field) -> Vec<Value>;
+
+    /// Whether the field holds dates (epoch milliseconds: `range` takes `now-1d` there).
+    fn is_date(_field: &Self::Field) -> bool {
+        false
+    }
+
+    /// The document's id (for the `ids` query).
+    fn id(&self) -> &str;
+}
+
+/// The values at a dotted `path` under `root` (an array gives its elements).
+pub fn values_at(root: &Map<String, Value>, path: &str) -> Vec<Value> {
+    let mut cur = None;
+    let mut obj = Some(root);
+    for part in path.split('.') {
+        cur = obj.and_then(|o| o.get(part));
+        obj = cur.and_then(Value::as_object);
+    }
+    match cur {
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(v) => vec![v.clone()],
+    }
+}
+
+/// `from` and `size` of a request body (defaults 0 and 10).
+pub fn from_size(m: &Map<String, Value>) -> Result<(usize, usize), ApiError> {
+    let count = |key: &str, default: i64| -> Result<usize, ApiError> {
+        let n = match m.get(key) {
+            None | Some(Value::Null) => default,
+            Some(v) => v.as_i64().ok_or_else(|| ApiError::parse(format!("[{key}] must be a number")))?,
+        };
+        usize::try_from(n)
+            .map_err(|_| body::validation(format!("[{key}] parameter cannot be negative but was [{n}]")))
+    };
+    Ok((count("from", 0)?, count("size", 10)?))
+}
+
+fn parse_or_fail<D: Queryable>(f: &str) -> Result<D::Field, ApiError> {
+    D::field(f).ok_or_else(|| {
+        ApiError::illegal_argument(format!("Field [{f}] is not allowed for querying or aggregation"))
+    })
+}
+
+/// A value as a keyword (metadata is indexed flattened: every leaf is a keyword).
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A date bound: epoch milliseconds, or `now` with an optional `+`/`-` time value.
+fn date_value(v: &Value) -> Result<i64, ApiError> {
+    if let Some(n) = v.as_i64() {
+        return Ok(n);
+    }
+    let s = v.as_str().ok_or_else(|| ApiError::parse(format!("failed to parse date field [{v}]")))?;
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    let now = now_millis();
+    match s.strip_prefix("now") {
+        Some("") => Ok(now),
+        Some(rest) if rest.starts_with('+') => {
+            Ok(now.saturating_add(crate::api::api_key::duration_ms(&rest[1..])?))
+        }
+        Some(rest) if rest.starts_with('-') => {
+            Ok(now.saturating_sub(crate::api::api_key::duration_ms(&rest[1..])?))
+        }
+        _ => Err(ApiError::parse(format!(
+            "failed to parse date field [{s}]: use epoch milliseconds or now, now-1d, now+30m"
+        ))),
+    }
+}
+
+/// `{field: value}` or `{field: {value|query|wildcard, case_insensitive}}`.
+fn single_field<'a, D: Queryable>(
+    body: &'a Value,
+    kind: &str,
+    key: &str,
+) -> Result<(D::Field, &'a Value, bool), ApiError> {
+    let (f, v) = body
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.iter().next())
+        .ok_or_else(|| ApiError::parse(format!("[{kind}] query malformed, expected a single field")))?;
+    let field = parse_or_fail::<D>(f)?;
+    match v {
+        Value::Object(o) => {
+            let value = o
+                .get(key)
+                .or_else(|| o.get("value"))
+                .ok_or_else(|| ApiError::parse(format!("[{kind}] query on [{f}] has no [{key}]")))?;
+            let ci = o.get("case_insensitive").and_then(Value::as_bool).unwrap_or(false);
+            Ok((field, value, ci))
+        }
+        v => Ok((field, v, false)),
+    }
+}
+
+fn eq_text(have: &str, want: &str, ci: bool) -> bool {
+    if ci { have.eq_ignore_ascii_case(want) } else { have == want }
+}
+
+fn clauses(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `doc` matches query `q`; `api` names the API in refusals (`API Key`, `User`, ...).
+pub fn matches<D: Queryable>(q: &Value, doc: &D, api: &str) -> Result<bool, ApiError> {
+    let Some((kind, body)) = q.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
+        return Err(ApiError::parse("a query must be an object with exactly one query type"));
+    };
+    let texts = |f: &D::Field| doc.values(f).iter().filter_map(text).collect::<Vec<_>>();
+    Ok(match kind.as_str() {
+        "match_all" => true,
+        "term" | "match" => {
+            let (f, want, ci) =
+                single_field::<D>(body, kind, if kind == "match" { "query" } else { "value" })?;
+            let want = text(want).ok_or_else(|| {
+                ApiError::parse(format!("[{kind}] value must be a string, number or boolean"))
+            })?;
+            texts(&f).iter().any(|h| eq_text(h, &want, ci))
+        }
+        "terms" => {
+            let (f, want, _) = single_field::<D>(body, kind, "value")?;
+            let want: Vec<String> = want
+                .as_array()
+                .ok_or_else(|| ApiError::parse("[terms] query requires an array of values"))?
+                .iter()
+                .filter_map(text)
+                .collect();
+            texts(&f).iter().any(|h| want.contains(h))
+        }
+        "prefix" => {
+            let (f, want, ci) = single_field::<D>(body, kind, "value")?;
+            let want = text(want).unwrap_or_default();
+            texts(&f).iter().any(|h| {
+                if ci { h.to_lowercase().starts_with(&want.to_lowercase()) } else { h.starts_with(&want) }
+            })
+        }
+        "wildcard" => {
+            let (f, want, ci) = single_field::<D>(body, kind, "wildcard")?;
+            let glob = Glob::new(&text(want).unwrap_or_default(), Syntax::LUCENE.ignoring_case(ci));
+            texts(&f).iter().any(|h| glob.matches(h))
+        }
+        "ids" => body
+            .get("values")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ApiError::parse("[ids] query requires [values]"))?
+            .iter()
+            .any(|v| v.as_str() == Some(doc.id())),
+        "exists" => {
+            let f = body
+                .get("field")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::parse("[exists] query requires [field]"))?;
+            !doc.values(&parse_or_fail::<D>(f)?).is_empty()
+        }
+        "range" => range(body, doc)?,
+        "bool" => {
+            let all = |key: &str| -> Result<bool, ApiError> {
+                for c in clauses(body.get(key)) {
+                    if !matches(c, doc, api)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            };
+            let should = clauses(body.get("should"));
+            let mut should_hits = 0;
+            for c in &should {
+                should_hits += usize::from(matches(c, doc, api)?);
+            }
+            let mut none = true;
+            for c in clauses(body.get("must_not")) {
+                none &= !matches(c, doc, api)?;
+            }
+            let scoring_only = clauses(body.get("must")).is_empty() && clauses(body.get("filter")).is_empty();
+            let min_should = body
+                .get("minimum_should_match")
+                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .map_or(usize::from(scoring_only && !should.is_empty()), |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                });
+            all("must")? && all("filter")? && none && should_hits >= min_should
+        }
+        other => {
+            return Err(ApiError::illegal_argument(format!(
+                "Query type [{other}] is not supported for {api} query"
+            )));
+        }
+    })
+}
+
+/// `{"range": {field: {gt|gte|lt|lte: bound, ...}}}`.
+fn range<D: Queryable>(body: &Value, doc: &D) -> Result<bool, ApiError> {
+    let (f, bounds) = body
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.iter().next())
+        .ok_or_else(|| ApiError::parse("[range] query malformed, expected a single field"))?;
+    let field = parse_or_fail::<D>(f)?;
+    let values = doc.values(&field);
+    let mut ok = !values.is_empty();
+    for (op, bound) in bounds.as_object().into_iter().flatten() {
+        let cmp = |have: &Value| -> Result<Ordering, ApiError> {
+            if D::is_date(&field) {
+                Ok(have.as_i64().unwrap_or(0).cmp(&date_value(bound)?))
+            } else {
+                Ok(text(have).unwrap_or_default().cmp(&text(bound).unwrap_or_default()))
+            }
+        };
+        let accept: fn(Ordering) -> bool = match op.as_str() {
+            "gt" => |o| o == Ordering::Greater,
+            "gte" => |o| o != Ordering::Less,
+            "lt" => |o| o == Ordering::Less,
+            "lte" => |o| o != Ordering::Greater,
+            "format" | "time_zone" | "boost" => continue,
+            other => {
+                return Err(ApiError::parse(format!("[range] query does not support [{other}]")));
+            }
+        };
+        for v in &values {
+            ok &= accept(cmp(v)?);
+        }
+    }
+    Ok(ok)
+}
+
+/// Sort keys: `"name"`, `{"name": "desc"}`, `{"name": {"order": "desc"}}`; fields the API does
+/// not have are skipped.
+pub fn sort_keys<D: Queryable>(v: Option<&Value>) -> Vec<(D::Field, bool)> {
+    let items = match v {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v @ (Value::String(_) | Value::Object(_))) => vec![v.clone()],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let (name, desc) = match &item {
+            Value::String(s) => (s.clone(), false),
+            Value::Object(o) => match o.iter().next() {
+                Some((f, Value::String(ord))) => (f.clone(), ord.eq_ignore_ascii_case("desc")),
+                Some((f, Value::Object(spec))) => (
+                    f.clone(),
+                    spec.get("order").and_then(Value::as_str).is_some_and(|o| o.eq_ignore_ascii_case("desc")),
+                ),
+                Some((f, _)) => (f.clone(), false),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if let Some(f) = D::field(&name) {
+            out.push((f, desc));
+        }
+    }
+    out
+}
+
+/// Orders JSON sort values: missing last, numbers numerically, otherwise as text.
+pub fn compare(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
+        }
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => text(a).cmp(&text(b)),
+    }
+}
+
+/// Declares which top-level fields of a JSON document a `_query` API has (besides
+/// `metadata.*`).
+pub trait JsonFields {
+    const FIELDS: &'static [&'static str];
+}
+
+/// A JSON document (a user, a role) whose fields are `F::FIELDS` and `metadata.*`.
+pub struct JsonDoc<'a, F> {
+    id: &'a str,
+    doc: &'a Map<String, Value>,
+    fields: std::marker::PhantomData<F>,
+}
+
+impl<'a, F> JsonDoc<'a, F> {
+    pub fn new(id: &'a str, doc: &'a Map<String, Value>) -> JsonDoc<'a, F> {
+        JsonDoc { id, doc, fields: std::marker::PhantomData }
+    }
+}
+
+/// A field of a [`JsonDoc`]: a top-level name or a `metadata.` path.
+pub struct JsonField(String);
+
+impl<F: JsonFields> Queryable for JsonDoc<'_, F> {
+    type Field = JsonField;
+
+    fn field(name: &str) -> Option<JsonField> {
+        (F::FIELDS.contains(&name) || name.strip_prefix("metadata.").is_some_and(|p| !p.is_empty()))
+            .then(|| JsonField(name.to_owned()))
+    }
+
+    fn values(&self, field: &JsonField) -> Vec<Value> {
+        values_at(self.doc, &field.0)
+    }
+
+    fn id(&self) -> &str {
+        self.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    struct Fields;
+    impl JsonFields for Fields {
+        const FIELDS: &'static [&'static str] = &["username", "roles", "enabled"];
+    }
+
+    #[test]
+    fn one_language_for_json_documents() {
+        let user = json!({"username": "kibana_system", "roles": ["kibana_system"], "enabled": true,
+            "metadata": {"_reserved": true, "team": {"name": "ops"}}});
+        let doc = user.as_object().cloned().unwrap_or_default();
+        let d = JsonDoc::<Fields>::new("kibana_system", &doc);
+        let t = |q: Value| matches(&q, &d, "User").unwrap();
+        assert!(t(json!({"prefix": {"username": "kibana"}})));
+        assert!(t(json!({"terms": {"roles": ["x", "kibana_system"]}})));
+        assert!(t(json!({"term": {"enabled": true}})));
+        assert!(t(json!({"term": {"metadata.team.name": "ops"}})));
+        assert!(t(json!({"bool": {"must_not": {"wildcard": {"username": "elastic*"}}}})));
+        assert!(t(json!({"ids": {"values": ["kibana_system"]}})));
+        let e = matches(&json!({"term": {"password": "x"}}), &d, "User").unwrap_err();
+        assert_eq!(e.reason, "Field [password] is not allowed for querying or aggregation");
+        let e = matches(&json!({"script": {}}), &d, "User").unwrap_err();
+        assert_eq!(e.reason, "Query type [script] is not supported for User query");
+    }
+}
