@@ -184,6 +184,19 @@ pub fn issue(ca: &CertifiedKey, req: &CertRequest, usage: CertUsage) -> Result<C
     Ok(CertifiedKey { cert_der: cert.der().to_vec(), key_pkcs8: Zeroizing::new(key_pair.serialize_der()) })
 }
 
+/// Issues a self-signed leaf certificate (`certutil cert --self-signed`): a freshly generated
+/// key signs its own certificate, which is otherwise what [`issue`] makes (subject, SANs,
+/// `CA:FALSE`, the usage's extended key usages, a random serial, CRL distribution points), but
+/// has no authority key identifier.
+pub fn issue_self_signed(req: &CertRequest, usage: CertUsage) -> Result<CertifiedKey, PkiError> {
+    let subject = dn::parse(&req.subject_cn)?;
+    let sans = subject_alt_names(&req.dns, &req.ips)?;
+    let params = leaf_params(subject, sans, req.validity_days, usage, &req.crl_urls, false)?;
+    let key_pair = key::generate(req.key)?;
+    let cert = params.self_signed(&key_pair).map_err(PkiError::generate("self-signed certificate"))?;
+    Ok(CertifiedKey { cert_der: cert.der().to_vec(), key_pkcs8: Zeroizing::new(key_pair.serialize_der()) })
+}
+
 /// Loads a CA from PEM: the first certificate of `cert_pem` and the key of `key_pem` (PKCS#8, SEC1
 /// or PKCS#1). Fails when the key does not match or the certificate is not a CA.
 pub fn load_ca_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, PkiError> {

@@ -22,8 +22,8 @@ mod pem;
 mod tls;
 
 pub use cert::{
-    CertRequest, CertUsage, CertifiedKey, DEFAULT_VALIDITY_DAYS, ensure_ca, issue, load_ca_from_pem, new_ca,
-    random_serial,
+    CertRequest, CertUsage, CertifiedKey, DEFAULT_VALIDITY_DAYS, ensure_ca, issue, issue_self_signed,
+    load_ca_from_pem, new_ca, random_serial,
 };
 pub use crl::{CrlInfo, Revocation, RevocationReason, issue_crl, normalize_serial, read_crl};
 pub use csr::{CsrInfo, inspect_csr, new_csr, sign_csr};

@@ -14,7 +14,7 @@ use super::keys::KeyArgs;
 use super::output::{self, Zip};
 use super::passwords;
 use super::progress::Progress;
-use super::{failure, self_signed, validity};
+use super::{failure, validity};
 use crate::exit::{self, fail};
 
 /// Default output of a zip (`--pem`, `--multiple`, `--in`).
@@ -147,7 +147,8 @@ pub fn run(args: CertArgs) -> anyhow::Result<ExitCode> {
         let leaf = match &signer {
             Signer::Ca(ca) => bulwark_pki::issue(ca, &req, CertUsage::ServerAndClient)
                 .map_err(|e| failure::pki(format!("instance {:?}", instance.name), e))?,
-            Signer::SelfSigned => self_signed::issue(&req)?,
+            Signer::SelfSigned => bulwark_pki::issue_self_signed(&req, CertUsage::ServerAndClient)
+                .map_err(|e| failure::pki(format!("instance {:?}", instance.name), e))?,
         };
         issued.push((instance, leaf));
         progress.inc();

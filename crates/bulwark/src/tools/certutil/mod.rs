@@ -21,7 +21,6 @@ mod keys;
 mod output;
 mod passwords;
 mod progress;
-mod self_signed;
 mod validity;
 
 use std::process::ExitCode;
