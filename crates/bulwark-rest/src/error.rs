@@ -33,7 +33,18 @@ impl ApiError {
     }
 
     /// 500 for a store failure (a bug or a broken disk: logged by the caller).
-    pub fn store(e: impl std::fmt::Display) -> ApiError {
+    /// A store that cannot reach a majority of the cluster (a minority side, no leader) answers
+    /// 503 as Elasticsearch does without an elected master.
+    pub fn store(e: impl std::fmt::Display + 'static) -> ApiError {
+        if let Some(bulwark_store::StoreError::Unavailable { reason }) =
+            (&e as &dyn std::any::Any).downcast_ref::<bulwark_store::StoreError>()
+        {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cluster_block_exception",
+                format!("blocked by: [SERVICE_UNAVAILABLE/2/no master]; {reason}"),
+            );
+        }
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", format!("the store failed: {e}"))
     }
 
