@@ -130,14 +130,25 @@ impl Store {
             let single = m.membership_config.membership().nodes().count() <= 1;
             (m.current_leader, single)
         };
-        let Some(leader) = leader.filter(|l| !single && *l != self.node_id()) else {
+        if single {
             return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        let leader = match leader {
+            Some(l) => l,
+            // Just restarted, or an election is on: wait (briefly) for a leader to be known.
+            None => match self.wait_for_leader(deadline).await {
+                Some(m) => m.id,
+                None => return Err(StoreError::Unavailable { reason: "no leader is known".into() }),
+            },
         };
+        if leader == self.node_id() {
+            return Ok(());
+        }
         let Some(member) = self.members().into_iter().find(|m| m.id == leader) else {
             return Ok(());
         };
         let node = NodeInfo::new(&member.name, &member.address);
-        let deadline = Instant::now() + timeout;
         let index =
             self.transport.read_index(leader, &node, timeout).await.map_err(|e| StoreError::Unavailable {
                 reason: format!("no read index from the leader: {e}"),
