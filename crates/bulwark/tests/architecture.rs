@@ -32,7 +32,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("bulwark-client", &["bulwark-pki"]),
-    ("bulwark-console", &["bulwark-client", "bulwark-pki", "bulwark-settings"]),
+    // The console is a client of the REST API (Kibana's position): never the node's store or
+    // security crates. Its own keystore and random source are the shared leaves.
+    (
+        "bulwark-console",
+        &["bulwark-client", "bulwark-pki", "bulwark-settings", "bulwark-keystore", "bulwark-random"],
+    ),
     (
         "bulwark-node",
         &[
