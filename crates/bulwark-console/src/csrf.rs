@@ -22,18 +22,18 @@ fn refuse(reason: &str) -> Response {
 }
 
 /// The origin check: a browser's cross-site request says so in `Sec-Fetch-Site` or `Origin`.
-fn same_origin(req: &Request) -> Result<(), &'static str> {
+fn same_origin(req: &Request) -> Result<(), String> {
     let h = req.headers();
     if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && !matches!(site, "same-origin" | "none")
     {
-        return Err("the request came from another site");
+        return Err(format!("the request came from another site (Sec-Fetch-Site: {site})"));
     }
     if let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let bare = origin.split_once("://").map_or("", |(_, rest)| rest);
         if origin == "null" || bare != host {
-            return Err("the request's Origin is not this console");
+            return Err(format!("the request's Origin [{origin}] is not this console [{host}]"));
         }
     }
     Ok(())
@@ -50,7 +50,7 @@ pub async fn protect(State(state): State<Arc<AppState>>, req: Request, next: Nex
         return next.run(req).await;
     }
     if let Err(reason) = same_origin(&req) {
-        return refuse(reason);
+        return refuse(&reason);
     }
     let cookies =
         req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();

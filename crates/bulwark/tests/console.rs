@@ -205,7 +205,8 @@ fn interactive_setup_login_session_and_logout() {
     assert!(page.headers["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
     assert_eq!(page.headers["x-content-type-options"], "nosniff");
     assert_eq!(page.headers["x-frame-options"], "DENY");
-    assert_eq!(page.headers["referrer-policy"], "no-referrer");
+    // `same-origin`: `no-referrer` would make browsers send `Origin: null` with the forms.
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
     let csrf_cookie = page.set_cookies().into_iter().find(|c| c.starts_with("bulwark_csrf=")).unwrap();
     for flag in ["Secure", "HttpOnly", "SameSite=Strict"] {
         assert!(csrf_cookie.contains(flag), "{csrf_cookie}");
