@@ -77,7 +77,8 @@ pub async fn protect(State(state): State<Arc<AppState>>, req: Request, next: Nex
         }
     };
     // A POST under /app without a session goes on to the session check, which sends it to login.
-    if !ok && !(by_session.is_none() && parts.uri.path().starts_with("/app/")) {
+    let to_session_check = by_session.is_none() && parts.uri.path().starts_with("/app/");
+    if !ok && !to_session_check {
         return refuse("The form's security token is missing or not valid. Reload the page and try again.");
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
