@@ -3,7 +3,7 @@
 // CA fingerprint read from config/bootstrap-credentials, readiness polled, never slept for.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,11 +47,39 @@ function colonHex(hex) {
   return hex.toUpperCase().match(/../g).join(':');
 }
 
-/** A running node: `url`, `password`, `fingerprint`, `ca` (PEM), and `stop()`. */
+/**
+ * An ERROR line not in `expectedErrors`, or one of `secrets` (8 characters or more), in the
+ * node's logs or its output: what `stop()` fails on.
+ */
+function logProblems(home, out, secrets, expectedErrors) {
+  const logs = join(home, 'logs');
+  const files = existsSync(logs) ? readdirSync(logs).map((f) => join(logs, f)) : [];
+  const problems = [];
+  for (const file of [...files.filter((f) => statSync(f).isFile()), out]) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (secrets.some((s) => s.length >= 8 && line.includes(s))) {
+        problems.push(`${file}: a secret is in: ${line.slice(0, 300)}`);
+      }
+      const error = line.includes('"level":"ERROR"') || line.startsWith('ERROR ');
+      if (error && !expectedErrors.some((e) => line.includes(e))) {
+        problems.push(`${file}: an ERROR line the test did not expect: ${line.slice(0, 300)}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * A running node: `url`, `password`, `fingerprint`, `ca` (PEM), `secrets` and `expectedErrors`
+ * (for the log scan), and `stop()`, which fails when the logs show a problem.
+ */
 export async function startNode() {
   const tmp = mkdtempSync(join(tmpdir(), 'bulwark-js-'));
   const home = join(tmp, 'home');
-  const out = openSync(join(tmp, 'stdout.txt'), 'w');
+  const outPath = join(tmp, 'stdout.txt');
+  const out = openSync(outPath, 'w');
+  const secrets = [];
+  const expectedErrors = [];
   const env = { ...process.env, RUST_BACKTRACE: '0' };
   delete env.ELASTIC_PASSWORD;
   delete env.KEYSTORE_PASSWORD;
@@ -68,7 +96,9 @@ export async function startNode() {
       await exited;
       clearTimeout(timer);
     }
+    const problems = logProblems(home, outPath, secrets, expectedErrors);
     rmSync(tmp, { recursive: true, force: true });
+    if (problems.length > 0) throw new Error(`the node's logs:\n${problems.join('\n')}`);
   };
   try {
     const ports = join(home, 'logs', 'http.ports');
@@ -79,7 +109,10 @@ export async function startNode() {
     const pairs = await waitFor('bootstrap credentials', proc, () =>
       readPairs(join(home, 'config', 'bootstrap-credentials')),
     );
+    secrets.push(pairs.ELASTIC_PASSWORD, pairs.ENROLLMENT_TOKEN ?? '');
     return {
+      secrets,
+      expectedErrors,
       url: `https://localhost:${port}`,
       password: pairs.ELASTIC_PASSWORD,
       fingerprint: colonHex(pairs.HTTP_CA_FINGERPRINT),
@@ -90,7 +123,7 @@ export async function startNode() {
       stop,
     };
   } catch (e) {
-    await stop();
+    await stop().catch(() => {}); // the first failure is the one to report
     throw e;
   }
 }

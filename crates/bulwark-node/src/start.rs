@@ -181,7 +181,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| NodeError::Config(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|source| NodeError::Runtime { context: "cannot start the async runtime", source })?;
     runtime.block_on(async {
         let store_dir = settings.path_data.join("store");
         let member_address = format!(
@@ -190,14 +190,10 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             settings.transport.port
         );
         let store =
-            Arc::new(Store::open(&store_dir, &settings.node_name, &member_address).await.map_err(|e| {
-                NodeError::Config(format!("cannot open the store in [{}]: {e}", store_dir.display()))
-            })?);
+            Arc::new(Store::open(&store_dir, &settings.node_name, &member_address).await.map_err(NodeError::store(format!("cannot open the store in [{}]", store_dir.display())))?);
         let indices = {
             let (store, data) = (store.clone(), settings.path_data.clone());
-            tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(
-                |e| NodeError::Config(format!("rebuilding the search indices was interrupted: {e}")),
-            )??
+            tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(NodeError::interrupted("rebuilding the search indices"))??
         };
         indices.spawn_refresher();
         crate::memory::spawn_trimmer();
@@ -286,7 +282,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 crate::crl::enforce(layer, ca, store, bulwark_rest::revocation::Authority::HttpCa)
             })
             .await
-            .map_err(|e| NodeError::Config(format!("applying revocation lists was interrupted: {e}")))?;
+            .map_err(NodeError::interrupted("applying revocation lists"))?;
         }
         let host = settings.http.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("_local_");
         let addr = server::resolve_host(host, settings.http.port)?;
