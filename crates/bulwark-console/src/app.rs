@@ -268,6 +268,7 @@ fn form_page(state: &AppState, render: impl FnOnce(&str) -> maud::Markup) -> Res
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SetupQuery {
     code: Option<String>,
 }
@@ -286,7 +287,12 @@ async fn setup_page(State(state): State<Arc<AppState>>, Query(q): Query<SetupQue
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SetupForm {
+    /// Checked by the CSRF middleware (`csrf.rs`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    csrf: String,
     code: String,
     token: String,
 }
@@ -330,6 +336,7 @@ async fn enroll_here(state: &AppState, token: &str) -> Result<(), ConsoleError> 
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoginQuery {
     reason: Option<String>,
     enrolled: Option<String>,
@@ -353,7 +360,12 @@ async fn login_page(State(state): State<Arc<AppState>>, Query(q): Query<LoginQue
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoginForm {
+    /// Checked by the CSRF middleware (`csrf.rs`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    csrf: String,
     username: String,
     password: String,
 }

@@ -311,6 +311,12 @@ fn interactive_setup_login_session_and_logout() {
     assert_eq!(b.get("/app/overview").location(), "/login?reason=invalid");
     let k = node_get(&started, &format!("/_security/api_key?id={}", key["id"].as_str().unwrap()));
     assert_eq!(k["api_keys"][0]["invalidated"], true, "{k}");
+    // Parameters the console does not know are refused, naming them.
+    let p = b.get("/login?reson=idle");
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("reson"), "{}", p.body);
+    let out = console.output();
+    assert!(!out.contains(&started.password) && !out.contains(&token), "a secret in the console's output");
     drop(console);
     assert!(!home.log().contains(&started.password));
 }

@@ -98,6 +98,7 @@ pub async fn overview(State(state): State<Arc<AppState>>, Extension(s): Extensio
 }
 
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     #[serde(default)]
     index: String,
@@ -210,6 +211,7 @@ pub async fn monitoring(State(state): State<Arc<AppState>>, Extension(s): Extens
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChartQuery {
     metric: String,
 }

@@ -79,7 +79,12 @@ fn api_keys_page(s: &Session, o: &Outcome, keys: &[&Value], created: Option<(&st
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KeyForm {
+    /// Checked by the CSRF middleware (`csrf.rs`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    csrf: String,
     name: String,
     #[serde(default)]
     expiration: String,
@@ -116,7 +121,12 @@ pub async fn create_api_key(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InvalidateForm {
+    /// Checked by the CSRF middleware (`csrf.rs`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    csrf: String,
     id: String,
 }
 

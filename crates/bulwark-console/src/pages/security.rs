@@ -36,6 +36,7 @@ pub async fn change_as_user(
 
 /// `?ok=` / `?error=` after a change (post/redirect/get).
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Outcome {
     pub ok: Option<String>,
     pub error: Option<String>,
@@ -122,7 +123,12 @@ pub async fn users(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UserForm {
+    /// Checked by the CSRF middleware (`csrf.rs`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    csrf: String,
     username: String,
     password: String,
     #[serde(default)]
@@ -216,6 +222,10 @@ pub async fn create_role(
     Extension(s): Extension<Session>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
+    const KNOWN: &[&str] = &["csrf", "name", "cluster", "indices", "privileges"];
+    if let Some((unknown, _)) = fields.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
+        return after_change("/app/roles", Err(format!("unknown form field [{unknown}]")));
+    }
     let all =
         |k: &str| -> Vec<String> { fields.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect() };
     let name = all("name").into_iter().next().unwrap_or_default();
