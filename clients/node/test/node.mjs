@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-function binary() {
+export function binary() {
   if (process.env.BULWARK_BIN) return process.env.BULWARK_BIN;
   const target = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
   return join(target, 'debug', 'bulwark');
@@ -20,7 +20,7 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function waitFor(what, proc, predicate, timeoutMs = 60_000) {
+export async function waitFor(what, proc, predicate, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = predicate();
@@ -117,6 +117,9 @@ export async function startNode() {
       password: pairs.ELASTIC_PASSWORD,
       fingerprint: colonHex(pairs.HTTP_CA_FINGERPRINT),
       ca: readFileSync(join(home, 'config', 'certs', 'http_ca.crt'), 'utf8'),
+      /** The console's enrollment token (written once the node is up: read it after `ready`). */
+      enrollmentToken: () => readPairs(join(home, 'config', 'bootstrap-credentials'))?.ENROLLMENT_TOKEN,
+      tmp,
       stop,
     };
   } catch (e) {
