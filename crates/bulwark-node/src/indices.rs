@@ -12,6 +12,7 @@
 //! name never shares files with its predecessor.
 
 mod admin;
+mod follow;
 mod ids;
 mod shard;
 mod write;

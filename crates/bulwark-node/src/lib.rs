@@ -5,9 +5,11 @@ pub mod admin;
 pub mod audit;
 pub mod autoconfig;
 mod bootstrap;
+mod cluster;
 mod connection;
 mod crl;
 pub mod doctor;
+pub mod enroll;
 pub mod enrollment;
 mod error;
 pub mod files;
@@ -26,3 +28,5 @@ mod watched;
 
 pub use error::NodeError;
 pub use start::{StartOptions, run};
+/// The secret string type of [`StartOptions::enrollment_token`].
+pub type SecretToken = secrecy::SecretString;

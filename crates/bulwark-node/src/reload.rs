@@ -27,6 +27,28 @@ pub struct LayerTls {
     seen: Mutex<Vec<Option<[u8; 32]>>>,
     /// Revocation lists (DER) client certificates are checked against.
     crls: RwLock<Vec<Vec<u8>>>,
+    /// The transport layer's client side (this node's certificate, the transport CA as the only
+    /// root); `None` for HTTP or when it cannot be built.
+    client: RwLock<Option<Arc<rustls::ClientConfig>>>,
+}
+
+/// The client configuration of the transport layer: this node's chain and key, trusting the
+/// layer's CAs, speaking HTTP/2.
+fn client_config(layer: &str, material: &LayerMaterial) -> Option<Arc<rustls::ClientConfig>> {
+    if layer != "transport" {
+        return None;
+    }
+    let roots: Vec<&[u8]> = material.trusted.iter().map(Vec::as_slice).collect();
+    match bulwark_pki::client_config_mtls(&roots, material.chain.clone(), &material.key) {
+        Ok(mut c) => {
+            c.alpn_protocols = vec![b"h2".to_vec()];
+            Some(Arc::new(c))
+        }
+        Err(e) => {
+            tracing::warn!("the transport layer's certificate cannot be used to connect to other nodes: {e}");
+            None
+        }
+    }
 }
 
 fn digests(files: &[PathBuf]) -> Vec<Option<[u8; 32]>> {
@@ -73,6 +95,7 @@ impl LayerTls {
             current: RwLock::new((cfg, Arc::new(material.entries.clone()))),
             seen,
             crls: RwLock::new(Vec::new()),
+            client: RwLock::new(client_config(layer, &material)),
         };
         Ok((Arc::new(me), material))
     }
@@ -80,6 +103,19 @@ impl LayerTls {
     /// The configuration for a new connection.
     pub fn config(&self) -> Arc<rustls::ServerConfig> {
         self.current.read().map(|c| c.0.clone()).unwrap_or_else(|p| p.into_inner().0.clone())
+    }
+
+    /// The client configuration for connections to other nodes (transport layer only).
+    pub fn client_config(&self) -> Option<Arc<rustls::ClientConfig>> {
+        self.client.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn set_client(&self, material: &LayerMaterial) {
+        if let Some(c) = client_config(self.layer, material)
+            && let Ok(mut cur) = self.client.write()
+        {
+            *cur = Some(c);
+        }
     }
 
     /// The certificates in use.
@@ -100,6 +136,7 @@ impl LayerTls {
             *c = crls;
         }
         let (cfg, material) = self.build()?;
+        self.set_client(&material);
         if let Ok(mut cur) = self.current.write() {
             *cur = (cfg, Arc::new(material.entries));
         }
@@ -118,6 +155,7 @@ impl LayerTls {
         }
         match self.build() {
             Ok((cfg, material)) => {
+                self.set_client(&material);
                 if let Ok(mut cur) = self.current.write() {
                     *cur = (cfg, Arc::new(material.entries));
                 }

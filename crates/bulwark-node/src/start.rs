@@ -33,7 +33,13 @@ pub struct StartOptions {
     pub running_as_root: bool,
     /// Whether standard output is a terminal (decides how first-start secrets are delivered).
     pub terminal: bool,
+    /// `--enrollment-token`: join the cluster that made it (fresh homes only).
+    pub enrollment_token: Option<SecretString>,
 }
+
+/// How long a request on a follower waits to catch up with the leader before it is served from
+/// the local state as it is.
+const READ_BARRIER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The cluster as the replicated store's membership describes it.
 struct StoreCluster(Arc<Store>);
@@ -111,7 +117,30 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     }
     let mut keystore = load_keystore(home, &opts.keystore_password)?;
     let mut fingerprint: Option<Fingerprint> = None;
-    let record = match autoconfig::check(home, &loaded.settings, loaded.file_exists, keystore.as_ref()) {
+    let mut enrolled = None;
+    if let Some(token) = &opts.enrollment_token {
+        use secrecy::ExposeSecret;
+        let e = crate::enroll::enroll(
+            home,
+            &loaded.settings,
+            keystore.take(),
+            &opts.keystore_password,
+            token.expose_secret(),
+            hostname,
+        )?;
+        loaded = load_settings(opts, hostname)?;
+        keystore = load_keystore(home, &opts.keystore_password)?;
+        enrolled = Some(e);
+    }
+    let checked = if enrolled.is_some() {
+        Err(autoconfig::SkipReason {
+            check: "enrolled",
+            message: "this node was configured by its enrollment into a cluster".into(),
+        })
+    } else {
+        autoconfig::check(home, &loaded.settings, loaded.file_exists, keystore.as_ref())
+    };
+    let record = match checked {
         Ok(()) => {
             let applied = autoconfig::apply(
                 home,
@@ -183,19 +212,23 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         .build()
         .map_err(|source| NodeError::Runtime { context: "cannot start the async runtime", source })?;
     runtime.block_on(async {
-        let store_dir = settings.path_data.join("store");
-        let member_address = format!(
-            "{}:{}",
-            settings.transport.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("127.0.0.1"),
-            settings.transport.port
-        );
-        let store =
-            Arc::new(Store::open(&store_dir, &settings.node_name, &member_address).await.map_err(NodeError::store(format!("cannot open the store in [{}]", store_dir.display())))?);
+        let joining = enrolled.as_ref().map(|e| e.cluster_uuid.clone());
+        let opened = crate::cluster::open_store(&settings, transport_tls.as_ref(), joining.as_deref()).await;
+        let (store, transport) = match opened {
+            Ok(o) => o,
+            Err(e) => {
+                if let Some(en) = enrolled.take() {
+                    en.roll_back(&settings);
+                }
+                return Err(e);
+            }
+        };
         let indices = {
             let (store, data) = (store.clone(), settings.path_data.clone());
             tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(NodeError::interrupted("rebuilding the search indices"))??
         };
         indices.spawn_refresher();
+        indices.spawn_follower();
         crate::memory::spawn_trimmer();
         let users = Arc::new(SecurityEntries::new(store.clone()));
         let audit_log = if let Some(key) = &audit_key {
@@ -246,6 +279,34 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 .with_password_hashing(security.password_hashing),
         );
         let authorizer = Arc::new(Authorizer::new(users.clone()));
+        let in_cluster = enrolled.is_some() || !settings.discovery.seed_hosts.is_empty();
+        if let (Some(t), Some(layer)) = (transport, transport_tls.as_ref()) {
+            let full = security.transport_ssl.verification_mode == bulwark_settings::values::VerificationMode::Full;
+            let a = authenticator.clone();
+            let publish = t.publish;
+            crate::cluster::serve(t.listener, layer, full, store.clone(), t.client.clone(), settings.node_name.clone(), move |ev| a.audit(ev));
+            tracing::info!("transport (mutual TLS) listening on [{publish}]");
+            if let Some(en) = enrolled.take() {
+                let req = crate::cluster::JoinRequest {
+                    cluster_uuid: en.cluster_uuid.clone(),
+                    id: store.node_id(),
+                    name: settings.node_name.clone(),
+                    address: publish.to_string(),
+                };
+                match crate::cluster::join(&t.client, &en.seeds, &req).await {
+                    Ok(()) => {
+                        en.commit()?;
+                        tracing::info!(cluster_uuid = %req.cluster_uuid, "joined the cluster as node {}", req.id);
+                    }
+                    Err(e) => {
+                        en.roll_back(&settings);
+                        return Err(NodeError::Config(format!(
+                            "enrollment failed (join): the cluster did not add this node ({e}); check that the cluster's nodes can reach this node's transport address [{publish}]; the home was left as it was"
+                        )));
+                    }
+                }
+            }
+        }
         let roles_file = home.config_dir().join("roles.yml");
         watch_realm_files(authenticator.clone(), authorizer.clone(), roles_file);
         let rest = RestState {
@@ -299,7 +360,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         if settings.node_portsfile {
             write_portsfile(&settings.path_logs.join("http.ports"), bound)?;
         }
-        if security.is_enabled() {
+        if security.is_enabled() && !in_cluster {
             // A start that died after auto-configuration but before the password was delivered
             // still reports the auto-configured CA's fingerprint.
             let fingerprint = fingerprint.or_else(|| autoconfig::ca_fingerprint(home));
@@ -361,6 +422,17 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         }
         let app = bulwark_rest::router::router(rest).layer(axum::Extension(Enrollment(enrollment)));
         let app = app.layer(axum::Extension(bulwark_rest::indices::DataPlane(indices.clone())));
+        let barrier_store = store.clone();
+        let app = app.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let store = barrier_store.clone();
+            async move {
+                // Read-your-writes across nodes: catch up with the leader's commit index first.
+                if let Err(e) = store.read_barrier(READ_BARRIER_TIMEOUT).await {
+                    tracing::debug!("serving from the local state: {e}");
+                }
+                next.run(req).await
+            }
+        }));
         let limits = crate::connection::Limits::from_settings(&settings.http);
         tracing::debug!(?limits, "HTTP limits");
         server::serve(listener, http_tls.clone(), app, limits, shutdown_signal()).await;

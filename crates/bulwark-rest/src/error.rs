@@ -40,6 +40,8 @@ error_types! {
     Internal = ("exception", INTERNAL_SERVER_ERROR),
     /// A service this node does not run (yet): the data plane before it is wired.
     Unavailable = ("exception", SERVICE_UNAVAILABLE),
+    /// No elected leader (a minority side): writes are blocked, as Elasticsearch's no-master block.
+    ClusterBlock = ("cluster_block_exception", SERVICE_UNAVAILABLE),
     /// A request body over `http.max_content_length`.
     ContentTooLong = ("status_exception", PAYLOAD_TOO_LARGE),
     IllegalArgument = ("illegal_argument_exception", BAD_REQUEST),
@@ -197,6 +199,12 @@ impl ErrorType {
 /// store's words.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
+        if let StoreError::Unavailable { reason } = &e {
+            return ApiError::new(
+                ErrorType::ClusterBlock,
+                format!("blocked by: [SERVICE_UNAVAILABLE/2/no master]; {reason}"),
+            );
+        }
         match e.fault() {
             Fault::Node => ApiError::store(e),
             Fault::Cluster => ApiError::new(ErrorType::Unavailable, e.to_string()),

@@ -62,6 +62,12 @@ pub enum AuditEvent {
         change: String,
         target: String,
     },
+    /// A node-to-node (transport) connection was refused: the peer's certificate is missing,
+    /// from another CA, revoked, expired, or does not name its address.
+    ConnectionDenied {
+        address: IpAddr,
+        reason: String,
+    },
     /// TLS material was reloaded or refused.
     CertificateReload {
         layer: String,
@@ -81,6 +87,7 @@ impl AuditEvent {
             AuditEvent::Lockout { .. } => "lockout",
             AuditEvent::SecurityConfigChange { .. } => "security_config_change",
             AuditEvent::CertificateReload { .. } => "certificate_reload",
+            AuditEvent::ConnectionDenied { .. } => "connection_denied",
         }
     }
 
@@ -129,6 +136,12 @@ impl AuditEvent {
                 m.insert("user.name".into(), json!(user));
                 m.insert("change".into(), json!(change));
                 m.insert("target".into(), json!(target));
+            }
+            AuditEvent::ConnectionDenied { address, reason } => {
+                m.insert("event.type".into(), json!("ip_filter"));
+                m.insert("origin.type".into(), json!("transport"));
+                m.insert("origin.address".into(), json!(address.to_string()));
+                m.insert("reason".into(), json!(reason));
             }
             AuditEvent::CertificateReload { layer, outcome } => {
                 m.insert("event.type".into(), json!("tls"));
@@ -228,7 +241,9 @@ impl AuditEvent {
             | AuditEvent::AccessDenied { user, realm, roles, action, indices, .. } => {
                 s = Subject { user: Some(user), realm: Some(realm), roles, indices, action: Some(action) };
             }
-            AuditEvent::AnonymousAccessDenied { .. } | AuditEvent::CertificateReload { .. } => {}
+            AuditEvent::AnonymousAccessDenied { .. }
+            | AuditEvent::CertificateReload { .. }
+            | AuditEvent::ConnectionDenied { .. } => {}
         }
         s
     }

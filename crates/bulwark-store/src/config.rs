@@ -19,6 +19,9 @@ pub const DEFAULT_LOGS_TO_KEEP: u64 = 1000;
 pub enum Bootstrap {
     /// Form a new single-member cluster with a new cluster UUID (the first node of a cluster).
     FormCluster,
+    /// A node that already belongs to a cluster (it was enrolled): never form a cluster; its
+    /// store must hold its identity, else the open is refused.
+    Existing,
     /// Wait to be added to the existing cluster `cluster_uuid` by its leader.
     Join {
         /// The UUID of the cluster being joined.
@@ -47,6 +50,11 @@ pub struct StoreConfig {
     pub verify_on_open: bool,
     /// How long opening waits for this node to become leader of a single-member cluster.
     pub leader_timeout: Duration,
+    /// How long a write waits for a leader and for the majority to accept it before it is
+    /// refused with [`crate::StoreError::Unavailable`].
+    pub write_timeout: Duration,
+    /// Raft's heartbeat interval; elections start after 5 to 10 heartbeats without one.
+    pub heartbeat: Duration,
     /// How Raft messages reach other nodes.
     pub transport: Arc<dyn RaftTransport>,
 }
@@ -63,6 +71,8 @@ impl StoreConfig {
             logs_to_keep: DEFAULT_LOGS_TO_KEEP,
             verify_on_open: true,
             leader_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            heartbeat: Duration::from_millis(50),
             transport: Arc::new(NoTransport),
         }
     }
@@ -79,6 +89,8 @@ impl std::fmt::Debug for StoreConfig {
             .field("logs_to_keep", &self.logs_to_keep)
             .field("verify_on_open", &self.verify_on_open)
             .field("leader_timeout", &self.leader_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("heartbeat", &self.heartbeat)
             .finish_non_exhaustive()
     }
 }

@@ -167,6 +167,14 @@ pub enum StoreError {
         detail: String,
     },
 
+    /// The cluster cannot accept writes now: no leader is reachable, or this side of the cluster
+    /// holds no majority of the voting nodes. Retrying later (or on another node) may succeed.
+    #[error("{reason}")]
+    Unavailable {
+        /// What is missing, for the operator.
+        reason: String,
+    },
+
     /// A background task of the store stopped unexpectedly.
     #[error("store task failed while {context}: {detail}")]
     Task {
@@ -201,7 +209,9 @@ impl StoreError {
     /// Who must act on this failure.
     pub fn fault(&self) -> Fault {
         match self {
-            StoreError::NotLeader { .. } | StoreError::Timeout { .. } => Fault::Cluster,
+            StoreError::NotLeader { .. } | StoreError::Timeout { .. } | StoreError::Unavailable { .. } => {
+                Fault::Cluster
+            }
             _ => Fault::Node,
         }
     }

@@ -18,6 +18,7 @@
 //! object-safe [`RaftTransport`] boundary with an in-process [`LocalNetwork`] for tests).
 
 mod apply;
+mod cluster;
 mod command;
 mod config;
 mod db;
@@ -43,7 +44,7 @@ pub use event::AppliedEvent;
 pub use format::{FORMAT_FILE, FORMAT_VERSION};
 pub use identity::{ClusterIdentity, new_cluster_uuid};
 pub use log_store::{LOG_FILE, LogStore};
-pub use network::{LocalNetwork, NoTransport, RaftTransport};
+pub use network::{ForwardError, Forwarded, LocalNetwork, NoTransport, RaftTransport};
 pub use reader::StateReader;
 pub use state_machine::{SnapshotBuilder, StateMachine};
 pub use store::Store;

@@ -22,6 +22,9 @@ use openraft::raft::{
 };
 use openraft::{RaftNetwork, RaftNetworkFactory};
 
+use serde::{Deserialize, Serialize};
+
+use crate::command::{Command, CommandResponse};
 use crate::types::{NodeId, NodeInfo, Raft, TypeConfig};
 
 /// A boxed, sendable future, as returned by [`RaftTransport`] methods.
@@ -29,6 +32,33 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// The result of one RPC: the remote node's answer, or why there is none.
 pub type RpcResult<T, E = Infallible> = Result<T, RPCError<NodeId, NodeInfo, RaftError<NodeId, E>>>;
+
+/// A client write carried out by the leader for another node: the state machine's answer and the
+/// log index the write was committed at (the forwarding node waits until it applied that index,
+/// so that it reads its own write).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forwarded {
+    /// The state machine's answer.
+    pub response: CommandResponse,
+    /// The log index of the write.
+    pub index: u64,
+}
+
+/// Why a request to the leader (a forwarded write, a read index) got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForwardError {
+    /// The transport carries Raft messages only (the in-process test network).
+    #[error("this transport does not forward requests to the leader")]
+    Unsupported,
+    /// The request certainly did not reach a leader that acted on it (no connection could be
+    /// made, or the target said it is not the leader): trying again is safe.
+    #[error("{0}")]
+    Retry(String),
+    /// The request may or may not have been carried out (a timeout, a connection lost mid-way, a
+    /// failure on the leader): not retried.
+    #[error("{0}")]
+    Failed(String),
+}
 
 /// Carries Raft messages to other nodes. Implementations must be cheap to call concurrently: one
 /// call per message, each with its own deadline (`option.hard_ttl()`).
@@ -59,6 +89,27 @@ pub trait RaftTransport: Send + Sync + 'static {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> BoxFuture<RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError>>;
+
+    /// Asks the leader `target` to write `cmd` (see [`crate::Store::write_as_leader`]).
+    fn forward(
+        &self,
+        _target: NodeId,
+        _node: &NodeInfo,
+        _cmd: Command,
+        _timeout: std::time::Duration,
+    ) -> BoxFuture<Result<Forwarded, ForwardError>> {
+        Box::pin(async { Err(ForwardError::Unsupported) })
+    }
+
+    /// Asks the leader `target` for its read index (see [`crate::Store::read_index_as_leader`]).
+    fn read_index(
+        &self,
+        _target: NodeId,
+        _node: &NodeInfo,
+        _timeout: std::time::Duration,
+    ) -> BoxFuture<Result<u64, ForwardError>> {
+        Box::pin(async { Err(ForwardError::Unsupported) })
+    }
 }
 
 /// openraft's network factory over a [`RaftTransport`].

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openraft::error::{ClientWriteError, InitializeError, RaftError};
+use openraft::error::{InitializeError, RaftError};
 use openraft::{ChangeMembers, LogId, ServerState, SnapshotPolicy};
 use tokio::sync::broadcast;
 
-use crate::command::{Command, CommandResponse, EntryKind};
+use crate::command::EntryKind;
 use crate::config::{Bootstrap, StoreConfig};
 use crate::db;
 use crate::document::StoredDoc;
@@ -27,15 +27,17 @@ use crate::types::{Member, NodeId, NodeInfo, Raft};
 /// A node's replicated store: every change is a [`Command`] committed through Raft and applied to
 /// a durable state machine; reads are served from the local state machine.
 pub struct Store {
-    raft: Raft,
+    pub(crate) raft: Raft,
     reader: StateReader,
     log: LogStore,
     events: broadcast::Sender<AppliedEvent>,
     identity: ClusterIdentity,
     dir: PathBuf,
+    pub(crate) transport: Arc<dyn crate::network::RaftTransport>,
+    pub(crate) write_timeout: Duration,
 }
 
-fn raft_err(context: &'static str) -> impl Fn(&dyn std::fmt::Display) -> StoreError {
+pub(crate) fn raft_err(context: &'static str) -> impl Fn(&dyn std::fmt::Display) -> StoreError {
     move |e| StoreError::Raft { context, detail: e.to_string() }
 }
 
@@ -67,6 +69,10 @@ impl Store {
             cluster_name: "bulwark".to_string(),
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
             max_in_snapshot_log_to_keep: config.logs_to_keep,
+            heartbeat_interval: config.heartbeat.as_millis() as u64,
+            election_timeout_min: 5 * config.heartbeat.as_millis() as u64,
+            election_timeout_max: 10 * config.heartbeat.as_millis() as u64,
+            install_snapshot_timeout: 10_000,
             ..Default::default()
         }
         .validate()
@@ -78,7 +84,16 @@ impl Store {
         let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log.clone(), sm)
             .await
             .map_err(|e| raft_err("starting Raft on the store")(&e))?;
-        let store = Store { raft, reader, log, events, identity, dir: dir.to_path_buf() };
+        let store = Store {
+            raft,
+            reader,
+            log,
+            events,
+            identity,
+            dir: dir.to_path_buf(),
+            transport: config.transport.clone(),
+            write_timeout: config.write_timeout,
+        };
 
         match store.start(&config).await {
             Ok(()) => Ok(store),
@@ -105,7 +120,7 @@ impl Store {
                         Err(e) => return Err(raft_err("forming a single-member cluster")(&e)),
                     }
                 }
-                Bootstrap::Join { .. } => return Ok(()),
+                Bootstrap::Join { .. } | Bootstrap::Existing => return Ok(()),
             }
         }
 
@@ -160,22 +175,6 @@ impl Store {
                 waited: timeout,
             })?;
         Ok(())
-    }
-
-    /// Proposes `cmd` and returns the state machine's response once the command is committed
-    /// (durable on a majority) and applied on this node, so a read that follows sees it.
-    pub async fn write(&self, cmd: Command) -> Result<CommandResponse, StoreError> {
-        match self.raft.client_write(cmd).await {
-            Ok(resp) => Ok(resp.data),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
-                let leader = f.leader_id.map(|id| {
-                    let node = f.leader_node.unwrap_or_default();
-                    Member { id, name: node.name, address: node.address, voter: true }
-                });
-                Err(StoreError::NotLeader { leader })
-            }
-            Err(e) => Err(raft_err("writing a command")(&e)),
-        }
     }
 
     /// The cluster UUID, stable across restarts.
@@ -342,6 +341,14 @@ async fn load_identity(
     let cluster_uuid = match &config.bootstrap {
         Bootstrap::FormCluster => new_cluster_uuid()?,
         Bootstrap::Join { cluster_uuid } => cluster_uuid.clone(),
+        Bootstrap::Existing => {
+            return Err(StoreError::Unavailable {
+                reason: format!(
+                    "this node was enrolled into a cluster, but its store in {} holds no cluster identity: it never finished joining; empty its data directory and enroll it again",
+                    dir.display()
+                ),
+            });
+        }
     };
     let identity = ClusterIdentity { cluster_uuid, node_id: config.node_id };
     let (log, saved) = (log.clone(), identity.clone());

@@ -241,11 +241,14 @@ fn error_types_are_named_only_in_the_registry() {
 
 /// HTTP statuses belong to the REST layer: library crates report typed errors, and
 /// `bulwark-rest` maps them. The binary and the test kit speak HTTP as clients and servers do;
-/// so does `bulwark-client`, which reads the statuses a node answers with, and `bulwark-console`,
-/// a web server of its own (its pages answer browsers, not Elasticsearch clients).
+/// so does `bulwark-client`, which reads the statuses a node answers with; `bulwark-transport`,
+/// whose node-to-node calls are HTTP/2 requests (statuses of its own protocol, never an
+/// Elasticsearch error); and `bulwark-console`, a web server of its own (its pages answer
+/// browsers, not Elasticsearch clients).
 #[test]
 fn library_crates_never_name_an_http_status() {
-    let speaks_http = ["bulwark-rest", "bulwark", "bulwark-testkit", "bulwark-client", "bulwark-console"];
+    let speaks_http =
+        ["bulwark-rest", "bulwark", "bulwark-testkit", "bulwark-client", "bulwark-transport", "bulwark-console"];
     let mut found = Vec::new();
     for (name, file, code) in crate_sources() {
         if speaks_http.contains(&name.as_str()) {

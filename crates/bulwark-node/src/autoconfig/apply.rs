@@ -29,10 +29,17 @@ pub fn apply(
     hostname: &str,
     addrs: &[IpAddr],
 ) -> Result<Applied, NodeError> {
-    let material = Material::generate(&settings.node_name, hostname, addrs, settings.http.port)?;
+    let mut addrs = addrs.to_vec();
+    addrs.extend(configured_ips(settings));
+    let material = Material::generate(&settings.node_name, hostname, &addrs, settings.http.port)?;
+    let payload = Payload {
+        files: material.files()?,
+        entries: material.keystore_entries().iter().map(|(n, v)| (*n, (*v).clone())).collect(),
+        block: block::render(settings, &stamp()),
+    };
     let mut journal = journal::begin(home)?;
     crash_point("autoconfig.journal-written");
-    match write_all(home, settings, keystore, keystore_password, &material, &mut journal) {
+    match write_all(home, keystore, keystore_password, &payload, &mut journal) {
         Ok(()) => {
             crash_point("autoconfig.before-commit");
             journal::commit(home)?;
@@ -49,19 +56,71 @@ pub fn apply(
     }
 }
 
-fn write_all(
+/// The addresses the settings bind or publish to (`network.host`, `http.host`,
+/// `transport.host`), so the certificates name them; wildcards and names that do not resolve
+/// add nothing.
+pub fn configured_ips(settings: &Settings) -> Vec<IpAddr> {
+    [settings.network_host.as_deref(), settings.http.host.as_deref(), settings.transport.host.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|h| crate::server::resolve_host(h, 0).ok())
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_unspecified())
+        .collect()
+}
+
+/// What a home receives: `config/certs` files, keystore entries, the settings block.
+pub struct Payload {
+    pub files: Vec<super::generate::CertFile>,
+    pub entries: Vec<(&'static str, SecretString)>,
+    pub block: String,
+}
+
+/// `dd-MM-yyyy HH:mm:ss` (UTC) now, as the block is dated.
+pub fn stamp() -> String {
+    let when = time::OffsetDateTime::now_utc();
+    format!(
+        "{:02}-{:02}-{} {:02}:{:02}:{:02}",
+        when.day(),
+        u8::from(when.month()),
+        when.year(),
+        when.hour(),
+        when.minute(),
+        when.second()
+    )
+}
+
+/// Writes `payload` under a journal that stays open: the caller commits it once what depends on
+/// the files worked (an enrolled node has joined), or rolls it back. On an error the home is
+/// rolled back before this returns.
+pub fn write_journaled(
     home: &Home,
-    settings: &Settings,
     keystore: Option<Keystore>,
     keystore_password: &SecretString,
-    material: &Material,
+    payload: &Payload,
+) -> Result<Journal, NodeError> {
+    let mut journal = journal::begin(home)?;
+    match write_all(home, keystore, keystore_password, payload, &mut journal) {
+        Ok(()) => Ok(journal),
+        Err((step, e)) => {
+            let rollback = journal::rollback(home, &journal);
+            Err(NodeError::AutoConfig { step, message: e.to_string(), restored: rollback.is_ok() })
+        }
+    }
+}
+
+fn write_all(
+    home: &Home,
+    keystore: Option<Keystore>,
+    keystore_password: &SecretString,
+    payload: &Payload,
     journal: &mut Journal,
 ) -> Result<(), (&'static str, NodeError)> {
     let step = |s: &'static str| move |e: NodeError| (s, e);
     // 1. Certificates into a temporary directory, then into place.
     let tmp = journal::certs_tmp(home);
     crate::files::create_dir(&tmp, 0o750).map_err(step("creating the certificates directory"))?;
-    for f in material.files().map_err(step("generating certificates"))? {
+    for f in &payload.files {
         let path = tmp.join(f.name);
         let r = if f.private {
             bulwark_pki::write_private_file(&path, &f.bytes)
@@ -89,7 +148,7 @@ fn write_all(
         Some(ks) => ks,
         None => Keystore::new().map_err(|e| ("creating the keystore", e.into()))?,
     };
-    for (name, value) in material.keystore_entries() {
+    for (name, value) in &payload.entries {
         ks.set(name, Zeroizing::new(value.expose_secret().as_bytes().to_vec()))
             .map_err(|e| ("updating the keystore", e.into()))?;
     }
@@ -104,17 +163,7 @@ fn write_all(
         text.push(b'\n');
     }
     text.push(b'\n');
-    let when = time::OffsetDateTime::now_utc();
-    let stamp = format!(
-        "{:02}-{:02}-{} {:02}:{:02}:{:02}",
-        when.day(),
-        u8::from(when.month()),
-        when.year(),
-        when.hour(),
-        when.minute(),
-        when.second()
-    );
-    text.extend_from_slice(block::render(settings, &stamp).as_bytes());
+    text.extend_from_slice(payload.block.as_bytes());
     bulwark_pki::write_atomic(&yml, &text, mode).map_err(|e| ("writing settings", e.into()))?;
     Ok(())
 }

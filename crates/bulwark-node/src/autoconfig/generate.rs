@@ -34,7 +34,7 @@ pub struct Material {
 }
 
 /// A PKCS#12 password: 16 random bytes, URL-safe base64 (22 characters), as Elasticsearch makes them.
-fn p12_password() -> Result<SecretString, NodeError> {
+pub(crate) fn p12_password() -> Result<SecretString, NodeError> {
     use base64::Engine;
     let b = zeroize::Zeroizing::new(bulwark_random::bytes::<16>().map_err(|e| NodeError::AutoConfig {
         step: "generating keystore passwords",

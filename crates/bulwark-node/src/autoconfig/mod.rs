@@ -2,12 +2,13 @@
 //! TLS material and passwords, and apply everything to the home all-or-nothing.
 
 mod apply;
-mod block;
+pub(crate) mod block;
 mod checks;
-mod generate;
-mod journal;
+pub(crate) mod generate;
+pub(crate) mod journal;
 
-pub use apply::{Applied, apply};
+pub use apply::{Applied, apply, configured_ips};
+pub(crate) use apply::{Payload, stamp, write_journaled};
 pub use checks::{SkipReason, check};
 pub use journal::recover;
 

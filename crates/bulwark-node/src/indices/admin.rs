@@ -34,7 +34,7 @@ fn encode(meta: &IndexMeta) -> Result<Value, ApiError> {
 }
 
 /// Stops using a shard and removes its files (off the async executor).
-async fn discard(shard: Arc<Shard>) {
+pub(super) async fn discard(shard: Arc<Shard>) {
     shard.deleted.store(true, Ordering::Relaxed);
     let dir = shard.dir.clone();
     drop(shard);

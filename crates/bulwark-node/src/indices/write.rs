@@ -271,8 +271,9 @@ impl Indices {
             }
             Err(e) => {
                 tracing::error!("a document write failed in the store: {e}");
+                let err = ApiError::store(e);
                 for p in planned {
-                    results[p.pending.pos] = Some(Err(ApiError::store(&e)));
+                    results[p.pending.pos] = Some(Err(err.clone()));
                 }
                 return deferred;
             }

@@ -8,9 +8,15 @@ use anyhow::Context;
 use crate::{Globals, exit};
 
 #[derive(Debug, clap::Args)]
-pub struct StartArgs {}
+pub struct StartArgs {
+    /// Join the cluster that made this node enrollment token (`bulwark create-enrollment-token
+    /// -s node` on a member): certificates are signed by the cluster, the node joins as a voter.
+    /// Fresh homes only; on any failure the home is left as it was.
+    #[arg(long, value_name = "TOKEN")]
+    enrollment_token: Option<String>,
+}
 
-pub fn run(globals: &Globals, _args: StartArgs) -> anyhow::Result<ExitCode> {
+pub fn run(globals: &Globals, args: StartArgs) -> anyhow::Result<ExitCode> {
     let keystore_password = crate::tools::keystore_password(&globals.home)?;
     let opts = bulwark_node::StartOptions {
         home: globals.home.clone(),
@@ -18,6 +24,7 @@ pub fn run(globals: &Globals, _args: StartArgs) -> anyhow::Result<ExitCode> {
         keystore_password,
         running_as_root: crate::root::is_root(),
         terminal: std::io::stdout().is_terminal(),
+        enrollment_token: args.enrollment_token.map(bulwark_node::SecretToken::from),
     };
     bulwark_node::run(opts)
         .map_err(|e| {

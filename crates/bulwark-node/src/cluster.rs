@@ -1,0 +1,275 @@
+//! The node in a cluster: the transport listener (`transport.host`:`transport.port`, mutual TLS
+//! only), the calls it answers besides the store's own (`cluster/info`, `cluster/join`), and the
+//! client this node calls others with.
+//!
+//! A joining node calls `cluster/join` on any member; a member that does not lead passes the call
+//! to the leader, which adds the node as a learner, waits until it has caught up with the log,
+//! then makes it a voter.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bulwark_security::audit::AuditEvent;
+use bulwark_settings::Settings;
+use bulwark_store::{Bootstrap, NodeId, NodeInfo, Store, StoreConfig, StoreError};
+use bulwark_transport::{BoxFuture, Bytes, Client, Failure, Handler, RaftClient, ServerTls, StoreService};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+use crate::NodeError;
+use crate::reload::LayerTls;
+
+/// How long a join may take (the learner catches up with the whole log first).
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a short call (`cluster/info`) may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What `cluster/info` answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub cluster_uuid: String,
+    pub node_name: String,
+    pub leader: Option<NodeId>,
+}
+
+/// What `cluster/join` asks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JoinRequest {
+    pub cluster_uuid: String,
+    pub id: NodeId,
+    pub name: String,
+    pub address: String,
+}
+
+/// The address the transport binds to: `transport.host`, else `network.host`, else loopback.
+pub fn bind_address(settings: &Settings) -> Result<SocketAddr, NodeError> {
+    let host = settings.transport.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("_local_");
+    crate::server::resolve_host(host, settings.transport.port)
+}
+
+/// The address other nodes reach this one at: the bound address, or for a wildcard bind the
+/// first address other hosts can reach (loopback when there is none).
+pub fn publish_address(bound: SocketAddr) -> SocketAddr {
+    if !bound.ip().is_unspecified() {
+        return bound;
+    }
+    let ip = crate::host::interface_addresses()
+        .into_iter()
+        .find(|a| a.is_ipv4() && !a.is_loopback())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    SocketAddr::new(ip, bound.port())
+}
+
+/// Binds the transport port. The default port (9300) stands, as in Elasticsearch, for the range
+/// 9300-9399: the first free one is taken, so several nodes can share a host.
+pub async fn bind(settings: &Settings) -> Result<(TcpListener, SocketAddr), NodeError> {
+    let addr = bind_address(settings)?;
+    let last = if addr.port() == 9300 { 9399 } else { addr.port() };
+    let mut port = addr.port();
+    let listener = loop {
+        let at = SocketAddr::new(addr.ip(), port);
+        match TcpListener::bind(at).await {
+            Ok(l) => break l,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && port < last => port += 1,
+            Err(source) => return Err(NodeError::Bind { what: "transport", addr: at.to_string(), source }),
+        }
+    };
+    let bound = listener.local_addr().map_err(|source| NodeError::Bind {
+        what: "transport",
+        addr: addr.to_string(),
+        source,
+    })?;
+    Ok((listener, bound))
+}
+
+/// The transport of a node that has one: its listener (served once the store is open), the
+/// client, and the address it publishes.
+pub struct Transport {
+    pub listener: TcpListener,
+    pub client: Client,
+    pub publish: SocketAddr,
+}
+
+/// Opens the store as this node's place in the cluster says: forming a cluster (a first node),
+/// joining `joining` (an enrolled node, first start), or an existing member (an enrolled node
+/// with `discovery.seed_hosts`). Binds the transport first when transport TLS is on.
+pub async fn open_store(
+    settings: &Settings,
+    tls: Option<&Arc<LayerTls>>,
+    joining: Option<&str>,
+) -> Result<(Arc<Store>, Option<Transport>), NodeError> {
+    let store_dir = settings.path_data.join("store");
+    let member = !settings.discovery.seed_hosts.is_empty();
+    let mut config = StoreConfig::new(&settings.node_name, "");
+    config.heartbeat = Duration::from_millis(100);
+    let transport = match tls {
+        Some(layer) => {
+            let (listener, bound) = bind(settings).await?;
+            let publish = publish_address(bound);
+            let client = client(layer, publish.ip())?;
+            config.address = publish.to_string();
+            config.transport = Arc::new(RaftClient::new(client.clone()));
+            Some(Transport { listener, client, publish })
+        }
+        None if joining.is_some() || member => {
+            return Err(NodeError::Config(
+                "[discovery.seed_hosts] is set, so this node belongs to a cluster of several nodes, but transport TLS is off: nodes talk only over mutual TLS; set xpack.security.transport.ssl.enabled: true with the transport keystore".into(),
+            ));
+        }
+        None => {
+            config.address = bind_address(settings)?.to_string();
+            None
+        }
+    };
+    config.bootstrap = match joining {
+        Some(uuid) => {
+            let id = bulwark_random::bytes::<8>().map_err(NodeError::random("cannot make a node id"))?;
+            config.node_id = u64::from_le_bytes(id).max(2);
+            Bootstrap::Join { cluster_uuid: uuid.to_owned() }
+        }
+        None if member => Bootstrap::Existing,
+        None => Bootstrap::FormCluster,
+    };
+    let store = Store::open_with(&store_dir, config)
+        .await
+        .map_err(NodeError::store(format!("cannot open the store in [{}]", store_dir.display())))?;
+    Ok((Arc::new(store), transport))
+}
+
+/// The client this node calls others with, from its own transport address.
+pub fn client(layer: &Arc<LayerTls>, local: IpAddr) -> Result<Client, NodeError> {
+    let initial = layer.client_config().ok_or_else(|| {
+        NodeError::Config(
+            "the transport layer's certificate and key cannot be used to connect to other nodes (see the warning above); check xpack.security.transport.ssl.*".into(),
+        )
+    })?;
+    let layer = layer.clone();
+    Ok(Client::new(Arc::new(move || layer.client_config().unwrap_or_else(|| initial.clone())), Some(local)))
+}
+
+/// Answers the transport's calls on this node.
+struct NodeService {
+    store: Arc<Store>,
+    raft: StoreService,
+    client: Client,
+    node_name: String,
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
+    serde_json::to_vec(v).map_err(|e| Failure::fatal(e.to_string()))
+}
+
+impl Handler for NodeService {
+    fn call(&self, method: &str, body: Bytes) -> BoxFuture<Result<Vec<u8>, Failure>> {
+        if let Some(f) = self.raft.call(method, body.clone()) {
+            return f;
+        }
+        let (store, client) = (self.store.clone(), self.client.clone());
+        match method {
+            "cluster/info" => {
+                let info = ClusterInfo {
+                    cluster_uuid: store.cluster_uuid().to_owned(),
+                    node_name: self.node_name.clone(),
+                    leader: store.leader(),
+                };
+                Box::pin(async move { encode(&info) })
+            }
+            "cluster/join" => Box::pin(async move {
+                let req: JoinRequest = serde_json::from_slice(&body)
+                    .map_err(|e| Failure::fatal(format!("malformed join: {e}")))?;
+                join_here(&store, &client, req, body).await
+            }),
+            other => {
+                let m = format!("no transport method [{other}]");
+                Box::pin(async move { Err(Failure::fatal(m)) })
+            }
+        }
+    }
+}
+
+/// Carries out a join on the leader, or passes it to the leader.
+async fn join_here(
+    store: &Store,
+    client: &Client,
+    req: JoinRequest,
+    body: Bytes,
+) -> Result<Vec<u8>, Failure> {
+    if req.cluster_uuid != store.cluster_uuid() {
+        return Err(Failure::fatal(format!(
+            "the joining node belongs to cluster [{}], this node to cluster [{}]",
+            req.cluster_uuid,
+            store.cluster_uuid()
+        )));
+    }
+    let Some(leader) = store.leader() else { return Err(Failure::retry("no leader is known yet")) };
+    if leader != store.node_id() {
+        let member = store.members().into_iter().find(|m| m.id == leader);
+        let Some(member) = member else {
+            return Err(Failure::retry("the leader is not in the membership yet"));
+        };
+        return client.call(&member.address, "cluster/join", body.to_vec(), JOIN_TIMEOUT).await.map_err(
+            |e| Failure { retry: e.is_retry_safe(), message: format!("passing the join to the leader: {e}") },
+        );
+    }
+    if store.members().iter().any(|m| m.id == req.id && m.voter) {
+        return Ok(b"{}".to_vec());
+    }
+    tracing::info!(node = req.id, name = %req.name, address = %req.address, "a node joins the cluster");
+    store.add_member(req.id, NodeInfo::new(&req.name, &req.address)).await.map_err(|e| match e {
+        StoreError::NotLeader { .. } => Failure::retry(e.to_string()),
+        other => Failure::fatal(format!("adding the node failed: {other}")),
+    })?;
+    tracing::info!(node = req.id, name = %req.name, "the node joined the cluster as a voter");
+    Ok(b"{}".to_vec())
+}
+
+/// Serves the transport on `listener` until the process ends.
+pub fn serve(
+    listener: TcpListener,
+    layer: &Arc<LayerTls>,
+    full_verification: bool,
+    store: Arc<Store>,
+    client: Client,
+    node_name: String,
+    audit: impl Fn(AuditEvent) + Send + Sync + 'static,
+) {
+    let tls_layer = layer.clone();
+    let tls =
+        ServerTls { config: Arc::new(move || tls_layer.config()), check_peer_address: full_verification };
+    let service = NodeService { raft: StoreService::new(store.clone()), store, client, node_name };
+    let denied = Arc::new(move |peer: SocketAddr, why: &str| {
+        audit(AuditEvent::ConnectionDenied { address: peer.ip(), reason: why.to_owned() });
+    });
+    bulwark_transport::serve(listener, tls, Arc::new(service), denied);
+}
+
+/// The cluster's identity, from the first of `addresses` that answers.
+pub async fn info(client: &Client, addresses: &[String]) -> Result<ClusterInfo, String> {
+    let mut errors = Vec::new();
+    for a in addresses {
+        match client.call(a, "cluster/info", Vec::new(), CALL_TIMEOUT).await {
+            Ok(b) => return serde_json::from_slice(&b).map_err(|e| format!("[{a}] answered nonsense: {e}")),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    Err(errors.join("; "))
+}
+
+/// Asks the cluster (any of `addresses`) to add this node, retrying while a leader is elected.
+pub async fn join(client: &Client, addresses: &[String], req: &JoinRequest) -> Result<(), String> {
+    let body = serde_json::to_vec(req).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + JOIN_TIMEOUT;
+    let mut last = String::from("no address to join");
+    while Instant::now() < deadline {
+        for a in addresses {
+            match client.call(a, "cluster/join", body.clone(), JOIN_TIMEOUT).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_retry_safe() => last = e.to_string(),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(last)
+}

@@ -1,0 +1,207 @@
+//! Writes and reads in a cluster of several nodes: any node accepts a write and forwards it to
+//! the leader over the transport; a read on a follower first catches up with the leader's commit
+//! index (read-your-writes across nodes); a side without a majority refuses writes in bounded
+//! time instead of hanging.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use openraft::ChangeMembers;
+use openraft::error::{ClientWriteError, RaftError};
+
+use crate::command::{Command, CommandResponse};
+use crate::error::StoreError;
+use crate::network::{ForwardError, Forwarded};
+use crate::store::{Store, raft_err};
+use crate::types::{Member, NodeId, NodeInfo};
+
+/// Pause between two attempts to reach a leader while one is being elected.
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+fn no_leader(waited: Duration) -> StoreError {
+    StoreError::Unavailable {
+        reason: format!(
+            "no cluster leader could be reached within {waited:?}: this node cannot reach a majority of the cluster's voting nodes (they are down, or this node is on the minority side of a network partition); the write was not carried out"
+        ),
+    }
+}
+
+fn no_quorum(waited: Duration) -> StoreError {
+    StoreError::Unavailable {
+        reason: format!(
+            "the write was not acknowledged by a majority of the cluster's voting nodes within {waited:?}: they are down, or this node is on the minority side of a network partition; the write may still be carried out if they come back"
+        ),
+    }
+}
+
+impl Store {
+    /// Proposes `cmd` and returns the state machine's response once the command is committed
+    /// (durable on a majority) and applied on this node, so a read that follows sees it. On a
+    /// follower the command is carried out by the leader (forwarded over the transport); while a
+    /// leader is being elected the write waits, and it is refused with
+    /// [`StoreError::Unavailable`] when no majority answers within the write timeout.
+    pub async fn write(&self, cmd: Command) -> Result<CommandResponse, StoreError> {
+        let started = Instant::now();
+        let deadline = started + self.write_timeout;
+        loop {
+            let Some(leader) = self.wait_for_leader(deadline).await else {
+                return Err(no_leader(self.write_timeout));
+            };
+            if leader.id == self.node_id() {
+                match self.write_as_leader_until(cmd.clone(), deadline).await {
+                    Err(StoreError::NotLeader { .. }) => {}
+                    other => return other,
+                }
+            } else {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                let node = NodeInfo::new(&leader.name, &leader.address);
+                match self.transport.forward(leader.id, &node, cmd.clone(), remaining).await {
+                    Ok(Forwarded { response, index }) => {
+                        self.wait_applied(index, deadline).await?;
+                        return Ok(response);
+                    }
+                    Err(ForwardError::Unsupported) => {
+                        return Err(StoreError::NotLeader { leader: Some(leader) });
+                    }
+                    Err(ForwardError::Failed(reason)) => return Err(StoreError::Unavailable { reason }),
+                    Err(ForwardError::Retry(reason)) => {
+                        tracing::debug!(leader = leader.id, "forwarding a write failed, retrying: {reason}");
+                    }
+                }
+            }
+            if Instant::now() + RETRY_PAUSE >= deadline {
+                return Err(no_leader(self.write_timeout));
+            }
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+
+    /// Writes `cmd` through this node's Raft, which must lead: the receiving side of a forwarded
+    /// write. [`StoreError::NotLeader`] when it does not (the sender retries with the new
+    /// leader).
+    pub async fn write_as_leader(&self, cmd: Command) -> Result<Forwarded, StoreError> {
+        let deadline = Instant::now() + self.write_timeout;
+        match tokio::time::timeout_at(deadline.into(), self.raft.client_write(cmd)).await {
+            Err(_) => Err(no_quorum(self.write_timeout)),
+            Ok(Ok(resp)) => Ok(Forwarded { response: resp.data, index: resp.log_id.index }),
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
+                let leader = f.leader_id.map(|id| {
+                    let node = f.leader_node.unwrap_or_default();
+                    Member { id, name: node.name, address: node.address, voter: true }
+                });
+                Err(StoreError::NotLeader { leader })
+            }
+            Ok(Err(e)) => Err(raft_err("writing a command")(&e)),
+        }
+    }
+
+    async fn write_as_leader_until(
+        &self,
+        cmd: Command,
+        deadline: Instant,
+    ) -> Result<CommandResponse, StoreError> {
+        match tokio::time::timeout_at(deadline.into(), self.write_as_leader(cmd)).await {
+            Err(_) => Err(no_quorum(self.write_timeout)),
+            Ok(r) => r.map(|f| f.response),
+        }
+    }
+
+    /// The leader's read index: the commit index once this node confirmed with a majority that
+    /// it still leads (the receiving side of a follower's read barrier).
+    pub async fn read_index_as_leader(&self) -> Result<u64, StoreError> {
+        let timeout = self.write_timeout;
+        match tokio::time::timeout(timeout, self.raft.get_read_log_id()).await {
+            Err(_) => Err(no_quorum(timeout)),
+            Ok(Ok((read, _applied))) => Ok(read.map_or(0, |l| l.index)),
+            Ok(Err(RaftError::APIError(e))) => Err(StoreError::NotLeader { leader: None })
+                .inspect_err(|_| tracing::debug!("read index: {e}")),
+            Ok(Err(e)) => Err(raft_err("confirming leadership")(&e)),
+        }
+    }
+
+    /// Waits (at most `timeout`) until this node applied everything the leader had committed
+    /// when it was asked, so that a read here sees every write acknowledged anywhere before.
+    /// Without a reachable leader the read is served from the local state as it is (a minority
+    /// side keeps serving reads); the error says why the barrier was skipped.
+    pub async fn read_barrier(&self, timeout: Duration) -> Result<(), StoreError> {
+        let (leader, single) = {
+            let m = self.raft.metrics();
+            let m = m.borrow();
+            let single = m.membership_config.membership().nodes().count() <= 1;
+            (m.current_leader, single)
+        };
+        if single {
+            return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        let leader = match leader {
+            Some(l) => l,
+            // Just restarted, or an election is on: wait (briefly) for a leader to be known.
+            None => match self.wait_for_leader(deadline).await {
+                Some(m) => m.id,
+                None => return Err(StoreError::Unavailable { reason: "no leader is known".into() }),
+            },
+        };
+        if leader == self.node_id() {
+            return Ok(());
+        }
+        let Some(member) = self.members().into_iter().find(|m| m.id == leader) else {
+            return Ok(());
+        };
+        let node = NodeInfo::new(&member.name, &member.address);
+        let index =
+            self.transport.read_index(leader, &node, timeout).await.map_err(|e| StoreError::Unavailable {
+                reason: format!("no read index from the leader: {e}"),
+            })?;
+        self.wait_applied(index, deadline).await
+    }
+
+    /// Waits until this node applied log index `index`.
+    async fn wait_applied(&self, index: u64, deadline: Instant) -> Result<(), StoreError> {
+        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+        self.raft
+            .wait(Some(remaining))
+            .applied_index_at_least(Some(index), "the write is applied")
+            .await
+            .map_err(|_| StoreError::Timeout {
+                what: format!("log index {index} to be applied on this node"),
+                waited: remaining,
+            })?;
+        Ok(())
+    }
+
+    /// The current leader, waiting for one until `deadline`.
+    async fn wait_for_leader(&self, deadline: Instant) -> Option<Member> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let metrics =
+            self.raft.wait(Some(remaining)).metrics(|m| m.current_leader.is_some(), "a leader").await.ok()?;
+        let id = metrics.current_leader?;
+        let node = metrics.membership_config.membership().get_node(&id).cloned().unwrap_or_default();
+        Some(Member { id, name: node.name, address: node.address, voter: true })
+    }
+
+    /// Removes node `id` from the voting configuration (it stays a learner that receives the
+    /// log), as `POST /_cluster/voting_config_exclusions` does. Must be called on the leader.
+    pub async fn exclude_voter(&self, id: NodeId) -> Result<(), StoreError> {
+        self.raft
+            .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), true)
+            .await
+            .map_err(|e| raft_err("removing a voter")(&e))?;
+        Ok(())
+    }
+
+    /// Makes every learner a voter again (`DELETE /_cluster/voting_config_exclusions`). Must be
+    /// called on the leader.
+    pub async fn readmit_voters(&self) -> Result<(), StoreError> {
+        let learners: BTreeSet<NodeId> =
+            self.members().into_iter().filter(|m| !m.voter).map(|m| m.id).collect();
+        if learners.is_empty() {
+            return Ok(());
+        }
+        self.raft
+            .change_membership(ChangeMembers::AddVoterIds(learners), false)
+            .await
+            .map_err(|e| raft_err("readmitting voters")(&e))?;
+        Ok(())
+    }
+}

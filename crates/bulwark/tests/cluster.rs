@@ -1,0 +1,310 @@
+//! A three-node cluster of real `bulwark` processes on 127.0.0.2-4, formed by
+//! `create-enrollment-token -s node` and `start --enrollment-token`: what is created on one node
+//! is used on the others in the very next request, the leader is killed with SIGKILL round after
+//! round without losing an acknowledged write, a restarted node catches up, and a node left
+//! alone refuses writes with Elasticsearch's 503 while it keeps serving reads.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bulwark_testkit::{Node, TestHome, command, run};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "cluster-test-password";
+const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Member {
+    home: TestHome,
+    ip: String,
+    name: String,
+    node: Option<Node>,
+    port: u16,
+}
+
+fn args(ip: &str, name: &str) -> Vec<String> {
+    ["-E", &format!("network.host={ip}"), "-E", "transport.port=9300", "-E", &format!("node.name={name}")]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+impl Member {
+    fn new(i: usize) -> Member {
+        Member {
+            home: TestHome::new(),
+            ip: format!("127.0.0.{}", i + 2),
+            name: format!("n{}", i + 1),
+            node: None,
+            port: 0,
+        }
+    }
+
+    fn start(&mut self, token: Option<&str>) {
+        let mut a = args(&self.ip, &self.name);
+        if let Some(t) = token {
+            a.push("--enrollment-token".into());
+            a.push(t.into());
+        }
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out = self.home.path().parent().unwrap().join(format!("stdout-{n}.log"));
+        let mut node = Node::spawn_home(&self.home.path(), out, &a, &[("ELASTIC_PASSWORD", PASSWORD)]);
+        self.port = node.port();
+        self.node = Some(node);
+        let deadline = Instant::now() + ROUND_TIMEOUT;
+        while self.call("GET", "/", None).0 != 200 {
+            assert!(Instant::now() < deadline, "{} did not serve in time: {}", self.name, self.home.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut n) = self.node.take() {
+            n.kill9();
+        }
+    }
+
+    fn ca(&self) -> Vec<u8> {
+        std::fs::read(self.home.config("certs/http_ca.crt")).expect("http_ca.crt")
+    }
+
+    fn client(&self) -> reqwest::blocking::Client {
+        let cert = reqwest::Certificate::from_pem(&self.ca()).expect("CA");
+        reqwest::blocking::Client::builder()
+            .tls_certs_only([cert])
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
+    }
+
+    fn call_as(&self, auth: (&str, &str), method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut r = self
+            .client()
+            .request(m, format!("https://{}:{}{path}", self.ip, self.port))
+            .basic_auth(auth.0, Some(auth.1));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        match r.send() {
+            Ok(resp) => {
+                let s = resp.status().as_u16();
+                (s, resp.json().unwrap_or(Value::Null))
+            }
+            Err(e) => (0, json!(e.to_string())),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_as(("elastic", PASSWORD), method, path, body)
+    }
+}
+
+fn token(first: &Member) -> String {
+    let (code, out, err) = run(command(&first.home.path()).args([
+        "create-enrollment-token",
+        "-s",
+        "node",
+        "--url",
+        &format!("https://{}:{}", first.ip, first.port),
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    out.trim().lines().last().expect("a token").to_owned()
+}
+
+/// The name of the leader as `_cat/nodes` on `m` reports it.
+fn leader(m: &Member) -> Option<String> {
+    let (s, v) = m.call("GET", "/_cat/nodes?format=json", None);
+    if s != 200 {
+        return None;
+    }
+    v.as_array()?.iter().find(|n| n["master"] == "*").and_then(|n| n["name"].as_str()).map(str::to_owned)
+}
+
+fn form() -> Vec<Member> {
+    let mut m: Vec<Member> = (0..3).map(Member::new).collect();
+    m[0].start(None);
+    for i in 1..3 {
+        let t = token(&m[0]);
+        m[i].start(Some(&t));
+    }
+    m
+}
+
+#[test]
+fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_leader() {
+    let mut m = form();
+    for x in &m {
+        let (s, h) = x.call("GET", "/_cluster/health", None);
+        assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(3)), "{} {h}", x.name);
+        // The joined nodes' certificates name their own addresses (verified by this client).
+        let (s, nodes) = x.call("GET", "/_cat/nodes?format=json", None);
+        assert_eq!(s, 200);
+        let ips: Vec<&str> = nodes.as_array().unwrap().iter().filter_map(|n| n["ip"].as_str()).collect();
+        assert_eq!(ips.len(), 3, "{nodes}");
+    }
+
+    // Made on n1, used on n2 and n3 in the very next request.
+    let (s, b) = m[0].call(
+        "PUT",
+        "/_security/role/logs_reader",
+        Some(json!({"indices": [{"names": ["logs"], "privileges": ["read"]}]})),
+    );
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = m[0].call(
+        "PUT",
+        "/_security/user/carol",
+        Some(json!({"password": "carol-password-1", "roles": ["logs_reader"]})),
+    );
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = m[2].call_as(("carol", "carol-password-1"), "GET", "/_security/_authenticate", None);
+    assert_eq!((s, b["username"].as_str()), (200, Some("carol")), "{b}");
+    let (s, b) = m[0].call("PUT", "/logs/_doc/first", Some(json!({"msg": "made on n1"})));
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = m[1].call_as(("carol", "carol-password-1"), "GET", "/logs/_doc/first", None);
+    assert_eq!((s, &b["_source"]["msg"]), (200, &json!("made on n1")), "{b}");
+    let (s, _) = m[1].call_as(("carol", "carol-password-1"), "PUT", "/logs/_doc/nope", Some(json!({})));
+    assert_eq!(s, 403, "the role made on n1 limits carol on n2");
+    let (s, key) = m[1].call("POST", "/_security/api_key", Some(json!({"name": "k"})));
+    assert_eq!(s, 200, "{key}");
+    let encoded = key["encoded"].as_str().unwrap().to_owned();
+    let r = m[2]
+        .client()
+        .get(format!("https://{}:{}/_security/_authenticate", m[2].ip, m[2].port))
+        .header("Authorization", format!("ApiKey {encoded}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "an API key made on n2 authenticates on n3");
+    // Search on another node answers the same once its index caught up (bounded).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (s, b) = m[2].call("GET", "/logs/_search?q=msg:n1", None);
+        if s == 200 && b["hits"]["total"]["value"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "n3 never found the document: {b}");
+        m[2].call("POST", "/logs/_refresh", None);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Ten rounds: kill -9 the leader, write through a survivor until it is acknowledged, read
+    // every acknowledged write back on every live node, restart the killed node.
+    let mut acked: BTreeMap<String, u64> = BTreeMap::new();
+    let started = Instant::now();
+    for round in 0..10u64 {
+        let name = (0..3).find_map(|i| m[i].node.as_ref().and(leader(&m[i]))).expect("a leader");
+        let li = m.iter().position(|x| x.name == name).unwrap();
+        m[li].kill9();
+        let via = (li + 1) % 3;
+        let id = format!("round-{round}");
+        let deadline = Instant::now() + ROUND_TIMEOUT;
+        loop {
+            let (s, b) = m[via].call("PUT", &format!("/logs/_doc/{id}"), Some(json!({"round": round})));
+            if s == 200 || s == 201 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "round {round}: writes did not resume: {s} {b}");
+            assert!(s == 503 || s == 0, "round {round}: unexpected {s} {b}");
+        }
+        acked.insert(id, round);
+        for x in m.iter().filter(|x| x.node.is_some()) {
+            for (id, r) in &acked {
+                let (s, b) = x.call("GET", &format!("/logs/_doc/{id}"), None);
+                assert_eq!(
+                    (s, &b["_source"]["round"]),
+                    (200, &json!(r)),
+                    "round {round}: {} lost {id}",
+                    x.name
+                );
+            }
+        }
+        m[li].start(None);
+        // The restarted node catches up: it serves every acknowledged write (bounded).
+        let last = format!("round-{round}");
+        let deadline = Instant::now() + ROUND_TIMEOUT;
+        loop {
+            let (s, b) = m[li].call("GET", &format!("/logs/_doc/{last}"), None);
+            if s == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: restarted {} did not catch up: {b}",
+                m[li].name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    eprintln!("10 leader kills in {:?}", started.elapsed());
+
+    // A node left alone refuses writes with a 503 in bounded time, and still serves reads.
+    m[0].kill9();
+    m[1].kill9();
+    let t = Instant::now();
+    let (s, b) = m[2].call("PUT", "/logs/_doc/alone", Some(json!({})));
+    assert_eq!(s, 503, "{b}");
+    assert_eq!(b["error"]["type"], "cluster_block_exception", "{b}");
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    let (s, _) = m[2].call("GET", "/logs/_doc/first", None);
+    assert_eq!(s, 200);
+
+    // Full-cluster restart: every member comes back with its membership.
+    m[2].kill9();
+    for x in m.iter_mut() {
+        x.start(None);
+    }
+    let deadline = Instant::now() + ROUND_TIMEOUT;
+    loop {
+        let (s, b) = m[1].call("PUT", "/logs/_doc/after-restart", Some(json!({})));
+        if s == 201 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the restarted cluster takes no writes: {s} {b}");
+    }
+    let (s, h) = m[2].call("GET", "/_cluster/health", None);
+    assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(3)), "{h}");
+}
+
+/// The bad-token cases of `start --enrollment-token`: each names the failed check and leaves
+/// the home as it was.
+#[test]
+fn a_bad_enrollment_token_is_refused_and_leaves_the_home_untouched() {
+    let mut first = Member::new(10);
+    first.start(None);
+    let good = token(&first);
+    let cases: Vec<(String, &str)> = vec![
+        ("not-a-token".into(), "token"),
+        // Another cluster's fingerprint: nothing is sent.
+        (tamper_fingerprint(&good), "fingerprint mismatch"),
+    ];
+    for (t, check) in cases {
+        let home = TestHome::new();
+        let mut a = args("127.0.0.20", "bad");
+        a.extend(["--enrollment-token".to_owned(), t]);
+        let (code, out, err) = run(command(&home.path()).arg("start").args(&a));
+        assert_ne!(code, 0);
+        let text = format!("{out}{err}");
+        assert!(text.contains(&format!("enrollment failed ({check})")), "{check}: {text}");
+        assert!(!home.config("certs").exists(), "{check}: certificates were left behind");
+        assert!(!home.path().join("data").join("store").exists(), "{check}: a store was left behind");
+        assert!(!home.config("bulwark.keystore").exists(), "{check}: a keystore was left behind");
+    }
+    // A used token: the first join consumes it.
+    let mut joiner = Member::new(11);
+    joiner.start(Some(&good));
+    let home = TestHome::new();
+    let mut a = args("127.0.0.21", "again");
+    a.extend(["--enrollment-token".to_owned(), good]);
+    let (code, out, err) = run(command(&home.path()).arg("start").args(&a));
+    assert_ne!(code, 0);
+    assert!(format!("{out}{err}").contains("enrollment failed (token already used)"), "{out}{err}");
+}
+
+fn tamper_fingerprint(token: &str) -> String {
+    use base64::Engine;
+    let e = base64::engine::general_purpose::STANDARD;
+    let mut v: Value = serde_json::from_slice(&e.decode(token).unwrap()).unwrap();
+    v["fgr"] = json!("00".repeat(32));
+    e.encode(serde_json::to_vec(&v).unwrap())
+}
