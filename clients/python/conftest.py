@@ -28,6 +28,27 @@ class RunningNode:
         self.fingerprint = fingerprint
         self.url = f"https://localhost:{port}"
         self.ca = str(home / "config" / "certs" / "http_ca.crt")
+        # What the log scan at teardown allows and looks for (see `log_problems`).
+        self.expected_errors: list[str] = []
+        self.secrets: list[str] = [password]
+
+
+MIN_SECRET_LEN = 8
+
+
+def log_problems(node: RunningNode, out: pathlib.Path) -> list[str]:
+    """An ERROR line the test did not expect, or a secret it knows, in the node's logs or output."""
+    secrets = [s for s in node.secrets if len(s) >= MIN_SECRET_LEN]
+    problems = []
+    files = sorted(p for p in (node.home / "logs").glob("*") if p.is_file()) + [out]
+    for path in files:
+        for line in path.read_bytes().decode("utf-8", "replace").splitlines():
+            if any(s in line for s in secrets):
+                problems.append(f"{path}: a secret is in: {line[:300]}")
+            error = '"level":"ERROR"' in line or line.startswith("ERROR ")
+            if error and not any(e in line for e in node.expected_errors):
+                problems.append(f"{path}: an ERROR line the test did not expect: {line[:300]}")
+    return problems
 
 
 def _wait_for(predicate, what: str, proc: subprocess.Popen, timeout: float = 60.0):
@@ -65,7 +86,10 @@ def node():
 
             port = int(_wait_for(lambda: ports.exists() and ports.read_text().strip(), "ports file", proc).rsplit(":", 1)[1])
             pairs = _wait_for(read_creds, "bootstrap credentials", proc)
-            yield RunningNode(home, proc, port, pairs["ELASTIC_PASSWORD"], pairs["HTTP_CA_FINGERPRINT"])
+            running = RunningNode(home, proc, port, pairs["ELASTIC_PASSWORD"], pairs["HTTP_CA_FINGERPRINT"])
+            if pairs.get("ENROLLMENT_TOKEN"):
+                running.secrets.append(pairs["ENROLLMENT_TOKEN"])
+            yield running
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -73,3 +97,7 @@ def node():
             except subprocess.TimeoutExpired:
                 proc.kill()
             out.close()
+        # The logs are read after the node stopped, and only when the test itself passed (a
+        # failing test already says what went wrong).
+        problems = log_problems(running, pathlib.Path(tmp) / "stdout.txt")
+        assert not problems, "the node's logs:\n" + "\n".join(problems)

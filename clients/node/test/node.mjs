@@ -3,14 +3,14 @@
 // CA fingerprint read from config/bootstrap-credentials, readiness polled, never slept for.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-function binary() {
+export function binary() {
   if (process.env.BULWARK_BIN) return process.env.BULWARK_BIN;
   const target = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target');
   return join(target, 'debug', 'bulwark');
@@ -20,7 +20,7 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function waitFor(what, proc, predicate, timeoutMs = 60_000) {
+export async function waitFor(what, proc, predicate, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = predicate();
@@ -47,11 +47,39 @@ function colonHex(hex) {
   return hex.toUpperCase().match(/../g).join(':');
 }
 
-/** A running node: `url`, `password`, `fingerprint`, `ca` (PEM), and `stop()`. */
+/**
+ * An ERROR line not in `expectedErrors`, or one of `secrets` (8 characters or more), in the
+ * node's logs or its output: what `stop()` fails on.
+ */
+function logProblems(home, out, secrets, expectedErrors) {
+  const logs = join(home, 'logs');
+  const files = existsSync(logs) ? readdirSync(logs).map((f) => join(logs, f)) : [];
+  const problems = [];
+  for (const file of [...files.filter((f) => statSync(f).isFile()), out]) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (secrets.some((s) => s.length >= 8 && line.includes(s))) {
+        problems.push(`${file}: a secret is in: ${line.slice(0, 300)}`);
+      }
+      const error = line.includes('"level":"ERROR"') || line.startsWith('ERROR ');
+      if (error && !expectedErrors.some((e) => line.includes(e))) {
+        problems.push(`${file}: an ERROR line the test did not expect: ${line.slice(0, 300)}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * A running node: `url`, `password`, `fingerprint`, `ca` (PEM), `secrets` and `expectedErrors`
+ * (for the log scan), and `stop()`, which fails when the logs show a problem.
+ */
 export async function startNode() {
   const tmp = mkdtempSync(join(tmpdir(), 'bulwark-js-'));
   const home = join(tmp, 'home');
-  const out = openSync(join(tmp, 'stdout.txt'), 'w');
+  const outPath = join(tmp, 'stdout.txt');
+  const out = openSync(outPath, 'w');
+  const secrets = [];
+  const expectedErrors = [];
   const env = { ...process.env, RUST_BACKTRACE: '0' };
   delete env.ELASTIC_PASSWORD;
   delete env.KEYSTORE_PASSWORD;
@@ -68,7 +96,9 @@ export async function startNode() {
       await exited;
       clearTimeout(timer);
     }
+    const problems = logProblems(home, outPath, secrets, expectedErrors);
     rmSync(tmp, { recursive: true, force: true });
+    if (problems.length > 0) throw new Error(`the node's logs:\n${problems.join('\n')}`);
   };
   try {
     const ports = join(home, 'logs', 'http.ports');
@@ -79,15 +109,21 @@ export async function startNode() {
     const pairs = await waitFor('bootstrap credentials', proc, () =>
       readPairs(join(home, 'config', 'bootstrap-credentials')),
     );
+    secrets.push(pairs.ELASTIC_PASSWORD, pairs.ENROLLMENT_TOKEN ?? '');
     return {
+      secrets,
+      expectedErrors,
       url: `https://localhost:${port}`,
       password: pairs.ELASTIC_PASSWORD,
       fingerprint: colonHex(pairs.HTTP_CA_FINGERPRINT),
       ca: readFileSync(join(home, 'config', 'certs', 'http_ca.crt'), 'utf8'),
+      /** The console's enrollment token (written once the node is up: read it after `ready`). */
+      enrollmentToken: () => readPairs(join(home, 'config', 'bootstrap-credentials'))?.ENROLLMENT_TOKEN,
+      tmp,
       stop,
     };
   } catch (e) {
-    await stop();
+    await stop().catch(() => {}); // the first failure is the one to report
     throw e;
   }
 }

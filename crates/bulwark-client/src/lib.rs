@@ -15,6 +15,10 @@
 
 #![forbid(unsafe_code)]
 
+mod node;
+
+pub use node::{Credentials, NodeClient, NodeError, segment};
+
 use std::fmt;
 use std::time::Duration;
 

@@ -62,7 +62,9 @@ pub enum IndexError {
 }
 
 impl IndexError {
-    /// Elasticsearch's error `type` for this error.
+    /// Elasticsearch's error `type` for this error, as this crate's tests name errors. What is
+    /// answered (type and status) is decided by `bulwark-rest`'s registry of error types, whose
+    /// tests check that it agrees.
     pub fn error_type(&self) -> &'static str {
         match self {
             IndexError::Parsing(_) => "parsing_exception",
@@ -78,17 +80,15 @@ impl IndexError {
         }
     }
 
+    /// Whether the request (its body, a document, a parameter) is at fault, rather than the
+    /// engine or its files.
+    pub fn is_callers_fault(&self) -> bool {
+        !matches!(self, IndexError::Engine { .. } | IndexError::Corrupt { .. })
+    }
+
     /// Elasticsearch's `reason` for this error.
     pub fn reason(&self) -> String {
         self.to_string()
-    }
-
-    /// The HTTP status Elasticsearch answers with.
-    pub fn status(&self) -> u16 {
-        match self {
-            IndexError::Engine { .. } | IndexError::Corrupt { .. } => 500,
-            _ => 400,
-        }
     }
 
     /// Whether a search that failed with this error is reported by Elasticsearch wrapped in a

@@ -72,7 +72,7 @@ fn errors_map_to_elasticsearch_types_and_statuses() {
     ];
     for (err, ty, status) in cases {
         assert_eq!(err.error_type(), ty);
-        assert_eq!(err.status(), status, "{ty}");
+        assert_eq!(err.is_callers_fault(), status == 400, "{ty}");
         assert!(!err.reason().is_empty());
     }
 }

@@ -78,8 +78,9 @@ pub async fn elastic_password(
     let algorithm = settings.security.password_hashing;
     let hash = tokio::task::spawn_blocking(move || PasswordHash::create(&password, algorithm))
         .await
-        .map_err(|e| {
-            NodeError::Config(format!("cannot set the elastic password: hashing was interrupted: {e}"))
+        .map_err(|e| NodeError::Interrupted {
+            context: "cannot set the elastic password: hashing",
+            detail: e.to_string(),
         })?
         .map_err(|e| no_password(&e))?;
     users.set_password("elastic", &hash).await?;
@@ -88,7 +89,7 @@ pub async fn elastic_password(
 }
 
 fn no_password(e: &bulwark_random::RandomError) -> NodeError {
-    NodeError::Config(format!("cannot set the elastic password: {e}"))
+    NodeError::Random { context: "cannot set the elastic password".into(), source: *e }
 }
 
 /// What to tell the user after the first secured start.

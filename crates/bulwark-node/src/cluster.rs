@@ -124,8 +124,7 @@ pub async fn open_store(
     };
     config.bootstrap = match joining {
         Some(uuid) => {
-            let id = bulwark_random::bytes::<8>()
-                .map_err(|e| NodeError::Config(format!("cannot make a node id: {e}")))?;
+            let id = bulwark_random::bytes::<8>().map_err(NodeError::random("cannot make a node id"))?;
             config.node_id = u64::from_le_bytes(id).max(2);
             Bootstrap::Join { cluster_uuid: uuid.to_owned() }
         }
@@ -134,7 +133,7 @@ pub async fn open_store(
     };
     let store = Store::open_with(&store_dir, config)
         .await
-        .map_err(|e| NodeError::Config(format!("cannot open the store in [{}]: {e}", store_dir.display())))?;
+        .map_err(NodeError::store(format!("cannot open the store in [{}]", store_dir.display())))?;
     Ok((Arc::new(store), transport))
 }
 

@@ -117,7 +117,7 @@ pub fn enroll(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| NodeError::Config(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|source| NodeError::Runtime { context: "cannot start the async runtime", source })?;
     let (signed, info) = runtime.block_on(async {
         let client = EnrollmentClient::connect(&token.adr, token.fgr, &token.api_key()).await.map_err(
             |e| match e {

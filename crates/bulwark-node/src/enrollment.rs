@@ -247,7 +247,7 @@ impl NodeEnrollment {
         self.store
             .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.clone(), value })
             .await
-            .map_err(|e| NodeError::Config(format!("cannot store the enrollment API key: {e}")))?;
+            .map_err(NodeError::store("cannot store the enrollment API key"))?;
         let token =
             EnrollmentToken::new(TOKEN_VERSION, adr.clone(), identity.fingerprint(), id.clone(), secret)
                 .map_err(|e| NodeError::Config(e.to_string()))?;

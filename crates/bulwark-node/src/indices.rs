@@ -66,14 +66,11 @@ impl Indices {
             root,
             shards: RwLock::new(HashMap::new()),
             admin: tokio::sync::Mutex::new(()),
-            ids: IdGenerator::new()
-                .map_err(|e| NodeError::Config(format!("cannot make document ids: {e}")))?,
+            ids: IdGenerator::new().map_err(NodeError::random("cannot make document ids"))?,
             started,
             start_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
         };
-        let stored = store
-            .indices()
-            .map_err(|e| NodeError::Config(format!("cannot read the indices from the store: {e}")))?;
+        let stored = store.indices().map_err(NodeError::store("cannot read the indices from the store"))?;
         let mut docs_total = 0u64;
         for (name, v) in &stored {
             let meta: IndexMeta = serde_json::from_value(v.clone()).map_err(|e| {
@@ -93,8 +90,10 @@ impl Indices {
 
     /// Recreates one index from the store's documents.
     fn rebuild(&self, name: &str, meta: &IndexMeta) -> Result<u64, NodeError> {
-        let engine =
-            |e: IndexError| NodeError::Config(format!("cannot rebuild the search index of [{name}]: {e}"));
+        let engine = |source: IndexError| NodeError::Index {
+            context: format!("cannot rebuild the search index of [{name}]"),
+            source,
+        };
         let mapping = if meta.mappings.is_null() {
             Mapping::new()
         } else {
@@ -108,7 +107,7 @@ impl Indices {
         let docs = self
             .store
             .documents(name)
-            .map_err(|e| NodeError::Config(format!("cannot read the documents of [{name}]: {e}")))?;
+            .map_err(NodeError::store(format!("cannot read the documents of [{name}]")))?;
         let mut indexed = 0u64;
         {
             let mut index = shard.write();
@@ -172,7 +171,7 @@ impl Indices {
 
     /// Every index's stored metadata.
     fn catalog_metas(&self) -> Result<Vec<(String, IndexMeta)>, ApiError> {
-        let all = self.store.indices().map_err(ApiError::store)?;
+        let all = self.store.indices().map_err(ApiError::from)?;
         all.into_iter()
             .map(|(name, v)| match serde_json::from_value(v) {
                 Ok(meta) => Ok((name, meta)),
@@ -243,7 +242,7 @@ impl IndexService for Indices {
     }
 
     fn get(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, ApiError> {
-        self.store.document(index, id).map_err(ApiError::store)
+        self.store.document(index, id).map_err(ApiError::from)
     }
 
     fn search(

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderValue, Request, Response, StatusCode, Version, header};
+use axum::http::{HeaderValue, Request, Response, Version, header};
 use axum::response::IntoResponse;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -256,12 +256,7 @@ const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// 413 in Elasticsearch's error shape.
 fn too_large(limit: u64) -> Response<Body> {
-    let mut resp = bulwark_rest::ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "status_exception",
-        format!("the request body is larger than [http.max_content_length] ([{limit}] bytes)"),
-    )
-    .into_response();
+    let mut resp = bulwark_rest::ApiError::content_too_long(limit).into_response();
     resp.headers_mut().insert("x-elastic-product", HeaderValue::from_static("Elasticsearch"));
     resp
 }

@@ -210,7 +210,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| NodeError::Config(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|source| NodeError::Runtime { context: "cannot start the async runtime", source })?;
     runtime.block_on(async {
         let joining = enrolled.as_ref().map(|e| e.cluster_uuid.clone());
         let opened = crate::cluster::open_store(&settings, transport_tls.as_ref(), joining.as_deref()).await;
@@ -225,9 +225,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         };
         let indices = {
             let (store, data) = (store.clone(), settings.path_data.clone());
-            tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(
-                |e| NodeError::Config(format!("rebuilding the search indices was interrupted: {e}")),
-            )??
+            tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(NodeError::interrupted("rebuilding the search indices"))??
         };
         indices.spawn_refresher();
         indices.spawn_follower();
@@ -346,7 +344,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 crate::crl::enforce(layer, ca, store, bulwark_rest::revocation::Authority::HttpCa)
             })
             .await
-            .map_err(|e| NodeError::Config(format!("applying revocation lists was interrupted: {e}")))?;
+            .map_err(NodeError::interrupted("applying revocation lists"))?;
         }
         if let Some(layer) = transport_tls.as_ref().filter(|l| l.verifies_clients()) {
             // Revoked transport certificates are refused by the node that holds the transport CA

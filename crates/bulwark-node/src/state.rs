@@ -104,7 +104,7 @@ impl SecurityEntries {
         self.store
             .write(Command::PutEntry { kind: EntryKind::ReservedUser, id: user.to_owned(), value })
             .await
-            .map_err(|e| NodeError::Config(format!("cannot store the password of [{user}]: {e}")))?;
+            .map_err(NodeError::store(format!("cannot store the password of [{user}]")))?;
         Ok(())
     }
 }

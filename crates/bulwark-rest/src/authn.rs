@@ -1,27 +1,16 @@
 //! Authentication of every request, before routing: the result is put in the request's
 //! extensions for the per-route authorization layer and the handlers.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bulwark_security::SecurityError;
-use bulwark_security::audit::{AuditEvent, Origin};
+use bulwark_security::audit::AuditEvent;
 use bulwark_security::authn::{Authentication, Credentials, Outcome};
 
 use crate::blocking::blocking;
 use crate::{ApiError, RestState};
-
-/// Where the request came from (the peer address the server put in the extensions).
-pub fn origin(req: &Request) -> Origin {
-    let address = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    Origin { address, method: req.method().to_string(), path: req.uri().path().to_owned() }
-}
 
 /// Authenticates the request or answers 401.
 pub async fn authenticate(State(state): State<RestState>, mut req: Request, next: Next) -> Response {
@@ -29,7 +18,7 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
         crate::connection::mark_authenticated(&req);
         return next.run(req).await;
     }
-    let origin = origin(&req);
+    let origin = crate::caller::origin(req.extensions(), req.method(), req.uri());
     let unauthenticated = |e: SecurityError| {
         state
             .authenticator

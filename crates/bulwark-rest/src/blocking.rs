@@ -1,7 +1,7 @@
 //! CPU-heavy steps (password hashing, signing, scans over every key) run on the blocking pool, so
 //! that a request worker never spends more than a few microseconds between two awaits.
 
-use axum::http::StatusCode;
+use crate::ErrorType;
 
 use crate::ApiError;
 
@@ -12,7 +12,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    tokio::task::spawn_blocking(f).await.map_err(|_| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", format!("{what} was interrupted"))
-    })
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::new(ErrorType::Internal, format!("{what} was interrupted")))
 }

@@ -3,6 +3,7 @@
 //!
 //! The blocks, their ids, texts and statuses are Elasticsearch's (`IndexMetadata`).
 
+use crate::ErrorType;
 use axum::http::StatusCode;
 
 use crate::ApiError;
@@ -100,7 +101,12 @@ fn refuse(blocked: &[(&str, Vec<&Block>)]) -> Result<(), ApiError> {
         reason.push_str(&format!("index [{index}] blocked by: [{}];", texts.join(", ")));
         status = blocks.first().map_or(status, |b| b.status);
     }
-    Err(ApiError::new(status, "cluster_block_exception", reason))
+    let kind = if status == StatusCode::TOO_MANY_REQUESTS {
+        ErrorType::ClusterBlockTooManyRequests
+    } else {
+        ErrorType::ClusterBlockForbidden
+    };
+    Err(ApiError::new(kind, reason))
 }
 
 /// Refuses an operation at `level` on any of `indices` a block stops.

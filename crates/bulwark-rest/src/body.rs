@@ -1,5 +1,6 @@
 //! Request bodies: JSON objects parsed with Elasticsearch's error types.
 
+use crate::ErrorType;
 use axum::body::Bytes;
 use serde_json::{Map, Value};
 
@@ -10,8 +11,7 @@ pub fn object(bytes: &Bytes, required: bool) -> Result<Map<String, Value>, ApiEr
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return if required {
             Err(ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "action_request_validation_exception",
+                ErrorType::ActionRequestValidation,
                 "Validation Failed: 1: request body is required;",
             ))
         } else {
@@ -32,29 +32,20 @@ pub fn duplicate_field(e: &serde_json::Error) -> Option<ApiError> {
     let field = message.strip_prefix("Duplicate field ")?;
     let field = field.rsplit_once(" at line ").map_or(field, |(f, _)| f);
     Some(ApiError::new(
-        axum::http::StatusCode::BAD_REQUEST,
-        "x_content_parse_exception",
+        ErrorType::XContentParse,
         format!("[{}:{}] Duplicate field {field}", e.line(), e.column()),
     ))
 }
 
 /// A validation failure in Elasticsearch's shape.
 pub fn validation(message: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::BAD_REQUEST,
-        "action_request_validation_exception",
-        format!("Validation Failed: 1: {message};"),
-    )
+    ApiError::new(ErrorType::ActionRequestValidation, format!("Validation Failed: 1: {message};"))
 }
 
 /// Refuses fields a request object does not define.
 pub fn known_fields(m: &Map<String, Value>, object: &str, known: &[&str]) -> Result<(), ApiError> {
     match m.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "x_content_parse_exception",
-            format!("[{object}] unknown field [{k}]"),
-        )),
+        Some(k) => Err(ApiError::new(ErrorType::XContentParse, format!("[{object}] unknown field [{k}]"))),
         None => Ok(()),
     }
 }

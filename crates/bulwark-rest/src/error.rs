@@ -2,55 +2,155 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bulwark_index::IndexError;
 use bulwark_security::SecurityError;
+use bulwark_store::{Fault, StoreError};
 use serde_json::json;
 
 /// The `WWW-Authenticate` challenges Elasticsearch sends with a 401.
 const CHALLENGES: [&str; 3] =
     ["Basic realm=\"security\", charset=\"UTF-8\"", "Bearer realm=\"security\"", "ApiKey"];
 
+macro_rules! error_types {
+    ($( $(#[$m:meta])* $variant:ident = ($name:literal, $status:ident) ),+ $(,)?) => {
+        /// Every Elasticsearch error type this node answers with, and its usual status: the one
+        /// place a type string is written (an architecture test checks it).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorType { $( $(#[$m])* $variant ),+ }
+
+        impl ErrorType {
+            /// Every error type.
+            pub const ALL: &'static [ErrorType] = &[$(ErrorType::$variant),+];
+
+            /// Elasticsearch's `type`, e.g. `index_not_found_exception`.
+            pub fn name(self) -> &'static str {
+                match self { $(ErrorType::$variant => $name),+ }
+            }
+
+            /// The HTTP status Elasticsearch answers with.
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorType::$variant => StatusCode::$status),+ }
+            }
+        }
+    };
+}
+
+error_types! {
+    /// A failure of the node itself (a bug, a broken disk, an interrupted task).
+    Internal = ("exception", INTERNAL_SERVER_ERROR),
+    /// A service this node does not run (yet): the data plane before it is wired.
+    Unavailable = ("exception", SERVICE_UNAVAILABLE),
+    /// No elected leader (a minority side): writes are blocked, as Elasticsearch's no-master block.
+    ClusterBlock = ("cluster_block_exception", SERVICE_UNAVAILABLE),
+    /// A request body over `http.max_content_length`.
+    ContentTooLong = ("status_exception", PAYLOAD_TOO_LARGE),
+    IllegalArgument = ("illegal_argument_exception", BAD_REQUEST),
+    IllegalState = ("illegal_state_exception", BAD_REQUEST),
+    Parse = ("parse_exception", BAD_REQUEST),
+    Parsing = ("parsing_exception", BAD_REQUEST),
+    XContentParse = ("x_content_parse_exception", BAD_REQUEST),
+    ActionRequestValidation = ("action_request_validation_exception", BAD_REQUEST),
+    DocumentParsing = ("document_parsing_exception", BAD_REQUEST),
+    MapperParsing = ("mapper_parsing_exception", BAD_REQUEST),
+    StrictDynamicMapping = ("strict_dynamic_mapping_exception", BAD_REQUEST),
+    QueryShard = ("query_shard_exception", BAD_REQUEST),
+    TooManyBuckets = ("too_many_buckets_exception", BAD_REQUEST),
+    SearchPhaseExecution = ("search_phase_execution_exception", BAD_REQUEST),
+    Engine = ("engine_exception", INTERNAL_SERVER_ERROR),
+    CorruptIndex = ("corrupt_index_exception", INTERNAL_SERVER_ERROR),
+    FeatureNotEnabled = ("feature_not_enabled_exception", BAD_REQUEST),
+    MediaTypeHeader = ("media_type_header_exception", BAD_REQUEST),
+    IndexNotFound = ("index_not_found_exception", NOT_FOUND),
+    IndexClosed = ("index_closed_exception", BAD_REQUEST),
+    InvalidIndexName = ("invalid_index_name_exception", BAD_REQUEST),
+    InvalidAliasName = ("invalid_alias_name_exception", BAD_REQUEST),
+    AliasesNotFound = ("aliases_not_found_exception", NOT_FOUND),
+    ResourceNotFound = ("resource_not_found_exception", NOT_FOUND),
+    ResourceAlreadyExists = ("resource_already_exists_exception", BAD_REQUEST),
+    DocumentMissing = ("document_missing_exception", NOT_FOUND),
+    VersionConflict = ("version_conflict_engine_exception", CONFLICT),
+    ClusterBlockForbidden = ("cluster_block_exception", FORBIDDEN),
+    ClusterBlockTooManyRequests = ("cluster_block_exception", TOO_MANY_REQUESTS),
+    RejectedExecution = ("es_rejected_execution_exception", TOO_MANY_REQUESTS),
+    /// Credentials missing, malformed or wrong.
+    Unauthenticated = ("security_exception", UNAUTHORIZED),
+    Forbidden = ("security_exception", FORBIDDEN),
+    /// A security request that cannot be carried out as asked (e.g. a document-level security
+    /// query that does not parse).
+    SecurityBadRequest = ("security_exception", BAD_REQUEST),
+    SecurityInternal = ("security_exception", INTERNAL_SERVER_ERROR),
+    /// What axum answered with a status of its own, reshaped (the status is kept).
+    Status = ("status_exception", INTERNAL_SERVER_ERROR),
+}
+
+impl PartialEq<&str> for ErrorType {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl std::fmt::Display for ErrorType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for ErrorType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// An error answered as `{"error": {"root_cause": [...], "type", "reason"}, "status"}`.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub kind: &'static str,
+    pub kind: ErrorType,
     pub reason: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, reason: impl Into<String>) -> ApiError {
+    /// An error of `kind`, answered with its status.
+    pub fn new(kind: ErrorType, reason: impl Into<String>) -> ApiError {
+        ApiError { status: kind.status(), kind, reason: reason.into() }
+    }
+
+    /// An error of `kind` answered with another status (a status axum chose).
+    pub fn with_status(kind: ErrorType, status: StatusCode, reason: impl Into<String>) -> ApiError {
         ApiError { status, kind, reason: reason.into() }
     }
 
     /// 400 `parse_exception`.
     pub fn parse(reason: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "parse_exception", reason)
+        ApiError::new(ErrorType::Parse, reason)
     }
 
     /// 404 `resource_not_found_exception`.
     pub fn not_found(reason: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "resource_not_found_exception", reason)
+        ApiError::new(ErrorType::ResourceNotFound, reason)
     }
 
     /// 500 for a store failure (a bug or a broken disk: logged by the caller).
-    /// A store that cannot reach a majority of the cluster (a minority side, no leader) answers
-    /// 503 as Elasticsearch does without an elected master.
-    pub fn store(e: impl std::fmt::Display + 'static) -> ApiError {
-        if let Some(bulwark_store::StoreError::Unavailable { reason }) =
-            (&e as &dyn std::any::Any).downcast_ref::<bulwark_store::StoreError>()
-        {
-            return ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cluster_block_exception",
-                format!("blocked by: [SERVICE_UNAVAILABLE/2/no master]; {reason}"),
-            );
-        }
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", format!("the store failed: {e}"))
+    pub fn store(e: impl std::fmt::Display) -> ApiError {
+        ApiError::new(ErrorType::Internal, format!("the store failed: {e}"))
+    }
+
+    /// 500: the node failed (`exception`).
+    pub fn internal(reason: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorType::Internal, reason)
+    }
+
+    /// 413: a request body over `http.max_content_length` (`limit` bytes).
+    pub fn content_too_long(limit: u64) -> ApiError {
+        ApiError::new(
+            ErrorType::ContentTooLong,
+            format!("the request body is larger than [http.max_content_length] ([{limit}] bytes)"),
+        )
     }
 
     /// 400 `illegal_argument_exception`.
     pub fn illegal_argument(reason: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "illegal_argument_exception", reason)
+        ApiError::new(ErrorType::IllegalArgument, reason)
     }
 
     /// The body Elasticsearch sends for this error.
@@ -67,19 +167,61 @@ impl ApiError {
 
 impl From<SecurityError> for ApiError {
     fn from(e: SecurityError) -> ApiError {
-        let status = match e {
-            SecurityError::Forbidden(_) => StatusCode::FORBIDDEN,
-            SecurityError::UnknownHash { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::UNAUTHORIZED,
+        let kind = match e {
+            SecurityError::Forbidden(_) => ErrorType::Forbidden,
+            SecurityError::UnknownHash { .. } => ErrorType::SecurityInternal,
+            _ => ErrorType::Unauthenticated,
         };
-        ApiError::new(status, "security_exception", e.to_string())
+        ApiError::new(kind, e.to_string())
+    }
+}
+
+impl ErrorType {
+    /// The type of a search index failure (who is at fault is in the variant: the request's
+    /// body, the document, or the engine).
+    pub fn of_index_error(e: &IndexError) -> ErrorType {
+        match e {
+            IndexError::Parsing(_) => ErrorType::Parsing,
+            IndexError::XContentParse(_) => ErrorType::XContentParse,
+            IndexError::IllegalArgument(_) => ErrorType::IllegalArgument,
+            IndexError::MapperParsing(_) => ErrorType::MapperParsing,
+            IndexError::StrictDynamicMapping(_) => ErrorType::StrictDynamicMapping,
+            IndexError::QueryShard(_) => ErrorType::QueryShard,
+            IndexError::TooManyBuckets(_) => ErrorType::TooManyBuckets,
+            IndexError::AlreadyExists { .. } => ErrorType::ResourceAlreadyExists,
+            IndexError::Engine { .. } => ErrorType::Engine,
+            IndexError::Corrupt { .. } => ErrorType::CorruptIndex,
+        }
+    }
+}
+
+/// A store failure: the node's own (500) or the cluster's state (503, try again), with the
+/// store's words.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        if let StoreError::Unavailable { reason } = &e {
+            return ApiError::new(
+                ErrorType::ClusterBlock,
+                format!("blocked by: [SERVICE_UNAVAILABLE/2/no master]; {reason}"),
+            );
+        }
+        match e.fault() {
+            Fault::Node => ApiError::store(e),
+            Fault::Cluster => ApiError::new(ErrorType::Unavailable, e.to_string()),
+        }
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> ApiError {
+        ApiError::new(ErrorType::of_index_error(&e), e.reason())
     }
 }
 
 /// 500: a key, secret, salt or id could not be drawn; nothing was made or stored.
 impl From<bulwark_random::RandomError> for ApiError {
     fn from(e: bulwark_random::RandomError) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", e.to_string())
+        ApiError::internal(e.to_string())
     }
 }
 
@@ -132,12 +274,12 @@ pub async fn elasticsearch_shape(req: axum::extract::Request, next: axum::middle
         reason = status.canonical_reason().unwrap_or("the request was refused").to_owned();
     }
     let kind = match status {
-        StatusCode::BAD_REQUEST => "illegal_argument_exception",
-        StatusCode::NOT_FOUND => "resource_not_found_exception",
-        StatusCode::NOT_ACCEPTABLE | StatusCode::UNSUPPORTED_MEDIA_TYPE => "media_type_header_exception",
-        _ => "status_exception",
+        StatusCode::BAD_REQUEST => ErrorType::IllegalArgument,
+        StatusCode::NOT_FOUND => ErrorType::ResourceNotFound,
+        StatusCode::NOT_ACCEPTABLE | StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorType::MediaTypeHeader,
+        _ => ErrorType::Status,
     };
-    let mut resp = ApiError::new(status, kind, reason).into_response();
+    let mut resp = ApiError::with_status(kind, status, reason).into_response();
     for (name, value) in
         parts.headers.iter().filter(|(n, _)| *n != header::CONTENT_TYPE && *n != header::CONTENT_LENGTH)
     {
@@ -151,6 +293,29 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn index_errors_keep_their_elasticsearch_type() {
+        let errors = [
+            IndexError::Parsing("p".into()),
+            IndexError::XContentParse("x".into()),
+            IndexError::IllegalArgument("i".into()),
+            IndexError::MapperParsing("m".into()),
+            IndexError::StrictDynamicMapping("s".into()),
+            IndexError::QueryShard("q".into()),
+            IndexError::TooManyBuckets("t".into()),
+            IndexError::AlreadyExists { path: "p".into() },
+            IndexError::Engine { context: "c", detail: "d".into() },
+            IndexError::Corrupt { path: "p".into(), detail: "d".into() },
+        ];
+        for e in errors {
+            let status = if e.is_callers_fault() { 400 } else { 500 };
+            let (name, shown) = (e.error_type(), format!("{e:?}"));
+            let api = ApiError::from(e);
+            assert_eq!(api.kind.name(), name, "{shown}");
+            assert_eq!(api.status.as_u16(), status, "{shown}");
+        }
+    }
 
     #[test]
     fn a_failing_random_generator_is_a_500_in_elasticsearchs_shape() {

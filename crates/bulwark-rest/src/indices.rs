@@ -5,6 +5,7 @@
 //! ([`IndexService`], reached as the request extension [`DataPlane`]) does the work. The
 //! metadata schema ([`IndexMeta`]) is owned here, because this crate renders it.
 
+use crate::ErrorType;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -292,19 +293,8 @@ impl<S: Send + Sync> FromRequestParts<S> for DataPlane {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<DataPlane>().cloned().ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "exception",
-                "the data plane is not available on this node",
-            )
+            ApiError::new(ErrorType::Unavailable, "the data plane is not available on this node")
         })
-    }
-}
-
-impl From<IndexError> for ApiError {
-    fn from(e: IndexError) -> ApiError {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError::new(status, e.error_type(), e.reason())
     }
 }
 

@@ -43,7 +43,7 @@ pub mod fuzzing {
 }
 
 pub use connection::ConnectionAuthenticated;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorType};
 pub use state::{
     CertificateSource, ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, PeerCertificates,
     RestState, SignError, SignedNode, SslCertificate,

@@ -2,6 +2,7 @@
 //! and the `X-Elastic-Product` header every response carries (official clients refuse a server
 //! without it).
 
+use crate::ErrorType;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -27,8 +28,7 @@ fn compatible_with(headers: &HeaderMap, name: header::HeaderName) -> Result<Opti
         Some("8") => Ok(Some(8)),
         Some("9") => Ok(Some(9)),
         _ => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "media_type_header_exception",
+            ErrorType::MediaTypeHeader,
             format!(
                 "Invalid media-type value on headers [{}]: compatible-with must be 7, 8 or 9, got [{v}]",
                 name

@@ -1,6 +1,7 @@
 //! Newline-delimited JSON bodies (`_bulk`, `_msearch`): lines, with their numbers for error
 //! messages, and the checks Elasticsearch makes on the body as a whole.
 
+use crate::ErrorType;
 use serde_json::{Map, Value};
 
 use crate::ApiError;
@@ -51,8 +52,7 @@ pub fn object_line(line: &Line<'_>, what: &str) -> Result<Map<String, Value>, Ap
             token(&other)
         ))),
         Err(e) => Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "x_content_parse_exception",
+            ErrorType::XContentParse,
             format!("[{}:{}] Malformed {what} line: {e}", line.number, e.column()),
         )),
     }

@@ -8,10 +8,9 @@
 //! `es_rejected_execution_exception`, so concurrent large writes cannot add up to more memory than
 //! the machine has. As in Elasticsearch, a single request larger than the limit is refused too.
 
+use crate::ErrorType;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use axum::http::StatusCode;
 
 use crate::ApiError;
 
@@ -50,10 +49,7 @@ impl IndexingPressure {
             .map(|_| Reservation { pressure: Arc::clone(self), bytes })
             .map_err(|now| {
                 // Elasticsearch's wording, with its coordinating-node counters.
-                ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "es_rejected_execution_exception",
-                    format!(
+                ApiError::new(ErrorType::RejectedExecution, format!(
                         "rejected execution of coordinating operation [coordinating_and_primary_bytes={now}, replica_bytes=0, all_bytes={now}, coordinating_operation_bytes={bytes}, max_coordinating_and_primary_bytes={}]",
                         self.limit
                     ),
@@ -70,6 +66,8 @@ impl Drop for Reservation {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
+
     use super::*;
 
     #[test]

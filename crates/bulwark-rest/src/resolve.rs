@@ -5,9 +5,9 @@
 //! is a 403 (checked before existence, so a denial does not reveal whether it exists), while
 //! wildcards silently skip what the caller may not see.
 
+use crate::ErrorType;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use axum::http::StatusCode;
 use bulwark_pattern::{Syntax, matches};
 use bulwark_security::authz::Action;
 
@@ -145,12 +145,12 @@ impl Options {
 
 /// 404 `index_not_found_exception`.
 pub fn index_not_found(name: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "index_not_found_exception", format!("no such index [{name}]"))
+    ApiError::new(ErrorType::IndexNotFound, format!("no such index [{name}]"))
 }
 
 /// 400 `index_closed_exception` (Elasticsearch's reason is just `closed`).
 pub fn index_closed() -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "index_closed_exception", "closed")
+    ApiError::new(ErrorType::IndexClosed, "closed")
 }
 
 fn is_wildcard(part: &str) -> bool {
@@ -177,7 +177,7 @@ pub fn resolve(
         .map(|p| (*p).to_owned())
         .collect();
     if !explicit.is_empty() {
-        caller.authorize(state, action, &explicit)?;
+        caller.check(state, action, &explicit)?;
     }
 
     let usable = |meta: &IndexMeta| if meta.closed { opts.closed } else { opts.open };
@@ -237,19 +237,18 @@ pub fn resolve(
     if out.is_empty() && !opts.allow_no_indices {
         return Err(index_not_found(expr));
     }
-    Ok(out.into_iter().collect())
+    let out: Vec<String> = out.into_iter().collect();
+    // The decision on what the request works on: explicit names were authorized above,
+    // wildcards and aliases kept only what the caller may see.
+    caller.granted(state, action, &out);
+    Ok(out)
 }
 
 /// Checks a name for a new index or alias as Elasticsearch does
 /// (`invalid_index_name_exception`).
 pub fn validate_index_name(name: &str) -> Result<(), ApiError> {
-    let invalid = |why: &str| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_index_name_exception",
-            format!("Invalid index name [{name}], {why}"),
-        )
-    };
+    let invalid =
+        |why: &str| ApiError::new(ErrorType::InvalidIndexName, format!("Invalid index name [{name}], {why}"));
     if name.is_empty() {
         return Err(invalid("must not be empty"));
     }

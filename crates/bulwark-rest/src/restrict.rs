@@ -3,9 +3,9 @@
 //! [`Restriction`] for searches and real-time reads, refuses `update` under it as
 //! Elasticsearch does, and checks role queries against the query DSL when roles are defined.
 
+use crate::ErrorType;
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use bulwark_index::{Query, Restriction, Restrictions};
 use bulwark_security::authz::{Action, IndexAccess, RoleDescriptor, TemplateUser, check_query};
 use serde_json::Value;
@@ -29,7 +29,7 @@ pub fn access(
     let access = state
         .authorizer
         .index_access(authn, action, index, &aliases, &user)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "security_exception", e))?;
+        .map_err(|e| ApiError::new(ErrorType::SecurityBadRequest, e))?;
     Ok(access.is_restricted().then_some(access))
 }
 
@@ -41,8 +41,7 @@ pub fn restriction(access: &IndexAccess) -> Result<Restriction, ApiError> {
     });
     let filter = access.documents.to_query().map(|q| Query::parse(&q)).transpose().map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "security_exception",
+            ErrorType::SecurityBadRequest,
             format!("the document-level security query of the caller's roles cannot be used: {}", e.reason()),
         )
     })?;
@@ -79,8 +78,7 @@ pub fn refuse_update(
         return Ok(());
     }
     Err(ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "security_exception",
+        ErrorType::SecurityBadRequest,
         if bulk {
             "Can't execute a bulk item request with update requests embedded if field or document level security is enabled"
         } else {

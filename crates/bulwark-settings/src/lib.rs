@@ -4,6 +4,7 @@
 //! turned into one typed tree ([`Settings`]) in a single validating step. An unknown key or a value
 //! of the wrong type is an error naming the setting, the file and the line.
 
+pub mod console;
 mod error;
 mod home;
 mod load;

@@ -85,6 +85,11 @@ impl Reader {
         })
     }
 
+    /// Where `key` was set (before it is taken), for errors about combinations of settings.
+    pub(crate) fn origin_of(&self, key: &str) -> Origin {
+        self.raw.get(key).map_or(Origin::Default, |s| s.origin.clone())
+    }
+
     /// Every key asked for so far, in order, without repeats.
     pub(crate) fn asked_keys(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

@@ -195,7 +195,27 @@ fn not_leader_message(leader: &Option<Member>) -> String {
     }
 }
 
+/// Who must act on a store failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// This node: its disk, its files, or a bug. Retrying does not help.
+    Node,
+    /// The cluster's state: no leader here or yet, or a condition that took too long. The
+    /// request may succeed later or on another node.
+    Cluster,
+}
+
 impl StoreError {
+    /// Who must act on this failure.
+    pub fn fault(&self) -> Fault {
+        match self {
+            StoreError::NotLeader { .. } | StoreError::Timeout { .. } | StoreError::Unavailable { .. } => {
+                Fault::Cluster
+            }
+            _ => Fault::Node,
+        }
+    }
+
     /// Wraps a redb error, turning the kinds an operator must act on into their own variants.
     pub(crate) fn db(path: &std::path::Path, err: impl Into<redb::Error>) -> Self {
         let err: redb::Error = err.into();

@@ -39,7 +39,7 @@ mod types;
 pub use command::{Command, CommandResponse, DocOp, DocOutcome, DocResult, EntryKind};
 pub use config::{Bootstrap, DEFAULT_LOGS_TO_KEEP, DEFAULT_SNAPSHOT_EVERY, StoreConfig};
 pub use document::{DocVersion, PRIMARY_TERM, StoredDoc};
-pub use error::StoreError;
+pub use error::{Fault, StoreError};
 pub use event::AppliedEvent;
 pub use format::{FORMAT_FILE, FORMAT_VERSION};
 pub use identity::{ClusterIdentity, new_cluster_uuid};

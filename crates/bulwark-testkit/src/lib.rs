@@ -2,6 +2,8 @@
 //! (`http.port: 0` + `node.portsfile: true`), wait until an authenticated HTTPS request succeeds
 //! (never a sleep), and talk to it with a client that trusts the node's own CA.
 
+mod log_scan;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -105,10 +107,13 @@ pub fn command(home: &Path) -> Command {
     c
 }
 
-/// A running node; killed when dropped.
+/// A running node; killed when dropped, and then its logs are checked (see [`log_scan`]): the
+/// test fails on an unexpected `ERROR` line or a secret in them.
 pub struct Node {
     child: Child,
     home: PathBuf,
+    out: PathBuf,
+    watch: log_scan::Watch,
 }
 
 impl Node {
@@ -122,7 +127,7 @@ impl Node {
     pub fn spawn_home(home: &Path, out: PathBuf, extra: &[&str], env: &[(&str, &str)]) -> Node {
         // A ports file left by an earlier run would point at a dead port.
         let _ = std::fs::remove_file(home.join("logs").join("http.ports"));
-        let file = std::fs::File::create(out).expect("stdout file");
+        let file = std::fs::File::create(&out).expect("stdout file");
         let err = file.try_clone().expect("clone");
         let mut c = command(home);
         c.arg("start").args(["-E", "http.port=0", "-E", "node.portsfile=true"]).args(extra);
@@ -130,7 +135,19 @@ impl Node {
             c.env(k, v);
         }
         let child = c.stdin(Stdio::null()).stdout(file).stderr(err).spawn().expect("spawn bulwark");
-        Node { child, home: home.to_path_buf() }
+        Node { child, home: home.to_path_buf(), out, watch: log_scan::Watch::default() }
+    }
+
+    /// Says that the node will log an `ERROR` line containing `needle` (the test provokes it).
+    pub fn expect_error(&mut self, needle: &str) -> &mut Node {
+        self.watch.expected_errors.push(needle.to_owned());
+        self
+    }
+
+    /// A secret the test knows (a password it chose, a token it got) that no log may contain.
+    pub fn secret(&mut self, secret: &str) -> &mut Node {
+        self.watch.secrets.push(secret.to_owned());
+        self
     }
 
     /// The bound HTTP port, once the ports file exists (waits for it).
@@ -220,6 +237,10 @@ impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let problems = self.watch.problems(&self.home, &self.out);
+            assert!(problems.is_empty(), "the node's logs:\n{}", problems.join("\n"));
+        }
     }
 }
 
@@ -347,6 +368,7 @@ pub fn start_fresh(home: &TestHome, extra: &[&str]) -> Started {
         std::thread::sleep(Duration::from_millis(20));
     };
     let password = creds["ELASTIC_PASSWORD"].clone();
+    node.secret(&password);
     let ca = std::fs::read(home.config("certs/http_ca.crt")).expect("http_ca.crt");
     let client = node.wait_ready(&ca, "elastic", &password);
     Started { node, client, password, ca, port }

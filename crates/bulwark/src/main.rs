@@ -48,12 +48,16 @@ enum Command {
     ResetPassword(tools::reset_password::ResetPasswordArgs),
     /// Create an enrollment token for the console (-s kibana) or a new node (-s node).
     CreateEnrollmentToken(tools::create_enrollment_token::CreateEnrollmentTokenArgs),
+    /// The web console (Kibana's role): start it, enroll it detached, or show its setup code.
+    Console(tools::console::ConsoleArgs),
 }
 
 /// What every tool gets from the command line besides its own arguments.
 #[derive(Debug, Clone)]
 pub struct Globals {
     pub home: bulwark_settings::Home,
+    /// `--home` as given (the console resolves its own home from it).
+    pub home_flag: Option<PathBuf>,
     pub overrides: Vec<String>,
     pub allow_root: bool,
 }
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
     };
     let globals = Globals {
         home: bulwark_settings::Home::resolve(cli.home.as_deref()),
+        home_flag: cli.home.clone(),
         overrides: cli.setting,
         allow_root: cli.allow_root,
     };
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
         Command::ServiceTokens(args) => tools::service_tokens::run(&globals, args),
         Command::ResetPassword(args) => tools::reset_password::run(&globals, args),
         Command::CreateEnrollmentToken(args) => tools::create_enrollment_token::run(&globals, args),
+        Command::Console(args) => tools::console::run(&globals, args),
     });
     match result {
         Ok(code) => code,

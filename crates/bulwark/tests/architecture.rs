@@ -32,7 +32,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("bulwark-client", &["bulwark-pki"]),
-    ("bulwark-console", &["bulwark-client", "bulwark-pki", "bulwark-settings"]),
+    // The console is a client of the REST API (Kibana's position): never the node's store or
+    // security crates. Its own keystore and random source are the shared leaves.
+    (
+        "bulwark-console",
+        &["bulwark-client", "bulwark-pki", "bulwark-settings", "bulwark-keystore", "bulwark-random"],
+    ),
     (
         "bulwark-node",
         &[
@@ -184,4 +189,76 @@ fn no_crate_re_exports_another_workspace_crate() {
     }
     assert!(scanned > 100, "only {scanned} source files found under {}", crates.display());
     assert!(tunnels.is_empty(), "re-exports of another workspace crate: {tunnels:#?}");
+}
+
+/// The code of a source file without its `#[cfg(test)]` part (tests sit at the end of a file).
+fn code_of(text: &str) -> &str {
+    text.split("#[cfg(test)]").next().unwrap_or_default()
+}
+
+/// Every crate's source files outside tests, with the crate's directory name.
+fn crate_sources() -> Vec<(String, std::path::PathBuf, String)> {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let mut files = Vec::new();
+        sources(&entry.path().join("src"), &mut files);
+        for file in files {
+            if file.file_name().is_some_and(|f| f == "tests.rs")
+                || file.components().any(|c| c.as_os_str() == "tests")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            out.push((name.clone(), file, code_of(&text).to_owned()));
+        }
+    }
+    assert!(out.len() > 100, "only {} source files found", out.len());
+    out
+}
+
+/// Elasticsearch error types are written in one registry (`bulwark-rest/src/error.rs`,
+/// `ErrorType`), which also gives each its status; `bulwark-index`'s errors carry their type
+/// name for its own tests, and a REST test checks the registry maps them alike.
+#[test]
+fn error_types_are_named_only_in_the_registry() {
+    let registry = ["bulwark-rest/src/error.rs", "bulwark-index/src/error.rs"];
+    let mut found = Vec::new();
+    for (_, file, code) in crate_sources() {
+        let path = file.to_string_lossy().replace('\\', "/");
+        if registry.iter().any(|r| path.ends_with(r)) {
+            continue;
+        }
+        for (n, line) in code.lines().enumerate() {
+            if line.contains("_exception\"") || line.contains("\"exception\"") {
+                found.push(format!("{path}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "error type strings outside the registry: {found:#?}");
+}
+
+/// HTTP statuses belong to the REST layer: library crates report typed errors, and
+/// `bulwark-rest` maps them. The binary and the test kit speak HTTP as clients and servers do;
+/// so does `bulwark-client`, which reads the statuses a node answers with; `bulwark-transport`,
+/// whose node-to-node calls are HTTP/2 requests (statuses of its own protocol, never an
+/// Elasticsearch error); and `bulwark-console`, a web server of its own (its pages answer
+/// browsers, not Elasticsearch clients).
+#[test]
+fn library_crates_never_name_an_http_status() {
+    let speaks_http =
+        ["bulwark-rest", "bulwark", "bulwark-testkit", "bulwark-client", "bulwark-transport", "bulwark-console"];
+    let mut found = Vec::new();
+    for (name, file, code) in crate_sources() {
+        if speaks_http.contains(&name.as_str()) {
+            continue;
+        }
+        for (n, line) in code.lines().enumerate() {
+            if line.contains("StatusCode") || line.contains("fn status(") {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "HTTP statuses named in library crates: {found:#?}");
 }

@@ -240,6 +240,7 @@ fn a_failure_midway_leaves_the_config_byte_identical() {
     assert_eq!(before.len(), 1, "{before:?}");
 
     let mut node = Node::spawn(&home, &[], &[]);
+    node.expect_error("security auto-configuration failed while writing settings");
     let status = node.wait_exit(START_TIMEOUT).expect("the node must exit when auto-configuration fails");
     drop(node);
     drop(guard);

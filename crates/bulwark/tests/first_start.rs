@@ -337,5 +337,9 @@ fn a_transport_other_hosts_can_reach_needs_transport_tls() {
     }
     // On loopback the same settings start.
     let mut node = Node::spawn(&home, &["-E", "transport.host=127.0.0.1"], &[]);
+    // The refused starts above logged why they stopped, into the same logs/.
+    node.expect_error(
+        "so other hosts can reach this node's transport port, but transport TLS is not configured",
+    );
     node.port();
 }

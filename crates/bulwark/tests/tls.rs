@@ -362,14 +362,17 @@ fn pem_material_with_an_encrypted_key_and_chosen_cipher_suites() {
             && err.contains("bulwark keystore add xpack.security.http.ssl.secure_key_passphrase"),
         "{err}"
     );
-    add_passphrase("not-it");
+    add_passphrase("not-it-at-all");
     let (code, _, err) = start();
     assert!(code == 78 && err.contains("does not decrypt the private key"), "{err}");
-    assert!(!err.contains("not-it"), "the passphrase was echoed: {err}");
+    assert!(!err.contains("not-it-at-all"), "the passphrase was echoed: {err}");
 
     // With it, the node serves exactly the configured suites.
     add_passphrase("key-secret");
     let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
+    // The two refused starts above logged why they stopped, into the same logs/.
+    node.expect_error("the private key is encrypted").expect_error("does not decrypt the private key");
+    node.secret("key-secret").secret("not-it-at-all");
     let port = node.port();
     wait_until("the node answers TLS", || handshake_with(port, "TLS_AES_256_GCM_SHA384"));
     assert!(!handshake_with(port, "TLS_AES_128_GCM_SHA256"));

@@ -42,7 +42,7 @@ pub fn chain_key(
         return Ok(zeroize::Zeroizing::new(k.to_vec()));
     }
     let mut key = zeroize::Zeroizing::new(vec![0u8; 32]);
-    bulwark_random::fill(&mut key).map_err(|e| NodeError::Config(format!("the audit chain key: {e}")))?;
+    bulwark_random::fill(&mut key).map_err(NodeError::random("the audit chain key"))?;
     ks.set(AUDIT_CHAIN_KEY, key.clone())?;
     crate::files::create_dir(home.config_dir(), 0o750)?;
     ks.save(&home.keystore_file(), password)?;
@@ -163,7 +163,7 @@ impl AuditLog {
         std::thread::Builder::new()
             .name("audit".into())
             .spawn(move || writer.run(rx))
-            .map_err(|e| NodeError::Config(format!("cannot start the audit writer: {e}")))?;
+            .map_err(|source| NodeError::Runtime { context: "cannot start the audit writer", source })?;
         Ok(AuditLog { tx: Mutex::new(tx), filter: config.filter })
     }
 

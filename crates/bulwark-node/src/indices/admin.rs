@@ -1,12 +1,12 @@
 //! Index administration: creating and deleting indices, and changing their metadata (mapping,
 //! aliases, open/closed) through the store.
 
+use bulwark_rest::ErrorType;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::http::StatusCode;
 use bulwark_index::Mapping;
 use bulwark_rest::ApiError;
 use bulwark_rest::indices::{AliasMeta, IndexMeta, MetaChange};
@@ -22,15 +22,11 @@ fn now_ms() -> u64 {
 }
 
 fn already_exists(name: &str, uuid: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "resource_already_exists_exception",
-        format!("index [{name}/{uuid}] already exists"),
-    )
+    ApiError::new(ErrorType::ResourceAlreadyExists, format!("index [{name}/{uuid}] already exists"))
 }
 
 fn not_found(name: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "index_not_found_exception", format!("no such index [{name}]"))
+    ApiError::new(ErrorType::IndexNotFound, format!("no such index [{name}]"))
 }
 
 fn encode(meta: &IndexMeta) -> Result<Value, ApiError> {
@@ -107,7 +103,7 @@ impl Indices {
         }
         let _admin = self.admin.lock().await;
         let cmds = names.iter().map(|name| Command::DeleteIndex { name: name.clone() }).collect();
-        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::store)?;
+        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::from)?;
         for name in names {
             if let Some(shard) = self.remove(&name) {
                 tracing::info!(index = %name, uuid = %shard.uuid, "index deleted");
@@ -180,7 +176,7 @@ impl Indices {
             }
             cmds.push(Command::UpdateIndexMetadata { name: name.clone(), metadata: encode(meta)? });
         }
-        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::store)?;
+        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::from)?;
         for (shard, meta, _) in updated.values() {
             shard.closed.store(meta.closed, Ordering::Relaxed);
         }
@@ -203,8 +199,7 @@ impl Indices {
         }
         match writers.iter().find(|(_, w)| w.len() > 1) {
             Some((alias, w)) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "illegal_state_exception",
+                ErrorType::IllegalState,
                 format!("alias [{alias}] has more than one write index [{}]", w.join(",")),
             )),
             None => Ok(()),

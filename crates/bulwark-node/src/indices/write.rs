@@ -8,10 +8,10 @@
 //! retried `retry_on_conflict` times. An update of a document an earlier item of the same
 //! request wrote waits for a following round, so that it reads that write.
 
+use bulwark_rest::ErrorType;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use bulwark_rest::ApiError;
 use bulwark_rest::indices::{
     IfMatch, IndexMeta, Refresh, UpdateOp, WriteItem, WriteOp, WriteOutcome, WriteRequest, WriteResult,
@@ -46,7 +46,7 @@ struct Planned {
 type Deferred = Vec<Pending>;
 
 fn index_not_found(name: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "index_not_found_exception", format!("no such index [{name}]"))
+    ApiError::new(ErrorType::IndexNotFound, format!("no such index [{name}]"))
 }
 
 fn conflict(id: &str, plan: &Plan, current: Option<DocVersion>) -> ApiError {
@@ -71,7 +71,7 @@ fn conflict(id: &str, plan: &Plan, current: Option<DocVersion>) -> ApiError {
         ),
         (None, _) => format!("[{id}]: version conflict"),
     };
-    ApiError::new(StatusCode::CONFLICT, "version_conflict_engine_exception", reason)
+    ApiError::new(ErrorType::VersionConflict, reason)
 }
 
 /// Merges `patch` into `target` as Elasticsearch's partial update does (objects recursively,
@@ -112,7 +112,7 @@ impl Indices {
             if self.shard(&name).is_none() {
                 match self.create(name.clone(), BTreeMap::new(), None, BTreeMap::new()).await {
                     Ok(_) => tracing::info!(index = %name, "created index on first write"),
-                    Err(e) if e.kind == "resource_already_exists_exception" => {}
+                    Err(e) if e.kind == ErrorType::ResourceAlreadyExists => {}
                     Err(e) => {
                         create_failed.insert(name, e);
                     }
@@ -384,7 +384,7 @@ impl Indices {
         id: &str,
         u: &UpdateOp,
     ) -> Result<Result<(Plan, bool), WriteOutcome>, ApiError> {
-        let current = self.store.document(&shard.name, id).map_err(ApiError::store)?;
+        let current = self.store.document(&shard.name, id).map_err(ApiError::from)?;
         let by_user = u.if_match.seq_no.is_some();
         let (source, create, guard) = match current {
             Some(doc) => {
@@ -417,8 +417,7 @@ impl Indices {
                     (None, true, Some(doc)) => doc.clone(),
                     _ => {
                         return Err(ApiError::new(
-                            StatusCode::NOT_FOUND,
-                            "document_missing_exception",
+                            ErrorType::DocumentMissing,
                             format!("[{id}]: document missing"),
                         ));
                     }
@@ -432,7 +431,7 @@ impl Indices {
 
     /// The stored metadata of `name`.
     pub(crate) fn metadata(&self, name: &str) -> Result<Option<IndexMeta>, ApiError> {
-        match self.store.index(name).map_err(ApiError::store)? {
+        match self.store.index(name).map_err(ApiError::from)? {
             None => Ok(None),
             Some(v) => serde_json::from_value(v)
                 .map(Some)
@@ -455,7 +454,7 @@ fn check(shard: &Shard, id: &str, source: &Value) -> Result<bool, ApiError> {
 }
 
 fn index_closed() -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "index_closed_exception", "closed")
+    ApiError::new(ErrorType::IndexClosed, "closed")
 }
 
 #[cfg(test)]

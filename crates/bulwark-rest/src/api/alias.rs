@@ -2,6 +2,7 @@
 //! `PUT|DELETE /{index}/_alias/{name}`, and `GET|HEAD` of aliases. Alias filters and routing
 //! are refused: this node does not apply them.
 
+use crate::ErrorType;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::Json;
@@ -59,11 +60,7 @@ fn names(m: &Map<String, Value>, one: &str, many: &str) -> Result<Vec<String>, A
 }
 
 fn aliases_missing(names: &[String]) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "aliases_not_found_exception",
-        format!("aliases [{}] missing", names.join(",")),
-    )
+    ApiError::new(ErrorType::AliasesNotFound, format!("aliases [{}] missing", names.join(",")))
 }
 
 /// The changes that add `aliases` to the indices of `expr`, checked and authorized.

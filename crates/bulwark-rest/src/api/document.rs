@@ -2,6 +2,7 @@
 //! delete, `_update` and `_mget`. Reads are real time (from the store); writes go through the
 //! store and the node's index service.
 
+use crate::ErrorType;
 use std::collections::{BTreeSet, HashMap};
 
 use axum::Json;
@@ -291,8 +292,7 @@ pub fn update_op(body: &Map<String, Value>) -> Result<(UpdateOp, Option<SourceFi
             }
             other => {
                 return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "x_content_parse_exception",
+                    ErrorType::XContentParse,
                     format!("[UpdateRequest] unknown field [{other}]"),
                 ));
             }

@@ -8,6 +8,7 @@
 //! a node is invalidated (and marked as used) in the same step, under a lock, so two concurrent
 //! uses of one token cannot both succeed on this node.
 
+use crate::ErrorType;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -15,7 +16,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bulwark_security::SecurityError;
-use bulwark_security::authn::{ApiKeyRecord, Authentication, ServiceAccount, ServiceTokenId, now_millis};
+use bulwark_security::authn::{ApiKeyRecord, ServiceAccount, ServiceTokenId, now_millis};
 use bulwark_security::enrollment::{self, EnrollmentError, EnrollmentScope, encode_der};
 use bulwark_store::{Command, EntryKind};
 use secrecy::ExposeSecret;
@@ -24,6 +25,7 @@ use serde_json::{Value, json};
 use super::audit_change;
 use crate::blocking::blocking;
 use crate::body::{self, opt_string};
+use crate::caller::Caller;
 use crate::{ApiError, Enrollment, EnrollmentAuthority, RestState, SignError, authn};
 
 /// Serialises "check unused, sign, mark used" for node tokens.
@@ -35,8 +37,7 @@ fn authority(
 ) -> Result<std::sync::Arc<dyn EnrollmentAuthority>, ApiError> {
     let disabled = || {
         ApiError::new(
-            StatusCode::FORBIDDEN,
-            "security_exception",
+            ErrorType::Forbidden,
             "Enrollment mode is not enabled. Set [xpack.security.enrollment.enabled] to true, in order to use this API.",
         )
     };
@@ -49,20 +50,16 @@ fn authority(
 /// Elasticsearch answers.
 pub async fn kibana(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     ext: Option<axum::Extension<Enrollment>>,
 ) -> Result<Json<Value>, ApiError> {
     let authority = authority(ext)?;
     let ca = authority.http_ca_der().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "exception",
-            "Unable to determine the HTTP CA certificate: the HTTP layer's certificate chain holds no CA certificate",
+        ApiError::new(ErrorType::Internal, "Unable to determine the HTTP CA certificate: the HTTP layer's certificate chain holds no CA certificate",
         )
     })?;
-    let account = ServiceAccount::find("elastic/kibana").ok_or_else(|| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", "no elastic/kibana account")
-    })?;
+    let account = ServiceAccount::find("elastic/kibana")
+        .ok_or_else(|| ApiError::new(ErrorType::Internal, "no elastic/kibana account"))?;
     let mut millis = now_millis();
     let id = loop {
         let id = ServiceTokenId::new(account, &format!("enroll-process-token-{millis}"))
@@ -70,7 +67,7 @@ pub async fn kibana(
         let taken = state
             .store
             .get_entry(EntryKind::ServiceToken, &id.qualified_name())
-            .map_err(ApiError::store)?
+            .map_err(ApiError::from)?
             .is_some();
         if !taken {
             break id;
@@ -100,13 +97,13 @@ fn csr_field(m: &serde_json::Map<String, Value>, key: &str) -> Result<Option<Vec
 }
 
 /// The caller's node enrollment key, when it authenticated with one (single use applies).
-fn node_key(who: &Option<axum::Extension<Authentication>>) -> Option<String> {
-    let k = who.as_ref()?.api_key.as_ref()?;
+fn node_key(who: &Caller) -> Option<String> {
+    let k = who.authn.as_ref()?.api_key.as_ref()?;
     (EnrollmentScope::of_key(&k.name, &k.descriptors) == Some(EnrollmentScope::Node)).then(|| k.id.clone())
 }
 
 fn load_key(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
-    let v = state.store.get_entry(EntryKind::ApiKey, id).map_err(ApiError::store)?;
+    let v = state.store.get_entry(EntryKind::ApiKey, id).map_err(ApiError::from)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -115,7 +112,7 @@ fn load_key(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiErro
 /// certificates as base64 DER.
 pub async fn node(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     ext: Option<axum::Extension<Enrollment>>,
     uri: axum::http::Uri,
     bytes: Bytes,
@@ -124,8 +121,7 @@ pub async fn node(
     let m = body::object(&bytes, true)?;
     if let Some(k) = m.keys().find(|k| !["http_csr", "transport_csr"].contains(&k.as_str())) {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "x_content_parse_exception",
+            ErrorType::XContentParse,
             format!("[node_enrollment_request] unknown field [{k}]"),
         ));
     }
@@ -157,8 +153,7 @@ pub async fn node(
         |e| match e {
             SignError::BadRequest(m) => ApiError::illegal_argument(m),
             SignError::Unavailable(m) => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "exception",
+                ErrorType::Internal,
                 format!("this node cannot sign certificates for enrollment: {m}"),
             ),
         },
@@ -172,7 +167,7 @@ pub async fn node(
             .store
             .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.clone(), value })
             .await
-            .map_err(ApiError::store)?;
+            .map_err(ApiError::from)?;
     }
     audit_change(&state, &who, "enroll_node", key.as_deref().unwrap_or(""));
     Ok(Json(json!({
@@ -204,12 +199,10 @@ pub async fn scope_hint(req: Request, next: Next) -> Response {
         .and_then(|k| EnrollmentScope::of_key(&k.name, &k.descriptors));
     let resp = next.run(req).await;
     match actual {
-        Some(actual) if actual != wanted && resp.status() == StatusCode::FORBIDDEN => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "security_exception",
-            EnrollmentError::WrongScope { wanted, actual }.to_string(),
-        )
-        .into_response(),
+        Some(actual) if actual != wanted && resp.status() == StatusCode::FORBIDDEN => {
+            ApiError::new(ErrorType::Forbidden, EnrollmentError::WrongScope { wanted, actual }.to_string())
+                .into_response()
+        }
         _ => resp,
     }
 }

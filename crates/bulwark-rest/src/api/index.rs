@@ -1,6 +1,7 @@
 //! Index APIs: create (with `settings`, `mappings`, `aliases`), delete, get, exists,
 //! `_refresh`, `_mapping` get/put, `_close` and `_open`.
 
+use crate::ErrorType;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
@@ -60,8 +61,7 @@ pub async fn create(
     let catalog = Catalog::load(&svc)?;
     if catalog.alias(&index).is_some() {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_index_name_exception",
+            ErrorType::InvalidIndexName,
             format!("Invalid index name [{index}], already exists as alias"),
         ));
     }
@@ -77,8 +77,7 @@ pub async fn create(
 /// 400 `invalid_alias_name_exception` for an alias named like an index.
 pub fn invalid_alias(alias: &str) -> ApiError {
     ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_alias_name_exception",
+        ErrorType::InvalidAliasName,
         format!(
             "Invalid alias name [{alias}]: an index or data stream exists with the same name as the alias"
         ),

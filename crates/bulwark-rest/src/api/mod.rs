@@ -1,12 +1,10 @@
 //! One module per API family.
 
 use bulwark_security::audit::AuditEvent;
-use bulwark_security::authn::Authentication;
 
 use crate::RestState;
 
-/// The caller of a secured handler (`None` when security is disabled).
-pub(crate) type Caller = Option<axum::Extension<Authentication>>;
+pub(crate) use crate::caller::Caller;
 
 pub mod alias;
 pub mod api_key;
@@ -31,7 +29,7 @@ pub mod write;
 /// Records a change of security configuration (`change` applied to `target`) in the audit log.
 pub(crate) fn audit_change(state: &RestState, who: &Caller, change: &str, target: &str) {
     state.authenticator.audit(AuditEvent::SecurityConfigChange {
-        user: who.as_ref().map_or_else(String::new, |a| a.user.username.clone()),
+        user: who.user_name(),
         change: change.to_owned(),
         target: target.to_owned(),
     });

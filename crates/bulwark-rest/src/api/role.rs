@@ -1,6 +1,7 @@
 //! Role APIs (`_security/role`, bulk, `_query/role`, `_clear_cache`), role mappings, and the
 //! privilege views (`_has_privileges`, `user/_privileges`, `privilege/_builtin`).
 
+use crate::ErrorType;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -21,7 +22,7 @@ fn stored_role(state: &RestState, name: &str) -> Result<Option<RoleDescriptor>, 
     Ok(state
         .store
         .get_entry(EntryKind::Role, name)
-        .map_err(ApiError::store)?
+        .map_err(ApiError::from)?
         .and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -55,7 +56,7 @@ async fn put_one(state: &RestState, name: &str, v: &Value) -> Result<bool, ApiEr
         .store
         .write(Command::PutEntry { kind: EntryKind::Role, id: name.to_owned(), value })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     Ok(!existed)
 }
 
@@ -112,7 +113,7 @@ pub async fn get(State(state): State<RestState>, names: Option<Path<String>>) ->
             out.insert((*r).to_owned(), render(&d));
         }
     }
-    for (name, v) in state.store.entries(EntryKind::Role).map_err(ApiError::store)? {
+    for (name, v) in state.store.entries(EntryKind::Role).map_err(ApiError::from)? {
         if wanted.as_ref().is_none_or(|w| w.contains(&name))
             && let Ok(d) = serde_json::from_value::<RoleDescriptor>(v)
         {
@@ -136,7 +137,7 @@ async fn delete_one(state: &RestState, name: &str) -> Result<bool, ApiError> {
         .store
         .write(Command::DeleteEntry { kind: EntryKind::Role, id: name.to_owned() })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     Ok(true)
 }
 
@@ -204,7 +205,7 @@ pub async fn query(State(state): State<RestState>, bytes: Bytes) -> Result<Json<
         true
     };
     let mut roles = Vec::new();
-    for (name, v) in state.store.entries(EntryKind::Role).map_err(ApiError::store)? {
+    for (name, v) in state.store.entries(EntryKind::Role).map_err(ApiError::from)? {
         if keep(&name)
             && let Ok(d) = serde_json::from_value::<RoleDescriptor>(v)
         {
@@ -247,20 +248,18 @@ pub async fn put_mapping(
         return Err(match e {
             MappingError::Validation(r) => body::validation(r),
             MappingError::Parse(r) => ApiError::parse(r),
-            MappingError::Parsing(r) => ApiError::new(StatusCode::BAD_REQUEST, "parsing_exception", r),
-            MappingError::Content(r) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "x_content_parse_exception", r)
-            }
+            MappingError::Parsing(r) => ApiError::new(ErrorType::Parsing, r),
+            MappingError::Content(r) => ApiError::new(ErrorType::XContentParse, r),
         });
     }
-    let existed = state.store.get_entry(EntryKind::RoleMapping, &name).map_err(ApiError::store)?.is_some();
+    let existed = state.store.get_entry(EntryKind::RoleMapping, &name).map_err(ApiError::from)?.is_some();
     let mut value = Value::Object(m);
     value.as_object_mut().map(|o| o.entry("metadata").or_insert(json!({})));
     state
         .store
         .write(Command::PutEntry { kind: EntryKind::RoleMapping, id: name.clone(), value })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     audit_change(&state, &who, "put_role_mapping", &name);
     Ok(Json(json!({ "role_mapping": { "created": !existed } })))
 }
@@ -272,7 +271,7 @@ pub async fn get_mappings(
 ) -> Result<Response, ApiError> {
     let wanted: Option<Vec<String>> = names.map(|Path(n)| n.split(',').map(str::to_owned).collect());
     let mut out = Map::new();
-    for (name, v) in state.store.entries(EntryKind::RoleMapping).map_err(ApiError::store)? {
+    for (name, v) in state.store.entries(EntryKind::RoleMapping).map_err(ApiError::from)? {
         if wanted.as_ref().is_none_or(|w| w.contains(&name)) {
             out.insert(name, v);
         }
@@ -289,14 +288,14 @@ pub async fn delete_mapping(
     Path(name): Path<String>,
     who: Caller,
 ) -> Result<Response, ApiError> {
-    if state.store.get_entry(EntryKind::RoleMapping, &name).map_err(ApiError::store)?.is_none() {
+    if state.store.get_entry(EntryKind::RoleMapping, &name).map_err(ApiError::from)?.is_none() {
         return Ok((StatusCode::NOT_FOUND, Json(json!({ "found": false }))).into_response());
     }
     state
         .store
         .write(Command::DeleteEntry { kind: EntryKind::RoleMapping, id: name.clone() })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     audit_change(&state, &who, "delete_role_mapping", &name);
     Ok(Json(json!({ "found": true })).into_response())
 }
@@ -308,7 +307,7 @@ pub async fn has_privileges(
     who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let Some(axum::Extension(a)) = who else {
+    let Some(a) = who.authn else {
         return Err(ApiError::illegal_argument("security is disabled on this node"));
     };
     let m = body::object(&bytes, true)?;
@@ -361,7 +360,7 @@ pub async fn has_privileges(
 
 /// `GET /_security/user/_privileges`: the union of the caller's roles.
 pub async fn user_privileges(State(state): State<RestState>, who: Caller) -> Result<Json<Value>, ApiError> {
-    let Some(axum::Extension(a)) = who else {
+    let Some(a) = who.authn else {
         return Err(ApiError::illegal_argument("security is disabled on this node"));
     };
     if a.api_key.as_ref().is_some_and(|k| !k.descriptors.is_empty()) {

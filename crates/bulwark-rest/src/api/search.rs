@@ -2,6 +2,7 @@
 //! expression is resolved (and authorized) here; the query DSL, hits and aggregations are the
 //! index crate's; `took`, `timed_out` and `_shards` are added here.
 
+use crate::ErrorType;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -42,13 +43,14 @@ impl Failure {
         if !e.is_shard_failure() {
             return ApiError::from(e).into();
         }
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let kind = ErrorType::of_index_error(&e);
+        let status = kind.status();
         let index = indices.first().cloned().unwrap_or_default();
-        let cause = json!({"type": e.error_type(), "reason": e.reason(), "index": index});
+        let cause = json!({"type": kind, "reason": e.reason(), "index": index});
         let body = json!({
             "error": {
                 "root_cause": [cause],
-                "type": "search_phase_execution_exception",
+                "type": ErrorType::SearchPhaseExecution,
                 "reason": "all shards failed",
                 "phase": "query",
                 "grouped": true,
@@ -72,8 +74,7 @@ fn optional_body(bytes: &[u8]) -> Result<Option<Value>, ApiError> {
     crate::json::parse(bytes).map(Some).map_err(|e| {
         crate::body::duplicate_field(&e).unwrap_or_else(|| {
             ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "x_content_parse_exception",
+                ErrorType::XContentParse,
                 format!("[{}:{}] failed to parse the request body: {e}", e.line(), e.column()),
             )
         })
@@ -261,18 +262,10 @@ fn count_query(body: Option<&Value>, params: &Params) -> Result<bulwark_index::Q
     }
     let Some(body) = body else { return Ok(bulwark_index::Query::match_all()) };
     let Value::Object(m) = body else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "parsing_exception",
-            "request body must be an object",
-        ));
+        return Err(ApiError::new(ErrorType::Parsing, "request body must be an object"));
     };
     if let Some(k) = m.keys().find(|k| k.as_str() != "query") {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "parsing_exception",
-            format!("request does not support [{k}]"),
-        ));
+        return Err(ApiError::new(ErrorType::Parsing, format!("request does not support [{k}]")));
     }
     match m.get("query") {
         Some(q) => Ok(bulwark_index::Query::parse(q)?),

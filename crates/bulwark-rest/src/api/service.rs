@@ -7,6 +7,7 @@
 //! hashed as `config/service_tokens` tokens are. The bearer value is shown once, in the create
 //! response.
 
+use crate::ErrorType;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -14,8 +15,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bulwark_security::authn::{
-    Authentication, SERVICE_ACCOUNTS, SERVICE_TOKEN_HASHING, ServiceAccount, ServiceAccountToken,
-    ServiceTokenId, new_api_key_id, now_millis,
+    SERVICE_ACCOUNTS, SERVICE_TOKEN_HASHING, ServiceAccount, ServiceAccountToken, ServiceTokenId,
+    new_api_key_id, now_millis,
 };
 use bulwark_security::authz::reserved_role_descriptor;
 use bulwark_store::{Command, EntryKind};
@@ -24,6 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::audit_change;
 use crate::blocking::blocking;
+use crate::caller::Caller;
 use crate::{ApiError, RestState, body};
 
 /// A token created through the API, as stored (the node reads the same shape).
@@ -103,7 +105,7 @@ fn account(params: &HashMap<String, String>) -> Result<&'static ServiceAccount, 
 pub async fn create_token(
     State(state): State<RestState>,
     Path(params): Path<HashMap<String, String>>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let account = account(&params)?;
     let name = match params.get("name") {
@@ -112,10 +114,9 @@ pub async fn create_token(
     };
     let id = ServiceTokenId::new(account, &name).map_err(body::validation)?;
     let qualified = id.qualified_name();
-    if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::store)?.is_some() {
+    if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::from)?.is_some() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "version_conflict_engine_exception",
+            ErrorType::VersionConflict,
             format!(
                 "[service_account_token-{qualified}]: version conflict, document already exists (current version [1])"
             ),
@@ -149,7 +150,7 @@ pub(crate) async fn store_new_token(
         .store
         .write(Command::PutEntry { kind: EntryKind::ServiceToken, id: qualified, value })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     Ok(token)
 }
 
@@ -157,19 +158,19 @@ pub(crate) async fn store_new_token(
 pub async fn delete_token(
     State(state): State<RestState>,
     Path(params): Path<HashMap<String, String>>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
 ) -> Result<Response, ApiError> {
     let account = account(&params)?;
     let id = ServiceTokenId::new(account, path_part(&params, "name")).map_err(body::validation)?;
     let qualified = id.qualified_name();
-    if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::store)?.is_none() {
+    if state.store.get_entry(EntryKind::ServiceToken, &qualified).map_err(ApiError::from)?.is_none() {
         return Ok((StatusCode::NOT_FOUND, Json(json!({ "found": false }))).into_response());
     }
     state
         .store
         .write(Command::DeleteEntry { kind: EntryKind::ServiceToken, id: qualified.clone() })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     audit_change(&state, &who, "delete_service_token", &qualified);
     Ok(Json(json!({ "found": true })).into_response())
 }
@@ -184,7 +185,7 @@ pub async fn credentials(
     let mut stored: Vec<String> = state
         .store
         .entries(EntryKind::ServiceToken)
-        .map_err(ApiError::store)?
+        .map_err(ApiError::from)?
         .into_iter()
         .filter_map(|(id, _)| id.strip_prefix(&prefix).map(str::to_owned))
         .collect();

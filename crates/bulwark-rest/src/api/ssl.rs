@@ -2,6 +2,7 @@
 //! Revocation: `POST /_ssl/certificates/_revoke`, `GET /_ssl/certificates/_revoked`, and the
 //! signed revocation lists at `GET /_ssl/crl/{http_ca,transport_ca}.crl`.
 
+use crate::ErrorType;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -55,10 +56,10 @@ pub async fn revoke(
         serial_number: serial,
         reason: reason.name().to_owned(),
         revoked_at: now_millis(),
-        revoked_by: who.as_ref().map_or_else(String::new, |a| a.user.username.clone()),
+        revoked_by: who.user_name(),
     };
     let id = record.id();
-    let existing = state.store.get_entry(EntryKind::RevokedCertificate, &id).map_err(ApiError::store)?;
+    let existing = state.store.get_entry(EntryKind::RevokedCertificate, &id).map_err(ApiError::from)?;
     if let Some(v) = existing {
         let earlier: RevokedCertificate = serde_json::from_value(v).map_err(ApiError::store)?;
         return Ok(Json(json!({ "revoked": false, "certificate": render(&earlier) })));
@@ -68,7 +69,7 @@ pub async fn revoke(
         .store
         .write(Command::PutEntry { kind: EntryKind::RevokedCertificate, id: id.clone(), value })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     audit_change(&state, &who, "revoke_certificate", &id);
     // Revoking the certificate this node serves is allowed (it may have leaked), but it keeps
     // being served until the file is replaced: say so where the operator looks.
@@ -91,12 +92,12 @@ pub async fn revoke(
 
 /// `GET /_ssl/certificates/_revoked`: every revoked certificate, oldest first.
 pub async fn revoked(State(state): State<RestState>) -> Result<Json<Value>, ApiError> {
-    let list = revocation::revoked(&state.store, None).map_err(ApiError::store)?;
+    let list = revocation::revoked(&state.store, None).map_err(ApiError::from)?;
     Ok(Json(json!({ "count": list.len(), "certificates": list.iter().map(render).collect::<Vec<_>>() })))
 }
 
 fn internal(reason: String) -> ApiError {
-    ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "exception", reason)
+    ApiError::new(ErrorType::Internal, reason)
 }
 
 fn render(r: &RevokedCertificate) -> Value {
@@ -122,7 +123,7 @@ pub async fn crl(
     let authority = file.strip_suffix(".crl").and_then(Authority::parse).ok_or_else(not_found)?;
     let Some(axum::Extension(Enrollment(ca))) = ca else { return Err(not_found()) };
     let list: Vec<_> = revocation::revoked(&state.store, Some(authority))
-        .map_err(ApiError::store)?
+        .map_err(ApiError::from)?
         .iter()
         .map(RevokedCertificate::revocation)
         .collect();

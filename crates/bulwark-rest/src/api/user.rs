@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use super::audit_change;
 use crate::blocking::blocking;
 use crate::body::{self, opt_string, opt_strings};
+use crate::caller::Caller;
 use crate::{ApiError, RestState};
 
 /// A built-in user's stored state.
@@ -28,12 +29,12 @@ struct ReservedEntry {
 }
 
 fn reserved(state: &RestState, name: &str) -> Result<Option<ReservedEntry>, ApiError> {
-    let v = state.store.get_entry(EntryKind::ReservedUser, name).map_err(ApiError::store)?;
+    let v = state.store.get_entry(EntryKind::ReservedUser, name).map_err(ApiError::from)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 fn native(state: &RestState, name: &str) -> Result<Option<NativeUser>, ApiError> {
-    let v = state.store.get_entry(EntryKind::User, name).map_err(ApiError::store)?;
+    let v = state.store.get_entry(EntryKind::User, name).map_err(ApiError::from)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -58,7 +59,7 @@ fn all_users(state: &RestState) -> Result<Vec<(String, Value)>, ApiError> {
         let enabled = reserved(state, name)?.is_none_or(|e| e.enabled);
         out.push(((*name).to_owned(), reserved_body(name, roles, enabled)));
     }
-    for (name, v) in state.store.entries(EntryKind::User).map_err(ApiError::store)? {
+    for (name, v) in state.store.entries(EntryKind::User).map_err(ApiError::from)? {
         if let Ok(u) = serde_json::from_value::<NativeUser>(v) {
             out.push((name.clone(), native_body(&name, &u)));
         }
@@ -67,7 +68,7 @@ fn all_users(state: &RestState) -> Result<Vec<(String, Value)>, ApiError> {
 }
 
 async fn write(state: &RestState, cmd: Command) -> Result<(), ApiError> {
-    state.store.write(cmd).await.map_err(ApiError::store)?;
+    state.store.write(cmd).await.map_err(ApiError::from)?;
     Ok(())
 }
 
@@ -106,7 +107,7 @@ pub const PASSWORD_FIELDS: &[&str] = &["password", "password_hash"];
 pub async fn put(
     State(state): State<RestState>,
     Path(name): Path<String>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     validate_username(&name).map_err(body::validation)?;
@@ -170,7 +171,7 @@ pub async fn get(State(state): State<RestState>, names: Option<Path<String>>) ->
 pub async fn delete(
     State(state): State<RestState>,
     Path(name): Path<String>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
 ) -> Result<Response, ApiError> {
     if is_reserved_username(&name) {
         return Err(ApiError::illegal_argument(format!("user [{name}] is reserved and cannot be deleted")));
@@ -193,10 +194,10 @@ pub fn password_target(path: Option<&str>, who: Option<&Authentication>) -> Opti
 pub async fn change_password(
     State(state): State<RestState>,
     name: Option<Path<String>>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let name = password_target(name.as_ref().map(|p| p.0.as_str()), who.as_deref())
+    let name = password_target(name.as_ref().map(|p| p.0.as_str()), who.authn.as_ref())
         .ok_or_else(|| body::validation("a user name is required"))?;
     let m = body::object(&bytes, true)?;
     body::known_fields(&m, "change_password_request", PASSWORD_FIELDS)?;
@@ -225,9 +226,9 @@ async fn set_enabled(
     state: RestState,
     name: String,
     enabled: bool,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    if who.as_ref().is_some_and(|a| a.user.username == name) && !enabled {
+    if who.authn.as_ref().is_some_and(|a| a.user.username == name) && !enabled {
         return Err(body::validation("users may not update enabled status of their own account"));
     }
     if RESERVED_USERS.iter().any(|(u, _)| *u == name) {
@@ -250,7 +251,7 @@ async fn set_enabled(
 pub async fn enable(
     State(state): State<RestState>,
     Path(name): Path<String>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
 ) -> Result<Json<Value>, ApiError> {
     set_enabled(state, name, true, who).await
 }
@@ -259,7 +260,7 @@ pub async fn enable(
 pub async fn disable(
     State(state): State<RestState>,
     Path(name): Path<String>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
 ) -> Result<Json<Value>, ApiError> {
     set_enabled(state, name, false, who).await
 }

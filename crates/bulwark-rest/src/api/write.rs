@@ -2,9 +2,9 @@
 //! alias's write index, or a new index), whether the caller may do it, the write parameters,
 //! and the Elasticsearch shape of an outcome or a per-item error.
 
+use crate::ErrorType;
 use std::collections::HashMap;
 
-use axum::http::StatusCode;
 use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
@@ -65,13 +65,9 @@ impl<'a> Targets<'a> {
         let index = target.clone().unwrap_or_else(|| name.to_owned());
         let one = std::slice::from_ref(&index);
         match kind {
-            WriteKind::Index => {
-                self.caller.authorize(self.state, Action::IndexDoc, one)?;
-                self.caller.authorize_overwrite(self.state, &index)?;
-            }
+            WriteKind::Index => self.caller.authorize_overwrite(self.state, &index)?,
             WriteKind::Create => {
-                self.caller.authorize(self.state, Action::IndexDoc, one)?;
-                self.caller.authorize(self.state, Action::CreateDoc, one)?;
+                self.caller.authorize_each(self.state, &[Action::IndexDoc, Action::CreateDoc], one)?;
             }
             WriteKind::Delete => self.caller.authorize(self.state, Action::DeleteDoc, one)?,
             WriteKind::Update => {
@@ -111,8 +107,7 @@ impl<'a> Targets<'a> {
 /// 404 for a write with `require_alias` to a name that is not an alias.
 pub fn alias_required(name: &str) -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        "index_not_found_exception",
+        ErrorType::IndexNotFound,
         format!(
             "no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias"
         ),
@@ -204,8 +199,7 @@ pub fn parse_source(bytes: &[u8]) -> Result<Value, ApiError> {
     }
     crate::json::parse(bytes).map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "document_parsing_exception",
+            ErrorType::DocumentParsing,
             format!("[{}:{}] failed to parse: {e}", e.line(), e.column()),
         )
     })

@@ -2,25 +2,43 @@
 
 use std::fmt;
 
+/// Whether an action is decided on the cluster or on the indices a request names (the
+/// authorizer needs the indices of the second kind, and the router leaves their decision to the
+/// handler, which resolves them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Cluster,
+    Indices,
+}
+
 macro_rules! actions {
-    ($( $(#[$m:meta])* $variant:ident = $name:literal ),+ $(,)?) => {
+    (
+        cluster: { $( $(#[$cm:meta])* $cvariant:ident = $cname:literal ),+ $(,)? }
+        indices: { $( $(#[$im:meta])* $ivariant:ident = $iname:literal ),+ $(,)? }
+    ) => {
         /// An action, named as Elasticsearch names it.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Action { $( $(#[$m])* $variant ),+ }
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Action { $( $(#[$cm])* $cvariant, )+ $( $(#[$im])* $ivariant, )+ }
 
         impl Action {
             /// Every action.
-            pub const ALL: &'static [Action] = &[$(Action::$variant),+];
+            pub const ALL: &'static [Action] = &[$(Action::$cvariant,)+ $(Action::$ivariant,)+];
 
             /// The action name, e.g. `cluster:monitor/main`.
             pub fn name(self) -> &'static str {
-                match self { $(Action::$variant => $name),+ }
+                match self { $(Action::$cvariant => $cname,)+ $(Action::$ivariant => $iname,)+ }
+            }
+
+            /// What the action is decided on.
+            pub fn scope(self) -> Scope {
+                match self { $(Action::$cvariant => Scope::Cluster,)+ $(Action::$ivariant => Scope::Indices,)+ }
             }
         }
     };
 }
 
 actions! {
+    cluster: {
     /// `GET /`
     MonitorMain = "cluster:monitor/main",
     /// `GET /_cluster/health`, `_cat/health`
@@ -73,6 +91,8 @@ actions! {
     License = "cluster:monitor/xpack/license/get",
     NodesStats = "cluster:monitor/nodes/stats",
     FeaturesReset = "cluster:admin/features/reset",
+    }
+    indices: {
     IndicesGet = "indices:admin/get",
     CreateIndex = "indices:admin/create",
     AutoCreateIndex = "indices:admin/auto_create",
@@ -99,6 +119,7 @@ actions! {
     Search = "indices:data/read/search",
     MultiSearch = "indices:data/read/msearch",
     Count = "indices:data/read/count",
+    }
 }
 
 impl Action {
@@ -155,7 +176,11 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for a in Action::ALL {
             assert!(seen.insert(a.name()), "{a:?}");
-            assert!(a.name().starts_with("cluster:") || a.name().starts_with("indices:"));
+            let prefix = match a.scope() {
+                Scope::Cluster => "cluster:",
+                Scope::Indices => "indices:",
+            };
+            assert!(a.name().starts_with(prefix), "{a:?} is in the wrong part of the table");
         }
     }
 }

@@ -8,7 +8,7 @@ use super::privilege::{
     ClusterGrant, IndexGrantPrivilege, cluster_privileges_granting, covers, index_privileges_granting,
 };
 use super::role::{RoleDescriptor, reserved_role_descriptor};
-use super::{Action, Role};
+use super::{Action, Role, Scope};
 use crate::SecurityError;
 use crate::authn::{Authentication, RealmRef, ServiceAccount};
 
@@ -223,7 +223,7 @@ impl Authorizer {
             return Ok(());
         }
         let name = action.name();
-        let is_index = name.starts_with("indices:");
+        let is_index = action.scope() == Scope::Indices;
         let ok = if is_index {
             !indices.is_empty() && indices.iter().all(|i| self.granted(authn, |r| r.grants_index(name, i)))
         } else {

@@ -12,7 +12,7 @@ mod privilege;
 mod role;
 
 pub use access::IndexAccess;
-pub use action::Action;
+pub use action::{Action, Scope};
 pub use api_key_reach::{KeyReach, check_only_itself, may_create_key};
 pub use decision::{Authorizer, RoleSource, effective_role_names, may_change_own_password};
 pub use document_query::{DocumentAccess, TemplateUser, check_query, render_query};

@@ -1,6 +1,7 @@
 //! One module per tool, and what tools share.
 
 pub mod certutil;
+pub mod console;
 pub mod create_enrollment_token;
 pub mod doctor;
 pub mod keystore;

@@ -30,7 +30,10 @@ pub fn run(globals: &Globals, args: StartArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| {
             let code = match e {
                 bulwark_node::NodeError::Settings(_) | bulwark_node::NodeError::Config(_) => exit::CONFIG,
-                bulwark_node::NodeError::Keystore(_) => exit::DATA_ERROR,
+                bulwark_node::NodeError::Keystore(_)
+                | bulwark_node::NodeError::Store { .. }
+                | bulwark_node::NodeError::Index { .. } => exit::DATA_ERROR,
+                bulwark_node::NodeError::Random { .. } => exit::IO_ERROR,
                 bulwark_node::NodeError::Io { .. } => exit::IO_ERROR,
                 bulwark_node::NodeError::Bind { .. } => exit::UNAVAILABLE,
                 _ => 1,

@@ -9,6 +9,7 @@
 //! (`bulwark_security::authz::KeyReach`); this module translates requests and answers. Update is
 //! for the owner alone, whoever asks, as in Elasticsearch.
 
+use crate::ErrorType;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -35,6 +36,7 @@ mod update;
 
 use crate::blocking::blocking;
 use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
+use crate::caller::Caller;
 use crate::{ApiError, RestState};
 pub use query::query;
 use render::{limited_by, render};
@@ -59,18 +61,14 @@ impl Owner {
 
 /// The caller, or an error when security is off or the API key service is disabled (there are
 /// no API keys then).
-pub(super) fn caller(
-    state: &RestState,
-    who: Option<axum::Extension<Authentication>>,
-) -> Result<Authentication, ApiError> {
+pub(super) fn caller(state: &RestState, who: Caller) -> Result<Authentication, ApiError> {
     if !state.api_keys_enabled {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "feature_not_enabled_exception",
+            ErrorType::FeatureNotEnabled,
             "api keys are not enabled (xpack.security.authc.api_key.enabled is false)",
         ));
     }
-    who.map(|a| a.0).ok_or_else(|| {
+    who.authn.ok_or_else(|| {
         ApiError::illegal_argument("api keys are not enabled: security is disabled on this node")
     })
 }
@@ -127,7 +125,7 @@ fn limits_of(state: &RestState, a: &Authentication) -> (Vec<String>, Option<Map<
 }
 
 fn load(state: &RestState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
-    let v = state.store.get_entry(EntryKind::ApiKey, id).map_err(ApiError::store)?;
+    let v = state.store.get_entry(EntryKind::ApiKey, id).map_err(ApiError::from)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -136,7 +134,7 @@ pub(super) fn all_keys(state: &RestState) -> Result<Vec<(String, ApiKeyRecord)>,
     let mut keys: Vec<(String, ApiKeyRecord)> = state
         .store
         .entries(EntryKind::ApiKey)
-        .map_err(ApiError::store)?
+        .map_err(ApiError::from)?
         .into_iter()
         .filter_map(|(id, v)| serde_json::from_value(v).ok().map(|r| (id, r)))
         .collect();
@@ -150,7 +148,7 @@ async fn put(state: &RestState, id: &str, rec: &ApiKeyRecord) -> Result<(), ApiE
         .store
         .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.to_owned(), value })
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::from)?;
     Ok(())
 }
 
@@ -168,11 +166,7 @@ fn validation_errors(errors: &[String]) -> Result<(), ApiError> {
         return Ok(());
     }
     let listed: String = errors.iter().enumerate().map(|(i, e)| format!("{}: {e};", i + 1)).collect();
-    Err(ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "action_request_validation_exception",
-        format!("Validation Failed: {listed}"),
-    ))
+    Err(ApiError::new(ErrorType::ActionRequestValidation, format!("Validation Failed: {listed}")))
 }
 
 /// A boolean query parameter: absent is false, present without a value is true.
@@ -319,7 +313,7 @@ async fn create_key(
 /// `POST|PUT /_security/api_key`
 pub async fn create(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let a = caller(&state, who)?;
@@ -337,7 +331,7 @@ pub async fn create(
 /// `POST /_security/api_key/grant`: a key for a user whose password the caller presents.
 pub async fn grant(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     method: axum::http::Method,
     uri: axum::http::Uri,
@@ -417,7 +411,7 @@ fn name_filter(pattern: &str) -> Glob {
 /// `GET /_security/api_key?id=&name=&username=&realm_name=&owner=&active_only=&with_limited_by=`
 pub async fn get(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let a = caller(&state, who)?;
@@ -471,7 +465,7 @@ pub async fn get(
 /// `DELETE /_security/api_key` `{ids|id, name, realm_name, username, owner}`
 pub async fn invalidate(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let a = caller(&state, who)?;

@@ -9,19 +9,20 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use bulwark_pattern::{Glob, Syntax};
-use bulwark_security::authn::{ApiKeyRecord, Authentication, now_millis};
+use bulwark_security::authn::{ApiKeyRecord, now_millis};
 use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
 use super::{Scope, all_keys, caller, duration_ms, flag, limited_by, render, scope};
 use crate::blocking::blocking;
 use crate::body::{self, known_fields};
+use crate::caller::Caller;
 use crate::{ApiError, RestState};
 
 /// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?}`
 pub async fn query(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     Query(params): Query<HashMap<String, String>>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {

@@ -14,6 +14,7 @@ use super::{
     put, role_descriptors_field, validation_errors,
 };
 use crate::body::{self, known_fields, opt_strings};
+use crate::caller::Caller;
 use crate::{ApiError, RestState};
 
 /// The changes an update asks for.
@@ -86,7 +87,7 @@ fn owner_for_update(state: &RestState, a: &Authentication) -> Result<Owner, ApiE
 pub async fn update(
     State(state): State<RestState>,
     Path(id): Path<String>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let a = caller(&state, who)?;
@@ -99,7 +100,7 @@ pub async fn update(
 /// `POST /_security/api_key/_bulk_update` `{ids, role_descriptors?, metadata?, expiration?}`
 pub async fn bulk_update(
     State(state): State<RestState>,
-    who: Option<axum::Extension<Authentication>>,
+    who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let a = caller(&state, who)?;

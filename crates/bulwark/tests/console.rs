@@ -1,0 +1,392 @@
+//! `bulwark console` end to end on a real node over real TLS: interactive setup (verification
+//! code, enrollment token, CSRF), detached setup and its refusals (malformed token, wrong
+//! fingerprint, already configured), login with a node user, the session cookie (flags,
+//! tampering refused, idle timeout), the security headers, and logout ending the session on the
+//! node too.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bulwark_security::enrollment::EnrollmentToken;
+use bulwark_testkit::{Started, TestHome, command, run, start_fresh};
+use secrecy::SecretString;
+use serde_json::Value;
+
+/// A console process on its own home; killed when dropped.
+struct Console {
+    child: Child,
+    home: PathBuf,
+    out: PathBuf,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn console_cmd(home: &Path) -> Command {
+    let mut c = command(home);
+    c.arg("console");
+    c.env_remove("BULWARK_CONSOLE_HOME");
+    c
+}
+
+impl Console {
+    fn start(home: &Path, extra: &[&str]) -> Console {
+        std::fs::create_dir_all(home).unwrap();
+        let out = home.with_extension("stdout");
+        let file = std::fs::File::create(&out).unwrap();
+        let err = file.try_clone().unwrap();
+        let child = console_cmd(home)
+            .arg("start")
+            .args(["-E", "server.port=0", "-E", "server.portsfile=true", "-E", "server.host=127.0.0.1"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        Console { child, home: home.to_path_buf(), out }
+    }
+
+    /// The bound address, once the ports file exists.
+    fn addr(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(t) = std::fs::read_to_string(self.home.join("logs/console.ports"))
+                && !t.trim().is_empty()
+            {
+                return t.trim().to_owned();
+            }
+            if let Ok(Some(s)) = self.child.try_wait() {
+                panic!("console exited with {s}: {}", self.output());
+            }
+            assert!(Instant::now() < deadline, "console did not start: {}", self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// A browser-like client trusting the console's generated certificate.
+    fn browser(&mut self) -> Browser {
+        let addr = self.addr();
+        let pem = std::fs::read(self.home.join("data/tls/console.crt")).unwrap();
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).unwrap();
+        let client = reqwest::blocking::Client::builder()
+            .tls_certs_only(certs)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Browser { client, base: format!("https://{addr}"), cookies: Vec::new() }
+    }
+}
+
+/// A response as a test sees it.
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+
+    /// The value of the hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        self.body[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// An urlencoded form body.
+fn encode(form: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    form.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// Cookies kept by hand (name, value), as a browser would.
+struct Browser {
+    client: reqwest::blocking::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn send(&mut self, r: reqwest::blocking::RequestBuilder) -> Page {
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let r = if cookie.is_empty() { r } else { r.header("cookie", cookie) };
+        let resp = r.send().unwrap();
+        let page =
+            Page { status: resp.status().as_u16(), headers: resp.headers().clone(), body: String::new() };
+        let body = resp.text().unwrap_or_default();
+        let page = Page { body, ..page };
+        for c in page.set_cookies() {
+            let pair = c.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            if !v.is_empty() && !c.contains("Max-Age=0") {
+                self.cookies.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        page
+    }
+
+    fn get(&mut self, path: &str) -> Page {
+        let r = self.client.get(format!("{}{path}", self.base));
+        self.send(r)
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let r =
+            self.client.post(format!("{}{path}", self.base)).header("content-type", FORM).body(encode(form));
+        self.send(r)
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+}
+
+fn token_of(home: &TestHome) -> String {
+    home.bootstrap_credentials().unwrap()["ENROLLMENT_TOKEN"].clone()
+}
+
+fn node_get(s: &Started, path: &str) -> Value {
+    let (status, _, body) = s.client.get(path, Some(("elastic", &s.password))).unwrap();
+    assert_eq!(status, 200, "{path}: {body:?}");
+    body
+}
+
+#[test]
+fn interactive_setup_login_session_and_logout() {
+    let home = TestHome::new();
+    let started = start_fresh(&home, &[]);
+    let chome = home.path().with_file_name("console");
+    let mut console = Console::start(&chome, &[]);
+    let mut b = console.browser();
+    // The code is printed once in a link, and `verification-code` prints it again.
+    let out = console.output();
+    let code = out.split("/setup?code=").nth(1).expect("a setup link").chars().take(6).collect::<String>();
+    let (rc, again, err) = run(console_cmd(&chome).arg("verification-code"));
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(again.trim().replace(' ', "").rsplit(':').next().unwrap(), code, "{again}");
+    // Unconfigured: every page leads to setup, with the security headers.
+    assert_eq!(b.get("/").location(), "/setup");
+    let page = b.get(&format!("/setup?code={code}"));
+    assert_eq!(page.status, 200);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    assert!(page.headers["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
+    assert_eq!(page.headers["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    // `same-origin`: `no-referrer` would make browsers send `Origin: null` with the forms.
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
+    let csrf_cookie = page.set_cookies().into_iter().find(|c| c.starts_with("bulwark_csrf=")).unwrap();
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(csrf_cookie.contains(flag), "{csrf_cookie}");
+    }
+    let csrf = page.csrf();
+    let token = token_of(&home);
+    // Without the form's token, or from another site: refused before anything is checked.
+    let p = b.post("/setup", &[("code", &code), ("token", &token)]);
+    assert_eq!(p.status, 403, "{}", p.body);
+    let r = b
+        .client
+        .post(format!("{}/setup", b.base))
+        .header("origin", "https://evil.example")
+        .header("content-type", FORM)
+        .body(encode(&[("csrf", csrf.as_str()), ("code", &code), ("token", &token)]));
+    assert_eq!(b.send(r).status, 403);
+    // A wrong code is refused and counted.
+    let p = b.post("/setup", &[("csrf", &csrf), ("code", "99999x"), ("token", &token)]);
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("4 tries left"), "{}", p.body);
+    // Each answer gives the form a fresh token, as a browser would use it.
+    let csrf = p.csrf();
+    // A token of another cluster (another fingerprint): the check names it, nothing is written.
+    let t = EnrollmentToken::decode(&token).unwrap();
+    let other = EnrollmentToken::new(
+        t.ver.clone(),
+        t.adr.clone(),
+        bulwark_pki::Fingerprint::of_der(b"another CA"),
+        t.api_key_id(),
+        t.api_key_secret().clone(),
+    )
+    .unwrap();
+    let other = secrecy::ExposeSecret::expose_secret(&other.encode()).to_owned();
+    let p = b.post("/setup", &[("csrf", &csrf), ("code", &code), ("token", &other)]);
+    assert_eq!(p.status, 502);
+    assert!(p.body.contains("fingerprint"), "{}", p.body);
+    assert!(!chome.join("data/node_http_ca.crt").exists());
+    let csrf = p.csrf();
+    // The right code and token: configured, on to login without a restart.
+    let p = b.post("/setup", &[("csrf", &csrf), ("code", &code), ("token", &token)]);
+    assert_eq!((p.status, p.location()), (303, "/login?enrolled=1"), "{}", p.body);
+    let yml = std::fs::read_to_string(chome.join("config/console.yml")).unwrap();
+    assert!(yml.contains("elasticsearch.hosts") && yml.contains("node_http_ca.crt"), "{yml}");
+    assert_eq!(std::fs::read(chome.join("data/node_http_ca.crt")).unwrap(), started.ca);
+    assert!(!yml.contains("AAEAA"), "the service token stays in the keystore: {yml}");
+    assert!(!chome.join("data/verification_code").exists());
+    assert_eq!(b.get("/setup").location(), "/login");
+
+    // Login: the node decides.
+    let page = b.get("/login");
+    let csrf = page.csrf();
+    let p = b.post("/login", &[("csrf", &csrf), ("username", "elastic"), ("password", "wrong-password")]);
+    assert_eq!(p.status, 401);
+    assert!(p.body.contains("not valid"), "{}", p.body);
+    let csrf = p.csrf();
+    let p = b.post("/login", &[("csrf", &csrf), ("username", "elastic"), ("password", &started.password)]);
+    assert_eq!((p.status, p.location()), (303, "/app/overview"), "{}", p.body);
+    let session_cookie = p.set_cookies().into_iter().find(|c| c.starts_with("bulwark_session=")).unwrap();
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(session_cookie.contains(flag), "{session_cookie}");
+    }
+    assert!(!session_cookie.contains(&started.password));
+    let overview = b.get("/app/overview");
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    assert!(overview.body.contains("Cluster health") && overview.body.contains("elastic"));
+    // The session is an API key the node granted; the password is not kept.
+    let keys = node_get(&started, "/_security/api_key?username=elastic");
+    let key = keys["api_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"].as_str().unwrap().starts_with("bulwark-console-session-"))
+        .expect("a session key")
+        .clone();
+    assert_eq!(key["invalidated"], false);
+
+    // A state change without the session's token is refused.
+    let p = b.post("/app/users", &[("username", "mallory"), ("password", "mallory-password")]);
+    assert_eq!(p.status, 403);
+    let (status, _, _) =
+        started.client.get("/_security/user/mallory", Some(("elastic", &started.password))).unwrap();
+    assert_eq!(status, 404);
+
+    // A tampered cookie is refused.
+    let good = b.cookie("bulwark_session").unwrap();
+    let mut bad = good.clone().into_bytes();
+    let i = bad.len() / 2;
+    bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
+    b.cookies.retain(|(k, _)| k != "bulwark_session");
+    b.cookies.push(("bulwark_session".into(), String::from_utf8(bad).unwrap()));
+    let p = b.get("/app/overview");
+    assert_eq!((p.status, p.location()), (303, "/login?reason=invalid"));
+    b.cookies.retain(|(k, _)| k != "bulwark_session");
+    b.cookies.push(("bulwark_session".into(), good.clone()));
+
+    // Logout ends the session here and on the node.
+    let page = b.get("/app/overview");
+    let csrf = page.csrf();
+    let p = b.post("/app/logout", &[("csrf", &csrf)]);
+    assert_eq!((p.status, p.location()), (303, "/login?reason=logout"));
+    b.cookies.push(("bulwark_session".into(), good));
+    assert_eq!(b.get("/app/overview").location(), "/login?reason=invalid");
+    let k = node_get(&started, &format!("/_security/api_key?id={}", key["id"].as_str().unwrap()));
+    assert_eq!(k["api_keys"][0]["invalidated"], true, "{k}");
+    // Parameters the console does not know are refused, naming them.
+    let p = b.get("/login?reson=idle");
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("reson"), "{}", p.body);
+    let out = console.output();
+    assert!(!out.contains(&started.password) && !out.contains(&token), "a secret in the console's output");
+    drop(console);
+    assert!(!home.log().contains(&started.password));
+}
+
+#[test]
+fn detached_setup_refusals_and_idle_timeout() {
+    let home = TestHome::new();
+    let started = start_fresh(&home, &[]);
+    let chome = home.path().with_file_name("console");
+    let token = token_of(&home);
+    // Malformed.
+    let (rc, _, err) = run(console_cmd(&chome).args(["setup", "--enrollment-token", "not-a-token"]));
+    assert_eq!(rc, 69, "{err}");
+    assert!(err.contains("malformed"), "{err}");
+    // Unreachable: the token's node is not there.
+    let t = EnrollmentToken::decode(&token).unwrap();
+    let dead = EnrollmentToken::new(
+        t.ver.clone(),
+        vec!["127.0.0.1:1".into()],
+        t.fgr,
+        t.api_key_id(),
+        SecretString::from(secrecy::ExposeSecret::expose_secret(t.api_key_secret()).to_owned()),
+    )
+    .unwrap();
+    let dead = secrecy::ExposeSecret::expose_secret(&dead.encode()).to_owned();
+    let (rc, _, err) = run(console_cmd(&chome).args(["setup", "--enrollment-token", &dead]));
+    assert_eq!(rc, 69);
+    assert!(err.contains("unreachable") || err.contains("could not connect"), "{err}");
+    assert!(!chome.join("config/console.yml").exists());
+    // Good.
+    let (rc, out, err) = run(console_cmd(&chome).args(["setup", "--enrollment-token", &token]));
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains("connected"), "{out}");
+    // Once configured, neither mode runs again.
+    let (rc, _, err) = run(console_cmd(&chome).args(["setup", "--enrollment-token", &token]));
+    assert_eq!(rc, 78, "{err}");
+    assert!(err.contains("already configured"), "{err}");
+    let keystore = std::fs::metadata(chome.join("config/console.keystore")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(keystore.permissions().mode() & 0o777, 0o600);
+
+    // A configured console starts without a setup link; an idle session ends.
+    let mut console = Console::start(&chome, &["-E", "xpack.security.session.idleTimeout=1s"]);
+    let mut b = console.browser();
+    assert!(!console.output().contains("setup?code="));
+    let (rc, _, _) = run(console_cmd(&chome).arg("verification-code"));
+    assert_eq!(rc, 69);
+    assert_eq!(b.get("/setup").location(), "/login");
+    let csrf = b.get("/login").csrf();
+    let p = b.post("/login", &[("csrf", &csrf), ("username", "elastic"), ("password", &started.password)]);
+    assert_eq!(p.status, 303, "{}", p.body);
+    // Idle for longer than the timeout (bounded wait on the clock the cookie carries).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let seen = Instant::now();
+    loop {
+        let r = b
+            .client
+            .get(format!("{}/app/overview", b.base))
+            .header("cookie", format!("bulwark_session={}", b.cookie("bulwark_session").unwrap()));
+        let p = r.send().unwrap();
+        if p.status() == 303 {
+            assert_eq!(p.headers()["location"], "/login?reason=idle");
+            assert!(seen.elapsed() >= Duration::from_secs(1));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the idle session was never refused");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // An unknown setting stops the console, naming it.
+    let (rc, _, err) = run(console_cmd(&chome).args(["start", "-E", "server.prot=1"]));
+    assert_eq!(rc, 78, "{err}");
+    assert!(err.contains("server.prot") && err.contains("server.port"), "{err}");
+}
