@@ -50,6 +50,15 @@ impl Member {
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let out = self.home.path().parent().unwrap().join(format!("stdout-{n}.log"));
         let mut node = Node::spawn_home(&self.home.path(), out, &a, &[("ELASTIC_PASSWORD", PASSWORD)]);
+        // The test kills nodes: their peers' Raft (openraft) reports them unreachable or slow
+        // (replication and vote RPCs) at ERROR.
+        for e in ["\"target\":\"openraft::", "Unreachable node", "no answer from the transport"] {
+            node.expect_error(e);
+        }
+        node.secret(PASSWORD);
+        if let Some(t) = token {
+            node.secret(t);
+        }
         self.port = node.port();
         self.node = Some(node);
         let deadline = Instant::now() + ROUND_TIMEOUT;
