@@ -15,9 +15,11 @@ use crate::rotate::{Rotating, RotatingWriter};
 pub const LOG_FILE: &str = "bulwark.json";
 const LOG_STEM: &str = "bulwark";
 
-/// The default filter: INFO, but the consensus library's INFO lines (state dumps at every start)
-/// only at WARN.
-pub const DEFAULT_FILTER: &str = "info,openraft=warn";
+/// The default filter: INFO, without the consensus library's lines: it dumps its state at every
+/// start and logs an error at every heartbeat, vote and read barrier while a peer is down. The
+/// store logs what an operator needs instead: each change of leader, an unreachable peer (once a
+/// minute), and its own failures.
+pub const DEFAULT_FILTER: &str = "info,openraft=off";
 
 /// Installs the global logger. `RUST_LOG` replaces the filter (default [`DEFAULT_FILTER`]); the
 /// file rotates by `logger.rotation.*`.

@@ -112,16 +112,22 @@ pub trait RaftTransport: Send + Sync + 'static {
     }
 }
 
+/// A peer that cannot be reached is logged at most once per this interval (openraft retries
+/// every heartbeat and would log each failure; its replication errors are filtered out).
+const UNREACHABLE_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// openraft's network factory over a [`RaftTransport`].
 #[derive(Clone)]
 pub struct Network {
     transport: Arc<dyn RaftTransport>,
+    /// When each peer's failure was last logged.
+    logged: Arc<std::sync::Mutex<std::collections::HashMap<NodeId, std::time::Instant>>>,
 }
 
 impl Network {
     /// Wraps a transport.
     pub fn new(transport: Arc<dyn RaftTransport>) -> Self {
-        Self { transport }
+        Self { transport, logged: Arc::default() }
     }
 }
 
@@ -130,13 +136,36 @@ pub struct Connection {
     target: NodeId,
     node: NodeInfo,
     transport: Arc<dyn RaftTransport>,
+    logged: Arc<std::sync::Mutex<std::collections::HashMap<NodeId, std::time::Instant>>>,
+}
+
+impl Connection {
+    /// Logs a failed call to the peer, at most once per peer and [`UNREACHABLE_LOG_INTERVAL`].
+    fn note<T, E: std::fmt::Display>(&self, what: &str, result: Result<T, E>) -> Result<T, E> {
+        if let Err(e) = &result {
+            let now = std::time::Instant::now();
+            let mut logged = self.logged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due =
+                logged.get(&self.target).is_none_or(|at| now.duration_since(*at) >= UNREACHABLE_LOG_INTERVAL);
+            if due {
+                logged.insert(self.target, now);
+                tracing::warn!(node = self.target, address = %self.node.address, "{what} to another node failed (logged once a minute while it lasts): {e}");
+            }
+        }
+        result
+    }
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Connection;
 
     async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> Connection {
-        Connection { target, node: node.clone(), transport: self.transport.clone() }
+        Connection {
+            target,
+            node: node.clone(),
+            transport: self.transport.clone(),
+            logged: self.logged.clone(),
+        }
     }
 }
 
@@ -146,7 +175,8 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>> {
-        self.transport.append_entries(self.target, &self.node, rpc, option).await
+        let result = self.transport.append_entries(self.target, &self.node, rpc, option).await;
+        self.note("replication", result)
     }
 
     async fn install_snapshot(
@@ -154,11 +184,13 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
-        self.transport.install_snapshot(self.target, &self.node, rpc, option).await
+        let result = self.transport.install_snapshot(self.target, &self.node, rpc, option).await;
+        self.note("sending a snapshot", result)
     }
 
     async fn vote(&mut self, rpc: VoteRequest<NodeId>, option: RPCOption) -> RpcResult<VoteResponse<NodeId>> {
-        self.transport.vote(self.target, &self.node, rpc, option).await
+        let result = self.transport.vote(self.target, &self.node, rpc, option).await;
+        self.note("a vote request", result)
     }
 }
 

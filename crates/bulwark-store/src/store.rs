@@ -84,6 +84,7 @@ impl Store {
         let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log.clone(), sm)
             .await
             .map_err(|e| raft_err("starting Raft on the store")(&e))?;
+        spawn_leader_log(&raft);
         let store = Store {
             raft,
             reader,
@@ -354,4 +355,36 @@ async fn load_identity(
     let (log, saved) = (log.clone(), identity.clone());
     db::blocking("saving the cluster identity", move || log.save_identity(&saved)).await?;
     Ok(identity)
+}
+
+/// Logs each change of leader as this node sees it (one INFO line per change): the consensus
+/// library's own lines are filtered out of the node log (see `bulwark-node`'s logging).
+fn spawn_leader_log(raft: &Raft) {
+    let mut metrics = raft.metrics();
+    let me = raft_id(raft);
+    tokio::spawn(async move {
+        let mut last: Option<Option<NodeId>> = None;
+        loop {
+            let (leader, term) = {
+                let m = metrics.borrow_and_update();
+                (m.current_leader, m.current_term)
+            };
+            if last != Some(leader) {
+                match leader {
+                    Some(l) if l == me => tracing::info!(term, "this node is the leader"),
+                    Some(l) => tracing::info!(term, leader = l, "following the leader"),
+                    None if last.is_some() => tracing::info!(term, "no leader: an election is under way"),
+                    None => {}
+                }
+                last = Some(leader);
+            }
+            if metrics.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn raft_id(raft: &Raft) -> NodeId {
+    raft.metrics().borrow().id
 }

@@ -390,3 +390,55 @@ fn detached_setup_refusals_and_idle_timeout() {
     assert_eq!(rc, 78, "{err}");
     assert!(err.contains("server.prot") && err.contains("server.port"), "{err}");
 }
+
+#[test]
+fn given_certificate_and_explicit_plain_http() {
+    let dir = TestHome::new();
+    let chome = dir.path().with_file_name("console");
+    std::fs::create_dir_all(chome.join("config")).unwrap();
+    let (rc, _, err) = run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+        ])
+        .args(["-subj", "/CN=console.example", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(chome.join("config/console.key"))
+        .arg("-out")
+        .arg(chome.join("config/console.crt")));
+    assert_eq!(rc, 0, "{err}");
+    // server.ssl.certificate/key (relative to config/): served as given, nothing generated.
+    let mut console = Console::start(
+        &chome,
+        &["-E", "server.ssl.certificate=console.crt", "-E", "server.ssl.key=console.key"],
+    );
+    let addr = console.addr();
+    let (rc, out, err) = run(Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+        .arg(chome.join("config/console.crt"))
+        .arg(format!("https://{addr}/setup")));
+    assert_eq!((rc, out.as_str()), (0, "200"), "{err}");
+    assert!(!chome.join("data/tls/console.crt").exists());
+    drop(console);
+    // Only one of the pair: refused, naming both.
+    let (rc, _, err) = run(console_cmd(&chome).args(["start", "-E", "server.ssl.certificate=console.crt"]));
+    assert_eq!(rc, 78);
+    assert!(err.contains("server.ssl.key"), "{err}");
+    // Plain HTTP only when asked for: no HSTS, no `Secure` cookie.
+    let _ = std::fs::remove_file(chome.join("logs/console.ports"));
+    let mut console = Console::start(&chome, &["-E", "server.ssl.enabled=false"]);
+    let addr = console.addr();
+    let resp = reqwest::blocking::get(format!("http://{addr}/setup")).unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("strict-transport-security").is_none());
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && !cookie.contains("Secure"), "{cookie}");
+    assert!(console.output().contains("plain HTTP"), "{}", console.output());
+}
