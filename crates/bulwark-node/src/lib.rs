@@ -15,6 +15,7 @@ mod error;
 pub mod files;
 pub mod host;
 pub mod indices;
+pub mod listening;
 pub mod logging;
 mod memory;
 pub mod reload;

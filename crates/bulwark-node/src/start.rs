@@ -280,6 +280,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         );
         let authorizer = Arc::new(Authorizer::new(users.clone()));
         let in_cluster = enrolled.is_some() || !settings.discovery.seed_hosts.is_empty();
+        let transport_publish = transport.as_ref().map(|t| t.publish);
         if let (Some(t), Some(layer)) = (transport, transport_tls.as_ref()) {
             let full = security.transport_ssl.verification_mode == bulwark_settings::values::VerificationMode::Full;
             let a = authenticator.clone();
@@ -345,6 +346,16 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             .await
             .map_err(NodeError::interrupted("applying revocation lists"))?;
         }
+        if let Some(layer) = transport_tls.as_ref().filter(|l| l.verifies_clients()) {
+            // Revoked transport certificates are refused by the node that holds the transport CA
+            // key (it signs the list); see docs/architecture.md.
+            let (layer, ca, store) = (layer.clone(), enrollment.clone(), store.clone());
+            tokio::task::spawn_blocking(move || {
+                crate::crl::enforce(layer, ca, store, bulwark_rest::revocation::Authority::TransportCa)
+            })
+            .await
+            .map_err(|e| NodeError::Config(format!("applying revocation lists was interrupted: {e}")))?;
+        }
         let host = settings.http.host.as_deref().or(settings.network_host.as_deref()).unwrap_or("_local_");
         let addr = server::resolve_host(host, settings.http.port)?;
         let listener = TcpListener::bind(addr).await.map_err(|source| NodeError::Bind {
@@ -360,6 +371,15 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         if settings.node_portsfile {
             write_portsfile(&settings.path_logs.join("http.ports"), bound)?;
         }
+        crate::listening::write(
+            &settings.path_data,
+            &crate::listening::Listening {
+                http: bound,
+                scheme: if http_tls.is_some() { "https" } else { "http" }.into(),
+                transport: transport_publish,
+                pid: std::process::id(),
+            },
+        )?;
         if security.is_enabled() && !in_cluster {
             // A start that died after auto-configuration but before the password was delivered
             // still reports the auto-configured CA's fingerprint.

@@ -37,6 +37,7 @@ pub const QUERY_API_KEY: Declared = &["with_limited_by", "with_profile_uid"];
 /// `wait_for_*` waits are satisfied at once: every node holds every index, so health is green.
 pub const CLUSTER_HEALTH: Declared = &[
     "wait_for_status",
+    "wait_for_nodes",
     "timeout",
     "master_timeout",
     "local",

@@ -247,8 +247,14 @@ fn error_types_are_named_only_in_the_registry() {
 /// browsers, not Elasticsearch clients).
 #[test]
 fn library_crates_never_name_an_http_status() {
-    let speaks_http =
-        ["bulwark-rest", "bulwark", "bulwark-testkit", "bulwark-client", "bulwark-transport", "bulwark-console"];
+    let speaks_http = [
+        "bulwark-rest",
+        "bulwark",
+        "bulwark-testkit",
+        "bulwark-client",
+        "bulwark-transport",
+        "bulwark-console",
+    ];
     let mut found = Vec::new();
     for (name, file, code) in crate_sources() {
         if speaks_http.contains(&name.as_str()) {

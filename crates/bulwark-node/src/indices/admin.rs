@@ -89,7 +89,7 @@ impl Indices {
                 already_exists(&name, &uuid)
             }
             Ok(other) => ApiError::store(format!("unexpected answer to an index creation: {other:?}")),
-            Err(e) => ApiError::store(e),
+            Err(e) => ApiError::from(e),
         };
         self.remove(&name);
         discard(shard).await;

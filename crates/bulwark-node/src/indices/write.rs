@@ -270,8 +270,13 @@ impl Indices {
                 return deferred;
             }
             Err(e) => {
-                tracing::error!("a document write failed in the store: {e}");
-                let err = ApiError::store(e);
+                if matches!(e, bulwark_store::StoreError::Unavailable { .. }) {
+                    // The cluster's state (no majority), not a failure of this node.
+                    tracing::warn!("a document write was refused: {e}");
+                } else {
+                    tracing::error!("a document write failed in the store: {e}");
+                }
+                let err = ApiError::from(e);
                 for p in planned {
                     results[p.pending.pos] = Some(Err(err.clone()));
                 }

@@ -300,6 +300,13 @@ impl UrlSource {
 /// (written with `node.portsfile: true`), else `http.port`.
 pub fn default_url(settings: &Settings) -> anyhow::Result<(String, UrlSource)> {
     let scheme = if settings.security.http_ssl.enabled { "https" } else { "http" };
+    if let Some(l) = bulwark_node::listening::read(&settings.path_data) {
+        let host = url_host(&l.http.ip().to_string());
+        return Ok((
+            format!("{}://{host}:{}", l.scheme, l.http.port()),
+            UrlSource::PortsFile(bulwark_node::listening::path(&settings.path_data)),
+        ));
+    }
     let ports_file = settings.path_logs.join("http.ports");
     if let Ok(text) = std::fs::read_to_string(&ports_file)
         && let Some(addr) = text.lines().find_map(|l| l.trim().parse::<SocketAddr>().ok())
@@ -325,6 +332,9 @@ pub fn default_url(settings: &Settings) -> anyhow::Result<(String, UrlSource)> {
 /// address itself otherwise (IPv6 in brackets).
 pub fn url_host(host: &str) -> String {
     match host.parse::<IpAddr>() {
+        // Other loopback addresses (127.0.0.2, ...) are used as they are: a node bound to one is
+        // not reachable at localhost.
+        Ok(IpAddr::V4(ip)) if ip.is_loopback() && ip.octets() != [127, 0, 0, 1] => ip.to_string(),
         Ok(ip) if ip.is_loopback() || ip.is_unspecified() => "localhost".to_owned(),
         Ok(IpAddr::V6(ip)) => format!("[{ip}]"),
         Ok(ip) => ip.to_string(),
