@@ -223,12 +223,14 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 return Err(e);
             }
         };
+        // Subscribed before the rebuild reads the store, so that no applied entry falls between them.
+        let follow = store.subscribe();
         let indices = {
             let (store, data) = (store.clone(), settings.path_data.clone());
             tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(NodeError::interrupted("rebuilding the search indices"))??
         };
         indices.spawn_refresher();
-        indices.spawn_follower();
+        indices.spawn_follower(follow);
         crate::memory::spawn_trimmer();
         let users = Arc::new(SecurityEntries::new(store.clone()));
         let audit_log = if let Some(key) = &audit_key {

@@ -141,12 +141,7 @@ fn form() -> Vec<Member> {
     m
 }
 
-// Ignored until the known issue is fixed: after the merge of main, a restarted *first* node (the
-// one that formed the cluster; it restarts with a committed vote for itself) sometimes does not
-// catch up within 60 s ("round 0: restarted n1 did not catch up"); the run passed all ten rounds
-// before the merge and in one of four runs after it. Run it with `--run-ignored all`.
 #[test]
-#[ignore = "known issue: a restarted first node sometimes does not catch up (issue 16)"]
 fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_leader() {
     let mut m = form();
     for x in &m {

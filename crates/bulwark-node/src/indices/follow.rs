@@ -19,8 +19,11 @@ const BATCH: usize = 1024;
 
 impl Indices {
     /// Applies the store's events to the search indices, until the service is dropped.
-    pub fn spawn_follower(self: &Arc<Self>) {
-        let mut rx = self.store.subscribe();
+    ///
+    /// `rx` must be subscribed before the indices were built from the store: an entry applied
+    /// in between would otherwise reach neither (a restarted node catching up applies entries
+    /// from its first moment, while its indices are still being rebuilt).
+    pub fn spawn_follower(self: &Arc<Self>, mut rx: tokio::sync::broadcast::Receiver<AppliedEvent>) {
         let weak: Weak<Indices> = Arc::downgrade(self);
         tokio::spawn(async move {
             loop {
