@@ -7,6 +7,10 @@
 //! the number of arenas is capped (unless `MALLOC_ARENA_MAX` says otherwise), and after a large
 //! request body a background task trims the heap (at most once a second, off the executor).
 
+// glibc's allocator is tuned through libc (mallopt, malloc_trim, sysconf): the one place in
+// this crate with unsafe code (the crate denies it everywhere else).
+#![allow(unsafe_code)]
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 

@@ -268,3 +268,31 @@ fn library_crates_never_name_an_http_status() {
     }
     assert!(found.is_empty(), "HTTP statuses named in library crates: {found:#?}");
 }
+
+/// Lints are rules: every crate takes the workspace's `[lints]` (unsafe code forbidden), except
+/// the two that deny unsafe code and allow it in one place each, saying why there.
+#[test]
+fn every_crate_takes_the_workspace_lints() {
+    const OWN_LINTS: [&str; 2] = ["bulwark-node", "bulwark"];
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut wrong = Vec::new();
+    for entry in std::fs::read_dir(&crates).expect("crates/").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else { continue };
+        // The section's lines, up to the next section.
+        let section = |header: &str| -> Vec<String> {
+            let mut lines = manifest.lines().skip_while(|l| l.trim() != header);
+            lines.next();
+            lines.take_while(|l| !l.trim_start().starts_with('[')).map(|l| l.replace(' ', "")).collect()
+        };
+        let ok = if OWN_LINTS.contains(&name.as_str()) {
+            section("[lints.rust]").contains(&"unsafe_code=\"deny\"".to_owned())
+        } else {
+            section("[lints]").contains(&"workspace=true".to_owned())
+        };
+        if !ok {
+            wrong.push(name);
+        }
+    }
+    assert!(wrong.is_empty(), "crates without the workspace's lints: {wrong:?}");
+}

@@ -82,7 +82,8 @@ fn one_audit_event_per_request_naming_the_resolved_indices() {
 
     let reader = ("reader", USER_PASSWORD);
     // (method, path, status, the one event: action, outcome, indices)
-    let cases: &[(&str, &str, u16, &str, &str, &[&str])] = &[
+    type Case<'a> = (&'a str, &'a str, u16, &'a str, &'a str, &'a [&'a str]);
+    let cases: &[Case] = &[
         // Denied on the name given: today's router also audited it as granted.
         ("GET", "/secrets/_doc/1", 403, "indices:data/read/get", "access_denied", &["secrets"]),
         ("GET", "/logs-app/_doc/1", 200, "indices:data/read/get", "access_granted", &["logs-app"]),

@@ -187,6 +187,9 @@ fn accept_failures_at_the_descriptor_limit_write_a_bounded_number_of_log_lines()
         .stdin(Stdio::null())
         .stdout(out.try_clone().expect("clone"))
         .stderr(out);
+    // The only unsafe code of the binary's crate: the child lowers its own file-descriptor limit
+    // between fork and exec (setrlimit is async-signal-safe).
+    #[allow(unsafe_code)]
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
             let limit = rustix::process::Rlimit { current: Some(64), maximum: Some(64) };

@@ -420,13 +420,12 @@ impl ClientCerts {
         openssl_sign(&csr, &self.ca_crt, &self.p("ca.key"), "2", &self.p("ext.cnf"), &crt);
     }
 
-    /// curl against the node: (HTTP status, body). `cert` names an issued certificate file,
-    /// `basic` is `user:password`.
+    /// curl against the node: (HTTP status, body). `who` is (`cert`, `basic`): `cert` names an
+    /// issued certificate file, `basic` is `user:password`.
     fn call(
         &self,
         port: u16,
-        cert: Option<&str>,
-        basic: Option<&str>,
+        (cert, basic): (Option<&str>, Option<&str>),
         method: &str,
         path: &str,
         body: Option<&str>,
@@ -474,15 +473,16 @@ fn client_certificates_authenticate_only_through_a_configured_pki_realm_with_map
     set_settings(&home, &base, "");
     let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
     let port = node.port();
-    wait_until("the node answers", || certs.call(port, None, Some(&elastic), "GET", "/", None, &[]).0 == 200);
+    wait_until("the node answers", || {
+        certs.call(port, (None, Some(&elastic)), "GET", "/", None, &[]).0 == 200
+    });
     let (status, body) =
-        certs.call(port, Some("elastic"), None, "GET", "/_security/_authenticate", None, &[]);
+        certs.call(port, (Some("elastic"), None), "GET", "/_security/_authenticate", None, &[]);
     assert_eq!(status, 401, "{body}");
     let change = r#"{"password": "a-new-strong-password-1"}"#;
     let (status, _) = certs.call(
         port,
-        Some("elastic"),
-        None,
+        (Some("elastic"), None),
         "POST",
         "/_security/user/elastic/_password",
         Some(change),
@@ -495,8 +495,11 @@ fn client_certificates_authenticate_only_through_a_configured_pki_realm_with_map
     set_settings(&home, &base, "xpack.security.authc.realms.pki.certs.order: 1\n");
     let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
     let port = node.port();
-    wait_until("the node answers", || certs.call(port, None, Some(&elastic), "GET", "/", None, &[]).0 == 200);
-    let (status, me) = certs.call(port, Some("elastic"), None, "GET", "/_security/_authenticate", None, &[]);
+    wait_until("the node answers", || {
+        certs.call(port, (None, Some(&elastic)), "GET", "/", None, &[]).0 == 200
+    });
+    let (status, me) =
+        certs.call(port, (Some("elastic"), None), "GET", "/_security/_authenticate", None, &[]);
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["username"], "elastic");
     assert_eq!(me["authentication_realm"], serde_json::json!({"name": "certs", "type": "pki"}));
@@ -504,19 +507,19 @@ fn client_certificates_authenticate_only_through_a_configured_pki_realm_with_map
     assert_eq!(me["metadata"]["pki_dn"], "CN=elastic, O=Example");
     let (status, body) = certs.call(
         port,
-        Some("elastic"),
-        None,
+        (Some("elastic"), None),
         "POST",
         "/_security/user/elastic/_password",
         Some(change),
         &[],
     );
     assert_eq!(status, 403, "the PKI user changed the reserved elastic's password: {body}");
-    assert_eq!(certs.call(port, None, Some(&elastic), "GET", "/_security/_authenticate", None, &[]).0, 200);
+    assert_eq!(certs.call(port, (None, Some(&elastic)), "GET", "/_security/_authenticate", None, &[]).0, 200);
 
     // Role mappings: validated, and applied to PKI users (disabled ones grant nothing).
-    let call =
-        |m: &str, path: &str, body: Option<&str>| certs.call(port, None, Some(&elastic), m, path, body, &[]);
+    let call = |m: &str, path: &str, body: Option<&str>| {
+        certs.call(port, (None, Some(&elastic)), m, path, body, &[])
+    };
     let (status, e) = call(
         "PUT",
         "/_security/role_mapping/bad",
@@ -545,7 +548,7 @@ fn client_certificates_authenticate_only_through_a_configured_pki_realm_with_map
     );
     assert_eq!(status, 200, "{e}");
     let alice = |m: &str, path: &str, body: Option<&str>, h: &[&str]| {
-        certs.call(port, Some("alice"), None, m, path, body, h)
+        certs.call(port, (Some("alice"), None), m, path, body, h)
     };
     let (_, me) = alice("GET", "/_security/_authenticate", None, &[]);
     assert_eq!(me["roles"], serde_json::json!(["viewer"]), "{me}");
@@ -569,8 +572,7 @@ fn client_certificates_authenticate_only_through_a_configured_pki_realm_with_map
     assert_eq!(call("PUT", "/_security/role_mapping/runner", Some(r#"{"roles":["runner"],"rules":{"all":[{"field":{"realm.name":"certs"}},{"except":{"field":{"username":"alice"}}}]},"enabled":true}"#)).0, 200);
     let (status, me) = certs.call(
         port,
-        Some("elastic"),
-        None,
+        (Some("elastic"), None),
         "GET",
         "/_security/_authenticate",
         None,
@@ -591,11 +593,16 @@ fn client_certificates_authenticate_only_through_a_configured_pki_realm_with_map
     );
     let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
     let port = node.port();
-    wait_until("the node answers", || certs.call(port, None, Some(&elastic), "GET", "/", None, &[]).0 == 200);
-    let (status, me) = certs.call(port, Some("bob"), None, "GET", "/_security/_authenticate", None, &[]);
+    wait_until("the node answers", || {
+        certs.call(port, (None, Some(&elastic)), "GET", "/", None, &[]).0 == 200
+    });
+    let (status, me) = certs.call(port, (Some("bob"), None), "GET", "/_security/_authenticate", None, &[]);
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["username"], "bob");
-    assert_eq!(certs.call(port, Some("elastic"), None, "GET", "/_security/_authenticate", None, &[]).0, 401);
+    assert_eq!(
+        certs.call(port, (Some("elastic"), None), "GET", "/_security/_authenticate", None, &[]).0,
+        401
+    );
     node.stop();
 
     // Settings that would change who is trusted, and are not built, stop the start.
