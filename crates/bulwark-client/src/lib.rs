@@ -371,8 +371,14 @@ impl EnrollmentClient {
 
 /// A reqwest client whose TLS trusts only a server whose chain holds the pinned CA.
 fn pinned_client(fingerprint: Fingerprint) -> Result<reqwest::Client, ClientError> {
-    let mut tls =
+    let tls =
         bulwark_pki::client_config_pinned(fingerprint).map_err(|e| ClientError::Setup(e.to_string()))?;
+    https_client(tls).map_err(|e| ClientError::Setup(innermost(&e)))
+}
+
+/// A reqwest client over `tls` (HTTP/1.1, HTTPS only, no proxy, the tools' timeouts): the one
+/// way every client of this crate is built.
+pub(crate) fn https_client(mut tls: rustls::ClientConfig) -> Result<reqwest::Client, reqwest::Error> {
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
@@ -381,7 +387,6 @@ fn pinned_client(fingerprint: Fingerprint) -> Result<reqwest::Client, ClientErro
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .build()
-        .map_err(|e| ClientError::Setup(innermost(&e)))
 }
 
 #[cfg(test)]

@@ -6,17 +6,11 @@
 //! Elasticsearch error shape is read into [`NodeError::Api`] with its type and reason.
 
 use std::fmt;
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-
-/// How long to wait for a TCP connection to the node.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long one request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(35);
 
 /// Who a request is made as.
 pub enum Credentials<'a> {
@@ -92,17 +86,8 @@ impl NodeClient {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let roots: Vec<&[u8]> = ca_der.iter().map(Vec::as_slice).collect();
-        let mut tls =
-            bulwark_pki::client_config_trusting(&roots).map_err(|e| NodeError::Setup(e.to_string()))?;
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .https_only(true)
-            .no_proxy()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| NodeError::Setup(crate::innermost(&e)))?;
+        let tls = bulwark_pki::client_config_trusting(&roots).map_err(|e| NodeError::Setup(e.to_string()))?;
+        let client = crate::https_client(tls).map_err(|e| NodeError::Setup(crate::innermost(&e)))?;
         Ok(NodeClient { client, bases })
     }
 
