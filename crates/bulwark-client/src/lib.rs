@@ -15,7 +15,7 @@
 
 mod node;
 
-pub use node::{Credentials, NodeClient, NodeError, segment};
+pub use node::{Answer, Credentials, NodeClient, NodeError, Reply, segment};
 
 use std::fmt;
 use std::time::Duration;
@@ -377,16 +377,15 @@ fn pinned_client(fingerprint: Fingerprint) -> Result<reqwest::Client, ClientErro
 }
 
 /// A reqwest client over `tls` (HTTP/1.1, HTTPS only, no proxy, the tools' timeouts): the one
-/// way every client of this crate is built.
+/// way every HTTPS client of this crate is built.
 pub(crate) fn https_client(mut tls: rustls::ClientConfig) -> Result<reqwest::Client, reqwest::Error> {
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .https_only(true)
-        .no_proxy()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .build()
+    client_builder().tls_backend_preconfigured(tls).https_only(true).build()
+}
+
+/// What every client of this crate shares: no proxy, the tools' timeouts.
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().no_proxy().connect_timeout(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT)
 }
 
 #[cfg(test)]
