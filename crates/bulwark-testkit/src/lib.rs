@@ -304,6 +304,26 @@ impl Client {
         Ok((status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)))
     }
 
+    /// `method path` with an `Authorization` header as given (`Basic …`, `ApiKey …`, `Bearer …`),
+    /// more `headers` and an optional JSON body: (status, JSON body; `Null` when it is not JSON).
+    pub fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: &str,
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), NodeError> {
+        let mut all = vec![("Authorization", authorization)];
+        all.extend_from_slice(headers);
+        if body.is_some() {
+            all.push(("Content-Type", "application/json"));
+        }
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let (status, _, body) = self.request(method, path, Credentials::None, &all, bytes)?;
+        Ok((status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)))
+    }
+
     /// Any request: `method path` with optional basic auth, `Content-Type` and body, giving
     /// (status, headers, raw body). For bytes an HTTP client cannot send, see [`raw_https`].
     pub fn send(
