@@ -13,6 +13,7 @@
 //! Answers of the enrollment APIs are mapped to what they mean for the token: expired, already
 //! used, of the wrong scope, or enrollment switched off.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 mod node;
 
 pub use node::{Answer, Credentials, NodeClient, NodeError, Reply, segment};

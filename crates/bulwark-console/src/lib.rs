@@ -6,6 +6,7 @@
 //! to grant and invalidate those keys and to sample `_nodes/stats`. It never reaches into the
 //! node's store or security crates (see docs/architecture.md).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 mod app;
 pub mod code;
 mod csrf;

@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-pub use bulwark_client::{Credentials, NodeError};
-
-use bulwark_client::NodeClient;
+use bulwark_client::{Credentials, NodeClient, NodeError};
 use secrecy::SecretString;
 use tempfile::TempDir;
 

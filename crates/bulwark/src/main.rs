@@ -1,5 +1,6 @@
 //! `bulwark`: the node and its tools in one binary.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 mod exit;
 mod prompt;
 mod root;
