@@ -38,7 +38,14 @@ pub enum NodeError {
     Unreachable(String),
     /// The node answered with an error (Elasticsearch's shape).
     #[error("the node answered {status} {kind}: {reason}")]
-    Api { status: u16, kind: String, reason: String },
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The Elasticsearch error type (`security_exception`, …).
+        kind: String,
+        /// The reason in the error body.
+        reason: String,
+    },
     /// The answer is not JSON.
     #[error("the node's answer is not JSON: {0}")]
     BadResponse(String),

@@ -51,6 +51,7 @@
 //! a crash leaves either the old or the new keystore, never a mixture.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod atomic;
 mod crash;
 mod entries;

@@ -2,6 +2,8 @@
 //! (`http.port: 0` + `node.portsfile: true`), wait until an authenticated HTTPS request succeeds
 //! (never a sleep), and talk to it with a client that trusts the node's own CA.
 
+#![deny(missing_docs)]
+
 mod log_scan;
 
 use std::collections::BTreeMap;
@@ -28,6 +30,7 @@ impl Default for TestHome {
 }
 
 impl TestHome {
+    /// A fresh temporary directory that holds the home (removed when dropped).
     pub fn new() -> TestHome {
         TestHome { dir: tempfile::Builder::new().prefix("bulwark-test-").tempdir().expect("temp dir") }
     }
@@ -37,6 +40,7 @@ impl TestHome {
         self.dir.path().join("home")
     }
 
+    /// A file under the home's `config/`.
     pub fn config(&self, name: &str) -> PathBuf {
         self.path().join("config").join(name)
     }
@@ -376,12 +380,15 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// A node started on a fresh home without a terminal, ready for requests.
 pub struct Started {
+    /// The running node.
     pub node: Node,
+    /// A client trusting its HTTP CA.
     pub client: Client,
     /// The generated `elastic` password (from `bootstrap-credentials`).
     pub password: String,
     /// The HTTP CA certificate (PEM).
     pub ca: Vec<u8>,
+    /// Its HTTP port.
     pub port: u16,
 }
 
@@ -473,6 +480,7 @@ sys.stdout.write(text() + "\n__EXIT=%d__\n" % os.waitstatus_to_exitcode(status))
 pub struct SeededRng(u64);
 
 impl SeededRng {
+    /// Seeded from the variable `env` when set, else from the clock (printed, to replay a run).
     pub fn from_env(env: &str) -> SeededRng {
         let seed = std::env::var(env).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
             std::time::SystemTime::now()
