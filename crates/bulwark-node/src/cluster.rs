@@ -48,17 +48,34 @@ pub fn bind_address(settings: &Settings) -> Result<SocketAddr, NodeError> {
     crate::server::resolve_host(host, settings.transport.port)
 }
 
-/// The address other nodes reach this one at: the bound address, or for a wildcard bind the
-/// first address other hosts can reach (loopback when there is none).
-pub fn publish_address(bound: SocketAddr) -> SocketAddr {
+/// The address other nodes reach this one at: `transport.publish_host` (else
+/// `network.publish_host`) with the bound port; else the bound address, or for a wildcard bind
+/// the first address other hosts can reach (loopback when there is none).
+pub fn publish_address(settings: &Settings, bound: SocketAddr) -> Result<SocketAddr, NodeError> {
+    let configured = [
+        ("transport.publish_host", &settings.transport.publish_host),
+        ("network.publish_host", &settings.network_publish_host),
+    ]
+    .into_iter()
+    .find_map(|(key, v)| v.as_deref().map(|v| (key, v)));
+    if let Some((key, host)) = configured {
+        let addr = crate::server::resolve_host(host, bound.port())
+            .map_err(|e| NodeError::Config(format!("[{key}] [{host}]: {e}")))?;
+        if addr.ip().is_unspecified() {
+            return Err(NodeError::Config(format!(
+                "[{key}] is [{host}], a wildcard: the publish host is the one address other nodes are told to use; set it to an address of this host"
+            )));
+        }
+        return Ok(addr);
+    }
     if !bound.ip().is_unspecified() {
-        return bound;
+        return Ok(bound);
     }
     let ip = crate::host::interface_addresses()
         .into_iter()
         .find(|a| a.is_ipv4() && !a.is_loopback())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    SocketAddr::new(ip, bound.port())
+    Ok(SocketAddr::new(ip, bound.port()))
 }
 
 /// Binds the transport port. The default port (9300) stands, as in Elasticsearch, for the range
@@ -106,7 +123,7 @@ pub async fn open_store(
     let transport = match tls {
         Some(layer) => {
             let (listener, bound) = bind(settings).await?;
-            let publish = publish_address(bound);
+            let publish = publish_address(settings, bound)?;
             let client = client(layer, publish.ip())?;
             config.address = publish.to_string();
             config.transport = Arc::new(RaftClient::new(client.clone()));

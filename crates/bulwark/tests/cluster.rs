@@ -111,13 +111,14 @@ impl Member {
 }
 
 fn token(first: &Member) -> String {
-    let (code, out, err) = run(command(&first.home.path()).args([
-        "create-enrollment-token",
-        "-s",
-        "node",
-        "--url",
-        &format!("https://{}:{}", first.ip, first.port),
-    ]));
+    token_with(first, &["-s", "node"])
+}
+
+/// A token made by `create-enrollment-token` on `first` with `args`.
+fn token_with(first: &Member, args: &[&str]) -> String {
+    let url = format!("https://{}:{}", first.ip, first.port);
+    let (code, out, err) =
+        run(command(&first.home.path()).arg("create-enrollment-token").args(args).args(["--url", &url]));
     assert_eq!(code, 0, "{out}{err}");
     out.trim().lines().last().expect("a token").to_owned()
 }
@@ -131,8 +132,9 @@ fn leader(m: &Member) -> Option<String> {
     v.as_array()?.iter().find(|n| n["master"] == "*").and_then(|n| n["name"].as_str()).map(str::to_owned)
 }
 
-fn form() -> Vec<Member> {
-    let mut m: Vec<Member> = (0..3).map(Member::new).collect();
+/// Three nodes on 127.0.0.{base+2}..{base+4}.
+fn form(base: usize) -> Vec<Member> {
+    let mut m: Vec<Member> = (base..base + 3).map(Member::new).collect();
     m[0].start(None);
     for i in 1..3 {
         let t = token(&m[0]);
@@ -143,7 +145,7 @@ fn form() -> Vec<Member> {
 
 #[test]
 fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_leader() {
-    let mut m = form();
+    let mut m = form(0);
     for x in &m {
         let (s, h) = x.call("GET", "/_cluster/health", None);
         assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(3)), "{} {h}", x.name);
@@ -275,6 +277,95 @@ fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_lead
     assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(3)), "{h}");
 }
 
+/// The voting configuration as `_cluster/state` on `m` shows it: the voters' ids and the
+/// excluded nodes' names.
+fn voting(m: &Member) -> (Vec<String>, Vec<String>) {
+    let (s, v) = m.call("GET", "/_cluster/state/metadata", None);
+    assert_eq!(s, 200, "{v}");
+    let c = &v["metadata"]["cluster_coordination"];
+    let strings = |v: &Value, key: Option<&str>| -> Vec<String> {
+        let list = v.as_array().unwrap_or_else(|| panic!("not a list: {v}"));
+        list.iter().filter_map(|x| key.map_or(x, |k| &x[k]).as_str().map(str::to_owned)).collect()
+    };
+    let mut excluded = strings(&c["voting_config_exclusions"], Some("node_name"));
+    excluded.sort();
+    (strings(&c["last_committed_config"], None), excluded)
+}
+
+/// `POST /_cluster/voting_config_exclusions` takes two nodes out of the voting configuration
+/// (asked on a follower, carried out by the leader), so the leader alone still takes writes
+/// when both are killed; `DELETE` readmits them, after which the two outvote the old leader.
+#[test]
+fn voting_config_exclusions_remove_and_readmit_voters() {
+    let mut m = form(30);
+    let (s, b) = m[0].call("POST", "/_cluster/voting_config_exclusions", None);
+    assert_eq!((s, &b["error"]["type"]), (400, &json!("illegal_argument_exception")), "{b}");
+    assert!(
+        b["error"]["reason"].as_str().unwrap().contains("One and only one of [node_names] and [node_ids]")
+    );
+    let (s, b) = m[0].call("POST", "/_cluster/voting_config_exclusions?node_names=n31&node_ids=x", None);
+    assert_eq!(s, 400, "both names and ids: {b}");
+    let (s, b) = m[0].call("POST", "/_cluster/voting_config_exclusions?node_names=nobody", None);
+    assert_eq!(s, 400, "an unknown node: {b}");
+    let (s, b) = m[0].call("DELETE", "/_cluster/voting_config_exclusions?wait_for_removal=maybe", None);
+    assert_eq!(s, 400, "{b}");
+
+    let name = (0..3).find_map(|i| leader(&m[i])).expect("a leader");
+    let li = m.iter().position(|x| x.name == name).unwrap();
+    let others: Vec<usize> = (0..3).filter(|i| *i != li).collect();
+    assert_eq!(voting(&m[li]).0.len(), 3);
+    // Asked on a follower, by the ids `_cluster/state` reports.
+    let (s, st) = m[others[0]].call("GET", "/_cluster/state/nodes", None);
+    assert_eq!(s, 200, "{st}");
+    let ids: Vec<String> = others
+        .iter()
+        .map(|i| {
+            let nodes = st["nodes"].as_object().unwrap();
+            nodes.iter().find(|(_, n)| n["name"] == json!(m[*i].name)).expect("listed").0.clone()
+        })
+        .collect();
+    let url = format!("/_cluster/voting_config_exclusions?node_ids={}&timeout=20s", ids.join(","));
+    let (s, b) = m[others[0]].call("POST", &url, None);
+    assert_eq!((s, &b), (200, &Value::Null), "an empty 200");
+    let mut excluded: Vec<String> = others.iter().map(|i| m[*i].name.clone()).collect();
+    excluded.sort();
+    for x in &m {
+        let (voters, ex) = voting(x);
+        assert_eq!(voters.len(), 1, "{}: {voters:?}", x.name);
+        assert_eq!(ex, excluded, "{}", x.name);
+    }
+    // The leader is the only voter: it takes writes with both others down.
+    for i in &others {
+        m[*i].kill9();
+    }
+    let (s, b) = m[li].call("PUT", "/logs/_doc/alone", Some(json!({"n": 1})));
+    assert_eq!(s, 201, "{b}");
+
+    // Back up (as learners, catching up), then readmitted through a follower.
+    for i in &others {
+        m[*i].start(None);
+    }
+    let (s, b) = m[others[1]].call("DELETE", "/_cluster/voting_config_exclusions", None);
+    assert_eq!((s, &b), (200, &Value::Null), "an empty 200");
+    for x in &m {
+        let (voters, ex) = voting(x);
+        assert_eq!((voters.len(), ex.len()), (3, 0), "{}: {voters:?} {ex:?}", x.name);
+    }
+    // The two readmitted voters are a majority without the old leader.
+    m[li].kill9();
+    let deadline = Instant::now() + ROUND_TIMEOUT;
+    loop {
+        let (s, b) = m[others[0]].call("PUT", "/logs/_doc/after", Some(json!({"n": 2})));
+        if s == 201 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the readmitted voters take no writes: {s} {b}");
+        assert!(s == 503 || s == 0, "unexpected {s} {b}");
+    }
+    let (s, b) = m[others[1]].call("GET", "/logs/_doc/alone", None);
+    assert_eq!((s, &b["_source"]["n"]), (200, &json!(1)), "{b}");
+}
+
 /// The bad-token cases of `start --enrollment-token`: each names the failed check and leaves
 /// the home as it was.
 #[test]
@@ -282,11 +373,19 @@ fn a_bad_enrollment_token_is_refused_and_leaves_the_home_untouched() {
     let mut first = Member::new(10);
     first.start(None);
     let good = token(&first);
+    let expired = token_with(&first, &["-s", "node", "--ttl", "1s"]);
     let cases: Vec<(String, &str)> = vec![
         ("not-a-token".into(), "token"),
         // Another cluster's fingerprint: nothing is sent.
         (tamper_fingerprint(&good), "fingerprint mismatch"),
+        // A console's token does not enroll a node.
+        (token_with(&first, &["-s", "kibana"]), "wrong token scope"),
+        // Nothing listens at the token's address.
+        (tamper(&good, "adr", json!(["127.0.0.22:1"])), "cluster unreachable"),
+        (expired, "token expired"),
     ];
+    // Expiry is a point in time (the token was made with a TTL of one second): nothing to poll.
+    std::thread::sleep(Duration::from_millis(1200));
     for (t, check) in cases {
         let home = TestHome::new();
         let mut a = args("127.0.0.20", "bad");
@@ -311,9 +410,14 @@ fn a_bad_enrollment_token_is_refused_and_leaves_the_home_untouched() {
 }
 
 fn tamper_fingerprint(token: &str) -> String {
+    tamper(token, "fgr", json!("00".repeat(32)))
+}
+
+/// `token` with its field `key` set to `value`.
+fn tamper(token: &str, key: &str, value: Value) -> String {
     use base64::Engine;
     let e = base64::engine::general_purpose::STANDARD;
     let mut v: Value = serde_json::from_slice(&e.decode(token).unwrap()).unwrap();
-    v["fgr"] = json!("00".repeat(32));
+    v[key] = value;
     e.encode(serde_json::to_vec(&v).unwrap())
 }
