@@ -370,6 +370,8 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             addr: addr.to_string(),
             source,
         })?;
+        // Checked at every start (a wildcard or unresolvable publish host stops it).
+        let http_publish = crate::enrollment::http_publish_address(&settings, bound)?;
         if settings.node_portsfile {
             write_portsfile(&settings.path_logs.join("http.ports"), bound)?;
         }
@@ -413,7 +415,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 // Only a token someone receives: on the terminal, or in the credentials file
                 // that a generated password needs anyway.
                 let delivered = opts.terminal || password.is_some();
-                let token = if delivered { console_token(&enrollment, bound).await } else { None };
+                let token = if delivered { console_token(&enrollment, http_publish).await } else { None };
                 if let Some(t) = &token {
                     authenticator.audit(bulwark_security::audit::AuditEvent::SecurityConfigChange {
                         user: bulwark_security::enrollment::INTERNAL_OWNER.to_owned(),

@@ -19,6 +19,8 @@ struct Member {
     name: String,
     node: Option<Node>,
     port: u16,
+    /// More `-E` arguments for every start.
+    extra: Vec<String>,
 }
 
 fn args(ip: &str, name: &str) -> Vec<String> {
@@ -36,11 +38,13 @@ impl Member {
             name: format!("n{}", i + 1),
             node: None,
             port: 0,
+            extra: Vec::new(),
         }
     }
 
     fn start(&mut self, token: Option<&str>) {
         let mut a = args(&self.ip, &self.name);
+        a.extend(self.extra.iter().cloned());
         if let Some(t) = token {
             a.push("--enrollment-token".into());
             a.push(t.into());
@@ -364,6 +368,48 @@ fn voting_config_exclusions_remove_and_readmit_voters() {
     }
     let (s, b) = m[others[1]].call("GET", "/logs/_doc/alone", None);
     assert_eq!((s, &b["_source"]["n"]), (200, &json!(1)), "{b}");
+}
+
+/// `*.publish_host`: auto-configuration puts them in the certificates' SANs, the node
+/// advertises `transport.publish_host` to its cluster, and a wildcard publish host stops the
+/// start naming the setting.
+#[test]
+fn publish_hosts_are_named_by_the_certificates_and_advertised() {
+    let mut m = Member::new(40);
+    for (k, v) in [
+        ("http.publish_host", "127.0.0.43"),
+        ("transport.publish_host", "127.0.0.44"),
+        ("network.publish_host", "127.0.0.45"),
+    ] {
+        m.extra.extend(["-E".to_owned(), format!("{k}={v}")]);
+    }
+    m.start(None);
+    let script = format!(
+        "openssl s_client -connect {}:{} </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName",
+        m.ip, m.port
+    );
+    let (code, out, err) = run(std::process::Command::new("sh").args(["-c", &script]));
+    assert_eq!(code, 0, "{err}");
+    for ip in [&m.ip, "127.0.0.43", "127.0.0.44", "127.0.0.45"] {
+        assert!(out.contains(&format!("IP Address:{ip}")), "{ip} missing from the HTTP certificate: {out}");
+    }
+    let (s, nodes) = m.call("GET", "/_cat/nodes?format=json", None);
+    assert_eq!((s, &nodes[0]["ip"]), (200, &json!("127.0.0.44")), "{nodes}");
+    let (s, st) = m.call("GET", "/_cluster/state/nodes", None);
+    assert_eq!(s, 200, "{st}");
+    let addresses: Vec<&str> =
+        st["nodes"].as_object().unwrap().values().filter_map(|n| n["transport_address"].as_str()).collect();
+    assert!(addresses.len() == 1 && addresses[0].starts_with("127.0.0.44:"), "{st}");
+
+    let home = TestHome::new();
+    let mut a = args("127.0.0.46", "wild");
+    a.extend(["-E".to_owned(), "transport.publish_host=0.0.0.0".to_owned()]);
+    let (code, out, err) = run(command(&home.path()).arg("start").args(&a));
+    assert_ne!(code, 0);
+    assert!(
+        format!("{out}{err}").contains("[transport.publish_host] is [0.0.0.0], a wildcard"),
+        "{out}{err}"
+    );
 }
 
 /// The bad-token cases of `start --enrollment-token`: each names the failed check and leaves
