@@ -273,6 +273,50 @@ pub async fn info(client: &Client, addresses: &[String]) -> Result<ClusterInfo, 
     Err(errors.join("; "))
 }
 
+/// `discovery.seed_hosts` as transport addresses (a host alone means port 9300).
+pub fn seed_addresses(settings: &Settings) -> Vec<String> {
+    settings
+        .discovery
+        .seed_hosts
+        .iter()
+        .map(|h| {
+            let bare_v6 = h.parse::<std::net::Ipv6Addr>().is_ok();
+            if bare_v6 {
+                format!("[{h}]:9300")
+            } else if h.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+                h.clone()
+            } else {
+                format!("{h}:9300")
+            }
+        })
+        .collect()
+}
+
+/// The cluster a node with `discovery.seed_hosts` and an empty store joins (its transport
+/// certificate made from the cluster's transport CA by hand, as Elasticsearch allows): its UUID
+/// and the seeds' addresses. The seeds' transport admits only a certificate signed by that CA,
+/// not revoked and naming this node's address, so any other node stops here.
+pub async fn discover(
+    settings: &Settings,
+    tls: Option<&Arc<LayerTls>>,
+) -> Result<(String, Vec<String>), NodeError> {
+    let Some(layer) = tls else {
+        return Err(NodeError::Config(
+            "[discovery.seed_hosts] is set, so this node joins a cluster, but transport TLS is off: nodes talk only over mutual TLS; set xpack.security.transport.ssl.enabled: true with the transport certificate".into(),
+        ));
+    };
+    let local = publish_address(settings, bind_address(settings)?)?;
+    let client = client(layer, local.ip())?;
+    let seeds = seed_addresses(settings);
+    let found = info(&client, &seeds).await.map_err(|e| {
+        NodeError::Config(format!(
+            "this node holds no cluster state yet, so it joins the cluster of [discovery.seed_hosts], but none of {seeds:?} admitted it over the transport ({e}); its transport certificate must be signed by the cluster's transport CA, name this node's address [{}] and not be revoked (or start it with `bulwark start --enrollment-token`)",
+            local.ip()
+        ))
+    })?;
+    Ok((found.cluster_uuid, seeds))
+}
+
 /// Asks the cluster (any of `addresses`) to add this node, retrying while a leader is elected.
 pub async fn join(client: &Client, addresses: &[String], req: &JoinRequest) -> Result<(), String> {
     let body = serde_json::to_vec(req).map_err(|e| e.to_string())?;

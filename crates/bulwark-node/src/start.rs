@@ -212,7 +212,17 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         .build()
         .map_err(|source| NodeError::Runtime { context: "cannot start the async runtime", source })?;
     runtime.block_on(async {
-        let joining = enrolled.as_ref().map(|e| e.cluster_uuid.clone());
+        // Seed hosts and an empty store (certificates made by hand): join the seeds' cluster.
+        let seeded = if enrolled.is_none()
+            && !settings.discovery.seed_hosts.is_empty()
+            && files::dir_is_empty(&settings.path_data.join("store"))?
+        {
+            Some(crate::cluster::discover(&settings, transport_tls.as_ref()).await?)
+        } else {
+            None
+        };
+        let joining =
+            enrolled.as_ref().map(|e| e.cluster_uuid.clone()).or_else(|| seeded.as_ref().map(|s| s.0.clone()));
         let opened = crate::cluster::open_store(&settings, transport_tls.as_ref(), joining.as_deref()).await;
         let (store, transport) = match opened {
             Ok(o) => o,
@@ -308,6 +318,20 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                         )));
                     }
                 }
+            } else if let Some((uuid, seeds)) = &seeded {
+                let req = crate::cluster::JoinRequest {
+                    cluster_uuid: uuid.clone(),
+                    id: store.node_id(),
+                    name: settings.node_name.clone(),
+                    address: publish.to_string(),
+                };
+                crate::cluster::join(&t.client, seeds, &req).await.map_err(|e| {
+                    NodeError::Config(format!(
+                        "the cluster of [discovery.seed_hosts] did not add this node ({e}); check that its nodes can reach this node's transport address [{publish}]; empty [{}] before trying again",
+                        settings.path_data.display()
+                    ))
+                })?;
+                tracing::info!(cluster_uuid = %uuid, "joined the cluster of [discovery.seed_hosts] as node {}", req.id);
             }
         }
         let roles_file = home.config_dir().join("roles.yml");

@@ -412,6 +412,165 @@ fn publish_hosts_are_named_by_the_certificates_and_advertised() {
     );
 }
 
+/// `bulwark certutil` run from `home` in `dir`, followed by unzipping its `--out` zip there.
+fn certutil(home: &TestHome, dir: &std::path::Path, args: &[&str]) {
+    let (code, out, err) = run(command(&home.path()).arg("certutil").args(args).current_dir(dir));
+    assert_eq!(code, 0, "certutil {args:?}: {out}{err}");
+    let zip = args.iter().skip_while(|a| **a != "--out").nth(1).expect("--out");
+    let (code, out, err) = run(std::process::Command::new("unzip").args(["-o", "-q", zip]).current_dir(dir));
+    assert_eq!(code, 0, "unzip {zip}: {out}{err}");
+}
+
+/// A home whose transport certificate (`dir/{name}/{name}.crt`) was made by hand, with
+/// `discovery.seed_hosts: [seed]` and plain HTTP. It trusts the cluster's CA (and its own), so
+/// only the cluster's checks stand between them.
+fn hand_made_home(dir: &std::path::Path, name: &str, seed: &str) -> TestHome {
+    let home = TestHome::new();
+    let config = home.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    for f in ["crt", "key"] {
+        std::fs::copy(dir.join(name).join(format!("{name}.{f}")), config.join(format!("node.{f}"))).unwrap();
+    }
+    std::fs::copy(dir.join("ca/ca.crt"), config.join("cluster-ca.crt")).unwrap();
+    let own = if name == "other" { "other-ca" } else { "ca" };
+    std::fs::copy(dir.join(own).join("ca.crt"), config.join("own-ca.crt")).unwrap();
+    home.write_settings(&format!(
+        "discovery.seed_hosts: [\"{seed}\"]\n\
+         xpack.security.enabled: true\n\
+         xpack.security.http.ssl.enabled: false\n\
+         xpack.security.transport.ssl.enabled: true\n\
+         xpack.security.transport.ssl.certificate: node.crt\n\
+         xpack.security.transport.ssl.key: node.key\n\
+         xpack.security.transport.ssl.certificate_authorities: [own-ca.crt, cluster-ca.crt]\n"
+    ));
+    home
+}
+
+/// Rogue nodes, each a real `bulwark start` with `discovery.seed_hosts` pointing at the
+/// cluster and a transport certificate made by hand: one from another CA, one from the
+/// cluster's CA but revoked, one from the cluster's CA naming another address. The cluster
+/// refuses each at the transport (logged once per address and audited as `connection_denied`);
+/// none starts, and none holds anything of the cluster's. The control, a certificate from the
+/// cluster's CA naming the node's own address, joins and serves the cluster's data.
+#[test]
+fn rogue_nodes_are_refused_at_the_transport_and_never_see_data() {
+    let mut first = Member::new(50);
+    first.start(None);
+    let (s, b) = first.call("PUT", "/secret/_doc/1", Some(json!({"msg": "the cluster's data"})));
+    assert_eq!(s, 201, "{b}");
+    let (s, st) = first.call("GET", "/_cluster/state/nodes", None);
+    assert_eq!(s, 200, "{st}");
+    let seed = st["nodes"].as_object().unwrap().values().next().unwrap()["transport_address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (code, ca_pass, err) = run(command(&first.home.path()).args([
+        "keystore",
+        "show",
+        "autoconfiguration.transport_ca.secure_password",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let ca = first.home.config("certs/transport_ca.p12").display().to_string();
+    let ca_args = ["--ca", ca.as_str(), "--ca-pass", ca_pass.trim()];
+    certutil(&first.home, dir, &["ca", "--pem", "--out", "other-ca.zip"]);
+    let other_ca = ["--ca-cert", "ca/ca.crt", "--ca-key", "ca/ca.key"];
+    let make = |name: &str, ip: &str, signer: &[&str]| {
+        let zip = format!("{name}.zip");
+        let mut a = vec!["cert", "--pem", "--name", name, "--ip", ip, "--out", zip.as_str()];
+        a.extend(signer);
+        certutil(&first.home, dir, &a);
+    };
+    make("other", "127.0.0.53", &other_ca);
+    // The other CA's files move aside before the cluster's CA certificate lands in ca/.
+    std::fs::rename(dir.join("ca"), dir.join("other-ca")).unwrap();
+    make("revoked", "127.0.0.54", &ca_args);
+    make("misnamed", "127.0.0.99", &ca_args);
+    make("valid", "127.0.0.56", &ca_args);
+
+    // Revoke one certificate, and wait (bounded) until the transport refuses it.
+    let (_, serial, _) = run(std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in", "revoked/revoked.crt"])
+        .current_dir(dir));
+    let serial = serial.trim().trim_start_matches("serial=").to_owned();
+    let (s, b) = first.call(
+        "POST",
+        "/_ssl/certificates/_revoke",
+        Some(json!({"authority": "transport_ca", "serial_number": serial})),
+    );
+    assert_eq!(s, 200, "{b}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !first.home.log().contains("revocation list of [transport_ca] (1 revoked)") {
+        assert!(
+            Instant::now() < deadline,
+            "the revocation never reached the transport: {}",
+            first.home.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    for (name, ip, why) in [
+        ("other", "127.0.0.53", "UnknownIssuer"),
+        ("revoked", "127.0.0.54", "Revoked"),
+        ("misnamed", "127.0.0.55", "does not name the address it connects from"),
+    ] {
+        let home = hand_made_home(dir, name, &seed);
+        let (code, out, err) =
+            run(command(&home.path()).arg("start").args(args(ip, name)).args(["-E", "http.port=0"]));
+        let text = format!("{out}{err}");
+        assert_ne!(code, 0, "{name} started: {text}");
+        assert!(
+            text.contains("none of") && text.contains("admitted it over the transport"),
+            "{name}: {text}"
+        );
+        let store = home.path().join("data").join("store");
+        let held = std::fs::read_dir(&store).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(held, 0, "{name} keeps a store");
+
+        // The cluster logged the refusal once, with the reason, and audited it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = first.home.log();
+            let lines: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("refused a connection") && l.contains(&format!("{ip}:")))
+                .collect();
+            let audit = std::fs::read_to_string(first.home.path().join("logs").join("audit.json"))
+                .unwrap_or_default();
+            let audited = audit.lines().any(|l| {
+                l.contains("\"connection_denied\"") && l.contains(&format!("\"origin.address\":\"{ip}\""))
+            });
+            if lines.len() == 1 && audited {
+                assert!(lines[0].contains(why), "{name}: {}", lines[0]);
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name}: logged {lines:?}, audited {audited}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let (s, h) = first.call("GET", "/_cluster/health", None);
+    assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(1)), "{h}");
+
+    // The control joins, and serves the cluster's data.
+    let home = hand_made_home(dir, "valid", &seed);
+    let a = args("127.0.0.56", "valid");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let mut node = Node::spawn(&home, &a, &[]);
+    node.secret(PASSWORD);
+    let port = node.port();
+    let (s, b) = first.call("GET", "/_cluster/health?wait_for_nodes=2&timeout=30s", None);
+    assert_eq!((s, b["number_of_nodes"].as_u64()), (200, Some(2)), "{b}");
+    let r = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.56:{port}/secret/_doc/1"))
+        .basic_auth("elastic", Some(PASSWORD))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "the joined node serves the cluster's data");
+}
+
 /// The bad-token cases of `start --enrollment-token`: each names the failed check and leaves
 /// the home as it was.
 #[test]
