@@ -471,12 +471,17 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         let app = bulwark_rest::router::router(rest).layer(axum::Extension(Enrollment(enrollment)));
         let app = app.layer(axum::Extension(bulwark_rest::indices::DataPlane(indices.clone())));
         let barrier_store = store.clone();
+        let stale = Arc::new(StaleReads::default());
         let app = app.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
             let store = barrier_store.clone();
+            let stale_reads = stale.clone();
             async move {
                 // Read-your-writes across nodes: catch up with the leader's commit index first.
+                // Without a leader (this node is cut off from the majority) the request is
+                // served from the local state, as Elasticsearch serves reads without a master
+                // (writes are refused by the store): see docs/architecture.md.
                 if let Err(e) = store.read_barrier(READ_BARRIER_TIMEOUT).await {
-                    tracing::debug!("serving from the local state: {e}");
+                    stale_reads.note(&e);
                 }
                 next.run(req).await
             }
@@ -493,6 +498,28 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         tracing::info!("node stopped");
         Ok(())
     })
+}
+
+/// Requests served from the local state because the read barrier failed: logged at WARN at
+/// most once a minute while it lasts (every request would otherwise log it).
+#[derive(Default)]
+struct StaleReads(std::sync::Mutex<Option<std::time::Instant>>);
+
+impl StaleReads {
+    const INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn note(&self, e: &bulwark_store::StoreError) {
+        let now = std::time::Instant::now();
+        let mut last = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_none_or(|t| now.duration_since(t) >= Self::INTERVAL) {
+            *last = Some(now);
+            tracing::warn!(
+                "requests are served from this node's own state, which may miss the latest writes made through other nodes (logged once a minute while it lasts): {e}"
+            );
+        } else {
+            tracing::debug!("serving from the local state: {e}");
+        }
+    }
 }
 
 /// The console enrollment token of the first start, when enrollment is on; a failure is logged
