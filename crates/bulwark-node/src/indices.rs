@@ -320,9 +320,11 @@ impl IndexService for Indices {
     fn node_stats(&self) -> NodeStats {
         let shards = self.all_shards();
         let (resident_bytes, virtual_bytes, open_file_descriptors) = self.process();
-        let id_source = format!("{}/{}", self.store.cluster_uuid(), self.store.node_id());
         NodeStats {
-            node_id: format!("{:016x}", bulwark_rest::api::license::fnv1a(0, &id_source)),
+            node_id: bulwark_rest::api::coordination::node_id(
+                self.store.cluster_uuid(),
+                self.store.node_id(),
+            ),
             docs: shards.iter().map(|s| s.read().doc_count()).sum(),
             store_bytes: shards.iter().map(|s| s.disk_bytes()).sum(),
             resident_bytes,

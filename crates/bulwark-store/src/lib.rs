@@ -38,6 +38,7 @@ mod store;
 mod tables;
 mod types;
 
+pub use cluster::VotersChange;
 pub use command::{Command, CommandResponse, DocOp, DocOutcome, DocResult, EntryKind};
 pub use config::{Bootstrap, DEFAULT_LOGS_TO_KEEP, DEFAULT_SNAPSHOT_EVERY, StoreConfig};
 pub use document::{DocVersion, PRIMARY_TERM, StoredDoc};

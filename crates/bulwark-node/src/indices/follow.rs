@@ -43,8 +43,11 @@ impl Indices {
                     }
                 }
                 let Some(me) = weak.upgrade() else { return };
-                if me.store.members().len() <= 1 {
-                    // A single node applies its own writes as it makes them.
+                if me.store.members().len() <= 1 && me.store.leader() == Some(me.store.node_id()) {
+                    // The leader of a cluster of one made every write itself, and applied it to
+                    // its shards as it made it. A node still joining also sees a membership of
+                    // one (or none) until the cluster's reaches it, but it does not lead: it
+                    // applies what it receives.
                     continue;
                 }
                 if rebuild || events.iter().any(|e| matches!(e, AppliedEvent::Reset)) {

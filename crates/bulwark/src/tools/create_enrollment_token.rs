@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use bulwark_keystore::Keystore;
 use bulwark_node::enrollment::{
-    HttpIdentity, TOKEN_VERSION, http_bind_address, http_identity, http_port, token_addresses,
-    transport_loopback_only,
+    HttpIdentity, TOKEN_VERSION, http_bind_address, http_identity, http_port, http_publish_address,
+    token_addresses, transport_loopback_only,
 };
 use bulwark_security::enrollment::{DEFAULT_TTL, EnrollmentScope, EnrollmentToken, new_key_name};
 use bulwark_settings::Settings;
@@ -178,8 +178,9 @@ fn reachable_addresses(
     identity: &HttpIdentity,
     scope: EnrollmentScope,
 ) -> anyhow::Result<Vec<String>> {
-    let bound =
-        http_bind_address(settings, http_port(settings)).map_err(|e| fail(exit::CONFIG, e.to_string()))?;
+    let bound = http_bind_address(settings, http_port(settings))
+        .and_then(|b| http_publish_address(settings, b))
+        .map_err(|e| fail(exit::CONFIG, e.to_string()))?;
     let addresses = token_addresses(bound, &identity.ip_sans, &bulwark_node::host::interface_addresses());
     if addresses.external.is_empty() {
         let why = if bound.ip().is_loopback() {
