@@ -319,6 +319,9 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     let expected_b = ids("b", 0..100);
     assert_searchable(&s.client, &password, (&expected_a, &expected_b, 0), "before any restart");
     s.node.stop();
+    let store = home.path().join("data").join("store");
+    let store_copy = home.path().join("store-copy");
+    copy_dir(&store, &store_copy);
 
     // Killed after the store committed the next bulk, before the search index saw it.
     let mut node = Node::spawn(&home, &[], &[("BULWARK_TEST_CRASH_AT", "indices.store-committed")]);
@@ -375,4 +378,22 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     assert!(home.log().contains("cannot be opened"), "{}", home.log());
     assert_searchable(&client, &password, (&expected_a, &expected_b, 10), "after damaging the index directory");
     node.stop();
+
+    // The store put back as it was before the killed batch: the indices are ahead of it and are
+    // rebuilt to what it holds.
+    std::fs::remove_dir_all(&store).expect("remove the store");
+    copy_dir(&store_copy, &store);
+    let mut node = Node::spawn(&home, &[], &[]);
+    let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(replay_counts(&home).0, 2);
+    assert!(home.log().contains("ahead of the store"), "{}", home.log());
+    assert_searchable(&client, &password, (&ids("a", 10..300), &expected_b, 0), "after restoring the store");
+    node.stop();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("read the directory").flatten() {
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy a file");
+    }
 }
