@@ -85,7 +85,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shard {
-    /// Creates the tantivy index in `dir` (blocking).
+    /// Creates the tantivy index in `dir`, at the position followed now (blocking).
     pub(crate) fn create(
         name: &str,
         uuid: &str,
@@ -97,7 +97,10 @@ impl Shard {
         if dir.exists() {
             let _ = std::fs::remove_dir_all(dir);
         }
-        let index = Index::create(name, dir, mapping)?;
+        let mut index = Index::create(name, dir, mapping)?;
+        // Its creation is a later log entry: a start that finds it replays from here.
+        index.set_position(followed.load(Ordering::Acquire));
+        index.commit()?;
         Ok(Shard::wrap(name, uuid, dir, index, closed, followed))
     }
 
