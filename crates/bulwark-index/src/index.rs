@@ -169,7 +169,7 @@ impl Index {
     }
 
     /// The position saved with the last commit ([`Index::set_position`]), if any.
-    pub fn position(&self) -> Option<u64> {
+    pub fn committed_position(&self) -> Option<u64> {
         self.committed_position
     }
 

@@ -195,7 +195,7 @@ impl Indices {
         }
         let shard = Shard::open(name, &meta.uuid, &dir, meta.closed, &self.followed)
             .map_err(|e| format!("the search index on disk cannot be opened: {e}"))?;
-        let position = shard.read().position().ok_or_else(|| {
+        let position = shard.read().committed_position().ok_or_else(|| {
             "the search index on disk records no store position (written by an earlier version, or never committed)"
                 .to_owned()
         })?;
