@@ -41,6 +41,9 @@ pub struct StartOptions {
 /// the local state as it is.
 const READ_BARRIER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How long a stopping node waits for its search indices to follow the store's last entry.
+const INDICES_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The cluster as the replicated store's membership describes it.
 struct StoreCluster(Arc<Store>);
 
@@ -233,11 +236,11 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 return Err(e);
             }
         };
-        // Subscribed before the rebuild reads the store, so that no applied entry falls between them.
+        // Subscribed before the indices read the store, so that no applied entry falls between them.
         let follow = store.subscribe();
         let indices = {
             let (store, data) = (store.clone(), settings.path_data.clone());
-            tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(NodeError::interrupted("rebuilding the search indices"))??
+            tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(NodeError::interrupted("opening the search indices"))??
         };
         indices.spawn_refresher();
         indices.spawn_follower(follow);
@@ -489,6 +492,11 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         let limits = crate::connection::Limits::from_settings(&settings.http);
         tracing::debug!(?limits, "HTTP limits");
         server::serve(listener, http_tls.clone(), app, limits, shutdown_signal()).await;
+        // Committed with their position, so that the next start replays nothing.
+        let closing = indices.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || closing.close(INDICES_CLOSE_WAIT)).await {
+            tracing::warn!("committing the search indices at shutdown was interrupted: {e}");
+        }
         if settings.node_portsfile {
             let _ = std::fs::remove_file(settings.path_logs.join("http.ports"));
         }

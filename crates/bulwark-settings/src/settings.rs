@@ -326,6 +326,7 @@ impl Settings {
     /// Every setting key the node reads, with one PKI realm named `<name>` (the keys a realm
     /// reads are under `xpack.security.authc.realms.pki.<name>.`). A key not listed here stops
     /// the node as unknown.
+    #[allow(clippy::expect_used, reason = "a fixed YAML literal and the defaults: tested to parse")]
     pub fn known_keys() -> Vec<String> {
         let raw = RawSettings::from_yaml(
             "xpack.security.authc.realms.pki.<name>.order: 0\n",

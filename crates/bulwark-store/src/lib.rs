@@ -17,6 +17,8 @@
 //! The three openraft plug-ins are [`LogStore`], [`StateMachine`] and [`network`] (an
 //! object-safe [`RaftTransport`] boundary with an in-process [`LocalNetwork`] for tests).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod apply;
 mod cluster;
 mod command;

@@ -18,6 +18,8 @@
 //! address and interval and reported to the node's `on_denied` hook (which audits
 //! `connection_denied`).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod client;
 mod raft;
 mod server;

@@ -115,7 +115,7 @@ pub fn run(globals: &Globals, args: CreateEnrollmentTokenArgs) -> anyhow::Result
         let temp = held.insert(TempUser::create(&globals.home, &settings, TEMP_USER_PREFIX)?);
         (temp.name.clone(), temp.password.clone())
     };
-    let result = create(&node, (&name, secret.expose_secret()), scope, ttl, args.force, adr, &identity);
+    let result = create(&node, (&name, &secret), scope, ttl, args.force, adr, &identity);
     let removed = lock(&slot).take().map_or(Ok(()), TempUser::remove);
     let token = result?;
     let mut out = std::io::stdout().lock();
@@ -218,7 +218,7 @@ fn reachable_addresses(
 /// key and builds the token.
 fn create(
     node: &NodeApi,
-    auth: (&str, &str),
+    auth: (&str, &SecretString),
     scope: EnrollmentScope,
     ttl: Duration,
     force: bool,
@@ -234,9 +234,7 @@ fn create(
         "expiration": format!("{}ms", ttl.as_millis()),
         "role_descriptors": scope.role_descriptors(),
     });
-    let request =
-        node.client.post(node.url(&["_security", "api_key"])).basic_auth(auth.0, Some(auth.1)).json(&body);
-    let answer = node.send(request)?;
+    let answer = node.send(reqwest::Method::POST, &["_security", "api_key"], Some(auth), Some(&body))?;
     let cannot = |why: String| {
         fail(CANT_CREATE, format!("Unable to create enrollment token for scope [{scope}]: {why}"))
     };
