@@ -144,7 +144,8 @@ impl Indices {
                 break changes;
             }
             // The log no longer reaches back to the oldest position: rebuild that index.
-            let behind: Vec<String> = positions.iter().filter(|(_, p)| **p == from).map(|(n, _)| n.clone()).collect();
+            let behind: Vec<String> =
+                positions.iter().filter(|(_, p)| **p == from).map(|(n, _)| n.clone()).collect();
             for name in behind {
                 positions.remove(&name);
                 tracing::warn!(
@@ -244,7 +245,9 @@ impl Indices {
                 };
                 match result {
                     Ok(()) => replayed += 1,
-                    Err(e @ (IndexError::Engine { .. } | IndexError::Corrupt { .. })) => return Err(engine(e)),
+                    Err(e @ (IndexError::Engine { .. } | IndexError::Corrupt { .. })) => {
+                        return Err(engine(e));
+                    }
                     Err(e) => {
                         tracing::warn!(index = %name, id, "a stored document cannot be indexed for search: {e}")
                     }
@@ -265,7 +268,8 @@ impl Indices {
                 continue;
             }
             let path = entry.path();
-            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            let removed =
+                if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
             match removed {
                 Ok(()) => tracing::info!("removed [{}]: no index of the store uses it", path.display()),
                 Err(e) => tracing::warn!("cannot remove [{}], which no index uses: {e}", path.display()),
@@ -280,8 +284,15 @@ impl Indices {
             source,
         };
         let mapping = stored_mapping(name, meta);
-        let shard = Shard::create(name, &meta.uuid, &self.root.join(&meta.uuid), mapping, meta.closed, &self.followed)
-            .map_err(engine)?;
+        let shard = Shard::create(
+            name,
+            &meta.uuid,
+            &self.root.join(&meta.uuid),
+            mapping,
+            meta.closed,
+            &self.followed,
+        )
+        .map_err(engine)?;
         // Read before the documents: every change up to it is in them.
         let position = self.followed.load(Ordering::Acquire);
         let docs = self
