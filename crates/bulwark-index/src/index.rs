@@ -44,9 +44,9 @@ pub struct Index {
     stale: bool,
     dir: Option<PathBuf>,
     /// The caller's position (e.g. of the store it follows) saved with the last commit.
-    position: Option<u64>,
+    committed_position: Option<u64>,
     /// The position the next commit saves.
-    pending_position: Option<u64>,
+    position: Option<u64>,
 }
 
 impl std::fmt::Debug for Index {
@@ -106,13 +106,11 @@ impl Index {
             .map_err(|e| corrupt(format!("the saved mapping is unreadable: {e}")))?;
         let position = match payload.get("position") {
             None | Some(Value::Null) => None,
-            Some(v) => {
-                Some(v.as_u64().ok_or_else(|| corrupt(format!("the saved position {v} is not a number")))?)
-            }
+            Some(v) => Some(v.as_u64().ok_or_else(|| corrupt(format!("the saved position {v} is not a number")))?),
         };
         let mut index = Index::wrap(name, inner, mapping, Some(dir.to_path_buf()))?;
+        index.committed_position = position;
         index.position = position;
-        index.pending_position = position;
         Ok(index)
     }
 
@@ -139,8 +137,8 @@ impl Index {
             dirty: false,
             stale: false,
             dir,
+            committed_position: None,
             position: None,
-            pending_position: None,
         })
     }
 
@@ -171,16 +169,16 @@ impl Index {
     }
 
     /// The position saved with the last commit ([`Index::set_position`]), if any.
-    pub fn position(&self) -> Option<u64> {
-        self.position
+    pub fn committed_position(&self) -> Option<u64> {
+        self.committed_position
     }
 
     /// Sets the position the next commit saves with the documents: the caller's promise that
     /// everything up to it has been written to this index. A position different from the
     /// committed one makes the next [`Index::commit`] write a commit even without new documents.
     pub fn set_position(&mut self, position: u64) {
-        self.pending_position = Some(position);
-        if self.position != self.pending_position {
+        self.position = Some(position);
+        if self.committed_position != self.position {
             self.dirty = true;
         }
     }
@@ -232,13 +230,12 @@ impl Index {
             return Ok(());
         }
         let payload =
-            json!({"format": FORMAT, "mapping": self.mapping.to_json(), "position": self.pending_position})
-                .to_string();
+            json!({"format": FORMAT, "mapping": self.mapping.to_json(), "position": self.position}).to_string();
         let w = self.writer()?;
         let mut prepared = w.prepare_commit().map_err(IndexError::engine("preparing a commit"))?;
         prepared.set_payload(&payload);
         prepared.commit().map_err(IndexError::engine("committing"))?;
-        self.position = self.pending_position;
+        self.committed_position = self.position;
         self.dirty = false;
         self.stale = true;
         Ok(())

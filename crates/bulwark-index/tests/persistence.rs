@@ -111,13 +111,13 @@ fn the_position_is_saved_with_the_commit_that_holds_the_documents() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("idx");
     let mut index = Index::create("p", &path, Mapping::new()).unwrap();
-    assert_eq!(index.position(), None);
+    assert_eq!(index.committed_position(), None);
     index.apply("1", &json!({"n": 1})).unwrap();
     index.set_position(7);
     // Not committed yet: the committed position is still the old one.
-    assert_eq!(index.position(), None);
+    assert_eq!(index.committed_position(), None);
     index.refresh().unwrap();
-    assert_eq!(index.position(), Some(7));
+    assert_eq!(index.committed_position(), Some(7));
     // A later write without a new position keeps it; a position alone makes a commit.
     index.apply("2", &json!({"n": 2})).unwrap();
     index.set_position(9);
@@ -131,12 +131,12 @@ fn the_position_is_saved_with_the_commit_that_holds_the_documents() {
     index.close().unwrap();
 
     let mut index = Index::open("p", &path).unwrap();
-    assert_eq!(index.position(), Some(12));
+    assert_eq!(index.committed_position(), Some(12));
     assert_eq!(index.doc_count(), 3);
     index.set_mapping(Mapping::from_json(&json!({"properties": {"k": {"type": "keyword"}}})).unwrap());
     index.commit().unwrap();
     index.close().unwrap();
     let index = Index::open("p", &path).unwrap();
-    assert_eq!(index.position(), Some(12));
+    assert_eq!(index.committed_position(), Some(12));
     assert!(index.mapping().to_json().to_string().contains("keyword"), "{}", index.mapping().to_json());
 }

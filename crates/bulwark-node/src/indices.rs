@@ -196,7 +196,7 @@ impl Indices {
         }
         let shard = Shard::open(name, &meta.uuid, &dir, meta.closed, &self.followed)
             .map_err(|e| format!("the search index on disk cannot be opened: {e}"))?;
-        let position = shard.read().position().ok_or_else(|| {
+        let position = shard.read().committed_position().ok_or_else(|| {
             "the search index on disk records no store position (written by an earlier version, or never committed)"
                 .to_owned()
         })?;
@@ -532,9 +532,11 @@ impl IndexService for Indices {
     fn node_stats(&self) -> NodeStats {
         let shards = self.all_shards();
         let (resident_bytes, virtual_bytes, open_file_descriptors) = self.process();
-        let id_source = format!("{}/{}", self.store.cluster_uuid(), self.store.node_id());
         NodeStats {
-            node_id: format!("{:016x}", bulwark_rest::api::license::fnv1a(0, &id_source)),
+            node_id: bulwark_rest::api::coordination::node_id(
+                self.store.cluster_uuid(),
+                self.store.node_id(),
+            ),
             docs: shards.iter().map(|s| s.read().doc_count()).sum(),
             store_bytes: shards.iter().map(|s| s.disk_bytes()).sum(),
             resident_bytes,

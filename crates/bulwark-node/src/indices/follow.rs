@@ -57,9 +57,12 @@ impl Indices {
                     .max();
                 let Some(me) = weak.upgrade() else { return };
                 let mut reached = through.unwrap_or(0);
-                if me.store.members().len() <= 1 {
-                    // A single node applies its own writes as it makes them; after missed events
-                    // the store's position is as good as any marker.
+                if me.store.members().len() <= 1 && me.store.leader() == Some(me.store.node_id()) {
+                    // The leader of a cluster of one made every write itself, and applied it to
+                    // its shards as it made it; after missed events the store's position is as
+                    // good as any marker. A node still joining also sees a membership of one (or
+                    // none) until the cluster's reaches it, but it does not lead: it applies what
+                    // it receives.
                     if rebuild && let Ok(applied) = me.store.applied_index() {
                         reached = reached.max(applied);
                     }

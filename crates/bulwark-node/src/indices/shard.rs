@@ -197,7 +197,7 @@ impl Shard {
     /// from far back, or rebuild the index once the log was compacted).
     pub(crate) fn lags(&self, by: u64) -> bool {
         let followed = self.followed.load(Ordering::Acquire);
-        self.read().position().is_none_or(|p| followed.saturating_sub(p) >= by)
+        self.read().committed_position().is_none_or(|p| followed.saturating_sub(p) >= by)
     }
 
     /// Whether a refresh would show something new.
@@ -333,17 +333,17 @@ mod tests {
         // The store applied entries 11 and 12; the writer's is one of them, not yet in the index.
         s.followed.store(12, Ordering::Release);
         s.refresh().unwrap();
-        assert_eq!(s.read().position(), Some(10));
+        assert_eq!(s.read().committed_position(), Some(10));
         writer.apply(vec![put("1", 1, 0)]);
         drop(writer);
         s.refresh().unwrap();
-        assert_eq!(s.read().position(), Some(12));
+        assert_eq!(s.read().committed_position(), Some(12));
         assert_eq!(value_of(&s, "1"), Some(1));
         // Nothing written since: the position alone moves on when it lags.
         s.followed.store(100, Ordering::Release);
         assert!(s.lags(64));
         s.refresh().unwrap();
-        assert_eq!(s.read().position(), Some(100));
+        assert_eq!(s.read().committed_position(), Some(100));
         assert!(!s.lags(64));
     }
 
