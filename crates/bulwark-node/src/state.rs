@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bulwark_security::authn::{
-    ApiKeyRecord, NativeUser, PasswordHash, ReservedUserLookup, SecurityLookup, ServiceTokenId,
+    ApiKeyRecord, NativeUser, PasswordHash, ReservedUserLookup, SecurityLookup, ServiceTokenId, TokenRecord,
 };
 use bulwark_store::{Command, EntryKind, Store};
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,10 @@ impl SecurityLookup for SecurityEntries {
 
     fn role_mappings(&self) -> Vec<(String, serde_json::Value)> {
         self.store.entries(EntryKind::RoleMapping).unwrap_or_default()
+    }
+
+    fn access_token(&self, id: &str) -> Option<TokenRecord> {
+        self.typed(EntryKind::Token, id)
     }
 }
 

@@ -10,7 +10,7 @@ use bulwark_security::audit::AuditEvent;
 use bulwark_security::authz::{Action, Scope, may_change_own_password};
 use serde_json::json;
 
-use crate::api::{api_key, cat, cluster, enroll, role, root, security, service, ssl, user};
+use crate::api::{api_key, cat, cluster, enroll, role, root, security, service, ssl, token, user};
 use crate::caller::{self, Caller};
 use crate::params as p;
 use crate::{ApiError, RestState, authn, filter_path, media};
@@ -263,6 +263,14 @@ fn table() -> Table {
         .route(
             "/_security/user/_privileges",
             secured(Action::Authenticate, p::NONE, get(role::user_privileges)),
+        )
+        .route(
+            "/_security/oauth2/token",
+            secured(Action::CreateToken, p::NONE, post(token::create)).merge(secured(
+                Action::InvalidateToken,
+                p::NONE,
+                delete(token::invalidate),
+            )),
         )
         .route(
             "/_security/privilege/_builtin",

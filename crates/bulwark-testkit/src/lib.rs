@@ -303,6 +303,29 @@ impl Client {
 }
 
 impl Client {
+    /// `method path` with the `Authorization` header `authorization` (`Bearer ...`,
+    /// `ApiKey ...`) and an optional JSON body: (status, headers, JSON body).
+    pub fn call_authorized(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, serde_json::Value), reqwest::Error> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut r = self
+            .inner
+            .request(method, format!("{}{path}", self.base))
+            .header(reqwest::header::AUTHORIZATION, authorization);
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let resp = r.send()?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        Ok((status, headers, resp.json().unwrap_or(serde_json::Value::Null)))
+    }
+
     /// Any request: `method path` with optional basic auth, `Content-Type` and body, giving
     /// (status, headers, raw body). For bytes reqwest cannot send, see [`raw_https`].
     pub fn send(

@@ -23,6 +23,7 @@ pub mod security;
 pub mod service;
 pub mod settings;
 pub mod ssl;
+pub mod token;
 pub mod user;
 pub mod write;
 

@@ -37,6 +37,7 @@ pub fn effective_role_names(authn: &Authentication) -> Vec<String> {
 pub fn may_change_own_password(authn: &Authentication, target: &str) -> bool {
     authn.api_key.is_none()
         && authn.token.is_none()
+        && authn.authentication_type != "token"
         && authn.user.username == target
         && matches!(authn.lookup_realm.realm_type, "reserved" | "native")
 }

@@ -388,6 +388,20 @@ const ROWS: &[Row] = &[
         Denied,
     ),
     row(
+        "/_security/oauth2/token",
+        "cluster:admin/xpack/security/token/create",
+        ("POST", "/_security/oauth2/token", r#"{"grant_type": "client_credentials"}"#),
+        C("manage_token"),
+        Denied,
+    ),
+    row(
+        "/_security/oauth2/token",
+        "cluster:admin/xpack/security/token/invalidate",
+        ("DELETE", "/_security/oauth2/token", r#"{"username": "matrix-gone"}"#),
+        C("manage_token"),
+        Denied,
+    ),
+    row(
         "/_security/privilege/_builtin",
         "cluster:admin/xpack/security/privilege/builtin/get",
         ("GET", "/_security/privilege/_builtin", ""),

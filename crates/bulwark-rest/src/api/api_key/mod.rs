@@ -359,9 +359,15 @@ pub async fn grant(
             }
         }
         Some("access_token") => {
-            return Err(ApiError::illegal_argument(
-                "grant_type [access_token] is not supported: this node has no token service",
-            ));
+            if access_token.is_none() {
+                errors.push("[access_token] is required for grant_type [access_token]".into());
+            }
+            if username.is_some() {
+                errors.push("[username] is not supported for grant_type [access_token]".into());
+            }
+            if password.is_some() {
+                errors.push("[password] is not supported for grant_type [access_token]".into());
+            }
         }
         Some(other) => errors.push(format!("grant_type [{other}] is not supported")),
     }
@@ -374,8 +380,25 @@ pub async fn grant(
         return Err(ApiError::illegal_argument("[run_as] is not supported when granting an api key"));
     }
     let req = key_request(&key.unwrap_or_default(), "api_key_request")?;
-    let (Some(username), Some(password)) = (username, password) else {
-        return Err(body::validation("[username] and [password] are required for grant_type [password]"));
+    let credentials = match (username, password, access_token) {
+        (Some(username), Some(password), None) => Credentials::Basic { username, password },
+        (None, None, Some(token)) => {
+            if state.token_timeout.is_none() {
+                return Err(ApiError::new(ErrorType::FeatureNotEnabled, "security tokens are not enabled"));
+            }
+            // Only an access token of the token service (a service-account token is refused).
+            let token = SecretString::from(token);
+            if bulwark_security::authn::ParsedAccessToken::parse(&token).is_none() {
+                return Err(ApiError::from(bulwark_security::SecurityError::Unauthenticated {
+                    user: "bearer token".into(),
+                    path: uri.path().to_owned(),
+                }));
+            }
+            Credentials::Bearer(token)
+        }
+        _ => {
+            return Err(body::validation("[username] and [password] are required for grant_type [password]"));
+        }
     };
     let origin = Origin {
         address: connect.map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.0.ip()),
@@ -383,7 +406,6 @@ pub async fn grant(
         path: uri.path().to_owned(),
     };
     let authenticator = state.authenticator.clone();
-    let credentials = Credentials::Basic { username, password };
     let outcome =
         blocking("authentication", move || authenticator.authenticate(&credentials, &origin)).await?;
     let granted = match outcome {
