@@ -127,6 +127,20 @@ impl bulwark_security::authz::RoleSource for SecurityEntries {
     fn role(&self, name: &str) -> Option<bulwark_security::authz::RoleDescriptor> {
         self.typed(EntryKind::Role, name)
     }
+
+    fn application_privileges(
+        &self,
+        application: &str,
+    ) -> Vec<bulwark_security::authz::ApplicationPrivilegeDescriptor> {
+        let prefix = format!("{application}:");
+        self.store
+            .entries(EntryKind::ApplicationPrivilege)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(id, _)| id.starts_with(&prefix))
+            .filter_map(|(_, v)| serde_json::from_value(v).ok())
+            .collect()
+    }
 }
 
 impl SecurityLookup for SecurityEntries {

@@ -10,7 +10,7 @@ use bulwark_security::audit::AuditEvent;
 use bulwark_security::authz::{Action, Scope, may_change_own_password};
 use serde_json::json;
 
-use crate::api::{api_key, cat, cluster, enroll, role, root, security, service, ssl, token, user};
+use crate::api::{api_key, cat, cluster, enroll, privilege, role, root, security, service, ssl, token, user};
 use crate::caller::{self, Caller};
 use crate::params as p;
 use crate::{ApiError, RestState, authn, filter_path, media};
@@ -275,6 +275,30 @@ fn table() -> Table {
         .route(
             "/_security/privilege/_builtin",
             secured(Action::GetBuiltinPrivileges, p::NONE, get(role::builtin)),
+        )
+        .route(
+            "/_security/privilege",
+            secured(Action::GetPrivileges, p::NONE, get(privilege::get_all)).merge(secured(
+                Action::PutPrivileges,
+                p::REFRESH,
+                put(privilege::put).post(privilege::put),
+            )),
+        )
+        .route(
+            "/_security/privilege/{application}",
+            secured(Action::GetPrivileges, p::NONE, get(privilege::get_app)),
+        )
+        .route(
+            "/_security/privilege/{application}/{name}",
+            secured(Action::GetPrivileges, p::NONE, get(privilege::get_named)).merge(secured(
+                Action::DeletePrivileges,
+                p::REFRESH,
+                delete(privilege::delete),
+            )),
+        )
+        .route(
+            "/_security/privilege/{application}/_clear_cache",
+            secured(Action::ClearPrivilegesCache, p::NONE, post(privilege::clear_cache)),
         )
         .route(
             "/_security/enroll/kibana",

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use index::{INDEX_SETTINGS, LOCKOUT_SETTINGS, MAPPING_LEAF, MAPPING_OBJECT, MAPPING_ROOT, SETTINGS};
 use security::{
-    API_KEY_CREATE, API_KEY_GRANT, API_KEY_UPDATE, PASSWORD, ROLE, ROLE_APPLICATION, ROLE_FIELD_SECURITY,
-    ROLE_INDICES, ROLE_MAPPING, TOKEN_INVALIDATE, TOKEN_REQUEST, USER,
+    API_KEY_CREATE, API_KEY_GRANT, API_KEY_UPDATE, APP_PRIVILEGE, PASSWORD, ROLE, ROLE_APPLICATION,
+    ROLE_FIELD_SECURITY, ROLE_INDICES, ROLE_MAPPING, TOKEN_INVALIDATE, TOKEN_REQUEST, USER,
 };
 
 /// A password every test user gets.
@@ -162,6 +162,11 @@ fn families() -> Vec<Family> {
         ("api key grant", strs(bulwark_rest::api::api_key::GRANT_KEY_FIELDS), API_KEY_GRANT.to_vec()),
         ("api key update", strs(bulwark_rest::api::api_key::UPDATE_KEY_FIELDS), API_KEY_UPDATE.to_vec()),
         ("role mapping", strs(bulwark_security::authn::RoleMapping::FIELDS), ROLE_MAPPING.to_vec()),
+        (
+            "application privilege",
+            strs(bulwark_rest::api::privilege::PRIVILEGE_FIELDS),
+            APP_PRIVILEGE.to_vec(),
+        ),
         ("token request", strs(bulwark_rest::api::token::TOKEN_FIELDS), TOKEN_REQUEST.to_vec()),
         ("token invalidation", strs(bulwark_rest::api::token::INVALIDATE_FIELDS), TOKEN_INVALIDATE.to_vec()),
         (

@@ -16,6 +16,7 @@ pub mod enroll;
 pub mod index;
 pub mod license;
 pub mod nodes;
+pub mod privilege;
 pub mod role;
 pub mod root;
 pub mod search;

@@ -86,6 +86,7 @@ actions! {
     PutPrivileges = "cluster:admin/xpack/security/privilege/put",
     GetPrivileges = "cluster:admin/xpack/security/privilege/get",
     DeletePrivileges = "cluster:admin/xpack/security/privilege/delete",
+    ClearPrivilegesCache = "cluster:admin/xpack/security/privilege/cache/clear",
     /// `POST /_security/oauth2/token` (every grant type, `refresh_token` included)
     CreateToken = "cluster:admin/xpack/security/token/create",
     /// `DELETE /_security/oauth2/token`

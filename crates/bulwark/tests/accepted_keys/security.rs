@@ -151,6 +151,8 @@ pub const ROLE: &[(&str, Check)] = &[
         assert!(search(c, &without, &json!({})).is_none());
     }),
     ("applications", |c| {
+        // A privilege name stands for a stored privilege's actions (unknown names grant nothing).
+        c.admin("PUT", "/_security/privilege", &json!({"app": {"read": {"actions": ["data:read/*"]}}}));
         let auth = c.user_with_role(
             "r_app",
             &json!({"applications": [{"application": "app", "privileges": ["read"], "resources": ["res"]}]}),
@@ -485,5 +487,42 @@ pub const TOKEN_INVALIDATE: &[(&str, Check)] = &[
         token(c, &json!({"grant_type": "password", "username": "u_name", "password": PW}));
         let (_, v) = invalidate(c, &json!({"username": "u_name"}));
         assert_eq!(v["invalidated_tokens"], 2, "{v}");
+    }),
+];
+
+fn put_privilege(c: &Ctx, privilege: &Value) -> (u16, Value) {
+    c.call(&c.elastic, "PUT", "/_security/privilege", &json!({"keysapp": {"p1": privilege}}))
+}
+
+pub const APP_PRIVILEGE: &[(&str, Check)] = &[
+    ("application", |c| {
+        refused(put_privilege(c, &json!({"application": "otherapp", "actions": ["a:b"]})), "application")
+    }),
+    ("name", |c| refused(put_privilege(c, &json!({"name": "p2", "actions": ["a:b"]})), "name")),
+    ("actions", |c| {
+        c.admin("PUT", "/_security/privilege", &json!({"keysapp": {"p1": {"actions": ["data:read/*"]}}}));
+        let auth = c.user_with_role(
+            "r_keysapp",
+            &json!({"applications": [{"application": "keysapp", "privileges": ["p1"], "resources": ["*"]}]}),
+        );
+        let (_, v) = c.call(
+            &auth,
+            "POST",
+            "/_security/user/_has_privileges",
+            &json!({"application": [{"application": "keysapp", "privileges": ["data:read/x", "data:write/x"], "resources": ["r"]}]}),
+        );
+        assert_eq!(
+            v["application"]["keysapp"]["r"],
+            json!({"data:read/x": true, "data:write/x": false}),
+            "{v}"
+        );
+    }),
+    ("metadata", |c| {
+        c.admin(
+            "PUT",
+            "/_security/privilege",
+            &json!({"keysapp": {"p1": {"actions": ["a:b"], "metadata": {"k": "v"}}}}),
+        );
+        shows(c, "/_security/privilege/keysapp/p1", "/keysapp/p1/metadata/k", &json!("v"));
     }),
 ];
