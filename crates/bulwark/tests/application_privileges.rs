@@ -38,6 +38,14 @@ fn basic(user: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{PW}")))
 }
 
+/// A native user holding a role (of the same name) with one `applications` entry; its
+/// `Authorization`.
+fn user_with_grant(s: &Started, user: &str, grant: Value) -> String {
+    ok(s, "PUT", &format!("/_security/role/{user}"), json!({ "applications": [grant] }));
+    ok(s, "PUT", &format!("/_security/user/{user}"), json!({"password": PW, "roles": [user]}));
+    basic(user)
+}
+
 #[test]
 fn stored_privileges_are_granted_by_roles_files_and_keys() {
     let home = TestHome::new();
@@ -123,14 +131,11 @@ fn stored_privileges_are_granted_by_roles_files_and_keys() {
     );
 
     // A native role: names resolve through the stored privileges; wildcards on resources.
-    ok(
+    let reader = user_with_grant(
         &s,
-        "PUT",
-        "/_security/role/app_reader",
-        json!({"applications": [{"application": "myapp", "privileges": ["read"], "resources": ["res/*"]}]}),
+        "reader",
+        json!({"application": "myapp", "privileges": ["read"], "resources": ["res/*"]}),
     );
-    ok(&s, "PUT", "/_security/user/reader", json!({"password": PW, "roles": ["app_reader"]}));
-    let reader = basic("reader");
     let v = has(
         &s,
         &reader,
@@ -143,14 +148,12 @@ fn stored_privileges_are_granted_by_roles_files_and_keys() {
     );
     assert_eq!(v["other"]["read"], false);
     // A wildcard application and action pattern in the role.
-    ok(
+    let all = user_with_grant(
         &s,
-        "PUT",
-        "/_security/role/app_all",
-        json!({"applications": [{"application": "my*", "privileges": ["data:*"], "resources": ["*"]}]}),
+        "all",
+        json!({"application": "my*", "privileges": ["data:*"], "resources": ["*"]}),
     );
-    ok(&s, "PUT", "/_security/user/all", json!({"password": PW, "roles": ["app_all"]}));
-    let v = has(&s, &basic("all"), &["read", "write"], &["anything"]);
+    let v = has(&s, &all, &["read", "write"], &["anything"]);
     assert_eq!(v["anything"], json!({"read": true, "write": false}), "write also holds action:login");
     // superuser holds every application privilege.
     let elastic = format!("Basic {}", {

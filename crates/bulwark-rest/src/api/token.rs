@@ -17,14 +17,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bulwark_security::authn::{
-    Authentication, Credentials, NewTokenPair, Outcome, ParsedAccessToken, RealmRef, RefreshRefusal,
-    TokenClient, TokenKind, TokenRecord, TokenSubject, now_millis,
+    Authentication, Credentials, NewTokenPair, ParsedAccessToken, RealmRef, RefreshRefusal, TokenClient,
+    TokenKind, TokenRecord, TokenSubject, now_millis,
 };
 use bulwark_store::{Command, EntryKind};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-use crate::blocking::blocking;
 use crate::body::{self, known_fields, opt_string};
 use crate::caller::Caller;
 use crate::{ApiError, ErrorType, RestState};
@@ -173,19 +172,8 @@ pub async fn create(State(state): State<RestState>, who: Caller, bytes: Bytes) -
             let (Some(username), Some(password)) = (req.username, req.password) else {
                 return Err(body::validation("username is missing"));
             };
-            let authenticator = state.authenticator.clone();
             let credentials = Credentials::Basic { username, password };
-            let outcome =
-                blocking("authentication", move || authenticator.authenticate(&credentials, &origin)).await?;
-            let user = match outcome {
-                Outcome::Success(u) => u,
-                Outcome::Failure { error, delay } => {
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
-                    }
-                    return Err(ApiError::from(error));
-                }
-            };
+            let user = crate::authn::authenticate_body_credentials(&state, credentials, origin).await?;
             (NewTokenPair::create(subject_of(&user), client_of(&caller), now, timeout_ms, true)?, user, false)
         }
         "client_credentials" => {

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use bulwark_pattern::Glob;
 use bulwark_security::audit::{AuditEvent, Origin};
 use bulwark_security::authn::{
-    ApiKeyRecord, Authentication, Credentials, Outcome, encode_api_key, hash_api_key_secret, new_api_key_id,
+    ApiKeyRecord, Authentication, Credentials, encode_api_key, hash_api_key_secret, new_api_key_id,
     new_api_key_secret, now_millis,
 };
 use bulwark_security::authz::{
@@ -405,18 +405,7 @@ pub async fn grant(
         method: method.to_string(),
         path: uri.path().to_owned(),
     };
-    let authenticator = state.authenticator.clone();
-    let outcome =
-        blocking("authentication", move || authenticator.authenticate(&credentials, &origin)).await?;
-    let granted = match outcome {
-        Outcome::Success(g) => g,
-        Outcome::Failure { error, delay } => {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            return Err(ApiError::from(error));
-        }
-    };
+    let granted = crate::authn::authenticate_body_credentials(&state, credentials, origin).await?;
     let owner = owner_of(&state, &granted)?;
     create_key(&state, req, owner, limits_of(&state, &granted), &a.user.username, "grant_api_key").await
 }
