@@ -13,6 +13,21 @@ use serde_json::json;
 const CHALLENGES: [&str; 3] =
     ["Basic realm=\"security\", charset=\"UTF-8\"", "Bearer realm=\"security\"", "ApiKey"];
 
+/// The challenge Elasticsearch sends for an expired or invalidated access token.
+const EXPIRED_TOKEN: [&str; 1] =
+    ["Bearer realm=\"security\", error=\"invalid_token\", error_description=\"The access token expired\""];
+
+impl ApiError {
+    /// The `WWW-Authenticate` challenges of a 401.
+    fn challenges(&self) -> &'static [&'static str] {
+        match (self.status, self.kind) {
+            (StatusCode::UNAUTHORIZED, ErrorType::TokenExpired) => &EXPIRED_TOKEN,
+            (StatusCode::UNAUTHORIZED, _) => &CHALLENGES,
+            _ => &[],
+        }
+    }
+}
+
 macro_rules! error_types {
     ($( $(#[$m:meta])* $variant:ident = ($name:literal, $status:ident) ),+ $(,)?) => {
         /// Every Elasticsearch error type this node answers with, and its usual status: the one
@@ -76,6 +91,9 @@ error_types! {
     RejectedExecution = ("es_rejected_execution_exception", TOO_MANY_REQUESTS),
     /// Credentials missing, malformed or wrong.
     Unauthenticated = ("security_exception", UNAUTHORIZED),
+    /// An access token that expired or was invalidated: a 401 whose only challenge is
+    /// `Bearer ... error="invalid_token"`.
+    TokenExpired = ("security_exception", UNAUTHORIZED),
     Forbidden = ("security_exception", FORBIDDEN),
     /// A security request that cannot be carried out as asked (e.g. a document-level security
     /// query that does not parse).
@@ -164,8 +182,9 @@ impl ApiError {
     /// The body Elasticsearch sends for this error.
     pub fn body(&self) -> serde_json::Value {
         let mut cause = json!({ "type": self.kind, "reason": self.reason });
-        if self.status == StatusCode::UNAUTHORIZED {
-            cause["header"] = json!({ "WWW-Authenticate": CHALLENGES });
+        let challenges = self.challenges();
+        if !challenges.is_empty() {
+            cause["header"] = json!({ "WWW-Authenticate": challenges });
         }
         let mut error = cause.clone();
         error["root_cause"] = json!([cause]);
@@ -178,6 +197,7 @@ impl From<SecurityError> for ApiError {
         let kind = match e {
             SecurityError::Forbidden(_) => ErrorType::Forbidden,
             SecurityError::UnknownHash { .. } => ErrorType::SecurityInternal,
+            SecurityError::TokenExpired => ErrorType::TokenExpired,
             _ => ErrorType::Unauthenticated,
         };
         ApiError::new(kind, e.to_string())
@@ -268,10 +288,8 @@ impl From<bulwark_random::RandomError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, axum::Json(self.body())).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            for c in CHALLENGES {
-                resp.headers_mut().append(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
-            }
+        for c in self.challenges() {
+            resp.headers_mut().append(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
         }
         resp
     }
