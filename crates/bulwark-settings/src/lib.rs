@@ -11,6 +11,7 @@ mod error;
 mod home;
 mod load;
 pub mod logs;
+pub mod network;
 pub mod raw;
 mod reader;
 pub mod secure;
