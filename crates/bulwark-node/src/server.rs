@@ -199,21 +199,29 @@ impl Conn {
             parts.extensions.insert(p.clone());
         }
         let over = Arc::new(AtomicBool::new(false));
-        let unread: Option<UnreadSlot> = http2.then(UnreadSlot::default);
-        let body = Body::new(WatchedBody::new(body, &self.state, limit, over.clone(), unread.clone()));
+        let unread = UnreadSlot::default();
+        let body = Body::new(WatchedBody::new(body, &self.state, limit, over.clone(), Some(unread.clone())));
         let Ok(resp) = self.app.clone().oneshot(Request::from_parts(parts, body)).await;
         if over.load(Ordering::Relaxed) {
             return Ok(self.respond(too_large(limit), request, http2, true, true));
         }
-        // HTTP/2: a stream whose body was not read would be reset, and clients drop the answer
-        // with it. Read the rest first (bounded by the limit and by the body timeout).
-        let rest = unread.and_then(|u| u.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
-        if let Some(rest) = rest
-            && let Drained::TooLarge = rest.drain(limit).await
-        {
-            return Ok(self.respond(too_large(limit), request, http2, true, large));
+        let rest = unread.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        match rest {
+            // HTTP/2: a stream whose body was not read would be reset, and clients drop the
+            // answer with it. Read the rest first (bounded by the limit and by the body timeout).
+            Some(rest) if http2 => {
+                if let Drained::TooLarge = rest.drain(limit).await {
+                    return Ok(self.respond(too_large(limit), request, http2, true, large));
+                }
+                Ok(self.respond(resp, request, http2, false, large))
+            }
+            // HTTP/1: the connection cannot carry another request until the body is read, and
+            // reading what nobody asked for (e.g. the body of a request refused for lack of
+            // credentials) is not worth it: the answer says `Connection: close`, so the client
+            // does not send another request on it, and the connection closes cleanly after it.
+            Some(_) => Ok(self.respond(resp, request, http2, true, large)),
+            None => Ok(self.respond(resp, request, http2, false, large)),
         }
-        Ok(self.respond(resp, request, http2, false, large))
     }
 
     fn respond(

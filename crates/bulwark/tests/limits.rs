@@ -33,6 +33,12 @@ fn get_root(s: &mut Tls, password: &str) -> u16 {
 
 /// Reads one HTTP/1 response with a `content-length`: (status, body).
 fn read_response(s: &mut impl Read) -> (u16, String) {
+    let (status, _, body) = read_response_head(s);
+    (status, body)
+}
+
+/// Reads one HTTP/1 response with a `content-length`: (status, head, body).
+fn read_response_head(s: &mut impl Read) -> (u16, String, String) {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -50,7 +56,7 @@ fn read_response(s: &mut impl Read) -> (u16, String) {
         .unwrap_or(0);
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).expect("body");
-    (status, String::from_utf8_lossy(&body).into_owned())
+    (status, head, String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Waits (up to `within`) for the server to close the connection; how long that took.
@@ -66,6 +72,18 @@ fn closed_within(s: &mut impl Read, within: Duration) -> Option<Duration> {
         }
     }
     None
+}
+
+/// The server ends the connection with a TLS close_notify (rustls reads 0 bytes), not with a
+/// bare TCP close (an unexpected EOF, which clients report as `EOF occurred in violation of
+/// protocol`).
+fn closes_cleanly(t: &mut Tls) -> Result<(), String> {
+    let mut buf = [0u8; 256];
+    match t.read(&mut buf) {
+        Ok(0) => Ok(()),
+        Ok(n) => Err(format!("{n} more bytes after the answer")),
+        Err(e) => Err(format!("closed without close_notify: {e}")),
+    }
 }
 
 fn short_reads(t: &TcpStream) {
@@ -382,4 +400,55 @@ fn writes_past_the_indexing_pressure_limit_get_429_and_reservations_are_given_ba
     )
     .expect("bulk");
     assert_eq!(status, 429, "{}", String::from_utf8_lossy(&body));
+}
+
+/// An answer given without reading the request's body (a request refused for lack of
+/// credentials) says `Connection: close` and the connection ends with a TLS close_notify, so a
+/// client never sends its next request into a connection the server drops; an answer to a
+/// request whose body was read (a 400) keeps the connection for the next request.
+#[test]
+fn a_connection_is_either_kept_for_the_next_request_or_closed_saying_so() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let post = |auth: &str, body: &str| {
+        format!(
+            "POST /x/_doc HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let wrong = format!("Authorization: Basic {}\r\n", basic("not-the-password"));
+    let right = format!("Authorization: Basic {}\r\n", basic(&s.password));
+    // Headers only: the answer comes without waiting for the body; then a clean close.
+    let headers_only = post("", "{}");
+    let mut t = tls(s.port, &s.ca, &[b"http/1.1"]);
+    t.write_all(headers_only.trim_end_matches("{}").as_bytes()).expect("write");
+    let (status, head, _) = read_response_head(&mut t);
+    assert_eq!(status, 401, "{head}");
+    assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+    closes_cleanly(&mut t).expect("a clean close after the answer");
+    // Wrong credentials with the whole body sent, again and again: never an EOF in place of an
+    // answer.
+    for round in 0..5 {
+        let mut t = tls(s.port, &s.ca, &[b"http/1.1"]);
+        t.write_all(post(&wrong, r#"{"a":1}"#).as_bytes()).expect("write");
+        let (status, head, _) = read_response_head(&mut t);
+        assert_eq!(status, 401, "round {round}: {head}");
+        if head.to_ascii_lowercase().contains("connection: close") {
+            closes_cleanly(&mut t).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        } else {
+            assert_eq!(
+                get_root(&mut t, &s.password),
+                200,
+                "round {round}: the next request on the connection"
+            );
+        }
+    }
+    // A body that was read and refused (not JSON): the connection carries the next request.
+    let mut t = tls(s.port, &s.ca, &[b"http/1.1"]);
+    t.write_all(post(&right, "{not json").as_bytes()).expect("write");
+    let (status, head, body) = read_response_head(&mut t);
+    assert_eq!(status, 400, "{head}\n{body}");
+    assert!(!head.to_ascii_lowercase().contains("connection: close"), "{head}");
+    assert_eq!(get_root(&mut t, &s.password), 200);
 }
