@@ -106,7 +106,9 @@ impl Index {
             .map_err(|e| corrupt(format!("the saved mapping is unreadable: {e}")))?;
         let position = match payload.get("position") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_u64().ok_or_else(|| corrupt(format!("the saved position {v} is not a number")))?),
+            Some(v) => {
+                Some(v.as_u64().ok_or_else(|| corrupt(format!("the saved position {v} is not a number")))?)
+            }
         };
         let mut index = Index::wrap(name, inner, mapping, Some(dir.to_path_buf()))?;
         index.committed_position = position;
@@ -229,8 +231,8 @@ impl Index {
         if !self.dirty {
             return Ok(());
         }
-        let payload =
-            json!({"format": FORMAT, "mapping": self.mapping.to_json(), "position": self.position}).to_string();
+        let payload = json!({"format": FORMAT, "mapping": self.mapping.to_json(), "position": self.position})
+            .to_string();
         let w = self.writer()?;
         let mut prepared = w.prepare_commit().map_err(IndexError::engine("preparing a commit"))?;
         prepared.set_payload(&payload);

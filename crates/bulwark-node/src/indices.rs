@@ -26,7 +26,7 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bulwark_index::{Index, IndexError, Mapping, Query, Restrictions, SearchRequest, SearchResponse};
-use bulwark_rest::ApiError;
+use bulwark_rest::indices::DataError;
 use bulwark_rest::indices::{
     AliasMeta, BoxFuture, IndexMeta, IndexService, IndexStats, MetaChange, NodeStats, WriteOutcome,
     WriteRequest,
@@ -144,7 +144,8 @@ impl Indices {
                 break changes;
             }
             // The log no longer reaches back to the oldest position: rebuild that index.
-            let behind: Vec<String> = positions.iter().filter(|(_, p)| **p == from).map(|(n, _)| n.clone()).collect();
+            let behind: Vec<String> =
+                positions.iter().filter(|(_, p)| **p == from).map(|(n, _)| n.clone()).collect();
             for name in behind {
                 positions.remove(&name);
                 tracing::warn!(
@@ -244,7 +245,9 @@ impl Indices {
                 };
                 match result {
                     Ok(()) => replayed += 1,
-                    Err(e @ (IndexError::Engine { .. } | IndexError::Corrupt { .. })) => return Err(engine(e)),
+                    Err(e @ (IndexError::Engine { .. } | IndexError::Corrupt { .. })) => {
+                        return Err(engine(e));
+                    }
                     Err(e) => {
                         tracing::warn!(index = %name, id, "a stored document cannot be indexed for search: {e}")
                     }
@@ -265,7 +268,8 @@ impl Indices {
                 continue;
             }
             let path = entry.path();
-            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            let removed =
+                if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
             match removed {
                 Ok(()) => tracing::info!("removed [{}]: no index of the store uses it", path.display()),
                 Err(e) => tracing::warn!("cannot remove [{}], which no index uses: {e}", path.display()),
@@ -280,8 +284,15 @@ impl Indices {
             source,
         };
         let mapping = stored_mapping(name, meta);
-        let shard = Shard::create(name, &meta.uuid, &self.root.join(&meta.uuid), mapping, meta.closed, &self.followed)
-            .map_err(engine)?;
+        let shard = Shard::create(
+            name,
+            &meta.uuid,
+            &self.root.join(&meta.uuid),
+            mapping,
+            meta.closed,
+            &self.followed,
+        )
+        .map_err(engine)?;
         // Read before the documents: every change up to it is in them.
         let position = self.followed.load(Ordering::Acquire);
         let docs = self
@@ -371,12 +382,12 @@ impl Indices {
     }
 
     /// Every index's stored metadata.
-    fn catalog_metas(&self) -> Result<Vec<(String, IndexMeta)>, ApiError> {
-        let all = self.store.indices().map_err(ApiError::from)?;
+    fn catalog_metas(&self) -> Result<Vec<(String, IndexMeta)>, DataError> {
+        let all = self.store.indices().map_err(DataError::from)?;
         all.into_iter()
             .map(|(name, v)| match serde_json::from_value(v) {
                 Ok(meta) => Ok((name, meta)),
-                Err(e) => Err(ApiError::store(format!("the metadata of index [{name}] is unreadable: {e}"))),
+                Err(e) => Err(DataError::Node(format!("the metadata of index [{name}] is unreadable: {e}"))),
             })
             .collect()
     }
@@ -416,7 +427,7 @@ fn interrupted(e: tokio::task::JoinError) -> IndexError {
 }
 
 impl IndexService for Indices {
-    fn catalog(&self) -> Result<Vec<(String, IndexMeta)>, ApiError> {
+    fn catalog(&self) -> Result<Vec<(String, IndexMeta)>, DataError> {
         self.catalog_metas()
     }
 
@@ -426,24 +437,24 @@ impl IndexService for Indices {
         settings: BTreeMap<String, Value>,
         mappings: Option<Value>,
         aliases: BTreeMap<String, AliasMeta>,
-    ) -> BoxFuture<'_, Result<IndexMeta, ApiError>> {
+    ) -> BoxFuture<'_, Result<IndexMeta, DataError>> {
         Box::pin(self.create(name, settings, mappings, aliases))
     }
 
-    fn delete_indices(&self, names: Vec<String>) -> BoxFuture<'_, Result<(), ApiError>> {
+    fn delete_indices(&self, names: Vec<String>) -> BoxFuture<'_, Result<(), DataError>> {
         Box::pin(self.delete(names))
     }
 
-    fn update_metadata(&self, changes: Vec<MetaChange>) -> BoxFuture<'_, Result<(), ApiError>> {
+    fn update_metadata(&self, changes: Vec<MetaChange>) -> BoxFuture<'_, Result<(), DataError>> {
         Box::pin(self.update_meta(changes))
     }
 
-    fn write(&self, request: WriteRequest) -> BoxFuture<'_, Vec<Result<WriteOutcome, ApiError>>> {
+    fn write(&self, request: WriteRequest) -> BoxFuture<'_, Vec<Result<WriteOutcome, DataError>>> {
         Box::pin(self.write_docs(request))
     }
 
-    fn get(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, ApiError> {
-        self.store.document(index, id).map_err(ApiError::from)
+    fn get(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, DataError> {
+        self.store.document(index, id).map_err(DataError::from)
     }
 
     fn search(
@@ -495,13 +506,13 @@ impl IndexService for Indices {
         })
     }
 
-    fn refresh(&self, indices: Vec<String>) -> BoxFuture<'_, Result<(), ApiError>> {
+    fn refresh(&self, indices: Vec<String>) -> BoxFuture<'_, Result<(), DataError>> {
         let shards = self.shards_of(&indices);
         Box::pin(async move {
             for shard in shards {
                 tokio::task::spawn_blocking(move || shard.refresh())
                     .await
-                    .map_err(|e| ApiError::store(format!("refresh was interrupted: {e}")))??;
+                    .map_err(|e| DataError::Node(format!("refresh was interrupted: {e}")))??;
             }
             Ok(())
         })

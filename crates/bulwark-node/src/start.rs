@@ -283,6 +283,8 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             }
             pki_realms.push(PkiRealm::new(r).map_err(NodeError::Config)?);
         }
+        // Elasticsearch's default: the token service is on when HTTP has TLS.
+        let tokens_enabled = security.token_enabled.unwrap_or(http_tls.is_some());
         let (authenticator, messages) = Authenticator::new(users.clone(), Some(files), lockout, audit);
         let authenticator = authenticator.with_pki_realms(pki_realms);
         for m in messages.into_iter().chain(authenticator.reload_realm_files()) {
@@ -291,6 +293,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         let authenticator = Arc::new(
             authenticator
                 .with_api_keys(security.api_key_enabled)
+                .with_tokens(tokens_enabled)
                 .with_password_hashing(security.password_hashing),
         );
         let authorizer = Arc::new(Authorizer::new(users.clone()));
@@ -351,6 +354,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             certificates: Arc::new(Certificates(http_tls.iter().chain(&transport_tls).cloned().collect())),
             security_enabled: security.is_enabled(),
             api_keys_enabled: security.api_key_enabled,
+            token_timeout: tokens_enabled.then_some(security.token_timeout),
             pki_enabled: client_auth && authenticator.has_pki_realms(),
             max_content_length: usize::try_from(settings.http.max_content_length).unwrap_or(usize::MAX),
             indexing_pressure: bulwark_rest::pressure::IndexingPressure::new(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bulwark_security::authn::{
-    ApiKeyRecord, NativeUser, PasswordHash, ReservedUserLookup, SecurityLookup, ServiceTokenId,
+    ApiKeyRecord, NativeUser, PasswordHash, ReservedUserLookup, SecurityLookup, ServiceTokenId, TokenRecord,
 };
 use bulwark_store::{Command, EntryKind, Store};
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,20 @@ impl bulwark_security::authz::RoleSource for SecurityEntries {
     fn role(&self, name: &str) -> Option<bulwark_security::authz::RoleDescriptor> {
         self.typed(EntryKind::Role, name)
     }
+
+    fn application_privileges(
+        &self,
+        application: &str,
+    ) -> Vec<bulwark_security::authz::ApplicationPrivilegeDescriptor> {
+        let prefix = format!("{application}:");
+        self.store
+            .entries(EntryKind::ApplicationPrivilege)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(id, _)| id.starts_with(&prefix))
+            .filter_map(|(_, v)| serde_json::from_value(v).ok())
+            .collect()
+    }
 }
 
 impl SecurityLookup for SecurityEntries {
@@ -145,6 +159,10 @@ impl SecurityLookup for SecurityEntries {
 
     fn role_mappings(&self) -> Vec<(String, serde_json::Value)> {
         self.store.entries(EntryKind::RoleMapping).unwrap_or_default()
+    }
+
+    fn access_token(&self, id: &str) -> Option<TokenRecord> {
+        self.typed(EntryKind::Token, id)
     }
 }
 

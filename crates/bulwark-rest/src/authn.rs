@@ -82,6 +82,25 @@ pub async fn authenticate(State(state): State<RestState>, mut req: Request, next
     }
 }
 
+/// Authenticates credentials a request carries in its body (a grant's user name and password or
+/// access token) with the full check, off the executor, with the lockout's delay on failure.
+pub(crate) async fn authenticate_body_credentials(
+    state: &RestState,
+    credentials: Credentials,
+    origin: bulwark_security::audit::Origin,
+) -> Result<Authentication, ApiError> {
+    let authenticator = state.authenticator.clone();
+    match blocking("authentication", move || authenticator.authenticate(&credentials, &origin)).await? {
+        Outcome::Success(a) => Ok(a),
+        Outcome::Failure { error, delay } => {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            Err(ApiError::from(error))
+        }
+    }
+}
+
 /// The header that asks to act as another user.
 const RUN_AS: &str = "es-security-runas-user";
 

@@ -5,11 +5,28 @@ use axum::response::{IntoResponse, Response};
 use bulwark_index::IndexError;
 use bulwark_security::SecurityError;
 use bulwark_store::{Fault, StoreError};
+
+use crate::indices::DataError;
 use serde_json::json;
 
 /// The `WWW-Authenticate` challenges Elasticsearch sends with a 401.
 const CHALLENGES: [&str; 3] =
     ["Basic realm=\"security\", charset=\"UTF-8\"", "Bearer realm=\"security\"", "ApiKey"];
+
+/// The challenge Elasticsearch sends for an expired or invalidated access token.
+const EXPIRED_TOKEN: [&str; 1] =
+    ["Bearer realm=\"security\", error=\"invalid_token\", error_description=\"The access token expired\""];
+
+impl ApiError {
+    /// The `WWW-Authenticate` challenges of a 401.
+    fn challenges(&self) -> &'static [&'static str] {
+        match (self.status, self.kind) {
+            (StatusCode::UNAUTHORIZED, ErrorType::TokenExpired) => &EXPIRED_TOKEN,
+            (StatusCode::UNAUTHORIZED, _) => &CHALLENGES,
+            _ => &[],
+        }
+    }
+}
 
 macro_rules! error_types {
     ($( $(#[$m:meta])* $variant:ident = ($name:literal, $status:ident) ),+ $(,)?) => {
@@ -74,6 +91,9 @@ error_types! {
     RejectedExecution = ("es_rejected_execution_exception", TOO_MANY_REQUESTS),
     /// Credentials missing, malformed or wrong.
     Unauthenticated = ("security_exception", UNAUTHORIZED),
+    /// An access token that expired or was invalidated: a 401 whose only challenge is
+    /// `Bearer ... error="invalid_token"`.
+    TokenExpired = ("security_exception", UNAUTHORIZED),
     Forbidden = ("security_exception", FORBIDDEN),
     /// A security request that cannot be carried out as asked (e.g. a document-level security
     /// query that does not parse).
@@ -130,9 +150,15 @@ impl ApiError {
         ApiError::new(ErrorType::ResourceNotFound, reason)
     }
 
-    /// 500 for a store failure (a bug or a broken disk: logged by the caller).
-    pub fn store(e: impl std::fmt::Display) -> ApiError {
-        ApiError::new(ErrorType::Internal, format!("the store failed: {e}"))
+    /// 500 for a store failure (a bug or a broken disk: logged by the caller). A [`StoreError`]
+    /// itself goes through `From`, which tells the caller's faults from the node's.
+    pub fn store(reason: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorType::Internal, format!("the store failed: {}", reason.into()))
+    }
+
+    /// 500: a record the node made could not be encoded to be stored.
+    pub fn encoding(e: serde_json::Error) -> ApiError {
+        ApiError::store(format!("cannot encode the record: {e}"))
     }
 
     /// 500: the node failed (`exception`).
@@ -156,8 +182,9 @@ impl ApiError {
     /// The body Elasticsearch sends for this error.
     pub fn body(&self) -> serde_json::Value {
         let mut cause = json!({ "type": self.kind, "reason": self.reason });
-        if self.status == StatusCode::UNAUTHORIZED {
-            cause["header"] = json!({ "WWW-Authenticate": CHALLENGES });
+        let challenges = self.challenges();
+        if !challenges.is_empty() {
+            cause["header"] = json!({ "WWW-Authenticate": challenges });
         }
         let mut error = cause.clone();
         error["root_cause"] = json!([cause]);
@@ -170,6 +197,7 @@ impl From<SecurityError> for ApiError {
         let kind = match e {
             SecurityError::Forbidden(_) => ErrorType::Forbidden,
             SecurityError::UnknownHash { .. } => ErrorType::SecurityInternal,
+            SecurityError::TokenExpired => ErrorType::TokenExpired,
             _ => ErrorType::Unauthenticated,
         };
         ApiError::new(kind, e.to_string())
@@ -199,23 +227,54 @@ impl ErrorType {
 /// store's words.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        if let StoreError::Unavailable { reason } = &e {
+        ApiError::of_store_error(&e)
+    }
+}
+
+impl From<DataError> for ApiError {
+    fn from(e: DataError) -> ApiError {
+        let reason = e.to_string();
+        let kind = match e {
+            DataError::Store(e) => return ApiError::of_store_error(&e),
+            DataError::Index(e) => return ApiError::of_index_error(&e),
+            DataError::Node(_) => return ApiError::store(reason),
+            DataError::IndexNotFound(_) => ErrorType::IndexNotFound,
+            DataError::AlreadyExists { .. } => ErrorType::ResourceAlreadyExists,
+            DataError::IndexClosed => ErrorType::IndexClosed,
+            DataError::VersionConflict(_) => ErrorType::VersionConflict,
+            DataError::DocumentMissing(_) => ErrorType::DocumentMissing,
+            DataError::SeveralWriteIndices { .. } => ErrorType::IllegalState,
+        };
+        ApiError::new(kind, reason)
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> ApiError {
+        ApiError::of_index_error(&e)
+    }
+}
+
+impl ApiError {
+    /// A store failure: 503 when the cluster cannot take it now, 500 when the node failed, 400
+    /// when the request was at fault.
+    fn of_store_error(e: &StoreError) -> ApiError {
+        if let StoreError::Unavailable { reason } = e {
             return ApiError::new(
                 ErrorType::ClusterBlock,
                 format!("blocked by: [SERVICE_UNAVAILABLE/2/no master]; {reason}"),
             );
         }
         match e.fault() {
-            Fault::Node => ApiError::store(e),
+            Fault::Node => ApiError::store(e.to_string()),
             Fault::Cluster => ApiError::new(ErrorType::Unavailable, e.to_string()),
             Fault::Caller => ApiError::illegal_argument(e.to_string()),
         }
     }
-}
 
-impl From<IndexError> for ApiError {
-    fn from(e: IndexError) -> ApiError {
-        ApiError::new(ErrorType::of_index_error(&e), e.reason())
+    /// A search index failure, typed by who is at fault.
+    fn of_index_error(e: &IndexError) -> ApiError {
+        ApiError::new(ErrorType::of_index_error(e), e.reason())
     }
 }
 
@@ -229,10 +288,8 @@ impl From<bulwark_random::RandomError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, axum::Json(self.body())).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            for c in CHALLENGES {
-                resp.headers_mut().append(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
-            }
+        for c in self.challenges() {
+            resp.headers_mut().append(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
         }
         resp
     }

@@ -10,7 +10,9 @@ use bulwark_security::audit::AuditEvent;
 use bulwark_security::authz::{Action, Scope, may_change_own_password};
 use serde_json::json;
 
-use crate::api::{api_key, cat, cluster, coordination, enroll, role, root, security, service, ssl, user};
+use crate::api::{
+    api_key, cat, cluster, coordination, enroll, privilege, role, root, security, service, ssl, token, user,
+};
 use crate::caller::{self, Caller};
 use crate::params as p;
 use crate::{ApiError, RestState, authn, filter_path, media};
@@ -279,8 +281,40 @@ fn table() -> Table {
             secured(Action::Authenticate, p::NONE, get(role::user_privileges)),
         )
         .route(
+            "/_security/oauth2/token",
+            secured(Action::CreateToken, p::NONE, post(token::create)).merge(secured(
+                Action::InvalidateToken,
+                p::NONE,
+                delete(token::invalidate),
+            )),
+        )
+        .route(
             "/_security/privilege/_builtin",
             secured(Action::GetBuiltinPrivileges, p::NONE, get(role::builtin)),
+        )
+        .route(
+            "/_security/privilege",
+            secured(Action::GetPrivileges, p::NONE, get(privilege::get_all)).merge(secured(
+                Action::PutPrivileges,
+                p::REFRESH,
+                put(privilege::put).post(privilege::put),
+            )),
+        )
+        .route(
+            "/_security/privilege/{application}",
+            secured(Action::GetPrivileges, p::NONE, get(privilege::get_app)),
+        )
+        .route(
+            "/_security/privilege/{application}/{name}",
+            secured(Action::GetPrivileges, p::NONE, get(privilege::get_named)).merge(secured(
+                Action::DeletePrivileges,
+                p::REFRESH,
+                delete(privilege::delete),
+            )),
+        )
+        .route(
+            "/_security/privilege/{application}/_clear_cache",
+            secured(Action::ClearPrivilegesCache, p::NONE, post(privilege::clear_cache)),
         )
         .route(
             "/_security/enroll/kibana",

@@ -117,6 +117,10 @@ pub struct RestState {
     /// `xpack.security.authc.api_key.enabled`: when false, the API key APIs answer 400
     /// (`feature_not_enabled_exception`) and no key authenticates.
     pub api_keys_enabled: bool,
+    /// The token service (`POST /_security/oauth2/token`): how long an access token lives
+    /// (`xpack.security.authc.token.timeout`); `None` when `xpack.security.authc.token.enabled`
+    /// is false (the token APIs answer 400 `feature_not_enabled_exception`).
+    pub token_timeout: Option<std::time::Duration>,
     /// Whether a verified client certificate authenticates (HTTP `client_authentication` is
     /// `optional` or `required`): the PKI realm.
     pub pki_enabled: bool,

@@ -11,6 +11,9 @@ pub enum SecurityError {
     /// Known credentials refused for a stated reason (an expired or invalidated API key).
     #[error("unable to authenticate with provided credentials for REST request [{path}]: {reason}")]
     CredentialsRejected { reason: String, path: String },
+    /// An access token that expired or was invalidated (Elasticsearch's words).
+    #[error("token expired")]
+    TokenExpired,
     /// Too many failed attempts: locked out for a while.
     #[error("too many failed authentication attempts for {who}; try again in {seconds} seconds")]
     LockedOut { who: String, seconds: u64 },

@@ -67,6 +67,18 @@ pub struct HttpSettings {
 }
 
 /// A timeout setting: a time value, where `0` (or `-1`, as Elasticsearch writes "none") means none.
+/// An access token's lifetime: Elasticsearch's bounds, 1s to 1h.
+fn token_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("[{s}] must be at least 1s"));
+    }
+    if d > Duration::from_secs(3600) {
+        return Err(format!("[{s}] must be at most 1h"));
+    }
+    Ok(d)
+}
+
 fn timeout(r: &mut Reader, key: &str, default: Duration) -> Result<Option<Duration>, SettingsError> {
     let d = r
         .parse_with(key, |s| match s.trim() {
@@ -113,6 +125,12 @@ pub struct SecuritySettings {
     pub password_hashing: PasswordHashing,
     /// `xpack.security.authc.api_key.enabled` (default true).
     pub api_key_enabled: bool,
+    /// `xpack.security.authc.token.enabled` as written (`None`: on when HTTP has TLS, as in
+    /// Elasticsearch).
+    pub token_enabled: Option<bool>,
+    /// `xpack.security.authc.token.timeout`: how long an access token lives (default 20m, from 1s
+    /// to 1h as Elasticsearch allows).
+    pub token_timeout: Duration,
     /// `xpack.security.audit.enabled` (default true: audit is not a paid extra here).
     pub audit_enabled: bool,
     /// `xpack.security.audit.logfile.events.*`: which events are written.
@@ -374,6 +392,10 @@ impl Settings {
                 .parse("xpack.security.authc.password_hashing.algorithm")?
                 .unwrap_or(PasswordHashing::Bcrypt { cost: 10 }),
             api_key_enabled: r.bool("xpack.security.authc.api_key.enabled")?.unwrap_or(true),
+            token_enabled: r.bool("xpack.security.authc.token.enabled")?,
+            token_timeout: r
+                .parse_with("xpack.security.authc.token.timeout", token_timeout)?
+                .unwrap_or(Duration::from_secs(20 * 60)),
             audit_enabled: r.bool("xpack.security.audit.enabled")?.unwrap_or(true),
             audit_events: crate::logs::read_audit_events(r, &raw)?,
             lockout: LockoutSettings {

@@ -32,11 +32,13 @@ pub enum EntryKind {
     ApplicationPrivilege,
     /// A certificate revoked by one of the cluster's certificate authorities.
     RevokedCertificate,
+    /// An access/refresh token pair of the token service (hashes only).
+    Token,
 }
 
 impl EntryKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [EntryKind; 8] = [
+    pub const ALL: [EntryKind; 9] = [
         EntryKind::ReservedUser,
         EntryKind::User,
         EntryKind::Role,
@@ -45,6 +47,7 @@ impl EntryKind {
         EntryKind::ServiceToken,
         EntryKind::ApplicationPrivilege,
         EntryKind::RevokedCertificate,
+        EntryKind::Token,
     ];
 
     /// The kind's stable name, used as its key prefix on disk.
@@ -58,6 +61,7 @@ impl EntryKind {
             EntryKind::ServiceToken => "service_token",
             EntryKind::ApplicationPrivilege => "application_privilege",
             EntryKind::RevokedCertificate => "revoked_certificate",
+            EntryKind::Token => "token",
         }
     }
 

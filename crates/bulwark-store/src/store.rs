@@ -270,7 +270,11 @@ impl Store {
     /// its log index, as [`AppliedEvent`]s (conditional writes that were refused are included):
     /// re-reading each named item brings derived state from `after` to `upto`. `None` when the
     /// log was compacted past `after` (then rebuild from the state instead).
-    pub fn changes_between(&self, after: u64, upto: u64) -> Result<Option<Vec<(u64, AppliedEvent)>>, StoreError> {
+    pub fn changes_between(
+        &self,
+        after: u64,
+        upto: u64,
+    ) -> Result<Option<Vec<(u64, AppliedEvent)>>, StoreError> {
         self.log.changes(after, upto)
     }
 

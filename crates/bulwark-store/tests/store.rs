@@ -240,7 +240,12 @@ async fn the_log_names_what_each_entry_changed_until_it_is_compacted() {
     for n in 0..60 {
         store.write(put(EntryKind::User, &format!("u{n}"), json!({}))).await.unwrap();
     }
-    store.raft().wait(Some(std::time::Duration::from_secs(10))).metrics(|m| m.purged.is_some(), "compacted").await.unwrap();
+    store
+        .raft()
+        .wait(Some(std::time::Duration::from_secs(10)))
+        .metrics(|m| m.purged.is_some(), "compacted")
+        .await
+        .unwrap();
     assert_eq!(store.changes_between(before, store.applied_index().unwrap()).unwrap(), None);
     store.shutdown().await.unwrap();
 }

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use index::{INDEX_SETTINGS, LOCKOUT_SETTINGS, MAPPING_LEAF, MAPPING_OBJECT, MAPPING_ROOT, SETTINGS};
 use security::{
-    API_KEY_CREATE, API_KEY_GRANT, API_KEY_UPDATE, PASSWORD, ROLE, ROLE_APPLICATION, ROLE_FIELD_SECURITY,
-    ROLE_INDICES, ROLE_MAPPING, USER,
+    API_KEY_CREATE, API_KEY_GRANT, API_KEY_UPDATE, APP_PRIVILEGE, PASSWORD, ROLE, ROLE_APPLICATION,
+    ROLE_FIELD_SECURITY, ROLE_INDICES, ROLE_MAPPING, TOKEN_INVALIDATE, TOKEN_REQUEST, USER,
 };
 
 /// A password every test user gets.
@@ -43,7 +43,8 @@ impl Ctx {
     ) -> (u16, Value) {
         let headers: Vec<(&str, &str)> = header.into_iter().collect();
         let body = (!body.is_null()).then_some(body);
-        self.client.call_with(method, path, auth, &headers, body).expect("request")
+        let (status, _, body) = self.client.call_with(method, path, auth, &headers, body).expect("request");
+        (status, body)
     }
 
     pub fn call(&self, auth: &str, method: &str, path: &str, body: &Value) -> (u16, Value) {
@@ -147,6 +148,13 @@ fn families() -> Vec<Family> {
         ("api key grant", strs(bulwark_rest::api::api_key::GRANT_KEY_FIELDS), API_KEY_GRANT.to_vec()),
         ("api key update", strs(bulwark_rest::api::api_key::UPDATE_KEY_FIELDS), API_KEY_UPDATE.to_vec()),
         ("role mapping", strs(bulwark_security::authn::RoleMapping::FIELDS), ROLE_MAPPING.to_vec()),
+        (
+            "application privilege",
+            strs(bulwark_rest::api::privilege::PRIVILEGE_FIELDS),
+            APP_PRIVILEGE.to_vec(),
+        ),
+        ("token request", strs(bulwark_rest::api::token::TOKEN_FIELDS), TOKEN_REQUEST.to_vec()),
+        ("token invalidation", strs(bulwark_rest::api::token::INVALIDATE_FIELDS), TOKEN_INVALIDATE.to_vec()),
         (
             "index setting",
             bulwark_rest::api::settings::accepted_settings().map(str::to_owned).collect(),

@@ -237,14 +237,24 @@ fn replay_counts(home: &TestHome) -> (u64, u64) {
 }
 
 /// Sends `_bulk` lines as `elastic`; the response, or the transport error.
-fn bulk(client: &bulwark_testkit::Client, password: &str, lines: &[serde_json::Value]) -> Result<serde_json::Value, String> {
+fn bulk(
+    client: &bulwark_testkit::Client,
+    password: &str,
+    lines: &[serde_json::Value],
+) -> Result<serde_json::Value, String> {
     let mut body = String::new();
     for l in lines {
         body.push_str(&l.to_string());
         body.push('\n');
     }
     let (status, _, bytes) = client
-        .send("POST", "/_bulk?refresh=true", Some(("elastic", password)), Some("application/x-ndjson"), body.into_bytes())
+        .send(
+            "POST",
+            "/_bulk?refresh=true",
+            Some(("elastic", password)),
+            Some("application/x-ndjson"),
+            body.into_bytes(),
+        )
         .map_err(|e| e.to_string())?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
     if status != 200 || v["errors"] != false {
@@ -310,10 +320,12 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
         lines.push(json!({"v": 1}));
     }
     bulk(&s.client, &password, &lines).expect("first bulk");
-    let deletes: Vec<_> = ids("a", 0..10).into_iter().map(|id| json!({"delete": {"_index": "a", "_id": id}})).collect();
+    let deletes: Vec<_> =
+        ids("a", 0..10).into_iter().map(|id| json!({"delete": {"_index": "a", "_id": id}})).collect();
     bulk(&s.client, &password, &deletes).expect("deletes");
     let alias = json!({"actions": [{"add": {"index": "a", "alias": "al"}}]});
-    let (status, v) = s.client.call("POST", "/_aliases", ("elastic", &password), Some(&alias)).expect("alias");
+    let (status, v) =
+        s.client.call("POST", "/_aliases", ("elastic", &password), Some(&alias)).expect("alias");
     assert_eq!(status, 200, "{v}");
     let mut expected_a = ids("a", 10..300);
     let expected_b = ids("b", 0..100);
@@ -376,7 +388,12 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     let client = node.wait_ready(&ca, "elastic", &password);
     assert_eq!(replay_counts(&home).0, 2);
     assert!(home.log().contains("cannot be opened"), "{}", home.log());
-    assert_searchable(&client, &password, (&expected_a, &expected_b, 10), "after damaging the index directory");
+    assert_searchable(
+        &client,
+        &password,
+        (&expected_a, &expected_b, 10),
+        "after damaging the index directory",
+    );
     node.stop();
 
     // The store put back as it was before the killed batch: the indices are ahead of it and are

@@ -116,7 +116,14 @@ impl Shard {
         Ok(Shard::wrap(name, uuid, dir, index, closed, followed))
     }
 
-    fn wrap(name: &str, uuid: &str, dir: &Path, index: Index, closed: bool, followed: &Arc<AtomicU64>) -> Shard {
+    fn wrap(
+        name: &str,
+        uuid: &str,
+        dir: &Path,
+        index: Index,
+        closed: bool,
+        followed: &Arc<AtomicU64>,
+    ) -> Shard {
         Shard {
             name: name.to_owned(),
             uuid: uuid.to_owned(),

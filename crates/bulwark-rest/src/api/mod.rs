@@ -17,6 +17,7 @@ pub mod enroll;
 pub mod index;
 pub mod license;
 pub mod nodes;
+pub mod privilege;
 pub mod role;
 pub mod root;
 pub mod search;
@@ -24,6 +25,7 @@ pub mod security;
 pub mod service;
 pub mod settings;
 pub mod ssl;
+pub mod token;
 pub mod user;
 pub mod write;
 

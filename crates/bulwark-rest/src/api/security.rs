@@ -15,6 +15,11 @@ pub async fn authenticate(req: Request) -> Result<Json<Value>, ApiError> {
     let Some(a) = authn::current(&req) else {
         return Err(ApiError::illegal_argument("security is disabled on this node"));
     };
+    Ok(Json(render_authentication(a)))
+}
+
+/// An authentication as `_authenticate` shows it (also the `authentication` of a token response).
+pub(crate) fn render_authentication(a: &bulwark_security::authn::Authentication) -> Value {
     let realm = |r: &RealmRef| json!({ "name": r.name, "type": r.realm_type });
     let metadata = if a.authentication_realm == RealmRef::SERVICE_ACCOUNT {
         json!({ "_elastic_service_account": true })
@@ -41,7 +46,7 @@ pub async fn authenticate(req: Request) -> Result<Json<Value>, ApiError> {
     if let Some(k) = &a.api_key {
         out.insert("api_key".into(), json!({ "id": k.id, "name": k.name }));
     }
-    Ok(Json(Value::Object(out)))
+    Value::Object(out)
 }
 
 /// `POST /_security/realm/{realms}/_clear_cache?usernames=a,b`: every realm's cache of verified

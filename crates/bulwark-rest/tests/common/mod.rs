@@ -48,6 +48,9 @@ impl SecurityLookup for Stored {
     fn role_mappings(&self) -> Vec<(String, Value)> {
         self.store.entries(EntryKind::RoleMapping).unwrap_or_default()
     }
+    fn access_token(&self, id: &str) -> Option<bulwark_security::authn::TokenRecord> {
+        self.get(EntryKind::Token, id)
+    }
 }
 
 pub struct OneNode;
@@ -97,6 +100,7 @@ pub async fn state_with(security_enabled: bool) -> RestState {
         certificates: Arc::new(NoCerts),
         security_enabled,
         api_keys_enabled: true,
+        token_timeout: Some(std::time::Duration::from_secs(1200)),
         pki_enabled: false,
         max_content_length: 1 << 20,
         indexing_pressure: bulwark_rest::pressure::IndexingPressure::new(64 << 20),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use super::access_token::{ParsedAccessToken, TokenKind, TokenSubject, verify_nothing};
 use super::lockout::{LockScope, Lockout, LockoutPolicy, Verdict};
 use super::{
     Authentication, Credentials, FileRealm, NativeRealm, ReloadOutcome, ReservedRealm, ReservedUserLookup,
@@ -35,9 +36,17 @@ pub struct RealmFiles {
     pub service_tokens: PathBuf,
 }
 
+/// Why known credentials were refused (unknown ones are refused without a reason).
+enum Refusal {
+    /// Said in the 401's reason.
+    Reason(String),
+    /// An access token that expired or was invalidated: Elasticsearch's "token expired".
+    TokenExpired,
+}
+
 /// Authenticates requests against the realms, in Elasticsearch's order: reserved, file and
-/// native for `Basic`; API keys for `ApiKey`; service-account tokens (file, then stored) for
-/// `Bearer`.
+/// native for `Basic`; API keys for `ApiKey`; access tokens, then service-account tokens (file,
+/// then stored) for `Bearer`.
 pub struct Authenticator {
     lookup: Arc<dyn SecurityLookup>,
     reserved: ReservedRealm<Arc<dyn SecurityLookup>>,
@@ -52,6 +61,8 @@ pub struct Authenticator {
     api_keys: bool,
     /// Configured PKI realms, by `order`; empty: client certificates authenticate nobody.
     pki: Vec<super::PkiRealm>,
+    /// `xpack.security.authc.token.enabled`: when false, no access token authenticates.
+    tokens: bool,
 }
 
 impl<T: ReservedUserLookup + ?Sized> ReservedUserLookup for Arc<T> {
@@ -81,6 +92,7 @@ impl Authenticator {
             audit,
             api_keys: true,
             pki: Vec::new(),
+            tokens: true,
         };
         let messages = a.reload_realm_files();
         (a, messages)
@@ -101,6 +113,13 @@ impl Authenticator {
     #[must_use]
     pub fn with_api_keys(mut self, enabled: bool) -> Authenticator {
         self.api_keys = enabled;
+        self
+    }
+
+    /// Turns access-token authentication on or off (`xpack.security.authc.token.enabled`).
+    #[must_use]
+    pub fn with_tokens(mut self, enabled: bool) -> Authenticator {
+        self.tokens = enabled;
         self
     }
 
@@ -197,8 +216,66 @@ impl Authenticator {
         Ok(record.authentication(&id))
     }
 
+    /// A bearer token: an access token of the token service, else a service-account token.
+    fn bearer(&self, value: &secrecy::SecretString, full: bool) -> Result<Authentication, Option<Refusal>> {
+        if let Some(token) = ParsedAccessToken::parse(value) {
+            return self.access_token(&token);
+        }
+        self.service_token(value, full).ok_or(None)
+    }
+
+    /// An access token: known, its secret right, neither expired nor invalidated, and its user
+    /// still there and enabled.
+    fn access_token(&self, token: &ParsedAccessToken) -> Result<Authentication, Option<Refusal>> {
+        if !self.tokens || token.kind != TokenKind::Access {
+            return Err(None);
+        }
+        let Some(record) = self.lookup.access_token(&token.id) else {
+            verify_nothing(token);
+            return Err(None);
+        };
+        if !record.matches(token) {
+            return Err(None);
+        }
+        if !record.access_usable(now_millis()) {
+            return Err(Some(Refusal::TokenExpired));
+        }
+        self.token_subject(&record.subject).ok_or_else(|| {
+            Some(Refusal::Reason(format!(
+                "the user [{}] of this token does not exist or is disabled",
+                record.subject.username
+            )))
+        })
+    }
+
+    /// The authentication a token gives its user: users of the reserved, file and native realms
+    /// are looked up again (a deleted or disabled user's tokens stop working, and the roles are
+    /// the current ones); a PKI user keeps the roles the token was made with. `None` when the
+    /// user is gone or disabled.
+    pub fn token_subject(&self, s: &TokenSubject) -> Option<Authentication> {
+        let mut a = match s.realm_type.as_str() {
+            "reserved" | "file" | "native" => {
+                self.lookup_user(&s.username).filter(|a| a.authentication_realm.name == s.realm)?
+            }
+            "pki" => {
+                let realm = self.pki.iter().find(|r| r.realm().name == s.realm)?;
+                let user = super::User {
+                    username: s.username.clone(),
+                    roles: s.roles.clone(),
+                    full_name: s.full_name.clone(),
+                    email: s.email.clone(),
+                    enabled: true,
+                };
+                Authentication::realm(user, realm.realm().clone())
+            }
+            _ => return None,
+        };
+        a.authentication_type = "token";
+        Some(a)
+    }
+
     /// Service-account tokens: the file first, then those created through the API.
-    fn bearer(&self, value: &secrecy::SecretString, full: bool) -> Option<Authentication> {
+    fn service_token(&self, value: &secrecy::SecretString, full: bool) -> Option<Authentication> {
         let token = ServiceAccountToken::parse(value)?;
         if let Ok(file) = self.file_tokens.read() {
             let hit = if full { file.authenticate(&token) } else { file.authenticate_cached(&token) };
@@ -266,7 +343,7 @@ impl Authenticator {
         let hit = match credentials {
             Credentials::Basic { username, password } => self.basic(username, password, false),
             Credentials::ApiKey(v) => self.api_key(v).ok(),
-            Credentials::Bearer(v) => self.bearer(v, false),
+            Credentials::Bearer(v) => self.bearer(v, false).ok(),
         };
         hit.map(|a| self.success(a, origin))
     }
@@ -282,11 +359,17 @@ impl Authenticator {
             Credentials::ApiKey(v) => match self.api_key(v) {
                 Ok(a) => Some(a),
                 Err(why) => {
+                    reason = why.map(Refusal::Reason);
+                    None
+                }
+            },
+            Credentials::Bearer(v) => match self.bearer(v, true) {
+                Ok(a) => Some(a),
+                Err(why) => {
                     reason = why;
                     None
                 }
             },
-            Credentials::Bearer(v) => self.bearer(v, true),
         };
         match found {
             Some(a) => self.success(a, origin),
@@ -309,7 +392,10 @@ impl Authenticator {
                     });
                 }
                 let error = match reason {
-                    Some(reason) => SecurityError::CredentialsRejected { reason, path: origin.path.clone() },
+                    Some(Refusal::Reason(reason)) => {
+                        SecurityError::CredentialsRejected { reason, path: origin.path.clone() }
+                    }
+                    Some(Refusal::TokenExpired) => SecurityError::TokenExpired,
                     None => SecurityError::Unauthenticated { user: principal, path: origin.path.clone() },
                 };
                 Outcome::Failure { error, delay }
@@ -435,6 +521,9 @@ mod tests {
         }
         fn role_mappings(&self) -> Vec<(String, serde_json::Value)> {
             Vec::new()
+        }
+        fn access_token(&self, _: &str) -> Option<crate::authn::TokenRecord> {
+            None
         }
     }
 

@@ -1,6 +1,6 @@
 //! What authentication needs from storage; the node implements it over the replicated store.
 
-use super::{ApiKeyRecord, NativeUser, PasswordHash, ReservedUserLookup, ServiceTokenId};
+use super::{ApiKeyRecord, NativeUser, PasswordHash, ReservedUserLookup, ServiceTokenId, TokenRecord};
 
 /// Lookups of stored security entries.
 pub trait SecurityLookup: ReservedUserLookup {
@@ -12,4 +12,6 @@ pub trait SecurityLookup: ReservedUserLookup {
     fn service_token(&self, id: &ServiceTokenId) -> Option<PasswordHash>;
     /// Every stored role mapping document, by name (as `PUT /_security/role_mapping` stored it).
     fn role_mappings(&self) -> Vec<(String, serde_json::Value)>;
+    /// An access/refresh token pair by its id.
+    fn access_token(&self, id: &str) -> Option<TokenRecord>;
 }

@@ -1,5 +1,6 @@
 //! Authentication: credentials, password hashes, realms, the verify cache.
 
+mod access_token;
 mod api_key;
 mod authentication;
 mod authenticator;
@@ -17,6 +18,10 @@ mod reserved;
 mod role_mapping;
 mod service_account;
 
+pub use access_token::{
+    DEFAULT_TOKEN_TIMEOUT_MS, MAX_TOKEN_TIMEOUT_MS, NewTokenPair, ParsedAccessToken, REFRESH_LIFETIME_MS,
+    RefreshRefusal, TokenClient, TokenKind, TokenRecord, TokenSubject,
+};
 pub use api_key::{
     ApiKeyInfo, ApiKeyRecord, decode_api_key, encode_api_key, hash_api_key_secret, new_api_key_id,
     new_api_key_secret, now_millis, verify_api_key_secret,

@@ -92,6 +92,11 @@ actions! {
     PutPrivileges = "cluster:admin/xpack/security/privilege/put",
     GetPrivileges = "cluster:admin/xpack/security/privilege/get",
     DeletePrivileges = "cluster:admin/xpack/security/privilege/delete",
+    ClearPrivilegesCache = "cluster:admin/xpack/security/privilege/cache/clear",
+    /// `POST /_security/oauth2/token` (every grant type, `refresh_token` included)
+    CreateToken = "cluster:admin/xpack/security/token/create",
+    /// `DELETE /_security/oauth2/token`
+    InvalidateToken = "cluster:admin/xpack/security/token/invalidate",
     EnrollKibana = "cluster:admin/xpack/security/enroll/kibana",
     EnrollNode = "cluster:admin/xpack/security/enroll/node",
     License = "cluster:monitor/xpack/license/get",

@@ -15,6 +15,14 @@ use crate::authn::{Authentication, RealmRef, ServiceAccount};
 /// Where roles defined outside the code come from (the native store); the node implements it.
 pub trait RoleSource: Send + Sync {
     fn role(&self, name: &str) -> Option<RoleDescriptor>;
+    /// The stored application privileges of `application` (none by default: privilege names
+    /// then stand for nothing and grant nothing).
+    fn application_privileges(
+        &self,
+        _application: &str,
+    ) -> Vec<super::application::ApplicationPrivilegeDescriptor> {
+        Vec::new()
+    }
 }
 
 /// The role names a request acts with: an API key's (its owner's roles when it was made), a
@@ -37,6 +45,7 @@ pub fn effective_role_names(authn: &Authentication) -> Vec<String> {
 pub fn may_change_own_password(authn: &Authentication, target: &str) -> bool {
     authn.api_key.is_none()
         && authn.token.is_none()
+        && authn.authentication_type != "token"
         && authn.user.username == target
         && matches!(authn.lookup_realm.realm_type, "reserved" | "native")
 }
@@ -208,7 +217,9 @@ impl Authorizer {
         privilege: &str,
         resource: &str,
     ) -> bool {
-        self.granted(authn, |r| r.grants_application(application, privilege, resource))
+        let stored = self.source.application_privileges(application);
+        let requested = super::application::resolve(application, &[privilege.to_owned()], &stored);
+        self.granted(authn, |r| r.grants_application(application, privilege, &requested, resource, &stored))
     }
 
     /// Allows `action` when the caller's roles grant it, on every one of `indices` for an index

@@ -3,6 +3,7 @@
 mod access;
 mod action;
 mod api_key_reach;
+mod application;
 mod decision;
 mod document_query;
 mod field_security;
@@ -14,6 +15,9 @@ mod role;
 pub use access::IndexAccess;
 pub use action::{Action, Scope};
 pub use api_key_reach::{KeyReach, check_only_itself, may_create_key};
+pub use application::{
+    ApplicationPrivilegeDescriptor, is_privilege_name, validate_application_name, validate_privilege_name,
+};
 pub use decision::{Authorizer, RoleSource, effective_role_names, may_change_own_password};
 pub use document_query::{DocumentAccess, TemplateUser, check_query, render_query};
 pub use field_security::{FieldAccess, FieldRule, FieldSecurity};

@@ -182,6 +182,10 @@ impl Role {
             }
         }
         let cluster = d.cluster.iter().map(|c| c.parse::<ClusterGrant>()).collect::<Result<_, _>>()?;
+        for a in &d.applications {
+            super::application::validate_grant(&a.application, &a.privileges, &a.resources)
+                .map_err(|e| format!("role [{name}]: {e}"))?;
+        }
         let mut indices = Vec::new();
         for i in &d.indices {
             if i.names.is_empty() {
@@ -221,13 +225,30 @@ impl Role {
         self.indices.iter().any(|g| g.covers(index) && g.grants(action))
     }
 
-    /// Whether this role grants `privilege` on `resource` of `application` (names and resources
-    /// with wildcards, `*` holding every privilege).
-    pub fn grants_application(&self, application: &str, privilege: &str, resource: &str) -> bool {
+    /// Whether one `applications` entry of this role, matching `application` and `resource`
+    /// (wildcards), grants the privilege `privilege`, which resolved to the action patterns
+    /// `requested` (see [`super::application`]); `stored` resolves the entry's own names. As in
+    /// Elasticsearch, an entry whose actions include `*` grants every privilege of the application
+    /// (known or not), an entry naming exactly `privilege` grants it, and otherwise the entry's
+    /// actions must cover the requested ones (an unknown requested name is never covered).
+    pub fn grants_application(
+        &self,
+        application: &str,
+        privilege: &str,
+        requested: &[String],
+        resource: &str,
+        stored: &[super::application::ApplicationPrivilegeDescriptor],
+    ) -> bool {
         self.applications.iter().any(|g| {
-            matches(&g.application, application, Syntax::GLOB)
-                && g.privileges.iter().any(|p| matches(p, privilege, Syntax::GLOB))
-                && g.resources.iter().any(|r| matches(r, resource, Syntax::GLOB))
+            if !matches(&g.application, application, Syntax::GLOB)
+                || !g.resources.iter().any(|r| matches(r, resource, Syntax::GLOB))
+            {
+                return false;
+            }
+            let granted = super::application::resolve(application, &g.privileges, stored);
+            granted.iter().any(|p| p == "*")
+                || (g.application == application && g.privileges.len() == 1 && g.privileges[0] == privilege)
+                || super::application::covers(&granted, requested)
         })
     }
 

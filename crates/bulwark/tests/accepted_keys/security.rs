@@ -151,6 +151,8 @@ pub const ROLE: &[(&str, Check)] = &[
         assert!(search(c, &without, &json!({})).is_none());
     }),
     ("applications", |c| {
+        // A privilege name stands for a stored privilege's actions (unknown names grant nothing).
+        c.admin("PUT", "/_security/privilege", &json!({"app": {"read": {"actions": ["data:read/*"]}}}));
         let auth = c.user_with_role(
             "r_app",
             &json!({"applications": [{"application": "app", "privileges": ["read"], "resources": ["res"]}]}),
@@ -332,10 +334,19 @@ pub const API_KEY_GRANT: &[(&str, Check)] = &[
         assert_ne!(status, 200, "{v}");
     }),
     ("access_token", |c| {
-        refused(
-            grant(c, &json!({"grant_type": "access_token", "access_token": "t", "api_key": {"name": "g"}})),
-            "access_token",
-        )
+        let (status, v) = grant(
+            c,
+            &json!({"grant_type": "access_token", "access_token": "bm9wZQ", "api_key": {"name": "g"}}),
+        );
+        assert_eq!(status, 401, "an unknown access token: {v}");
+        let t = c.admin("POST", "/_security/oauth2/token", &json!({"grant_type": "client_credentials"}));
+        let (status, v) = grant(
+            c,
+            &json!({"grant_type": "access_token", "access_token": t["access_token"], "api_key": {"name": "g"}}),
+        );
+        assert_eq!(status, 200, "{v}");
+        let id = v["id"].as_str().expect("id");
+        shows(c, &format!("/_security/api_key?id={id}"), "/api_keys/0/username", &json!("elastic"));
     }),
     ("run_as", |c| {
         refused(
@@ -401,5 +412,117 @@ pub const ROLE_MAPPING: &[(&str, Check)] = &[
     ("metadata", |c| {
         assert_eq!(mapping(c, "m5", json!({"metadata": {"k": "v"}})).0, 200);
         shows(c, "/_security/role_mapping/m5", "/m5/metadata/k", &json!("v"));
+    }),
+];
+
+fn token(c: &Ctx, body: &Value) -> (u16, Value) {
+    c.call(&c.elastic, "POST", "/_security/oauth2/token", body)
+}
+
+/// An OAuth2 refusal (`{"error", "error_description"}`) naming `key`.
+fn oauth_refused(answer: (u16, Value), key: &str) {
+    let (status, v) = answer;
+    assert_eq!(status, 400, "[{key}] should be refused: {v}");
+    assert!(
+        v["error_description"].as_str().unwrap_or_default().contains(key),
+        "the refusal names [{key}]: {v}"
+    );
+}
+
+pub const TOKEN_REQUEST: &[(&str, Check)] = &[
+    ("grant_type", |c| oauth_refused(token(c, &json!({"grant_type": "nonsense"})), "grant_type")),
+    ("username", |c| {
+        c.admin("PUT", "/_security/user/u_tok", &json!({"password": PW, "roles": []}));
+        let (status, v) = token(c, &json!({"grant_type": "password", "username": "u_tok", "password": PW}));
+        assert_eq!((status, &v["authentication"]["username"]), (200, &json!("u_tok")), "{v}");
+    }),
+    ("password", |c| {
+        let (status, v) =
+            token(c, &json!({"grant_type": "password", "username": "u_tok", "password": "wrong-password-1"}));
+        assert_eq!(status, 401, "{v}");
+    }),
+    ("kerberos_ticket", |c| {
+        oauth_refused(token(c, &json!({"grant_type": "_kerberos", "kerberos_ticket": "YQ=="})), "_kerberos")
+    }),
+    ("scope", |c| {
+        let (_, v) = token(c, &json!({"grant_type": "client_credentials", "scope": "anything"}));
+        assert_eq!(v["scope"], "full", "{v}");
+        let (_, v) = token(c, &json!({"grant_type": "client_credentials"}));
+        assert!(v.get("scope").is_none(), "{v}");
+    }),
+    ("refresh_token", |c| {
+        let (_, v) = token(c, &json!({"grant_type": "password", "username": "u_tok", "password": PW}));
+        let (status, v) =
+            token(c, &json!({"grant_type": "refresh_token", "refresh_token": v["refresh_token"]}));
+        assert_eq!((status, &v["authentication"]["username"]), (200, &json!("u_tok")), "{v}");
+    }),
+];
+
+fn invalidate(c: &Ctx, body: &Value) -> (u16, Value) {
+    c.call(&c.elastic, "DELETE", "/_security/oauth2/token", body)
+}
+
+pub const TOKEN_INVALIDATE: &[(&str, Check)] = &[
+    ("token", |c| {
+        let (_, v) = token(c, &json!({"grant_type": "client_credentials"}));
+        let (status, v) = invalidate(c, &json!({"token": v["access_token"]}));
+        assert_eq!((status, &v["invalidated_tokens"]), (200, &json!(1)), "{v}");
+    }),
+    ("refresh_token", |c| {
+        c.admin("PUT", "/_security/user/u_inv", &json!({"password": PW, "roles": []}));
+        let (_, v) = token(c, &json!({"grant_type": "password", "username": "u_inv", "password": PW}));
+        let (status, v) = invalidate(c, &json!({"refresh_token": v["refresh_token"]}));
+        assert_eq!((status, &v["invalidated_tokens"]), (200, &json!(1)), "{v}");
+    }),
+    ("realm_name", |c| {
+        let (status, v) = invalidate(c, &json!({"realm_name": "no_such_realm"}));
+        assert_eq!((status, &v["invalidated_tokens"]), (200, &json!(0)), "{v}");
+        c.admin("PUT", "/_security/user/u_realm", &json!({"password": PW, "roles": []}));
+        token(c, &json!({"grant_type": "password", "username": "u_realm", "password": PW}));
+        let (_, v) = invalidate(c, &json!({"realm_name": "default_native", "username": "u_realm"}));
+        assert_eq!(v["invalidated_tokens"], 2, "{v}");
+    }),
+    ("username", |c| {
+        c.admin("PUT", "/_security/user/u_name", &json!({"password": PW, "roles": []}));
+        token(c, &json!({"grant_type": "password", "username": "u_name", "password": PW}));
+        let (_, v) = invalidate(c, &json!({"username": "u_name"}));
+        assert_eq!(v["invalidated_tokens"], 2, "{v}");
+    }),
+];
+
+fn put_privilege(c: &Ctx, privilege: &Value) -> (u16, Value) {
+    c.call(&c.elastic, "PUT", "/_security/privilege", &json!({"keysapp": {"p1": privilege}}))
+}
+
+pub const APP_PRIVILEGE: &[(&str, Check)] = &[
+    ("application", |c| {
+        refused(put_privilege(c, &json!({"application": "otherapp", "actions": ["a:b"]})), "application")
+    }),
+    ("name", |c| refused(put_privilege(c, &json!({"name": "p2", "actions": ["a:b"]})), "name")),
+    ("actions", |c| {
+        c.admin("PUT", "/_security/privilege", &json!({"keysapp": {"p1": {"actions": ["data:read/*"]}}}));
+        let auth = c.user_with_role(
+            "r_keysapp",
+            &json!({"applications": [{"application": "keysapp", "privileges": ["p1"], "resources": ["*"]}]}),
+        );
+        let (_, v) = c.call(
+            &auth,
+            "POST",
+            "/_security/user/_has_privileges",
+            &json!({"application": [{"application": "keysapp", "privileges": ["data:read/x", "data:write/x"], "resources": ["r"]}]}),
+        );
+        assert_eq!(
+            v["application"]["keysapp"]["r"],
+            json!({"data:read/x": true, "data:write/x": false}),
+            "{v}"
+        );
+    }),
+    ("metadata", |c| {
+        c.admin(
+            "PUT",
+            "/_security/privilege",
+            &json!({"keysapp": {"p1": {"actions": ["a:b"], "metadata": {"k": "v"}}}}),
+        );
+        shows(c, "/_security/privilege/keysapp/p1", "/keysapp/p1/metadata/k", &json!("v"));
     }),
 ];

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use bulwark_pattern::Glob;
 use bulwark_security::audit::{AuditEvent, Origin};
 use bulwark_security::authn::{
-    ApiKeyRecord, Authentication, Credentials, Outcome, encode_api_key, hash_api_key_secret, new_api_key_id,
+    ApiKeyRecord, Authentication, Credentials, encode_api_key, hash_api_key_secret, new_api_key_id,
     new_api_key_secret, now_millis,
 };
 use bulwark_security::authz::{
@@ -143,7 +143,7 @@ pub(super) fn all_keys(state: &RestState) -> Result<Vec<(String, ApiKeyRecord)>,
 }
 
 async fn put(state: &RestState, id: &str, rec: &ApiKeyRecord) -> Result<(), ApiError> {
-    let value = serde_json::to_value(rec).map_err(ApiError::store)?;
+    let value = serde_json::to_value(rec).map_err(ApiError::encoding)?;
     state
         .store
         .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.to_owned(), value })
@@ -359,9 +359,15 @@ pub async fn grant(
             }
         }
         Some("access_token") => {
-            return Err(ApiError::illegal_argument(
-                "grant_type [access_token] is not supported: this node has no token service",
-            ));
+            if access_token.is_none() {
+                errors.push("[access_token] is required for grant_type [access_token]".into());
+            }
+            if username.is_some() {
+                errors.push("[username] is not supported for grant_type [access_token]".into());
+            }
+            if password.is_some() {
+                errors.push("[password] is not supported for grant_type [access_token]".into());
+            }
         }
         Some(other) => errors.push(format!("grant_type [{other}] is not supported")),
     }
@@ -374,27 +380,32 @@ pub async fn grant(
         return Err(ApiError::illegal_argument("[run_as] is not supported when granting an api key"));
     }
     let req = key_request(&key.unwrap_or_default(), "api_key_request")?;
-    let (Some(username), Some(password)) = (username, password) else {
-        return Err(body::validation("[username] and [password] are required for grant_type [password]"));
+    let credentials = match (username, password, access_token) {
+        (Some(username), Some(password), None) => Credentials::Basic { username, password },
+        (None, None, Some(token)) => {
+            if state.token_timeout.is_none() {
+                return Err(ApiError::new(ErrorType::FeatureNotEnabled, "security tokens are not enabled"));
+            }
+            // Only an access token of the token service (a service-account token is refused).
+            let token = SecretString::from(token);
+            if bulwark_security::authn::ParsedAccessToken::parse(&token).is_none() {
+                return Err(ApiError::from(bulwark_security::SecurityError::Unauthenticated {
+                    user: "bearer token".into(),
+                    path: uri.path().to_owned(),
+                }));
+            }
+            Credentials::Bearer(token)
+        }
+        _ => {
+            return Err(body::validation("[username] and [password] are required for grant_type [password]"));
+        }
     };
     let origin = Origin {
         address: connect.map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.0.ip()),
         method: method.to_string(),
         path: uri.path().to_owned(),
     };
-    let authenticator = state.authenticator.clone();
-    let credentials = Credentials::Basic { username, password };
-    let outcome =
-        blocking("authentication", move || authenticator.authenticate(&credentials, &origin)).await?;
-    let granted = match outcome {
-        Outcome::Success(g) => g,
-        Outcome::Failure { error, delay } => {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            return Err(ApiError::from(error));
-        }
-    };
+    let granted = crate::authn::authenticate_body_credentials(&state, credentials, origin).await?;
     let owner = owner_of(&state, &granted)?;
     create_key(&state, req, owner, limits_of(&state, &granted), &a.user.username, "grant_api_key").await
 }
