@@ -14,6 +14,10 @@ What runs (see docs/benchmarks.md for the results of the last full run):
   5. bulk indexing docs/s (1 KB docs, 5,000 per request), security on vs off
   6. authentication cost: first request (bcrypt) vs cached; API key
   7. idle RSS and peak RSS under load
+  8. restart with data: 200,000 small documents (`--restart-docs`), restart -> first authenticated
+     200 against an empty home's restart, and the data directory against the JSON sent;
+     `--scale` adds 1,000,000; `--baseline-bin` measures another binary side by side;
+     `--only restart` runs just this part (no docs/ written: it prints the table)
 
 Every process it starts (nodes, nginx, wrk, handshake workers) runs on 127.0.0.1 in a temporary
 directory and is stopped at the end, also on failure or Ctrl-C.
@@ -47,6 +51,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NO_HANDLER = "no handler found"
 BULK_DOCS = 5000
+RESTART_BULK = 5000
 DOC_BYTES = 1024
 SEARCH_INDEX = "bench-search"
 SEARCH_BODY = '{"query":{"match":{"message":"quick"}},"size":10}'
@@ -649,6 +654,52 @@ def bulk_run(port: int, ctx, auth, index: str, body: bytes, seconds: float, clie
             "first_error": totals["first_error"], "rss_peak_kb": rss.peak}
 
 
+def small_bulk_body(start: int, n: int) -> bytes:
+    """`n` index actions of small (~140 bytes) log-like documents, deterministic in `start`."""
+    words = ["quick", "brown", "fox", "jumps", "over", "lazy", "dog", "search", "node", "secure", "index",
+             "shard", "query", "token", "cluster", "replica", "segment", "merge", "field", "value"]
+    lines = []
+    for i in range(start, start + n):
+        doc = {"@timestamp": f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{(i // 60) % 60:02d}Z",
+               "user": f"user{i * 7919 % 1000}", "status": (200, 201, 404, 500)[i % 4],
+               "bytes": i * 104729 % 100000,
+               "message": " ".join(words[(i * k + 3) % len(words)] for k in range(1, 6))}
+        lines.append('{"index":{}}')
+        lines.append(json.dumps(doc, separators=(",", ":")))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def load_small_docs(port: int, ctx, auth, index: str, docs: int) -> int:
+    """Indexes `docs` small documents with one client, RESTART_BULK per `_bulk`; returns the bytes
+    of document JSON sent (the action lines not counted)."""
+    ok_re = re.compile(rb'"errors"\s*:\s*false')
+    c = Conn(port, ctx, auth, timeout=600)
+    sent = 0
+    try:
+        for start in range(0, docs, RESTART_BULK):
+            body = small_bulk_body(start, min(RESTART_BULK, docs - start))
+            sent += sum(len(l) for l in body.split(b"\n")[1::2])
+            status, resp = c.request("POST", f"/{index}/_bulk", body, {"Content-Type": "application/x-ndjson"})
+            if status != 200 or not ok_re.search(resp[:400]):
+                raise RuntimeError(f"loading documents: HTTP {status}: {resp[:300]!r}")
+        c.request("POST", f"/{index}/_refresh")
+    finally:
+        c.close()
+    return sent
+
+
+def dir_bytes(d: pathlib.Path) -> int:
+    """Apparent size of every file under `d`."""
+    total = 0
+    for root, _dirs, files in os.walk(d):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
 # ---- statistics ---------------------------------------------------------------------------------
 
 
@@ -997,6 +1048,66 @@ class Bench:
             c.request("DELETE", "/bench-bulk")
             c.close()
 
+    # 8 -------------------------------------------------------------------------------------------
+    def restart_data(self, docs: int, key: str) -> None:
+        """Restart -> first authenticated 200 of a home holding `docs` documents and of an empty
+        home, per binary (this build, and `--baseline-bin` when given), the homes restarted in
+        alternation; best of `--restart-rounds`."""
+        a = self.a
+        binaries = [("this", a.bin)] + ([("baseline", a.baseline_bin)] if a.baseline_bin else [])
+        log(f"8. restart with {docs:,} documents: {', '.join(k for k, _ in binaries)}; "
+            f"{a.restart_rounds} rounds")
+        homes: dict[tuple[str, str], Node] = {}
+        out: dict = {"docs": docs, "variants": {}}
+        for label, binary in binaries:
+            for kind in ("empty", "data"):
+                n = Node(binary, self.tmp / f"restart-{key}-{label}-{kind}" / "home", f"restart-{label}-{kind}")
+                n.start()
+                n.wait_port()
+                n.wait_credentials()
+                n.ctx, n.auth = ca_context(n.ca), basic("elastic", n.password)
+                n.wait_ok(n.ctx, n.auth)
+                if kind == "data":
+                    t0 = time.perf_counter()
+                    out["json_bytes"] = load_small_docs(n.port, n.ctx, n.auth, "restart", docs)
+                    log(f"   {label}: {docs:,} documents loaded in {time.perf_counter() - t0:.1f} s")
+                n.stop()
+                homes[(label, kind)] = n
+            out["variants"][label] = {"empty_s": [], "data_s": [],
+                                      "data_dir_bytes": dir_bytes(homes[(label, "data")].home / "data")}
+
+        def runner(label, kind):
+            def fn():
+                n = homes[(label, kind)]
+                t0 = time.perf_counter()
+                n.start()
+                n.wait_port(timeout=600)
+                n.wait_ok(n.ctx, n.auth, timeout=600)
+                took = time.perf_counter() - t0
+                n.stop()
+                log(f"   {label} {kind}: {took:.3f} s")
+                return took
+            return fn
+
+        variants = [(f"{label}/{kind}", runner(label, kind)) for label, _ in binaries for kind in ("empty", "data")]
+        for k, xs in alternate(variants, a.restart_rounds).items():
+            label, kind = k.split("/")
+            out["variants"][label][f"{kind}_s"] = xs
+        for label, _ in binaries:
+            n = homes[(label, "data")]
+            n.start()
+            n.wait_port()
+            n.wait_ok(n.ctx, n.auth)
+            c = Conn(n.port, n.ctx, n.auth)
+            status, body = c.json("GET", "/restart/_count")
+            c.close()
+            n.stop()
+            out["variants"][label]["count_after"] = body.get("count") if status == 200 else f"HTTP {status}"
+        self.r.setdefault("restart_data", {})[key] = out
+        for label, _ in binaries:
+            shutil.rmtree(self.tmp / f"restart-{key}-{label}-empty", ignore_errors=True)
+            shutil.rmtree(self.tmp / f"restart-{key}-{label}-data", ignore_errors=True)
+
     def stop(self) -> None:
         if self.nginx:
             self.nginx.stop()
@@ -1128,6 +1239,14 @@ def build_ratios(r: dict) -> list[dict]:
         h = r["http"]["get_root"]
         add("7", "Peak RSS under GET / load: secured ÷ security off", [x["rss_peak_kb"] for x in h["secured"]],
             [x["rss_peak_kb"] for x in h["off"]], "")
+    for x in r.get("restart_data", {}).values():
+        v = x["variants"]
+        if "this" in v:
+            add("8", f"Restart with {x['docs']:,} documents ÷ restart of an empty home (time)", v["this"]["data_s"],
+                v["this"]["empty_s"], "what the data costs a start")
+        if "this" in v and "baseline" in v:
+            add("8", f"Restart with {x['docs']:,} documents: this build ÷ baseline (time)", v["this"]["data_s"],
+                v["baseline"]["data_s"], "")
     return sorted(out, key=lambda x: x["group"])
 
 
@@ -1176,6 +1295,47 @@ def stat_row(label: str, values: list, unit: str, scale: float = 1.0, digits=Non
     s = summary([v * scale if v is not None else None for v in values])
     return [label, fmt(s["median"], unit, digits), f"{fmt(s['min'], '', digits)}–{fmt(s['max'], unit, digits)}",
             str(s["n"])]
+
+
+def restart_section(r: dict, a) -> list[str]:
+    """Section 8: restarts with data, per binary, as ratios."""
+    lines: list[str] = []
+    w = lines.append
+    rd = r.get("restart_data")
+    if not rd:
+        return lines
+    names = {"this": f"this build ({r['machine'].get('commit', '?')})",
+             "baseline": f"baseline (`{a.baseline_bin}`)" if a.baseline_bin else "baseline"}
+    w("## 8. Restart with data")
+    w("")
+    w("From spawning `bulwark start` on a configured home to the first authenticated `GET /` answered 200 "
+      f"(HTTPS + `elastic`), best and median of {a.restart_rounds} restarts, every home restarted in "
+      f"alternation. The data home holds small log-like documents (~140 bytes of JSON each, {RESTART_BULK:,} "
+      "per `_bulk`, one client) in one index, loaded and then stopped with SIGTERM; the empty home was started "
+      "once. *Data dir* is the apparent size of every file under `data/`.")
+    w("")
+    rows = []
+    for key, x in rd.items():
+        for label, v in x["variants"].items():
+            best_d, best_e = min(v["data_s"], default=None), min(v["empty_s"], default=None)
+            med_d, med_e = summary(v["data_s"])["median"], summary(v["empty_s"])["median"]
+            rows.append([f"{x['docs']:,}", names.get(label, label), fmt(best_e, " s", 3), fmt(best_d, " s", 3),
+                         fmt_ratio(best_d / best_e if best_d and best_e else None),
+                         fmt_ratio(med_d / med_e if med_d and med_e else None),
+                         f"{v['data_dir_bytes'] / 1e6:,.0f} MB ÷ {x.get('json_bytes', 0) / 1e6:,.0f} MB = "
+                         + fmt_ratio(v["data_dir_bytes"] / x["json_bytes"] if x.get("json_bytes") else None),
+                         str(v.get("count_after"))])
+    w(table(["Documents", "Binary", "Empty home: restart (best)", "Data home: restart (best)",
+             "Data ÷ empty (best)", "Data ÷ empty (median)", "Data dir ÷ JSON sent", "`_count` after"], rows))
+    w("")
+    for key, x in rd.items():
+        v = x["variants"]
+        if "this" in v and "baseline" in v and v["this"]["data_s"] and v["baseline"]["data_s"]:
+            this, base = min(v["this"]["data_s"]), min(v["baseline"]["data_s"])
+            w(f"- {x['docs']:,} documents: this build's restart takes **{fmt_ratio(this / base)}** the "
+              f"baseline's ({this:.3f} s against {base:.3f} s, best of each).")
+    w("")
+    return lines
 
 
 def report(r: dict, a, wall: float, ratios: list[dict]) -> str:
@@ -1390,6 +1550,7 @@ def report(r: dict, a, wall: float, ratios: list[dict]) -> str:
         w("")
         w("RSS under bulk load is missing because `_bulk` is not available in this build.")
     w("")
+    lines.extend(restart_section(r, a))
     return "\n".join(lines)
 
 
@@ -1424,6 +1585,13 @@ def main() -> int:
     ap.add_argument("--auth-rounds", type=int, default=30)
     ap.add_argument("--bcrypt-cost", type=int, default=10, help="cost of nginx's htpasswd line")
     ap.add_argument("--idle-settle", type=float, default=2.0)
+    ap.add_argument("--restart-docs", type=int, default=200_000, help="documents in the restart measurement (8.)")
+    ap.add_argument("--restart-rounds", type=int, default=3, help="restarts per home (8.; the best counts)")
+    ap.add_argument("--scale", action="store_true", help="also measure the restart with 1,000,000 documents")
+    ap.add_argument("--baseline-bin", default=None,
+                    help="another bulwark binary (e.g. the last release) measured side by side in 8.")
+    ap.add_argument("--only", choices=["restart"], default=None,
+                    help="run one part alone; prints its table and writes bench/out/<part>.md, not docs/")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--tmp", default=None, help="parent of the temporary directory (default: /dev/shm when it "
                     "has 6 GB free, else $TMPDIR or /tmp)")
@@ -1432,6 +1600,9 @@ def main() -> int:
     if a.quick:
         a.rounds, a.first_start_rounds, a.wrk_seconds, a.warmup_seconds = 2, 3, 2, 1
         a.hs_seconds, a.bulk_seconds, a.auth_rounds = 1.5, 3, 10
+        a.restart_docs, a.restart_rounds = min(a.restart_docs, 20_000), 2
+    if a.baseline_bin and not os.access(a.baseline_bin, os.X_OK):
+        raise SystemExit(f"no bulwark binary at {a.baseline_bin} (--baseline-bin)")
     shown_argv = []
     skip = False
     for x in argv:  # the options bench/run adds itself are not part of the command to type
@@ -1463,6 +1634,22 @@ def main() -> int:
         r["machine"]["commit"] = a.source
     log(f"binary {a.bin}; temporary directory {b.tmp} on {b.tmp_note}")
     r["tmp"] = b.tmp_note
+    if a.only == "restart":
+        try:
+            b.restart_data(a.restart_docs, "base")
+            if a.scale:
+                b.restart_data(1_000_000, "scale")
+        finally:
+            b.stop()
+            if not a.keep:
+                shutil.rmtree(b.tmp, ignore_errors=True)
+        text = "\n".join(restart_section(r, a))
+        out_raw = ROOT / "bench" / "out"
+        out_raw.mkdir(exist_ok=True)
+        (out_raw / "restart.json").write_text(json.dumps(r, indent=1, default=str))
+        (out_raw / "restart.md").write_text(text + "\n")
+        print(text)
+        return 0
     ok = False
     try:
         b.first_start()
@@ -1480,6 +1667,9 @@ def main() -> int:
         b.auth_cost()
         b.tls_handshakes()
         b.bulk()
+        b.restart_data(a.restart_docs, "base")
+        if a.scale:
+            b.restart_data(1_000_000, "scale")
         ok = True
     finally:
         b.stop()

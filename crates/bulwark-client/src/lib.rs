@@ -13,9 +13,11 @@
 //! Answers of the enrollment APIs are mapped to what they mean for the token: expired, already
 //! used, of the wrong scope, or enrollment switched off.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod node;
 
-pub use node::{Credentials, NodeClient, NodeError, segment};
+pub use node::{Answer, Credentials, NodeClient, NodeError, Reply, segment};
 
 use std::fmt;
 use std::time::Duration;
@@ -69,31 +71,58 @@ pub enum ClientError {
         "the server at [{address}] does not present the CA certificate with fingerprint [{expected}] that the enrollment token pins; the API key was not sent (is the token for another cluster, or was it altered?){}",
         others(attempts)
     )]
-    FingerprintMismatch { address: String, expected: Fingerprint, attempts: Vec<(String, AttemptError)> },
+    FingerprintMismatch {
+        /// The address whose server presented another CA.
+        address: String,
+        /// The fingerprint the token pins.
+        expected: Fingerprint,
+        /// Every address tried, with why it failed.
+        attempts: Vec<(String, AttemptError)>,
+    },
     /// No address could be used.
     #[error("could not connect to any address of the enrollment token: {}", list(attempts))]
-    Unreachable { attempts: Vec<(String, AttemptError)> },
+    Unreachable {
+        /// Every address tried, with why it failed.
+        attempts: Vec<(String, AttemptError)>,
+    },
     /// The token's API key has expired.
     #[error("the enrollment token has expired: {0}")]
-    Expired(String),
+    Expired(#[doc = "The server's reason."] String),
     /// A single-use token was used before.
     #[error("the enrollment token was already used: {0}")]
-    AlreadyUsed(String),
+    AlreadyUsed(#[doc = "The server's reason."] String),
     /// The token is for the other kind of enrollment.
     #[error("the enrollment token has the wrong scope: {0}")]
-    WrongScope(String),
+    WrongScope(#[doc = "The server's reason."] String),
     /// Enrollment is switched off on the cluster.
     #[error("enrollment is disabled on the cluster: {0}")]
-    Disabled(String),
+    Disabled(#[doc = "The server's reason."] String),
     /// Any other refusal or failure the server reported.
     #[error("the server at [{address}] answered {status}: {reason}")]
-    Refused { address: String, status: u16, reason: String },
+    Refused {
+        /// The address that answered.
+        address: String,
+        /// The HTTP status.
+        status: u16,
+        /// The reason in the error body.
+        reason: String,
+    },
     /// The answer is not what the API returns.
     #[error("unexpected answer from [{address}]: {detail}")]
-    BadResponse { address: String, detail: String },
+    BadResponse {
+        /// The address that answered.
+        address: String,
+        /// What is wrong with the answer.
+        detail: String,
+    },
     /// The request failed after the connection was verified.
     #[error("request to [{address}] failed: {detail}")]
-    Request { address: String, detail: String },
+    Request {
+        /// The address the request went to.
+        address: String,
+        /// The innermost cause.
+        detail: String,
+    },
     /// The TLS client could not be set up.
     #[error("cannot set up the TLS client: {0}")]
     Setup(String),
@@ -130,9 +159,13 @@ impl fmt::Debug for KibanaEnrollment {
 /// What `POST /_security/enroll/node` gives (certificates as DER).
 #[derive(Debug, Clone)]
 pub struct NodeEnrollment {
+    /// The cluster's HTTP CA certificate.
     pub http_ca_cert: Vec<u8>,
+    /// The cluster's transport CA certificate.
     pub transport_ca_cert: Vec<u8>,
+    /// The joining node's HTTP certificate, signed by the HTTP CA.
     pub http_cert: Vec<u8>,
+    /// The joining node's transport certificate, signed by the transport CA.
     pub transport_cert: Vec<u8>,
     /// Transport addresses of the cluster's nodes.
     pub nodes_addresses: Vec<String>,
@@ -377,16 +410,15 @@ fn pinned_client(fingerprint: Fingerprint) -> Result<reqwest::Client, ClientErro
 }
 
 /// A reqwest client over `tls` (HTTP/1.1, HTTPS only, no proxy, the tools' timeouts): the one
-/// way every client of this crate is built.
+/// way every HTTPS client of this crate is built.
 pub(crate) fn https_client(mut tls: rustls::ClientConfig) -> Result<reqwest::Client, reqwest::Error> {
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .https_only(true)
-        .no_proxy()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .build()
+    client_builder().tls_backend_preconfigured(tls).https_only(true).build()
+}
+
+/// What every client of this crate shares: no proxy, the tools' timeouts.
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().no_proxy().connect_timeout(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT)
 }
 
 #[cfg(test)]

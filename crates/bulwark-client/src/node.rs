@@ -27,8 +27,8 @@ pub enum Credentials<'a> {
 /// What went wrong talking to the node.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
-    /// No URL given, or one is not `https://host:port`.
-    #[error("[{0}] is not an https:// URL of a node")]
+    /// No URL given, or one is not `https://host:port` (`http://` for [`NodeClient::plain_http`]).
+    #[error("[{0}] is not a URL of a node (https://HOST:PORT)")]
     BadUrl(String),
     /// The TLS client could not be set up.
     #[error("cannot set up the TLS client: {0}")]
@@ -38,7 +38,14 @@ pub enum NodeError {
     Unreachable(String),
     /// The node answered with an error (Elasticsearch's shape).
     #[error("the node answered {status} {kind}: {reason}")]
-    Api { status: u16, kind: String, reason: String },
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The Elasticsearch error type (`security_exception`, …).
+        kind: String,
+        /// The reason in the error body.
+        reason: String,
+    },
     /// The answer is not JSON.
     #[error("the node's answer is not JSON: {0}")]
     BadResponse(String),
@@ -73,33 +80,32 @@ impl NodeClient {
     /// A client of the nodes at `hosts` (`https://host:port`, tried in order) trusting exactly
     /// the CA certificates `ca_der` (no system roots).
     pub fn new(hosts: &[String], ca_der: &[Vec<u8>]) -> Result<NodeClient, NodeError> {
-        if hosts.is_empty() {
-            return Err(NodeError::BadUrl(String::new()));
-        }
-        let bases = hosts
-            .iter()
-            .map(|h| {
-                reqwest::Url::parse(h)
-                    .ok()
-                    .filter(|u| u.scheme() == "https" && u.host().is_some())
-                    .ok_or_else(|| NodeError::BadUrl(h.clone()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let bases = parse_hosts(hosts, "https")?;
         let roots: Vec<&[u8]> = ca_der.iter().map(Vec::as_slice).collect();
         let tls = bulwark_pki::client_config_trusting(&roots).map_err(|e| NodeError::Setup(e.to_string()))?;
         let client = crate::https_client(tls).map_err(|e| NodeError::Setup(crate::innermost(&e)))?;
         Ok(NodeClient { client, bases })
     }
 
-    /// `method path` (with its query string) as `who`, with an optional JSON body: the JSON
-    /// answer of a 2xx, else [`NodeError::Api`].
-    pub async fn call(
+    /// A client of nodes whose HTTP layer has TLS switched off
+    /// (`xpack.security.http.ssl.enabled: false`): `http://host:port` only, nothing trusted.
+    pub fn plain_http(hosts: &[String]) -> Result<NodeClient, NodeError> {
+        let bases = parse_hosts(hosts, "http")?;
+        let client = crate::client_builder().build().map_err(|e| NodeError::Setup(crate::innermost(&e)))?;
+        Ok(NodeClient { client, bases })
+    }
+
+    /// `method path` (with its query string) as `who`, with more `headers` (`Content-Type`, …)
+    /// and an optional body: the node's answer whatever its status. Only when no node answers is
+    /// it an error.
+    pub async fn exchange(
         &self,
         method: reqwest::Method,
         path: &str,
         who: Credentials<'_>,
-        body: Option<&Value>,
-    ) -> Result<Value, NodeError> {
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, NodeError> {
         let authorization = match who {
             Credentials::Basic(user, password) => Some(SecretString::from(format!(
                 "Basic {}",
@@ -120,8 +126,11 @@ impl NodeClient {
             if let Some(a) = &authorization {
                 request = request.header("Authorization", a.expose_secret());
             }
-            if let Some(b) = body {
-                request = request.header("Content-Type", "application/json").body(b.to_string());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(bytes) = &body {
+                request = request.body(bytes.clone());
             }
             let resp = match request.send().await {
                 Ok(r) => r,
@@ -132,24 +141,49 @@ impl NodeClient {
                 Err(e) => return Err(NodeError::Unreachable(format!("[{base}]: {}", crate::innermost(&e)))),
             };
             let status = resp.status().as_u16();
-            let text = resp.text().await.map_err(|e| NodeError::BadResponse(crate::innermost(&e)))?;
-            let value: Value = if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).map_err(|e| NodeError::BadResponse(e.to_string()))?
-            };
-            if (200..300).contains(&status) {
-                return Ok(value);
-            }
-            let e = &value["error"];
-            let reason = [&e["reason"], &e["root_cause"][0]["reason"], e]
-                .into_iter()
-                .find_map(Value::as_str)
-                .map_or_else(|| format!("HTTP status {status}"), str::to_owned);
-            let kind = e["type"].as_str().unwrap_or("error").to_owned();
-            return Err(NodeError::Api { status, kind, reason });
+            let headers = resp.headers().clone();
+            let bytes = resp.bytes().await.map_err(|e| NodeError::BadResponse(crate::innermost(&e)))?;
+            return Ok(Reply { status, headers, body: bytes.to_vec() });
         }
         Err(NodeError::Unreachable(failures.join("; ")))
+    }
+
+    /// `method path` as `who` with an optional JSON body: the JSON answer whatever its status
+    /// (`Null` when the body is empty).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        who: Credentials<'_>,
+        body: Option<&Value>,
+    ) -> Result<Answer, NodeError> {
+        let headers: &[(&str, &str)] =
+            if body.is_some() { &[("Content-Type", "application/json")] } else { &[] };
+        let reply =
+            self.exchange(method, path, who, headers, body.map(|b| b.to_string().into_bytes())).await?;
+        let body = if reply.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&reply.body).map_err(|e| NodeError::BadResponse(e.to_string()))?
+        };
+        Ok(Answer { status: reply.status, body })
+    }
+
+    /// `method path` (with its query string) as `who`, with an optional JSON body: the JSON
+    /// answer of a 2xx, else [`NodeError::Api`].
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        who: Credentials<'_>,
+        body: Option<&Value>,
+    ) -> Result<Value, NodeError> {
+        let answer = self.send(method, path, who, body).await?;
+        if (200..300).contains(&answer.status) {
+            return Ok(answer.body);
+        }
+        let kind = answer.body["error"]["type"].as_str().unwrap_or("error").to_owned();
+        Err(NodeError::Api { status: answer.status, kind, reason: answer.reason() })
     }
 
     /// `GET path` as `who`.
@@ -176,6 +210,53 @@ impl NodeClient {
     ) -> Result<Value, NodeError> {
         self.call(reqwest::Method::DELETE, path, who, body).await
     }
+}
+
+/// A node's answer as it came: status, headers and body.
+#[derive(Debug)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+/// A node's JSON answer of any status.
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body (`Null` when empty).
+    pub body: Value,
+}
+
+impl Answer {
+    /// The reason of an Elasticsearch error body (or the status when there is none).
+    pub fn reason(&self) -> String {
+        let e = &self.body["error"];
+        [&e["reason"], &e["root_cause"][0]["reason"], &e["root_cause"][0]["type"], &e["type"], e]
+            .into_iter()
+            .find_map(Value::as_str)
+            .map_or_else(|| format!("HTTP status {}", self.status), str::to_owned)
+    }
+}
+
+/// `hosts` as base URLs of `scheme` with a host, or the first that is not.
+fn parse_hosts(hosts: &[String], scheme: &str) -> Result<Vec<reqwest::Url>, NodeError> {
+    if hosts.is_empty() {
+        return Err(NodeError::BadUrl(String::new()));
+    }
+    hosts
+        .iter()
+        .map(|h| {
+            reqwest::Url::parse(h)
+                .ok()
+                .filter(|u| u.scheme() == scheme && u.host().is_some())
+                .ok_or_else(|| NodeError::BadUrl(h.clone()))
+        })
+        .collect()
 }
 
 /// Percent-encodes one path segment (user, role and index names go into URLs).

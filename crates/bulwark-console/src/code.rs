@@ -15,11 +15,14 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// What a code check says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeCheck {
+    /// The code is right.
     Valid,
     /// Wrong; the tries left before the lock.
     Wrong {
+        /// Tries left before the form locks.
         left: u32,
     },
+    /// Too many wrong tries: the form is locked.
     Locked,
 }
 

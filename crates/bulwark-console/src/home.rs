@@ -40,26 +40,32 @@ impl ConsoleHome {
         ConsoleHome { root }
     }
 
+    /// The home directory itself.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// `config/`.
     pub fn config_dir(&self) -> PathBuf {
         self.root.join("config")
     }
 
+    /// `config/console.yml`.
     pub fn settings_file(&self) -> PathBuf {
         self.config_dir().join("console.yml")
     }
 
+    /// `config/console.keystore`.
     pub fn keystore_file(&self) -> PathBuf {
         self.config_dir().join("console.keystore")
     }
 
+    /// `data/`.
     pub fn data_dir(&self) -> PathBuf {
         self.root.join("data")
     }
 
+    /// `logs/`.
     pub fn logs_dir(&self) -> PathBuf {
         self.root.join("logs")
     }

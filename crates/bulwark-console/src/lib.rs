@@ -6,6 +6,8 @@
 //! to grant and invalidate those keys and to sample `_nodes/stats`. It never reaches into the
 //! node's store or security crates (see docs/architecture.md).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod app;
 pub mod code;
 mod csrf;
@@ -34,7 +36,12 @@ pub enum ConsoleError {
     Keystore(String),
     /// A file could not be read or written.
     #[error("cannot access [{path}]: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// Enrollment was refused or failed; the message says which check.
     #[error("enrollment failed: {0}")]
     Enrollment(String),
@@ -43,7 +50,12 @@ pub enum ConsoleError {
     AlreadyConfigured(String),
     /// The listener could not be opened.
     #[error("cannot listen on [{addr}]: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        /// The address.
+        addr: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }
 
 impl ConsoleError {

@@ -22,6 +22,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What `start` needs.
 pub struct StartOptions {
+    /// The console's home.
     pub home: ConsoleHome,
     /// `-E key=value` overrides.
     pub overrides: Vec<String>,

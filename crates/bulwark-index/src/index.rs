@@ -29,7 +29,8 @@ const WRITER_MEMORY: usize = 32_000_000;
 /// Writes ([`Index::apply`], [`Index::delete`]) are buffered; [`Index::commit`] makes them
 /// durable and [`Index::refresh`] makes them visible to searches (near-real-time: the caller
 /// refreshes about once a second, and on `refresh=true|wait_for`). The mapping is saved with
-/// every commit, atomically with the documents.
+/// every commit, atomically with the documents, and so is a position the caller sets
+/// ([`Index::set_position`]: how far the index follows its source of truth).
 pub struct Index {
     name: String,
     inner: tantivy::Index,
@@ -42,6 +43,10 @@ pub struct Index {
     /// Whether there is a commit the reader has not loaded.
     stale: bool,
     dir: Option<PathBuf>,
+    /// The caller's position (e.g. of the store it follows) saved with the last commit.
+    committed_position: Option<u64>,
+    /// The position the next commit saves.
+    position: Option<u64>,
 }
 
 impl std::fmt::Debug for Index {
@@ -99,7 +104,16 @@ impl Index {
         }
         let mapping = Mapping::from_json(payload.get("mapping").unwrap_or(&Value::Null))
             .map_err(|e| corrupt(format!("the saved mapping is unreadable: {e}")))?;
-        Index::wrap(name, inner, mapping, Some(dir.to_path_buf()))
+        let position = match payload.get("position") {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                Some(v.as_u64().ok_or_else(|| corrupt(format!("the saved position {v} is not a number")))?)
+            }
+        };
+        let mut index = Index::wrap(name, inner, mapping, Some(dir.to_path_buf()))?;
+        index.committed_position = position;
+        index.position = position;
+        Ok(index)
     }
 
     fn wrap(name: &str, inner: tantivy::Index, mapping: Mapping, dir: Option<PathBuf>) -> Result<Index> {
@@ -125,6 +139,8 @@ impl Index {
             dirty: false,
             stale: false,
             dir,
+            committed_position: None,
+            position: None,
         })
     }
 
@@ -144,6 +160,29 @@ impl Index {
         self.mapping.merge(mapping)?;
         self.dirty = true;
         Ok(())
+    }
+
+    /// Replaces the index's mapping (e.g. with its source of truth's). Saved with the next commit.
+    pub fn set_mapping(&mut self, mapping: Mapping) {
+        if mapping.to_json() != self.mapping.to_json() {
+            self.mapping = mapping;
+            self.dirty = true;
+        }
+    }
+
+    /// The position saved with the last commit ([`Index::set_position`]), if any.
+    pub fn committed_position(&self) -> Option<u64> {
+        self.committed_position
+    }
+
+    /// Sets the position the next commit saves with the documents: the caller's promise that
+    /// everything up to it has been written to this index. A position different from the
+    /// committed one makes the next [`Index::commit`] write a commit even without new documents.
+    pub fn set_position(&mut self, position: u64) {
+        self.position = Some(position);
+        if self.committed_position != self.position {
+            self.dirty = true;
+        }
     }
 
     /// Checks that `source` can be indexed as document `id` without changing anything, and
@@ -192,11 +231,13 @@ impl Index {
         if !self.dirty {
             return Ok(());
         }
-        let payload = json!({"format": FORMAT, "mapping": self.mapping.to_json()}).to_string();
+        let payload = json!({"format": FORMAT, "mapping": self.mapping.to_json(), "position": self.position})
+            .to_string();
         let w = self.writer()?;
         let mut prepared = w.prepare_commit().map_err(IndexError::engine("preparing a commit"))?;
         prepared.set_payload(&payload);
         prepared.commit().map_err(IndexError::engine("committing"))?;
+        self.committed_position = self.position;
         self.dirty = false;
         self.stale = true;
         Ok(())

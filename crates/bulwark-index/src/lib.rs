@@ -54,6 +54,8 @@
 //! - `query_string` is parsed here (tantivy's `QueryParser` cannot tell `_k` from `_t`
 //!   fields); regular expressions and fuzziness in it are not supported.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod aggs;
 mod column;
 mod date;

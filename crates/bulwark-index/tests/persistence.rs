@@ -105,3 +105,38 @@ fn rebuild_from_recreates_a_usable_index() {
     let q = json!({"range": {"n": {"gte": 20}}});
     assert_eq!(matching(&fresh, q.clone()), matching(&index, q));
 }
+
+#[test]
+fn the_position_is_saved_with_the_commit_that_holds_the_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idx");
+    let mut index = Index::create("p", &path, Mapping::new()).unwrap();
+    assert_eq!(index.committed_position(), None);
+    index.apply("1", &json!({"n": 1})).unwrap();
+    index.set_position(7);
+    // Not committed yet: the committed position is still the old one.
+    assert_eq!(index.committed_position(), None);
+    index.refresh().unwrap();
+    assert_eq!(index.committed_position(), Some(7));
+    // A later write without a new position keeps it; a position alone makes a commit.
+    index.apply("2", &json!({"n": 2})).unwrap();
+    index.set_position(9);
+    index.apply("lost", &json!({"n": 3})).unwrap();
+    index.commit().unwrap();
+    index.set_position(12);
+    assert!(index.needs_refresh());
+    index.commit().unwrap();
+    index.apply("uncommitted", &json!({"n": 4})).unwrap();
+    index.set_position(20);
+    index.close().unwrap();
+
+    let mut index = Index::open("p", &path).unwrap();
+    assert_eq!(index.committed_position(), Some(12));
+    assert_eq!(index.doc_count(), 3);
+    index.set_mapping(Mapping::from_json(&json!({"properties": {"k": {"type": "keyword"}}})).unwrap());
+    index.commit().unwrap();
+    index.close().unwrap();
+    let index = Index::open("p", &path).unwrap();
+    assert_eq!(index.committed_position(), Some(12));
+    assert!(index.mapping().to_json().to_string().contains("keyword"), "{}", index.mapping().to_json());
+}

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 pub enum KeystoreError {
     /// The keystore file does not exist.
     #[error("keystore not found at [{}]; run `bulwark keystore create` first", path.display())]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The keystore file.
+        path: PathBuf,
+    },
 
     /// Reading or writing the file (or its directory) failed.
     #[error(
@@ -16,7 +19,9 @@ pub enum KeystoreError {
         path.display()
     )]
     Io {
+        /// The keystore file.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
@@ -26,11 +31,18 @@ pub enum KeystoreError {
         "the password for keystore [{}] is wrong (set KEYSTORE_PASSWORD or enter it at the prompt)",
         path.display()
     )]
-    WrongPassword { path: PathBuf },
+    WrongPassword {
+        /// The keystore file.
+        path: PathBuf,
+    },
 
     /// A fresh seed, salt or nonce could not be drawn.
     #[error("cannot make keystore secrets: {0}")]
-    Random(#[from] bulwark_random::RandomError),
+    Random(
+        #[from]
+        #[doc = "Why no random bytes could be drawn."]
+        bulwark_random::RandomError,
+    ),
 
     /// The file is damaged, truncated, not a keystore, or was changed by someone else.
     #[error(
@@ -38,7 +50,12 @@ pub enum KeystoreError {
          or recreate it with `bulwark keystore create`",
         path.display()
     )]
-    Corrupted { path: PathBuf, reason: String },
+    Corrupted {
+        /// The keystore file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// The file was written in a format version this build does not read.
     #[error(
@@ -47,14 +64,24 @@ pub enum KeystoreError {
          `bulwark keystore create`",
         path.display()
     )]
-    UnsupportedVersion { path: PathBuf, found: u8, supported: u8 },
+    UnsupportedVersion {
+        /// The keystore file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u8,
+        /// The version this build reads.
+        supported: u8,
+    },
 
     /// A setting name outside `[A-Za-z0-9_\-.]+` (or longer than 65,535 bytes).
     #[error(
         "invalid secure setting name [{name}]: a name must be 1 to 65535 characters from \
          A-Z, a-z, 0-9, '_', '-' and '.'"
     )]
-    InvalidName { name: String },
+    InvalidName {
+        /// The name given.
+        name: String,
+    },
 }
 
 /// The path named in errors from [`crate::parse_untrusted`], which has no file.

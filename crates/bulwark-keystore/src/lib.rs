@@ -50,6 +50,8 @@
 //! `O_EXCL` and mode 0600), syncs it, renames it over the keystore and syncs the directory, so
 //! a crash leaves either the old or the new keystore, never a mixture.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod atomic;
 mod crash;
 mod entries;

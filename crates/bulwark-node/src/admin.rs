@@ -111,6 +111,7 @@ impl OfflineSecurity {
         Ok(this)
     }
 
+    #[allow(clippy::expect_used, reason = "the store is taken only by close(), which consumes self")]
     fn store(&self) -> &Store {
         self.store.as_ref().expect("the store is open until closed")
     }
@@ -165,6 +166,7 @@ impl OfflineSecurity {
     }
 
     /// Shuts the store down and releases its files.
+    #[allow(clippy::expect_used, reason = "the store is taken only here, once")]
     pub fn close(mut self) -> Result<(), AdminError> {
         let store = self.store.take().expect("the store is open until closed");
         let result = self.runtime.block_on(store.shutdown());

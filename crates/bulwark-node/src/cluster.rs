@@ -48,17 +48,34 @@ pub fn bind_address(settings: &Settings) -> Result<SocketAddr, NodeError> {
     crate::server::resolve_host(host, settings.transport.port)
 }
 
-/// The address other nodes reach this one at: the bound address, or for a wildcard bind the
-/// first address other hosts can reach (loopback when there is none).
-pub fn publish_address(bound: SocketAddr) -> SocketAddr {
+/// The address other nodes reach this one at: `transport.publish_host` (else
+/// `network.publish_host`) with the bound port; else the bound address, or for a wildcard bind
+/// the first address other hosts can reach (loopback when there is none).
+pub fn publish_address(settings: &Settings, bound: SocketAddr) -> Result<SocketAddr, NodeError> {
+    let configured = [
+        ("transport.publish_host", &settings.transport.publish_host),
+        ("network.publish_host", &settings.network_publish_host),
+    ]
+    .into_iter()
+    .find_map(|(key, v)| v.as_deref().map(|v| (key, v)));
+    if let Some((key, host)) = configured {
+        let addr = crate::server::resolve_host(host, bound.port())
+            .map_err(|e| NodeError::Config(format!("[{key}] [{host}]: {e}")))?;
+        if addr.ip().is_unspecified() {
+            return Err(NodeError::Config(format!(
+                "[{key}] is [{host}], a wildcard: the publish host is the one address other nodes are told to use; set it to an address of this host"
+            )));
+        }
+        return Ok(addr);
+    }
     if !bound.ip().is_unspecified() {
-        return bound;
+        return Ok(bound);
     }
     let ip = crate::host::interface_addresses()
         .into_iter()
         .find(|a| a.is_ipv4() && !a.is_loopback())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    SocketAddr::new(ip, bound.port())
+    Ok(SocketAddr::new(ip, bound.port()))
 }
 
 /// Binds the transport port. The default port (9300) stands, as in Elasticsearch, for the range
@@ -106,7 +123,7 @@ pub async fn open_store(
     let transport = match tls {
         Some(layer) => {
             let (listener, bound) = bind(settings).await?;
-            let publish = publish_address(bound);
+            let publish = publish_address(settings, bound)?;
             let client = client(layer, publish.ip())?;
             config.address = publish.to_string();
             config.transport = Arc::new(RaftClient::new(client.clone()));
@@ -254,6 +271,50 @@ pub async fn info(client: &Client, addresses: &[String]) -> Result<ClusterInfo, 
         }
     }
     Err(errors.join("; "))
+}
+
+/// `discovery.seed_hosts` as transport addresses (a host alone means port 9300).
+pub fn seed_addresses(settings: &Settings) -> Vec<String> {
+    settings
+        .discovery
+        .seed_hosts
+        .iter()
+        .map(|h| {
+            let bare_v6 = h.parse::<std::net::Ipv6Addr>().is_ok();
+            if bare_v6 {
+                format!("[{h}]:9300")
+            } else if h.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+                h.clone()
+            } else {
+                format!("{h}:9300")
+            }
+        })
+        .collect()
+}
+
+/// The cluster a node with `discovery.seed_hosts` and an empty store joins (its transport
+/// certificate made from the cluster's transport CA by hand, as Elasticsearch allows): its UUID
+/// and the seeds' addresses. The seeds' transport admits only a certificate signed by that CA,
+/// not revoked and naming this node's address, so any other node stops here.
+pub async fn discover(
+    settings: &Settings,
+    tls: Option<&Arc<LayerTls>>,
+) -> Result<(String, Vec<String>), NodeError> {
+    let Some(layer) = tls else {
+        return Err(NodeError::Config(
+            "[discovery.seed_hosts] is set, so this node joins a cluster, but transport TLS is off: nodes talk only over mutual TLS; set xpack.security.transport.ssl.enabled: true with the transport certificate".into(),
+        ));
+    };
+    let local = publish_address(settings, bind_address(settings)?)?;
+    let client = client(layer, local.ip())?;
+    let seeds = seed_addresses(settings);
+    let found = info(&client, &seeds).await.map_err(|e| {
+        NodeError::Config(format!(
+            "this node holds no cluster state yet, so it joins the cluster of [discovery.seed_hosts], but none of {seeds:?} admitted it over the transport ({e}); its transport certificate must be signed by the cluster's transport CA, name this node's address [{}] and not be revoked (or start it with `bulwark start --enrollment-token`)",
+            local.ip()
+        ))
+    })?;
+    Ok((found.cluster_uuid, seeds))
 }
 
 /// Asks the cluster (any of `addresses`) to add this node, retrying while a leader is elected.

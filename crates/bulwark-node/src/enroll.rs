@@ -105,7 +105,7 @@ pub fn enroll(
     }
     let token = EnrollmentToken::decode(token_text.trim()).map_err(|e| failed("token", e))?;
     let transport_bind = crate::cluster::bind_address(settings)?;
-    let publish = crate::cluster::publish_address(transport_bind);
+    let publish = crate::cluster::publish_address(settings, transport_bind)?;
     let mut ips = configured_ips(settings);
     ips.push(publish.ip());
     ips.extend(["127.0.0.1".parse::<IpAddr>().ok(), "::1".parse().ok()].into_iter().flatten());

@@ -95,6 +95,30 @@ pub fn http_bind_address(settings: &Settings, port: u16) -> Result<SocketAddr, N
     crate::server::resolve_host(host, port)
 }
 
+/// The address HTTP clients are told to use: `http.publish_host` (else `network.publish_host`)
+/// with the port of `bound`, else `bound` itself. Enrollment tokens carry it.
+pub fn http_publish_address(settings: &Settings, bound: SocketAddr) -> Result<SocketAddr, NodeError> {
+    let configured = [
+        ("http.publish_host", &settings.http.publish_host),
+        ("network.publish_host", &settings.network_publish_host),
+    ]
+    .into_iter()
+    .find_map(|(key, v)| v.as_deref().map(|v| (key, v)));
+    match configured {
+        None => Ok(bound),
+        Some((key, host)) => {
+            let addr = crate::server::resolve_host(host, bound.port())
+                .map_err(|e| NodeError::Config(format!("[{key}] [{host}]: {e}")))?;
+            if addr.ip().is_unspecified() {
+                return Err(NodeError::Config(format!(
+                    "[{key}] is [{host}], a wildcard: a publish host is the one address others are told to use; set it to an address of this host"
+                )));
+            }
+            Ok(addr)
+        }
+    }
+}
+
 /// Whether the transport layer is bound to loopback only (`transport.host` / `network.host`
 /// unset or a loopback address): other hosts' nodes could not join then.
 pub fn transport_loopback_only(settings: &Settings) -> Result<bool, NodeError> {
@@ -311,7 +335,9 @@ pub fn doctor_finding(
             );
         }
     };
-    let bound = match http_bind_address(settings, http_port(settings)) {
+    let bound = match http_bind_address(settings, http_port(settings))
+        .and_then(|b| http_publish_address(settings, b))
+    {
         Ok(b) => b,
         Err(e) => return finding(Severity::Warning, format!("enrollment is on, but {e}"), "fix http.host"),
     };

@@ -5,11 +5,13 @@
 //! answer goes out. Searches see writes after a refresh: every second in the background, or on
 //! `refresh=true|wait_for`.
 //!
-//! On start every search index is rebuilt from the store (`<path.data>/indices/` is emptied
-//! first). That is simple and always consistent after a crash — there is nothing to reconcile —
-//! at the cost of a start time that grows with the data (see `docs/architecture.md`). Index
-//! directories are named by index UUID, so an index deleted and created again under the same
-//! name never shares files with its predecessor.
+//! The search indices persist under `<path.data>/indices/`; every tantivy commit saves, with the
+//! documents and the mapping, the store's log index up to which it holds every change. A start
+//! opens them and replays only the log entries after that position (re-reading each document
+//! they touched from the store, so replaying twice changes nothing); an index that is missing,
+//! unreadable, ahead of the store or behind the compacted log is rebuilt from the store (see
+//! `docs/architecture.md`). Index directories are named by index UUID, so an index deleted and
+//! created again under the same name never shares files with its predecessor.
 
 mod admin;
 mod follow;
@@ -17,8 +19,9 @@ mod ids;
 mod shard;
 mod write;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -28,7 +31,7 @@ use bulwark_rest::indices::{
     AliasMeta, BoxFuture, IndexMeta, IndexService, IndexStats, MetaChange, NodeStats, WriteOutcome,
     WriteRequest,
 };
-use bulwark_store::{Store, StoredDoc};
+use bulwark_store::{AppliedEvent, Store, StoredDoc};
 use serde_json::Value;
 
 use crate::NodeError;
@@ -37,6 +40,11 @@ use shard::Shard;
 
 /// How often writes become visible without being asked (`index.refresh_interval`).
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// An index nobody writes to commits its position anew once it is this many log entries behind
+/// (at the next periodic refresh), so that a start reads little of the log for it, and finds
+/// it still in the log: compaction keeps 1,000 entries behind each snapshot.
+const POSITION_LAG: u64 = 64;
 
 /// The node's indices.
 pub struct Indices {
@@ -48,19 +56,51 @@ pub struct Indices {
     ids: IdGenerator,
     started: Instant,
     start_ms: u64,
+    /// The store log index up to which every applied entry has reached the shards (see
+    /// `follow.rs`); each commit saves a position no later than it.
+    followed: Arc<AtomicU64>,
+}
+
+/// What a start did.
+#[derive(Default)]
+struct OpenReport {
+    opened: usize,
+    rebuilt: usize,
+    rebuilt_docs: u64,
+    entries: u64,
+    replayed_docs: u64,
+}
+
+/// The mapping the store holds for `name` (an unreadable one maps fields dynamically).
+fn stored_mapping(name: &str, meta: &IndexMeta) -> Mapping {
+    if meta.mappings.is_null() {
+        return Mapping::new();
+    }
+    Mapping::from_json(&meta.mappings).unwrap_or_else(|e| {
+        tracing::warn!(index = %name, "the stored mapping is unreadable ({e}); mapping fields dynamically");
+        Mapping::new()
+    })
+}
+
+/// Stops using a shard that is rebuilt at start (its directory is made anew).
+fn discard_now(shard: Option<Arc<Shard>>) {
+    if let Some(s) = shard {
+        s.deleted.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Indices {
-    /// Rebuilds every index of the store under `<data>/indices` (blocking: call it off the
-    /// async executor) and starts serving them.
+    /// Opens every index of the store under `<data>/indices` as last committed, replays the
+    /// store's log entries after the position each one saved, and rebuilds from the store the
+    /// ones that cannot be opened or replayed (blocking: call it off the async executor).
+    ///
+    /// Subscribe to the store's events before calling this (see [`Indices::spawn_follower`]).
     pub fn open(store: Arc<Store>, data: &Path) -> Result<Arc<Indices>, NodeError> {
         let started = Instant::now();
         let root = data.join("indices");
-        if root.exists() {
-            std::fs::remove_dir_all(&root)
-                .map_err(NodeError::io("cannot empty the search index directory", &root))?;
-        }
         crate::files::create_dir(&root, 0o700)?;
+        // Read before the state: every entry up to it is in what is read next.
+        let applied = store.applied_index().map_err(NodeError::store("cannot read the store's position"))?;
         let indices = Indices {
             store: store.clone(),
             root,
@@ -69,23 +109,172 @@ impl Indices {
             ids: IdGenerator::new().map_err(NodeError::random("cannot make document ids"))?,
             started,
             start_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            followed: Arc::new(AtomicU64::new(applied)),
         };
         let stored = store.indices().map_err(NodeError::store("cannot read the indices from the store"))?;
-        let mut docs_total = 0u64;
-        for (name, v) in &stored {
-            let meta: IndexMeta = serde_json::from_value(v.clone()).map_err(|e| {
+        let mut metas = Vec::with_capacity(stored.len());
+        for (name, v) in stored {
+            let meta: IndexMeta = serde_json::from_value(v).map_err(|e| {
                 NodeError::Config(format!("the metadata of index [{name}] in the store is unreadable: {e}"))
             })?;
-            let docs = indices.rebuild(name, &meta)?;
-            docs_total += docs;
+            metas.push((name, meta));
+        }
+        indices.remove_unknown_directories(&metas);
+        let mut report = OpenReport::default();
+        let mut positions: BTreeMap<String, u64> = BTreeMap::new();
+        for (name, meta) in &metas {
+            match indices.reopen(name, meta, applied) {
+                Ok(position) => {
+                    positions.insert(name.clone(), position);
+                }
+                Err(reason) => {
+                    tracing::warn!(index = %name, "rebuilding the search index from the store: {reason}");
+                    report.rebuilt_docs += indices.rebuild(name, meta)?;
+                    report.rebuilt += 1;
+                }
+            }
+        }
+        let changes = loop {
+            let Some(from) = positions.values().copied().min() else { break Vec::new() };
+            let read = store
+                .changes_between(from, applied)
+                .map_err(NodeError::store("cannot read the store's log to replay it"))?;
+            if let Some(changes) = read {
+                report.entries = applied - from;
+                break changes;
+            }
+            // The log no longer reaches back to the oldest position: rebuild that index.
+            let behind: Vec<String> =
+                positions.iter().filter(|(_, p)| **p == from).map(|(n, _)| n.clone()).collect();
+            for name in behind {
+                positions.remove(&name);
+                tracing::warn!(
+                    index = %name,
+                    "rebuilding the search index from the store: it holds the store's changes up to log entry {from}, and the log was compacted past it"
+                );
+                if let Some((_, meta)) = metas.iter().find(|(n, _)| *n == name) {
+                    self::discard_now(indices.remove(&name));
+                    report.rebuilt_docs += indices.rebuild(&name, meta)?;
+                    report.rebuilt += 1;
+                }
+            }
+        };
+        report.replayed_docs = indices.replay(&positions, changes)?;
+        report.opened = positions.len();
+        for name in positions.keys() {
+            if let Some(shard) = indices.shard(name) {
+                shard.refresh().map_err(|source| NodeError::Index {
+                    context: format!("cannot commit the search index of [{name}]"),
+                    source,
+                })?;
+            }
         }
         tracing::info!(
-            indices = stored.len(),
-            documents = docs_total,
+            indices = metas.len(),
+            opened = report.opened,
+            rebuilt = report.rebuilt,
+            rebuilt_documents = report.rebuilt_docs,
+            replayed_entries = report.entries,
+            replayed_documents = report.replayed_docs,
+            position = applied,
             millis = started.elapsed().as_millis() as u64,
-            "search indices rebuilt from the store"
+            "search indices opened: {} as committed, {} rebuilt from the store; replayed {} log entries ({} documents)",
+            report.opened,
+            report.rebuilt,
+            report.entries,
+            report.replayed_docs
         );
         Ok(Arc::new(indices))
+    }
+
+    /// Opens the committed search index of `name`, with the store's mapping, if it can follow
+    /// the store from where it is; returns the position it holds, or why it must be rebuilt.
+    fn reopen(&self, name: &str, meta: &IndexMeta, applied: u64) -> Result<u64, String> {
+        let dir = self.root.join(&meta.uuid);
+        if !dir.exists() {
+            return Err(format!("there is no search index on disk ({} is missing)", dir.display()));
+        }
+        let shard = Shard::open(name, &meta.uuid, &dir, meta.closed, &self.followed)
+            .map_err(|e| format!("the search index on disk cannot be opened: {e}"))?;
+        let position = shard.read().committed_position().ok_or_else(|| {
+            "the search index on disk records no store position (written by an earlier version, or never committed)"
+                .to_owned()
+        })?;
+        if position > applied {
+            return Err(format!(
+                "the search index on disk holds the store's changes up to log entry {position}, ahead of the store's {applied} (was the store replaced by an older copy?)"
+            ));
+        }
+        shard.write().set_mapping(stored_mapping(name, meta));
+        self.insert(name, Arc::new(shard));
+        Ok(position)
+    }
+
+    /// Applies to the opened indices the documents the log entries after their positions
+    /// changed, as the store holds them now (an entry at or below a position is skipped; a
+    /// document applied again is replaced, never doubled). Returns how many were applied.
+    fn replay(
+        &self,
+        positions: &BTreeMap<String, u64>,
+        changes: Vec<(u64, AppliedEvent)>,
+    ) -> Result<u64, NodeError> {
+        let mut touched: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (log_index, event) in changes {
+            if let AppliedEvent::Document { index, id } = event
+                && positions.get(&index).is_some_and(|p| log_index > *p)
+            {
+                touched.entry(index).or_default().insert(id);
+            }
+        }
+        let mut replayed = 0u64;
+        for (name, ids) in touched {
+            let Some(shard) = self.shard(&name) else { continue };
+            let engine = |source: IndexError| NodeError::Index {
+                context: format!("cannot replay the store's changes into the search index of [{name}]"),
+                source,
+            };
+            let mut index = shard.write();
+            for id in ids {
+                let doc = self
+                    .store
+                    .document(&name, &id)
+                    .map_err(NodeError::store(format!("cannot read a document of [{name}]")))?;
+                let result = match doc {
+                    Some(doc) => index.apply_with_seq_no(&id, &doc.source, doc.seq_no).map(|_| ()),
+                    None => index.delete(&id),
+                };
+                match result {
+                    Ok(()) => replayed += 1,
+                    Err(e @ (IndexError::Engine { .. } | IndexError::Corrupt { .. })) => {
+                        return Err(engine(e));
+                    }
+                    Err(e) => {
+                        tracing::warn!(index = %name, id, "a stored document cannot be indexed for search: {e}")
+                    }
+                }
+            }
+        }
+        Ok(replayed)
+    }
+
+    /// Removes the directories under `indices/` that belong to no index of the store (deleted
+    /// indices, or ones whose creation did not reach the store).
+    fn remove_unknown_directories(&self, metas: &[(String, IndexMeta)]) {
+        let known: BTreeSet<&str> = metas.iter().map(|(_, m)| m.uuid.as_str()).collect();
+        let Ok(entries) = std::fs::read_dir(&self.root) else { return };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            if known.contains(file_name.to_string_lossy().as_ref()) {
+                continue;
+            }
+            let path = entry.path();
+            let removed =
+                if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            match removed {
+                Ok(()) => tracing::info!("removed [{}]: no index of the store uses it", path.display()),
+                Err(e) => tracing::warn!("cannot remove [{}], which no index uses: {e}", path.display()),
+            }
+        }
     }
 
     /// Recreates one index from the store's documents.
@@ -94,16 +283,18 @@ impl Indices {
             context: format!("cannot rebuild the search index of [{name}]"),
             source,
         };
-        let mapping = if meta.mappings.is_null() {
-            Mapping::new()
-        } else {
-            Mapping::from_json(&meta.mappings).unwrap_or_else(|e| {
-                tracing::warn!(index = %name, "the stored mapping is unreadable ({e}); mapping fields dynamically");
-                Mapping::new()
-            })
-        };
-        let shard = Shard::create(name, &meta.uuid, &self.root.join(&meta.uuid), mapping, meta.closed)
-            .map_err(engine)?;
+        let mapping = stored_mapping(name, meta);
+        let shard = Shard::create(
+            name,
+            &meta.uuid,
+            &self.root.join(&meta.uuid),
+            mapping,
+            meta.closed,
+            &self.followed,
+        )
+        .map_err(engine)?;
+        // Read before the documents: every change up to it is in them.
+        let position = self.followed.load(Ordering::Acquire);
         let docs = self
             .store
             .documents(name)
@@ -122,10 +313,28 @@ impl Indices {
                     }
                 }
             }
+            index.set_position(position);
             index.refresh().map_err(engine)?;
         }
         self.insert(name, Arc::new(shard));
         Ok(indexed)
+    }
+
+    /// Commits every index with the position it reached, once the indices followed the store
+    /// up to its last applied entry (waiting at most `wait`), so that the next start replays
+    /// nothing (blocking).
+    pub fn close(&self, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        if let Ok(applied) = self.store.applied_index() {
+            while self.followed.load(Ordering::Acquire) < applied && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        for shard in self.all_shards() {
+            if let Err(e) = shard.refresh() {
+                tracing::warn!(index = %shard.name, "cannot commit the search index at shutdown: {e}");
+            }
+        }
     }
 
     /// Refreshes indices with unseen writes every [`REFRESH_INTERVAL`], until the service is
@@ -138,8 +347,11 @@ impl Indices {
             loop {
                 tick.tick().await;
                 let Some(me) = weak.upgrade() else { return };
-                let due: Vec<Arc<Shard>> =
-                    me.all_shards().into_iter().filter(|s| s.needs_refresh()).collect();
+                let due: Vec<Arc<Shard>> = me
+                    .all_shards()
+                    .into_iter()
+                    .filter(|s| s.needs_refresh() || s.lags(POSITION_LAG))
+                    .collect();
                 drop(me);
                 for shard in due {
                     let name = shard.name.clone();
@@ -320,9 +532,11 @@ impl IndexService for Indices {
     fn node_stats(&self) -> NodeStats {
         let shards = self.all_shards();
         let (resident_bytes, virtual_bytes, open_file_descriptors) = self.process();
-        let id_source = format!("{}/{}", self.store.cluster_uuid(), self.store.node_id());
         NodeStats {
-            node_id: format!("{:016x}", bulwark_rest::api::license::fnv1a(0, &id_source)),
+            node_id: bulwark_rest::api::coordination::node_id(
+                self.store.cluster_uuid(),
+                self.store.node_id(),
+            ),
             docs: shards.iter().map(|s| s.read().doc_count()).sum(),
             store_bytes: shards.iter().map(|s| s.disk_bytes()).sum(),
             resident_bytes,

@@ -41,6 +41,9 @@ pub struct StartOptions {
 /// the local state as it is.
 const READ_BARRIER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How long a stopping node waits for its search indices to follow the store's last entry.
+const INDICES_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The cluster as the replicated store's membership describes it.
 struct StoreCluster(Arc<Store>);
 
@@ -212,7 +215,17 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         .build()
         .map_err(|source| NodeError::Runtime { context: "cannot start the async runtime", source })?;
     runtime.block_on(async {
-        let joining = enrolled.as_ref().map(|e| e.cluster_uuid.clone());
+        // Seed hosts and an empty store (certificates made by hand): join the seeds' cluster.
+        let seeded = if enrolled.is_none()
+            && !settings.discovery.seed_hosts.is_empty()
+            && files::dir_is_empty(&settings.path_data.join("store"))?
+        {
+            Some(crate::cluster::discover(&settings, transport_tls.as_ref()).await?)
+        } else {
+            None
+        };
+        let joining =
+            enrolled.as_ref().map(|e| e.cluster_uuid.clone()).or_else(|| seeded.as_ref().map(|s| s.0.clone()));
         let opened = crate::cluster::open_store(&settings, transport_tls.as_ref(), joining.as_deref()).await;
         let (store, transport) = match opened {
             Ok(o) => o,
@@ -223,11 +236,11 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 return Err(e);
             }
         };
-        // Subscribed before the rebuild reads the store, so that no applied entry falls between them.
+        // Subscribed before the indices read the store, so that no applied entry falls between them.
         let follow = store.subscribe();
         let indices = {
             let (store, data) = (store.clone(), settings.path_data.clone());
-            tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(NodeError::interrupted("rebuilding the search indices"))??
+            tokio::task::spawn_blocking(move || crate::indices::Indices::open(store, &data)).await.map_err(NodeError::interrupted("opening the search indices"))??
         };
         indices.spawn_refresher();
         indices.spawn_follower(follow);
@@ -311,6 +324,20 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                         )));
                     }
                 }
+            } else if let Some((uuid, seeds)) = &seeded {
+                let req = crate::cluster::JoinRequest {
+                    cluster_uuid: uuid.clone(),
+                    id: store.node_id(),
+                    name: settings.node_name.clone(),
+                    address: publish.to_string(),
+                };
+                crate::cluster::join(&t.client, seeds, &req).await.map_err(|e| {
+                    NodeError::Config(format!(
+                        "the cluster of [discovery.seed_hosts] did not add this node ({e}); check that its nodes can reach this node's transport address [{publish}]; empty [{}] before trying again",
+                        settings.path_data.display()
+                    ))
+                })?;
+                tracing::info!(cluster_uuid = %uuid, "joined the cluster of [discovery.seed_hosts] as node {}", req.id);
             }
         }
         let roles_file = home.config_dir().join("roles.yml");
@@ -374,6 +401,8 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             addr: addr.to_string(),
             source,
         })?;
+        // Checked at every start (a wildcard or unresolvable publish host stops it).
+        let http_publish = crate::enrollment::http_publish_address(&settings, bound)?;
         if settings.node_portsfile {
             write_portsfile(&settings.path_logs.join("http.ports"), bound)?;
         }
@@ -417,7 +446,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                 // Only a token someone receives: on the terminal, or in the credentials file
                 // that a generated password needs anyway.
                 let delivered = opts.terminal || password.is_some();
-                let token = if delivered { console_token(&enrollment, bound).await } else { None };
+                let token = if delivered { console_token(&enrollment, http_publish).await } else { None };
                 if let Some(t) = &token {
                     authenticator.audit(bulwark_security::audit::AuditEvent::SecurityConfigChange {
                         user: bulwark_security::enrollment::INTERNAL_OWNER.to_owned(),
@@ -449,12 +478,17 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         let app = bulwark_rest::router::router(rest).layer(axum::Extension(Enrollment(enrollment)));
         let app = app.layer(axum::Extension(bulwark_rest::indices::DataPlane(indices.clone())));
         let barrier_store = store.clone();
+        let stale = Arc::new(StaleReads::default());
         let app = app.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
             let store = barrier_store.clone();
+            let stale_reads = stale.clone();
             async move {
                 // Read-your-writes across nodes: catch up with the leader's commit index first.
+                // Without a leader (this node is cut off from the majority) the request is
+                // served from the local state, as Elasticsearch serves reads without a master
+                // (writes are refused by the store): see docs/architecture.md.
                 if let Err(e) = store.read_barrier(READ_BARRIER_TIMEOUT).await {
-                    tracing::debug!("serving from the local state: {e}");
+                    stale_reads.note(&e);
                 }
                 next.run(req).await
             }
@@ -462,6 +496,11 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         let limits = crate::connection::Limits::from_settings(&settings.http);
         tracing::debug!(?limits, "HTTP limits");
         server::serve(listener, http_tls.clone(), app, limits, shutdown_signal()).await;
+        // Committed with their position, so that the next start replays nothing.
+        let closing = indices.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || closing.close(INDICES_CLOSE_WAIT)).await {
+            tracing::warn!("committing the search indices at shutdown was interrupted: {e}");
+        }
         if settings.node_portsfile {
             let _ = std::fs::remove_file(settings.path_logs.join("http.ports"));
         }
@@ -471,6 +510,28 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         tracing::info!("node stopped");
         Ok(())
     })
+}
+
+/// Requests served from the local state because the read barrier failed: logged at WARN at
+/// most once a minute while it lasts (every request would otherwise log it).
+#[derive(Default)]
+struct StaleReads(std::sync::Mutex<Option<std::time::Instant>>);
+
+impl StaleReads {
+    const INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn note(&self, e: &bulwark_store::StoreError) {
+        let now = std::time::Instant::now();
+        let mut last = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_none_or(|t| now.duration_since(t) >= Self::INTERVAL) {
+            *last = Some(now);
+            tracing::warn!(
+                "requests are served from this node's own state, which may miss the latest writes made through other nodes (logged once a minute while it lasts): {e}"
+            );
+        } else {
+            tracing::debug!("serving from the local state: {e}");
+        }
+    }
 }
 
 /// The console enrollment token of the first start, when enrollment is on; a failure is logged

@@ -6,6 +6,8 @@
 //! `*`, so a pattern of `m` tokens over a text of `n` characters costs at most O(n·m) steps and
 //! allocates nothing, whatever the pattern (`a*a*a*…b` included).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 /// Which characters a pattern treats as special.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Syntax {

@@ -5,6 +5,7 @@
 //! certificates are built by rcgen and read by x509-parser, PKCS#12 is p12-keystore, and TLS and
 //! chain validation are rustls/webpki. Paths arrive as arguments; this crate reads no settings.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 
 mod cert;

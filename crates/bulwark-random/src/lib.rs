@@ -7,6 +7,8 @@
 //! with the message, a start stops). Nothing ignores it, retries it forever or falls back to
 //! something predictable such as the clock.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 use std::fmt;
 
 /// The system random number generator failed.

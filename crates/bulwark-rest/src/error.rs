@@ -228,6 +228,7 @@ impl From<StoreError> for ApiError {
         match e.fault() {
             Fault::Node => ApiError::store(e),
             Fault::Cluster => ApiError::new(ErrorType::Unavailable, e.to_string()),
+            Fault::Caller => ApiError::illegal_argument(e.to_string()),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! [`router::router`] builds the whole API as an axum `Router` that tests can call without a
 //! socket. The REST layer translates: security decides, the node's services do the work.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod api;
 mod authn;
 mod blocking;

@@ -45,6 +45,10 @@ pub const CLUSTER_HEALTH: Declared = &[
     "wait_for_no_relocating_shards",
     "wait_for_no_initializing_shards",
 ];
+pub const ADD_VOTING_EXCLUSIONS: Declared = &["node_names", "node_ids", "timeout"];
+/// `wait_for_removal` is validated: an excluded node never leaves the cluster here, so both
+/// values readmit at once (see `api::coordination::clear`).
+pub const CLEAR_VOTING_EXCLUSIONS: Declared = &["wait_for_removal"];
 pub const CAT: Declared = &["format", "h", "v"];
 pub const CAT_INDICES: Declared =
     &["format", "h", "v", "s", "bytes", "expand_wildcards", "ignore_unavailable", "allow_no_indices"];

@@ -10,7 +10,9 @@ use bulwark_security::audit::AuditEvent;
 use bulwark_security::authz::{Action, Scope, may_change_own_password};
 use serde_json::json;
 
-use crate::api::{api_key, cat, cluster, enroll, privilege, role, root, security, service, ssl, token, user};
+use crate::api::{
+    api_key, cat, cluster, coordination, enroll, privilege, role, root, security, service, ssl, token, user,
+};
 use crate::caller::{self, Caller};
 use crate::params as p;
 use crate::{ApiError, RestState, authn, filter_path, media};
@@ -119,6 +121,20 @@ fn table() -> Table {
     let t = Table::new()
         .route("/", secured(Action::MonitorMain, p::NONE, get(root::info).head(root::head)))
         .route("/_cluster/health", secured(Action::MonitorHealth, p::CLUSTER_HEALTH, get(cluster::health)))
+        .route("/_cluster/state", secured(Action::ClusterState, p::NONE, get(coordination::state_all)))
+        .route(
+            "/_cluster/state/{metrics}",
+            secured(Action::ClusterState, p::NONE, get(coordination::state_of)),
+        )
+        .route(
+            "/_cluster/voting_config_exclusions",
+            secured(Action::AddVotingConfigExclusions, p::ADD_VOTING_EXCLUSIONS, post(coordination::exclude))
+                .merge(secured(
+                    Action::ClearVotingConfigExclusions,
+                    p::CLEAR_VOTING_EXCLUSIONS,
+                    delete(coordination::clear),
+                )),
+        )
         .route("/_cat/health", secured(Action::MonitorHealth, p::CAT, get(cat::health)))
         .route("/_cat/nodes", secured(Action::NodesInfo, p::CAT, get(cat::nodes)))
         .route("/_ssl/certificates", secured(Action::SslCertificates, p::NONE, get(ssl::certificates)))

@@ -3,6 +3,7 @@
 //! This crate knows nothing of HTTP, storage or async runtimes. It defines the lookup traits it
 //! needs; the node implements them over its store.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod audit;
 pub mod authn;
 pub mod authz;

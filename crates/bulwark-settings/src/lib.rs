@@ -4,6 +4,7 @@
 //! turned into one typed tree ([`Settings`]) in a single validating step. An unknown key or a value
 //! of the wrong type is an error naming the setting, the file and the line.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod console;
 mod error;
 mod home;

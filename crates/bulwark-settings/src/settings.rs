@@ -24,6 +24,9 @@ pub struct Settings {
     pub node_portsfile: bool,
     /// `network.host`.
     pub network_host: Option<String>,
+    /// `network.publish_host`: the address other nodes and clients are told to use (default:
+    /// the bound address).
+    pub network_publish_host: Option<String>,
     pub http: HttpSettings,
     /// `indexing_pressure.memory.limit`: the most bytes of write requests (documents and bulk
     /// bodies) being indexed at once; more is refused with 429 (default `10%` of physical memory).
@@ -43,6 +46,8 @@ pub struct Settings {
 pub struct HttpSettings {
     /// `http.host`.
     pub host: Option<String>,
+    /// `http.publish_host` (default `network.publish_host`).
+    pub publish_host: Option<String>,
     /// `http.port` (default 9200; 0 picks a free port).
     pub port: u16,
     /// `http.max_content_length` in bytes (default 100mb).
@@ -88,6 +93,9 @@ fn timeout(r: &mut Reader, key: &str, default: Duration) -> Result<Option<Durati
 pub struct TransportSettings {
     /// `transport.host`.
     pub host: Option<String>,
+    /// `transport.publish_host` (default `network.publish_host`): the address this node
+    /// advertises to the other nodes of its cluster.
+    pub publish_host: Option<String>,
     /// `transport.port` (default 9300).
     pub port: u16,
 }
@@ -336,6 +344,7 @@ impl Settings {
     /// Every setting key the node reads, with one PKI realm named `<name>` (the keys a realm
     /// reads are under `xpack.security.authc.realms.pki.<name>.`). A key not listed here stops
     /// the node as unknown.
+    #[allow(clippy::expect_used, reason = "a fixed YAML literal and the defaults: tested to parse")]
     pub fn known_keys() -> Vec<String> {
         let raw = RawSettings::from_yaml(
             "xpack.security.authc.realms.pki.<name>.order: 0\n",
@@ -416,8 +425,10 @@ impl Settings {
             node_roles: r.list_of("node.roles")?,
             node_portsfile: r.bool("node.portsfile")?.unwrap_or(false),
             network_host: r.string("network.host")?,
+            network_publish_host: r.string("network.publish_host")?,
             http: HttpSettings {
                 host: r.string("http.host")?,
+                publish_host: r.string("http.publish_host")?,
                 port: r.parse_with("http.port", port)?.unwrap_or(9200),
                 max_content_length: r
                     .parse_with("http.max_content_length", parse_byte_size)?
@@ -437,6 +448,7 @@ impl Settings {
                 .unwrap_or(MemoryLimit::Percent(10.0)),
             transport: TransportSettings {
                 host: r.string("transport.host")?,
+                publish_host: r.string("transport.publish_host")?,
                 port: r.parse_with("transport.port", port)?.unwrap_or(9300),
             },
             discovery: DiscoverySettings {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use openraft::ChangeMembers;
 use openraft::error::{ClientWriteError, RaftError};
+use serde::{Deserialize, Serialize};
 
 use crate::command::{Command, CommandResponse};
 use crate::error::StoreError;
@@ -41,36 +42,61 @@ impl Store {
     /// leader is being elected the write waits, and it is refused with
     /// [`StoreError::Unavailable`] when no majority answers within the write timeout.
     pub async fn write(&self, cmd: Command) -> Result<CommandResponse, StoreError> {
-        let started = Instant::now();
-        let deadline = started + self.write_timeout;
+        let deadline = Instant::now() + self.write_timeout;
+        let done = self
+            .on_leader(
+                deadline,
+                || self.write_as_leader(cmd.clone()),
+                |leader, node, remaining| self.transport.forward(leader, &node, cmd.clone(), remaining),
+            )
+            .await?;
+        // A forwarded write: read it back here too (at once on the leader itself).
+        self.wait_applied(done.index, deadline).await?;
+        Ok(done.response)
+    }
+
+    /// Carries out a request on the leader, before `deadline`: `here` when this node leads,
+    /// `remote` (over the transport) when another one does. Waits while a leader is elected and
+    /// retries while the request certainly did not run (no connection, or the target no longer
+    /// leads).
+    async fn on_leader<T, H, HF, R, RF>(&self, deadline: Instant, here: H, remote: R) -> Result<T, StoreError>
+    where
+        H: Fn() -> HF,
+        HF: std::future::Future<Output = Result<T, StoreError>>,
+        R: Fn(NodeId, NodeInfo, Duration) -> RF,
+        RF: std::future::Future<Output = Result<T, ForwardError>>,
+    {
+        let waited = deadline.saturating_duration_since(Instant::now());
         loop {
             let Some(leader) = self.wait_for_leader(deadline).await else {
-                return Err(no_leader(self.write_timeout));
+                return Err(no_leader(waited));
             };
             if leader.id == self.node_id() {
-                match self.write_as_leader_until(cmd.clone(), deadline).await {
-                    Err(StoreError::NotLeader { .. }) => {}
-                    other => return other,
+                match tokio::time::timeout_at(deadline.into(), here()).await {
+                    Err(_) => return Err(no_quorum(waited)),
+                    Ok(Err(StoreError::NotLeader { .. })) => {}
+                    Ok(other) => return other,
                 }
             } else {
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 let node = NodeInfo::new(&leader.name, &leader.address);
-                match self.transport.forward(leader.id, &node, cmd.clone(), remaining).await {
-                    Ok(Forwarded { response, index }) => {
-                        self.wait_applied(index, deadline).await?;
-                        return Ok(response);
-                    }
+                match remote(leader.id, node, remaining).await {
+                    Ok(done) => return Ok(done),
                     Err(ForwardError::Unsupported) => {
                         return Err(StoreError::NotLeader { leader: Some(leader) });
                     }
                     Err(ForwardError::Failed(reason)) => return Err(StoreError::Unavailable { reason }),
+                    Err(ForwardError::Refused(reason)) => return Err(StoreError::Refused { reason }),
                     Err(ForwardError::Retry(reason)) => {
-                        tracing::debug!(leader = leader.id, "forwarding a write failed, retrying: {reason}");
+                        tracing::debug!(
+                            leader = leader.id,
+                            "a request to the leader failed, retrying: {reason}"
+                        );
                     }
                 }
             }
             if Instant::now() + RETRY_PAUSE >= deadline {
-                return Err(no_leader(self.write_timeout));
+                return Err(no_leader(waited));
             }
             tokio::time::sleep(RETRY_PAUSE).await;
         }
@@ -92,17 +118,6 @@ impl Store {
                 Err(StoreError::NotLeader { leader })
             }
             Ok(Err(e)) => Err(raft_err("writing a command")(&e)),
-        }
-    }
-
-    async fn write_as_leader_until(
-        &self,
-        cmd: Command,
-        deadline: Instant,
-    ) -> Result<CommandResponse, StoreError> {
-        match tokio::time::timeout_at(deadline.into(), self.write_as_leader(cmd)).await {
-            Err(_) => Err(no_quorum(self.write_timeout)),
-            Ok(r) => r.map(|f| f.response),
         }
     }
 
@@ -180,28 +195,67 @@ impl Store {
         Some(Member { id, name: node.name, address: node.address, voter: true })
     }
 
-    /// Removes node `id` from the voting configuration (it stays a learner that receives the
-    /// log), as `POST /_cluster/voting_config_exclusions` does. Must be called on the leader.
-    pub async fn exclude_voter(&self, id: NodeId) -> Result<(), StoreError> {
-        self.raft
-            .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), true)
-            .await
-            .map_err(|e| raft_err("removing a voter")(&e))?;
-        Ok(())
+    /// Changes the voting configuration, on the leader (forwarded to it from a follower), as
+    /// `POST` and `DELETE /_cluster/voting_config_exclusions` do; waits (until `timeout`) for the
+    /// change to be committed.
+    pub async fn change_voters(&self, change: VotersChange, timeout: Duration) -> Result<(), StoreError> {
+        let deadline = Instant::now() + timeout;
+        self.on_leader(
+            deadline,
+            || self.change_voters_as_leader(change.clone()),
+            |leader, node, remaining| self.transport.change_voters(leader, &node, change.clone(), remaining),
+        )
+        .await
     }
 
-    /// Makes every learner a voter again (`DELETE /_cluster/voting_config_exclusions`). Must be
-    /// called on the leader.
-    pub async fn readmit_voters(&self) -> Result<(), StoreError> {
-        let learners: BTreeSet<NodeId> =
-            self.members().into_iter().filter(|m| !m.voter).map(|m| m.id).collect();
-        if learners.is_empty() {
-            return Ok(());
+    /// Carries out `change` through this node's Raft, which must lead: the receiving side of a
+    /// forwarded change. [`StoreError::NotLeader`] when it does not.
+    pub async fn change_voters_as_leader(&self, change: VotersChange) -> Result<(), StoreError> {
+        let members = self.members();
+        let change = match change {
+            VotersChange::Exclude(ids) => {
+                if let Some(id) = ids.iter().find(|id| !members.iter().any(|m| m.id == **id)) {
+                    return Err(StoreError::Refused {
+                        reason: format!("node {id} is not a member of the cluster"),
+                    });
+                }
+                let voters = members.iter().filter(|m| m.voter && !ids.contains(&m.id)).count();
+                if voters == 0 {
+                    return Err(StoreError::Refused {
+                        reason: "excluding these nodes would leave the cluster without a voting node".into(),
+                    });
+                }
+                // Removed voters stay learners: they keep receiving the log.
+                ChangeMembers::RemoveVoters(ids)
+            }
+            VotersChange::Readmit => {
+                let learners: BTreeSet<NodeId> = members.iter().filter(|m| !m.voter).map(|m| m.id).collect();
+                if learners.is_empty() {
+                    return Ok(());
+                }
+                ChangeMembers::AddVoterIds(learners)
+            }
+        };
+        let retain = matches!(change, ChangeMembers::RemoveVoters(_));
+        match self.raft.change_membership(change, retain).await {
+            Ok(_) => Ok(()),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
+                Err(StoreError::NotLeader { leader: None })
+            }
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
+                Err(StoreError::Refused { reason: e.to_string() })
+            }
+            Err(e) => Err(raft_err("changing the voting configuration")(&e)),
         }
-        self.raft
-            .change_membership(ChangeMembers::AddVoterIds(learners), false)
-            .await
-            .map_err(|e| raft_err("readmitting voters")(&e))?;
-        Ok(())
     }
+}
+
+/// A change of the voting configuration (see [`Store::change_voters`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VotersChange {
+    /// Takes these nodes out of the voting configuration; they stay members that receive the
+    /// log (learners) until readmitted.
+    Exclude(BTreeSet<NodeId>),
+    /// Makes every member that does not vote a voter again.
+    Readmit,
 }

@@ -158,6 +158,26 @@ pub enum Command {
     Batch(Vec<Command>),
 }
 
+impl Command {
+    /// What this command may change, as events (whether or not it would succeed): a reader that
+    /// re-reads each named item from the store brings derived state up to date.
+    pub(crate) fn touched(&self, out: &mut Vec<crate::event::AppliedEvent>) {
+        use crate::event::AppliedEvent;
+        match self {
+            Command::PutEntry { kind, id, .. } | Command::DeleteEntry { kind, id } => {
+                out.push(AppliedEvent::Entry { kind: *kind, id: id.clone() })
+            }
+            Command::CreateIndex { name, .. }
+            | Command::UpdateIndexMetadata { name, .. }
+            | Command::DeleteIndex { name } => out.push(AppliedEvent::Index { name: name.clone() }),
+            Command::IndexDocument { index, id, .. } | Command::DeleteDocument { index, id, .. } => {
+                out.push(AppliedEvent::Document { index: index.clone(), id: id.clone() })
+            }
+            Command::Batch(cmds) => cmds.iter().for_each(|c| c.touched(out)),
+        }
+    }
+}
+
 /// What a document write did, in Elasticsearch's `result` spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -175,6 +175,14 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// The cluster refused a change the caller asked for (e.g. one that would leave it without
+    /// a voting node).
+    #[error("{reason}")]
+    Refused {
+        /// Why.
+        reason: String,
+    },
+
     /// A background task of the store stopped unexpectedly.
     #[error("store task failed while {context}: {detail}")]
     Task {
@@ -203,6 +211,8 @@ pub enum Fault {
     /// The cluster's state: no leader here or yet, or a condition that took too long. The
     /// request may succeed later or on another node.
     Cluster,
+    /// The caller: the request asks for something the cluster does not allow.
+    Caller,
 }
 
 impl StoreError {
@@ -212,6 +222,7 @@ impl StoreError {
             StoreError::NotLeader { .. } | StoreError::Timeout { .. } | StoreError::Unavailable { .. } => {
                 Fault::Cluster
             }
+            StoreError::Refused { .. } => Fault::Caller,
             _ => Fault::Node,
         }
     }

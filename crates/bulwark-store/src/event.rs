@@ -31,4 +31,11 @@ pub enum AppliedEvent {
     },
     /// A snapshot from the leader replaced the whole state: rebuild everything derived from it.
     Reset,
+    /// Every change of the log entries up to and including `log_index` has been applied and its
+    /// event sent (one after each applied batch, and after a [`AppliedEvent::Reset`]). Derived
+    /// state that records how far it follows the store uses it as its position.
+    Through {
+        /// The index of the last applied log entry.
+        log_index: u64,
+    },
 }

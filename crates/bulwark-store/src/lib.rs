@@ -17,6 +17,8 @@
 //! The three openraft plug-ins are [`LogStore`], [`StateMachine`] and [`network`] (an
 //! object-safe [`RaftTransport`] boundary with an in-process [`LocalNetwork`] for tests).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod apply;
 mod cluster;
 mod command;
@@ -36,6 +38,7 @@ mod store;
 mod tables;
 mod types;
 
+pub use cluster::VotersChange;
 pub use command::{Command, CommandResponse, DocOp, DocOutcome, DocResult, EntryKind};
 pub use config::{Bootstrap, DEFAULT_LOGS_TO_KEEP, DEFAULT_SNAPSHOT_EVERY, StoreConfig};
 pub use document::{DocVersion, PRIMARY_TERM, StoredDoc};

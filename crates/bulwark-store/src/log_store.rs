@@ -161,6 +161,36 @@ impl LogStore {
         Ok(out)
     }
 
+    /// What the entries after `after` up to and including `upto` may have changed, each with its
+    /// log index ([`crate::Command::touched`]); `None` when the log no longer holds all of them
+    /// (it was compacted past `after`).
+    pub(crate) fn changes(
+        &self,
+        after: u64,
+        upto: u64,
+    ) -> Result<Option<Vec<(u64, crate::event::AppliedEvent)>>, StoreError> {
+        if self.last_purged()?.is_some_and(|p| p.index > after) {
+            return Ok(None);
+        }
+        if upto <= after {
+            return Ok(Some(Vec::new()));
+        }
+        let entries = self.entries((Bound::Excluded(after), Bound::Included(upto)))?;
+        let contiguous = entries.iter().zip(after + 1..).all(|(e, i)| e.log_id.index == i);
+        if !contiguous || entries.len() as u64 != upto - after {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        let mut touched = Vec::new();
+        for entry in entries {
+            if let openraft::EntryPayload::Normal(cmd) = &entry.payload {
+                cmd.touched(&mut touched);
+                out.extend(touched.drain(..).map(|e| (entry.log_id.index, e)));
+            }
+        }
+        Ok(Some(out))
+    }
+
     fn last_log_id(&self) -> Result<Option<LogId<NodeId>>, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
         let table = txn.open_table(LOG).map_err(|e| self.err(e))?;

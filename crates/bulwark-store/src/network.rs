@@ -58,6 +58,9 @@ pub enum ForwardError {
     /// failure on the leader): not retried.
     #[error("{0}")]
     Failed(String),
+    /// The leader refused the request as the caller's fault (see [`crate::StoreError::Refused`]).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Carries Raft messages to other nodes. Implementations must be cheap to call concurrently: one
@@ -98,6 +101,18 @@ pub trait RaftTransport: Send + Sync + 'static {
         _cmd: Command,
         _timeout: std::time::Duration,
     ) -> BoxFuture<Result<Forwarded, ForwardError>> {
+        Box::pin(async { Err(ForwardError::Unsupported) })
+    }
+
+    /// Asks the leader `target` to change the voting configuration (see
+    /// [`crate::Store::change_voters_as_leader`]).
+    fn change_voters(
+        &self,
+        _target: NodeId,
+        _node: &NodeInfo,
+        _change: crate::VotersChange,
+        _timeout: std::time::Duration,
+    ) -> BoxFuture<Result<(), ForwardError>> {
         Box::pin(async { Err(ForwardError::Unsupported) })
     }
 

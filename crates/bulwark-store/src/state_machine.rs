@@ -197,9 +197,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: OptionalSend,
     {
         let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
-        if entries.is_empty() {
+        let Some(last) = entries.last().map(|e| e.log_id.index) else {
             return Ok(Vec::new());
-        }
+        };
         let (db, path) = (self.db.clone(), self.path.clone());
         let (responses, events) =
             db::blocking("applying log entries", move || Self::apply_batch(&db, &path, &entries))
@@ -209,6 +209,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             // No subscriber is not an error.
             let _ = self.events.send(event);
         }
+        let _ = self.events.send(AppliedEvent::Through { log_index: last });
         Ok(responses)
     }
 
@@ -232,6 +233,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), AnyError::new(&e)))?;
         tracing::info!(snapshot = %meta.snapshot_id, "installed a store snapshot from the leader");
         let _ = self.events.send(AppliedEvent::Reset);
+        if let Some(last) = meta.last_log_id {
+            let _ = self.events.send(AppliedEvent::Through { log_index: last.index });
+        }
         Ok(())
     }
 

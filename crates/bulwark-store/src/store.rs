@@ -261,6 +261,23 @@ impl Store {
         self.reader.documents(index)
     }
 
+    /// The index of the last log entry the state machine applied (0 before the first).
+    pub fn applied_index(&self) -> Result<u64, StoreError> {
+        Ok(self.reader.applied_state()?.0.map_or(0, |id| id.index))
+    }
+
+    /// What the log entries after `after` up to and including `upto` may have changed, each with
+    /// its log index, as [`AppliedEvent`]s (conditional writes that were refused are included):
+    /// re-reading each named item brings derived state from `after` to `upto`. `None` when the
+    /// log was compacted past `after` (then rebuild from the state instead).
+    pub fn changes_between(
+        &self,
+        after: u64,
+        upto: u64,
+    ) -> Result<Option<Vec<(u64, AppliedEvent)>>, StoreError> {
+        self.log.changes(after, upto)
+    }
+
     /// A receiver of every change applied from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<AppliedEvent> {
         self.events.subscribe()

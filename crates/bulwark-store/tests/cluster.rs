@@ -90,7 +90,7 @@ async fn three_nodes_replicate_every_write_and_survive_the_loss_of_the_leader() 
         assert_eq!(members[1].address, address(2));
     }
     assert_eq!(
-        follower_events.recv().await.unwrap(),
+        next_change(&mut follower_events).await,
         AppliedEvent::Entry { kind: EntryKind::User, id: "u1".into() }
     );
 
@@ -148,7 +148,7 @@ async fn a_node_that_joins_after_compaction_gets_a_snapshot() {
     n1.add_member(2, NodeInfo::new("node-2", address(2))).await.unwrap();
     caught_up(&n2, last).await;
     assert_eq!(
-        events.recv().await.unwrap(),
+        next_change(&mut events).await,
         AppliedEvent::Reset,
         "the follower was brought up by a snapshot"
     );
@@ -168,4 +168,14 @@ async fn a_node_that_joins_after_compaction_gets_a_snapshot() {
     assert_eq!(n2.cluster_uuid(), uuid);
     n2.shutdown().await.unwrap();
     n1.shutdown().await.unwrap();
+}
+
+/// The next event that is not a position marker.
+async fn next_change(rx: &mut tokio::sync::broadcast::Receiver<AppliedEvent>) -> AppliedEvent {
+    loop {
+        match rx.recv().await.unwrap() {
+            AppliedEvent::Through { .. } => {}
+            e => return e,
+        }
+    }
 }

@@ -155,9 +155,17 @@ async fn subscribers_see_each_applied_change() {
     store.write(Command::CreateIndex { name: "i".into(), metadata: json!({}) }).await.unwrap();
     store.write(Command::DeleteIndex { name: "i".into() }).await.unwrap();
     let mut seen = Vec::new();
+    let mut through = Vec::new();
     while let Ok(e) = events.try_recv() {
-        seen.push(e);
+        match e {
+            AppliedEvent::Through { log_index } => through.push(log_index),
+            e => seen.push(e),
+        }
     }
+    // A position marker after each applied batch, in log order, the last one the applied index.
+    assert!(!through.is_empty());
+    assert!(through.windows(2).all(|w| w[0] < w[1]), "{through:?}");
+    assert_eq!(through.last().copied(), Some(store.applied_index().unwrap()));
     assert_eq!(
         seen,
         vec![
@@ -198,5 +206,46 @@ async fn a_second_open_of_the_same_directory_is_refused_while_the_first_is_open(
     let err = Store::open(dir.path(), "node-a", "127.0.0.1:9300").await.err().expect("refused");
     assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
     assert!(err.to_string().contains(LOG_FILE), "{err}");
+    store.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_log_names_what_each_entry_changed_until_it_is_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new("node-a", "127.0.0.1:9300");
+    config.snapshot_every = 20;
+    config.logs_to_keep = 0;
+    let store = Store::open_with(dir.path(), config).await.unwrap();
+    store.write(Command::CreateIndex { name: "i".into(), metadata: json!({}) }).await.unwrap();
+    let before = store.applied_index().unwrap();
+    let batch = Command::Batch(vec![
+        index_doc("i", "a", json!({})),
+        Command::DeleteDocument { index: "i".into(), id: "b".into(), if_seq_no: None, if_primary_term: None },
+    ]);
+    store.write(batch).await.unwrap();
+    store.write(put(EntryKind::Role, "r", json!({}))).await.unwrap();
+    let after = store.applied_index().unwrap();
+    assert_eq!(after, before + 2);
+    let doc = |id: &str| AppliedEvent::Document { index: "i".into(), id: id.into() };
+    assert_eq!(
+        store.changes_between(before, after).unwrap(),
+        Some(vec![
+            (before + 1, doc("a")),
+            // A delete of a missing document changed nothing, but a reader re-reads it anyway.
+            (before + 1, doc("b")),
+            (after, AppliedEvent::Entry { kind: EntryKind::Role, id: "r".into() }),
+        ])
+    );
+    assert_eq!(store.changes_between(after, after).unwrap(), Some(vec![]));
+    for n in 0..60 {
+        store.write(put(EntryKind::User, &format!("u{n}"), json!({}))).await.unwrap();
+    }
+    store
+        .raft()
+        .wait(Some(std::time::Duration::from_secs(10)))
+        .metrics(|m| m.purged.is_some(), "compacted")
+        .await
+        .unwrap();
+    assert_eq!(store.changes_between(before, store.applied_index().unwrap()).unwrap(), None);
     store.shutdown().await.unwrap();
 }

@@ -2,6 +2,8 @@
 //! (`http.port: 0` + `node.portsfile: true`), wait until an authenticated HTTPS request succeeds
 //! (never a sleep), and talk to it with a client that trusts the node's own CA.
 
+#![deny(missing_docs)]
+
 mod log_scan;
 
 use std::collections::BTreeMap;
@@ -9,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use bulwark_client::{Credentials, NodeClient, NodeError};
+use secrecy::SecretString;
 use tempfile::TempDir;
 
 /// How long a node may take to come up before a test fails.
@@ -26,6 +30,7 @@ impl Default for TestHome {
 }
 
 impl TestHome {
+    /// A fresh temporary directory that holds the home (removed when dropped).
     pub fn new() -> TestHome {
         TestHome { dir: tempfile::Builder::new().prefix("bulwark-test-").tempdir().expect("temp dir") }
     }
@@ -35,6 +40,7 @@ impl TestHome {
         self.dir.path().join("home")
     }
 
+    /// A file under the home's `config/`.
     pub fn config(&self, name: &str) -> PathBuf {
         self.path().join("config").join(name)
     }
@@ -244,90 +250,103 @@ impl Drop for Node {
     }
 }
 
-/// A blocking HTTPS client for one node.
+/// A blocking client for one node: bulwark-client's [`NodeClient`] (the tools' and the console's
+/// client), driven by a runtime of its own.
 pub struct Client {
-    inner: reqwest::blocking::Client,
-    base: String,
+    inner: NodeClient,
+    runtime: tokio::runtime::Runtime,
 }
+
+/// The headers of an answer.
+pub type HeaderMap = reqwest::header::HeaderMap;
 
 impl Client {
     /// A client for `https://localhost:port` trusting `ca_pem` (or plain HTTP with `None`).
     pub fn new(port: u16, ca_pem: Option<&[u8]>) -> Client {
-        let b = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30));
-        let (inner, scheme) = match ca_pem {
+        let inner = match ca_pem {
             Some(pem) => {
-                let cert = reqwest::Certificate::from_pem(pem).expect("CA PEM");
-                (b.tls_certs_only([cert]).build().expect("client"), "https")
+                let cas = bulwark_pki::certs_from_pem(pem).expect("CA PEM");
+                NodeClient::new(&[format!("https://localhost:{port}")], &cas)
             }
-            None => (b.build().expect("client"), "http"),
-        };
-        Client { inner, base: format!("{scheme}://localhost:{port}") }
+            None => NodeClient::plain_http(&[format!("http://localhost:{port}")]),
+        }
+        .expect("client");
+        // Several threads of one test may share a client: a worker thread drives every call.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        Client { inner, runtime }
     }
 
-    /// `GET path`, optionally with basic auth: (status, headers, JSON body).
+    /// `GET path`, optionally with basic auth: (status, headers, JSON body; `Null` when it is
+    /// not JSON).
     pub fn get(
         &self,
         path: &str,
         auth: Option<(&str, &str)>,
-    ) -> Result<(u16, reqwest::header::HeaderMap, serde_json::Value), reqwest::Error> {
-        let mut r = self.inner.get(format!("{}{path}", self.base));
-        if let Some((u, p)) = auth {
-            r = r.basic_auth(u, Some(p));
-        }
-        let resp = r.send()?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.json().unwrap_or(serde_json::Value::Null);
-        Ok((status, headers, body))
+    ) -> Result<(u16, HeaderMap, serde_json::Value), NodeError> {
+        let (status, headers, body) = self.send("GET", path, auth, None, Vec::new())?;
+        Ok((status, headers, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)))
     }
 
     /// `method path` with basic auth and an optional JSON body, on this client's keep-alive
-    /// connection: (status, JSON body).
+    /// connection: (status, JSON body; `Null` when it is not JSON).
     pub fn call(
         &self,
         method: &str,
         path: &str,
-        (user, password): (&str, &str),
+        auth: (&str, &str),
         body: Option<&serde_json::Value>,
-    ) -> Result<(u16, serde_json::Value), reqwest::Error> {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
-        let mut r =
-            self.inner.request(method, format!("{}{path}", self.base)).basic_auth(user, Some(password));
-        if let Some(b) = body {
-            r = r.json(b);
-        }
-        let resp = r.send()?;
-        let status = resp.status().as_u16();
-        Ok((status, resp.json().unwrap_or(serde_json::Value::Null)))
+    ) -> Result<(u16, serde_json::Value), NodeError> {
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let content_type = body.map(|_| "application/json");
+        let (status, _, body) = self.send(method, path, Some(auth), content_type, bytes)?;
+        Ok((status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)))
     }
-}
 
-impl Client {
-    /// `method path` with the `Authorization` header `authorization` (`Bearer ...`,
-    /// `ApiKey ...`) and an optional JSON body: (status, headers, JSON body).
+    /// `method path` with an `Authorization` header as given (`Basic …`, `ApiKey …`, `Bearer …`),
+    /// more `headers` and an optional JSON body: (status, JSON body; `Null` when it is not JSON).
+    pub fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: &str,
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), NodeError> {
+        let mut all = vec![("Authorization", authorization)];
+        all.extend_from_slice(headers);
+        if body.is_some() {
+            all.push(("Content-Type", "application/json"));
+        }
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let (status, _, body) = self.request(method, path, Credentials::None, &all, bytes)?;
+        Ok((status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// `method path` with an `Authorization` header as given and an optional JSON body:
+    /// (status, headers, JSON body; `Null` when it is not JSON), for tests that read the
+    /// answer's headers (`WWW-Authenticate`).
     pub fn call_authorized(
         &self,
         method: &str,
         path: &str,
         authorization: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<(u16, reqwest::header::HeaderMap, serde_json::Value), reqwest::Error> {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
-        let mut r = self
-            .inner
-            .request(method, format!("{}{path}", self.base))
-            .header(reqwest::header::AUTHORIZATION, authorization);
-        if let Some(b) = body {
-            r = r.json(b);
+    ) -> Result<(u16, HeaderMap, serde_json::Value), NodeError> {
+        let mut all = vec![("Authorization", authorization)];
+        if body.is_some() {
+            all.push(("Content-Type", "application/json"));
         }
-        let resp = r.send()?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        Ok((status, headers, resp.json().unwrap_or(serde_json::Value::Null)))
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let (status, headers, body) = self.request(method, path, Credentials::None, &all, bytes)?;
+        Ok((status, headers, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)))
     }
 
     /// Any request: `method path` with optional basic auth, `Content-Type` and body, giving
-    /// (status, headers, raw body). For bytes reqwest cannot send, see [`raw_https`].
+    /// (status, headers, raw body). For bytes an HTTP client cannot send, see [`raw_https`].
     pub fn send(
         &self,
         method: &str,
@@ -335,19 +354,30 @@ impl Client {
         auth: Option<(&str, &str)>,
         content_type: Option<&str>,
         body: Vec<u8>,
-    ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), reqwest::Error> {
+    ) -> Result<(u16, HeaderMap, Vec<u8>), NodeError> {
+        let password = auth.map(|(_, p)| SecretString::from(p.to_owned()));
+        let who = match (auth, &password) {
+            (Some((user, _)), Some(p)) => Credentials::Basic(user, p),
+            _ => Credentials::None,
+        };
+        let headers: Vec<(&str, &str)> = content_type.map(|ct| ("Content-Type", ct)).into_iter().collect();
+        self.request(method, path, who, &headers, body)
+    }
+
+    /// Any request with any headers (an `Authorization` of its own among them): (status,
+    /// headers, raw body).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        who: Credentials<'_>,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, HeaderMap, Vec<u8>), NodeError> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
-        let mut r = self.inner.request(method, format!("{}{path}", self.base)).body(body);
-        if let Some((u, p)) = auth {
-            r = r.basic_auth(u, Some(p));
-        }
-        if let Some(ct) = content_type {
-            r = r.header(reqwest::header::CONTENT_TYPE, ct);
-        }
-        let resp = r.send()?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        Ok((status, headers, resp.bytes()?.to_vec()))
+        let body = (!body.is_empty()).then_some(body);
+        let reply = self.runtime.block_on(self.inner.exchange(method, path, who, headers, body))?;
+        Ok((reply.status, reply.headers, reply.body))
     }
 }
 
@@ -369,12 +399,15 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// A node started on a fresh home without a terminal, ready for requests.
 pub struct Started {
+    /// The running node.
     pub node: Node,
+    /// A client trusting its HTTP CA.
     pub client: Client,
     /// The generated `elastic` password (from `bootstrap-credentials`).
     pub password: String,
     /// The HTTP CA certificate (PEM).
     pub ca: Vec<u8>,
+    /// Its HTTP port.
     pub port: u16,
 }
 
@@ -466,6 +499,7 @@ sys.stdout.write(text() + "\n__EXIT=%d__\n" % os.waitstatus_to_exitcode(status))
 pub struct SeededRng(u64);
 
 impl SeededRng {
+    /// Seeded from the variable `env` when set, else from the clock (printed, to replay a run).
     pub fn from_env(env: &str) -> SeededRng {
         let seed = std::env::var(env).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
             std::time::SystemTime::now()

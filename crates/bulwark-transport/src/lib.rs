@@ -9,7 +9,8 @@
 //!
 //! Over the TLS stream runs HTTP/2 (hyper): each call is one `POST /<method>` with a JSON body
 //! and a JSON answer, under a deadline. Methods: `raft/append`, `raft/vote`, `raft/snapshot`
-//! (openraft's RPCs), `store/forward` (a client write carried out by the leader),
+//! (openraft's RPCs), `store/forward` (a client write carried out by the leader), `store/voters` (a change of the voting
+//! configuration, made by the leader),
 //! `store/read_index` (the leader's read index, for read-your-writes on followers); the node
 //! adds its own (`cluster/join`, `cluster/info`).
 //!
@@ -17,6 +18,8 @@
 //! address and interval and reported to the node's `on_denied` hook (which audits
 //! `connection_denied`).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod client;
 mod raft;
 mod server;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bulwark_store::network::{BoxFuture, RpcResult};
 use bulwark_store::{
     Command, ForwardError, Forwarded, NodeId, NodeInfo, RaftTransport, Store, StoreError, TypeConfig,
+    VotersChange,
 };
 use bytes::Bytes;
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
@@ -114,6 +115,23 @@ impl RaftTransport for RaftClient {
         })
     }
 
+    fn change_voters(
+        &self,
+        _target: NodeId,
+        node: &NodeInfo,
+        change: VotersChange,
+        timeout: Duration,
+    ) -> BoxFuture<Result<(), ForwardError>> {
+        let (client, address) = (self.client.clone(), node.address.clone());
+        Box::pin(async move {
+            let body = serde_json::to_vec(&change).map_err(|e| ForwardError::Failed(e.to_string()))?;
+            let bytes = client.call(&address, "store/voters", body, timeout).await.map_err(forward_error)?;
+            let answer: Result<(), String> = serde_json::from_slice(&bytes)
+                .map_err(|e| ForwardError::Failed(format!("unreadable answer: {e}")))?;
+            answer.map_err(ForwardError::Refused)
+        })
+    }
+
     fn read_index(
         &self,
         _target: NodeId,
@@ -178,6 +196,16 @@ impl StoreService {
             "store/forward" => Box::pin(async move {
                 let cmd: Command = decode(&body)?;
                 encode(&store.write_as_leader(cmd).await.map_err(store_failure)?)
+            }),
+            "store/voters" => Box::pin(async move {
+                let change: VotersChange = decode(&body)?;
+                // A refusal is an answer (the caller's fault), not a failure of the call.
+                let answer: Result<(), String> = match store.change_voters_as_leader(change).await {
+                    Ok(()) => Ok(()),
+                    Err(StoreError::Refused { reason }) => Err(reason),
+                    Err(e) => return Err(store_failure(e)),
+                };
+                encode(&answer)
             }),
             "store/read_index" => {
                 Box::pin(async move { encode(&store.read_index_as_leader().await.map_err(store_failure)?) })

@@ -161,7 +161,8 @@ fn reply(status: StatusCode, retry: Option<bool>, body: Vec<u8>) -> Response<Ful
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     if let Some(retry) = retry {
-        r.headers_mut().insert(RETRY_HEADER, if retry { "true" } else { "false" }.parse().expect("header"));
+        let value = hyper::header::HeaderValue::from_static(if retry { "true" } else { "false" });
+        r.headers_mut().insert(RETRY_HEADER, value);
     }
     r
 }

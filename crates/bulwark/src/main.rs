@@ -1,5 +1,7 @@
 //! `bulwark`: the node and its tools in one binary.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 mod exit;
 mod prompt;
 mod root;
@@ -55,10 +57,13 @@ enum Command {
 /// What every tool gets from the command line besides its own arguments.
 #[derive(Debug, Clone)]
 pub struct Globals {
+    /// The node's home, resolved from `--home`, `BULWARK_HOME` or the default.
     pub home: bulwark_settings::Home,
     /// `--home` as given (the console resolves its own home from it).
     pub home_flag: Option<PathBuf>,
+    /// `-E key=value` settings.
     pub overrides: Vec<String>,
+    /// `--allow-root`: run as root anyway.
     pub allow_root: bool,
 }
 

@@ -8,9 +8,7 @@ mod index;
 #[path = "accepted_keys/security.rs"]
 mod security;
 
-use std::time::Duration;
-
-use bulwark_testkit::{TestHome, start_fresh};
+use bulwark_testkit::{Client, TestHome, start_fresh};
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde_json::{Value, json};
 
@@ -26,7 +24,7 @@ pub const PW: &str = "accepted-keys-pw-1";
 /// The node and an `elastic` client.
 pub struct Ctx {
     pub port: u16,
-    client: reqwest::blocking::Client,
+    client: Client,
     pub elastic: String,
 }
 
@@ -43,22 +41,9 @@ impl Ctx {
         path: &str,
         body: &Value,
     ) -> (u16, Value) {
-        let mut req = self
-            .client
-            .request(
-                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
-                format!("https://localhost:{}{path}", self.port),
-            )
-            .header("authorization", auth);
-        if let Some((k, v)) = header {
-            req = req.header(k, v);
-        }
-        if !body.is_null() {
-            req = req.json(body);
-        }
-        let resp = req.send().expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().unwrap_or(Value::Null))
+        let headers: Vec<(&str, &str)> = header.into_iter().collect();
+        let body = (!body.is_null()).then_some(body);
+        self.client.call_with(method, path, auth, &headers, body).expect("request")
     }
 
     pub fn call(&self, auth: &str, method: &str, path: &str, body: &Value) -> (u16, Value) {
@@ -206,11 +191,7 @@ fn every_accepted_key_has_a_row() {
 fn every_accepted_key_is_enforced_or_refused() {
     let home = TestHome::new();
     let s = start_fresh(&home, &[]);
-    let client = reqwest::blocking::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(&s.ca).expect("CA")])
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
+    let client = Client::new(s.port, Some(&s.ca));
     let ctx = Ctx { port: s.port, client, elastic: basic("elastic", &s.password) };
     ctx.admin("PUT", "/kt", &json!({"mappings": {"properties": {"a": {"type": "keyword"}, "b": {"type": "keyword"}, "n": {"type": "long"}}}}));
     ctx.admin("PUT", "/kt/_doc/1?refresh=true", &json!({"a": "x", "b": "y", "n": 1}));

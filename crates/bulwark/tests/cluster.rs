@@ -19,6 +19,8 @@ struct Member {
     name: String,
     node: Option<Node>,
     port: u16,
+    /// More `-E` arguments for every start.
+    extra: Vec<String>,
 }
 
 fn args(ip: &str, name: &str) -> Vec<String> {
@@ -36,11 +38,13 @@ impl Member {
             name: format!("n{}", i + 1),
             node: None,
             port: 0,
+            extra: Vec::new(),
         }
     }
 
     fn start(&mut self, token: Option<&str>) {
         let mut a = args(&self.ip, &self.name);
+        a.extend(self.extra.iter().cloned());
         if let Some(t) = token {
             a.push("--enrollment-token".into());
             a.push(t.into());
@@ -111,13 +115,14 @@ impl Member {
 }
 
 fn token(first: &Member) -> String {
-    let (code, out, err) = run(command(&first.home.path()).args([
-        "create-enrollment-token",
-        "-s",
-        "node",
-        "--url",
-        &format!("https://{}:{}", first.ip, first.port),
-    ]));
+    token_with(first, &["-s", "node"])
+}
+
+/// A token made by `create-enrollment-token` on `first` with `args`.
+fn token_with(first: &Member, args: &[&str]) -> String {
+    let url = format!("https://{}:{}", first.ip, first.port);
+    let (code, out, err) =
+        run(command(&first.home.path()).arg("create-enrollment-token").args(args).args(["--url", &url]));
     assert_eq!(code, 0, "{out}{err}");
     out.trim().lines().last().expect("a token").to_owned()
 }
@@ -131,8 +136,9 @@ fn leader(m: &Member) -> Option<String> {
     v.as_array()?.iter().find(|n| n["master"] == "*").and_then(|n| n["name"].as_str()).map(str::to_owned)
 }
 
-fn form() -> Vec<Member> {
-    let mut m: Vec<Member> = (0..3).map(Member::new).collect();
+/// Three nodes on 127.0.0.{base+2}..{base+4}.
+fn form(base: usize) -> Vec<Member> {
+    let mut m: Vec<Member> = (base..base + 3).map(Member::new).collect();
     m[0].start(None);
     for i in 1..3 {
         let t = token(&m[0]);
@@ -143,7 +149,7 @@ fn form() -> Vec<Member> {
 
 #[test]
 fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_leader() {
-    let mut m = form();
+    let mut m = form(0);
     for x in &m {
         let (s, h) = x.call("GET", "/_cluster/health", None);
         assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(3)), "{} {h}", x.name);
@@ -275,6 +281,296 @@ fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_lead
     assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(3)), "{h}");
 }
 
+/// The voting configuration as `_cluster/state` on `m` shows it: the voters' ids and the
+/// excluded nodes' names.
+fn voting(m: &Member) -> (Vec<String>, Vec<String>) {
+    let (s, v) = m.call("GET", "/_cluster/state/metadata", None);
+    assert_eq!(s, 200, "{v}");
+    let c = &v["metadata"]["cluster_coordination"];
+    let strings = |v: &Value, key: Option<&str>| -> Vec<String> {
+        let list = v.as_array().unwrap_or_else(|| panic!("not a list: {v}"));
+        list.iter().filter_map(|x| key.map_or(x, |k| &x[k]).as_str().map(str::to_owned)).collect()
+    };
+    let mut excluded = strings(&c["voting_config_exclusions"], Some("node_name"));
+    excluded.sort();
+    (strings(&c["last_committed_config"], None), excluded)
+}
+
+/// `POST /_cluster/voting_config_exclusions` takes two nodes out of the voting configuration
+/// (asked on a follower, carried out by the leader), so the leader alone still takes writes
+/// when both are killed; `DELETE` readmits them, after which the two outvote the old leader.
+#[test]
+fn voting_config_exclusions_remove_and_readmit_voters() {
+    let mut m = form(30);
+    let (s, b) = m[0].call("POST", "/_cluster/voting_config_exclusions", None);
+    assert_eq!((s, &b["error"]["type"]), (400, &json!("illegal_argument_exception")), "{b}");
+    assert!(
+        b["error"]["reason"].as_str().unwrap().contains("One and only one of [node_names] and [node_ids]")
+    );
+    let (s, b) = m[0].call("POST", "/_cluster/voting_config_exclusions?node_names=n31&node_ids=x", None);
+    assert_eq!(s, 400, "both names and ids: {b}");
+    let (s, b) = m[0].call("POST", "/_cluster/voting_config_exclusions?node_names=nobody", None);
+    assert_eq!(s, 400, "an unknown node: {b}");
+    let (s, b) = m[0].call("DELETE", "/_cluster/voting_config_exclusions?wait_for_removal=maybe", None);
+    assert_eq!(s, 400, "{b}");
+
+    let name = (0..3).find_map(|i| leader(&m[i])).expect("a leader");
+    let li = m.iter().position(|x| x.name == name).unwrap();
+    let others: Vec<usize> = (0..3).filter(|i| *i != li).collect();
+    assert_eq!(voting(&m[li]).0.len(), 3);
+    // Asked on a follower, by the ids `_cluster/state` reports.
+    let (s, st) = m[others[0]].call("GET", "/_cluster/state/nodes", None);
+    assert_eq!(s, 200, "{st}");
+    let ids: Vec<String> = others
+        .iter()
+        .map(|i| {
+            let nodes = st["nodes"].as_object().unwrap();
+            nodes.iter().find(|(_, n)| n["name"] == json!(m[*i].name)).expect("listed").0.clone()
+        })
+        .collect();
+    let url = format!("/_cluster/voting_config_exclusions?node_ids={}&timeout=20s", ids.join(","));
+    let (s, b) = m[others[0]].call("POST", &url, None);
+    assert_eq!((s, &b), (200, &Value::Null), "an empty 200");
+    let mut excluded: Vec<String> = others.iter().map(|i| m[*i].name.clone()).collect();
+    excluded.sort();
+    for x in &m {
+        let (voters, ex) = voting(x);
+        assert_eq!(voters.len(), 1, "{}: {voters:?}", x.name);
+        assert_eq!(ex, excluded, "{}", x.name);
+    }
+    // The leader is the only voter: it takes writes with both others down.
+    for i in &others {
+        m[*i].kill9();
+    }
+    let (s, b) = m[li].call("PUT", "/logs/_doc/alone", Some(json!({"n": 1})));
+    assert_eq!(s, 201, "{b}");
+
+    // Back up (as learners, catching up), then readmitted through a follower.
+    for i in &others {
+        m[*i].start(None);
+    }
+    let (s, b) = m[others[1]].call("DELETE", "/_cluster/voting_config_exclusions", None);
+    assert_eq!((s, &b), (200, &Value::Null), "an empty 200");
+    for x in &m {
+        let (voters, ex) = voting(x);
+        assert_eq!((voters.len(), ex.len()), (3, 0), "{}: {voters:?} {ex:?}", x.name);
+    }
+    // The two readmitted voters are a majority without the old leader.
+    m[li].kill9();
+    let deadline = Instant::now() + ROUND_TIMEOUT;
+    loop {
+        let (s, b) = m[others[0]].call("PUT", "/logs/_doc/after", Some(json!({"n": 2})));
+        if s == 201 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the readmitted voters take no writes: {s} {b}");
+        assert!(s == 503 || s == 0, "unexpected {s} {b}");
+    }
+    let (s, b) = m[others[1]].call("GET", "/logs/_doc/alone", None);
+    assert_eq!((s, &b["_source"]["n"]), (200, &json!(1)), "{b}");
+}
+
+/// `*.publish_host`: auto-configuration puts them in the certificates' SANs, the node
+/// advertises `transport.publish_host` to its cluster, and a wildcard publish host stops the
+/// start naming the setting.
+#[test]
+fn publish_hosts_are_named_by_the_certificates_and_advertised() {
+    let mut m = Member::new(40);
+    for (k, v) in [
+        ("http.publish_host", "127.0.0.43"),
+        ("transport.publish_host", "127.0.0.44"),
+        ("network.publish_host", "127.0.0.45"),
+    ] {
+        m.extra.extend(["-E".to_owned(), format!("{k}={v}")]);
+    }
+    m.start(None);
+    let script = format!(
+        "openssl s_client -connect {}:{} </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName",
+        m.ip, m.port
+    );
+    let (code, out, err) = run(std::process::Command::new("sh").args(["-c", &script]));
+    assert_eq!(code, 0, "{err}");
+    for ip in [&m.ip, "127.0.0.43", "127.0.0.44", "127.0.0.45"] {
+        assert!(out.contains(&format!("IP Address:{ip}")), "{ip} missing from the HTTP certificate: {out}");
+    }
+    let (s, nodes) = m.call("GET", "/_cat/nodes?format=json", None);
+    assert_eq!((s, &nodes[0]["ip"]), (200, &json!("127.0.0.44")), "{nodes}");
+    let (s, st) = m.call("GET", "/_cluster/state/nodes", None);
+    assert_eq!(s, 200, "{st}");
+    let addresses: Vec<&str> =
+        st["nodes"].as_object().unwrap().values().filter_map(|n| n["transport_address"].as_str()).collect();
+    assert!(addresses.len() == 1 && addresses[0].starts_with("127.0.0.44:"), "{st}");
+
+    let home = TestHome::new();
+    let mut a = args("127.0.0.46", "wild");
+    a.extend(["-E".to_owned(), "transport.publish_host=0.0.0.0".to_owned()]);
+    let (code, out, err) = run(command(&home.path()).arg("start").args(&a));
+    assert_ne!(code, 0);
+    assert!(
+        format!("{out}{err}").contains("[transport.publish_host] is [0.0.0.0], a wildcard"),
+        "{out}{err}"
+    );
+}
+
+/// `bulwark certutil` run from `home` in `dir`, followed by unzipping its `--out` zip there.
+fn certutil(home: &TestHome, dir: &std::path::Path, args: &[&str]) {
+    let (code, out, err) = run(command(&home.path()).arg("certutil").args(args).current_dir(dir));
+    assert_eq!(code, 0, "certutil {args:?}: {out}{err}");
+    let zip = args.iter().skip_while(|a| **a != "--out").nth(1).expect("--out");
+    let (code, out, err) = run(std::process::Command::new("unzip").args(["-o", "-q", zip]).current_dir(dir));
+    assert_eq!(code, 0, "unzip {zip}: {out}{err}");
+}
+
+/// A home whose transport certificate (`dir/{name}/{name}.crt`) was made by hand, with
+/// `discovery.seed_hosts: [seed]` and plain HTTP. It trusts the cluster's CA (and its own), so
+/// only the cluster's checks stand between them.
+fn hand_made_home(dir: &std::path::Path, name: &str, seed: &str) -> TestHome {
+    let home = TestHome::new();
+    let config = home.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    for f in ["crt", "key"] {
+        std::fs::copy(dir.join(name).join(format!("{name}.{f}")), config.join(format!("node.{f}"))).unwrap();
+    }
+    std::fs::copy(dir.join("ca/ca.crt"), config.join("cluster-ca.crt")).unwrap();
+    let own = if name == "other" { "other-ca" } else { "ca" };
+    std::fs::copy(dir.join(own).join("ca.crt"), config.join("own-ca.crt")).unwrap();
+    home.write_settings(&format!(
+        "discovery.seed_hosts: [\"{seed}\"]\n\
+         xpack.security.enabled: true\n\
+         xpack.security.http.ssl.enabled: false\n\
+         xpack.security.transport.ssl.enabled: true\n\
+         xpack.security.transport.ssl.certificate: node.crt\n\
+         xpack.security.transport.ssl.key: node.key\n\
+         xpack.security.transport.ssl.certificate_authorities: [own-ca.crt, cluster-ca.crt]\n"
+    ));
+    home
+}
+
+/// Rogue nodes, each a real `bulwark start` with `discovery.seed_hosts` pointing at the
+/// cluster and a transport certificate made by hand: one from another CA, one from the
+/// cluster's CA but revoked, one from the cluster's CA naming another address. The cluster
+/// refuses each at the transport (logged once per address and audited as `connection_denied`);
+/// none starts, and none holds anything of the cluster's. The control, a certificate from the
+/// cluster's CA naming the node's own address, joins and serves the cluster's data.
+#[test]
+fn rogue_nodes_are_refused_at_the_transport_and_never_see_data() {
+    let mut first = Member::new(50);
+    first.start(None);
+    let (s, b) = first.call("PUT", "/secret/_doc/1", Some(json!({"msg": "the cluster's data"})));
+    assert_eq!(s, 201, "{b}");
+    let (s, st) = first.call("GET", "/_cluster/state/nodes", None);
+    assert_eq!(s, 200, "{st}");
+    let seed = st["nodes"].as_object().unwrap().values().next().unwrap()["transport_address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (code, ca_pass, err) = run(command(&first.home.path()).args([
+        "keystore",
+        "show",
+        "autoconfiguration.transport_ca.secure_password",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let ca = first.home.config("certs/transport_ca.p12").display().to_string();
+    let ca_args = ["--ca", ca.as_str(), "--ca-pass", ca_pass.trim()];
+    certutil(&first.home, dir, &["ca", "--pem", "--out", "other-ca.zip"]);
+    let other_ca = ["--ca-cert", "ca/ca.crt", "--ca-key", "ca/ca.key"];
+    let make = |name: &str, ip: &str, signer: &[&str]| {
+        let zip = format!("{name}.zip");
+        let mut a = vec!["cert", "--pem", "--name", name, "--ip", ip, "--out", zip.as_str()];
+        a.extend(signer);
+        certutil(&first.home, dir, &a);
+    };
+    make("other", "127.0.0.53", &other_ca);
+    // The other CA's files move aside before the cluster's CA certificate lands in ca/.
+    std::fs::rename(dir.join("ca"), dir.join("other-ca")).unwrap();
+    make("revoked", "127.0.0.54", &ca_args);
+    make("misnamed", "127.0.0.99", &ca_args);
+    make("valid", "127.0.0.56", &ca_args);
+
+    // Revoke one certificate, and wait (bounded) until the transport refuses it.
+    let (_, serial, _) = run(std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in", "revoked/revoked.crt"])
+        .current_dir(dir));
+    let serial = serial.trim().trim_start_matches("serial=").to_owned();
+    let (s, b) = first.call(
+        "POST",
+        "/_ssl/certificates/_revoke",
+        Some(json!({"authority": "transport_ca", "serial_number": serial})),
+    );
+    assert_eq!(s, 200, "{b}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !first.home.log().contains("revocation list of [transport_ca] (1 revoked)") {
+        assert!(
+            Instant::now() < deadline,
+            "the revocation never reached the transport: {}",
+            first.home.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    for (name, ip, why) in [
+        ("other", "127.0.0.53", "UnknownIssuer"),
+        ("revoked", "127.0.0.54", "Revoked"),
+        ("misnamed", "127.0.0.55", "does not name the address it connects from"),
+    ] {
+        let home = hand_made_home(dir, name, &seed);
+        let (code, out, err) =
+            run(command(&home.path()).arg("start").args(args(ip, name)).args(["-E", "http.port=0"]));
+        let text = format!("{out}{err}");
+        assert_ne!(code, 0, "{name} started: {text}");
+        assert!(
+            text.contains("none of") && text.contains("admitted it over the transport"),
+            "{name}: {text}"
+        );
+        let store = home.path().join("data").join("store");
+        let held = std::fs::read_dir(&store).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(held, 0, "{name} keeps a store");
+
+        // The cluster logged the refusal once, with the reason, and audited it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = first.home.log();
+            let lines: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("refused a connection") && l.contains(&format!("{ip}:")))
+                .collect();
+            let audit = std::fs::read_to_string(first.home.path().join("logs").join("audit.json"))
+                .unwrap_or_default();
+            let audited = audit.lines().any(|l| {
+                l.contains("\"connection_denied\"") && l.contains(&format!("\"origin.address\":\"{ip}\""))
+            });
+            if lines.len() == 1 && audited {
+                assert!(lines[0].contains(why), "{name}: {}", lines[0]);
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name}: logged {lines:?}, audited {audited}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let (s, h) = first.call("GET", "/_cluster/health", None);
+    assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(1)), "{h}");
+
+    // The control joins, and serves the cluster's data.
+    let home = hand_made_home(dir, "valid", &seed);
+    let a = args("127.0.0.56", "valid");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let mut node = Node::spawn(&home, &a, &[]);
+    node.secret(PASSWORD);
+    let port = node.port();
+    let (s, b) = first.call("GET", "/_cluster/health?wait_for_nodes=2&timeout=30s", None);
+    assert_eq!((s, b["number_of_nodes"].as_u64()), (200, Some(2)), "{b}");
+    let r = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.56:{port}/secret/_doc/1"))
+        .basic_auth("elastic", Some(PASSWORD))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "the joined node serves the cluster's data");
+}
+
 /// The bad-token cases of `start --enrollment-token`: each names the failed check and leaves
 /// the home as it was.
 #[test]
@@ -282,11 +578,19 @@ fn a_bad_enrollment_token_is_refused_and_leaves_the_home_untouched() {
     let mut first = Member::new(10);
     first.start(None);
     let good = token(&first);
+    let expired = token_with(&first, &["-s", "node", "--ttl", "1s"]);
     let cases: Vec<(String, &str)> = vec![
         ("not-a-token".into(), "token"),
         // Another cluster's fingerprint: nothing is sent.
         (tamper_fingerprint(&good), "fingerprint mismatch"),
+        // A console's token does not enroll a node.
+        (token_with(&first, &["-s", "kibana"]), "wrong token scope"),
+        // Nothing listens at the token's address.
+        (tamper(&good, "adr", json!(["127.0.0.22:1"])), "cluster unreachable"),
+        (expired, "token expired"),
     ];
+    // Expiry is a point in time (the token was made with a TTL of one second): nothing to poll.
+    std::thread::sleep(Duration::from_millis(1200));
     for (t, check) in cases {
         let home = TestHome::new();
         let mut a = args("127.0.0.20", "bad");
@@ -311,9 +615,14 @@ fn a_bad_enrollment_token_is_refused_and_leaves_the_home_untouched() {
 }
 
 fn tamper_fingerprint(token: &str) -> String {
+    tamper(token, "fgr", json!("00".repeat(32)))
+}
+
+/// `token` with its field `key` set to `value`.
+fn tamper(token: &str, key: &str, value: Value) -> String {
     use base64::Engine;
     let e = base64::engine::general_purpose::STANDARD;
     let mut v: Value = serde_json::from_slice(&e.decode(token).unwrap()).unwrap();
-    v["fgr"] = json!("00".repeat(32));
+    v[key] = value;
     e.encode(serde_json::to_vec(&v).unwrap())
 }

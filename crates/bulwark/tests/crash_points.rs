@@ -222,3 +222,195 @@ fn keystore_add_killed_anywhere_leaves_a_keystore_that_opens() {
         assert!(before.iter().all(|n| after.contains(n)), "round {i}: lost entries");
     }
 }
+
+/// The last "search indices opened" line of the node log, as JSON.
+fn last_open_report(home: &TestHome) -> serde_json::Value {
+    let log = home.log();
+    let line = log.lines().rev().find(|l| l.contains("search indices opened")).unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("no open report ({e}) in:\n{log}"))
+}
+
+/// `(rebuilt indices, replayed documents)` of the last start.
+fn replay_counts(home: &TestHome) -> (u64, u64) {
+    let r = last_open_report(home);
+    (r["rebuilt"].as_u64().unwrap_or(u64::MAX), r["replayed_documents"].as_u64().unwrap_or(u64::MAX))
+}
+
+/// Sends `_bulk` lines as `elastic`; the response, or the transport error.
+fn bulk(
+    client: &bulwark_testkit::Client,
+    password: &str,
+    lines: &[serde_json::Value],
+) -> Result<serde_json::Value, String> {
+    let mut body = String::new();
+    for l in lines {
+        body.push_str(&l.to_string());
+        body.push('\n');
+    }
+    let (status, _, bytes) = client
+        .send(
+            "POST",
+            "/_bulk?refresh=true",
+            Some(("elastic", password)),
+            Some("application/x-ndjson"),
+            body.into_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    if status != 200 || v["errors"] != false {
+        return Err(format!("{status}: {v}"));
+    }
+    Ok(v)
+}
+
+/// The ids of every document `path` (an index or alias) finds, sorted, duplicates kept.
+fn searched_ids(client: &bulwark_testkit::Client, password: &str, path: &str) -> Vec<String> {
+    let body = serde_json::json!({"size": 1000, "_source": false, "query": {"match_all": {}}});
+    let (status, v) = client
+        .call("POST", &format!("/{path}/_search?track_total_hits=true"), ("elastic", password), Some(&body))
+        .expect("search");
+    assert_eq!(status, 200, "{v}");
+    let hits = v["hits"]["hits"].as_array().cloned().unwrap_or_default();
+    assert_eq!(v["hits"]["total"]["value"].as_u64(), Some(hits.len() as u64), "{v}");
+    let mut ids: Vec<String> = hits.iter().filter_map(|h| h["_id"].as_str().map(str::to_owned)).collect();
+    ids.sort();
+    ids
+}
+
+fn ids(prefix: &str, range: std::ops::Range<u32>) -> Vec<String> {
+    range.map(|i| format!("{prefix}-{i:03}")).collect()
+}
+
+/// Everything a restart must find: `a` (also through the alias `al`) and `b` hold exactly the
+/// expected ids, each once, and `rewritten` documents carry the value the killed batch wrote.
+fn assert_searchable(
+    client: &bulwark_testkit::Client,
+    password: &str,
+    (a, b, rewritten): (&[String], &[String], u64),
+    when: &str,
+) {
+    let mut a = a.to_vec();
+    a.sort();
+    assert_eq!(searched_ids(client, password, "a"), a, "{when}: index a");
+    assert_eq!(searched_ids(client, password, "al"), a, "{when}: alias al");
+    assert_eq!(searched_ids(client, password, "b"), b, "{when}: index b");
+    let body = serde_json::json!({"query": {"term": {"v": 2}}});
+    let (status, v) = client.call("POST", "/a/_count", ("elastic", password), Some(&body)).expect("count");
+    assert_eq!((status, v["count"].as_u64()), (200, Some(rewritten)), "{when}: rewritten documents: {v}");
+}
+
+/// Issue 18: a `_bulk` killed after the store committed it and before the search index did
+/// (`indices.store-committed`) is replayed from the store's log at the next start: every
+/// acknowledged document — and the unacknowledged batch, which the store holds — is searchable
+/// exactly once, deletes and rewrites included. A clean restart replays nothing and rebuilds
+/// nothing; a missing or unreadable index directory is rebuilt from the store.
+#[test]
+fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
+    use serde_json::json;
+    let home = TestHome::new();
+    let s = bulwark_testkit::start_fresh(&home, &[]);
+    let (ca, password) = (s.ca.clone(), s.password.clone());
+    let mut lines = Vec::new();
+    for id in ids("a", 0..300) {
+        lines.push(json!({"index": {"_index": "a", "_id": id}}));
+        lines.push(json!({"v": 1, "text": format!("document {id}")}));
+    }
+    for id in ids("b", 0..100) {
+        lines.push(json!({"index": {"_index": "b", "_id": id}}));
+        lines.push(json!({"v": 1}));
+    }
+    bulk(&s.client, &password, &lines).expect("first bulk");
+    let deletes: Vec<_> =
+        ids("a", 0..10).into_iter().map(|id| json!({"delete": {"_index": "a", "_id": id}})).collect();
+    bulk(&s.client, &password, &deletes).expect("deletes");
+    let alias = json!({"actions": [{"add": {"index": "a", "alias": "al"}}]});
+    let (status, v) =
+        s.client.call("POST", "/_aliases", ("elastic", &password), Some(&alias)).expect("alias");
+    assert_eq!(status, 200, "{v}");
+    let mut expected_a = ids("a", 10..300);
+    let expected_b = ids("b", 0..100);
+    assert_searchable(&s.client, &password, (&expected_a, &expected_b, 0), "before any restart");
+    s.node.stop();
+    let store = home.path().join("data").join("store");
+    let store_copy = home.path().join("store-copy");
+    copy_dir(&store, &store_copy);
+
+    // Killed after the store committed the next bulk, before the search index saw it.
+    let mut node = Node::spawn(&home, &[], &[("BULWARK_TEST_CRASH_AT", "indices.store-committed")]);
+    let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(replay_counts(&home), (0, 0), "a clean restart replays and rebuilds nothing");
+    let mut lines = Vec::new();
+    for id in ids("a", 300..400) {
+        lines.push(json!({"index": {"_index": "a", "_id": id}}));
+        lines.push(json!({"v": 1}));
+    }
+    for id in ids("a", 10..20) {
+        lines.push(json!({"delete": {"_index": "a", "_id": id}}));
+    }
+    for id in ids("a", 20..30) {
+        lines.push(json!({"index": {"_index": "a", "_id": id}}));
+        lines.push(json!({"v": 2}));
+    }
+    let crashed = bulk(&client, &password, &lines);
+    assert!(crashed.is_err(), "the node answered instead of dying: {crashed:?}");
+    let status = node.wait_exit(Duration::from_secs(30)).expect("the node died at the crash point");
+    assert!(!status.success(), "{status}");
+    drop(node);
+    // The store committed the batch: it is there after the restart, once.
+    expected_a.retain(|id| !ids("a", 10..20).contains(id));
+    expected_a.extend(ids("a", 300..400));
+
+    let mut node = Node::spawn(&home, &[], &[]);
+    let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(replay_counts(&home), (0, 120), "the killed batch is replayed, nothing else");
+    assert_searchable(&client, &password, (&expected_a, &expected_b, 10), "after the crash");
+    node.stop();
+
+    let mut node = Node::spawn(&home, &[], &[]);
+    let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(replay_counts(&home), (0, 0), "the replay was committed");
+    assert_searchable(&client, &password, (&expected_a, &expected_b, 10), "after a clean restart");
+    node.stop();
+
+    // Missing, then unreadable: rebuilt from the store, saying so.
+    let indices = home.path().join("data").join("indices");
+    std::fs::remove_dir_all(&indices).expect("remove indices/");
+    let mut node = Node::spawn(&home, &[], &[]);
+    let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(replay_counts(&home).0, 2);
+    assert!(home.log().contains("there is no search index on disk"), "{}", home.log());
+    assert_searchable(&client, &password, (&expected_a, &expected_b, 10), "after losing the index directory");
+    node.stop();
+    for dir in std::fs::read_dir(&indices).expect("indices/").flatten() {
+        std::fs::write(dir.path().join("meta.json"), b"{not json").expect("damage meta.json");
+    }
+    let mut node = Node::spawn(&home, &[], &[]);
+    let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(replay_counts(&home).0, 2);
+    assert!(home.log().contains("cannot be opened"), "{}", home.log());
+    assert_searchable(
+        &client,
+        &password,
+        (&expected_a, &expected_b, 10),
+        "after damaging the index directory",
+    );
+    node.stop();
+
+    // The store put back as it was before the killed batch: the indices are ahead of it and are
+    // rebuilt to what it holds.
+    std::fs::remove_dir_all(&store).expect("remove the store");
+    copy_dir(&store_copy, &store);
+    let mut node = Node::spawn(&home, &[], &[]);
+    let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(replay_counts(&home).0, 2);
+    assert!(home.log().contains("ahead of the store"), "{}", home.log());
+    assert_searchable(&client, &password, (&ids("a", 10..300), &expected_b, 0), "after restoring the store");
+    node.stop();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("read the directory").flatten() {
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy a file");
+    }
+}

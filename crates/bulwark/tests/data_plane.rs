@@ -2,57 +2,41 @@
 //! 400 in Elasticsearch's shape (never a 5xx), index privileges filter what a user sees, and every
 //! acknowledged write survives `kill -9`.
 
-use std::time::Duration;
+use std::rc::Rc;
 
-use bulwark_testkit::{Node, TestHome, start_fresh};
+use bulwark_testkit::{Client, Node, TestHome, start_fresh};
 use serde_json::{Value, json};
 
 /// A JSON-over-HTTPS client for one node, as `elastic` or another user.
 struct Http {
-    client: reqwest::blocking::Client,
-    base: String,
+    client: Rc<Client>,
     user: String,
     password: String,
 }
 
 impl Http {
     fn new(port: u16, ca: &[u8], user: &str, password: &str) -> Http {
-        let cert = reqwest::Certificate::from_pem(ca).expect("CA PEM");
-        let client = reqwest::blocking::Client::builder()
-            .tls_certs_only([cert])
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client");
-        Http {
-            client,
-            base: format!("https://localhost:{port}"),
-            user: user.into(),
-            password: password.into(),
-        }
+        Http { client: Rc::new(Client::new(port, Some(ca))), user: user.into(), password: password.into() }
     }
 
     fn as_user(&self, user: &str, password: &str) -> Http {
-        Http {
-            client: self.client.clone(),
-            base: self.base.clone(),
-            user: user.into(),
-            password: password.into(),
-        }
+        Http { client: Rc::clone(&self.client), user: user.into(), password: password.into() }
+    }
+
+    /// `method path` with a raw body and content type: (status, raw body).
+    fn bytes(&self, method: &str, path: &str, body: &str, content_type: &str) -> (u16, Vec<u8>) {
+        let auth = Some((self.user.as_str(), self.password.as_str()));
+        let (status, _, body) = self
+            .client
+            .send(method, path, auth, Some(content_type), body.as_bytes().to_vec())
+            .expect("request");
+        (status, body)
     }
 
     /// `method path` with a raw body and content type: (status, JSON body or null).
     fn raw(&self, method: &str, path: &str, body: &str, content_type: &str) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let resp = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(&self.user, Some(&self.password))
-            .header("content-type", content_type)
-            .body(body.to_owned())
-            .send()
-            .expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().unwrap_or(Value::Null))
+        let (status, body) = self.bytes(method, path, body, content_type);
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
     fn json(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
@@ -630,15 +614,8 @@ fn bulk_require_alias_and_url_parameters() {
     let r = es.json("GET", "/real/_doc/1?filter_path=_source.a,found", Value::Null);
     assert_eq!(r.1, json!({"found": true, "_source": {"a": 1}}));
     // pretty, and the body in the URL.
-    let (status, text) = {
-        let resp = es
-            .client
-            .get(format!("{}/real/_count?pretty", es.base))
-            .basic_auth(&es.user, Some(&es.password))
-            .send()
-            .expect("request");
-        (resp.status().as_u16(), resp.text().expect("text"))
-    };
+    let (status, text) = es.bytes("GET", "/real/_count?pretty", "", "application/json");
+    let text = String::from_utf8(text).expect("text");
     assert_eq!(status, 200);
     assert!(text.starts_with("{\n  \"count\" : 1,") || text.starts_with("{\n  \"count\": 1,"), "{text}");
     let r = es.json(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use bulwark_client::{ClientError, EnrollmentClient};
 use bulwark_security::enrollment::EnrollmentToken;
-use bulwark_testkit::{Started, TestHome, command, free_port, run, start_fresh};
+use bulwark_testkit::{Client, Started, TestHome, command, free_port, run, start_fresh};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
@@ -25,32 +25,16 @@ fn sha256_hex(der: &[u8]) -> String {
     bulwark_pki::Fingerprint::of_der(der).to_string()
 }
 
-/// Raw HTTPS calls trusting the node's CA.
-struct Raw {
-    client: reqwest::blocking::Client,
-    port: u16,
-}
+/// Calls with an `Authorization` header of their own, trusting the node's CA.
+struct Raw(Client);
 
 impl Raw {
     fn new(s: &Started) -> Raw {
-        let cert = reqwest::Certificate::from_pem(&s.ca).unwrap();
-        let client = reqwest::blocking::Client::builder()
-            .tls_certs_only([cert])
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Raw { client, port: s.port }
+        Raw(Client::new(s.port, Some(&s.ca)))
     }
 
     fn call(&self, method: &str, path: &str, authorization: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("https://localhost:{}{path}", self.port);
-        let mut r = self.client.request(method.parse().unwrap(), url).header("Authorization", authorization);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().unwrap_or(Value::Null))
+        self.0.call_with(method, path, authorization, &[], body.as_ref()).expect("request")
     }
 }
 

@@ -1,29 +1,12 @@
 //! Settings that switch a security feature off are enforced on every path of the real node
 //! (issue 13: nothing accepted is silently ignored).
 
-use std::time::Duration;
-
-use bulwark_testkit::{Node, TestHome, start_fresh};
+use bulwark_testkit::{Client, Node, TestHome, start_fresh};
 use serde_json::{Value, json};
 
 /// `method path` with a JSON body and an `Authorization` header: (status, JSON body).
 fn call(port: u16, ca: &[u8], method: &str, path: &str, auth: &str, body: &Value) -> (u16, Value) {
-    let client = reqwest::blocking::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(ca).expect("CA")])
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    let resp = client
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
-            format!("https://localhost:{port}{path}"),
-        )
-        .header("authorization", auth)
-        .json(body)
-        .send()
-        .expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().unwrap_or(Value::Null))
+    Client::new(port, Some(ca)).call_with(method, path, auth, &[], Some(body)).expect("request")
 }
 
 fn basic(user: &str, password: &str) -> String {

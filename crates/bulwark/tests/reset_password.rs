@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use bulwark_testkit::{Node, TestHome, start_fresh};
+use bulwark_testkit::{Client, Node, TestHome, start_fresh};
 use serde_json::{Value, json};
 
 /// The password every test's native user starts with.
@@ -73,36 +73,24 @@ fn reset(home: &TestHome, args: &[&str]) -> Output {
     }
 }
 
-/// A plain HTTPS client for one node, for what the test kit's client does not do (PUT).
-struct Api {
-    client: reqwest::blocking::Client,
-    base: String,
-}
+/// What the tests ask of the node: a status, a JSON body, a `PUT`.
+struct Api(Client);
 
 impl Api {
     fn new(port: u16, ca: &[u8]) -> Api {
-        let cert = reqwest::Certificate::from_pem(ca).unwrap();
-        let client = reqwest::blocking::Client::builder()
-            .tls_certs_only([cert])
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Api { client, base: format!("https://localhost:{port}") }
+        Api(Client::new(port, Some(ca)))
     }
 
     fn status(&self, path: &str, user: &str, password: &str) -> u16 {
-        let r = self.client.get(format!("{}{path}", self.base)).basic_auth(user, Some(password));
-        r.send().unwrap().status().as_u16()
+        self.0.get(path, Some((user, password))).expect("request").0
     }
 
     fn get(&self, path: &str, user: &str, password: &str) -> Value {
-        let r = self.client.get(format!("{}{path}", self.base)).basic_auth(user, Some(password));
-        r.send().unwrap().json().unwrap()
+        self.0.get(path, Some((user, password))).expect("request").2
     }
 
     fn put(&self, path: &str, user: &str, password: &str, body: Value) -> u16 {
-        let r = self.client.put(format!("{}{path}", self.base)).basic_auth(user, Some(password)).json(&body);
-        r.send().unwrap().status().as_u16()
+        self.0.call("PUT", path, (user, password), Some(&body)).expect("request").0
     }
 }
 

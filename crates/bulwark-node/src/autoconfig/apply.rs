@@ -57,16 +57,24 @@ pub fn apply(
 }
 
 /// The addresses the settings bind or publish to (`network.host`, `http.host`,
-/// `transport.host`), so the certificates name them; wildcards and names that do not resolve
-/// add nothing.
+/// `transport.host`, and their `*.publish_host`), so the certificates name them; wildcards and
+/// names that do not resolve add nothing (a publish host that does not resolve stops the start:
+/// see `cluster::publish_address`).
 pub fn configured_ips(settings: &Settings) -> Vec<IpAddr> {
-    [settings.network_host.as_deref(), settings.http.host.as_deref(), settings.transport.host.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter_map(|h| crate::server::resolve_host(h, 0).ok())
-        .map(|a| a.ip())
-        .filter(|ip| !ip.is_unspecified())
-        .collect()
+    [
+        settings.network_host.as_deref(),
+        settings.http.host.as_deref(),
+        settings.transport.host.as_deref(),
+        settings.network_publish_host.as_deref(),
+        settings.http.publish_host.as_deref(),
+        settings.transport.publish_host.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|h| crate::server::resolve_host(h, 0).ok())
+    .map(|a| a.ip())
+    .filter(|ip| !ip.is_unspecified())
+    .collect()
 }
 
 /// What a home receives: `config/certs` files, keystore entries, the settings block.

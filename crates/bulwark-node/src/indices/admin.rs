@@ -71,8 +71,9 @@ impl Indices {
         };
         let metadata = encode(&meta)?;
         let (n, u, dir) = (name.clone(), meta.uuid.clone(), self.root.join(&meta.uuid));
+        let followed = self.followed.clone();
         let shard =
-            tokio::task::spawn_blocking(move || Shard::create(&n, &u, &dir, mapping, false))
+            tokio::task::spawn_blocking(move || Shard::create(&n, &u, &dir, mapping, false, &followed))
                 .await
                 .map_err(|e| ApiError::store(format!("creating the search index was interrupted: {e}")))??;
         let shard = Arc::new(shard);

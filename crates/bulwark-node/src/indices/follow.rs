@@ -3,8 +3,14 @@
 //! index service applies the store's events (documents, index creation and deletion) to its
 //! shards. Applying a document twice (the node that wrote it also applies it directly) is
 //! harmless: the shard keeps the newest `_seq_no` of each id.
+//!
+//! The follower also keeps the node's position in the store (`Indices::followed`): after the
+//! events of a batch are applied, it moves to the batch's last `Through` marker, so every entry up
+//! to it has reached the shards — by this follower, or on a single node by the writer that made
+//! it (which began its ticket before its entry existed; see `Shard::refresh`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use bulwark_store::AppliedEvent;
@@ -42,16 +48,34 @@ impl Indices {
                         Err(_) => break,
                     }
                 }
+                let through = events
+                    .iter()
+                    .filter_map(|e| match e {
+                        AppliedEvent::Through { log_index } => Some(*log_index),
+                        _ => None,
+                    })
+                    .max();
                 let Some(me) = weak.upgrade() else { return };
-                if me.store.members().len() <= 1 {
-                    // A single node applies its own writes as it makes them.
-                    continue;
-                }
-                if rebuild || events.iter().any(|e| matches!(e, AppliedEvent::Reset)) {
+                let mut reached = through.unwrap_or(0);
+                if me.store.members().len() <= 1 && me.store.leader() == Some(me.store.node_id()) {
+                    // The leader of a cluster of one made every write itself, and applied it to
+                    // its shards as it made it; after missed events the store's position is as
+                    // good as any marker. A node still joining also sees a membership of one (or
+                    // none) until the cluster's reaches it, but it does not lead: it applies what
+                    // it receives.
+                    if rebuild && let Ok(applied) = me.store.applied_index() {
+                        reached = reached.max(applied);
+                    }
+                } else if rebuild || events.iter().any(|e| matches!(e, AppliedEvent::Reset)) {
+                    // Read before the rebuild reads the state: everything up to it is in it.
+                    if let Ok(applied) = me.store.applied_index() {
+                        reached = reached.max(applied);
+                    }
                     me.follow_all().await;
-                    continue;
+                } else {
+                    me.follow(events).await;
                 }
-                me.follow(events).await;
+                me.followed.fetch_max(reached, Ordering::AcqRel);
             }
         });
     }
@@ -66,7 +90,7 @@ impl Indices {
                     self.apply_docs(std::mem::take(&mut docs)).await;
                     self.follow_index(&name).await;
                 }
-                AppliedEvent::Entry { .. } | AppliedEvent::Reset => {}
+                AppliedEvent::Entry { .. } | AppliedEvent::Reset | AppliedEvent::Through { .. } => {}
             }
         }
         self.apply_docs(docs).await;

@@ -7,6 +7,10 @@
 //! shard keeps, while writers overlap, the last `_seq_no` applied per id and skips an older
 //! write that arrives late. The table is cleared whenever no writer is in flight, and pruned of
 //! entries no in-flight writer can be older than.
+//!
+//! Every commit saves a position with the documents: the store's log index up to which every
+//! change of this index is in the commit (see [`Shard::refresh`]), so that a start replays only
+//! the entries after it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -35,12 +39,20 @@ impl Applied {
     }
 }
 
+/// What an in-flight writer began after.
+#[derive(Clone, Copy)]
+struct Began {
+    /// The highest `_seq_no` applied when it began (its own writes will all be higher).
+    seq_no: u64,
+    /// The store position followed when it began (its log entry will be later).
+    position: u64,
+}
+
 #[derive(Default)]
 struct Order {
     next_ticket: u64,
-    /// In-flight writers: ticket → the highest `_seq_no` applied when it began (its own writes
-    /// will all be higher).
-    in_flight: BTreeMap<u64, u64>,
+    /// In-flight writers by ticket.
+    in_flight: BTreeMap<u64, Began>,
     /// The highest `_seq_no` applied so far.
     max_applied: u64,
     /// Last `_seq_no` applied per id, kept while writers overlap.
@@ -63,6 +75,9 @@ pub(crate) struct Shard {
     written: AtomicU64,
     /// The write generation the last refresh made visible.
     refreshed: watch::Sender<u64>,
+    /// The store log index up to which every applied entry has reached the shards (shared by
+    /// every shard of the node; advanced by the store's `Through` events).
+    followed: Arc<AtomicU64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -70,19 +85,46 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shard {
-    /// Creates the tantivy index in `dir` (blocking).
+    /// Creates the tantivy index in `dir`, at the position followed now (blocking).
     pub(crate) fn create(
         name: &str,
         uuid: &str,
         dir: &Path,
         mapping: Mapping,
         closed: bool,
+        followed: &Arc<AtomicU64>,
     ) -> Result<Shard, IndexError> {
         if dir.exists() {
             let _ = std::fs::remove_dir_all(dir);
         }
-        let index = Index::create(name, dir, mapping)?;
-        Ok(Shard {
+        let mut index = Index::create(name, dir, mapping)?;
+        // Its creation is a later log entry: a start that finds it replays from here.
+        index.set_position(followed.load(Ordering::Acquire));
+        index.commit()?;
+        Ok(Shard::wrap(name, uuid, dir, index, closed, followed))
+    }
+
+    /// Opens the tantivy index in `dir` as last committed (blocking).
+    pub(crate) fn open(
+        name: &str,
+        uuid: &str,
+        dir: &Path,
+        closed: bool,
+        followed: &Arc<AtomicU64>,
+    ) -> Result<Shard, IndexError> {
+        let index = Index::open(name, dir)?;
+        Ok(Shard::wrap(name, uuid, dir, index, closed, followed))
+    }
+
+    fn wrap(
+        name: &str,
+        uuid: &str,
+        dir: &Path,
+        index: Index,
+        closed: bool,
+        followed: &Arc<AtomicU64>,
+    ) -> Shard {
+        Shard {
             name: name.to_owned(),
             uuid: uuid.to_owned(),
             dir: dir.to_path_buf(),
@@ -93,7 +135,8 @@ impl Shard {
             deleted: AtomicBool::new(false),
             written: AtomicU64::new(0),
             refreshed: watch::channel(0).0,
-        })
+            followed: followed.clone(),
+        }
     }
 
     /// The index, for searching.
@@ -116,24 +159,45 @@ impl Shard {
         let mut o = lock(&self.order);
         let id = o.next_ticket;
         o.next_ticket += 1;
-        let start = o.max_applied;
-        o.in_flight.insert(id, start);
+        let began = Began { seq_no: o.max_applied, position: self.followed.load(Ordering::Acquire) };
+        o.in_flight.insert(id, began);
         Ticket { shard: self.clone(), id }
     }
 
     /// Commits and makes every applied write visible (blocking).
+    ///
+    /// The commit saves the position up to which it holds every change: the log index the
+    /// node's indices followed, but not beyond where an in-flight writer began (its entry is
+    /// later than that, and not yet applied). A writer that finished applied its changes before
+    /// it ended, under the index lock this takes.
     pub(crate) fn refresh(&self) -> Result<(), IndexError> {
         if self.deleted.load(Ordering::Relaxed) {
             return Ok(());
         }
         let target = self.written.load(Ordering::Acquire);
-        self.write().refresh()?;
+        let mut index = self.write();
+        let position = {
+            let o = lock(&self.order);
+            let followed = self.followed.load(Ordering::Acquire);
+            o.in_flight.values().map(|b| b.position).min().map_or(followed, |p| p.min(followed))
+        };
+        index.set_position(position);
+        index.refresh()?;
+        drop(index);
         self.refreshed.send_if_modified(|r| {
             let changed = *r < target;
             *r = (*r).max(target);
             changed
         });
         Ok(())
+    }
+
+    /// Whether the committed position is `by` or more log entries behind the followed one (an
+    /// index nobody writes to still moves its position on, so that a start need not read the log
+    /// from far back, or rebuild the index once the log was compacted).
+    pub(crate) fn lags(&self, by: u64) -> bool {
+        let followed = self.followed.load(Ordering::Acquire);
+        self.read().committed_position().is_none_or(|p| followed.saturating_sub(p) >= by)
     }
 
     /// Whether a refresh would show something new.
@@ -202,7 +266,7 @@ impl Ticket {
             }
         }
         if o.recent.len() > PRUNE_AT {
-            let oldest = o.in_flight.values().copied().min().unwrap_or(u64::MAX);
+            let oldest = o.in_flight.values().map(|b| b.seq_no).min().unwrap_or(u64::MAX);
             o.recent.retain(|_, seq| *seq > oldest);
         }
         drop(o);
@@ -229,7 +293,8 @@ mod tests {
 
     fn shard() -> (tempfile::TempDir, Arc<Shard>) {
         let dir = tempfile::tempdir().unwrap();
-        let s = Shard::create("t", "u", &dir.path().join("u"), Mapping::new(), false).unwrap();
+        let followed = Arc::new(AtomicU64::new(0));
+        let s = Shard::create("t", "u", &dir.path().join("u"), Mapping::new(), false, &followed).unwrap();
         (dir, Arc::new(s))
     }
 
@@ -258,6 +323,28 @@ mod tests {
         s.refresh().unwrap();
         assert_eq!(value_of(&s, "1"), Some(2));
         assert_eq!(value_of(&s, "2"), Some(1));
+    }
+
+    #[test]
+    fn a_commit_never_claims_the_position_of_an_unfinished_writer() {
+        let (_d, s) = shard();
+        s.followed.store(10, Ordering::Release);
+        let writer = s.begin();
+        // The store applied entries 11 and 12; the writer's is one of them, not yet in the index.
+        s.followed.store(12, Ordering::Release);
+        s.refresh().unwrap();
+        assert_eq!(s.read().committed_position(), Some(10));
+        writer.apply(vec![put("1", 1, 0)]);
+        drop(writer);
+        s.refresh().unwrap();
+        assert_eq!(s.read().committed_position(), Some(12));
+        assert_eq!(value_of(&s, "1"), Some(1));
+        // Nothing written since: the position alone moves on when it lags.
+        s.followed.store(100, Ordering::Release);
+        assert!(s.lags(64));
+        s.refresh().unwrap();
+        assert_eq!(s.read().committed_position(), Some(100));
+        assert!(!s.lags(64));
     }
 
     #[test]

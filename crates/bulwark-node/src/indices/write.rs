@@ -284,6 +284,8 @@ impl Indices {
             }
         };
         drop(meta_guards);
+        // Committed in the store, not yet in the search index (tests kill the node here).
+        bulwark_keystore::crash_point("indices.store-committed");
 
         let mut changes: BTreeMap<String, Vec<Applied>> = BTreeMap::new();
         for (p, resp) in planned.into_iter().zip(responses.into_iter().skip(meta_count)) {

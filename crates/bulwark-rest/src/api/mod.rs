@@ -11,6 +11,7 @@ pub mod api_key;
 pub mod bulk;
 pub mod cat;
 pub mod cluster;
+pub mod coordination;
 pub mod document;
 pub mod enroll;
 pub mod index;

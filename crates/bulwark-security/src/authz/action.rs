@@ -51,6 +51,12 @@ actions! {
     SslRevoke = "cluster:admin/xpack/security/ssl/certificates/revoke",
     /// `GET /_ssl/certificates/_revoked` (ours)
     SslRevoked = "cluster:admin/xpack/security/ssl/certificates/revoked/get",
+    /// `GET /_cluster/state`
+    ClusterState = "cluster:monitor/state",
+    /// `POST /_cluster/voting_config_exclusions`
+    AddVotingConfigExclusions = "cluster:admin/voting_config/add_exclusions",
+    /// `DELETE /_cluster/voting_config_exclusions`
+    ClearVotingConfigExclusions = "cluster:admin/voting_config/clear_exclusions",
     /// `GET /_cat/nodes`
     NodesInfo = "cluster:monitor/nodes/info",
     PutUser = "cluster:admin/xpack/security/user/put",

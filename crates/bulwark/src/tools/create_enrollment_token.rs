@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use bulwark_keystore::Keystore;
 use bulwark_node::enrollment::{
-    HttpIdentity, TOKEN_VERSION, http_bind_address, http_identity, http_port, token_addresses,
-    transport_loopback_only,
+    HttpIdentity, TOKEN_VERSION, http_bind_address, http_identity, http_port, http_publish_address,
+    token_addresses, transport_loopback_only,
 };
 use bulwark_security::enrollment::{DEFAULT_TTL, EnrollmentScope, EnrollmentToken, new_key_name};
 use bulwark_settings::Settings;
@@ -115,7 +115,7 @@ pub fn run(globals: &Globals, args: CreateEnrollmentTokenArgs) -> anyhow::Result
         let temp = held.insert(TempUser::create(&globals.home, &settings, TEMP_USER_PREFIX)?);
         (temp.name.clone(), temp.password.clone())
     };
-    let result = create(&node, (&name, secret.expose_secret()), scope, ttl, args.force, adr, &identity);
+    let result = create(&node, (&name, &secret), scope, ttl, args.force, adr, &identity);
     let removed = lock(&slot).take().map_or(Ok(()), TempUser::remove);
     let token = result?;
     let mut out = std::io::stdout().lock();
@@ -178,8 +178,9 @@ fn reachable_addresses(
     identity: &HttpIdentity,
     scope: EnrollmentScope,
 ) -> anyhow::Result<Vec<String>> {
-    let bound =
-        http_bind_address(settings, http_port(settings)).map_err(|e| fail(exit::CONFIG, e.to_string()))?;
+    let bound = http_bind_address(settings, http_port(settings))
+        .and_then(|b| http_publish_address(settings, b))
+        .map_err(|e| fail(exit::CONFIG, e.to_string()))?;
     let addresses = token_addresses(bound, &identity.ip_sans, &bulwark_node::host::interface_addresses());
     if addresses.external.is_empty() {
         let why = if bound.ip().is_loopback() {
@@ -217,7 +218,7 @@ fn reachable_addresses(
 /// key and builds the token.
 fn create(
     node: &NodeApi,
-    auth: (&str, &str),
+    auth: (&str, &SecretString),
     scope: EnrollmentScope,
     ttl: Duration,
     force: bool,
@@ -233,9 +234,7 @@ fn create(
         "expiration": format!("{}ms", ttl.as_millis()),
         "role_descriptors": scope.role_descriptors(),
     });
-    let request =
-        node.client.post(node.url(&["_security", "api_key"])).basic_auth(auth.0, Some(auth.1)).json(&body);
-    let answer = node.send(request)?;
+    let answer = node.send(reqwest::Method::POST, &["_security", "api_key"], Some(auth), Some(&body))?;
     let cannot = |why: String| {
         fail(CANT_CREATE, format!("Unable to create enrollment token for scope [{scope}]: {why}"))
     };

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bulwark_client::{Answer, Credentials, NodeClient, NodeError, segment};
 use bulwark_security::authn::generate_password;
 use bulwark_security::authn::{PasswordHash, USERS_FILE, USERS_ROLES_FILE, UsersFile, UsersRolesFile};
 use bulwark_settings::{Home, Settings};
@@ -343,71 +344,42 @@ pub fn url_host(host: &str) -> String {
     }
 }
 
-/// A client for the node's API.
+/// A client for the node's API: bulwark-client's [`NodeClient`], driven by a small runtime (the
+/// tools are synchronous).
 pub struct NodeApi {
-    pub client: reqwest::blocking::Client,
-    pub base: reqwest::Url,
-    pub source: UrlSource,
+    client: NodeClient,
+    runtime: tokio::runtime::Runtime,
+    base: String,
+    source: UrlSource,
     /// The CA file trusted (for messages).
-    pub ca: Option<PathBuf>,
+    ca: Option<PathBuf>,
 }
 
-/// A response: status and JSON body (`Null` when there is none).
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-}
-
-impl Answer {
-    /// The reason in an Elasticsearch error body.
-    pub fn reason(&self) -> String {
-        let e = &self.body["error"];
-        [&e["reason"], &e["root_cause"][0]["reason"], &e["root_cause"][0]["type"], &e["type"], e]
-            .into_iter()
-            .find_map(Value::as_str)
-            .map_or_else(|| format!("HTTP status {}", self.status), str::to_owned)
-    }
-}
+/// Who a tool calls the node as: the temporary user, or nobody.
+pub type Auth<'a> = Option<(&'a str, &'a SecretString)>;
 
 impl NodeApi {
     pub fn new(home: &Home, settings: &Settings, url: &str, source: UrlSource) -> anyhow::Result<NodeApi> {
-        let base = reqwest::Url::parse(url)
+        let parsed = reqwest::Url::parse(url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
             .ok_or_else(|| fail(exit::USAGE, format!("[{url}] is not an http:// or https:// URL")))?;
-        let builder = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(35))
-            .no_proxy();
-        let (builder, ca) = if base.scheme() == "https" {
+        let base = parsed.as_str().trim_end_matches('/').to_owned();
+        let setup = |e: NodeError| fail(exit::CONFIG, format!("cannot set up the HTTPS client: {e}"));
+        let (client, ca) = if parsed.scheme() == "https" {
             let (certs, path) = trusted_cas(home, settings)?;
-            (builder.tls_certs_only(certs), Some(path))
+            (NodeClient::new(std::slice::from_ref(&base), &certs).map_err(setup)?, Some(path))
         } else {
-            (builder, None)
+            (NodeClient::plain_http(std::slice::from_ref(&base)).map_err(setup)?, None)
         };
-        let client = builder
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
-            .map_err(|e| fail(exit::CONFIG, format!("cannot set up the HTTPS client: {e}")))?;
-        Ok(NodeApi { client, base, source, ca })
+            .map_err(|e| fail(exit::IO_ERROR, format!("cannot start the HTTP client's runtime: {e}")))?;
+        Ok(NodeApi { client, runtime, base, source, ca })
     }
 
-    pub fn url(&self, segments: &[&str]) -> reqwest::Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
-    }
-
-    pub fn unreachable(&self, e: &reqwest::Error) -> anyhow::Error {
-        // The innermost cause says what happened ("Connection refused", "invalid peer
-        // certificate: UnknownIssuer"); the outer layers only repeat the URL.
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            detail = s.to_string();
-            source = s.source();
-        }
+    fn unreachable(&self, e: &NodeError) -> anyhow::Error {
         let trust = match &self.ca {
             Some(ca) => format!(", and that its HTTPS certificate is signed by the CA in [{}]", ca.display()),
             None => String::new(),
@@ -415,32 +387,38 @@ impl NodeApi {
         fail(
             exit::UNAVAILABLE,
             format!(
-                "cannot reach the node at [{}] ({}): {detail}. Check that the node is running and \
+                "cannot reach the node at [{}] ({}): {e}. Check that the node is running and \
                  listening there{trust}; pass --url to pick another address",
-                self.shown(),
+                self.base,
                 self.source.describe()
             ),
         )
     }
 
-    /// The base URL as typed (without the slash the parser adds).
+    /// The base URL as typed.
     pub fn shown(&self) -> &str {
-        self.base.as_str().trim_end_matches('/')
+        &self.base
     }
 
-    pub fn send(&self, request: reqwest::blocking::RequestBuilder) -> anyhow::Result<Answer> {
-        let resp = request.send().map_err(|e| self.unreachable(&e))?;
-        let status = resp.status().as_u16();
-        let body = resp.json().unwrap_or(Value::Null);
-        Ok(Answer { status, body })
+    /// `method /segments…` (each percent-encoded) as `auth`, with an optional JSON body: the
+    /// node's answer whatever its status.
+    pub fn send(
+        &self,
+        method: reqwest::Method,
+        segments: &[&str],
+        auth: Auth<'_>,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Answer> {
+        let path: String = segments.iter().map(|s| format!("/{}", segment(s))).collect();
+        let who = match auth {
+            Some((user, password)) => Credentials::Basic(user, password),
+            None => Credentials::None,
+        };
+        self.runtime.block_on(self.client.send(method, &path, who, body)).map_err(|e| self.unreachable(&e))
     }
 
-    pub fn get(&self, segments: &[&str], auth: Option<(&str, &str)>) -> anyhow::Result<Answer> {
-        let mut r = self.client.get(self.url(segments));
-        if let Some((u, p)) = auth {
-            r = r.basic_auth(u, Some(p));
-        }
-        self.send(r)
+    pub fn get(&self, segments: &[&str], auth: Auth<'_>) -> anyhow::Result<Answer> {
+        self.send(reqwest::Method::GET, segments, auth, None)
     }
 
     /// Any HTTP answer (without credentials: a 401) shows that the node is there and that TLS
@@ -454,7 +432,7 @@ impl NodeApi {
     /// [`CREDENTIAL_WAIT`] has passed. Polling is slow on purpose: every failed attempt counts
     /// towards the brute-force lockout of this client's address (which, past 5 × `max_failures`,
     /// locks every user out of it), and the tool must not lock the administrator out.
-    pub fn wait_for_credential(&self, auth: (&str, &str)) -> anyhow::Result<()> {
+    pub fn wait_for_credential(&self, auth: (&str, &SecretString)) -> anyhow::Result<()> {
         let started = Instant::now();
         std::thread::sleep(RELOAD_PERIOD);
         let last = loop {
@@ -488,7 +466,7 @@ impl NodeApi {
         ))
     }
 
-    pub fn check_health(&self, auth: (&str, &str), force: bool) -> anyhow::Result<()> {
+    pub fn check_health(&self, auth: (&str, &SecretString), force: bool) -> anyhow::Result<()> {
         let answer = self.get(&["_cluster", "health"], Some(auth))?;
         match (answer.status, answer.body["status"].as_str()) {
             (200, Some("red")) if !force => Err(fail(
@@ -511,9 +489,9 @@ pub fn not_ready(answer: &Answer) -> anyhow::Error {
     )
 }
 
-/// The CA certificates to trust for HTTPS: `config/certs/http_ca.crt`, else the PEM files of
+/// The CA certificates (DER) to trust for HTTPS: `config/certs/http_ca.crt`, else the PEM files of
 /// `xpack.security.http.ssl.certificate_authorities`.
-fn trusted_cas(home: &Home, settings: &Settings) -> anyhow::Result<(Vec<reqwest::Certificate>, PathBuf)> {
+fn trusted_cas(home: &Home, settings: &Settings) -> anyhow::Result<(Vec<Vec<u8>>, PathBuf)> {
     let auto = home.certs_dir().join("http_ca.crt");
     let candidates: Vec<PathBuf> = if auto.is_file() {
         vec![auto.clone()]
@@ -535,7 +513,7 @@ fn trusted_cas(home: &Home, settings: &Settings) -> anyhow::Result<(Vec<reqwest:
         let pem = std::fs::read(path).map_err(|e| {
             fail(exit::IO_ERROR, format!("cannot read the CA certificate [{}]: {e}", path.display()))
         })?;
-        let found = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        let found = bulwark_pki::certs_from_pem(&pem).map_err(|e| {
             fail(exit::CONFIG, format!("[{}] is not a PEM certificate file: {e}", path.display()))
         })?;
         if found.is_empty() {

@@ -255,7 +255,7 @@ fn online(
         let temp = held.insert(TempUser::create(&globals.home, settings, TEMP_USER_PREFIX)?);
         (temp.name.clone(), temp.password.clone())
     };
-    let result = node.change_password((&name, secret.expose_secret()), new.user, &password, new.args.force);
+    let result = node.change_password((&name, &secret), new.user, &password, new.args.force);
     let removed = lock(&slot).take().map_or(Ok(()), TempUser::remove);
     result?;
     let code = new.report(&password)?;
@@ -304,7 +304,7 @@ impl NodeApi {
     /// Waits for the temporary user, checks the cluster, and changes the password.
     fn change_password(
         &self,
-        auth: (&str, &str),
+        auth: (&str, &SecretString),
         user: &str,
         password: &SecretString,
         force: bool,
@@ -312,12 +312,12 @@ impl NodeApi {
         self.wait_for_credential(auth)?;
         self.check_health(auth, force)?;
         let body = serde_json::json!({ "password": password.expose_secret() });
-        let request = self
-            .client
-            .put(self.url(&["_security", "user", user, "_password"]))
-            .basic_auth(auth.0, Some(auth.1))
-            .json(&body);
-        let answer = self.send(request)?;
+        let answer = self.send(
+            reqwest::Method::PUT,
+            &["_security", "user", user, "_password"],
+            Some(auth),
+            Some(&body),
+        )?;
         match answer.status {
             200 => Ok(()),
             404 => Err(fail(

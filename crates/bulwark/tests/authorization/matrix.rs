@@ -62,6 +62,28 @@ const SEC: &str = "cluster:admin/xpack/security/";
 const ROWS: &[Row] = &[
     row("/", "cluster:monitor/main", ("GET", "/", ""), C("monitor"), Denied),
     row("/_cluster/health", "cluster:monitor/health", ("GET", "/_cluster/health", ""), C("monitor"), Denied),
+    row("/_cluster/state", "cluster:monitor/state", ("GET", "/_cluster/state", ""), C("monitor"), Denied),
+    row(
+        "/_cluster/state/{metrics}",
+        "cluster:monitor/state",
+        ("GET", "/_cluster/state/metadata", ""),
+        C("monitor"),
+        Denied,
+    ),
+    row(
+        "/_cluster/voting_config_exclusions",
+        "cluster:admin/voting_config/add_exclusions",
+        ("POST", "/_cluster/voting_config_exclusions?node_names=nobody", ""),
+        C("manage"),
+        Denied,
+    ),
+    row(
+        "/_cluster/voting_config_exclusions",
+        "cluster:admin/voting_config/clear_exclusions",
+        ("DELETE", "/_cluster/voting_config_exclusions?wait_for_removal=false", ""),
+        C("manage"),
+        Denied,
+    ),
     row("/_cat/health", "cluster:monitor/health", ("GET", "/_cat/health", ""), C("monitor"), Denied),
     row("/_cat/nodes", "cluster:monitor/nodes/info", ("GET", "/_cat/nodes", ""), C("monitor"), Denied),
     row(
