@@ -688,6 +688,13 @@ def load_small_docs(port: int, ctx, auth, index: str, docs: int) -> int:
     return sent
 
 
+def dir_bytes_file(f: pathlib.Path) -> int:
+    try:
+        return os.lstat(f).st_size
+    except OSError:
+        return 0
+
+
 def dir_bytes(d: pathlib.Path) -> int:
     """Apparent size of every file under `d`."""
     total = 0
@@ -1073,8 +1080,13 @@ class Bench:
                     log(f"   {label}: {docs:,} documents loaded in {time.perf_counter() - t0:.1f} s")
                 n.stop()
                 homes[(label, kind)] = n
-            out["variants"][label] = {"empty_s": [], "data_s": [],
-                                      "data_dir_bytes": dir_bytes(homes[(label, "data")].home / "data")}
+            data = homes[(label, "data")].home / "data"
+            parts = {"store/raft-log.redb": dir_bytes_file(data / "store" / "raft-log.redb"),
+                     "store/state.redb": dir_bytes_file(data / "store" / "state.redb"),
+                     "indices/": dir_bytes(data / "indices")}
+            total = dir_bytes(data)
+            parts["other"] = total - sum(parts.values())
+            out["variants"][label] = {"empty_s": [], "data_s": [], "data_dir_bytes": total, "data_parts": parts}
 
         def runner(label, kind):
             def fn():
@@ -1327,6 +1339,17 @@ def restart_section(r: dict, a) -> list[str]:
                          str(v.get("count_after"))])
     w(table(["Documents", "Binary", "Empty home: restart (best)", "Data home: restart (best)",
              "Data ÷ empty (best)", "Data ÷ empty (median)", "Data dir ÷ JSON sent", "`_count` after"], rows))
+    w("")
+    w("Where the data directory's bytes are, after loading (apparent sizes):")
+    w("")
+    prow = []
+    for key, x in rd.items():
+        for label, v in x["variants"].items():
+            parts = v.get("data_parts", {})
+            prow.append([f"{x['docs']:,}", names.get(label, label)]
+                        + [f"{parts.get(p, 0) / 1e6:,.1f} MB" for p in
+                           ("store/raft-log.redb", "store/state.redb", "indices/", "other")])
+    w(table(["Documents", "Binary", "`store/raft-log.redb`", "`store/state.redb`", "`indices/`", "other"], prow))
     w("")
     for key, x in rd.items():
         v = x["variants"]
@@ -1643,10 +1666,10 @@ def main() -> int:
             b.stop()
             if not a.keep:
                 shutil.rmtree(b.tmp, ignore_errors=True)
-        text = "\n".join(restart_section(r, a))
         out_raw = ROOT / "bench" / "out"
         out_raw.mkdir(exist_ok=True)
         (out_raw / "restart.json").write_text(json.dumps(r, indent=1, default=str))
+        text = "\n".join(restart_section(r, a))
         (out_raw / "restart.md").write_text(text + "\n")
         print(text)
         return 0

@@ -14,10 +14,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-import { Client } from '@elastic/elasticsearch';
 import puppeteer from 'puppeteer-core';
 
-import { binary, ready, startNode, waitFor } from './node.mjs';
+import { binary, clientFor, ready, startNode, waitFor } from './node.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -69,14 +68,7 @@ async function login(page, base, user, password) {
 
 before(async () => {
   node = await startNode();
-  client = new Client({
-    node: node.url,
-    auth: { username: 'elastic', password: node.password },
-    caFingerprint: node.fingerprint,
-    tls: { ca: node.ca },
-    requestTimeout: 30_000,
-  });
-  await ready(client);
+  client = await ready(clientFor(node));
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,

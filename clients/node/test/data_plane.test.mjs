@@ -4,23 +4,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Client, errors } from '@elastic/elasticsearch';
+import { errors } from '@elastic/elasticsearch';
 
-import { ready, startNode } from './node.mjs';
+import { clientFor, ready, startNode } from './node.mjs';
 
 let node;
 let client;
 
 before(async () => {
   node = await startNode();
-  client = new Client({
-    node: node.url,
-    auth: { username: 'elastic', password: node.password },
-    caFingerprint: node.fingerprint,
-    tls: { ca: node.ca },
-    requestTimeout: 30_000,
-  });
-  await ready(client);
+  client = await ready(clientFor(node));
 });
 
 after(async () => {
@@ -103,13 +96,7 @@ test('bulk: the helper, then per-item errors', async () => {
 
 test('a CA fingerprint that does not match is refused before any request is sent', async () => {
   const wrong = node.fingerprint.replace(/^../, node.fingerprint.startsWith('00') ? '11' : '00');
-  const pinned = new Client({
-    node: node.url,
-    auth: { username: 'elastic', password: node.password },
-    caFingerprint: wrong,
-    tls: { ca: node.ca },
-    maxRetries: 0,
-  });
+  const pinned = clientFor(node, { caFingerprint: wrong, maxRetries: 0 });
   await assert.rejects(pinned.info(), /fingerprint/i);
   await pinned.close();
 });

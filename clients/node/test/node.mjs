@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { Client } from '@elastic/elasticsearch';
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export function binary() {
@@ -126,6 +128,21 @@ export async function startNode() {
     await stop().catch(() => {}); // the first failure is the one to report
     throw e;
   }
+}
+
+/**
+ * The official client for `node` as `elastic`, pinning the CA by fingerprint; `options` override
+ * the defaults (e.g. a wrong `caFingerprint`).
+ */
+export function clientFor(node, options = {}) {
+  return new Client({
+    node: node.url,
+    auth: { username: 'elastic', password: node.password },
+    caFingerprint: node.fingerprint,
+    tls: { ca: node.ca },
+    requestTimeout: 30_000,
+    ...options,
+  });
 }
 
 /** Polls an authenticated request until the node answers (readiness). */

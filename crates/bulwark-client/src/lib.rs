@@ -15,6 +15,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+
 mod node;
 
 pub use node::{Answer, Credentials, NodeClient, NodeError, Reply, segment};

@@ -1,7 +1,7 @@
 //! `bulwark console start`: settings, secrets and certificate, the listener, the one-time setup
 //! link when unconfigured, then HTTPS (hyper over tokio-rustls) serving the console's router.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,19 +31,8 @@ pub struct StartOptions {
 }
 
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, ConsoleError> {
-    let ip: IpAddr = match host {
-        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        other => match other.trim_matches(['[', ']']).parse() {
-            Ok(ip) => ip,
-            Err(_) => (other, port)
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut a| a.next())
-                .map(|a| a.ip())
-                .ok_or_else(|| ConsoleError::Config(format!("[server.host]: cannot resolve [{other}]")))?,
-        },
-    };
-    Ok(SocketAddr::new(ip, port))
+    bulwark_settings::network::resolve_host(host, port)
+        .ok_or_else(|| ConsoleError::Config(format!("[server.host]: cannot resolve [{host}]")))
 }
 
 /// Runs the console until the process is stopped (Ctrl-C or SIGTERM).

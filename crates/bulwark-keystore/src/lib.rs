@@ -52,6 +52,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+
 mod atomic;
 mod crash;
 mod entries;

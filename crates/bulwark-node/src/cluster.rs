@@ -52,20 +52,11 @@ pub fn bind_address(settings: &Settings) -> Result<SocketAddr, NodeError> {
 /// `network.publish_host`) with the bound port; else the bound address, or for a wildcard bind
 /// the first address other hosts can reach (loopback when there is none).
 pub fn publish_address(settings: &Settings, bound: SocketAddr) -> Result<SocketAddr, NodeError> {
-    let configured = [
-        ("transport.publish_host", &settings.transport.publish_host),
-        ("network.publish_host", &settings.network_publish_host),
-    ]
-    .into_iter()
-    .find_map(|(key, v)| v.as_deref().map(|v| (key, v)));
-    if let Some((key, host)) = configured {
-        let addr = crate::server::resolve_host(host, bound.port())
-            .map_err(|e| NodeError::Config(format!("[{key}] [{host}]: {e}")))?;
-        if addr.ip().is_unspecified() {
-            return Err(NodeError::Config(format!(
-                "[{key}] is [{host}], a wildcard: the publish host is the one address other nodes are told to use; set it to an address of this host"
-            )));
-        }
+    let keys = [
+        ("transport.publish_host", settings.transport.publish_host.as_deref()),
+        ("network.publish_host", settings.network_publish_host.as_deref()),
+    ];
+    if let Some(addr) = crate::host::publish_host(&keys, bound.port())? {
         return Ok(addr);
     }
     if !bound.ip().is_unspecified() {

@@ -98,25 +98,11 @@ pub fn http_bind_address(settings: &Settings, port: u16) -> Result<SocketAddr, N
 /// The address HTTP clients are told to use: `http.publish_host` (else `network.publish_host`)
 /// with the port of `bound`, else `bound` itself. Enrollment tokens carry it.
 pub fn http_publish_address(settings: &Settings, bound: SocketAddr) -> Result<SocketAddr, NodeError> {
-    let configured = [
-        ("http.publish_host", &settings.http.publish_host),
-        ("network.publish_host", &settings.network_publish_host),
-    ]
-    .into_iter()
-    .find_map(|(key, v)| v.as_deref().map(|v| (key, v)));
-    match configured {
-        None => Ok(bound),
-        Some((key, host)) => {
-            let addr = crate::server::resolve_host(host, bound.port())
-                .map_err(|e| NodeError::Config(format!("[{key}] [{host}]: {e}")))?;
-            if addr.ip().is_unspecified() {
-                return Err(NodeError::Config(format!(
-                    "[{key}] is [{host}], a wildcard: a publish host is the one address others are told to use; set it to an address of this host"
-                )));
-            }
-            Ok(addr)
-        }
-    }
+    let keys = [
+        ("http.publish_host", settings.http.publish_host.as_deref()),
+        ("network.publish_host", settings.network_publish_host.as_deref()),
+    ];
+    Ok(crate::host::publish_host(&keys, bound.port())?.unwrap_or(bound))
 }
 
 /// Whether the transport layer is bound to loopback only (`transport.host` / `network.host`

@@ -26,7 +26,7 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bulwark_index::{Index, IndexError, Mapping, Query, Restrictions, SearchRequest, SearchResponse};
-use bulwark_rest::ApiError;
+use bulwark_rest::indices::DataError;
 use bulwark_rest::indices::{
     AliasMeta, BoxFuture, IndexMeta, IndexService, IndexStats, MetaChange, NodeStats, WriteOutcome,
     WriteRequest,
@@ -382,12 +382,12 @@ impl Indices {
     }
 
     /// Every index's stored metadata.
-    fn catalog_metas(&self) -> Result<Vec<(String, IndexMeta)>, ApiError> {
-        let all = self.store.indices().map_err(ApiError::from)?;
+    fn catalog_metas(&self) -> Result<Vec<(String, IndexMeta)>, DataError> {
+        let all = self.store.indices().map_err(DataError::from)?;
         all.into_iter()
             .map(|(name, v)| match serde_json::from_value(v) {
                 Ok(meta) => Ok((name, meta)),
-                Err(e) => Err(ApiError::store(format!("the metadata of index [{name}] is unreadable: {e}"))),
+                Err(e) => Err(DataError::Node(format!("the metadata of index [{name}] is unreadable: {e}"))),
             })
             .collect()
     }
@@ -427,7 +427,7 @@ fn interrupted(e: tokio::task::JoinError) -> IndexError {
 }
 
 impl IndexService for Indices {
-    fn catalog(&self) -> Result<Vec<(String, IndexMeta)>, ApiError> {
+    fn catalog(&self) -> Result<Vec<(String, IndexMeta)>, DataError> {
         self.catalog_metas()
     }
 
@@ -437,24 +437,24 @@ impl IndexService for Indices {
         settings: BTreeMap<String, Value>,
         mappings: Option<Value>,
         aliases: BTreeMap<String, AliasMeta>,
-    ) -> BoxFuture<'_, Result<IndexMeta, ApiError>> {
+    ) -> BoxFuture<'_, Result<IndexMeta, DataError>> {
         Box::pin(self.create(name, settings, mappings, aliases))
     }
 
-    fn delete_indices(&self, names: Vec<String>) -> BoxFuture<'_, Result<(), ApiError>> {
+    fn delete_indices(&self, names: Vec<String>) -> BoxFuture<'_, Result<(), DataError>> {
         Box::pin(self.delete(names))
     }
 
-    fn update_metadata(&self, changes: Vec<MetaChange>) -> BoxFuture<'_, Result<(), ApiError>> {
+    fn update_metadata(&self, changes: Vec<MetaChange>) -> BoxFuture<'_, Result<(), DataError>> {
         Box::pin(self.update_meta(changes))
     }
 
-    fn write(&self, request: WriteRequest) -> BoxFuture<'_, Vec<Result<WriteOutcome, ApiError>>> {
+    fn write(&self, request: WriteRequest) -> BoxFuture<'_, Vec<Result<WriteOutcome, DataError>>> {
         Box::pin(self.write_docs(request))
     }
 
-    fn get(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, ApiError> {
-        self.store.document(index, id).map_err(ApiError::from)
+    fn get(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, DataError> {
+        self.store.document(index, id).map_err(DataError::from)
     }
 
     fn search(
@@ -506,13 +506,13 @@ impl IndexService for Indices {
         })
     }
 
-    fn refresh(&self, indices: Vec<String>) -> BoxFuture<'_, Result<(), ApiError>> {
+    fn refresh(&self, indices: Vec<String>) -> BoxFuture<'_, Result<(), DataError>> {
         let shards = self.shards_of(&indices);
         Box::pin(async move {
             for shard in shards {
                 tokio::task::spawn_blocking(move || shard.refresh())
                     .await
-                    .map_err(|e| ApiError::store(format!("refresh was interrupted: {e}")))??;
+                    .map_err(|e| DataError::Node(format!("refresh was interrupted: {e}")))??;
             }
             Ok(())
         })

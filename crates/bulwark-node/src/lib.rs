@@ -1,6 +1,7 @@
 //! The node: settings, first-start auto-configuration, TLS, the HTTP server, shutdown.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod accept;
 pub mod admin;
 pub mod audit;

@@ -3,7 +3,7 @@
 //! body and idle timeouts, watched per connection, and `http.max_content_length` answered with 413.
 
 use std::convert::Infallible;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -26,22 +26,8 @@ use crate::watched::{Drained, GuardedBody, UnreadSlot, WatchedBody, WatchedIo};
 
 /// Resolves an Elasticsearch host value (`_local_`, `_site_`, `0.0.0.0`, an IP or a name).
 pub fn resolve_host(host: &str, port: u16) -> Result<SocketAddr, NodeError> {
-    let ip: IpAddr = match host {
-        "_local_" | "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        "_local:ipv6_" => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        "_site_" | "0.0.0.0" | "_global_" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        "::" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        other => match other.trim_matches(['[', ']']).parse() {
-            Ok(ip) => ip,
-            Err(_) => (other, port)
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut a| a.next())
-                .map(|a| a.ip())
-                .ok_or_else(|| NodeError::Config(format!("cannot resolve host [{other}]")))?,
-        },
-    };
-    Ok(SocketAddr::new(ip, port))
+    bulwark_settings::network::resolve_host(host, port)
+        .ok_or_else(|| NodeError::Config(format!("cannot resolve host [{host}]")))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, within `limits`.
@@ -266,11 +252,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn special_hosts() {
-        assert_eq!(resolve_host("_local_", 1).unwrap().to_string(), "127.0.0.1:1");
-        assert_eq!(resolve_host("0.0.0.0", 2).unwrap().to_string(), "0.0.0.0:2");
-        assert_eq!(resolve_host("::1", 3).unwrap().to_string(), "[::1]:3");
-        assert_eq!(resolve_host("[::1]", 3).unwrap().to_string(), "[::1]:3");
-        assert!(resolve_host("no-such-host.invalid", 1).is_err());
+    fn an_unresolvable_host_names_itself() {
+        let e = resolve_host("no-such-host.invalid", 1).unwrap_err().to_string();
+        assert!(e.contains("[no-such-host.invalid]"), "{e}");
     }
 }

@@ -8,6 +8,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
+
 /// Which characters a pattern treats as special.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Syntax {

@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use bulwark_index::IndexError;
 use bulwark_security::SecurityError;
 use bulwark_store::{Fault, StoreError};
+
+use crate::indices::DataError;
 use serde_json::json;
 
 /// The `WWW-Authenticate` challenges Elasticsearch sends with a 401.
@@ -148,9 +150,15 @@ impl ApiError {
         ApiError::new(ErrorType::ResourceNotFound, reason)
     }
 
-    /// 500 for a store failure (a bug or a broken disk: logged by the caller).
-    pub fn store(e: impl std::fmt::Display) -> ApiError {
-        ApiError::new(ErrorType::Internal, format!("the store failed: {e}"))
+    /// 500 for a store failure (a bug or a broken disk: logged by the caller). A [`StoreError`]
+    /// itself goes through `From`, which tells the caller's faults from the node's.
+    pub fn store(reason: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorType::Internal, format!("the store failed: {}", reason.into()))
+    }
+
+    /// 500: a record the node made could not be encoded to be stored.
+    pub fn encoding(e: serde_json::Error) -> ApiError {
+        ApiError::store(format!("cannot encode the record: {e}"))
     }
 
     /// 500: the node failed (`exception`).
@@ -219,23 +227,54 @@ impl ErrorType {
 /// store's words.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        if let StoreError::Unavailable { reason } = &e {
+        ApiError::of_store_error(&e)
+    }
+}
+
+impl From<DataError> for ApiError {
+    fn from(e: DataError) -> ApiError {
+        let reason = e.to_string();
+        let kind = match e {
+            DataError::Store(e) => return ApiError::of_store_error(&e),
+            DataError::Index(e) => return ApiError::of_index_error(&e),
+            DataError::Node(_) => return ApiError::store(reason),
+            DataError::IndexNotFound(_) => ErrorType::IndexNotFound,
+            DataError::AlreadyExists { .. } => ErrorType::ResourceAlreadyExists,
+            DataError::IndexClosed => ErrorType::IndexClosed,
+            DataError::VersionConflict(_) => ErrorType::VersionConflict,
+            DataError::DocumentMissing(_) => ErrorType::DocumentMissing,
+            DataError::SeveralWriteIndices { .. } => ErrorType::IllegalState,
+        };
+        ApiError::new(kind, reason)
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> ApiError {
+        ApiError::of_index_error(&e)
+    }
+}
+
+impl ApiError {
+    /// A store failure: 503 when the cluster cannot take it now, 500 when the node failed, 400
+    /// when the request was at fault.
+    fn of_store_error(e: &StoreError) -> ApiError {
+        if let StoreError::Unavailable { reason } = e {
             return ApiError::new(
                 ErrorType::ClusterBlock,
                 format!("blocked by: [SERVICE_UNAVAILABLE/2/no master]; {reason}"),
             );
         }
         match e.fault() {
-            Fault::Node => ApiError::store(e),
+            Fault::Node => ApiError::store(e.to_string()),
             Fault::Cluster => ApiError::new(ErrorType::Unavailable, e.to_string()),
             Fault::Caller => ApiError::illegal_argument(e.to_string()),
         }
     }
-}
 
-impl From<IndexError> for ApiError {
-    fn from(e: IndexError) -> ApiError {
-        ApiError::new(ErrorType::of_index_error(&e), e.reason())
+    /// A search index failure, typed by who is at fault.
+    fn of_index_error(e: &IndexError) -> ApiError {
+        ApiError::new(ErrorType::of_index_error(e), e.reason())
     }
 }
 

@@ -225,10 +225,67 @@ pub struct NodeStats {
     pub uptime_ms: u64,
 }
 
+/// Why the index service could not carry something out, typed by what happened; `error.rs` maps
+/// it to Elasticsearch's error type, reason and status (the node names none of them). Cheap to
+/// clone: one failed batch is every item's answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DataError {
+    /// The index does not exist.
+    #[error("no such index [{0}]")]
+    IndexNotFound(String),
+    /// An index of that name exists.
+    #[error("index [{name}/{uuid}] already exists")]
+    AlreadyExists {
+        /// The index name.
+        name: String,
+        /// The existing index's uuid.
+        uuid: String,
+    },
+    /// The index is closed.
+    #[error("closed")]
+    IndexClosed,
+    /// A write's guard (`if_seq_no`, `op_type=create`, …) does not hold; the reason names the
+    /// document and what was found.
+    #[error("{0}")]
+    VersionConflict(String),
+    /// An update of a document that does not exist, with no upsert.
+    #[error("[{0}]: document missing")]
+    DocumentMissing(String),
+    /// An alias would have more than one write index.
+    #[error("alias [{alias}] has more than one write index [{}]", indices.join(","))]
+    SeveralWriteIndices {
+        /// The alias.
+        alias: String,
+        /// Its write indices.
+        indices: Vec<String>,
+    },
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(Arc<bulwark_store::StoreError>),
+    /// The search index refused or failed.
+    #[error(transparent)]
+    Index(Arc<IndexError>),
+    /// The node failed (an interrupted task, unreadable metadata, an answer it did not expect).
+    #[error("{0}")]
+    Node(String),
+}
+
+impl From<bulwark_store::StoreError> for DataError {
+    fn from(e: bulwark_store::StoreError) -> DataError {
+        DataError::Store(Arc::new(e))
+    }
+}
+
+impl From<IndexError> for DataError {
+    fn from(e: IndexError) -> DataError {
+        DataError::Index(Arc::new(e))
+    }
+}
+
 /// The node's index service.
 pub trait IndexService: Send + Sync {
     /// Every index with its metadata, by name.
-    fn catalog(&self) -> Result<Vec<(String, IndexMeta)>, ApiError>;
+    fn catalog(&self) -> Result<Vec<(String, IndexMeta)>, DataError>;
     /// Creates index `name` (already validated) with settings, mapping and aliases.
     fn create_index(
         &self,
@@ -236,15 +293,15 @@ pub trait IndexService: Send + Sync {
         settings: BTreeMap<String, Value>,
         mappings: Option<Value>,
         aliases: BTreeMap<String, AliasMeta>,
-    ) -> BoxFuture<'_, Result<IndexMeta, ApiError>>;
+    ) -> BoxFuture<'_, Result<IndexMeta, DataError>>;
     /// Deletes indices with their documents.
-    fn delete_indices(&self, names: Vec<String>) -> BoxFuture<'_, Result<(), ApiError>>;
+    fn delete_indices(&self, names: Vec<String>) -> BoxFuture<'_, Result<(), DataError>>;
     /// Applies metadata changes, all or none.
-    fn update_metadata(&self, changes: Vec<MetaChange>) -> BoxFuture<'_, Result<(), ApiError>>;
+    fn update_metadata(&self, changes: Vec<MetaChange>) -> BoxFuture<'_, Result<(), DataError>>;
     /// Carries out writes in order; one answer per item.
-    fn write(&self, request: WriteRequest) -> BoxFuture<'_, Vec<Result<WriteOutcome, ApiError>>>;
+    fn write(&self, request: WriteRequest) -> BoxFuture<'_, Vec<Result<WriteOutcome, DataError>>>;
     /// The current document (real time: from the store, not the search index).
-    fn get(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, ApiError>;
+    fn get(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, DataError>;
     /// Searches concrete indices as one.
     fn search(
         &self,
@@ -267,7 +324,7 @@ pub trait IndexService: Send + Sync {
         filter: Query,
     ) -> BoxFuture<'_, Result<Vec<bool>, IndexError>>;
     /// Makes every write so far visible to searches.
-    fn refresh(&self, indices: Vec<String>) -> BoxFuture<'_, Result<(), ApiError>>;
+    fn refresh(&self, indices: Vec<String>) -> BoxFuture<'_, Result<(), DataError>>;
     /// The mapping searches use now, dynamic additions included.
     fn mapping(&self, index: &str) -> Option<Value>;
     /// Numbers about one index.

@@ -5,11 +5,13 @@
 //! of the wrong type is an error naming the setting, the file and the line.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod console;
 mod error;
 mod home;
 mod load;
 pub mod logs;
+pub mod network;
 pub mod raw;
 mod reader;
 pub mod secure;

@@ -307,7 +307,8 @@ impl Client {
     }
 
     /// `method path` with an `Authorization` header as given (`Basic …`, `ApiKey …`, `Bearer …`),
-    /// more `headers` and an optional JSON body: (status, JSON body; `Null` when it is not JSON).
+    /// more `headers` and an optional JSON body: (status, headers, JSON body; `Null` when it is
+    /// not JSON).
     pub fn call_with(
         &self,
         method: &str,
@@ -315,28 +316,9 @@ impl Client {
         authorization: &str,
         headers: &[(&str, &str)],
         body: Option<&serde_json::Value>,
-    ) -> Result<(u16, serde_json::Value), NodeError> {
-        let mut all = vec![("Authorization", authorization)];
-        all.extend_from_slice(headers);
-        if body.is_some() {
-            all.push(("Content-Type", "application/json"));
-        }
-        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let (status, _, body) = self.request(method, path, Credentials::None, &all, bytes)?;
-        Ok((status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)))
-    }
-
-    /// `method path` with an `Authorization` header as given and an optional JSON body:
-    /// (status, headers, JSON body; `Null` when it is not JSON), for tests that read the
-    /// answer's headers (`WWW-Authenticate`).
-    pub fn call_authorized(
-        &self,
-        method: &str,
-        path: &str,
-        authorization: &str,
-        body: Option<&serde_json::Value>,
     ) -> Result<(u16, HeaderMap, serde_json::Value), NodeError> {
         let mut all = vec![("Authorization", authorization)];
+        all.extend_from_slice(headers);
         if body.is_some() {
             all.push(("Content-Type", "application/json"));
         }

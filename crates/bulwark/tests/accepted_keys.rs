@@ -43,7 +43,8 @@ impl Ctx {
     ) -> (u16, Value) {
         let headers: Vec<(&str, &str)> = header.into_iter().collect();
         let body = (!body.is_null()).then_some(body);
-        self.client.call_with(method, path, auth, &headers, body).expect("request")
+        let (status, _, body) = self.client.call_with(method, path, auth, &headers, body).expect("request");
+        (status, body)
     }
 
     pub fn call(&self, auth: &str, method: &str, path: &str, body: &Value) -> (u16, Value) {

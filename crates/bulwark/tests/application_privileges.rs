@@ -27,7 +27,7 @@ fn has(s: &Started, auth: &str, privileges: &[&str], resources: &[&str]) -> Valu
         json!({"application": [{"application": "myapp", "privileges": privileges, "resources": resources}]});
     let (status, _, v) = s
         .client
-        .call_authorized("POST", "/_security/user/_has_privileges", auth, Some(&body))
+        .call_with("POST", "/_security/user/_has_privileges", auth, &[], Some(&body))
         .expect("request");
     assert_eq!(status, 200, "{v}");
     v["application"]["myapp"].clone()
@@ -162,7 +162,7 @@ fn stored_privileges_are_granted_by_roles_files_and_keys() {
     });
     assert_eq!(has(&s, &elastic, &["read", "write"], &["x"])["x"], json!({"read": true, "write": true}));
     // _privileges lists the applications.
-    let (_, _, p) = s.client.call_authorized("GET", "/_security/user/_privileges", &reader, None).unwrap();
+    let (_, _, p) = s.client.call_with("GET", "/_security/user/_privileges", &reader, &[], None).unwrap();
     assert_eq!(
         p["applications"],
         json!([{"application": "myapp", "privileges": ["read"], "resources": ["res/*"]}])

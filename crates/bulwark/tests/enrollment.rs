@@ -34,7 +34,9 @@ impl Raw {
     }
 
     fn call(&self, method: &str, path: &str, authorization: &str, body: Option<Value>) -> (u16, Value) {
-        self.0.call_with(method, path, authorization, &[], body.as_ref()).expect("request")
+        let (status, _, body) =
+            self.0.call_with(method, path, authorization, &[], body.as_ref()).expect("request");
+        (status, body)
     }
 }
 

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 /// `method path` with a JSON body and an `Authorization` header: (status, JSON body).
 fn call(port: u16, ca: &[u8], method: &str, path: &str, auth: &str, body: &Value) -> (u16, Value) {
-    Client::new(port, Some(ca)).call_with(method, path, auth, &[], Some(body)).expect("request")
+    let (status, _, body) =
+        Client::new(port, Some(ca)).call_with(method, path, auth, &[], Some(body)).expect("request");
+    (status, body)
 }
 
 fn basic(user: &str, password: &str) -> String {

@@ -20,8 +20,8 @@ fn call(s: &Started, user: (&str, &str), method: &str, path: &str, body: Value) 
     s.client.call(method, path, user, body.as_ref()).expect("request")
 }
 
-fn bearer(s: &Started, token: &str, method: &str, path: &str) -> (u16, reqwest::header::HeaderMap, Value) {
-    s.client.call_authorized(method, path, &format!("Bearer {token}"), None).expect("request")
+fn bearer(s: &Started, token: &str, method: &str, path: &str) -> (u16, bulwark_testkit::HeaderMap, Value) {
+    s.client.call_with(method, path, &format!("Bearer {token}"), &[], None).expect("request")
 }
 
 fn ok(s: &Started, user: (&str, &str), method: &str, path: &str, body: Value) -> Value {
@@ -102,10 +102,11 @@ fn tokens_are_created_used_refreshed_and_invalidated_as_in_elasticsearch() {
     // A token cannot change its user's password (Elasticsearch refuses it too).
     let (status, _, pw) = s
         .client
-        .call_authorized(
+        .call_with(
             "POST",
             "/_security/user/_password",
             &format!("Bearer {access}"),
+            &[],
             Some(&json!({"password": "another-long-password"})),
         )
         .unwrap();

@@ -1,14 +1,13 @@
 //! Index administration: creating and deleting indices, and changing their metadata (mapping,
 //! aliases, open/closed) through the store.
 
-use bulwark_rest::ErrorType;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bulwark_index::Mapping;
-use bulwark_rest::ApiError;
+use bulwark_rest::indices::DataError;
 use bulwark_rest::indices::{AliasMeta, IndexMeta, MetaChange};
 use bulwark_store::{Command, CommandResponse};
 use serde_json::Value;
@@ -21,16 +20,16 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
 }
 
-fn already_exists(name: &str, uuid: &str) -> ApiError {
-    ApiError::new(ErrorType::ResourceAlreadyExists, format!("index [{name}/{uuid}] already exists"))
+fn already_exists(name: &str, uuid: &str) -> DataError {
+    DataError::AlreadyExists { name: name.to_owned(), uuid: uuid.to_owned() }
 }
 
-fn not_found(name: &str) -> ApiError {
-    ApiError::new(ErrorType::IndexNotFound, format!("no such index [{name}]"))
+fn not_found(name: &str) -> DataError {
+    DataError::IndexNotFound(name.to_owned())
 }
 
-fn encode(meta: &IndexMeta) -> Result<Value, ApiError> {
-    serde_json::to_value(meta).map_err(|e| ApiError::store(format!("cannot encode index metadata: {e}")))
+fn encode(meta: &IndexMeta) -> Result<Value, DataError> {
+    serde_json::to_value(meta).map_err(|e| DataError::Node(format!("cannot encode index metadata: {e}")))
 }
 
 /// Stops using a shard and removes its files (off the async executor).
@@ -50,7 +49,7 @@ impl Indices {
         mut settings: BTreeMap<String, Value>,
         mappings: Option<Value>,
         aliases: BTreeMap<String, AliasMeta>,
-    ) -> Result<IndexMeta, ApiError> {
+    ) -> Result<IndexMeta, DataError> {
         let mapping = match &mappings {
             Some(v) => Mapping::from_json(v)?,
             None => Mapping::new(),
@@ -62,7 +61,7 @@ impl Indices {
             return Err(already_exists(&name, &existing.uuid));
         }
         let meta = IndexMeta {
-            uuid: new_uuid()?,
+            uuid: new_uuid().map_err(|e| DataError::Node(e.to_string()))?,
             creation_date: now_ms(),
             settings,
             mappings: mapping.to_json(),
@@ -75,7 +74,7 @@ impl Indices {
         let shard =
             tokio::task::spawn_blocking(move || Shard::create(&n, &u, &dir, mapping, false, &followed))
                 .await
-                .map_err(|e| ApiError::store(format!("creating the search index was interrupted: {e}")))??;
+                .map_err(|e| DataError::Node(format!("creating the search index was interrupted: {e}")))??;
         let shard = Arc::new(shard);
         // Visible to writers before the store has the index: a write that races the creation
         // is refused by the store (`index_not_found_exception`), never lost.
@@ -89,8 +88,8 @@ impl Indices {
                 let uuid = self.metadata(&name)?.map(|m| m.uuid).unwrap_or_default();
                 already_exists(&name, &uuid)
             }
-            Ok(other) => ApiError::store(format!("unexpected answer to an index creation: {other:?}")),
-            Err(e) => ApiError::from(e),
+            Ok(other) => DataError::Node(format!("unexpected answer to an index creation: {other:?}")),
+            Err(e) => DataError::from(e),
         };
         self.remove(&name);
         discard(shard).await;
@@ -98,13 +97,13 @@ impl Indices {
     }
 
     /// Deletes indices with their documents.
-    pub(crate) async fn delete(&self, names: Vec<String>) -> Result<(), ApiError> {
+    pub(crate) async fn delete(&self, names: Vec<String>) -> Result<(), DataError> {
         if names.is_empty() {
             return Ok(());
         }
         let _admin = self.admin.lock().await;
         let cmds = names.iter().map(|name| Command::DeleteIndex { name: name.clone() }).collect();
-        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::from)?;
+        self.store.write(Command::Batch(cmds)).await.map_err(DataError::from)?;
         for name in names {
             if let Some(shard) = self.remove(&name) {
                 tracing::info!(index = %name, uuid = %shard.uuid, "index deleted");
@@ -115,7 +114,7 @@ impl Indices {
     }
 
     /// Applies metadata changes, all in one store write or none.
-    pub(crate) async fn update_meta(&self, changes: Vec<MetaChange>) -> Result<(), ApiError> {
+    pub(crate) async fn update_meta(&self, changes: Vec<MetaChange>) -> Result<(), DataError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -177,7 +176,7 @@ impl Indices {
             }
             cmds.push(Command::UpdateIndexMetadata { name: name.clone(), metadata: encode(meta)? });
         }
-        self.store.write(Command::Batch(cmds)).await.map_err(ApiError::from)?;
+        self.store.write(Command::Batch(cmds)).await.map_err(DataError::from)?;
         for (shard, meta, _) in updated.values() {
             shard.closed.store(meta.closed, Ordering::Relaxed);
         }
@@ -188,7 +187,7 @@ impl Indices {
     fn check_write_indices(
         &self,
         updated: &BTreeMap<String, (Arc<Shard>, IndexMeta, Vec<Mapping>)>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), DataError> {
         let mut writers: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (name, meta) in self.catalog_metas()? {
             let meta = updated.get(&name).map_or(meta, |(_, m, _)| m.clone());
@@ -199,10 +198,9 @@ impl Indices {
             }
         }
         match writers.iter().find(|(_, w)| w.len() > 1) {
-            Some((alias, w)) => Err(ApiError::new(
-                ErrorType::IllegalState,
-                format!("alias [{alias}] has more than one write index [{}]", w.join(",")),
-            )),
+            Some((alias, w)) => {
+                Err(DataError::SeveralWriteIndices { alias: alias.clone(), indices: w.clone() })
+            }
             None => Ok(()),
         }
     }

@@ -119,7 +119,7 @@ impl Indices {
         let _admin = self.admin.lock().await;
         let meta = match self.metadata(name) {
             Ok(m) => m,
-            Err(e) => return tracing::warn!(index = %name, "cannot follow an index change: {}", e.reason),
+            Err(e) => return tracing::warn!(index = %name, "cannot follow an index change: {e}"),
         };
         let shard = self.shard(name);
         match (meta, shard) {

@@ -8,11 +8,10 @@
 //! retried `retry_on_conflict` times. An update of a document an earlier item of the same
 //! request wrote waits for a following round, so that it reads that write.
 
-use bulwark_rest::ErrorType;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
-use bulwark_rest::ApiError;
+use bulwark_rest::indices::DataError;
 use bulwark_rest::indices::{
     IfMatch, IndexMeta, Refresh, UpdateOp, WriteItem, WriteOp, WriteOutcome, WriteRequest, WriteResult,
 };
@@ -45,11 +44,11 @@ struct Planned {
 /// The result of one round: items for the next round.
 type Deferred = Vec<Pending>;
 
-fn index_not_found(name: &str) -> ApiError {
-    ApiError::new(ErrorType::IndexNotFound, format!("no such index [{name}]"))
+fn index_not_found(name: &str) -> DataError {
+    DataError::IndexNotFound(name.to_owned())
 }
 
-fn conflict(id: &str, plan: &Plan, current: Option<DocVersion>) -> ApiError {
+fn conflict(id: &str, plan: &Plan, current: Option<DocVersion>) -> DataError {
     let (guard, create) = match plan {
         Plan::Put { guard, create, .. } => (*guard, *create),
         Plan::Delete { guard } => (*guard, false),
@@ -71,7 +70,7 @@ fn conflict(id: &str, plan: &Plan, current: Option<DocVersion>) -> ApiError {
         ),
         (None, _) => format!("[{id}]: version conflict"),
     };
-    ApiError::new(ErrorType::VersionConflict, reason)
+    DataError::VersionConflict(reason)
 }
 
 /// Merges `patch` into `target` as Elasticsearch's partial update does (objects recursively,
@@ -103,16 +102,16 @@ pub(crate) fn merge(target: &mut Value, patch: &Value) -> bool {
 
 impl Indices {
     /// Carries out `request`; one answer per item, in order.
-    pub(crate) async fn write_docs(&self, request: WriteRequest) -> Vec<Result<WriteOutcome, ApiError>> {
+    pub(crate) async fn write_docs(&self, request: WriteRequest) -> Vec<Result<WriteOutcome, DataError>> {
         let WriteRequest { items, refresh, may_create } = request;
-        let mut results: Vec<Option<Result<WriteOutcome, ApiError>>> =
+        let mut results: Vec<Option<Result<WriteOutcome, DataError>>> =
             (0..items.len()).map(|_| None).collect();
-        let mut create_failed: BTreeMap<String, ApiError> = BTreeMap::new();
+        let mut create_failed: BTreeMap<String, DataError> = BTreeMap::new();
         for name in may_create {
             if self.shard(&name).is_none() {
                 match self.create(name.clone(), BTreeMap::new(), None, BTreeMap::new()).await {
                     Ok(_) => tracing::info!(index = %name, "created index on first write"),
-                    Err(e) if e.kind == ErrorType::ResourceAlreadyExists => {}
+                    Err(DataError::AlreadyExists { .. }) => {}
                     Err(e) => {
                         create_failed.insert(name, e);
                     }
@@ -154,7 +153,7 @@ impl Indices {
         }
         results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(ApiError::store("the write was not carried out"))))
+            .map(|r| r.unwrap_or_else(|| Err(DataError::Node("the write was not carried out".into()))))
             .collect()
     }
 
@@ -162,8 +161,8 @@ impl Indices {
     async fn round(
         &self,
         round: Vec<Pending>,
-        results: &mut [Option<Result<WriteOutcome, ApiError>>],
-        create_failed: &BTreeMap<String, ApiError>,
+        results: &mut [Option<Result<WriteOutcome, DataError>>],
+        create_failed: &BTreeMap<String, DataError>,
         touched: &mut BTreeMap<String, (Arc<Shard>, u64)>,
     ) -> Deferred {
         let mut deferred = Vec::new();
@@ -235,7 +234,7 @@ impl Indices {
                     }
                 }
                 Ok(None) => {}
-                Err(e) => tracing::warn!(index = %name, "cannot read index metadata: {}", e.reason),
+                Err(e) => tracing::warn!(index = %name, "cannot read index metadata: {e}"),
             }
         }
         let meta_count = cmds.len();
@@ -265,7 +264,8 @@ impl Indices {
             Ok(other) => {
                 tracing::error!("the store answered a batch with {other:?}");
                 for p in planned {
-                    results[p.pending.pos] = Some(Err(ApiError::store("unexpected answer to a batch")));
+                    results[p.pending.pos] =
+                        Some(Err(DataError::Node("unexpected answer to a batch".into())));
                 }
                 return deferred;
             }
@@ -276,7 +276,7 @@ impl Indices {
                 } else {
                     tracing::error!("a document write failed in the store: {e}");
                 }
-                let err = ApiError::from(e);
+                let err = DataError::from(e);
                 for p in planned {
                     results[p.pending.pos] = Some(Err(err.clone()));
                 }
@@ -340,7 +340,7 @@ impl Indices {
                 CommandResponse::NotFound => Err(index_not_found(&index)),
                 other => {
                     tracing::error!("the store answered a document write with {other:?}");
-                    Err(ApiError::store("unexpected answer to a document write"))
+                    Err(DataError::Node("unexpected answer to a document write".into()))
                 }
             };
             results[pending.pos] = Some(outcome);
@@ -367,7 +367,7 @@ impl Indices {
         shard: &Shard,
         id: &str,
         op: &WriteOp,
-    ) -> Result<Result<(Plan, bool), WriteOutcome>, ApiError> {
+    ) -> Result<Result<(Plan, bool), WriteOutcome>, DataError> {
         match op {
             WriteOp::Index { source, create, if_match } => {
                 let grew = check(shard, id, source)?;
@@ -390,8 +390,8 @@ impl Indices {
         shard: &Shard,
         id: &str,
         u: &UpdateOp,
-    ) -> Result<Result<(Plan, bool), WriteOutcome>, ApiError> {
-        let current = self.store.document(&shard.name, id).map_err(ApiError::from)?;
+    ) -> Result<Result<(Plan, bool), WriteOutcome>, DataError> {
+        let current = self.store.document(&shard.name, id).map_err(DataError::from)?;
         let by_user = u.if_match.seq_no.is_some();
         let (source, create, guard) = match current {
             Some(doc) => {
@@ -423,10 +423,7 @@ impl Indices {
                     (Some(upsert), _, _) => upsert.clone(),
                     (None, true, Some(doc)) => doc.clone(),
                     _ => {
-                        return Err(ApiError::new(
-                            ErrorType::DocumentMissing,
-                            format!("[{id}]: document missing"),
-                        ));
+                        return Err(DataError::DocumentMissing(id.to_owned()));
                     }
                 };
                 (source, !by_user, u.if_match)
@@ -437,19 +434,19 @@ impl Indices {
     }
 
     /// The stored metadata of `name`.
-    pub(crate) fn metadata(&self, name: &str) -> Result<Option<IndexMeta>, ApiError> {
-        match self.store.index(name).map_err(ApiError::from)? {
+    pub(crate) fn metadata(&self, name: &str) -> Result<Option<IndexMeta>, DataError> {
+        match self.store.index(name).map_err(DataError::from)? {
             None => Ok(None),
             Some(v) => serde_json::from_value(v)
                 .map(Some)
-                .map_err(|e| ApiError::store(format!("the metadata of index [{name}] is unreadable: {e}"))),
+                .map_err(|e| DataError::Node(format!("the metadata of index [{name}] is unreadable: {e}"))),
         }
     }
 }
 
 /// Checks `source` against the shard's mapping and adds the fields dynamic mapping maps;
 /// true if the mapping grew.
-fn check(shard: &Shard, id: &str, source: &Value) -> Result<bool, ApiError> {
+fn check(shard: &Shard, id: &str, source: &Value) -> Result<bool, DataError> {
     let update = shard.read().check(id, source)?;
     match update {
         Some(u) => {
@@ -460,8 +457,8 @@ fn check(shard: &Shard, id: &str, source: &Value) -> Result<bool, ApiError> {
     }
 }
 
-fn index_closed() -> ApiError {
-    ApiError::new(ErrorType::IndexClosed, "closed")
+fn index_closed() -> DataError {
+    DataError::IndexClosed
 }
 
 #[cfg(test)]

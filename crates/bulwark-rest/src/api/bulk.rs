@@ -16,7 +16,7 @@ use super::write::{
     refuse_unsupported,
 };
 use crate::caller::Caller;
-use crate::indices::{DataPlane, WriteItem, WriteOp, WriteRequest};
+use crate::indices::{DataError, DataPlane, WriteItem, WriteOp, WriteRequest};
 use crate::ndjson::{self, Line, token};
 use crate::resolve::Catalog;
 use crate::{ApiError, RestState};
@@ -268,7 +268,8 @@ pub async fn bulk(
             results
                 .get_mut(pos)
                 .and_then(Option::take)
-                .unwrap_or_else(|| Err(ApiError::store("the index service lost an item")))
+                .unwrap_or_else(|| Err(DataError::Node("the index service lost an item".into())))
+                .map_err(ApiError::from)
         });
         let body = match result {
             Ok(o) => {

@@ -20,7 +20,7 @@ use super::write::{
 };
 use crate::body::{self, validation};
 use crate::caller::Caller;
-use crate::indices::{DataPlane, UpdateOp, WriteItem, WriteOp, WriteOutcome, WriteRequest};
+use crate::indices::{DataError, DataPlane, UpdateOp, WriteItem, WriteOp, WriteOutcome, WriteRequest};
 use crate::resolve::{Catalog, index_closed, index_not_found};
 use crate::restrict;
 use crate::{ApiError, RestState};
@@ -37,7 +37,9 @@ async fn write_one(
 ) -> Result<WriteOutcome, ApiError> {
     let may_create = if auto_create { BTreeSet::from([item.index.clone()]) } else { BTreeSet::new() };
     let mut out = svc.write(WriteRequest { items: vec![item], refresh, may_create }).await;
-    out.pop().unwrap_or_else(|| Err(ApiError::store("the index service answered nothing")))
+    let answer =
+        out.pop().unwrap_or_else(|| Err(DataError::Node("the index service answered nothing".into())));
+    answer.map_err(ApiError::from)
 }
 
 /// A single-document index request: where, which id, and whether it may only create.

@@ -162,7 +162,7 @@ pub async fn node(
         && let Some(mut rec) = load_key(&state, id)?
     {
         enrollment::mark_used(&mut rec, now_millis());
-        let value = serde_json::to_value(&rec).map_err(ApiError::store)?;
+        let value = serde_json::to_value(&rec).map_err(ApiError::encoding)?;
         state
             .store
             .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.clone(), value })

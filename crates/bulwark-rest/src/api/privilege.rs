@@ -103,7 +103,7 @@ pub async fn put(State(state): State<RestState>, who: Caller, bytes: Bytes) -> R
         let created = existing.get(&d.application).is_none_or(|n| !n.contains_key(&d.name));
         let slot = out.entry(d.application.clone()).or_insert_with(|| json!({}));
         slot[d.name.as_str()] = json!({ "created": created });
-        let value = serde_json::to_value(d).map_err(ApiError::store)?;
+        let value = serde_json::to_value(d).map_err(ApiError::encoding)?;
         commands.push(Command::PutEntry {
             kind: EntryKind::ApplicationPrivilege,
             id: ApplicationPrivilegeDescriptor::id(&d.application, &d.name),
@@ -135,7 +135,7 @@ fn render(state: &RestState, app: Option<&str>, names: Option<&str>) -> Result<M
         let mut of_app = Map::new();
         for (n, d) in privileges {
             if names.is_empty() || names.iter().any(|p| matches(p, &n, Syntax::GLOB)) {
-                of_app.insert(n, serde_json::to_value(d).map_err(ApiError::store)?);
+                of_app.insert(n, serde_json::to_value(d).map_err(ApiError::encoding)?);
             }
         }
         if !of_app.is_empty() {

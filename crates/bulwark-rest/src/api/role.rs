@@ -52,7 +52,7 @@ async fn put_one(state: &RestState, name: &str, v: &Value) -> Result<bool, ApiEr
     let d = RoleDescriptor::from_json(name, v).map_err(ApiError::parse)?;
     crate::restrict::check_role_queries(name, &d)?;
     let existed = stored_role(state, name)?.is_some();
-    let value = serde_json::to_value(&d).map_err(ApiError::store)?;
+    let value = serde_json::to_value(&d).map_err(ApiError::encoding)?;
     state
         .store
         .write(Command::PutEntry { kind: EntryKind::Role, id: name.to_owned(), value })

@@ -145,7 +145,7 @@ pub(crate) async fn store_new_token(
     .await?;
     let (token, hash) = (token.0, token.1?);
     let stored = StoredServiceToken { hash: hash.as_str().to_owned(), creation: now_millis() };
-    let value = serde_json::to_value(&stored).map_err(ApiError::store)?;
+    let value = serde_json::to_value(&stored).map_err(ApiError::encoding)?;
     state
         .store
         .write(Command::PutEntry { kind: EntryKind::ServiceToken, id: qualified, value })

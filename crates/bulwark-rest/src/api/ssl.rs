@@ -61,10 +61,10 @@ pub async fn revoke(
     let id = record.id();
     let existing = state.store.get_entry(EntryKind::RevokedCertificate, &id).map_err(ApiError::from)?;
     if let Some(v) = existing {
-        let earlier: RevokedCertificate = serde_json::from_value(v).map_err(ApiError::store)?;
+        let earlier: RevokedCertificate = serde_json::from_value(v).map_err(ApiError::encoding)?;
         return Ok(Json(json!({ "revoked": false, "certificate": render(&earlier) })));
     }
-    let value = serde_json::to_value(&record).map_err(ApiError::store)?;
+    let value = serde_json::to_value(&record).map_err(ApiError::encoding)?;
     state
         .store
         .write(Command::PutEntry { kind: EntryKind::RevokedCertificate, id: id.clone(), value })

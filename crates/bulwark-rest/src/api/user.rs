@@ -145,7 +145,7 @@ pub async fn put(
         metadata,
         enabled,
     };
-    let value = serde_json::to_value(&user).map_err(ApiError::store)?;
+    let value = serde_json::to_value(&user).map_err(ApiError::encoding)?;
     write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
     state.authenticator.clear_cache(Some(&name));
     audit_change(&state, &who, "put_user", &name);
@@ -215,7 +215,7 @@ pub async fn change_password(
             ApiError::not_found(format!("user [{name}] does not exist in the native realm; file-realm users change passwords with `bulwark users passwd`"))
         })?;
         u.password_hash = hash.as_str().to_owned();
-        let value = serde_json::to_value(&u).map_err(ApiError::store)?;
+        let value = serde_json::to_value(&u).map_err(ApiError::encoding)?;
         write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
     }
     state.authenticator.clear_cache(Some(&name));
@@ -240,7 +240,7 @@ async fn set_enabled(
         let mut u =
             native(&state, &name)?.ok_or_else(|| ApiError::not_found(format!("user [{name}] not found")))?;
         u.enabled = enabled;
-        let value = serde_json::to_value(&u).map_err(ApiError::store)?;
+        let value = serde_json::to_value(&u).map_err(ApiError::encoding)?;
         write(&state, Command::PutEntry { kind: EntryKind::User, id: name.clone(), value }).await?;
     }
     state.authenticator.clear_cache(Some(&name));

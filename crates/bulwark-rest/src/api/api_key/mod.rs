@@ -143,7 +143,7 @@ pub(super) fn all_keys(state: &RestState) -> Result<Vec<(String, ApiKeyRecord)>,
 }
 
 async fn put(state: &RestState, id: &str, rec: &ApiKeyRecord) -> Result<(), ApiError> {
-    let value = serde_json::to_value(rec).map_err(ApiError::store)?;
+    let value = serde_json::to_value(rec).map_err(ApiError::encoding)?;
     state
         .store
         .write(Command::PutEntry { kind: EntryKind::ApiKey, id: id.to_owned(), value })
