@@ -66,3 +66,51 @@ def test_password_policy_and_reserved_users(node):
         as_user(node, "kibana_system", "kibana-system-password").security.authenticate()
     found = admin.security.query_user(query={"prefix": {"username": "kibana"}})
     assert [u["username"] for u in found["users"]] == ["kibana_system"]
+
+
+def reason(e):
+    return (e.value.status_code, e.value.body["error"]["type"], e.value.body["error"]["reason"])
+
+
+def test_elasticsearch_messages_for_self_reserved_and_mismatched_users(node):
+    admin = ready_client(hosts=[node.url], basic_auth=("elastic", node.password), ca_certs=node.ca)
+    admin.security.put_user(username="self_admin", password="self-admin-password", roles=["superuser"])
+    me = as_user(node, "self_admin", "self-admin-password")
+
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        me.security.disable_user(username="self_admin")
+    assert reason(e) == (400, "illegal_argument_exception",
+                         "users may not update the enabled status of their own account")
+    # Enabling oneself is refused just the same.
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        me.security.enable_user(username="self_admin")
+    assert reason(e) == (400, "illegal_argument_exception",
+                         "users may not update the enabled status of their own account")
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        me.security.put_user(username="self_admin", roles=["superuser"], enabled=False)
+    assert reason(e) == (400, "action_request_validation_exception",
+                         "Validation Failed: 1: native and reserved realm users may not update the enabled "
+                         "status of their own account;")
+    assert me.security.authenticate()["enabled"] is True
+
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.put_user(username="kibana_system", roles=["superuser"])
+    assert reason(e) == (400, "action_request_validation_exception",
+                         "Validation Failed: 1: user [kibana_system] is reserved and only the password can be changed;")
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.delete_user(username="elastic")
+    assert reason(e) == (400, "illegal_argument_exception", "user [elastic] is reserved and cannot be deleted")
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.delete_user(username="_system")
+    assert reason(e) == (400, "illegal_argument_exception", "user [_system] is internal")
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.disable_user(username="_xpack")
+    assert reason(e) == (400, "illegal_argument_exception", "user [_xpack] is internal")
+
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.perform_request("PUT", "/_security/user/body_path", headers={"content-type": "application/json"},
+                              body={"username": "other", "password": "a-long-enough-password", "roles": []})
+    assert e.value.status_code == 400
+    assert "[other]" in e.value.body["error"]["reason"] and "[body_path]" in e.value.body["error"]["reason"]
+    with pytest.raises(elasticsearch.NotFoundError):
+        admin.security.get_user(username="body_path")

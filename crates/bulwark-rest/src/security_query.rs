@@ -372,3 +372,35 @@ mod tests {
         assert_eq!(e.reason, "Query type [script] is not supported for User query");
     }
 }
+
+#[cfg(test)]
+mod role_name_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    struct Fields;
+    impl JsonFields for Fields {
+        const FIELDS: &'static [&'static str] = &["name", "description"];
+    }
+
+    #[test]
+    fn wildcard_on_name_matches_only_matching_roles() {
+        for (name, want) in [("admin_ops", true), ("viewer", false), ("xadmin", false)] {
+            let doc = json!({"name": name, "cluster": ["all"], "indices": [{"names": ["logs-*"], "privileges": ["read"]}],
+                "metadata": {}, "description": "admins"});
+            let doc = doc.as_object().cloned().unwrap_or_default();
+            let d = JsonDoc::<Fields>::new(name, &doc);
+            for q in [
+                json!({"wildcard": {"name": "admin*"}}),
+                json!({"wildcard": {"name": {"value": "admin*"}}}),
+                json!({"wildcard": {"name": {"wildcard": "admin*"}}}),
+                json!({"bool": {"filter": [{"wildcard": {"name": "admin*"}}]}}),
+                json!({"bool": {"must": [{"wildcard": {"name": "admin*"}}]}}),
+                json!({"bool": {"should": [{"wildcard": {"name": "admin*"}}]}}),
+            ] {
+                assert_eq!(matches(&q, &d, "Role").unwrap(), want, "{q} on {name}");
+            }
+        }
+    }
+}

@@ -104,6 +104,18 @@ pub const USER_FIELDS: &[&str] =
 /// The fields of `PUT /_security/user/{username}/_password`.
 pub const PASSWORD_FIELDS: &[&str] = &["password", "password_hash"];
 
+/// Whether `a` is the native-realm user `name` (Elasticsearch refuses such a caller disabling
+/// itself through `PUT /_security/user`).
+fn is_native_self(a: &Authentication, name: &str) -> bool {
+    a.lookup_realm.realm_type == "native" && a.user.username == name
+}
+
+/// Whether `name` is one of Elasticsearch's internal users (`_system`, `_xpack`, ...), which
+/// no API may modify.
+fn is_internal_username(name: &str) -> bool {
+    name.starts_with('_') && is_reserved_username(name)
+}
+
 /// `PUT|POST /_security/user/{username}`
 pub async fn put(
     State(state): State<RestState>,
@@ -111,21 +123,27 @@ pub async fn put(
     who: Caller,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    validate_username(&name).map_err(body::validation)?;
-    if is_reserved_username(&name) {
-        return Err(body::validation(format!(
-            "Username [{name}] is reserved and may not be used; change the password of a built-in user with the _password API"
-        )));
-    }
     let m = body::object(&bytes, true)?;
     body::known_fields(&m, "put_user_request", USER_FIELDS)?;
+    let enabled = body::opt_bool(&m, "enabled")?.unwrap_or(true);
+    // Elasticsearch's order: disabling oneself (a native-realm caller), then the name.
+    if !enabled && who.authn.as_ref().is_some_and(|a| is_native_self(a, &name)) {
+        return Err(body::validation(
+            "native and reserved realm users may not update the enabled status of their own account",
+        ));
+    }
+    if is_reserved_username(&name) {
+        return Err(body::validation(format!(
+            "user [{name}] is reserved and only the password can be changed"
+        )));
+    }
+    validate_username(&name).map_err(body::validation)?;
     if let Some(in_body) = opt_string(&m, "username")?.filter(|u| *u != name) {
         return Err(body::validation(format!(
             "the username in the body [{in_body}] does not match the username in the path [{name}]"
         )));
     }
     let metadata = body::user_metadata(&m)?.unwrap_or_default();
-    let enabled = body::opt_bool(&m, "enabled")?.unwrap_or(true);
     let existing = native(&state, &name)?;
     let hash = new_hash(&state, &m).await?;
     let password_hash = match (hash, &existing) {
@@ -174,6 +192,9 @@ pub async fn delete(
     Path(name): Path<String>,
     who: Caller,
 ) -> Result<Response, ApiError> {
+    if is_internal_username(&name) {
+        return Err(ApiError::illegal_argument(format!("user [{name}] is internal")));
+    }
     if is_reserved_username(&name) {
         return Err(ApiError::illegal_argument(format!("user [{name}] is reserved and cannot be deleted")));
     }
@@ -229,8 +250,13 @@ async fn set_enabled(
     enabled: bool,
     who: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    if who.authn.as_ref().is_some_and(|a| a.user.username == name) && !enabled {
-        return Err(body::validation("users may not update enabled status of their own account"));
+    if who.authn.as_ref().is_some_and(|a| a.user.username == name) {
+        return Err(ApiError::illegal_argument(
+            "users may not update the enabled status of their own account",
+        ));
+    }
+    if is_internal_username(&name) {
+        return Err(ApiError::illegal_argument(format!("user [{name}] is internal")));
     }
     if RESERVED_USERS.iter().any(|(u, _)| *u == name) {
         let hash = reserved(&state, &name)?.map(|e| e.password_hash).unwrap_or_default();
