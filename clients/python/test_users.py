@@ -114,3 +114,31 @@ def test_elasticsearch_messages_for_self_reserved_and_mismatched_users(node):
     assert "[other]" in e.value.body["error"]["reason"] and "[body_path]" in e.value.body["error"]["reason"]
     with pytest.raises(elasticsearch.NotFoundError):
         admin.security.get_user(username="body_path")
+
+
+def test_query_role_and_user_match_only_what_the_query_says(node):
+    admin = ready_client(hosts=[node.url], basic_auth=("elastic", node.password), ca_certs=node.ca)
+    for name in ["qr_admin_ops", "qr_admin_dev", "qr_viewer", "other_admin"]:
+        admin.security.put_role(name=name, cluster=["monitor"], description=f"role {name}", metadata={"n": name})
+    admin.security.put_user(username="qu_alice", password="qu-alice-password", roles=["qr_viewer"])
+    admin.security.put_user(username="qu_bob", password="qu-bob-password", roles=["qr_admin_ops"])
+
+    def roles(query, **kw):
+        return sorted(r["name"] for r in admin.security.query_role(query=query, size=100, **kw)["roles"])
+
+    assert roles({"wildcard": {"name": "qr_admin*"}}) == ["qr_admin_dev", "qr_admin_ops"]
+    assert roles({"wildcard": {"name": {"value": "qr_*_ops"}}}) == ["qr_admin_ops"]
+    assert roles({"bool": {"filter": [{"wildcard": {"name": "qr_*"}}],
+                           "must_not": [{"term": {"name": "qr_viewer"}}]}}) == ["qr_admin_dev", "qr_admin_ops"]
+    assert roles({"prefix": {"name": "qr_v"}}) == ["qr_viewer"]
+    assert roles({"term": {"metadata.n": "other_admin"}}) == ["other_admin"]
+    assert roles({"wildcard": {"name": "nothing*"}}) == []
+    # Without a query every (native) role is listed, and nothing else.
+    assert set(roles({"match_all": {}})) >= {"qr_admin_ops", "qr_admin_dev", "qr_viewer", "other_admin"}
+
+    def users(query):
+        return sorted(u["username"] for u in admin.security.query_user(query=query, size=100)["users"])
+
+    assert users({"wildcard": {"username": "qu_*"}}) == ["qu_alice", "qu_bob"]
+    assert users({"term": {"roles": "qr_admin_ops"}}) == ["qu_bob"]
+    assert users({"wildcard": {"roles": "qr_admin*"}}) == ["qu_bob"]

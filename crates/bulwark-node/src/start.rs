@@ -362,6 +362,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             ),
             store: store.clone(),
             password_hashing: security.password_hashing,
+            service_token_hashing: security.service_token_hashing,
             password_policy: PasswordPolicy::from_settings(&security.password_policy),
         };
         let enrollment = Arc::new(NodeEnrollment::new(

@@ -132,6 +132,9 @@ pub struct RestState {
     pub store: Arc<bulwark_store::Store>,
     /// How new passwords are hashed (`xpack.security.authc.password_hashing.algorithm`).
     pub password_hashing: bulwark_settings::values::PasswordHashing,
+    /// How new service token secrets are hashed
+    /// (`xpack.security.authc.service_token_hashing.algorithm`).
+    pub service_token_hashing: bulwark_settings::values::PasswordHashing,
     /// The rules new passwords must meet.
     pub password_policy: bulwark_security::authn::PasswordPolicy,
 }

@@ -123,6 +123,9 @@ pub struct SecuritySettings {
     pub transport_ssl: SslSettings,
     /// `xpack.security.authc.password_hashing.algorithm` (default bcrypt, cost 10).
     pub password_hashing: PasswordHashing,
+    /// `xpack.security.authc.service_token_hashing.algorithm` (default pbkdf2_stretch, 10000
+    /// iterations): how new service token secrets are hashed.
+    pub service_token_hashing: PasswordHashing,
     /// `xpack.security.authc.api_key.enabled` (default true).
     pub api_key_enabled: bool,
     /// `xpack.security.authc.token.enabled` as written (`None`: on when HTTP has TLS, as in
@@ -391,6 +394,9 @@ impl Settings {
             password_hashing: r
                 .parse("xpack.security.authc.password_hashing.algorithm")?
                 .unwrap_or(PasswordHashing::Bcrypt { cost: 10 }),
+            service_token_hashing: r
+                .parse("xpack.security.authc.service_token_hashing.algorithm")?
+                .unwrap_or(PasswordHashing::Pbkdf2Stretch { iterations: 10_000 }),
             api_key_enabled: r.bool("xpack.security.authc.api_key.enabled")?.unwrap_or(true),
             token_enabled: r.bool("xpack.security.authc.token.enabled")?,
             token_timeout: r

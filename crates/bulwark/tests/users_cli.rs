@@ -293,3 +293,18 @@ fn service_tokens_create_list_delete() {
     assert_eq!(mode(&home.config("service_tokens")), 0o600);
     no_strays(&home);
 }
+
+#[test]
+fn service_tokens_are_hashed_with_the_configured_algorithm() {
+    let home = TestHome::new();
+    home.write_settings("xpack.security.authc.service_token_hashing.algorithm: bcrypt4\n");
+    run(&home, &["service-tokens", "create", "elastic/kibana", "t1"]).ok();
+    let file = read(&home, "service_tokens");
+    assert!(file.starts_with("elastic/kibana/t1:$2b$04$"), "{file}");
+
+    // A value that is no hashing algorithm is a configuration error naming it; nothing is written.
+    home.write_settings("xpack.security.authc.service_token_hashing.algorithm: md5\n");
+    run(&home, &["service-tokens", "create", "elastic/kibana", "t2"]).fails(78, "[md5]");
+    assert_eq!(read(&home, "service_tokens"), file, "unchanged");
+    no_strays(&home);
+}

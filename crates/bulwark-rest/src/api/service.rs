@@ -15,8 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bulwark_security::authn::{
-    SERVICE_ACCOUNTS, SERVICE_TOKEN_HASHING, ServiceAccount, ServiceAccountToken, ServiceTokenId,
-    new_api_key_id, now_millis,
+    SERVICE_ACCOUNTS, ServiceAccount, ServiceAccountToken, ServiceTokenId, new_api_key_id, now_millis,
 };
 use bulwark_security::authz::reserved_role_descriptor;
 use bulwark_store::{Command, EntryKind};
@@ -138,8 +137,9 @@ pub(crate) async fn store_new_token(
 ) -> Result<ServiceAccountToken, ApiError> {
     let qualified = id.qualified_name();
     let token = ServiceAccountToken::generate(id)?;
+    let algorithm = state.service_token_hashing;
     let token = blocking("hashing", move || {
-        let hash = token.hash(SERVICE_TOKEN_HASHING);
+        let hash = token.hash(algorithm);
         (token, hash)
     })
     .await?;

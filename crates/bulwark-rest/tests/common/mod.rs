@@ -106,6 +106,7 @@ pub async fn state_with(security_enabled: bool) -> RestState {
         indexing_pressure: bulwark_rest::pressure::IndexingPressure::new(64 << 20),
         store,
         password_hashing: PasswordHashing::Bcrypt { cost: 4 },
+        service_token_hashing: PasswordHashing::Pbkdf2Stretch { iterations: 1000 },
         password_policy: bulwark_security::authn::PasswordPolicy::from_settings(
             &bulwark_settings::PasswordPolicySettings { min_length: 12, reject_common: true },
         ),

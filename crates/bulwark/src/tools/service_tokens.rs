@@ -2,7 +2,7 @@
 //! `elasticsearch-service-tokens` does.
 //!
 //! A token's secret is printed once, when it is created; the file keeps only its hash
-//! (PBKDF2_STRETCH), written atomically with mode 0600. A running node picks the changes up from
+//! (`xpack.security.authc.service_token_hashing.algorithm`, PBKDF2_STRETCH by default), written atomically with mode 0600. A running node picks the changes up from
 //! the file.
 
 use std::io::{self, Write};
@@ -10,12 +10,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bulwark_security::authn::{
-    SERVICE_TOKEN_HASHING, SERVICE_TOKENS_FILE, ServiceAccount, ServiceAccountToken, ServiceTokenId,
-    ServiceTokensFile,
+    SERVICE_TOKENS_FILE, ServiceAccount, ServiceAccountToken, ServiceTokenId, ServiceTokensFile,
 };
+use bulwark_settings::values::PasswordHashing;
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
+use super::node_admin::load_settings;
 use super::users::{realm_file_failure, stdout_failure, write_realm_file};
 use crate::Globals;
 use crate::exit::{self, fail, random_failure};
@@ -65,14 +66,16 @@ struct ListArgs {
 pub fn run(globals: &Globals, args: ServiceTokensArgs) -> anyhow::Result<ExitCode> {
     let path = globals.home.config_dir().join(SERVICE_TOKENS_FILE);
     match args.command {
-        ServiceTokensCommand::Create(a) => create(&path, &a),
+        ServiceTokensCommand::Create(a) => {
+            create(&path, &a, load_settings(globals)?.security.service_token_hashing)
+        }
         ServiceTokensCommand::Delete(a) => delete(&path, &a),
         ServiceTokensCommand::List(a) => list(&path, a.principal.as_deref()),
     }?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn create(path: &Path, args: &TokenArgs) -> anyhow::Result<()> {
+fn create(path: &Path, args: &TokenArgs, algorithm: PasswordHashing) -> anyhow::Result<()> {
     let id = token_id(args)?;
     let mut file = ServiceTokensFile::load(path).map_err(realm_file_failure)?;
     if file.contains(&id) {
@@ -82,7 +85,7 @@ fn create(path: &Path, args: &TokenArgs) -> anyhow::Result<()> {
         ));
     }
     let token = ServiceAccountToken::generate(id).map_err(random_failure)?;
-    file.insert(token.id(), token.hash(SERVICE_TOKEN_HASHING).map_err(random_failure)?);
+    file.insert(token.id(), token.hash(algorithm).map_err(random_failure)?);
     write_realm_file(path, &file.to_file_string())?;
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "SERVICE_TOKEN {} = {}", token.id().qualified_name(), token.to_bearer().expose_secret())

@@ -433,6 +433,7 @@ pub const SETTINGS: &[(&str, Check)] = setting_rows![
     "xpack.security.transport.ssl.supported_protocols" => "crates/bulwark-node/src/tls.rs",
     "xpack.security.transport.ssl.cipher_suites" => "crates/bulwark-node/src/tls.rs",
     "xpack.security.authc.password_hashing.algorithm" => "crates/bulwark/tests/users_cli.rs",
+    "xpack.security.authc.service_token_hashing.algorithm" => "crates/bulwark/tests/users_cli.rs",
     "xpack.security.authc.api_key.enabled" => "crates/bulwark/tests/fail_closed.rs",
     "xpack.security.authc.token.enabled" => "crates/bulwark/tests/tokens.rs",
     "xpack.security.authc.token.timeout" => "crates/bulwark/tests/tokens.rs",
