@@ -207,3 +207,27 @@ def test_grant_and_ownership(node):
     node.secrets.append(by_token["api_key"])
     assert admin.security.get_api_key(id=by_token["id"])["api_keys"][0]["username"] == "bob"
     admin.security.invalidate_api_key(ids=[by_token["id"]])
+
+
+def test_index_synonym_and_updates_that_change_nothing(node):
+    admin = admin_client(node)
+    key = admin.security.create_api_key(name="noop-key", metadata={"team": "a"}, role_descriptors={
+        "r": {"index": [{"names": "logs-*", "privileges": ["read"]}]}})
+    got = admin.security.get_api_key(id=key["id"])["api_keys"][0]
+    assert got["role_descriptors"]["r"]["indices"][0]["names"] == ["logs-*"]
+    assert "index" not in got["role_descriptors"]["r"]
+
+    # The same descriptors, written differently, and the same metadata: nothing changes.
+    same = {"r": {"indices": [{"names": ["logs-*"], "privileges": ["read"]}], "cluster": []}}
+    assert admin.security.update_api_key(id=key["id"], role_descriptors=same, metadata={"team": "a"})["updated"] is False
+    assert admin.security.update_api_key(id=key["id"])["updated"] is False
+    bulk = admin.security.bulk_update_api_keys(ids=[key["id"]], metadata={"team": "a"})
+    assert bulk["updated"] == [] and bulk["noops"] == [key["id"]]
+
+    assert admin.security.update_api_key(id=key["id"], metadata={"team": "b"})["updated"] is True
+    changed = {"r": {"index": [{"names": ["logs-*", "metrics-*"], "privileges": ["read"]}]}}
+    bulk = admin.security.bulk_update_api_keys(ids=[key["id"]], role_descriptors=changed)
+    assert bulk["updated"] == [key["id"]] and bulk["noops"] == []
+    got = admin.security.get_api_key(id=key["id"])["api_keys"][0]
+    assert got["role_descriptors"]["r"]["indices"][0]["names"] == ["logs-*", "metrics-*"]
+    assert got["metadata"] == {"team": "b"}

@@ -56,7 +56,8 @@ pub struct ApplicationPrivileges {
 pub struct RoleDescriptor {
     #[serde(default)]
     pub cluster: Vec<String>,
-    #[serde(default)]
+    /// `indices`, or Elasticsearch's synonym `index`.
+    #[serde(default, alias = "index")]
     pub indices: Vec<IndicesPrivileges>,
     #[serde(default)]
     pub applications: Vec<ApplicationPrivileges>,
@@ -96,7 +97,7 @@ impl RoleDescriptor {
 /// Checks every `field_security` of a descriptor, so that a malformed one is reported by
 /// role and field rather than by the deserializer.
 fn check_field_security(role: &str, v: &Value) -> Result<(), String> {
-    let Some(Value::Array(groups)) = v.get("indices") else { return Ok(()) };
+    let Some(Value::Array(groups)) = v.get("indices").or_else(|| v.get("index")) else { return Ok(()) };
     for g in groups {
         let Some(fs) = g.get("field_security") else { continue };
         let Value::Object(fs) = fs else {

@@ -200,12 +200,18 @@ fn expiration_field(m: &Map<String, Value>) -> Result<Option<i64>, ApiError> {
 }
 
 /// An optional `role_descriptors` object: role name to descriptor, each parsed and compiled as
-/// a role is (unknown fields and privileges are refused). Stored as given.
+/// a role is (unknown fields and privileges are refused). Stored as given, but for
+/// Elasticsearch's synonym `index`, stored (and shown) as `indices`.
 fn role_descriptors_field(m: &Map<String, Value>) -> Result<Option<Map<String, Value>>, ApiError> {
-    let Some(rds) = opt_object(m, "role_descriptors")? else { return Ok(None) };
-    for (role, d) in &rds {
+    let Some(mut rds) = opt_object(m, "role_descriptors")? else { return Ok(None) };
+    for (role, d) in &mut rds {
         let parsed = RoleDescriptor::from_json(role, d).map_err(ApiError::parse)?;
         crate::restrict::check_role_queries(role, &parsed)?;
+        if let Some(o) = d.as_object_mut()
+            && let Some(groups) = o.remove("index")
+        {
+            o.insert("indices".into(), groups);
+        }
     }
     Ok(Some(rds))
 }

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use bulwark_security::authn::{Authentication, now_millis};
+use bulwark_security::authz::RoleDescriptor;
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -35,6 +36,18 @@ fn key_update(m: &Map<String, Value>, object: &str, extra: &[&str]) -> Result<Ke
     Ok(KeyUpdate { role_descriptors: role_descriptors_field(m)?, metadata, expiration: expiration_field(m)? })
 }
 
+/// Whether two sets of role descriptors mean the same, compared as Elasticsearch compares them:
+/// parsed (`"names": "a"` is `["a"]`, an absent list is an empty one), not as written.
+fn same_descriptors(old: &Map<String, Value>, new: &Map<String, Value>) -> bool {
+    old.len() == new.len()
+        && old.iter().all(|(name, d)| {
+            new.get(name).is_some_and(|n| {
+                matches!((RoleDescriptor::from_json(name, d), RoleDescriptor::from_json(name, n)),
+                    (Ok(a), Ok(b)) if a == b)
+            })
+        })
+}
+
 /// Applies an update to one key the caller owns; whether anything changed.
 async fn update_one(
     state: &RestState,
@@ -54,7 +67,7 @@ async fn update_one(
         return Err(ApiError::illegal_argument(format!("cannot update expired API key [{id}]")));
     }
     let mut new = old.clone();
-    if let Some(rd) = &u.role_descriptors {
+    if let Some(rd) = u.role_descriptors.as_ref().filter(|rd| !same_descriptors(&old.role_descriptors, rd)) {
         new.role_descriptors = rd.clone();
     }
     if let Some(md) = &u.metadata {
