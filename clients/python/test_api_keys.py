@@ -231,3 +231,31 @@ def test_index_synonym_and_updates_that_change_nothing(node):
     got = admin.security.get_api_key(id=key["id"])["api_keys"][0]
     assert got["role_descriptors"]["r"]["indices"][0]["names"] == ["logs-*", "metrics-*"]
     assert got["metadata"] == {"team": "b"}
+
+
+def test_manage_own_api_key_invalidates_only_as_elasticsearch_allows(node):
+    admin = admin_client(node)
+    admin.security.put_role(name="own_keys_only", cluster=["manage_own_api_key"])
+    admin.security.put_user(username="carol", password="carols-long-password", roles=["own_keys_only"])
+    carol = as_user(node, "carol", "carols-long-password")
+    theirs = admin.security.create_api_key(name="admins-key")
+    first = carol.security.create_api_key(name="carol-1")
+    second = carol.security.create_api_key(name="carol-2")
+    denied = ("action [cluster:admin/xpack/security/api_key/invalidate] is unauthorized for user [carol] with "
+              "effective roles [own_keys_only], this action is granted by the cluster privileges "
+              "[manage_api_key,manage_security,all]")
+    for request in [{"ids": [theirs["id"]]}, {"ids": [first["id"]]}, {"name": "admins-key"},
+                    {"username": "elastic"}, {"realm_name": "default_native"},
+                    {"username": "elastic", "realm_name": "reserved"},
+                    {"username": "carol", "realm_name": "reserved"}]:
+        with pytest.raises(elasticsearch.AuthorizationException) as e:
+            carol.security.invalidate_api_key(**request)
+        assert e.value.status_code == 403 and e.value.body["error"]["reason"] == denied, request
+    assert with_key(node, theirs["encoded"]).security.authenticate()["username"] == "elastic"
+
+    out = carol.security.invalidate_api_key(username="carol", realm_name="default_native")
+    assert sorted(out["invalidated_api_keys"]) == sorted([first["id"], second["id"]])
+    third = carol.security.create_api_key(name="carol-3")
+    assert carol.security.invalidate_api_key(owner=True, name="carol-3")["invalidated_api_keys"] == [third["id"]]
+    with pytest.raises(elasticsearch.AuthenticationException):
+        with_key(node, first["encoded"]).security.authenticate()

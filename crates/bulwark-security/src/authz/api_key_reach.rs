@@ -9,8 +9,8 @@
 
 use serde_json::{Map, Value};
 
-use super::decision::Authorizer;
-use super::privilege::{ClusterGrant, ClusterPrivilege};
+use super::decision::{Authorizer, effective_role_names};
+use super::privilege::{ClusterGrant, ClusterPrivilege, cluster_privileges_granting};
 use super::{Action, Role};
 use crate::SecurityError;
 use crate::authn::Authentication;
@@ -65,6 +65,23 @@ pub fn check_only_itself(
         k.id,
         authn.user.username
     )))
+}
+
+/// Elasticsearch's refusal of a request `manage_own_api_key` does not cover (an invalidation
+/// that neither sets `owner` nor names the caller's own user and realm): the privileges named
+/// are those that would grant it.
+pub fn beyond_own_keys(authn: &Authentication, action: Action) -> SecurityError {
+    let granting: Vec<&str> = cluster_privileges_granting(action.name())
+        .into_iter()
+        .filter(|p| *p != ClusterPrivilege::ManageOwnApiKey.name())
+        .collect();
+    SecurityError::Forbidden(format!(
+        "action [{}] is unauthorized for user [{}] with effective roles [{}], this action is granted by the cluster privileges [{}]",
+        action.name(),
+        authn.user.username,
+        effective_role_names(authn).join(","),
+        granting.join(",")
+    ))
 }
 
 /// Whether `authn` may create a key with these role descriptors: a user may; an API key may

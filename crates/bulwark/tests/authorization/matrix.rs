@@ -201,7 +201,7 @@ const ROWS: &[Row] = &[
     row(
         "/_security/api_key",
         "cluster:admin/xpack/security/api_key/invalidate",
-        ("DELETE", "/_security/api_key", r#"{"name": "no-such-key"}"#),
+        ("DELETE", "/_security/api_key", r#"{"name": "no-such-key", "owner": true}"#),
         C("manage_own_api_key"),
         Denied,
     ),

@@ -24,7 +24,8 @@ use bulwark_security::authn::{
     new_api_key_secret, now_millis,
 };
 use bulwark_security::authz::{
-    Action, KeyReach, RoleDescriptor, check_only_itself, effective_role_names, may_create_key,
+    Action, KeyReach, RoleDescriptor, beyond_own_keys, check_only_itself, effective_role_names,
+    may_create_key,
 };
 use bulwark_store::{Command, EntryKind};
 use secrecy::{ExposeSecret, SecretString};
@@ -528,8 +529,17 @@ pub async fn invalidate(
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
     let bound = scope(&state, &a, Action::InvalidateApiKey)?;
-    if let Scope::Itself(_) = bound {
-        check_only_itself(&a, Action::InvalidateApiKey, ids.as_deref())?;
+    match &bound {
+        Scope::Itself(_) => check_only_itself(&a, Action::InvalidateApiKey, ids.as_deref())?,
+        // `manage_own_api_key` covers `owner: true`, or the caller's own user and realm named.
+        Scope::Owner(o)
+            if !owner
+                && (username.as_deref() != Some(o.username.as_str())
+                    || realm.as_deref() != Some(o.realm.as_str())) =>
+        {
+            return Err(beyond_own_keys(&a, Action::InvalidateApiKey).into());
+        }
+        Scope::Owner(_) | Scope::All => {}
     }
     let (mut invalidated, mut previously) = (Vec::new(), Vec::new());
     let now = now_millis();
