@@ -46,8 +46,8 @@ pub struct Settings {
     pub security: SecuritySettings,
 }
 
-#[derive(Debug, Clone)]
 /// `http.*`: where the REST API listens and its limits.
+#[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// `http.host`.
     pub host: Option<String>,
@@ -94,8 +94,8 @@ fn timeout(r: &mut Reader, key: &str, default: Duration) -> Result<Option<Durati
     Ok(if d.is_zero() { None } else { Some(d) })
 }
 
-#[derive(Debug, Clone)]
 /// `transport.*`: where other nodes reach this one.
+#[derive(Debug, Clone)]
 pub struct TransportSettings {
     /// `transport.host`.
     pub host: Option<String>,
@@ -106,8 +106,8 @@ pub struct TransportSettings {
     pub port: u16,
 }
 
-#[derive(Debug, Clone)]
 /// How a node finds its cluster.
+#[derive(Debug, Clone)]
 pub struct DiscoverySettings {
     /// `discovery.seed_hosts`.
     pub seed_hosts: Vec<String>,
@@ -117,8 +117,8 @@ pub struct DiscoverySettings {
     pub initial_master_nodes: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
 /// `xpack.security.*`.
+#[derive(Debug, Clone)]
 pub struct SecuritySettings {
     /// `xpack.security.enabled` as written (`None` when not set: security is on).
     pub enabled: Option<bool>,
