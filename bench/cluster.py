@@ -7,7 +7,7 @@
 - catch-up time of a node killed with SIGKILL while 2,000 documents were written, from its restart
   to serving the last of them.
 
-Prints a Markdown section; with --write it replaces the "## 8. Cluster" section of
+Prints a Markdown section; with --write it replaces the "## 9. Cluster" section of
 docs/benchmarks.md (or appends it).
 
     bench/cluster.py [--binary PATH] [--writes N] [--write]
@@ -134,7 +134,7 @@ def main():
                 if n.proc and n.proc.poll() is None:
                     n.kill9()
     build = "release" if "/release/" in a.binary else "debug"
-    section = f"""## 8. Cluster
+    section = f"""## 9. Cluster
 
 `bench/cluster.py` ({build} build, {platform.machine()}, {os.cpu_count()} cores, three nodes on 127.0.0.40-42 of one
 host; sequential single-document `PUT`s on one keep-alive HTTPS connection, {a.writes} each):
@@ -151,8 +151,8 @@ host; sequential single-document `PUT`s on one keep-alive HTTPS connection, {a.w
     if a.write:
         doc = ROOT / "docs" / "benchmarks.md"
         text = doc.read_text()
-        if "## 8. Cluster" in text:
-            head, rest = text.split("## 8. Cluster", 1)
+        if "## 9. Cluster" in text:
+            head, rest = text.split("## 9. Cluster", 1)
             tail = rest.split("\n## ", 1)
             text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
         else:

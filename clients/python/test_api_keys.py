@@ -160,7 +160,8 @@ def test_grant_and_ownership(node):
     with pytest.raises(elasticsearch.AuthenticationException):
         admin.security.grant_api_key(grant_type="password", username="bob", password="wrong-password-here",
                                      api_key={"name": "nope"})
-    with pytest.raises(elasticsearch.BadRequestError):
+    # grant_type access_token: an access token of the token service (an unknown one is a 401).
+    with pytest.raises(elasticsearch.AuthenticationException):
         admin.security.grant_api_key(grant_type="access_token", access_token="abc", api_key={"name": "nope"})
 
     mine = admin.security.create_api_key(name="elastic-own")
@@ -197,3 +198,12 @@ def test_grant_and_ownership(node):
     for s in [granted["api_key"], granted["encoded"], mine["api_key"], bobs["api_key"], kkey["api_key"],
               "bobs-long-password"]:
         assert s not in text
+
+    # A key granted for the holder of an access token belongs to the token's user.
+    token = admin.security.get_token(grant_type="password", username="bob", password="bobs-long-password")
+    node.secrets += [token["access_token"], token["refresh_token"]]
+    by_token = admin.security.grant_api_key(grant_type="access_token", access_token=token["access_token"],
+                                            api_key={"name": "by-token"})
+    node.secrets.append(by_token["api_key"])
+    assert admin.security.get_api_key(id=by_token["id"])["api_keys"][0]["username"] == "bob"
+    admin.security.invalidate_api_key(ids=[by_token["id"]])

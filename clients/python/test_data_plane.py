@@ -285,3 +285,16 @@ def test_indices_aliases_and_node_apis(es):
     assert node["indices"]["docs"]["count"] == 1
     assert node["process"]["mem"]["total_virtual_in_bytes"] > 0
     assert node["jvm"]["uptime_in_millis"] > 0
+
+
+def test_refused_requests_never_cost_the_next_one_its_answer(es):
+    """The same connection pool, alternating requests with a body refused for wrong credentials
+    and normal ones: every request gets its answer (once, a reused connection the node had
+    dropped gave `SSLEOFError: EOF occurred in violation of protocol`)."""
+    wrong = es.options(basic_auth=("elastic", "not-the-password"), max_retries=0)
+    once = es.options(max_retries=0)
+    for i in range(20):
+        with pytest.raises(elasticsearch.AuthenticationException):
+            wrong.index(index="ka", id=str(i), document={"n": i})
+        assert once.index(index="ka", id=str(i), document={"n": i})["result"] == "created"
+        assert once.info()["tagline"] == "You Know, for Search"
