@@ -210,6 +210,7 @@ pub const MSEARCH: Declared = &[
 ];
 /// `GET|POST /_count`, `/{index}/_count`.
 pub const COUNT: Declared = &[
+    "terminate_after",
     "q",
     "df",
     "default_operator",
