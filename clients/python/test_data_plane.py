@@ -298,3 +298,21 @@ def test_refused_requests_never_cost_the_next_one_its_answer(es):
             wrong.index(index="ka", id=str(i), document={"n": i})
         assert once.index(index="ka", id=str(i), document={"n": i})["result"] == "created"
         assert once.info()["tagline"] == "You Know, for Search"
+
+
+def test_count_terminate_after(es):
+    """`terminate_after` is checked before the indices are looked at, and caps each index's count
+    (one shard each), saying so with `terminated_early`."""
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        es.count(index="no-such-index", terminate_after=-1)
+    assert e.value.body["error"]["reason"] == "terminateAfter must be > 0"
+    for index in ("ta1", "ta2"):
+        for i in range(3):
+            es.index(index=index, id=str(i), document={"n": i})
+    es.indices.refresh(index="ta1,ta2")
+    r = es.count(index="ta1,ta2", terminate_after=2)
+    assert (r["count"], r["terminated_early"]) == (4, True)
+    r = es.count(index="ta1", terminate_after=5)
+    assert (r["count"], r["terminated_early"]) == (3, False)
+    r = es.count(index="ta1", terminate_after=0)
+    assert r["count"] == 3 and "terminated_early" not in r

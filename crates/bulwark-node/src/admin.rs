@@ -18,20 +18,29 @@ use serde_json::{Value, json};
 pub enum AdminError {
     /// A node holds the store: the change has to go through its API.
     #[error("a node is running from this home (its store [{}] is in use)", path.display())]
-    Running { path: PathBuf },
+    Running {
+        /// The store directory.
+        path: PathBuf,
+    },
     /// No node ever started from this home: there is no store to change.
     #[error(
         "no node has been started from this home yet (there is no store in [{}]); start the node \
          once (`bulwark start`): the first start sets the elastic user's password and shows it",
         path.display()
     )]
-    NeverStarted { path: PathBuf },
+    NeverStarted {
+        /// The store directory.
+        path: PathBuf,
+    },
     /// The store belongs to a cluster of several nodes and this one cannot decide alone.
     #[error(
         "this node's store belongs to a cluster of {members} nodes, so it cannot be changed while \
          the node is stopped; start the cluster and run the command again while it runs"
     )]
-    NotSingleNode { members: usize },
+    NotSingleNode {
+        /// Members of its cluster.
+        members: usize,
+    },
     /// Neither a built-in user nor a native user of that name exists.
     #[error("user [{0}] does not exist: it is neither a built-in user nor a native user")]
     UnknownUser(String),
@@ -40,7 +49,12 @@ pub enum AdminError {
     InternalUser(String),
     /// The store failed (damaged, unreadable...).
     #[error("the store in [{}] failed: {detail}", path.display())]
-    Store { path: PathBuf, detail: String },
+    Store {
+        /// The store directory.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
+    },
 }
 
 /// The kind of user a name designates.

@@ -15,18 +15,24 @@ use crate::{autoconfig, tls};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Nothing to do.
     Ok,
+    /// Worth knowing.
     Info,
+    /// Should be fixed.
     Warning,
+    /// Must be fixed: the node is at risk.
     Critical,
 }
 
 /// One thing the doctor found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    /// How much it matters.
     pub severity: Severity,
     /// A stable identifier, e.g. `tls.http`.
     pub check: &'static str,
+    /// What was found.
     pub message: String,
     /// The command or setting that fixes it (empty when nothing needs fixing).
     #[serde(skip_serializing_if = "String::is_empty")]

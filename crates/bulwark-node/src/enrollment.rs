@@ -272,6 +272,7 @@ impl NodeEnrollment {
 
 /// The console token shown after the first start.
 pub struct FirstStartToken {
+    /// The token.
     pub token: SecretString,
     /// The id of its API key (for the audit log).
     pub key_id: String,

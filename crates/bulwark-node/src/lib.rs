@@ -1,6 +1,7 @@
 //! The node: settings, first-start auto-configuration, TLS, the HTTP server, shutdown.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 
 mod accept;
 pub mod admin;

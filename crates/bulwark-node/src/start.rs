@@ -24,6 +24,7 @@ use crate::{NodeError, autoconfig, files, host, logging, server};
 
 /// How the node was started.
 pub struct StartOptions {
+    /// The node's home.
     pub home: Home,
     /// `-E key=value` overrides.
     pub overrides: Vec<String>,

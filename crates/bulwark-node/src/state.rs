@@ -21,6 +21,7 @@ pub const DATA_FORMAT: u32 = 1;
 /// `data/_state/node.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeState {
+    /// The file's format version.
     pub format: u32,
     /// What auto-configuration decided on the first start.
     pub autoconfiguration: AutoconfigRecord,
@@ -79,6 +80,7 @@ struct ReservedEntry {
 }
 
 impl SecurityEntries {
+    /// The security entries of `store`.
     pub fn new(store: Arc<Store>) -> SecurityEntries {
         SecurityEntries { store }
     }
@@ -118,6 +120,7 @@ impl ReservedUserLookup for SecurityEntries {
 /// A service-account token created through the API, as stored.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StoredServiceToken {
+    /// The token's hash (never the token).
     pub hash: String,
     /// Epoch milliseconds.
     pub creation: i64,

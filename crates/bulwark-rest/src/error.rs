@@ -33,7 +33,9 @@ macro_rules! error_types {
         /// Every Elasticsearch error type this node answers with, and its usual status: the one
         /// place a type string is written (an architecture test checks it).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum ErrorType { $( $(#[$m])* $variant ),+ }
+        pub enum ErrorType {
+            $( $(#[$m])* #[doc = concat!("`", $name, "` (", stringify!($status), ")")] $variant ),+
+        }
 
         impl ErrorType {
             /// Every error type.
@@ -124,8 +126,11 @@ impl serde::Serialize for ErrorType {
 /// An error answered as `{"error": {"root_cause": [...], "type", "reason"}, "status"}`.
 #[derive(Debug, Clone)]
 pub struct ApiError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The Elasticsearch error type.
     pub kind: ErrorType,
+    /// What happened, where, and what to do.
     pub reason: String,
 }
 

@@ -76,15 +76,42 @@ pub struct AliasMeta {
 #[derive(Debug, Clone)]
 pub enum MetaChange {
     /// Merges a mapping into the index's mapping (`PUT _mapping`).
-    PutMapping { index: String, mapping: Value },
+    PutMapping {
+        /// The index.
+        index: String,
+        /// The mapping to merge.
+        mapping: Value,
+    },
     /// Adds or replaces an alias.
-    AddAlias { index: String, alias: String, meta: AliasMeta },
+    AddAlias {
+        /// The index.
+        index: String,
+        /// The alias name.
+        alias: String,
+        /// Its filter, routing and write flag.
+        meta: AliasMeta,
+    },
     /// Removes an alias (missing is not an error: the caller checked).
-    RemoveAlias { index: String, alias: String },
+    RemoveAlias {
+        /// The index.
+        index: String,
+        /// The alias name.
+        alias: String,
+    },
     /// Closes (`true`) or opens (`false`) an index.
-    SetClosed { index: String, closed: bool },
+    SetClosed {
+        /// The index.
+        index: String,
+        /// Closed after the change.
+        closed: bool,
+    },
     /// Sets index settings (checked by the caller; `None` removes one).
-    PutSettings { index: String, settings: BTreeMap<String, Option<Value>> },
+    PutSettings {
+        /// The index.
+        index: String,
+        /// Flat setting keys (`index.*`) and their new values.
+        settings: BTreeMap<String, Option<Value>>,
+    },
 }
 
 /// `refresh` of a write request.
@@ -102,7 +129,9 @@ pub enum Refresh {
 /// Optimistic concurrency control: the `_seq_no` and `_primary_term` the document must have.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IfMatch {
+    /// `if_seq_no`.
     pub seq_no: Option<u64>,
+    /// `if_primary_term`.
     pub primary_term: Option<u64>,
 }
 
@@ -119,6 +148,7 @@ pub struct UpdateOp {
     pub detect_noop: bool,
     /// How often to retry on a concurrent change.
     pub retry_on_conflict: u32,
+    /// `if_seq_no` / `if_primary_term` of the update.
     pub if_match: IfMatch,
 }
 
@@ -126,9 +156,19 @@ pub struct UpdateOp {
 #[derive(Debug, Clone)]
 pub enum WriteOp {
     /// Index a document; `create` refuses to replace one (`op_type=create`).
-    Index { source: Arc<Value>, create: bool, if_match: IfMatch },
+    Index {
+        /// The document.
+        source: Arc<Value>,
+        /// `op_type=create`.
+        create: bool,
+        /// The version the current document must have.
+        if_match: IfMatch,
+    },
     /// Delete a document.
-    Delete { if_match: IfMatch },
+    Delete {
+        /// The version the current document must have.
+        if_match: IfMatch,
+    },
     /// Update a document.
     Update(UpdateOp),
 }
@@ -136,16 +176,20 @@ pub enum WriteOp {
 /// One document write, on a concrete index (aliases resolved by the caller).
 #[derive(Debug, Clone)]
 pub struct WriteItem {
+    /// The concrete index.
     pub index: String,
     /// The id; `None` lets the service generate one (index operations only).
     pub id: Option<String>,
+    /// What to do.
     pub op: WriteOp,
 }
 
 /// A list of writes applied in order (a `_bulk`, or one document).
 #[derive(Debug, Clone, Default)]
 pub struct WriteRequest {
+    /// The writes, in order.
     pub items: Vec<WriteItem>,
+    /// When the writes become visible to searches.
     pub refresh: Refresh,
     /// Missing indices the caller may auto-create; a missing index not listed is an
     /// `index_not_found_exception` for its items.
@@ -155,10 +199,15 @@ pub struct WriteRequest {
 /// What a write did, in Elasticsearch's `result` spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteResult {
+    /// `created`.
     Created,
+    /// `updated`.
     Updated,
+    /// `deleted`.
     Deleted,
+    /// `not_found`.
     NotFound,
+    /// `noop`.
     Noop,
 }
 
@@ -187,11 +236,17 @@ impl WriteResult {
 /// A carried-out write.
 #[derive(Debug, Clone)]
 pub struct WriteOutcome {
+    /// The concrete index.
     pub index: String,
+    /// The document id.
     pub id: String,
+    /// What happened.
     pub result: WriteResult,
+    /// `_version` after the write.
     pub version: u64,
+    /// `_seq_no` of the write.
     pub seq_no: u64,
+    /// `_primary_term` of the write.
     pub primary_term: u64,
     /// The document after an update (for the update API's `get`).
     pub source: Option<Value>,
@@ -211,7 +266,9 @@ pub struct IndexStats {
 pub struct NodeStats {
     /// This node's id, as `_nodes` keys it.
     pub node_id: String,
+    /// Documents in this node's search indices.
     pub docs: u64,
+    /// Bytes of this node's search indices on disk.
     pub store_bytes: u64,
     /// Resident memory of the process.
     pub resident_bytes: u64,

@@ -4,6 +4,7 @@
 //! socket. The REST layer translates: security decides, the node's services do the work.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 
 pub mod api;
 mod authn;

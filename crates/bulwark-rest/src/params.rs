@@ -25,14 +25,18 @@ pub const GLOBAL: &[&str] =
 /// The parameters of one API.
 pub type Declared = &'static [&'static str];
 
+/// No parameters of its own.
 pub const NONE: Declared = &[];
 /// Security writes: `refresh` (the store commits before answering, so every value holds).
 pub const REFRESH: Declared = &["refresh"];
 /// `get_user`, `query_user`: no user profiles exist, so there is no uid to add.
 pub const WITH_PROFILE_UID: Declared = &["with_profile_uid"];
+/// `POST /_security/realm/{realms}/_clear_cache`.
 pub const CLEAR_REALM_CACHE: Declared = &["usernames"];
+/// `GET /_security/api_key`.
 pub const GET_API_KEY: Declared =
     &["id", "name", "username", "realm_name", "owner", "active_only", "with_limited_by", "with_profile_uid"];
+/// `GET|POST /_security/_query/api_key`.
 pub const QUERY_API_KEY: Declared = &["with_limited_by", "with_profile_uid"];
 /// `wait_for_*` waits are satisfied at once: every node holds every index, so health is green.
 pub const CLUSTER_HEALTH: Declared = &[
@@ -45,11 +49,14 @@ pub const CLUSTER_HEALTH: Declared = &[
     "wait_for_no_relocating_shards",
     "wait_for_no_initializing_shards",
 ];
+/// `POST /_cluster/voting_config_exclusions`.
 pub const ADD_VOTING_EXCLUSIONS: Declared = &["node_names", "node_ids", "timeout"];
 /// `wait_for_removal` is validated: an excluded node never leaves the cluster here, so both
 /// values readmit at once (see `api::coordination::clear`).
 pub const CLEAR_VOTING_EXCLUSIONS: Declared = &["wait_for_removal"];
+/// `_cat/*`: output format, columns and headers.
 pub const CAT: Declared = &["format", "h", "v"];
+/// `GET /_cat/indices`.
 pub const CAT_INDICES: Declared =
     &["format", "h", "v", "s", "bytes", "expand_wildcards", "ignore_unavailable", "allow_no_indices"];
 /// `timeout` is validated; node stats are local and never wait.
@@ -60,21 +67,30 @@ pub const LICENSE: Declared = &["local", "accept_enterprise"];
 /// Index expression options.
 const EXPAND: [&str; 3] = ["ignore_unavailable", "allow_no_indices", "expand_wildcards"];
 
+/// `PUT /{index}`.
 pub const INDEX_CREATE: Declared = &["timeout", "master_timeout", "wait_for_active_shards"];
+/// `DELETE /{index}`.
 pub const INDEX_DELETE: Declared =
     &["timeout", "master_timeout", "ignore_unavailable", "allow_no_indices", "expand_wildcards"];
 /// `local`: metadata is read from this node's copy of the replicated state either way.
 pub const INDEX_GET: Declared =
     &["master_timeout", "local", "ignore_unavailable", "allow_no_indices", "expand_wildcards"];
+/// APIs that take an index expression and nothing else.
 pub const EXPRESSION: Declared = &EXPAND;
+/// `PUT /{index}/_mapping`.
 pub const PUT_MAPPING: Declared =
     &["timeout", "master_timeout", "ignore_unavailable", "allow_no_indices", "expand_wildcards"];
+/// `GET /{index}/_settings`.
 pub const GET_SETTINGS: Declared =
     &["master_timeout", "local", "ignore_unavailable", "allow_no_indices", "expand_wildcards"];
+/// `PUT /{index}/_settings`.
 pub const PUT_SETTINGS: Declared =
     &["timeout", "master_timeout", "ignore_unavailable", "allow_no_indices", "expand_wildcards"];
+/// Alias changes (`_aliases`, `PUT|DELETE /{index}/_alias/{name}`).
 pub const ALIAS_CHANGE: Declared = &["timeout", "master_timeout"];
+/// `GET /_alias`, `GET /{index}/_alias/{name}`.
 pub const ALIAS_GET: Declared = &["local", "ignore_unavailable", "allow_no_indices", "expand_wildcards"];
+/// `POST /{index}/_open`, `POST /{index}/_close`.
 pub const OPEN_CLOSE: Declared = &[
     "timeout",
     "master_timeout",
@@ -83,6 +99,7 @@ pub const OPEN_CLOSE: Declared = &[
     "allow_no_indices",
     "expand_wildcards",
 ];
+/// `PUT /{index}/_block/{block}`.
 pub const ADD_BLOCK: Declared =
     &["timeout", "master_timeout", "ignore_unavailable", "allow_no_indices", "expand_wildcards"];
 
@@ -103,6 +120,7 @@ pub const INDEX_DOC: Declared = &[
     "timeout",
     "wait_for_active_shards",
 ];
+/// `PUT|POST /{index}/_create/{id}`.
 pub const CREATE_DOC: Declared = &[
     "refresh",
     "version",
@@ -113,6 +131,7 @@ pub const CREATE_DOC: Declared = &[
     "timeout",
     "wait_for_active_shards",
 ];
+/// `DELETE /{index}/_doc/{id}`.
 pub const DELETE_DOC: Declared = &[
     "refresh",
     "if_seq_no",
@@ -123,6 +142,7 @@ pub const DELETE_DOC: Declared = &[
     "timeout",
     "wait_for_active_shards",
 ];
+/// `POST /{index}/_update/{id}`.
 pub const UPDATE_DOC: Declared = &[
     "refresh",
     "if_seq_no",
@@ -136,11 +156,13 @@ pub const UPDATE_DOC: Declared = &[
     "_source_includes",
     "_source_excludes",
 ];
+/// `POST /_bulk`, `POST /{index}/_bulk`.
 pub const BULK: Declared = &["refresh", "require_alias", "pipeline", "timeout", "wait_for_active_shards"];
 /// Reads are real time from the store: `realtime=false` and `refresh` could only make them
 /// staler or change nothing; `preference` picks among copies of the one shard.
 pub const GET_DOC: Declared =
     &["_source", "_source_includes", "_source_excludes", "realtime", "refresh", "routing", "preference"];
+/// `GET /_mget`, `GET /{index}/_mget`.
 pub const MGET: Declared = GET_DOC;
 
 /// Searches. On one shard per index: `search_type=dfs_query_then_fetch` scores exactly as
@@ -186,7 +208,9 @@ pub const MSEARCH: Declared = &[
     "routing",
     "ccs_minimize_roundtrips",
 ];
+/// `GET|POST /_count`, `/{index}/_count`.
 pub const COUNT: Declared = &[
+    "terminate_after",
     "q",
     "df",
     "default_operator",

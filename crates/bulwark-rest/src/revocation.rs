@@ -45,6 +45,7 @@ impl Authority {
 /// A revoked certificate, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokedCertificate {
+    /// The CA that issued it.
     pub authority: Authority,
     /// Lowercase hex without leading zeros.
     pub serial_number: String,

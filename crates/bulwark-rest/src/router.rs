@@ -20,7 +20,9 @@ use crate::{ApiError, RestState, authn, filter_path, media};
 /// One row of the route table: a path and an action one of its methods requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RouteRow {
+    /// The route's path, as axum spells it.
     pub path: &'static str,
+    /// The action name its method requires.
     pub action: &'static str,
 }
 

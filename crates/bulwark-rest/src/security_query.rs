@@ -306,6 +306,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
 /// Declares which top-level fields of a JSON document a `_query` API has (besides
 /// `metadata.*`).
 pub trait JsonFields {
+    /// The queryable top-level fields.
     const FIELDS: &'static [&'static str];
 }
 
@@ -317,6 +318,7 @@ pub struct JsonDoc<'a, F> {
 }
 
 impl<'a, F> JsonDoc<'a, F> {
+    /// Document `id` with its JSON `doc`.
     pub fn new(id: &'a str, doc: &'a Map<String, Value>) -> JsonDoc<'a, F> {
         JsonDoc { id, doc, fields: std::marker::PhantomData }
     }

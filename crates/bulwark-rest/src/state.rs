@@ -7,14 +7,18 @@ use bulwark_security::authn::Authenticator;
 /// Facts about this node that `GET /` reports.
 #[derive(Debug, Clone)]
 pub struct NodeInfo {
+    /// `node.name`.
     pub node_name: String,
+    /// `cluster.name`.
     pub cluster_name: String,
+    /// The cluster's uuid (made by its first node).
     pub cluster_uuid: String,
 }
 
 /// One member of the cluster.
 #[derive(Debug, Clone)]
 pub struct MemberView {
+    /// Its node name.
     pub name: String,
     /// Transport address, `host:port`.
     pub address: String,
@@ -35,19 +39,27 @@ pub trait ClusterView: Send + Sync {
 /// One certificate in use, as `GET /_ssl/certificates` reports it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SslCertificate {
+    /// The file it was read from.
     pub path: String,
+    /// `PEM` or `PKCS12`.
     pub format: String,
+    /// Its alias in a PKCS#12 file.
     pub alias: Option<String>,
+    /// The subject, as a distinguished name.
     pub subject_dn: String,
+    /// The serial number, in hex.
     pub serial_number: String,
+    /// Whether the node holds its private key.
     pub has_private_key: bool,
     /// `YYYY-MM-DDTHH:MM:SS.000Z`.
     pub expiry: String,
+    /// The issuer, as a distinguished name.
     pub issuer: String,
 }
 
 /// The certificates the node serves and trusts; implemented by the node (they can change on reload).
 pub trait CertificateSource: Send + Sync {
+    /// Every certificate, as read now.
     fn certificates(&self) -> Vec<SslCertificate>;
 }
 
@@ -59,9 +71,13 @@ pub struct PeerCertificates(pub Arc<Vec<Vec<u8>>>);
 /// Certificates signed for a joining node, with the CAs (all DER).
 #[derive(Debug, Clone)]
 pub struct SignedNode {
+    /// The HTTP CA's certificate.
     pub http_ca_cert: Vec<u8>,
+    /// The transport CA's certificate.
     pub transport_ca_cert: Vec<u8>,
+    /// The joining node's HTTP certificate.
     pub http_cert: Vec<u8>,
+    /// The joining node's transport certificate.
     pub transport_cert: Vec<u8>,
 }
 
@@ -107,10 +123,15 @@ pub struct Enrollment(pub Arc<dyn EnrollmentAuthority>);
 /// Shared state of the REST layer.
 #[derive(Clone)]
 pub struct RestState {
+    /// What `GET /` says about the node.
     pub info: Arc<NodeInfo>,
+    /// Who a request is.
     pub authenticator: Arc<Authenticator>,
+    /// What it may do.
     pub authorizer: Arc<bulwark_security::authz::Authorizer>,
+    /// The cluster's members.
     pub cluster: Arc<dyn ClusterView>,
+    /// The certificates in use.
     pub certificates: Arc<dyn CertificateSource>,
     /// When false (`xpack.security.enabled: false`), requests are not authenticated.
     pub security_enabled: bool,

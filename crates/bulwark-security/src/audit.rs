@@ -12,65 +12,101 @@ use bulwark_pattern::{Syntax, matches};
 /// Where a REST request came from, for audit and lockout.
 #[derive(Debug, Clone)]
 pub struct Origin {
+    /// The client's address.
     pub address: IpAddr,
+    /// The HTTP method.
     pub method: String,
+    /// The request path.
     pub path: String,
 }
 
 /// One audit event.
 #[derive(Debug, Clone)]
 pub enum AuditEvent {
+    /// A request authenticated.
     AuthenticationSuccess {
+        /// The user.
         user: String,
+        /// The realm that authenticated it.
         realm: String,
+        /// Where the request came from.
         origin: Origin,
     },
+    /// Credentials were given and refused.
     AuthenticationFailed {
+        /// The user name given, when there was one.
         principal: String,
+        /// Where the request came from.
         origin: Origin,
     },
     /// A request without any credentials was refused.
     AnonymousAccessDenied {
+        /// Where the request came from.
         origin: Origin,
     },
+    /// An action was allowed.
     AccessGranted {
+        /// The user.
         user: String,
+        /// Its realm.
         realm: String,
+        /// The roles that decided.
         roles: Vec<String>,
+        /// The action name.
         action: String,
+        /// The indices it concerns (resolved).
         indices: Vec<String>,
+        /// Where the request came from.
         origin: Origin,
     },
+    /// An action was refused.
     AccessDenied {
+        /// The user.
         user: String,
+        /// Its realm.
         realm: String,
+        /// The roles that decided.
         roles: Vec<String>,
+        /// The action name.
         action: String,
+        /// The indices it concerns (resolved).
         indices: Vec<String>,
+        /// Where the request came from.
         origin: Origin,
     },
     /// A brute-force lockout started.
     Lockout {
+        /// The user locked out.
         user: String,
+        /// The address it is locked out from.
         address: IpAddr,
+        /// `user` (this user from this address) or `address` (every user from it).
         scope: &'static str,
+        /// How long the lock lasts.
         seconds: u64,
     },
     /// A change to users, roles, keys or tokens.
     SecurityConfigChange {
+        /// Who made it.
         user: String,
+        /// What kind of change (`put_user`, `delete_role`, …).
         change: String,
+        /// What it changed.
         target: String,
     },
     /// A node-to-node (transport) connection was refused: the peer's certificate is missing,
     /// from another CA, revoked, expired, or does not name its address.
     ConnectionDenied {
+        /// The peer's address.
         address: IpAddr,
+        /// Which check failed.
         reason: String,
     },
     /// TLS material was reloaded or refused.
     CertificateReload {
+        /// `http` or `transport`.
         layer: String,
+        /// What happened.
         outcome: String,
     },
 }
@@ -180,6 +216,7 @@ fn all_match(patterns: &[String], values: &[String]) -> bool {
 }
 
 impl AuditFilter {
+    /// A filter applying `xpack.security.audit.logfile.events.*`.
     pub fn new(settings: &AuditEventSettings) -> AuditFilter {
         AuditFilter { settings: settings.clone() }
     }
@@ -251,6 +288,7 @@ impl AuditEvent {
 
 /// Where audit events go; the node implements it.
 pub trait AuditSink: Send + Sync {
+    /// Writes (or drops, as filtered) one event.
     fn record(&self, event: AuditEvent);
 }
 

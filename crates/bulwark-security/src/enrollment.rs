@@ -45,7 +45,9 @@ pub const INTERNAL_OWNER: &str = "_xpack_security";
 /// What a token enrolls: the console (Kibana's place) or another node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EnrollmentScope {
+    /// `kibana`: the console.
     Kibana,
+    /// `node`: a node joining the cluster.
     Node,
 }
 
@@ -129,22 +131,38 @@ pub enum EnrollmentError {
     #[error(
         "the enrollment token has expired (API key [{key_id}]): create a new one with `bulwark create-enrollment-token`"
     )]
-    Expired { key_id: String },
+    Expired {
+        /// The token's API key id.
+        key_id: String,
+    },
     /// A single-use node token that already enrolled a node.
     #[error(
         "the enrollment token was already used (API key [{key_id}]): node enrollment tokens are single-use; create a new one with `bulwark create-enrollment-token -s node`"
     )]
-    AlreadyUsed { key_id: String },
+    AlreadyUsed {
+        /// The token's API key id.
+        key_id: String,
+    },
     /// A token of the other scope.
     #[error(
         "the enrollment token is for [{actual}] enrollment and cannot be used for [{wanted}] enrollment: create one with `bulwark create-enrollment-token -s {wanted}`"
     )]
-    WrongScope { wanted: EnrollmentScope, actual: EnrollmentScope },
+    WrongScope {
+        /// The enrollment asked for.
+        wanted: EnrollmentScope,
+        /// The token's scope.
+        actual: EnrollmentScope,
+    },
     /// The server at an address does not present the CA the token pins.
     #[error(
         "the server at [{address}] does not present the CA certificate with fingerprint [{expected}] that the enrollment token pins; nothing was sent to it (is the token for another cluster, or was it altered?)"
     )]
-    FingerprintMismatch { address: String, expected: Fingerprint },
+    FingerprintMismatch {
+        /// The address.
+        address: String,
+        /// The fingerprint the token pins.
+        expected: Fingerprint,
+    },
 }
 
 fn malformed(msg: impl Into<String>) -> EnrollmentError {

@@ -4,6 +4,7 @@
 //! needs; the node implements them over its store.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 
 pub mod audit;
 pub mod authn;

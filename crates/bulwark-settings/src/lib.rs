@@ -5,6 +5,7 @@
 //! of the wrong type is an error naming the setting, the file and the line.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(missing_docs)]
 
 pub mod console;
 mod error;

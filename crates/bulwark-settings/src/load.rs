@@ -6,7 +6,9 @@ use crate::{Home, Settings, SettingsError};
 /// What was loaded, and whether `bulwark.yml` existed.
 #[derive(Debug, Clone)]
 pub struct Loaded {
+    /// The settings, defaults filled in.
     pub settings: Settings,
+    /// Whether `config/bulwark.yml` existed.
     pub file_exists: bool,
 }
 

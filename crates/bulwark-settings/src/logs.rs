@@ -66,11 +66,17 @@ impl Default for RotationSettings {
 /// every list given (each value against any wildcard of its list) is not written.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuditIgnorePolicy {
+    /// `<policy>`.
     pub name: String,
+    /// `users`: user-name wildcards.
     pub users: Option<Vec<String>>,
+    /// `realms`: realm-name wildcards.
     pub realms: Option<Vec<String>>,
+    /// `roles`: role-name wildcards.
     pub roles: Option<Vec<String>>,
+    /// `indices`: index-name wildcards.
     pub indices: Option<Vec<String>>,
+    /// `actions`: action-name wildcards.
     pub actions: Option<Vec<String>>,
 }
 

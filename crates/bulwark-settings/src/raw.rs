@@ -19,7 +19,12 @@ use crate::SettingsError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// A line of a settings file.
-    File { path: PathBuf, line: u64 },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: u64,
+    },
     /// A `-E key=value` on the command line.
     CommandLine,
     /// Filled in by the node itself (tests and defaults).
@@ -39,7 +44,9 @@ impl fmt::Display for Origin {
 /// A scalar or list value as written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawValue {
+    /// One value.
     Scalar(String),
+    /// A YAML list (or a comma-separated `-E` value where the setting takes a list).
     List(Vec<String>),
 }
 
@@ -55,7 +62,9 @@ impl fmt::Display for RawValue {
 /// One setting as written, with its origin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawSetting {
+    /// The value.
     pub value: RawValue,
+    /// Where it was written.
     pub origin: Origin,
 }
 

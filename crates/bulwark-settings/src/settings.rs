@@ -27,11 +27,14 @@ pub struct Settings {
     /// `network.publish_host`: the address other nodes and clients are told to use (default:
     /// the bound address).
     pub network_publish_host: Option<String>,
+    /// `http.*`.
     pub http: HttpSettings,
     /// `indexing_pressure.memory.limit`: the most bytes of write requests (documents and bulk
     /// bodies) being indexed at once; more is refused with 429 (default `10%` of physical memory).
     pub indexing_pressure_memory_limit: MemoryLimit,
+    /// `transport.*`.
     pub transport: TransportSettings,
+    /// `discovery.*` and `cluster.initial_master_nodes`.
     pub discovery: DiscoverySettings,
     /// `path.data` (absolute, or relative to the home).
     pub path_data: PathBuf,
@@ -39,9 +42,11 @@ pub struct Settings {
     pub path_logs: PathBuf,
     /// `logger.rotation.*`, for the node log and the audit log.
     pub log_rotation: RotationSettings,
+    /// `xpack.security.*`.
     pub security: SecuritySettings,
 }
 
+/// `http.*`: where the REST API listens and its limits.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// `http.host`.
@@ -89,6 +94,7 @@ fn timeout(r: &mut Reader, key: &str, default: Duration) -> Result<Option<Durati
     Ok(if d.is_zero() { None } else { Some(d) })
 }
 
+/// `transport.*`: where other nodes reach this one.
 #[derive(Debug, Clone)]
 pub struct TransportSettings {
     /// `transport.host`.
@@ -100,6 +106,7 @@ pub struct TransportSettings {
     pub port: u16,
 }
 
+/// How a node finds its cluster.
 #[derive(Debug, Clone)]
 pub struct DiscoverySettings {
     /// `discovery.seed_hosts`.
@@ -110,6 +117,7 @@ pub struct DiscoverySettings {
     pub initial_master_nodes: Vec<String>,
 }
 
+/// `xpack.security.*`.
 #[derive(Debug, Clone)]
 pub struct SecuritySettings {
     /// `xpack.security.enabled` as written (`None` when not set: security is on).
@@ -119,7 +127,9 @@ pub struct SecuritySettings {
     /// `xpack.security.enrollment.enabled` as written (default false; auto-configuration turns it
     /// on unless it was explicitly set to false).
     pub enrollment: Option<bool>,
+    /// `xpack.security.http.ssl.*`.
     pub http_ssl: SslSettings,
+    /// `xpack.security.transport.ssl.*`.
     pub transport_ssl: SslSettings,
     /// `xpack.security.authc.password_hashing.algorithm` (default bcrypt, cost 10).
     pub password_hashing: PasswordHashing,
@@ -138,7 +148,9 @@ pub struct SecuritySettings {
     pub audit_enabled: bool,
     /// `xpack.security.audit.logfile.events.*`: which events are written.
     pub audit_events: AuditEventSettings,
+    /// `xpack.security.authc.lockout.*`.
     pub lockout: LockoutSettings,
+    /// `xpack.security.authc.password_policy.*`.
     pub password_policy: PasswordPolicySettings,
     /// `xpack.security.authc.realms.pki.<name>.*`, sorted by `order`. Empty: no PKI realm, and a
     /// client certificate authenticates nobody.
@@ -148,6 +160,7 @@ pub struct SecuritySettings {
 /// One `xpack.security.authc.realms.pki.<name>` realm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PkiRealmSettings {
+    /// The realm's name (`<name>` in the setting keys).
     pub name: String,
     /// `order` (required, as Elasticsearch 8 requires it; unique across realms).
     pub order: i32,
@@ -185,29 +198,43 @@ pub struct SslSettings {
     pub first_setting: Option<(String, Origin)>,
     /// `enabled` (HTTP default false, transport default false until configured).
     pub enabled: bool,
+    /// `keystore.path`: a PKCS#12 file with the certificate and its key.
     pub keystore_path: Option<PathBuf>,
+    /// `truststore.path`: a PKCS#12 file with the CA certificates to trust.
     pub truststore_path: Option<PathBuf>,
+    /// `certificate`: a PEM certificate (chain).
     pub certificate: Option<PathBuf>,
+    /// `key`: its PEM private key.
     pub key: Option<PathBuf>,
+    /// `certificate_authorities`: PEM CA certificates to trust.
     pub certificate_authorities: Vec<PathBuf>,
+    /// `verification_mode`: how a peer's certificate is checked (default `full`).
     pub verification_mode: VerificationMode,
+    /// `client_authentication`: whether a client certificate is asked for or required.
     pub client_authentication: ClientAuthentication,
+    /// `supported_protocols`: the TLS versions offered.
     pub supported_protocols: Vec<TlsProtocol>,
+    /// `cipher_suites`: the cipher suites offered (names as Elasticsearch spells them).
     pub cipher_suites: Vec<String>,
 }
 
 /// `xpack.security.authc.lockout.*`: brute-force protection.
 #[derive(Debug, Clone)]
 pub struct LockoutSettings {
+    /// `enabled` (default true).
     pub enabled: bool,
+    /// `max_failures`: failed attempts for one user from one address before the lock.
     pub max_failures: u32,
+    /// `duration`: how long a lock lasts.
     pub duration: Duration,
 }
 
 /// `xpack.security.authc.password_policy.*`.
 #[derive(Debug, Clone)]
 pub struct PasswordPolicySettings {
+    /// `min_length` (default 12).
     pub min_length: usize,
+    /// `reject_common`: refuse commonly used passwords (default true).
     pub reject_common: bool,
 }
 

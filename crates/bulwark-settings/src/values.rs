@@ -70,7 +70,7 @@ macro_rules! es_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $(#[doc = concat!("`", $text, "`")] $variant),+ }
         impl FromStr for $name {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
@@ -128,9 +128,21 @@ impl NodeRole {
 /// `pbkdf2` / `pbkdf2_stretch` (10000 iterations) or `_N` iterations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordHashing {
-    Bcrypt { cost: u32 },
-    Pbkdf2 { iterations: u32 },
-    Pbkdf2Stretch { iterations: u32 },
+    /// bcrypt with `cost` (log2 of its rounds).
+    Bcrypt {
+        /// 4..=14.
+        cost: u32,
+    },
+    /// PBKDF2-HMAC-SHA512 over the password.
+    Pbkdf2 {
+        /// Its iterations.
+        iterations: u32,
+    },
+    /// PBKDF2-HMAC-SHA512 over a SHA-512 of the password (long passwords cost the same).
+    Pbkdf2Stretch {
+        /// Its iterations.
+        iterations: u32,
+    },
 }
 
 impl FromStr for PasswordHashing {

@@ -263,12 +263,19 @@ pub type HeaderMap = reqwest::header::HeaderMap;
 impl Client {
     /// A client for `https://localhost:port` trusting `ca_pem` (or plain HTTP with `None`).
     pub fn new(port: u16, ca_pem: Option<&[u8]>) -> Client {
+        let scheme = if ca_pem.is_some() { "https" } else { "http" };
+        Client::at(&format!("{scheme}://localhost:{port}"), ca_pem)
+    }
+
+    /// A client for the node at `base` (`https://host:port` trusting `ca_pem`, or `http://…`
+    /// with `None`).
+    pub fn at(base: &str, ca_pem: Option<&[u8]>) -> Client {
         let inner = match ca_pem {
             Some(pem) => {
                 let cas = bulwark_pki::certs_from_pem(pem).expect("CA PEM");
-                NodeClient::new(&[format!("https://localhost:{port}")], &cas)
+                NodeClient::new(&[base.to_owned()], &cas)
             }
-            None => NodeClient::plain_http(&[format!("http://localhost:{port}")]),
+            None => NodeClient::plain_http(&[base.to_owned()]),
         }
         .expect("client");
         // Several threads of one test may share a client: a worker thread drives every call.

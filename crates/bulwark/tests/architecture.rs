@@ -298,24 +298,27 @@ fn every_crate_takes_the_workspace_lints() {
 }
 
 /// Outside tests, no crate unwraps (style.md: never on input; where the code proved the value
-/// itself, an `#[allow(…, reason = "…")]` on the item says why). Clippy enforces the attribute;
-/// this checks every crate root carries it (the test kit is test code).
+/// itself, an `#[allow(…, reason = "…")]` on the item says why), and every public item has a doc
+/// comment. Clippy and rustc enforce the attributes; this checks every crate root carries them
+/// (the test kit, being test code, may unwrap).
 #[test]
-fn every_crate_denies_unwrap_outside_tests() {
-    const LINE: &str = "#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]";
+fn every_crate_denies_unwrap_outside_tests_and_missing_docs() {
+    const UNWRAP: &str = "#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]";
+    const DOCS: &str = "#![deny(missing_docs)]";
     let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut wrong = Vec::new();
     for entry in std::fs::read_dir(&crates).expect("crates/").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "bulwark-testkit" {
-            continue;
-        }
         let root = ["src/lib.rs", "src/main.rs"].iter().map(|r| entry.path().join(r)).find(|p| p.is_file());
         let Some(root) = root else { continue };
         let text = std::fs::read_to_string(&root).expect("crate root");
-        if !text.lines().any(|l| l.trim() == LINE) {
-            wrong.push(name);
+        let has = |line: &str| text.lines().any(|l| l.trim() == line);
+        if name != "bulwark-testkit" && !has(UNWRAP) {
+            wrong.push(format!("{name}: {UNWRAP}"));
+        }
+        if !has(DOCS) {
+            wrong.push(format!("{name}: {DOCS}"));
         }
     }
-    assert!(wrong.is_empty(), "crate roots without `{LINE}`: {wrong:?}");
+    assert!(wrong.is_empty(), "crate roots without their lint attributes: {wrong:?}");
 }

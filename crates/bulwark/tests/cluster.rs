@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bulwark_testkit::{Node, TestHome, command, run};
+use bulwark_testkit::{Client, Node, TestHome, command, run};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "cluster-test-password";
@@ -82,31 +82,13 @@ impl Member {
         std::fs::read(self.home.config("certs/http_ca.crt")).expect("http_ca.crt")
     }
 
-    fn client(&self) -> reqwest::blocking::Client {
-        let cert = reqwest::Certificate::from_pem(&self.ca()).expect("CA");
-        reqwest::blocking::Client::builder()
-            .tls_certs_only([cert])
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client")
+    fn client(&self) -> Client {
+        Client::at(&format!("https://{}:{}", self.ip, self.port), Some(&self.ca()))
     }
 
+    /// (status, body) as `auth`, or (0, the error) when the node does not answer.
     fn call_as(&self, auth: (&str, &str), method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut r = self
-            .client()
-            .request(m, format!("https://{}:{}{path}", self.ip, self.port))
-            .basic_auth(auth.0, Some(auth.1));
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        match r.send() {
-            Ok(resp) => {
-                let s = resp.status().as_u16();
-                (s, resp.json().unwrap_or(Value::Null))
-            }
-            Err(e) => (0, json!(e.to_string())),
-        }
+        self.client().call(method, path, auth, body.as_ref()).unwrap_or_else(|e| (0, json!(e.to_string())))
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -184,13 +166,11 @@ fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_lead
     let (s, key) = m[1].call("POST", "/_security/api_key", Some(json!({"name": "k"})));
     assert_eq!(s, 200, "{key}");
     let encoded = key["encoded"].as_str().unwrap().to_owned();
-    let r = m[2]
+    let (s, _, _) = m[2]
         .client()
-        .get(format!("https://{}:{}/_security/_authenticate", m[2].ip, m[2].port))
-        .header("Authorization", format!("ApiKey {encoded}"))
-        .send()
+        .call_with("GET", "/_security/_authenticate", &format!("ApiKey {encoded}"), &[], None)
         .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "an API key made on n2 authenticates on n3");
+    assert_eq!(s, 200, "an API key made on n2 authenticates on n3");
     // Search on another node answers the same once its index caught up (bounded).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -562,13 +542,10 @@ fn rogue_nodes_are_refused_at_the_transport_and_never_see_data() {
     let port = node.port();
     let (s, b) = first.call("GET", "/_cluster/health?wait_for_nodes=2&timeout=30s", None);
     assert_eq!((s, b["number_of_nodes"].as_u64()), (200, Some(2)), "{b}");
-    let r = reqwest::blocking::Client::new()
-        .get(format!("http://127.0.0.56:{port}/secret/_doc/1"))
-        .basic_auth("elastic", Some(PASSWORD))
-        .timeout(Duration::from_secs(30))
-        .send()
+    let (s, _) = Client::at(&format!("http://127.0.0.56:{port}"), None)
+        .call("GET", "/secret/_doc/1", ("elastic", PASSWORD), None)
         .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "the joined node serves the cluster's data");
+    assert_eq!(s, 200, "the joined node serves the cluster's data");
 }
 
 /// The bad-token cases of `start --enrollment-token`: each names the failed check and leaves

@@ -29,6 +29,7 @@ fn hex(bytes: &[u8]) -> String {
 pub struct ChainKey(hmac::Key);
 
 impl ChainKey {
+    /// The key of HMAC-SHA256 over `bytes`.
     pub fn new(bytes: &[u8]) -> ChainKey {
         ChainKey(hmac::Key::new(hmac::HMAC_SHA256, bytes))
     }
@@ -52,8 +53,11 @@ impl ChainKey {
 /// One line's place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
+    /// The line's number in the chain (from 1).
     pub sequence: u64,
+    /// The MAC of the line before.
     pub prev_mac: String,
+    /// This line's MAC (over the line and `prev_mac`).
     pub mac: String,
 }
 
@@ -121,6 +125,7 @@ pub struct Anchor {
 }
 
 impl Anchor {
+    /// The anchor of a chain with no line yet, in `file`.
     pub fn empty(file: &str) -> Anchor {
         Anchor { sequence: 0, mac: GENESIS.into(), file: file.into(), first_sequence: 1, broken: None }
     }

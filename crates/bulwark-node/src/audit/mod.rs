@@ -55,10 +55,15 @@ pub fn chain_key(
 
 /// Where an audit log lives and how it is kept.
 pub struct AuditConfig<'a> {
+    /// `path.logs`: where the audit log is written.
     pub logs: &'a Path,
+    /// `path.data`: where its anchor is kept.
     pub data: &'a Path,
+    /// The chain key.
     pub key: &'a [u8],
+    /// When files rotate.
     pub rotation: RotationSettings,
+    /// Which events are written.
     pub filter: AuditFilter,
 }
 

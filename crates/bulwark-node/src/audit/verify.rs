@@ -15,8 +15,11 @@ use crate::rotate::{current_file, rotated_files};
 pub enum Verdict {
     /// No audit log, no anchor and no key: audit never ran here.
     Absent,
+    /// Every line is in the chain.
     Intact {
+        /// Lines checked.
         entries: u64,
+        /// Files checked.
         files: usize,
     },
     /// Each problem names the file and what is wrong.

@@ -17,6 +17,7 @@ use crate::NodeError;
 /// What a successful run produced.
 #[derive(Debug, Clone)]
 pub struct Applied {
+    /// The fingerprint of the HTTP CA made (for the banner and the console token).
     pub http_ca_fingerprint: Fingerprint,
 }
 

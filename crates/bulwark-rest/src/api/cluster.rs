@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::{ApiError, RestState};
 
+/// The parameters of `GET /_cluster/health`.
 #[derive(Debug, Deserialize)]
 pub struct HealthParams {
     wait_for_status: Option<String>,
@@ -50,6 +51,7 @@ fn nodes_condition(s: &str) -> Result<impl Fn(usize) -> bool, ApiError> {
     })
 }
 
+/// `GET /_cluster/health`: the real members, `wait_for_nodes` and `wait_for_status` bounded by `timeout`.
 pub async fn health(
     State(state): State<RestState>,
     Query(params): Query<HealthParams>,

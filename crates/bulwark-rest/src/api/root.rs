@@ -33,6 +33,7 @@ pub fn info_body(state: &RestState) -> Value {
     })
 }
 
+/// `GET /`: the node, its cluster and version.
 pub async fn info(State(state): State<RestState>) -> Json<Value> {
     Json(info_body(&state))
 }

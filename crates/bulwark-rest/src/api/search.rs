@@ -227,21 +227,50 @@ pub async fn count(
     let run = async {
         let body = optional_body(&bytes)?;
         let query = count_query(body.as_ref(), &params)?;
+        let terminate_after = terminate_after(&params)?;
         let catalog = Catalog::load(&svc)?;
         let opts = Options::from_params(&params)?;
         let indices = resolve(&state, &caller, &catalog, &expr, Action::Count, opts)?;
         crate::blocks::check(&catalog, &indices, crate::blocks::Level::Read)?;
         let restrictions = restrict::restrictions(&state, &caller, &catalog, Action::Count, &indices)?;
         let n = indices.len();
-        let count = svc
-            .count(indices.clone(), query, restrictions)
-            .await
-            .map_err(|e| Failure::search(e, &indices))?;
-        Ok::<_, Failure>(json!({"count": count, "_shards": shards(n)}))
+        let Some(limit) = terminate_after else {
+            let count = svc
+                .count(indices.clone(), query, restrictions)
+                .await
+                .map_err(|e| Failure::search(e, &indices))?;
+            return Ok::<_, Failure>(json!({"count": count, "_shards": shards(n)}));
+        };
+        // Each index is one shard, and a shard stops counting at `terminate_after`.
+        let (mut count, mut terminated_early) = (0, false);
+        for index in &indices {
+            let one = vec![index.clone()];
+            let c = svc
+                .count(one.clone(), query.clone(), restrictions.clone())
+                .await
+                .map_err(|e| Failure::search(e, &one))?;
+            terminated_early |= c >= limit;
+            count += c.min(limit);
+        }
+        Ok(json!({"count": count, "terminated_early": terminated_early, "_shards": shards(n)}))
     };
     match run.await {
         Ok(v) => Json(v).into_response(),
         Err(f) => f.into_response(),
+    }
+}
+
+/// `terminate_after` of a `_count`: checked before any index is resolved; `0` (the default)
+/// counts everything.
+fn terminate_after(params: &Params) -> Result<Option<u64>, ApiError> {
+    let Some(v) = params.get("terminate_after") else { return Ok(None) };
+    let n: i32 = v.parse().map_err(|_| {
+        ApiError::illegal_argument(format!("Failed to parse int parameter [terminate_after] with value [{v}]"))
+    })?;
+    match u64::try_from(n) {
+        Err(_) => Err(ApiError::illegal_argument("terminateAfter must be > 0")),
+        Ok(0) => Ok(None),
+        Ok(n) => Ok(Some(n)),
     }
 }
 

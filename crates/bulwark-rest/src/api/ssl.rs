@@ -19,6 +19,7 @@ use crate::body::{self, opt_string};
 use crate::revocation::{self, Authority, RevokedCertificate};
 use crate::{ApiError, Enrollment, RestState, SignError};
 
+/// `GET /_ssl/certificates`: every certificate the node uses.
 pub async fn certificates(State(state): State<RestState>) -> Json<Vec<crate::SslCertificate>> {
     Json(state.certificates.certificates())
 }

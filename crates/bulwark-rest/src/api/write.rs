@@ -23,7 +23,9 @@ pub enum WriteKind {
     Index,
     /// `op_type=create`: create only.
     Create,
+    /// A delete.
     Delete,
+    /// A partial update (`_update`).
     Update,
 }
 
@@ -47,6 +49,7 @@ pub struct Targets<'a> {
 }
 
 impl<'a> Targets<'a> {
+    /// Targets of `caller`'s writes, resolved against `catalog`.
     pub fn new(state: &'a RestState, caller: &'a Caller, catalog: &'a Catalog) -> Targets<'a> {
         Targets { state, caller, catalog, auto_create: HashMap::new(), bulk: false }
     }

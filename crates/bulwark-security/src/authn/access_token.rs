@@ -28,16 +28,20 @@ const REFRESH: u8 = 2;
 /// Which of a pair's two tokens a string is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
+    /// The access token (`Authorization: Bearer`).
     Access,
+    /// The refresh token (single use).
     Refresh,
 }
 
 /// A token string taken apart: the stored pair's id and the secret to check.
 #[derive(Debug)]
 pub struct ParsedAccessToken {
+    /// Which token of the pair.
     pub kind: TokenKind,
     /// The store entry id (URL-safe base64 of 16 bytes).
     pub id: String,
+    /// The secret part, checked against the stored hash.
     pub secret: SecretString,
 }
 
@@ -62,21 +66,27 @@ impl ParsedAccessToken {
 /// Who a token stands for, as stored with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenSubject {
+    /// The user name.
     pub username: String,
     /// The user's roles when the token was made (used for realms whose users cannot be looked
     /// up again, e.g. PKI; the others are looked up at every use).
     pub roles: Vec<String>,
+    /// The user's full name.
     pub full_name: Option<String>,
+    /// The user's email.
     pub email: Option<String>,
     /// The realm that vouched for the user (its name).
     pub realm: String,
+    /// The realm's type.
     pub realm_type: String,
 }
 
 /// The client that asked for a pair: only it may refresh it (Elasticsearch's "creating client").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenClient {
+    /// The user name of the client.
     pub username: String,
+    /// Its realm.
     pub realm: String,
 }
 
@@ -91,33 +101,46 @@ pub struct TokenRecord {
     pub creation: i64,
     /// When the access token expires (epoch milliseconds).
     pub expiration: i64,
+    /// The access token was invalidated.
     #[serde(default)]
     pub access_invalidated: bool,
+    /// The refresh token was invalidated.
     #[serde(default)]
     pub refresh_invalidated: bool,
     /// The refresh token was used (it is single use).
     #[serde(default)]
     pub refreshed: bool,
+    /// Who the tokens stand for.
     pub subject: TokenSubject,
+    /// Who asked for them.
     pub client: TokenClient,
 }
 
 /// A new pair: the record to store under `id`, and the two token strings to hand out once.
 #[derive(Debug)]
 pub struct NewTokenPair {
+    /// The store entry id.
     pub id: String,
+    /// What is stored.
     pub record: TokenRecord,
+    /// The access token to hand out.
     pub access_token: SecretString,
+    /// The refresh token to hand out (none for `client_credentials`).
     pub refresh_token: Option<SecretString>,
 }
 
 /// Why a refresh token was refused; the text is Elasticsearch's `error_description`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshRefusal {
+    /// No such token.
     Unknown,
+    /// The token was invalidated.
     Invalidated,
+    /// The token expired (24 h after its pair was made).
     Expired,
+    /// The refresh token was used before.
     AlreadyRefreshed,
+    /// Another client made the pair.
     OtherClient,
 }
 

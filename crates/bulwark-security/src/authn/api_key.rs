@@ -21,20 +21,27 @@ impl RealmRef {
 /// An API key as stored (the store entry's value; the id is the entry id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyRecord {
+    /// The key's name.
     pub name: String,
     /// `base64(salt)$base64(sha256(salt || secret))`.
     pub secret_hash: String,
     /// Epoch milliseconds.
     pub creation: i64,
+    /// When it expires (epoch milliseconds), if it does.
     pub expiration: Option<i64>,
+    /// Invalidated (it authenticates nobody).
     #[serde(default)]
     pub invalidated: bool,
+    /// When it was invalidated (epoch milliseconds).
     #[serde(default)]
     pub invalidation: Option<i64>,
     /// The owner.
     pub username: String,
+    /// The owner's realm.
     pub realm: String,
+    /// The owner's realm type.
     pub realm_type: String,
+    /// `metadata` as given.
     #[serde(default)]
     pub metadata: serde_json::Map<String, serde_json::Value>,
     /// The key's own role descriptors, as given.
@@ -61,7 +68,9 @@ fn rest_type() -> String {
 /// What an API-key authentication carries, for `_authenticate` and authorization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyInfo {
+    /// The key's id.
     pub id: String,
+    /// The key's name.
     pub name: String,
     /// The owner's role names when the key was made.
     pub roles: Vec<String>,

@@ -3,21 +3,29 @@
 /// A user as Elasticsearch's `_authenticate` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The user name.
     pub username: String,
+    /// Its roles.
     pub roles: Vec<String>,
+    /// Its full name.
     pub full_name: Option<String>,
+    /// Its email.
     pub email: Option<String>,
+    /// Whether it may authenticate.
     pub enabled: bool,
 }
 
 /// A realm's name and type (`reserved`/`reserved`, `default_file`/`file`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RealmRef {
+    /// The realm's name.
     pub name: &'static str,
+    /// The realm's type.
     pub realm_type: &'static str,
 }
 
 impl RealmRef {
+    /// The reserved realm (`elastic`, `kibana_system`, …).
     pub const RESERVED: RealmRef = RealmRef { name: "reserved", realm_type: "reserved" };
     /// The file realm (`config/users`, `config/users_roles`).
     pub const FILE: RealmRef = RealmRef { name: "default_file", realm_type: "file" };
@@ -38,8 +46,11 @@ pub struct TokenInfo {
 /// Who is making a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authentication {
+    /// The user.
     pub user: User,
+    /// The realm that checked the credentials.
     pub authentication_realm: RealmRef,
+    /// The realm the user was looked up in (differs under run-as).
     pub lookup_realm: RealmRef,
     /// `realm`, `api_key`, `token`, ...
     pub authentication_type: &'static str,

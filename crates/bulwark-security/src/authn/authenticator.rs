@@ -20,10 +20,13 @@ use crate::audit::{AuditEvent, AuditSink, Origin};
 // Success is the common case: boxing it would allocate on every request to shrink the rare one.
 #[allow(clippy::large_enum_variant)]
 pub enum Outcome {
+    /// Authenticated.
     Success(Authentication),
     /// Refused; answer after `delay` (brute-force back-off).
     Failure {
+        /// Why.
         error: SecurityError,
+        /// How long to wait before answering.
         delay: Duration,
     },
 }
@@ -31,8 +34,11 @@ pub enum Outcome {
 /// Where the file-based realms read from.
 #[derive(Debug, Clone)]
 pub struct RealmFiles {
+    /// `config/users`.
     pub users: PathBuf,
+    /// `config/users_roles`.
     pub users_roles: PathBuf,
+    /// `config/service_tokens`.
     pub service_tokens: PathBuf,
 }
 

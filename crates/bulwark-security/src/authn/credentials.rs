@@ -7,8 +7,16 @@ use zeroize::Zeroizing;
 /// Parsed credentials. Secrets stay wrapped until a realm verifies them.
 #[derive(Debug)]
 pub enum Credentials {
-    Basic { username: String, password: SecretString },
+    /// `Basic base64(user:password)`.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: SecretString,
+    },
+    /// `ApiKey base64(id:secret)`, decoded.
     ApiKey(SecretString),
+    /// `Bearer <token>`: a service-account or access token.
     Bearer(SecretString),
 }
 

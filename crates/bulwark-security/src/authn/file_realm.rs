@@ -48,10 +48,22 @@ const OTHER_RESERVED_NAMES: &[&str] = &[
 pub enum RealmFileError {
     /// The file exists but cannot be read (or is not UTF-8).
     #[error("cannot read [{}]: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// One line is not in the file's format. The message never holds a hash.
     #[error("[{}] line {line}: {reason}", path.display())]
-    Line { path: PathBuf, line: usize, reason: String },
+    Line {
+        /// The file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Whether `name` is a built-in or internal user that the file realm may not define.
@@ -177,6 +189,7 @@ impl UsersFile {
         self.users.get(username)
     }
 
+    /// Whether `username` has a line.
     pub fn contains(&self, username: &str) -> bool {
         self.users.contains_key(username)
     }
@@ -201,10 +214,12 @@ impl UsersFile {
         self.users.keys().map(String::as_str)
     }
 
+    /// Number of users.
     pub fn len(&self) -> usize {
         self.users.len()
     }
 
+    /// No users at all.
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
     }
@@ -384,10 +399,12 @@ impl FileRealm {
         self.users.contains(username)
     }
 
+    /// `config/users` as last read.
     pub fn users(&self) -> &UsersFile {
         &self.users
     }
 
+    /// `config/users_roles` as last read.
     pub fn roles(&self) -> &UsersRolesFile {
         &self.roles
     }

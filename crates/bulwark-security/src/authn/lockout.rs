@@ -25,8 +25,11 @@ const MAX_KEYS: usize = 100_000;
 /// Lockout settings (`xpack.security.authc.lockout.*`).
 #[derive(Debug, Clone, Copy)]
 pub struct LockoutPolicy {
+    /// Whether failures lock at all.
     pub enabled: bool,
+    /// Failures before a lock.
     pub max_failures: u32,
+    /// How long a lock lasts.
     pub duration: Duration,
 }
 
@@ -46,10 +49,13 @@ struct Entry {
 /// Whether an attempt may go ahead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// Go ahead.
     Allowed,
     /// Refused without checking the password, for this much longer.
     Locked {
+        /// How much longer.
         remaining: Duration,
+        /// Who is locked.
         scope: LockScope,
     },
 }
@@ -66,9 +72,13 @@ pub enum LockScope {
 /// A lockout that just started (to be audited).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockoutStarted {
+    /// The user whose failures started it.
     pub user: String,
+    /// The address they came from.
     pub address: IpAddr,
+    /// What is locked.
     pub scope: LockScope,
+    /// For how long.
     pub duration: Duration,
 }
 
@@ -79,6 +89,7 @@ pub struct Lockout {
 }
 
 impl Lockout {
+    /// Counters for `policy`, all empty.
     pub fn new(policy: LockoutPolicy) -> Lockout {
         Lockout { policy, entries: Mutex::new(HashMap::new()) }
     }

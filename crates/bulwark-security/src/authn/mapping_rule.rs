@@ -10,10 +10,15 @@ use crate::authz::IndexPattern;
 /// What rules are evaluated against (Elasticsearch's `UserRoleMapper.UserData`).
 #[derive(Debug, Clone, Default)]
 pub struct UserData {
+    /// `username`.
     pub username: String,
+    /// `dn`: the subject DN (PKI users).
     pub dn: Option<String>,
+    /// `groups`.
     pub groups: Vec<String>,
+    /// `metadata.*`.
     pub metadata: Map<String, Value>,
+    /// `realm.name`.
     pub realm_name: String,
 }
 
@@ -32,9 +37,18 @@ pub enum FieldValue {
 /// A parsed rule.
 #[derive(Debug, Clone)]
 pub enum Rule {
-    Field { field: String, values: Vec<FieldValue> },
+    /// `field`: the user's field matches one of the values.
+    Field {
+        /// `username`, `dn`, `groups`, `metadata.*` or `realm.name`.
+        field: String,
+        /// The values any of which matches.
+        values: Vec<FieldValue>,
+    },
+    /// `any`: one of the rules matches.
     Any(Vec<Rule>),
+    /// `all`: every rule matches.
     All(Vec<Rule>),
+    /// `except`: the rule does not match (only inside `all`).
     Except(Box<Rule>),
 }
 

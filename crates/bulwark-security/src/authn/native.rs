@@ -12,15 +12,21 @@ use super::{Authentication, PasswordHash, RealmRef, SecurityLookup, User, Verify
 /// A native user as stored (the store entry's value).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NativeUser {
+    /// The password hash, in the format of the algorithm that made it (never shown).
     pub password_hash: String,
+    /// Its roles.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Its full name.
     #[serde(default)]
     pub full_name: Option<String>,
+    /// Its email.
     #[serde(default)]
     pub email: Option<String>,
+    /// `metadata` as given.
     #[serde(default)]
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Whether it may authenticate.
     pub enabled: bool,
 }
 

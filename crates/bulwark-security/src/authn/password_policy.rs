@@ -27,10 +27,16 @@ pub fn is_common_password(password: &str) -> bool {
 }
 
 /// Why a new password was refused.
+/// Why a new password is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyViolation {
+    /// Shorter than `min_length`.
     #[error("passwords must be at least [{min_length}] characters long")]
-    TooShort { min_length: usize },
+    TooShort {
+        /// `xpack.security.authc.password_policy.min_length`.
+        min_length: usize,
+    },
+    /// On the list of commonly used passwords.
     #[error("the password is on the list of commonly used passwords; choose another")]
     Common,
 }

@@ -38,6 +38,7 @@ pub struct PkiRealm {
 /// What a verified certificate chain yields in one realm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PkiIdentity {
+    /// The user name (the first group of `username_pattern`).
     pub username: String,
     /// The subject DN (`CN=alice, OU=eng, O=Example`).
     pub dn: String,

@@ -30,6 +30,7 @@ pub struct ReservedRealm<L> {
 }
 
 impl<L: ReservedUserLookup> ReservedRealm<L> {
+    /// The reserved realm reading stored passwords through `lookup`.
     pub fn new(lookup: L) -> Self {
         ReservedRealm { lookup, cache: VerifyCache::new(Duration::from_secs(20 * 60), 100_000) }
     }

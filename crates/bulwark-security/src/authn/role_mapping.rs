@@ -49,17 +49,24 @@ pub enum TemplateFormat {
 /// One `role_templates` entry.
 #[derive(Debug, Clone)]
 pub struct RoleTemplate {
+    /// The template (mustache-style `{{…}}` with the user's fields).
     pub source: String,
+    /// `string` (one role) or `json` (a list of roles).
     pub format: TemplateFormat,
 }
 
 /// A parsed, validated role mapping.
 #[derive(Debug, Clone)]
 pub struct RoleMapping {
+    /// The mapping's name.
     pub name: String,
+    /// Disabled mappings grant nothing.
     pub enabled: bool,
+    /// The roles granted.
     pub roles: Vec<String>,
+    /// `role_templates`: roles built from the user's fields.
     pub templates: Vec<RoleTemplate>,
+    /// `rules`: which users it applies to.
     pub rules: Rule,
 }
 

@@ -48,25 +48,35 @@ const BEARER_DECODER: GeneralPurpose = GeneralPurpose::new(
 /// Index privileges of a role descriptor, as names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexGrant {
+    /// Index name patterns.
     pub names: &'static [&'static str],
+    /// Privilege names.
     pub privileges: &'static [&'static str],
+    /// Whether the patterns reach restricted (system) indices.
     pub allow_restricted_indices: bool,
 }
 
 /// Application privileges of a role descriptor, as names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApplicationGrant {
+    /// The application.
     pub application: &'static str,
+    /// Privilege names.
     pub privileges: &'static [&'static str],
+    /// Resource patterns.
     pub resources: &'static [&'static str],
 }
 
 /// The role a service account acts with; its name is the account's principal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServiceRoleDescriptor {
+    /// The role's name (the account's principal).
     pub name: &'static str,
+    /// Cluster privileges.
     pub cluster: &'static [&'static str],
+    /// Index privileges.
     pub indices: &'static [IndexGrant],
+    /// Application privileges.
     pub applications: &'static [ApplicationGrant],
     /// The privileges are those of this reserved role (`elastic/kibana` has `kibana_system`'s).
     pub same_as_reserved_role: Option<&'static str>,
@@ -75,10 +85,13 @@ pub struct ServiceRoleDescriptor {
 /// A built-in service account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServiceAccount {
+    /// `elastic`.
     pub namespace: &'static str,
+    /// `kibana`, `fleet-server`, ….
     pub service: &'static str,
     /// `namespace/service`.
     pub principal: &'static str,
+    /// What it may do.
     pub role: ServiceRoleDescriptor,
 }
 
@@ -271,6 +284,7 @@ impl ServiceTokenId {
         format!("{}/{}", self.namespace, self.service)
     }
 
+    /// The token's name (the last part of its id).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -344,10 +358,12 @@ impl ServiceAccountToken {
         SecretString::from(encoded.as_str())
     }
 
+    /// Which token (`namespace/service/name`).
     pub fn id(&self) -> &ServiceTokenId {
         &self.id
     }
 
+    /// The secret to check against the stored hash.
     pub fn secret(&self) -> &SecretString {
         &self.secret
     }
@@ -426,10 +442,12 @@ impl ServiceTokensFile {
         self.tokens.iter().map(|(k, h)| format!("{k}:{}\n", h.as_str())).collect()
     }
 
+    /// The hash stored for token `id`.
     pub fn get(&self, id: &ServiceTokenId) -> Option<&PasswordHash> {
         self.tokens.get(&id.qualified_name())
     }
 
+    /// Whether token `id` is in the file.
     pub fn contains(&self, id: &ServiceTokenId) -> bool {
         self.tokens.contains_key(&id.qualified_name())
     }
@@ -468,6 +486,7 @@ pub struct ServiceTokenRealm {
 }
 
 impl ServiceTokenRealm {
+    /// A realm authenticating the tokens of `file`.
     pub fn new(file: ServiceTokensFile) -> ServiceTokenRealm {
         ServiceTokenRealm { file, seen: None, cache: VerifyCache::new(Duration::from_secs(20 * 60), 100_000) }
     }
@@ -498,6 +517,7 @@ impl ServiceTokenRealm {
         Ok(true)
     }
 
+    /// The file as last read.
     pub fn file(&self) -> &ServiceTokensFile {
         &self.file
     }

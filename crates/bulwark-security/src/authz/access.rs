@@ -12,7 +12,9 @@ use crate::authn::Authentication;
 /// Field- and document-level security on one index for one request.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct IndexAccess {
+    /// Which fields it may see.
     pub fields: FieldAccess,
+    /// Which documents it may see.
     pub documents: DocumentAccess,
 }
 

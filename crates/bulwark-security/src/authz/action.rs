@@ -7,7 +7,9 @@ use std::fmt;
 /// handler, which resolves them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
+    /// A cluster action (`cluster:*`).
     Cluster,
+    /// An index action (`indices:*`), decided on the resolved indices.
     Indices,
 }
 
@@ -18,7 +20,10 @@ macro_rules! actions {
     ) => {
         /// An action, named as Elasticsearch names it.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Action { $( $(#[$cm])* $cvariant, )+ $( $(#[$im])* $ivariant, )+ }
+        pub enum Action {
+            $( $(#[$cm])* #[doc = concat!("`", $cname, "`")] $cvariant, )+
+            $( $(#[$im])* #[doc = concat!("`", $iname, "`")] $ivariant, )+
+        }
 
         impl Action {
             /// Every action.

@@ -10,9 +10,13 @@ use serde_json::{Map, Value};
 /// A stored application privilege: `application`, `name`, the actions it stands for, metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApplicationPrivilegeDescriptor {
+    /// The application (`myapp`, `kibana-.kibana`).
     pub application: String,
+    /// The privilege's name.
     pub name: String,
+    /// The actions (patterns) it stands for.
     pub actions: Vec<String>,
+    /// `metadata` as given.
     #[serde(default)]
     pub metadata: Map<String, Value>,
 }

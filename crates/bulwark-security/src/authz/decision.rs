@@ -14,6 +14,7 @@ use crate::authn::{Authentication, RealmRef, ServiceAccount};
 
 /// Where roles defined outside the code come from (the native store); the node implements it.
 pub trait RoleSource: Send + Sync {
+    /// The stored role `name`, if any.
     fn role(&self, name: &str) -> Option<RoleDescriptor>;
     /// The stored application privileges of `application` (none by default: privilege names
     /// then stand for nothing and grant nothing).
@@ -108,6 +109,7 @@ fn compile_all(descriptors: &serde_json::Map<String, serde_json::Value>) -> Vec<
 }
 
 impl Authorizer {
+    /// An authorizer resolving role names through `source` (after the built-in roles).
     pub fn new(source: Arc<dyn RoleSource>) -> Authorizer {
         Authorizer {
             source,

@@ -13,10 +13,15 @@ use serde_json::{Map, Value, json};
 /// The user a role query template is rendered for (an API key's owner for a key).
 #[derive(Debug, Clone, Default)]
 pub struct TemplateUser {
+    /// `_user.username`.
     pub username: String,
+    /// `_user.full_name`.
     pub full_name: Option<String>,
+    /// `_user.email`.
     pub email: Option<String>,
+    /// `_user.roles`.
     pub roles: Vec<String>,
+    /// `_user.metadata`.
     pub metadata: Map<String, Value>,
 }
 

@@ -17,7 +17,7 @@ macro_rules! privileges {
     ($(#[$m:meta])* $ty:ident, $kind:literal { $( $variant:ident = $name:literal : [$($allow:literal),*] $(- [$($deny:literal),*])? ),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $ty { $($variant),+ }
+        pub enum $ty { $(#[doc = concat!("`", $name, "`")] $variant),+ }
 
         impl $ty {
             /// Every named privilege, in Elasticsearch's documentation order.
@@ -158,14 +158,18 @@ privileges!(
 /// (`cluster:admin/xpack/security/enroll/kibana`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClusterGrant {
+    /// A named privilege (`monitor`, `manage`, …).
     Named(ClusterPrivilege),
+    /// An action pattern.
     Pattern(String),
 }
 
 /// An index privilege as written in a role: named, or a raw `indices:*` pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum IndexGrantPrivilege {
+    /// A named privilege (`read`, `write`, …).
     Named(IndexPrivilege),
+    /// An `indices:*` action pattern.
     Pattern(String),
 }
 
@@ -203,6 +207,7 @@ impl ClusterGrant {
         }
     }
 
+    /// Whether this grant allows `action`.
     pub fn grants(&self, action: &str) -> bool {
         match self {
             ClusterGrant::Named(p) => p.grants_name(action),
@@ -220,6 +225,7 @@ impl IndexGrantPrivilege {
         }
     }
 
+    /// Whether this grant allows `action`.
     pub fn grants(&self, action: &str) -> bool {
         match self {
             IndexGrantPrivilege::Named(p) => p.grants_name(action),

@@ -27,8 +27,10 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndicesPrivileges {
+    /// `names`: index name patterns (one or a list).
     #[serde(deserialize_with = "one_or_many")]
     pub names: Vec<String>,
+    /// `privileges`: named privileges or `indices:*` patterns.
     pub privileges: Vec<String>,
     /// Field-level security: the fields this grant shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,6 +39,7 @@ pub struct IndicesPrivileges {
     /// grant shows match; returned as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<Value>,
+    /// Whether the patterns reach restricted (system) indices.
     #[serde(default)]
     pub allow_restricted_indices: bool,
 }
@@ -45,8 +48,11 @@ pub struct IndicesPrivileges {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationPrivileges {
+    /// The application (a name or a pattern).
     pub application: String,
+    /// Privilege names or action patterns.
     pub privileges: Vec<String>,
+    /// Resource patterns.
     pub resources: Vec<String>,
 }
 
@@ -54,19 +60,25 @@ pub struct ApplicationPrivileges {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RoleDescriptor {
+    /// Cluster privileges.
     #[serde(default)]
     pub cluster: Vec<String>,
-    /// `indices`, or Elasticsearch's synonym `index`.
+    /// Index privileges: `indices`, or Elasticsearch's synonym `index`.
     #[serde(default, alias = "index")]
     pub indices: Vec<IndicesPrivileges>,
+    /// Application privileges.
     #[serde(default)]
     pub applications: Vec<ApplicationPrivileges>,
+    /// Users this role may act as (`es-security-runas-user`).
     #[serde(default)]
     pub run_as: Vec<String>,
+    /// `metadata` as given (`_reserved` marks built-in roles).
     #[serde(default)]
     pub metadata: Map<String, Value>,
+    /// `transient_metadata` (`enabled`: false when the role cannot be used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transient_metadata: Option<Value>,
+    /// `description`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Remote-cluster grants and global privileges: only empty ones are accepted (there are no
@@ -74,8 +86,10 @@ pub struct RoleDescriptor {
     /// [`Role::compile`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_indices: Option<Value>,
+    /// `remote_cluster`: only empty is accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_cluster: Option<Value>,
+    /// `global`: only empty is accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<Value>,
 }
@@ -123,8 +137,11 @@ fn check_field_security(role: &str, v: &Value) -> Result<(), String> {
 /// One compiled index grant.
 #[derive(Debug, Clone)]
 pub struct IndexGroup {
+    /// Index name patterns.
     pub patterns: Vec<IndexPattern>,
+    /// Privileges granted on them.
     pub privileges: Vec<IndexGrantPrivilege>,
+    /// Whether the patterns reach restricted (system) indices.
     pub allow_restricted_indices: bool,
     /// Field-level security (`None`: every field).
     pub fields: Option<FieldRule>,
@@ -155,10 +172,15 @@ impl IndexGroup {
 /// A role compiled for decisions.
 #[derive(Debug, Clone)]
 pub struct Role {
+    /// The role's name.
     pub name: String,
+    /// Cluster grants.
     pub cluster: Vec<ClusterGrant>,
+    /// Index grants.
     pub indices: Vec<IndexGroup>,
+    /// Users it may act as.
     pub run_as: Vec<String>,
+    /// Application grants.
     pub applications: Vec<ApplicationPrivileges>,
 }
 
