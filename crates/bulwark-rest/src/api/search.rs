@@ -265,7 +265,9 @@ pub async fn count(
 fn terminate_after(params: &Params) -> Result<Option<u64>, ApiError> {
     let Some(v) = params.get("terminate_after") else { return Ok(None) };
     let n: i32 = v.parse().map_err(|_| {
-        ApiError::illegal_argument(format!("Failed to parse int parameter [terminate_after] with value [{v}]"))
+        ApiError::illegal_argument(format!(
+            "Failed to parse int parameter [terminate_after] with value [{v}]"
+        ))
     })?;
     match u64::try_from(n) {
         Err(_) => Err(ApiError::illegal_argument("terminateAfter must be > 0")),
