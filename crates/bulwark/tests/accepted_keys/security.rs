@@ -150,6 +150,12 @@ pub const ROLE: &[(&str, Check)] = &[
         let without = c.user_with_role("r_noix", &json!({"indices": []}));
         assert!(search(c, &without, &json!({})).is_none());
     }),
+    ("index", |c| {
+        // Elasticsearch's synonym of `indices`, stored and shown as `indices`.
+        let with = c.user_with_role("r_ixs", &json!({"index": [{"names": ["kt"], "privileges": ["read"]}]}));
+        assert_eq!(search(c, &with, &json!({})).map(|h| h.len()), Some(2));
+        shows(c, "/_security/role/r_ixs", "/r_ixs/indices/0/names/0", &json!("kt"));
+    }),
     ("applications", |c| {
         // A privilege name stands for a stored privilege's actions (unknown names grant nothing).
         c.admin("PUT", "/_security/privilege", &json!({"app": {"read": {"actions": ["data:read/*"]}}}));
