@@ -133,6 +133,13 @@ def test_query_role_and_user_match_only_what_the_query_says(node):
     assert roles({"prefix": {"name": "qr_v"}}) == ["qr_viewer"]
     assert roles({"term": {"metadata.n": "other_admin"}}) == ["other_admin"]
     assert roles({"wildcard": {"name": "nothing*"}}) == []
+    assert roles({"wildcard": {"name": "*_ops"}}) == ["qr_admin_ops"]
+    assert roles({"wildcard": {"name": "qr_adm?n_dev"}}) == ["qr_admin_dev"]
+    assert roles({"wildcard": {"name": {"value": "QR_ADMIN*", "case_insensitive": True}}}) == ["qr_admin_dev", "qr_admin_ops"]
+    assert roles({"wildcard": {"name": "QR_ADMIN*"}}) == []
+    assert roles({"bool": {"should": [{"wildcard": {"name": "qr_v*"}}, {"wildcard": {"name": "other*"}}]}}) \
+        == ["other_admin", "qr_viewer"]
+    assert roles({"wildcard": {"description": "role qr_a*"}}) == ["qr_admin_dev", "qr_admin_ops"]
     # Without a query every (native) role is listed, and nothing else.
     assert set(roles({"match_all": {}})) >= {"qr_admin_ops", "qr_admin_dev", "qr_viewer", "other_admin"}
 
