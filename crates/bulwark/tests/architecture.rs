@@ -322,3 +322,74 @@ fn every_crate_denies_unwrap_outside_tests_and_missing_docs() {
     }
     assert!(wrong.is_empty(), "crate roots without their lint attributes: {wrong:?}");
 }
+
+/// Every `.rs` file under `crates/*/src` (recursively).
+fn source_files() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&crates).expect("crates/").flatten() {
+        let src = entry.path().join("src");
+        if src.is_dir() {
+            walk(&src, &mut out);
+        }
+    }
+    assert!(out.len() > 100, "the source files were not found: {}", out.len());
+    out
+}
+
+/// No source file grows past 800 lines (issue #15: a file that long holds more than one rule).
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let long: Vec<String> = source_files()
+        .into_iter()
+        .filter_map(|p| {
+            let n = std::fs::read_to_string(&p).expect("source").lines().count();
+            (n > 800).then(|| format!("{} ({n} lines)", p.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "files over 800 lines: {long:?}");
+}
+
+/// The node's index service answers with typed errors (`DataError`); only `bulwark-rest` turns
+/// them into Elasticsearch's errors.
+#[test]
+fn the_index_service_builds_no_rest_errors() {
+    let wrong: Vec<String> = source_files()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("bulwark-node/src/indices"))
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).expect("source");
+            text.contains("ApiError") || text.contains("ErrorType")
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(wrong.is_empty(), "the index service names REST errors in {wrong:?}");
+}
+
+/// HTTP clients are built in one place, `bulwark-client` (ALPN, HTTPS only, no proxy, timeouts,
+/// trust): no other crate's code builds one. (The console test's browser stand-in is a test.)
+#[test]
+fn only_bulwark_client_builds_http_clients() {
+    let wrong: Vec<String> = source_files()
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("bulwark-client/src"))
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).expect("source");
+            ["reqwest::Client::builder", "reqwest::blocking", "ClientBuilder"]
+                .iter()
+                .any(|n| text.contains(n))
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(wrong.is_empty(), "HTTP clients built outside bulwark-client in {wrong:?}");
+}
