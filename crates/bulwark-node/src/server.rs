@@ -199,13 +199,14 @@ impl Conn {
             parts.extensions.insert(p.clone());
         }
         let over = Arc::new(AtomicBool::new(false));
-        let unread = UnreadSlot::default();
-        let body = Body::new(WatchedBody::new(body, &self.state, limit, over.clone(), Some(unread.clone())));
+        // Only a request with a body can leave some of it unread (no allocation for the others).
+        let unread: Option<UnreadSlot> = (!hyper::body::Body::is_end_stream(&body)).then(UnreadSlot::default);
+        let body = Body::new(WatchedBody::new(body, &self.state, limit, over.clone(), unread.clone()));
         let Ok(resp) = self.app.clone().oneshot(Request::from_parts(parts, body)).await;
         if over.load(Ordering::Relaxed) {
             return Ok(self.respond(too_large(limit), request, http2, true, true));
         }
-        let rest = unread.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let rest = unread.and_then(|u| u.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
         match rest {
             // HTTP/2: a stream whose body was not read would be reset, and clients drop the
             // answer with it. Read the rest first (bounded by the limit and by the body timeout).
