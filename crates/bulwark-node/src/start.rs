@@ -479,6 +479,12 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         }
         let app = bulwark_rest::router::router(rest).layer(axum::Extension(Enrollment(enrollment)));
         let app = app.layer(axum::Extension(bulwark_rest::indices::DataPlane(indices.clone())));
+        let app = match (&audit_log, &audit_key) {
+            (Some(log), Some(key)) => app.layer(axum::Extension(bulwark_rest::AuditReader(Arc::new(
+                crate::audit::read::AuditFiles::new(&settings.path_logs, key, log.clone()),
+            )))),
+            _ => app,
+        };
         let barrier_store = store.clone();
         let stale = Arc::new(StaleReads::default());
         let app = app.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {

@@ -49,6 +49,7 @@ pub mod fuzzing {
 pub use connection::ConnectionAuthenticated;
 pub use error::{ApiError, ErrorType};
 pub use state::{
-    CertificateSource, ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, PeerCertificates,
-    RestState, SignError, SignedNode, SslCertificate,
+    AuditPage, AuditQuery, AuditReader, AuditTrail, CertificateSource, ClusterView, Enrollment,
+    EnrollmentAuthority, MemberView, NodeInfo, PeerCertificates, RestState, SignError, SignedNode,
+    SslCertificate,
 };

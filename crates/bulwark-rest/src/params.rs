@@ -61,6 +61,8 @@ pub const CAT_INDICES: Declared =
     &["format", "h", "v", "s", "bytes", "expand_wildcards", "ignore_unavailable", "allow_no_indices"];
 /// `timeout` is validated; node stats are local and never wait.
 pub const NODES_STATS: Declared = &["timeout"];
+/// `GET /_bulwark/audit` (ours): page size, cursor and filters.
+pub const AUDIT_READ: Declared = &["size", "before", "event", "user"];
 /// `accept_enterprise`: the license shown is the same either way.
 pub const LICENSE: Declared = &["local", "accept_enterprise"];
 

@@ -11,7 +11,8 @@ use bulwark_security::authz::{Action, Scope, may_change_own_password};
 use serde_json::json;
 
 use crate::api::{
-    api_key, cat, cluster, coordination, enroll, privilege, role, root, security, service, ssl, token, user,
+    api_key, audit, cat, cluster, coordination, enroll, privilege, role, root, security, service, ssl, token,
+    user,
 };
 use crate::caller::{self, Caller};
 use crate::params as p;
@@ -142,6 +143,7 @@ fn table() -> Table {
         .route("/_ssl/certificates", secured(Action::SslCertificates, p::NONE, get(ssl::certificates)))
         .route("/_ssl/certificates/_revoke", secured(Action::SslRevoke, p::NONE, post(ssl::revoke)))
         .route("/_ssl/certificates/_revoked", secured(Action::SslRevoked, p::NONE, get(ssl::revoked)))
+        .route("/_bulwark/audit", secured(Action::AuditRead, p::AUDIT_READ, get(audit::read)))
         .route(
             "/_security/_authenticate",
             secured(Action::Authenticate, p::NONE, get(security::authenticate)),

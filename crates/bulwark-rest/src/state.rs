@@ -159,3 +159,39 @@ pub struct RestState {
     /// The rules new passwords must meet.
     pub password_policy: bulwark_security::authn::PasswordPolicy,
 }
+
+/// What `GET /_bulwark/audit` asks of this node's audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The most events to return.
+    pub size: usize,
+    /// Only events with a sequence number below this one (the cursor of the next page).
+    pub before: Option<u64>,
+    /// Only these `event.action` values (none: every one).
+    pub events: Vec<String>,
+    /// Only events whose `user.name` is this one.
+    pub user: Option<String>,
+}
+
+/// One page of the audit log, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditPage {
+    /// The events as written (one JSON object per line), each with `audit.verified`: whether
+    /// its MAC checked out under the chain key.
+    pub events: Vec<serde_json::Value>,
+    /// The cursor of the next (older) page, when this page is full.
+    pub next_before: Option<u64>,
+    /// Lines that are not a sealed JSON object (not returned; `bulwark doctor` reports them).
+    pub unreadable_lines: u64,
+}
+
+/// Reads this node's audit log back; implemented by the node when the audit log is on. May
+/// block (it reads the files).
+pub trait AuditTrail: Send + Sync {
+    /// The events matching `query`, newest first.
+    fn read(&self, query: &AuditQuery) -> Result<AuditPage, String>;
+}
+
+/// The node's [`AuditTrail`], as a request extension (absent when the audit log is off).
+#[derive(Clone)]
+pub struct AuditReader(pub Arc<dyn AuditTrail>);

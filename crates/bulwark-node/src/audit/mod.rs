@@ -5,6 +5,7 @@
 //! `bulwark doctor` verifies it all ([`verify`]).
 
 pub mod chain;
+pub mod read;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ pub(crate) use crate::caller::Caller;
 
 pub mod alias;
 pub mod api_key;
+pub mod audit;
 pub mod bulk;
 pub mod cat;
 pub mod cluster;

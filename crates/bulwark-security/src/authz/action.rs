@@ -56,6 +56,10 @@ actions! {
     SslRevoke = "cluster:admin/xpack/security/ssl/certificates/revoke",
     /// `GET /_ssl/certificates/_revoked` (ours)
     SslRevoked = "cluster:admin/xpack/security/ssl/certificates/revoked/get",
+    /// `GET /_bulwark/audit` (ours: Elasticsearch has no API that reads its audit log). Under
+    /// `cluster:admin/xpack/security/`, so `manage_security` (and `all`) grant it and
+    /// `read_security` does not.
+    AuditRead = "cluster:admin/xpack/security/audit/get",
     /// `GET /_cluster/state`
     ClusterState = "cluster:monitor/state",
     /// `POST /_cluster/voting_config_exclusions`

@@ -108,6 +108,13 @@ const ROWS: &[Row] = &[
         Denied,
     ),
     row(
+        "/_bulwark/audit",
+        "cluster:admin/xpack/security/audit/get",
+        ("GET", "/_bulwark/audit", ""),
+        C("manage_security"),
+        Denied,
+    ),
+    row(
         "/_security/_authenticate",
         "cluster:admin/xpack/security/user/authenticate",
         ("GET", "/_security/_authenticate", ""),
