@@ -129,7 +129,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/app/overview", get(pages::data::overview))
         .route("/app/users", get(pages::security::users).post(pages::security::create_user))
         .route("/app/roles", get(pages::security::roles).post(pages::security::create_role))
-        .route("/app/role_mappings", get(pages::security::role_mappings))
+        .route("/app/users/edit", get(pages::edit::edit_user_page).post(pages::edit::edit_user))
+        .route("/app/users/delete", get(pages::edit::confirm_user).post(pages::edit::delete_user))
+        .route("/app/roles/edit", get(pages::edit::edit_role_page).post(pages::edit::edit_role))
+        .route("/app/roles/delete", get(pages::edit::confirm_role).post(pages::edit::delete_role))
+        .route("/app/role_mappings", get(pages::mappings::role_mappings).post(pages::mappings::save_mapping))
+        .route(
+            "/app/role_mappings/delete",
+            get(pages::edit::confirm_mapping).post(pages::edit::delete_mapping),
+        )
+        .route("/app/audit", get(pages::audit::audit))
         .route("/app/api_keys", get(pages::keys::api_keys).post(pages::keys::create_api_key))
         .route("/app/api_keys/invalidate", post(pages::keys::invalidate_api_key))
         .route("/app/service_tokens", get(pages::keys::service_tokens))

@@ -442,3 +442,186 @@ fn given_certificate_and_explicit_plain_http() {
     assert!(cookie.contains("HttpOnly") && !cookie.contains("Secure"), "{cookie}");
     assert!(console.output().contains("plain HTTP"), "{}", console.output());
 }
+
+/// A console enrolled from the shell, with `elastic` logged in.
+fn logged_in(home: &TestHome, started: &Started) -> (Console, Browser) {
+    let chome = home.path().with_file_name("console");
+    let (rc, out, err) = run(console_cmd(&chome).args(["setup", "--enrollment-token", &token_of(home)]));
+    assert_eq!(rc, 0, "{out}{err}");
+    let mut console = Console::start(&chome, &[]);
+    let mut b = console.browser();
+    let csrf = b.get("/login").csrf();
+    let p = b.post("/login", &[("csrf", &csrf), ("username", "elastic"), ("password", &started.password)]);
+    assert_eq!(p.status, 303, "{}", p.body);
+    (console, b)
+}
+
+#[test]
+fn audit_page_and_editing_users_roles_and_mappings() {
+    let home = TestHome::new();
+    let started = start_fresh(&home, &[]);
+    let (_console, mut b) = logged_in(&home, &started);
+    let admin = ("elastic", started.password.as_str());
+
+    // The audit log, newest first, with filters; the node's refusal for others.
+    let p = b.get("/app/audit");
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("id=\"audit-events\"") && p.body.contains("access_granted"), "{}", p.body);
+    let p = b.get("/app/audit?event=authentication_success&user=elastic");
+    assert_eq!(p.status, 200, "{}", p.body);
+    let rows = p.body.matches("<td class=\"event\">").count();
+    assert!(
+        rows > 0 && rows == p.body.matches("<td class=\"event\">authentication_success</td>").count(),
+        "{}",
+        p.body
+    );
+    assert!(!p.body.contains("<td class=\"event\">access_granted"), "{}", p.body);
+    let p = b.get("/app/audit?evnt=x");
+    assert_eq!(p.status, 400);
+
+    // Edit a user: the node keeps what the form says.
+    started
+        .client
+        .call(
+            "PUT",
+            "/_security/user/carol",
+            admin,
+            Some(&serde_json::json!({"password": "carol-password", "roles": ["viewer"]})),
+        )
+        .unwrap();
+    let page = b.get("/app/users");
+    assert!(page.body.contains("/app/users/edit?name=carol"), "{}", page.body);
+    assert!(!page.body.contains("/app/users/edit?name=elastic"), "reserved users have no edit link");
+    let page = b.get("/app/users/edit?name=carol");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.csrf();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "carol"),
+        ("full_name", "Carol <b>C</b>"),
+        ("email", ""),
+        ("roles", "monitoring_user"),
+        ("password", ""),
+    ];
+    let p = b.post("/app/users/edit", &form);
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(p.location().starts_with("/app/users?ok="), "{}", p.location());
+    let u = node_get(&started, "/_security/user/carol");
+    assert_eq!(u["carol"]["full_name"], "Carol <b>C</b>");
+    assert_eq!(u["carol"]["roles"], serde_json::json!(["monitoring_user"]));
+    assert_eq!(u["carol"]["enabled"], false, "the unticked box disables");
+    assert!(b.get("/app/users").body.contains("Carol &lt;b&gt;C&lt;/b&gt;"));
+    // The node's refusal is shown.
+    let p = b.post(
+        "/app/users/edit",
+        &[("csrf", &csrf), ("name", "carol"), ("roles", ""), ("enabled", "true"), ("password", "x")],
+    );
+    assert_eq!(p.status, 303);
+    let shown = b.get(p.location());
+    assert!(shown.body.contains("notice error") && shown.body.contains("password"), "{}", shown.body);
+
+    // Edit a role as JSON: bad JSON and the node's refusal are shown with the text kept.
+    b.post(
+        "/app/roles",
+        &[("csrf", &csrf), ("name", "logs_reader"), ("indices", "logs-*"), ("privileges", "read")],
+    );
+    let page = b.get("/app/roles/edit?name=logs_reader");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("logs-*"), "{}", page.body);
+    let p =
+        b.post("/app/roles/edit", &[("csrf", &csrf), ("name", "logs_reader"), ("role", "{\"cluster\": [")]);
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("not valid JSON"), "{}", p.body);
+    let p =
+        b.post("/app/roles/edit", &[("csrf", &csrf), ("name", "logs_reader"), ("role", "{\"clustr\": []}")]);
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("clustr") && p.body.contains("the node answered 400"), "{}", p.body);
+    let role = r#"{"cluster": ["monitor"], "indices": [{"names": ["logs-*"], "privileges": ["read"], "field_security": {"grant": ["message"]}}]}"#;
+    let p = b.post("/app/roles/edit", &[("csrf", &csrf), ("name", "logs_reader"), ("role", role)]);
+    assert_eq!(p.status, 303, "{}", p.body);
+    let r = node_get(&started, "/_security/role/logs_reader");
+    assert_eq!(r["logs_reader"]["cluster"], serde_json::json!(["monitor"]));
+    assert_eq!(r["logs_reader"]["indices"][0]["field_security"]["grant"], serde_json::json!(["message"]));
+
+    // Delete: a confirmation page first, then a CSRF-protected POST.
+    let page = b.get("/app/roles/delete?name=logs_reader");
+    assert!(page.body.contains("cannot be undone"), "{}", page.body);
+    let p = b.post("/app/roles/delete", &[("name", "logs_reader")]);
+    assert_eq!(p.status, 403);
+    let p = b.post("/app/roles/delete", &[("csrf", &page.csrf()), ("name", "logs_reader")]);
+    assert_eq!(p.status, 303);
+    assert!(p.location().starts_with("/app/roles?ok="), "{}", p.location());
+    let (status, _, _) = started.client.get("/_security/role/logs_reader", Some(admin)).unwrap();
+    assert_eq!(status, 404);
+    let p = b.post("/app/users/delete", &[("csrf", &csrf), ("name", "nobody")]);
+    assert!(p.location().starts_with("/app/users?error="), "{}", p.location());
+    let p = b.post("/app/users/delete", &[("csrf", &csrf), ("name", "carol")]);
+    assert!(p.location().starts_with("/app/users?ok="), "{}", p.location());
+    let (status, _, _) = started.client.get("/_security/user/carol", Some(admin)).unwrap();
+    assert_eq!(status, 404);
+
+    // Role mappings: nested JSON rules, the simple form, and refusals.
+    let rules = r#"{"all": [{"field": {"realm.name": "pki1"}}, {"any": [{"field": {"groups": ["ops", "dev"]}}, {"field": {"dn": "*,ou=ops"}}]}, {"except": {"field": {"username": "guest*"}}}]}"#;
+    let mapping = |name: &'static str, value: &'static str, rules: &'static str| {
+        vec![
+            ("name", name),
+            ("roles", "viewer"),
+            ("enabled", "true"),
+            ("field", "username"),
+            ("value", value),
+            ("rules", rules),
+        ]
+    };
+    let with_csrf = |mut f: Vec<(&'static str, &'static str)>, c: &str| {
+        let c: &'static str = Box::leak(c.to_owned().into_boxed_str());
+        f.push(("csrf", c));
+        f
+    };
+    let p = b.post("/app/role_mappings", &with_csrf(mapping("nested", "", rules), &csrf));
+    assert_eq!(p.status, 303, "{}", p.body);
+    let m = node_get(&started, "/_security/role_mapping/nested");
+    assert_eq!(m["nested"]["rules"], serde_json::from_str::<Value>(rules).unwrap());
+    let p = b.post("/app/role_mappings", &with_csrf(mapping("simple", "alice", ""), &csrf));
+    assert_eq!(p.status, 303, "{}", p.body);
+    let m = node_get(&started, "/_security/role_mapping/simple");
+    assert_eq!(m["simple"]["rules"], serde_json::json!({"field": {"username": "alice"}}));
+    let page = b.get("/app/role_mappings");
+    for text in ["all of", "any of", "not", "groups is one of \"ops\", \"dev\"", "username = \"guest*\""] {
+        assert!(
+            page.body.contains(&text.replace('"', "&quot;")) || page.body.contains(text),
+            "{text}: {}",
+            page.body
+        );
+    }
+    let p = b.post("/app/role_mappings", &with_csrf(mapping("both", "alice", rules), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("not both"), "{}", p.body);
+    let p = b.post("/app/role_mappings", &with_csrf(mapping("bad", "", r#"{"every": []}"#), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("every") && p.body.contains("the node answered"), "{}", p.body);
+    let page = b.get("/app/role_mappings?name=nested");
+    assert!(page.body.contains("Edit role mapping nested") && page.body.contains("pki1"), "{}", page.body);
+    let p = b.post("/app/role_mappings/delete", &[("csrf", &csrf), ("name", "simple")]);
+    assert!(p.location().starts_with("/app/role_mappings?ok="), "{}", p.location());
+    let (status, _, _) = started.client.get("/_security/role_mapping/simple", Some(admin)).unwrap();
+    assert_eq!(status, 404);
+
+    // A user without manage_security gets the node's refusal on the audit page.
+    started
+        .client
+        .call(
+            "PUT",
+            "/_security/user/dave",
+            admin,
+            Some(&serde_json::json!({"password": "dave-password", "roles": ["viewer"]})),
+        )
+        .unwrap();
+    let csrf = b.get("/app/overview").csrf();
+    b.post("/app/logout", &[("csrf", &csrf)]);
+    let csrf = b.get("/login").csrf();
+    let p = b.post("/login", &[("csrf", &csrf), ("username", "dave"), ("password", "dave-password")]);
+    assert_eq!(p.status, 303, "{}", p.body);
+    let p = b.get("/app/audit");
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("manage_security") && !p.body.contains("audit-events"), "{}", p.body);
+}

@@ -1,8 +1,11 @@
 //! Server-rendered pages (maud: compile-time checked, every interpolation escaped). No inline
 //! script or style: `static/console.js` and `static/console.css` are served as files.
 
+pub mod audit;
 pub mod data;
+pub mod edit;
 pub mod keys;
+pub mod mappings;
 pub mod security;
 pub mod setup;
 
@@ -20,6 +23,7 @@ const NAV: &[(&str, &str)] = &[
     ("/app/api_keys", "API keys"),
     ("/app/service_tokens", "Service tokens"),
     ("/app/monitoring", "Monitoring"),
+    ("/app/audit", "Audit log"),
 ];
 
 /// The frame of every page; `session` adds the navigation and the logout form.

@@ -1,4 +1,5 @@
-//! Users, roles and role mappings, read and changed as the logged-in user.
+//! Users and roles, listed and created as the logged-in user (editing and deleting: `edit.rs`),
+//! and the helpers every page uses to ask the node as that user.
 
 use std::sync::Arc;
 
@@ -84,6 +85,21 @@ fn strings(v: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// Built-in users and roles (`metadata._reserved`) cannot be edited or deleted.
+fn reserved(v: &Value) -> bool {
+    v["metadata"]["_reserved"].as_bool() == Some(true)
+}
+
+/// The edit and delete links of a row.
+fn actions(page: &str, name: &str) -> Markup {
+    let n = segment(name);
+    html! {
+        a.edit href=(format!("/app/{page}/edit?name={n}")) { "Edit" }
+        " "
+        a.delete href=(format!("/app/{page}/delete?name={n}")) { "Delete" }
+    }
+}
+
 pub async fn users(
     State(state): State<Arc<AppState>>,
     Extension(s): Extension<Session>,
@@ -98,11 +114,12 @@ pub async fn users(
     layout("Users", Some(&s), html! {
         (o.render())
         table #users {
-            thead { tr { th scope="col" { "User name" } th scope="col" { "Full name" } th scope="col" { "Roles" } th scope="col" { "Enabled" } } }
+            thead { tr { th scope="col" { "User name" } th scope="col" { "Full name" } th scope="col" { "Roles" } th scope="col" { "Enabled" } th scope="col" { "" } } }
             tbody {
                 @for (name, u) in &users {
                     tr { td.username { (name) } td { (u["full_name"].as_str().unwrap_or("")) } td { (strings(&u["roles"])) }
-                         td { (if u["enabled"].as_bool().unwrap_or(true) { "yes" } else { "no" }) } }
+                         td { (if u["enabled"].as_bool().unwrap_or(true) { "yes" } else { "no" }) }
+                         td { @if !reserved(u) { (actions("users", name)) } } }
                 }
             }
         }
@@ -182,7 +199,7 @@ pub async fn roles(
     layout("Roles", Some(&s), html! {
         (o.render())
         table #roles {
-            thead { tr { th scope="col" { "Role" } th scope="col" { "Cluster privileges" } th scope="col" { "Index privileges" } } }
+            thead { tr { th scope="col" { "Role" } th scope="col" { "Cluster privileges" } th scope="col" { "Index privileges" } th scope="col" { "" } } }
             tbody {
                 @for (name, r) in &roles {
                     tr {
@@ -193,6 +210,7 @@ pub async fn roles(
                                 div { (strings(&i["names"])) ": " (strings(&i["privileges"])) }
                             }
                         }
+                        td { @if !reserved(r) { (actions("roles", name)) } }
                     }
                 }
             }
@@ -245,26 +263,4 @@ pub async fn create_role(
         return node_failure(&state, e);
     }
     after_change("/app/roles", r.map(|_| format!("Role [{}] saved.", name.trim())).map_err(|e| e.to_string()))
-}
-
-pub async fn role_mappings(State(state): State<Arc<AppState>>, Extension(s): Extension<Session>) -> Response {
-    let list = match as_user(&state, &s, "_security/role_mapping").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let mappings: Vec<(&String, &Value)> = list.as_object().map(|m| m.iter().collect()).unwrap_or_default();
-    layout("Role mappings", Some(&s), html! {
-        @if mappings.is_empty() { p { "No role mappings." } }
-        @else {
-            table {
-                thead { tr { th scope="col" { "Mapping" } th scope="col" { "Roles" } th scope="col" { "Rules" } th scope="col" { "Enabled" } } }
-                tbody {
-                    @for (name, m) in &mappings {
-                        tr { td { (name) } td { (strings(&m["roles"])) } td { code { (m["rules"].to_string()) } }
-                             td { (if m["enabled"].as_bool().unwrap_or(false) { "yes" } else { "no" }) } }
-                    }
-                }
-            }
-        }
-    }).into_response()
 }
