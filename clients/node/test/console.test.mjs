@@ -2,7 +2,8 @@
 // downloaded at run time). First start of a node and a console → the code and the enrollment
 // token in the setup page → login as elastic → a role on logs-* and a user with it → that user's
 // search page shows logs-* documents and no others; a user name holding <script> is shown as
-// text; a session cookie edited by hand is refused.
+// text; editing and deleting users, a role edited as JSON, a role mapping with nested rules, the
+// audit log filtered; a session cookie edited by hand is refused.
 //
 // With BULWARK_SCREENSHOTS=1 the pages are saved to docs/console/*.png (normal runs leave the
 // tree untouched).
@@ -166,6 +167,64 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   await shot(page, 'api_keys');
   await page.goto(`${base}/app/monitoring`);
   await shot(page, 'monitoring');
+
+  // Edit alice (the form keeps her roles and password), delete the user with markup after the
+  // confirmation page.
+  await page.goto(`${base}/app/users/edit?name=alice`);
+  assert.equal(await page.$eval('#roles', (e) => e.value), 'logs_reader');
+  await page.type('#full_name', 'Alice Liddell');
+  await submit(page, '#edit-user');
+  assert.match(await page.$eval('.notice.ok', (e) => e.textContent), /alice/);
+  assert.match(await page.content(), /Alice Liddell/);
+  await page.goto(`${base}/app/users/delete?name=${encodeURIComponent(evil)}`);
+  assert.match(await page.$eval('#confirm-text', (e) => e.textContent), /cannot be undone/);
+  assert.equal(alerted, false);
+  await shot(page, 'delete');
+  await submit(page, '#confirm-delete');
+  assert.match(await page.$eval('.notice.ok', (e) => e.textContent), /deleted/);
+  const left = await page.$$eval('td.username', (tds) => tds.map((td) => td.textContent));
+  assert.ok(!left.includes(evil) && left.includes('alice'), left.join());
+
+  // A role edited as JSON: the node's refusal is shown, the text kept.
+  await page.goto(`${base}/app/roles/edit?name=logs_reader`);
+  const descriptor = await page.$eval('#role', (e) => e.value);
+  await page.$eval('#role', (e) => { e.value = '{"clustr": []}'; });
+  await submit(page, '#edit-role');
+  assert.match(await page.$eval('.notice.error', (e) => e.textContent), /clustr/);
+  await page.$eval('#role', (e, d) => { e.value = d; }, descriptor);
+  await shot(page, 'role_edit');
+  await submit(page, '#edit-role');
+  assert.match(await page.$eval('.notice.ok', (e) => e.textContent), /logs_reader/);
+
+  // A role mapping with nested rules, drawn as a tree.
+  await page.goto(`${base}/app/role_mappings`);
+  await page.type('#name', 'ops_team');
+  await page.type('#roles', 'logs_reader');
+  const rules = {
+    all: [
+      { field: { 'realm.name': 'pki1' } },
+      { any: [{ field: { groups: ['ops', 'dev'] } }, { field: { dn: '*,ou=ops,dc=example' } }] },
+      { except: { field: { username: 'guest*' } } },
+    ],
+  };
+  await page.$eval('#rules', (e, r) => { e.value = r; }, JSON.stringify(rules));
+  await submit(page, '#role-mapping');
+  assert.match(await page.$eval('.notice.ok', (e) => e.textContent), /ops_team/);
+  const ops = await page.$$eval('#role-mappings td.rules .rule-op', (o) => o.map((x) => x.textContent));
+  assert.deepEqual(ops, ['all of', 'any of', 'not']);
+  const stored = await client.security.getRoleMapping({ name: 'ops_team' });
+  assert.deepEqual(stored.ops_team.rules, rules);
+  await shot(page, 'role_mappings');
+
+  // The audit log, filtered.
+  await page.goto(`${base}/app/audit`);
+  await page.select('#event', 'security_config_change');
+  await page.type('#user', 'elastic');
+  await submit(page, '#audit-filters');
+  const events = await page.$$eval('#audit-events td.event', (tds) => tds.map((td) => td.textContent));
+  assert.ok(events.length > 0, await page.content());
+  assert.deepEqual([...new Set(events)], ['security_config_change']);
+  await shot(page, 'audit');
 
   // Log out, log in as alice: only logs-* documents.
   await submit(page, 'form.logout');
