@@ -64,6 +64,13 @@ pub const NODES_STATS: Declared = &["timeout"];
 /// `accept_enterprise`: the license shown is the same either way.
 pub const LICENSE: Declared = &["local", "accept_enterprise"];
 
+/// `PUT _index_template` / `_component_template`: `create` refuses to replace; the store
+/// commits before answering, so `master_timeout` is validated and every value holds.
+pub const TEMPLATE_PUT: Declared = &["create", "master_timeout"];
+/// Template, lifecycle policy and pipeline reads and deletes: `master_timeout`, `timeout` and
+/// `local` change nothing on a node that reads its own copy of the replicated state.
+pub const MASTER_TIMEOUT: Declared = &["master_timeout", "timeout", "local"];
+
 /// Index expression options.
 const EXPAND: [&str; 3] = ["ignore_unavailable", "allow_no_indices", "expand_wildcards"];
 
