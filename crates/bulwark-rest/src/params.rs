@@ -71,6 +71,10 @@ pub const TEMPLATE_PUT: Declared = &["create", "master_timeout"];
 /// `local` change nothing on a node that reads its own copy of the replicated state.
 pub const MASTER_TIMEOUT: Declared = &["master_timeout", "timeout", "local"];
 
+/// `GET /_xpack`: `categories` (`build`, `license`, `features`) selects the parts shown;
+/// `accept_enterprise` changes nothing (the license is basic).
+pub const XPACK: Declared = &["categories", "accept_enterprise"];
+
 /// Index expression options.
 const EXPAND: [&str; 3] = ["ignore_unavailable", "allow_no_indices", "expand_wildcards"];
 
@@ -280,6 +284,11 @@ pub fn flag(params: &HashMap<String, String>, k: &str) -> Result<bool, ApiError>
         None => Ok(false),
         Some(v) => boolean(k, v).map(|()| v != "false"),
     }
+}
+
+/// Checks a time value (`30d`, `1h`, `0`) outside the URL, e.g. in a lifecycle phase.
+pub fn check_time_value(k: &str, v: &str) -> Result<(), ApiError> {
+    time_value(k, v)
 }
 
 /// A time value: `-1`, `0`, or a number with a unit (`nanos`, `micros`, `ms`, `s`, `m`, `h`,

@@ -479,7 +479,7 @@ fn data_plane(t: Table) -> Table {
 /// Templates, data streams, lifecycle policies, ingest pipelines and `_xpack`: what a Beats
 /// shipper calls on setup.
 fn shipper_setup(t: Table) -> Table {
-    use crate::api::{data_stream as ds, template as tp};
+    use crate::api::{data_stream as ds, ilm, template as tp};
     t.route(
         "/_index_template",
         secured(Action::GetIndexTemplate, p::MASTER_TIMEOUT, get(tp::get_index_template)),
@@ -528,6 +528,14 @@ fn shipper_setup(t: Table) -> Table {
             delete(tp::delete_component_template),
         )),
     )
+    .route("/_ilm/policy", secured(Action::GetLifecycle, p::MASTER_TIMEOUT, get(ilm::get)))
+    .route(
+        "/_ilm/policy/{name}",
+        secured(Action::GetLifecycle, p::MASTER_TIMEOUT, get(ilm::get))
+            .merge(secured(Action::PutLifecycle, p::MASTER_TIMEOUT, put(ilm::put)))
+            .merge(secured(Action::DeleteLifecycle, p::MASTER_TIMEOUT, delete(ilm::delete))),
+    )
+    .route("/_xpack", secured(Action::XpackInfo, p::XPACK, get(crate::api::license::xpack)))
     .route("/_data_stream", secured(Action::GetDataStream, p::NONE, get(ds::get)))
     .route(
         "/_data_stream/{name}",

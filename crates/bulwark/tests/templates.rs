@@ -173,6 +173,73 @@ fn templates_apply_to_new_indices_and_refuse_what_elasticsearch_refuses() {
 }
 
 #[test]
+fn lifecycle_policies_are_stored_checked_and_returned() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    let es = Http { client: Client::new(s.port, Some(&s.ca)), auth: ("elastic".into(), s.password.clone()) };
+    let policy = json!({"policy": {"phases": {"hot": {"actions": {"rollover": {"max_age": "30d", "max_primary_shard_size": "50gb"}}}}, "_meta": {"by": "test"}}});
+    es.ok("PUT", "/_ilm/policy/beat", policy.clone());
+    es.ok("PUT", "/_ilm/policy/beat", policy.clone());
+    let got = es.ok("GET", "/_ilm/policy/beat", Value::Null);
+    assert_eq!(got["beat"]["version"], 2, "{got}");
+    assert_eq!(got["beat"]["policy"], policy["policy"]);
+    assert!(es.ok("GET", "/_ilm/policy", Value::Null).get("beat").is_some());
+    error(
+        es.call("PUT", "/_ilm/policy/x", json!({"policy": {"phases": {"lukewarm": {}}}})),
+        400,
+        "illegal_argument_exception",
+        "Timeseries lifecycle does not support phase [lukewarm]",
+    );
+    error(
+        es.call(
+            "PUT",
+            "/_ilm/policy/x",
+            json!({"policy": {"phases": {"delete": {"actions": {"rollover": {}}}}}}),
+        ),
+        400,
+        "illegal_argument_exception",
+        "invalid action [rollover] defined in phase [delete]",
+    );
+    error(
+        es.call("PUT", "/_ilm/policy/x", json!({"policy": {"phases": {}, "bogus": 1}})),
+        400,
+        "x_content_parse_exception",
+        "unknown field [bogus]",
+    );
+    error(
+        es.call("GET", "/_ilm/policy/nope", Value::Null),
+        404,
+        "resource_not_found_exception",
+        "Lifecycle policy not found: [nope]",
+    );
+    es.ok("PUT", "/uses-beat", json!({"settings": {"index.lifecycle.name": "beat"}}));
+    error(
+        es.call("DELETE", "/_ilm/policy/beat", Value::Null),
+        400,
+        "illegal_argument_exception",
+        "Cannot delete policy [beat]. It is in use by one or more indices: [uses-beat]",
+    );
+    es.ok("DELETE", "/uses-beat", Value::Null);
+    es.ok("DELETE", "/_ilm/policy/beat", Value::Null);
+    error(
+        es.call("DELETE", "/_ilm/policy/beat", Value::Null),
+        404,
+        "resource_not_found_exception",
+        "Lifecycle policy not found: beat",
+    );
+    let xpack = es.ok("GET", "/_xpack", Value::Null);
+    assert_eq!(xpack["features"]["ilm"]["available"], true, "{xpack}");
+    assert_eq!(xpack["license"]["type"], "basic", "{xpack}");
+    error(
+        es.call("GET", "/_xpack?categories=nope", Value::Null),
+        400,
+        "illegal_argument_exception",
+        "Unknown info category [nope]",
+    );
+    s.node.stop();
+}
+
+#[test]
 fn data_streams_are_created_by_a_first_create_and_authorized_on_their_name() {
     let home = TestHome::new();
     let s = start_fresh(&home, &[]);

@@ -15,6 +15,7 @@ pub mod coordination;
 pub mod data_stream;
 pub mod document;
 pub mod enroll;
+pub mod ilm;
 pub mod index;
 pub mod license;
 pub mod nodes;

@@ -802,6 +802,29 @@ const ROWS: &[Row] = &[
         C("manage_index_templates"),
         Denied,
     ),
+    row("/_ilm/policy", "cluster:admin/ilm/get", ("GET", "/_ilm/policy", ""), C("read_ilm"), Denied),
+    row(
+        "/_ilm/policy/{name}",
+        "cluster:admin/ilm/get",
+        ("GET", "/_ilm/policy/matrix-p", ""),
+        C("read_ilm"),
+        Denied,
+    ),
+    row(
+        "/_ilm/policy/{name}",
+        "cluster:admin/ilm/put",
+        ("PUT", "/_ilm/policy/matrix-p2", r#"{"policy":{"phases":{"hot":{"actions":{}}}}}"#),
+        C("manage_ilm"),
+        Denied,
+    ),
+    row(
+        "/_ilm/policy/{name}",
+        "cluster:admin/ilm/delete",
+        ("DELETE", "/_ilm/policy/matrix-p-gone", ""),
+        C("manage_ilm"),
+        Denied,
+    ),
+    row("/_xpack", "cluster:monitor/xpack/info", ("GET", "/_xpack", ""), C("monitor"), Denied),
     row(
         "/_data_stream",
         "indices:admin/data_stream/get",
@@ -947,6 +970,14 @@ fn setup(s: &Started) {
         json!({"index_patterns": ["matrix-ds*"], "priority": 8, "data_stream": {}}),
     );
     admin(s, "PUT", "/_data_stream/matrix-ds", Value::Null);
+    for p in ["matrix-p", "matrix-p-gone"] {
+        admin(
+            s,
+            "PUT",
+            &format!("/_ilm/policy/{p}"),
+            json!({"policy": {"phases": {"hot": {"actions": {}}}}}),
+        );
+    }
     admin(s, "PUT", "/_data_stream/matrix-ds-gone", Value::Null);
     for user in ["victim", "matrix-gone", "matrix-off"] {
         admin(s, "PUT", &format!("/_security/user/{user}"), json!({"password": USER_PASSWORD, "roles": []}));
