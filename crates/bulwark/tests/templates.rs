@@ -356,6 +356,18 @@ fn data_streams_are_created_by_a_first_create_and_authorized_on_their_name() {
         "illegal_argument_exception",
         "unable to remove composable templates [ds] as they are in use by a data streams [metrics-a, metrics-b]",
     );
+    error(
+        es.call("DELETE", "/metrics-a", Value::Null),
+        400,
+        "illegal_argument_exception",
+        "matches a data stream",
+    );
+    error(
+        es.call("DELETE", &format!("/{backing}"), Value::Null),
+        400,
+        "illegal_argument_exception",
+        &format!("index [{backing}] is the write index for data stream [metrics-a] and cannot be deleted"),
+    );
     es.ok("DELETE", "/_data_stream/metrics-a,metrics-b", Value::Null);
     error(
         es.call("GET", "/_data_stream/metrics-a", Value::Null),

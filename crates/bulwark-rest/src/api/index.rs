@@ -102,6 +102,11 @@ fn explicit_names(catalog: &Catalog, expr: &str) -> Result<Vec<String>, ApiError
         return Err(ApiError::illegal_argument("Wildcard expressions or all indices are not allowed"));
     }
     for n in &names {
+        if catalog.data_stream(n).is_some() {
+            return Err(ApiError::illegal_argument(format!(
+                "The provided expression [{n}] matches a data stream, specify the corresponding concrete indices instead."
+            )));
+        }
         if catalog.index(n).is_none() && catalog.alias(n).is_some() {
             return Err(ApiError::illegal_argument(format!(
                 "The provided expression [{n}] matches an alias, specify the corresponding concrete indices instead."
@@ -137,6 +142,15 @@ pub async fn delete(
     let names = explicit_names(&catalog, &expr)?;
     caller.authorize(&state, Action::DeleteIndex, &names)?;
     let names = existing(&catalog, names, Options::from_params(&params)?)?;
+    for n in &names {
+        if let Some(ds) = catalog.parent_stream(n)
+            && catalog.data_stream(ds).and_then(<[String]>::last) == Some(n)
+        {
+            return Err(ApiError::illegal_argument(format!(
+                "index [{n}] is the write index for data stream [{ds}] and cannot be deleted"
+            )));
+        }
+    }
     blocks::check_delete_index(&catalog, &names)?;
     svc.delete_indices(names).await?;
     Ok(Json(json!({"acknowledged": true})))
