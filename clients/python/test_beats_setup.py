@@ -114,3 +114,29 @@ def test_metricbeat_setup_then_ship_then_read(node):
     admin.indices.delete_data_stream(name=STREAM)
     assert admin.indices.get_data_stream(name="metricbeat-*")["data_streams"] == []
 
+
+
+def test_template_data_stream_and_policy_errors_through_the_client(node):
+    es = ready_client(hosts=[node.url], basic_auth=("elastic", node.password), ca_certs=node.ca)
+    es.indices.put_index_template(name="a", index_patterns=["app-*"], priority=1)
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        es.indices.put_index_template(name="b", index_patterns=["app-x*"], priority=1)
+    assert e.value.error == "illegal_argument_exception"
+    assert "that have the same priority [1]" in str(e.value)
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        es.indices.put_index_template(name="c", index_patterns=["c-*"], composed_of=["nope"])
+    assert e.value.error == "invalid_index_template_exception"
+    with pytest.raises(elasticsearch.NotFoundError):
+        es.indices.get_index_template(name="nope")
+    with pytest.raises(elasticsearch.NotFoundError):
+        es.cluster.get_component_template(name="nope")
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        es.indices.create_data_stream(name="nomatch")
+    assert "no matching index template found for data stream [nomatch]" in str(e.value)
+    with pytest.raises(elasticsearch.NotFoundError):
+        es.indices.get_data_stream(name="nomatch")
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        es.ilm.put_lifecycle(name="p", policy={"phases": {"hot": {"actions": {"delete": {}}}}})
+    assert "invalid action [delete] defined in phase [hot]" in str(e.value)
+    with pytest.raises(elasticsearch.NotFoundError):
+        es.ilm.delete_lifecycle(name="p")
