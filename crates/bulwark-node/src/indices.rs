@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bulwark_index::{Index, IndexError, Mapping, Query, Restrictions, SearchRequest, SearchResponse};
 use bulwark_rest::indices::DataError;
 use bulwark_rest::indices::{
-    AliasMeta, BoxFuture, IndexMeta, IndexService, IndexStats, MetaChange, NodeStats, WriteOutcome,
+    BoxFuture, IndexMeta, IndexService, IndexStats, MetaChange, NewIndex, NodeStats, WriteOutcome,
     WriteRequest,
 };
 use bulwark_store::{AppliedEvent, Store, StoredDoc};
@@ -431,14 +431,8 @@ impl IndexService for Indices {
         self.catalog_metas()
     }
 
-    fn create_index(
-        &self,
-        name: String,
-        settings: BTreeMap<String, Value>,
-        mappings: Option<Value>,
-        aliases: BTreeMap<String, AliasMeta>,
-    ) -> BoxFuture<'_, Result<IndexMeta, DataError>> {
-        Box::pin(self.create(name, settings, mappings, aliases))
+    fn create_index(&self, name: String, new: NewIndex) -> BoxFuture<'_, Result<IndexMeta, DataError>> {
+        Box::pin(self.create(name, new))
     }
 
     fn delete_indices(&self, names: Vec<String>) -> BoxFuture<'_, Result<(), DataError>> {

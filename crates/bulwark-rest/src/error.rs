@@ -85,6 +85,8 @@ error_types! {
     InvalidAliasName = ("invalid_alias_name_exception", BAD_REQUEST),
     AliasesNotFound = ("aliases_not_found_exception", NOT_FOUND),
     ResourceNotFound = ("resource_not_found_exception", NOT_FOUND),
+    InvalidIndexTemplate = ("invalid_index_template_exception", BAD_REQUEST),
+    IndexTemplateMissing = ("index_template_missing_exception", NOT_FOUND),
     ResourceAlreadyExists = ("resource_already_exists_exception", BAD_REQUEST),
     DocumentMissing = ("document_missing_exception", NOT_FOUND),
     VersionConflict = ("version_conflict_engine_exception", CONFLICT),

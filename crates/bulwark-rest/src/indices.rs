@@ -6,7 +6,7 @@
 //! metadata schema ([`IndexMeta`]) is owned here, because this crate renders it.
 
 use crate::ErrorType;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -44,6 +44,22 @@ pub struct IndexMeta {
     /// Whether the index is closed (`_close`).
     #[serde(default)]
     pub closed: bool,
+    /// The data stream this index backs, if it is a backing index (`.ds-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_stream: Option<String>,
+}
+
+/// What a new index is created with (templates already applied).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewIndex {
+    /// Checked settings, by key without the `index.` prefix.
+    pub settings: BTreeMap<String, Value>,
+    /// The mapping.
+    pub mappings: Option<Value>,
+    /// Its aliases.
+    pub aliases: BTreeMap<String, AliasMeta>,
+    /// The data stream it backs (its first backing index).
+    pub data_stream: Option<String>,
 }
 
 impl IndexMeta {
@@ -191,9 +207,9 @@ pub struct WriteRequest {
     pub items: Vec<WriteItem>,
     /// When the writes become visible to searches.
     pub refresh: Refresh,
-    /// Missing indices the caller may auto-create; a missing index not listed is an
-    /// `index_not_found_exception` for its items.
-    pub may_create: BTreeSet<String>,
+    /// Missing indices the caller may auto-create, with what they are created with; a missing
+    /// index not listed is an `index_not_found_exception` for its items.
+    pub may_create: BTreeMap<String, NewIndex>,
 }
 
 /// What a write did, in Elasticsearch's `result` spelling.
@@ -344,13 +360,7 @@ pub trait IndexService: Send + Sync {
     /// Every index with its metadata, by name.
     fn catalog(&self) -> Result<Vec<(String, IndexMeta)>, DataError>;
     /// Creates index `name` (already validated) with settings, mapping and aliases.
-    fn create_index(
-        &self,
-        name: String,
-        settings: BTreeMap<String, Value>,
-        mappings: Option<Value>,
-        aliases: BTreeMap<String, AliasMeta>,
-    ) -> BoxFuture<'_, Result<IndexMeta, DataError>>;
+    fn create_index(&self, name: String, new: NewIndex) -> BoxFuture<'_, Result<IndexMeta, DataError>>;
     /// Deletes indices with their documents.
     fn delete_indices(&self, names: Vec<String>) -> BoxFuture<'_, Result<(), DataError>>;
     /// Applies metadata changes, all or none.

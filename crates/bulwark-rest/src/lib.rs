@@ -27,6 +27,7 @@ pub mod revocation;
 pub mod router;
 pub mod security_query;
 mod state;
+pub mod templates;
 
 /// Entry points for the fuzz targets in `fuzz/`: the parsers of untrusted request bodies, as the
 /// handlers call them. Not an API.

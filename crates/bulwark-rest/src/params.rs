@@ -66,6 +66,17 @@ pub const AUDIT_READ: Declared = &["size", "before", "event", "user"];
 /// `accept_enterprise`: the license shown is the same either way.
 pub const LICENSE: Declared = &["local", "accept_enterprise"];
 
+/// `PUT _index_template` / `_component_template`: `create` refuses to replace; the store
+/// commits before answering, so `master_timeout` is validated and every value holds.
+pub const TEMPLATE_PUT: Declared = &["create", "master_timeout"];
+/// Template, lifecycle policy and pipeline reads and deletes: `master_timeout`, `timeout` and
+/// `local` change nothing on a node that reads its own copy of the replicated state.
+pub const MASTER_TIMEOUT: Declared = &["master_timeout", "timeout", "local"];
+
+/// `GET /_xpack`: `categories` (`build`, `license`, `features`) selects the parts shown;
+/// `accept_enterprise` changes nothing (the license is basic).
+pub const XPACK: Declared = &["categories", "accept_enterprise"];
+
 /// Index expression options.
 const EXPAND: [&str; 3] = ["ignore_unavailable", "allow_no_indices", "expand_wildcards"];
 
@@ -275,6 +286,11 @@ pub fn flag(params: &HashMap<String, String>, k: &str) -> Result<bool, ApiError>
         None => Ok(false),
         Some(v) => boolean(k, v).map(|()| v != "false"),
     }
+}
+
+/// Checks a time value (`30d`, `1h`, `0`) outside the URL, e.g. in a lifecycle phase.
+pub fn check_time_value(k: &str, v: &str) -> Result<(), ApiError> {
+    time_value(k, v)
 }
 
 /// A time value: `-1`, `0`, or a number with a unit (`nanos`, `micros`, `ms`, `s`, `m`, `h`,

@@ -19,6 +19,8 @@ use crate::{ApiError, RestState};
 pub struct Catalog {
     indices: BTreeMap<String, IndexMeta>,
     aliases: BTreeMap<String, Vec<String>>,
+    /// Data streams and their backing indices, oldest first (the last one takes writes).
+    streams: BTreeMap<String, Vec<String>>,
 }
 
 impl Catalog {
@@ -26,12 +28,35 @@ impl Catalog {
     pub fn load(svc: &DataPlane) -> Result<Catalog, ApiError> {
         let indices: BTreeMap<String, IndexMeta> = svc.catalog()?.into_iter().collect();
         let mut aliases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut streams: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (name, meta) in &indices {
             for alias in meta.aliases.keys() {
                 aliases.entry(alias.clone()).or_default().push(name.clone());
             }
+            if let Some(ds) = &meta.data_stream {
+                streams.entry(ds.clone()).or_default().push(name.clone());
+            }
         }
-        Ok(Catalog { indices, aliases })
+        for backing in streams.values_mut() {
+            // `.ds-<name>-<date>-<generation>`: by generation, then name.
+            backing.sort_by(|a, b| (generation(a), a).cmp(&(generation(b), b)));
+        }
+        Ok(Catalog { indices, aliases, streams })
+    }
+
+    /// The backing indices of data stream `name`, oldest first.
+    pub fn data_stream(&self, name: &str) -> Option<&[String]> {
+        self.streams.get(name).map(Vec::as_slice)
+    }
+
+    /// Every data stream with its backing indices.
+    pub fn data_streams(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.streams
+    }
+
+    /// The data stream index `name` backs.
+    pub fn parent_stream(&self, name: &str) -> Option<&str> {
+        self.indices.get(name).and_then(|m| m.data_stream.as_deref())
     }
 
     /// The metadata of index `name`.
@@ -52,6 +77,9 @@ impl Catalog {
     /// Where a write to `name` goes: the index itself, an alias's write index, or `None` when
     /// nothing has that name (the caller may auto-create it).
     pub fn write_target(&self, name: &str) -> Result<Option<String>, ApiError> {
+        if let Some(backing) = self.streams.get(name) {
+            return Ok(backing.last().cloned());
+        }
         if self.indices.contains_key(name) {
             return Ok(Some(name.to_owned()));
         }
@@ -70,6 +98,11 @@ impl Catalog {
             ))),
         }
     }
+}
+
+/// The generation a backing index name ends with (`-000001`), 0 for other names.
+pub fn generation(name: &str) -> u64 {
+    name.rsplit_once('-').and_then(|(_, g)| g.parse().ok()).unwrap_or(0)
 }
 
 /// How an expression is expanded (`ignore_unavailable`, `allow_no_indices`,
@@ -189,6 +222,7 @@ pub fn resolve(
             if let Some(targets) = catalog.alias(excluded) {
                 out.retain(|n| !targets.contains(n));
             }
+            out.retain(|n| catalog.parent_stream(n).is_none_or(|ds| !matches(excluded, ds, Syntax::STAR)));
             continue;
         }
         let pattern = if part == "_all" { "*" } else { part };
@@ -197,12 +231,18 @@ pub fn resolve(
             let dot = pattern.starts_with('.');
             for (name, meta) in catalog.indices() {
                 let hidden_ok = opts.hidden || dot || !meta.hidden();
-                if matches(pattern, name, Syntax::STAR)
-                    && usable(meta)
-                    && hidden_ok
-                    && caller.allows(state, action, name)
-                {
+                // A backing index is reached through its data stream's name too.
+                let allowed = || {
+                    caller.allows(state, action, name)
+                        || catalog.parent_stream(name).is_some_and(|ds| caller.allows(state, action, ds))
+                };
+                if matches(pattern, name, Syntax::STAR) && usable(meta) && hidden_ok && allowed() {
                     out.insert(name.clone());
+                }
+            }
+            for (stream, backing) in &catalog.streams {
+                if matches(pattern, stream, Syntax::STAR) && caller.allows(state, action, stream) {
+                    out.extend(backing.iter().filter(|b| catalog.index(b).is_some_and(usable)).cloned());
                 }
             }
             for (alias, targets) in &catalog.aliases {
@@ -216,7 +256,9 @@ pub fn resolve(
             }
             continue;
         }
-        if let Some(meta) = catalog.index(pattern) {
+        if let Some(backing) = catalog.data_stream(pattern) {
+            out.extend(backing.iter().cloned());
+        } else if let Some(meta) = catalog.index(pattern) {
             if meta.closed && opts.forbid_closed {
                 if opts.ignore_unavailable {
                     continue;

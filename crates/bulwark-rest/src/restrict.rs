@@ -23,8 +23,11 @@ pub fn access(
     index: &str,
 ) -> Result<Option<IndexAccess>, ApiError> {
     let Some(authn) = &caller.authn else { return Ok(None) };
-    let aliases: Vec<String> =
-        catalog.index(index).map(|m| m.aliases.keys().cloned().collect()).unwrap_or_default();
+    // The names the index is reached through: its aliases and the data stream it backs.
+    let aliases: Vec<String> = catalog
+        .index(index)
+        .map(|m| m.aliases.keys().chain(m.data_stream.as_ref()).cloned().collect())
+        .unwrap_or_default();
     let user = TemplateUser::of(authn, state.authenticator.user_metadata(authn));
     let access = state
         .authorizer

@@ -330,7 +330,7 @@ fn table() -> Table {
             secured(Action::EnrollNode, p::NONE, post(enroll::node).get(enroll::node_key_shipping))
                 .map(|r| r.route_layer(middleware::from_fn(enroll::scope_hint))),
         );
-    data_plane(t)
+    shipper_setup(data_plane(t))
 }
 
 /// The whole REST API.
@@ -476,4 +476,73 @@ fn data_plane(t: Table) -> Table {
             secured(Action::NodesStats, p::NODES_STATS, get(nodes::stats_of)),
         )
         .route("/_license", secured(Action::License, p::LICENSE, get(license::get)))
+}
+
+/// Templates, data streams, lifecycle policies, ingest pipelines and `_xpack`: what a Beats
+/// shipper calls on setup.
+fn shipper_setup(t: Table) -> Table {
+    use crate::api::{data_stream as ds, ilm, template as tp};
+    t.route(
+        "/_index_template",
+        secured(Action::GetIndexTemplate, p::MASTER_TIMEOUT, get(tp::get_index_template)),
+    )
+    .route(
+        "/_index_template/{name}",
+        secured(
+            Action::GetIndexTemplate,
+            p::MASTER_TIMEOUT,
+            get(tp::get_index_template).head(tp::index_template_exists),
+        )
+        .merge(secured(
+            Action::PutIndexTemplate,
+            p::TEMPLATE_PUT,
+            put(tp::put_index_template).post(tp::put_index_template),
+        ))
+        .merge(secured(
+            Action::DeleteIndexTemplate,
+            p::MASTER_TIMEOUT,
+            delete(tp::delete_index_template),
+        )),
+    )
+    .route(
+        "/_index_template/_simulate_index/{name}",
+        secured(Action::SimulateIndexTemplate, p::MASTER_TIMEOUT, post(tp::simulate_index)),
+    )
+    .route(
+        "/_component_template",
+        secured(Action::GetComponentTemplate, p::MASTER_TIMEOUT, get(tp::get_component_template)),
+    )
+    .route(
+        "/_component_template/{name}",
+        secured(
+            Action::GetComponentTemplate,
+            p::MASTER_TIMEOUT,
+            get(tp::get_component_template).head(tp::component_template_exists),
+        )
+        .merge(secured(
+            Action::PutComponentTemplate,
+            p::TEMPLATE_PUT,
+            put(tp::put_component_template).post(tp::put_component_template),
+        ))
+        .merge(secured(
+            Action::DeleteComponentTemplate,
+            p::MASTER_TIMEOUT,
+            delete(tp::delete_component_template),
+        )),
+    )
+    .route("/_ilm/policy", secured(Action::GetLifecycle, p::MASTER_TIMEOUT, get(ilm::get)))
+    .route(
+        "/_ilm/policy/{name}",
+        secured(Action::GetLifecycle, p::MASTER_TIMEOUT, get(ilm::get))
+            .merge(secured(Action::PutLifecycle, p::MASTER_TIMEOUT, put(ilm::put)))
+            .merge(secured(Action::DeleteLifecycle, p::MASTER_TIMEOUT, delete(ilm::delete))),
+    )
+    .route("/_xpack", secured(Action::XpackInfo, p::XPACK, get(crate::api::license::xpack)))
+    .route("/_data_stream", secured(Action::GetDataStream, p::NONE, get(ds::get)))
+    .route(
+        "/_data_stream/{name}",
+        secured(Action::GetDataStream, p::NONE, get(ds::get))
+            .merge(secured(Action::CreateDataStream, p::MASTER_TIMEOUT, put(ds::create)))
+            .merge(secured(Action::DeleteDataStream, p::MASTER_TIMEOUT, delete(ds::delete))),
+    )
 }

@@ -34,11 +34,19 @@ pub enum EntryKind {
     RevokedCertificate,
     /// An access/refresh token pair of the token service (hashes only).
     Token,
+    /// A composable index template (`_index_template`).
+    IndexTemplate,
+    /// A component template (`_component_template`).
+    ComponentTemplate,
+    /// An index lifecycle policy (`_ilm/policy`), stored and returned, not executed.
+    LifecyclePolicy,
+    /// An ingest pipeline (`_ingest/pipeline`).
+    IngestPipeline,
 }
 
 impl EntryKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [EntryKind; 9] = [
+    pub const ALL: [EntryKind; 13] = [
         EntryKind::ReservedUser,
         EntryKind::User,
         EntryKind::Role,
@@ -48,6 +56,10 @@ impl EntryKind {
         EntryKind::ApplicationPrivilege,
         EntryKind::RevokedCertificate,
         EntryKind::Token,
+        EntryKind::IndexTemplate,
+        EntryKind::ComponentTemplate,
+        EntryKind::LifecyclePolicy,
+        EntryKind::IngestPipeline,
     ];
 
     /// The kind's stable name, used as its key prefix on disk.
@@ -62,6 +74,10 @@ impl EntryKind {
             EntryKind::ApplicationPrivilege => "application_privilege",
             EntryKind::RevokedCertificate => "revoked_certificate",
             EntryKind::Token => "token",
+            EntryKind::IndexTemplate => "index_template",
+            EntryKind::ComponentTemplate => "component_template",
+            EntryKind::LifecyclePolicy => "lifecycle_policy",
+            EntryKind::IngestPipeline => "ingest_pipeline",
         }
     }
 

@@ -7,6 +7,8 @@
 mod index;
 #[path = "accepted_keys/security.rs"]
 mod security;
+#[path = "accepted_keys/templates.rs"]
+mod templates;
 
 use bulwark_testkit::{Client, TestHome, start_fresh};
 use serde::de::{self, DeserializeOwned, Visitor};
@@ -164,6 +166,37 @@ fn families() -> Vec<Family> {
         ("mapping object parameter", table(OBJECT_PARAMS), MAPPING_OBJECT.to_vec()),
         ("mapping root parameter", table(ROOT_PARAMS), MAPPING_ROOT.to_vec()),
         ("security setting", security_settings, [SETTINGS, LOCKOUT_SETTINGS].concat()),
+        (
+            "index template",
+            strs(bulwark_rest::templates::INDEX_TEMPLATE_FIELDS),
+            templates::INDEX_TEMPLATE.to_vec(),
+        ),
+        (
+            "component template",
+            strs(bulwark_rest::templates::COMPONENT_TEMPLATE_FIELDS),
+            templates::COMPONENT_TEMPLATE.to_vec(),
+        ),
+        (
+            "template part",
+            strs(bulwark_rest::templates::TEMPLATE_PART_FIELDS),
+            templates::TEMPLATE_PART.to_vec(),
+        ),
+        (
+            "data stream template",
+            strs(bulwark_rest::templates::DATA_STREAM_TEMPLATE_FIELDS),
+            templates::DATA_STREAM_TEMPLATE.to_vec(),
+        ),
+        (
+            "lifecycle request",
+            strs(bulwark_rest::api::ilm::REQUEST_FIELDS),
+            templates::LIFECYCLE_REQUEST.to_vec(),
+        ),
+        (
+            "lifecycle policy",
+            strs(bulwark_rest::api::ilm::POLICY_FIELDS),
+            templates::LIFECYCLE_POLICY.to_vec(),
+        ),
+        ("lifecycle phase", strs(bulwark_rest::api::ilm::PHASE_FIELDS), templates::LIFECYCLE_PHASE.to_vec()),
     ]
 }
 

@@ -507,7 +507,9 @@ fn settings_and_mappings_that_would_be_ignored_are_refused() {
     for (settings, named) in [
         (json!({"index.default_pipeline": "enrich"}), "index.default_pipeline"),
         (json!({"index": {"final_pipeline": "x"}}), "index.final_pipeline"),
-        (json!({"lifecycle.name": "delete-after-30d"}), "index.lifecycle.name"),
+        // `index.lifecycle.name` is accepted: it is kept and shown by `GET _ilm/policy`, whose
+        // policies are stored and not executed (docs/architecture.md; tests/templates.rs).
+        (json!({"lifecycle.rollover_alias": "a"}), "index.lifecycle.rollover_alias"),
         (json!({"analysis": {"analyzer": {"a": {"type": "custom"}}}}), "index.analysis.analyzer.a.type"),
         (json!({"max_result_window": 50}), "index.max_result_window"),
         (json!({"refresh_interval": "often"}), "index.refresh_interval"),

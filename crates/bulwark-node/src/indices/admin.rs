@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bulwark_index::Mapping;
 use bulwark_rest::indices::DataError;
-use bulwark_rest::indices::{AliasMeta, IndexMeta, MetaChange};
+use bulwark_rest::indices::{IndexMeta, MetaChange, NewIndex};
 use bulwark_store::{Command, CommandResponse};
 use serde_json::Value;
 
@@ -43,13 +43,8 @@ pub(super) async fn discard(shard: Arc<Shard>) {
 impl Indices {
     /// Creates index `name` (a valid name): its search index first, then its metadata in the
     /// store; the index exists once the store has it.
-    pub(crate) async fn create(
-        &self,
-        name: String,
-        mut settings: BTreeMap<String, Value>,
-        mappings: Option<Value>,
-        aliases: BTreeMap<String, AliasMeta>,
-    ) -> Result<IndexMeta, DataError> {
+    pub(crate) async fn create(&self, name: String, new: NewIndex) -> Result<IndexMeta, DataError> {
+        let NewIndex { mut settings, mappings, aliases, data_stream } = new;
         let mapping = match &mappings {
             Some(v) => Mapping::from_json(v)?,
             None => Mapping::new(),
@@ -67,6 +62,7 @@ impl Indices {
             mappings: mapping.to_json(),
             aliases,
             closed: false,
+            data_stream,
         };
         let metadata = encode(&meta)?;
         let (n, u, dir) = (name.clone(), meta.uuid.clone(), self.root.join(&meta.uuid));

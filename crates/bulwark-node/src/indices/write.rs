@@ -107,9 +107,9 @@ impl Indices {
         let mut results: Vec<Option<Result<WriteOutcome, DataError>>> =
             (0..items.len()).map(|_| None).collect();
         let mut create_failed: BTreeMap<String, DataError> = BTreeMap::new();
-        for name in may_create {
+        for (name, new) in may_create {
             if self.shard(&name).is_none() {
-                match self.create(name.clone(), BTreeMap::new(), None, BTreeMap::new()).await {
+                match self.create(name.clone(), new).await {
                     Ok(_) => tracing::info!(index = %name, "created index on first write"),
                     Err(DataError::AlreadyExists { .. }) => {}
                     Err(e) => {

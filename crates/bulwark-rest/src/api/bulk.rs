@@ -2,7 +2,7 @@
 //! a per-item 403 and the others still apply), all allowed items written as one batch through
 //! the store, one result per item in request order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::Json;
@@ -53,6 +53,8 @@ struct Item {
     filter: Option<SourceFilter>,
     /// `require_alias`: the target must be an alias (never an index, never auto-created).
     require_alias: bool,
+    /// An `index` action without `op_type: create` (refused by data streams, even without id).
+    index_op: bool,
 }
 
 fn action_name(line: &Line<'_>, m: &Map<String, Value>) -> Result<&'static str, ApiError> {
@@ -146,7 +148,8 @@ fn parse(
         // Deletes never create an index, so `require_alias` does not apply to them.
         let require_alias = require_alias && action != "delete";
         let op = item_op(action, meta, id.as_deref(), source, &mut filter);
-        items.push(Item { action, index, id, op: Some(op), filter, require_alias });
+        let index_op = action == "index" && string_meta(meta, "op_type").as_deref() != Some("create");
+        items.push(Item { action, index, id, op: Some(op), filter, require_alias, index_op });
     }
     Ok(items)
 }
@@ -235,7 +238,7 @@ pub async fn bulk(
 
     let catalog = Catalog::load(&svc)?;
     let mut targets = Targets::new(&state, &caller, &catalog).in_bulk();
-    let mut request = WriteRequest { refresh, may_create: BTreeSet::new(), ..WriteRequest::default() };
+    let mut request = WriteRequest { refresh, ..WriteRequest::default() };
     // For each item: the position of its write in the request, or its error.
     let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(items.len());
     let mut filters = Vec::with_capacity(items.len());
@@ -247,8 +250,14 @@ pub async fn bulk(
                 return Err(super::write::alias_required(&item.index));
             }
             let target = targets.authorize(&item.index, kind)?;
-            if target.auto_create {
-                request.may_create.insert(target.index.clone());
+            if let (Some(_), WriteOp::Index { source, .. }) = (&target.data_stream, &op) {
+                if item.index_op {
+                    return Err(super::write::only_create_in_streams());
+                }
+                super::write::check_timestamp(source)?;
+            }
+            if let Some(new) = target.create {
+                request.may_create.entry(target.index.clone()).or_insert(new);
             }
             request.items.push(WriteItem { index: target.index, id: item.id.clone(), op });
             Ok(request.items.len() - 1)

@@ -3,7 +3,7 @@
 //! store and the node's index service.
 
 use crate::ErrorType;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,7 +20,9 @@ use super::write::{
 };
 use crate::body::{self, validation};
 use crate::caller::Caller;
-use crate::indices::{DataError, DataPlane, UpdateOp, WriteItem, WriteOp, WriteOutcome, WriteRequest};
+use crate::indices::{
+    DataError, DataPlane, NewIndex, UpdateOp, WriteItem, WriteOp, WriteOutcome, WriteRequest,
+};
 use crate::resolve::{Catalog, index_closed, index_not_found};
 use crate::restrict;
 use crate::{ApiError, RestState};
@@ -32,10 +34,11 @@ type Params = Query<HashMap<String, String>>;
 async fn write_one(
     svc: &DataPlane,
     item: WriteItem,
-    auto_create: bool,
+    create: Option<NewIndex>,
     refresh: crate::indices::Refresh,
 ) -> Result<WriteOutcome, ApiError> {
-    let may_create = if auto_create { BTreeSet::from([item.index.clone()]) } else { BTreeSet::new() };
+    let may_create: BTreeMap<String, NewIndex> =
+        create.map(|n| (item.index.clone(), n)).into_iter().collect();
     let mut out = svc.write(WriteRequest { items: vec![item], refresh, may_create }).await;
     let answer =
         out.pop().unwrap_or_else(|| Err(DataError::Node("the index service answered nothing".into())));
@@ -78,12 +81,15 @@ async fn put_doc(
     if crate::params::flag(&params, "require_alias")? && catalog.alias(&index).is_none() {
         return Err(super::write::alias_required(&index));
     }
+    if target.data_stream.is_some() {
+        super::write::check_timestamp(&source)?;
+    }
     let item = WriteItem {
         index: target.index,
         id,
         op: WriteOp::Index { source: source.into(), create: kind == WriteKind::Create, if_match },
     };
-    let outcome = write_one(&svc, item, target.auto_create, refresh).await?;
+    let outcome = write_one(&svc, item, target.create, refresh).await?;
     let status = outcome.result.status();
     Ok((status, Json(Value::Object(with_refresh(outcome_json(&outcome), refresh)))).into_response())
 }
@@ -267,7 +273,7 @@ pub async fn delete(
     let catalog = Catalog::load(&svc)?;
     let target = Targets::new(&state, &caller, &catalog).authorize(&index, WriteKind::Delete)?;
     let item = WriteItem { index: target.index, id: Some(id), op: WriteOp::Delete { if_match } };
-    let outcome = write_one(&svc, item, false, refresh).await?;
+    let outcome = write_one(&svc, item, None, refresh).await?;
     let status = outcome.result.status();
     Ok((status, Json(Value::Object(with_refresh(outcome_json(&outcome), refresh)))).into_response())
 }
@@ -360,7 +366,7 @@ pub async fn update(
     }
     let target = Targets::new(&state, &caller, &catalog).authorize(&index, WriteKind::Update)?;
     let item = WriteItem { index: target.index, id: Some(id), op: WriteOp::Update(op) };
-    let outcome = write_one(&svc, item, target.auto_create, refresh).await?;
+    let outcome = write_one(&svc, item, target.create, refresh).await?;
     let mut m = with_refresh(outcome_json(&outcome), refresh);
     if let Some(g) = update_get(&outcome, filter.as_ref()) {
         m.insert("get".into(), g);

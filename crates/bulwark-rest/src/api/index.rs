@@ -17,7 +17,7 @@ use super::settings::{parse_settings, settings_json};
 use crate::blocks::{self, Level};
 use crate::body;
 use crate::caller::Caller;
-use crate::indices::{AliasMeta, DataPlane, MetaChange};
+use crate::indices::{AliasMeta, DataPlane, MetaChange, NewIndex};
 use crate::resolve::{Catalog, Options, resolve, validate_index_name};
 use crate::{ApiError, RestState};
 
@@ -70,7 +70,16 @@ pub async fn create(
             return Err(invalid_alias(alias));
         }
     }
-    svc.create_index(index.clone(), settings, mappings, aliases).await?;
+    let templates = crate::templates::Templates::load(&state)?;
+    let new = NewIndex { settings, mappings, aliases, data_stream: None };
+    let hidden = new.settings.get("hidden").is_some_and(|v| v == "true");
+    if let Some((t, _)) = templates.find(&index, hidden).filter(|(_, t)| t.data_stream.is_some()) {
+        return Err(ApiError::illegal_argument(format!(
+            "cannot create index with name [{index}], because it matches with template [{t}] that creates data streams only, use create data stream api instead"
+        )));
+    }
+    let new = templates.apply(&index, new)?;
+    svc.create_index(index.clone(), new).await?;
     Ok(Json(json!({"acknowledged": true, "shards_acknowledged": true, "index": index})))
 }
 
@@ -93,6 +102,11 @@ fn explicit_names(catalog: &Catalog, expr: &str) -> Result<Vec<String>, ApiError
         return Err(ApiError::illegal_argument("Wildcard expressions or all indices are not allowed"));
     }
     for n in &names {
+        if catalog.data_stream(n).is_some() {
+            return Err(ApiError::illegal_argument(format!(
+                "The provided expression [{n}] matches a data stream, specify the corresponding concrete indices instead."
+            )));
+        }
         if catalog.index(n).is_none() && catalog.alias(n).is_some() {
             return Err(ApiError::illegal_argument(format!(
                 "The provided expression [{n}] matches an alias, specify the corresponding concrete indices instead."
@@ -128,6 +142,15 @@ pub async fn delete(
     let names = explicit_names(&catalog, &expr)?;
     caller.authorize(&state, Action::DeleteIndex, &names)?;
     let names = existing(&catalog, names, Options::from_params(&params)?)?;
+    for n in &names {
+        if let Some(ds) = catalog.parent_stream(n)
+            && catalog.data_stream(ds).and_then(<[String]>::last) == Some(n)
+        {
+            return Err(ApiError::illegal_argument(format!(
+                "index [{n}] is the write index for data stream [{ds}] and cannot be deleted"
+            )));
+        }
+    }
     blocks::check_delete_index(&catalog, &names)?;
     svc.delete_indices(names).await?;
     Ok(Json(json!({"acknowledged": true})))

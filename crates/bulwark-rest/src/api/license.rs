@@ -66,6 +66,57 @@ pub async fn get(State(state): State<RestState>) -> Json<Value> {
     }))
 }
 
+/// `GET /_xpack`: build, license and features, as the shippers read them (Beats check that
+/// `features.ilm` is available). A feature this node does not have is shown unavailable.
+pub async fn xpack(
+    State(state): State<RestState>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, crate::ApiError> {
+    let all = ["build", "license", "features"];
+    let wanted: Vec<String> = match params.get("categories") {
+        None => all.iter().map(|s| (*s).to_owned()).collect(),
+        Some(c) => c.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+    };
+    if let Some(bad) = wanted.iter().find(|c| !all.contains(&c.as_str())) {
+        return Err(crate::ApiError::illegal_argument(format!("Unknown info category [{bad}]")));
+    }
+    let Json(license) = get(State(state.clone())).await;
+    let uid = license["license"]["uid"].clone();
+    let feature = |available: bool| json!({"available": available, "enabled": available});
+    let mut out = serde_json::Map::new();
+    if wanted.iter().any(|c| c == "build") {
+        out.insert("build".into(), json!({"hash": "bulwark", "date": "2026-01-01T00:00:00.000Z"}));
+    }
+    if wanted.iter().any(|c| c == "license") {
+        out.insert(
+            "license".into(),
+            json!({"uid": uid, "type": "basic", "mode": "basic", "status": "active"}),
+        );
+    }
+    if wanted.iter().any(|c| c == "features") {
+        out.insert(
+            "features".into(),
+            json!({
+                "security": feature(state.security_enabled),
+                // Policies are stored and shown, not executed (see docs/architecture.md).
+                "ilm": feature(true),
+                "data_streams": feature(true),
+                "monitoring": feature(false),
+                "watcher": feature(false),
+                "ml": feature(false),
+                "graph": feature(false),
+                "transform": feature(false),
+                "rollup": feature(false),
+                "slm": feature(false),
+                "ccr": feature(false),
+                "enrich": feature(false),
+            }),
+        );
+    }
+    out.insert("tagline".into(), json!("You know, for X"));
+    Ok(Json(Value::Object(out)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,8 @@ enum Rule {
     AutoExpand,
     /// Only this value: the node's fixed behaviour (anything else is refused).
     Only(&'static str),
+    /// Any non-empty name.
+    Name,
 }
 
 /// A setting this node accepts (without the `index.` prefix).
@@ -57,6 +59,8 @@ struct Accepted {
 /// * `max_result_window`, `mapping.total_fields.limit`, `mapping.depth.limit`, `codec`: only
 ///   the node's fixed value (10000, 1000, 20, `default`).
 /// * `default_pipeline`, `final_pipeline`: only `_none` (there are no ingest pipelines).
+/// * `lifecycle.name`: kept and shown (`GET _ilm/policy` lists the indices using a policy);
+///   lifecycle policies are stored but not executed (docs/architecture.md).
 const ACCEPTED: &[Accepted] = &[
     Accepted { key: "number_of_shards", rule: Rule::AtLeast(1), dynamic: false },
     Accepted { key: "number_of_replicas", rule: Rule::AtLeast(0), dynamic: true },
@@ -75,6 +79,7 @@ const ACCEPTED: &[Accepted] = &[
     Accepted { key: "codec", rule: Rule::Only("default"), dynamic: false },
     Accepted { key: "default_pipeline", rule: Rule::Only("_none"), dynamic: true },
     Accepted { key: "final_pipeline", rule: Rule::Only("_none"), dynamic: true },
+    Accepted { key: "lifecycle.name", rule: Rule::Name, dynamic: true },
 ];
 
 /// Every index setting this node accepts (without the `index.` prefix), in the order of the
@@ -175,6 +180,13 @@ fn check_value(a: &Accepted, v: &str) -> Result<String, ApiError> {
                     lo.parse::<u32>().is_ok() && (hi == "all" || hi.parse::<u32>().is_ok())
                 });
             if ok { Ok(v.to_owned()) } else { Err(bad("")) }
+        }
+        Rule::Name => {
+            if v.trim().is_empty() {
+                Err(bad(": a name is required"))
+            } else {
+                Ok(v.to_owned())
+            }
         }
         Rule::Only(fixed) => {
             if v == fixed {

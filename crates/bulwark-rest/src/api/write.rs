@@ -9,8 +9,9 @@ use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
 use crate::caller::Caller;
-use crate::indices::{IfMatch, Refresh, WriteOutcome, WriteResult};
+use crate::indices::{IfMatch, NewIndex, Refresh, WriteOutcome, WriteResult};
 use crate::resolve::{Catalog, validate_index_name};
+use crate::templates::{TIMESTAMP_FIELD, Templates};
 use crate::{ApiError, RestState};
 
 /// The longest document id Elasticsearch accepts, in bytes.
@@ -34,8 +35,16 @@ pub enum WriteKind {
 pub struct Target {
     /// The concrete index.
     pub index: String,
-    /// Whether the index does not exist and the caller may have it created.
-    pub auto_create: bool,
+    /// What the index is created with, when it does not exist and the caller may have it
+    /// created (templates applied).
+    pub create: Option<NewIndex>,
+    /// The data stream written to, when the name is one (or becomes one).
+    pub data_stream: Option<String>,
+}
+
+/// 400 for a write into a data stream other than `op_type=create`.
+pub fn only_create_in_streams() -> ApiError {
+    ApiError::illegal_argument("only write ops with an op_type of create are allowed in data streams")
 }
 
 /// Decides the target of writes for one request, remembering auto-create decisions per name.
@@ -43,7 +52,8 @@ pub struct Targets<'a> {
     state: &'a RestState,
     caller: &'a Caller,
     catalog: &'a Catalog,
-    auto_create: HashMap<String, Result<(), ApiError>>,
+    auto_create: HashMap<String, Result<Target, ApiError>>,
+    templates: Option<Templates>,
     /// Whether the writes are `_bulk` items (their refusals are worded for bulk items).
     bulk: bool,
 }
@@ -51,7 +61,7 @@ pub struct Targets<'a> {
 impl<'a> Targets<'a> {
     /// Targets of `caller`'s writes, resolved against `catalog`.
     pub fn new(state: &'a RestState, caller: &'a Caller, catalog: &'a Catalog) -> Targets<'a> {
-        Targets { state, caller, catalog, auto_create: HashMap::new(), bulk: false }
+        Targets { state, caller, catalog, auto_create: HashMap::new(), templates: None, bulk: false }
     }
 
     /// Targets of `_bulk` items.
@@ -60,50 +70,88 @@ impl<'a> Targets<'a> {
         self
     }
 
-    /// Resolves `name` (an index, an alias, or a new name) and authorizes a write of `kind` on
-    /// it, as Elasticsearch does: the request-level action on the concrete index, then the
-    /// operation's own action, then the creation of a missing index.
-    pub fn authorize(&mut self, name: &str, kind: WriteKind) -> Result<Target, ApiError> {
-        let target = self.catalog.write_target(name)?;
-        let index = target.clone().unwrap_or_else(|| name.to_owned());
-        let one = std::slice::from_ref(&index);
+    /// Authorizes the write itself (not the creation of a missing index) on `on`.
+    fn authorize_write(&self, on: &str, kind: WriteKind) -> Result<(), ApiError> {
+        let one = [on.to_owned()];
         match kind {
-            WriteKind::Index => self.caller.authorize_overwrite(self.state, &index)?,
+            WriteKind::Index => self.caller.authorize_overwrite(self.state, on),
             WriteKind::Create => {
-                self.caller.authorize_each(self.state, &[Action::IndexDoc, Action::CreateDoc], one)?;
+                self.caller.authorize_each(self.state, &[Action::IndexDoc, Action::CreateDoc], &one)
             }
-            WriteKind::Delete => self.caller.authorize(self.state, Action::DeleteDoc, one)?,
+            WriteKind::Delete => self.caller.authorize(self.state, Action::DeleteDoc, &one),
             WriteKind::Update => {
-                self.caller.authorize(self.state, Action::UpdateDoc, one)?;
+                self.caller.authorize(self.state, Action::UpdateDoc, &one)?;
                 // Under field- or document-level security an update could drop what the
                 // caller cannot see: Elasticsearch refuses it.
-                crate::restrict::refuse_update(self.state, self.caller, self.catalog, &index, self.bulk)?;
+                crate::restrict::refuse_update(self.state, self.caller, self.catalog, on, self.bulk)
             }
         }
-        if target.is_some() {
-            crate::blocks::check(self.catalog, one, crate::blocks::Level::Write)?;
-            return Ok(Target { index, auto_create: false });
+    }
+
+    /// Resolves `name` (an index, an alias, a data stream, or a new name) and authorizes a
+    /// write of `kind` on it, as Elasticsearch does: the request-level action on the concrete
+    /// index (on a data stream, on its name), then the operation's own action, then the
+    /// creation of a missing index or data stream.
+    pub fn authorize(&mut self, name: &str, kind: WriteKind) -> Result<Target, ApiError> {
+        if let Some(backing) = self.catalog.data_stream(name) {
+            if kind != WriteKind::Create {
+                return Err(only_create_in_streams());
+            }
+            self.authorize_write(name, kind)?;
+            let index = backing.last().cloned().unwrap_or_default();
+            crate::blocks::check(self.catalog, std::slice::from_ref(&index), crate::blocks::Level::Write)?;
+            return Ok(Target { index, create: None, data_stream: Some(name.to_owned()) });
+        }
+        let target = self.catalog.write_target(name)?;
+        if let Some(index) = target {
+            self.authorize_write(&index, kind)?;
+            crate::blocks::check(self.catalog, std::slice::from_ref(&index), crate::blocks::Level::Write)?;
+            return Ok(Target { index, create: None, data_stream: None });
         }
         if kind == WriteKind::Delete {
+            self.authorize_write(name, kind)?;
             // Deletes never create an index; the service answers `index_not_found_exception`
             // unless an earlier item of the same request created it.
-            return Ok(Target { index, auto_create: false });
+            return Ok(Target { index: name.to_owned(), create: None, data_stream: None });
         }
+        let stream = self.templates()?.find(name, false).is_some_and(|(_, t)| t.data_stream.is_some());
+        if stream && kind != WriteKind::Create {
+            return Err(only_create_in_streams());
+        }
+        self.authorize_write(name, kind)?;
+        if let Some(decided) = self.auto_create.get(name) {
+            return decided.clone();
+        }
+        let decided = self.new_target(name, stream);
+        self.auto_create.insert(name.to_owned(), decided.clone());
+        decided
+    }
+
+    /// Every template, read once per request.
+    fn templates(&mut self) -> Result<&Templates, ApiError> {
+        if self.templates.is_none() {
+            self.templates = Some(Templates::load(self.state)?);
+        }
+        self.templates.as_ref().ok_or_else(|| ApiError::store("templates were not read"))
+    }
+
+    /// The target of a write to `name`, which does not exist, once the caller may create it:
+    /// a new index, or a new data stream when the matching template makes one (`stream`).
+    fn new_target(&mut self, name: &str, stream: bool) -> Result<Target, ApiError> {
+        validate_index_name(name)?;
         let (state, caller) = (self.state, self.caller);
-        self.auto_create
-            .entry(index.clone())
-            .or_insert_with(|| {
-                validate_index_name(&index)?;
-                if caller.allows(state, Action::AutoCreateIndex, &index)
-                    || caller.allows(state, Action::CreateIndex, &index)
-                {
-                    Ok(())
-                } else {
-                    caller.authorize(state, Action::AutoCreateIndex, std::slice::from_ref(&index))
-                }
-            })
-            .clone()?;
-        Ok(Target { index, auto_create: true })
+        if !(caller.allows(state, Action::AutoCreateIndex, name)
+            || caller.allows(state, Action::CreateIndex, name))
+        {
+            caller.authorize(state, Action::AutoCreateIndex, &[name.to_owned()])?;
+        }
+        let templates = self.templates()?;
+        if stream {
+            let (index, new) = crate::api::data_stream::first_backing(templates, name)?;
+            return Ok(Target { index, create: Some(new), data_stream: Some(name.to_owned()) });
+        }
+        let new = templates.apply(name, NewIndex::default())?;
+        Ok(Target { index: name.to_owned(), create: Some(new), data_stream: None })
     }
 }
 
@@ -176,6 +224,18 @@ fn check_if_match(m: IfMatch) -> Result<IfMatch, ApiError> {
         (_, Some(0)) => Err(crate::body::validation("ifSeqNo is set, but primary term is [0]")),
         _ => Ok(m),
     }
+}
+
+/// 400 for a data stream document without `@timestamp`, as Elasticsearch's document parser
+/// words it.
+pub fn check_timestamp(source: &Value) -> Result<(), ApiError> {
+    if source.get(TIMESTAMP_FIELD).is_some_and(|v| !v.is_null()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorType::DocumentParsing,
+        format!("failed to parse: data stream timestamp field [{TIMESTAMP_FIELD}] is missing"),
+    ))
 }
 
 /// Refuses versioning parameters this node does not implement (`version`, `version_type`)

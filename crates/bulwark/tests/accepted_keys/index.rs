@@ -73,6 +73,14 @@ pub const INDEX_SETTINGS: &[(&str, Check)] = &[
     ("codec", |c| only(c, "s_codec", "codec", json!("best_compression"))),
     ("default_pipeline", |c| only(c, "s_dp", "default_pipeline", json!("p"))),
     ("final_pipeline", |c| only(c, "s_fp", "final_pipeline", json!("p"))),
+    ("lifecycle.name", |c| {
+        // Kept and shown: the policy lists the index as using it (policies are not executed).
+        c.admin("PUT", "/_ilm/policy/s_lc_policy", &json!({"policy": {"phases": {"hot": {"actions": {}}}}}));
+        create(c, "s_lc", json!({"settings": {"index": {"lifecycle": {"name": "s_lc_policy"}}}}));
+        let v = c.admin("GET", "/_ilm/policy/s_lc_policy", &Value::Null);
+        assert_eq!(v["s_lc_policy"]["in_use_by"]["indices"], json!(["s_lc"]), "{v}");
+        only(c, "s_lc_bad", "lifecycle.name", json!(""));
+    }),
 ];
 
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

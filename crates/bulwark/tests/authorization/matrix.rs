@@ -746,6 +746,120 @@ const ROWS: &[Row] = &[
         Denied,
     ),
     row("/_license", "cluster:monitor/xpack/license/get", ("GET", "/_license", ""), C("monitor"), Denied),
+    row(
+        "/_index_template",
+        "indices:admin/index_template/get",
+        ("GET", "/_index_template", ""),
+        C("manage_index_templates"),
+        Denied,
+    ),
+    row(
+        "/_index_template/{name}",
+        "indices:admin/index_template/get",
+        ("GET", "/_index_template/matrix-t", ""),
+        C("manage_index_templates"),
+        Denied,
+    ),
+    row(
+        "/_index_template/{name}",
+        "indices:admin/index_template/put",
+        ("PUT", "/_index_template/matrix-new", r#"{"index_patterns":["matrix-new-*"],"priority":7}"#),
+        C("manage_index_templates"),
+        Denied,
+    ),
+    row(
+        "/_index_template/{name}",
+        "indices:admin/index_template/delete",
+        ("DELETE", "/_index_template/matrix-gone", ""),
+        C("manage_index_templates"),
+        Denied,
+    ),
+    row(
+        "/_index_template/_simulate_index/{name}",
+        "indices:admin/index_template/simulate_index",
+        ("POST", "/_index_template/_simulate_index/matrix-t-1", ""),
+        C("manage_index_templates"),
+        Denied,
+    ),
+    row(
+        "/_component_template",
+        "cluster:admin/component_template/get",
+        ("GET", "/_component_template", ""),
+        C("manage_index_templates"),
+        Denied,
+    ),
+    row(
+        "/_component_template/{name}",
+        "cluster:admin/component_template/get",
+        ("GET", "/_component_template/matrix-c", ""),
+        C("manage_index_templates"),
+        Denied,
+    ),
+    row(
+        "/_component_template/{name}",
+        "cluster:admin/component_template/put",
+        ("PUT", "/_component_template/matrix-c2", r#"{"template":{}}"#),
+        C("manage_index_templates"),
+        Denied,
+    ),
+    row(
+        "/_component_template/{name}",
+        "cluster:admin/component_template/delete",
+        ("DELETE", "/_component_template/matrix-c-gone", ""),
+        C("manage_index_templates"),
+        Denied,
+    ),
+    row("/_ilm/policy", "cluster:admin/ilm/get", ("GET", "/_ilm/policy", ""), C("read_ilm"), Denied),
+    row(
+        "/_ilm/policy/{name}",
+        "cluster:admin/ilm/get",
+        ("GET", "/_ilm/policy/matrix-p", ""),
+        C("read_ilm"),
+        Denied,
+    ),
+    row(
+        "/_ilm/policy/{name}",
+        "cluster:admin/ilm/put",
+        ("PUT", "/_ilm/policy/matrix-p2", r#"{"policy":{"phases":{"hot":{"actions":{}}}}}"#),
+        C("manage_ilm"),
+        Denied,
+    ),
+    row(
+        "/_ilm/policy/{name}",
+        "cluster:admin/ilm/delete",
+        ("DELETE", "/_ilm/policy/matrix-p-gone", ""),
+        C("manage_ilm"),
+        Denied,
+    ),
+    row("/_xpack", "cluster:monitor/xpack/info", ("GET", "/_xpack", ""), C("monitor"), Denied),
+    row(
+        "/_data_stream",
+        "indices:admin/data_stream/get",
+        ("GET", "/_data_stream", ""),
+        I("view_index_metadata"),
+        Hidden,
+    ),
+    row(
+        "/_data_stream/{name}",
+        "indices:admin/data_stream/get",
+        ("GET", "/_data_stream/matrix-ds", ""),
+        I("view_index_metadata"),
+        Denied,
+    ),
+    row(
+        "/_data_stream/{name}",
+        "indices:admin/data_stream/create",
+        ("PUT", "/_data_stream/matrix-ds-new", ""),
+        I("create_index"),
+        Denied,
+    ),
+    row(
+        "/_data_stream/{name}",
+        "indices:admin/data_stream/delete",
+        ("DELETE", "/_data_stream/matrix-ds-gone", ""),
+        I("delete_index"),
+        Denied,
+    ),
 ];
 
 /// Whether an answer is an authorization refusal (of the whole request or of an item).
@@ -847,6 +961,31 @@ fn setup(s: &Started) {
         admin(s, "PUT", &format!("/{index}"), Value::Null);
     }
     admin(s, "POST", "/matrix-closed/_close", Value::Null);
+    admin(s, "PUT", "/_component_template/matrix-c", json!({"template": {}}));
+    admin(s, "PUT", "/_component_template/matrix-c-gone", json!({"template": {}}));
+    admin(s, "PUT", "/_index_template/matrix-t", json!({"index_patterns": ["matrix-t-*"], "priority": 5}));
+    admin(
+        s,
+        "PUT",
+        "/_index_template/matrix-gone",
+        json!({"index_patterns": ["matrix-gone-*"], "priority": 6}),
+    );
+    admin(
+        s,
+        "PUT",
+        "/_index_template/matrix-ds",
+        json!({"index_patterns": ["matrix-ds*"], "priority": 8, "data_stream": {}}),
+    );
+    admin(s, "PUT", "/_data_stream/matrix-ds", Value::Null);
+    for p in ["matrix-p", "matrix-p-gone"] {
+        admin(
+            s,
+            "PUT",
+            &format!("/_ilm/policy/{p}"),
+            json!({"policy": {"phases": {"hot": {"actions": {}}}}}),
+        );
+    }
+    admin(s, "PUT", "/_data_stream/matrix-ds-gone", Value::Null);
     for user in ["victim", "matrix-gone", "matrix-off"] {
         admin(s, "PUT", &format!("/_security/user/{user}"), json!({"password": USER_PASSWORD, "roles": []}));
     }
