@@ -54,7 +54,7 @@ struct LogIdOnly {
 impl LogStore {
     /// Opens or creates the log file at `path` (blocking: may repair the file).
     pub fn open(path: &Path, verify: bool) -> Result<LogStore, StoreError> {
-        let db = db::open(path, verify)?;
+        let db = db::open(path, verify, db::LOG_CACHE_BYTES)?;
         let store = LogStore {
             db: Arc::new(db),
             path: Arc::new(path.to_path_buf()),

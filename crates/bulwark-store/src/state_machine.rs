@@ -55,7 +55,7 @@ pub struct SnapshotBuilder {
 impl StateMachine {
     /// Opens or creates the state machine file at `path` (blocking: may repair the file).
     pub fn open(path: &Path, verify: bool) -> Result<StateMachine, StoreError> {
-        let db = db::open(path, verify)?;
+        let db = db::open(path, verify, db::STATE_CACHE_BYTES)?;
         let txn = db.begin_write().at(path)?;
         txn.open_table(SM_META).at(path)?;
         txn.open_table(ENTRIES).at(path)?;
