@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bulwark_security::audit::AuditEvent;
 use bulwark_settings::Settings;
-use bulwark_store::{Bootstrap, NodeId, NodeInfo, Store, StoreConfig, StoreError};
+use bulwark_store::{Bootstrap, LogFloor, NodeId, NodeInfo, Store, StoreConfig, StoreError};
 use bulwark_transport::{BoxFuture, Bytes, Client, Failure, Handler, RaftClient, ServerTls, StoreService};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -111,6 +111,9 @@ pub async fn open_store(
     let member = !settings.discovery.seed_hosts.is_empty();
     let mut config = StoreConfig::new(&settings.node_name, "");
     config.heartbeat = Duration::from_millis(100);
+    // The search indices move it as they commit (`Indices::release_log`); until they opened,
+    // the log keeps everything they may replay.
+    config.log_floor = Some(LogFloor::new());
     let transport = match tls {
         Some(layer) => {
             let (listener, bound) = bind(settings).await?;

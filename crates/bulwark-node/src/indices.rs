@@ -42,8 +42,9 @@ use shard::Shard;
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// An index nobody writes to commits its position anew once it is this many log entries behind
-/// (at the next periodic refresh), so that a start reads little of the log for it, and finds
-/// it still in the log: compaction keeps 1,000 entries behind each snapshot.
+/// (at the next periodic refresh), so that a start reads little of the log for it, and so that
+/// it does not hold back log compaction: the store keeps every entry after the oldest position
+/// the indices committed (`Indices::release_log`).
 const POSITION_LAG: u64 = 64;
 
 /// The node's indices.
@@ -184,7 +185,17 @@ impl Indices {
             report.entries,
             report.replayed_docs
         );
+        indices.release_log();
         Ok(Arc::new(indices))
+    }
+
+    /// Lets the store compact its log up to the oldest position the indices committed: a start
+    /// replays the entries after it, so those stay (see `bulwark_store::LogFloor`).
+    fn release_log(&self) {
+        let Some(floor) = self.store.log_floor() else { return };
+        let followed = self.followed.load(Ordering::Acquire);
+        let oldest = self.all_shards().iter().map(|s| s.read().committed_position().unwrap_or(0)).min();
+        floor.set(oldest.map_or(followed, |p| p.min(followed)));
     }
 
     /// Opens the committed search index of `name`, with the store's mapping, if it can follow
@@ -360,6 +371,9 @@ impl Indices {
                         Ok(Err(e)) => tracing::warn!(index = %name, "periodic refresh failed: {e}"),
                         Err(e) => tracing::warn!(index = %name, "periodic refresh was interrupted: {e}"),
                     }
+                }
+                if let Some(me) = weak.upgrade() {
+                    me.release_log();
                 }
             }
         });

@@ -6,13 +6,18 @@ use std::time::Duration;
 use crate::network::{NoTransport, RaftTransport};
 use crate::types::NodeId;
 
-/// Snapshot after this many log entries by default (then the log is purged down to
-/// [`DEFAULT_LOGS_TO_KEEP`]).
+/// Compact the log once this many entries can go, by default (see [`crate::CompactionPolicy`]).
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 5000;
 
-/// Log entries kept behind the last snapshot by default, so a follower that is slightly behind
+/// Compact the log once this many bytes of entries can go, by default.
+pub const DEFAULT_SNAPSHOT_BYTES: u64 = 4 << 20;
+
+/// Log entries kept after compaction by default, at most, so a follower that is slightly behind
 /// can catch up from the log instead of a whole snapshot.
 pub const DEFAULT_LOGS_TO_KEEP: u64 = 1000;
+
+/// Bytes of log entries kept after compaction by default, at most.
+pub const DEFAULT_LOG_BYTES_TO_KEEP: u64 = 4 << 20;
 
 /// What a store with no cluster yet does on its first open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,10 +46,17 @@ pub struct StoreConfig {
     pub address: String,
     /// What to do when the store has no cluster yet.
     pub bootstrap: Bootstrap,
-    /// Build a snapshot after this many log entries since the last one.
+    /// Compact the log once this many entries can go.
     pub snapshot_every: u64,
-    /// Log entries kept behind a snapshot when the log is purged.
+    /// Compact the log once this many bytes of entries can go.
+    pub snapshot_bytes: u64,
+    /// Log entries kept after compaction, at most.
     pub logs_to_keep: u64,
+    /// Bytes of log entries kept after compaction, at most.
+    pub log_bytes_to_keep: u64,
+    /// Compaction never removes the entries after this position (`None`: no such limit); see
+    /// [`crate::LogFloor`].
+    pub log_floor: Option<crate::LogFloor>,
     /// Verify the checksum of every page of the store files on open (slower opens of large
     /// stores; refuses damaged files instead of trusting them).
     pub verify_on_open: bool,
@@ -60,6 +72,16 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
+    /// The compaction policy these options make.
+    pub fn compaction(&self) -> crate::CompactionPolicy {
+        crate::CompactionPolicy {
+            snapshot_every: self.snapshot_every,
+            snapshot_bytes: self.snapshot_bytes,
+            logs_to_keep: self.logs_to_keep,
+            log_bytes_to_keep: self.log_bytes_to_keep,
+        }
+    }
+
     /// Node 1, forming a single-member cluster, with no transport.
     pub fn new(node_name: impl Into<String>, address: impl Into<String>) -> Self {
         StoreConfig {
@@ -68,7 +90,10 @@ impl StoreConfig {
             address: address.into(),
             bootstrap: Bootstrap::FormCluster,
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            snapshot_bytes: DEFAULT_SNAPSHOT_BYTES,
             logs_to_keep: DEFAULT_LOGS_TO_KEEP,
+            log_bytes_to_keep: DEFAULT_LOG_BYTES_TO_KEEP,
+            log_floor: None,
             verify_on_open: true,
             leader_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
@@ -86,7 +111,10 @@ impl std::fmt::Debug for StoreConfig {
             .field("address", &self.address)
             .field("bootstrap", &self.bootstrap)
             .field("snapshot_every", &self.snapshot_every)
+            .field("snapshot_bytes", &self.snapshot_bytes)
             .field("logs_to_keep", &self.logs_to_keep)
+            .field("log_bytes_to_keep", &self.log_bytes_to_keep)
+            .field("log_floor", &self.log_floor.as_ref().map(crate::LogFloor::get))
             .field("verify_on_open", &self.verify_on_open)
             .field("leader_timeout", &self.leader_timeout)
             .field("write_timeout", &self.write_timeout)

@@ -7,10 +7,14 @@ use redb::Database;
 
 use crate::error::StoreError;
 
-/// Page cache of one database file: a fixed part of the node's resident size (the store has two
-/// files). At 64 MiB each the caches filled over the first rounds of large writes and the node's
-/// RSS grew by about 50 MiB before it levelled off; search reads go through tantivy, not these.
-const CACHE_BYTES: usize = 16 << 20;
+/// Page cache of the state file: a fixed part of the node's resident size. At 64 MiB the caches
+/// filled over the first rounds of large writes and the node's RSS grew by about 50 MiB before it
+/// levelled off; search reads go through tantivy, not this.
+pub(crate) const STATE_CACHE_BYTES: usize = 16 << 20;
+
+/// Page cache of the log file: entries are written once, read back rarely (a follower's
+/// catch-up, a start's replay) and purged soon, so caching them only holds memory.
+pub(crate) const LOG_CACHE_BYTES: usize = 2 << 20;
 
 /// Opens (or creates) the redb file at `path`.
 ///
@@ -19,9 +23,9 @@ const CACHE_BYTES: usize = 16 << 20;
 /// checked on every open as well, so that a file damaged on disk is refused with
 /// [`StoreError::Corrupt`] instead of being trusted. A panic inside redb while opening a damaged
 /// file is turned into the same error.
-pub(crate) fn open(path: &Path, verify: bool) -> Result<Database, StoreError> {
+pub(crate) fn open(path: &Path, verify: bool, cache_bytes: usize) -> Result<Database, StoreError> {
     let mut builder = Database::builder();
-    builder.set_cache_size(CACHE_BYTES);
+    builder.set_cache_size(cache_bytes);
     builder.set_check_integrity_on_open(verify);
     let shown = path.display().to_string();
     builder.set_repair_callback(move |session| {

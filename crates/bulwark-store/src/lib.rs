@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `FORMAT` | `bulwark-store <version>`: the data format version, checked on open |
 //! | `raft-log.redb` | the Raft log, vote, committed index, purge point, and the node's identity |
-//! | `state.redb` | the state machine's tables, last applied log id, membership, last snapshot |
+//! | `state.redb` | the state machine's tables, last applied log id and membership (it is also the snapshot) |
 //!
 //! The three openraft plug-ins are [`LogStore`], [`StateMachine`] and [`network`] (an
 //! object-safe [`RaftTransport`] boundary with an in-process [`LocalNetwork`] for tests).
@@ -23,6 +23,7 @@
 mod apply;
 mod cluster;
 mod command;
+mod compaction;
 mod config;
 mod db;
 mod document;
@@ -34,6 +35,7 @@ mod log_store;
 pub mod network;
 mod reader;
 mod snapshot;
+mod snapshot_data;
 mod state_machine;
 mod store;
 mod tables;
@@ -41,7 +43,11 @@ mod types;
 
 pub use cluster::VotersChange;
 pub use command::{Command, CommandResponse, DocOp, DocOutcome, DocResult, EntryKind};
-pub use config::{Bootstrap, DEFAULT_LOGS_TO_KEEP, DEFAULT_SNAPSHOT_EVERY, StoreConfig};
+pub use compaction::{CompactionPolicy, LogFloor};
+pub use config::{
+    Bootstrap, DEFAULT_LOG_BYTES_TO_KEEP, DEFAULT_LOGS_TO_KEEP, DEFAULT_SNAPSHOT_BYTES,
+    DEFAULT_SNAPSHOT_EVERY, StoreConfig,
+};
 pub use document::{DocVersion, PRIMARY_TERM, StoredDoc};
 pub use error::{Fault, StoreError};
 pub use event::AppliedEvent;
@@ -50,6 +56,7 @@ pub use identity::{ClusterIdentity, new_cluster_uuid};
 pub use log_store::{LOG_FILE, LogStore};
 pub use network::{ForwardError, Forwarded, LocalNetwork, NoTransport, RaftTransport};
 pub use reader::StateReader;
+pub use snapshot_data::SnapshotData;
 pub use state_machine::{SnapshotBuilder, StateMachine};
 pub use store::Store;
 pub use tables::STATE_FILE;

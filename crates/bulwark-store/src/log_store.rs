@@ -5,10 +5,11 @@
 //! counts as persisted is on disk. Only the committed index is written without fsync: it is a
 //! hint that lets a restarted node re-apply faster, and Raft re-derives it when it is lost.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{AnyError, Entry, LogId, OptionalSend, RaftLogReader, StorageError, StorageIOError, Vote};
@@ -40,6 +41,8 @@ const KEY_IDENTITY: &str = "identity";
 pub struct LogStore {
     db: Arc<Database>,
     path: Arc<PathBuf>,
+    /// The stored size of every entry in the log, by index (what compaction weighs).
+    sizes: Arc<Mutex<BTreeMap<u64, u64>>>,
 }
 
 /// Just the log id of an encoded entry, to read it without decoding the payload.
@@ -51,14 +54,58 @@ struct LogIdOnly {
 impl LogStore {
     /// Opens or creates the log file at `path` (blocking: may repair the file).
     pub fn open(path: &Path, verify: bool) -> Result<LogStore, StoreError> {
-        let db = db::open(path, verify)?;
-        let store = LogStore { db: Arc::new(db), path: Arc::new(path.to_path_buf()) };
+        let db = db::open(path, verify, db::LOG_CACHE_BYTES)?;
+        let store = LogStore {
+            db: Arc::new(db),
+            path: Arc::new(path.to_path_buf()),
+            sizes: Arc::new(Mutex::new(BTreeMap::new())),
+        };
         store.write(Durability::Immediate, |txn| {
             txn.open_table(LOG)?;
             txn.open_table(META)?;
             Ok(())
         })?;
+        let mut sizes = BTreeMap::new();
+        {
+            let txn = store.db.begin_read().map_err(|e| store.err(e))?;
+            let table = txn.open_table(LOG).map_err(|e| store.err(e))?;
+            for row in table.iter().map_err(|e| store.err(e))? {
+                let (k, v) = row.map_err(|e| store.err(e))?;
+                sizes.insert(k.value(), v.value().len() as u64);
+            }
+        }
+        *store.sizes() = sizes;
         Ok(store)
+    }
+
+    fn sizes(&self) -> MutexGuard<'_, BTreeMap<u64, u64>> {
+        self.sizes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The bytes the log's entries take (their stored encoding, without the file's overhead).
+    pub fn bytes(&self) -> u64 {
+        self.sizes().values().sum()
+    }
+
+    /// The highest log index that can be purged so that the log keeps its newest entries within
+    /// both `keep_entries` entries and `keep_bytes` bytes; `None` when everything fits.
+    pub(crate) fn retention_cut(&self, keep_entries: u64, keep_bytes: u64) -> Option<u64> {
+        let sizes = self.sizes();
+        let (mut entries, mut bytes) = (0u64, 0u64);
+        for (index, size) in sizes.iter().rev() {
+            if entries >= keep_entries || bytes.saturating_add(*size) > keep_bytes {
+                return Some(*index);
+            }
+            entries += 1;
+            bytes += size;
+        }
+        None
+    }
+
+    /// How many entries, and how many bytes of them, the log holds at or below `upto`.
+    pub(crate) fn held_upto(&self, upto: u64) -> (u64, u64) {
+        let sizes = self.sizes();
+        sizes.range(..=upto).fold((0, 0), |(n, b), (_, size)| (n + 1, b + size))
     }
 
     /// The file this store lives in.
@@ -284,6 +331,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let bytes = encode(&format!("log entry {}", entry.log_id.index), &entry).map_err(write_err)?;
             rows.push((entry.log_id.index, bytes));
         }
+        let sizes: Vec<(u64, u64)> = rows.iter().map(|(i, b)| (*i, b.len() as u64)).collect();
         self.write_async("appending to the log", Durability::Immediate, move |txn| {
             let mut table = txn.open_table(LOG)?;
             for (index, bytes) in &rows {
@@ -293,6 +341,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         })
         .await
         .map_err(write_err)?;
+        self.sizes().extend(sizes);
         // The entries are durable: only now tell openraft.
         callback.log_io_completed(Ok(()));
         Ok(())
@@ -305,7 +354,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             Ok(())
         })
         .await
-        .map_err(write_err)
+        .map_err(write_err)?;
+        self.sizes().split_off(&from);
+        Ok(())
     }
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
@@ -317,6 +368,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             Ok(())
         })
         .await
-        .map_err(write_err)
+        .map_err(write_err)?;
+        let mut sizes = self.sizes();
+        let kept = sizes.split_off(&upto.saturating_add(1));
+        *sizes = kept;
+        Ok(())
     }
 }

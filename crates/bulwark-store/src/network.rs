@@ -14,13 +14,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
-use openraft::error::{Infallible, InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::error::{
+    Fatal, Infallible, InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError,
+    ReplicationClosed, StreamingError, Unreachable,
+};
 use openraft::network::RPCOption;
+use openraft::network::snapshot_transport::{Chunked, SnapshotTransport};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
-    VoteRequest, VoteResponse,
+    SnapshotResponse, VoteRequest, VoteResponse,
 };
-use openraft::{RaftNetwork, RaftNetworkFactory};
+use openraft::{OptionalSend, RaftNetwork, RaftNetworkFactory, Snapshot, Vote};
 
 use serde::{Deserialize, Serialize};
 
@@ -206,6 +210,27 @@ impl RaftNetwork<TypeConfig> for Connection {
     async fn vote(&mut self, rpc: VoteRequest<NodeId>, option: RPCOption) -> RpcResult<VoteResponse<NodeId>> {
         let result = self.transport.vote(self.target, &self.node, rpc, option).await;
         self.note("a vote request", result)
+    }
+
+    /// Serializes the snapshot (a view of the state machine) off the executor, then sends it in
+    /// chunks with [`RaftNetwork::install_snapshot`]. A snapshot that cannot be serialized is a
+    /// failed send, tried again later.
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote<NodeId>,
+        mut snapshot: Snapshot<TypeConfig>,
+        cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<NodeId>, StreamingError<TypeConfig, Fatal<NodeId>>> {
+        if let Err(e) = snapshot.snapshot.prepare().await {
+            tracing::warn!(
+                target = self.target,
+                "cannot serialize the snapshot for node {}: {e}",
+                self.target
+            );
+            return Err(StreamingError::Network(NetworkError::new(&e)));
+        }
+        Chunked::send_snapshot(self, vote, snapshot, cancel, option).await
     }
 }
 

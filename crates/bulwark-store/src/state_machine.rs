@@ -4,18 +4,22 @@
 //! of log entries and records the last applied log id in the same commit: after a crash the state
 //! is exactly that of some prefix of the log, and openraft re-applies the rest. Events for the
 //! changes are broadcast after the commit.
+//!
+//! The file itself is the snapshot: it is durable at its last applied log id after every apply,
+//! so a snapshot is a read transaction on it ([`SnapshotData`]), with the last applied log id and
+//! membership that transaction sees as its meta, and no copy of the state is kept. It is
+//! serialized only to be sent to a node that needs it. (Earlier versions kept a full JSON copy in
+//! the table `snapshot`; it is dropped on open.)
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use openraft::storage::RaftStateMachine;
 use openraft::{
     AnyError, Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, Snapshot, SnapshotMeta,
     StorageError, StorageIOError, StoredMembership,
 };
-use redb::{Database, ReadableDatabase, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase};
 use tokio::sync::broadcast;
 
 use crate::apply::{StateTables, encode_json};
@@ -25,9 +29,9 @@ use crate::error::StoreError;
 use crate::event::AppliedEvent;
 use crate::reader::{StateReader, meta};
 use crate::snapshot;
+use crate::snapshot_data::SnapshotData;
 use crate::tables::{
-    DOCS, ENTRIES, INDICES, KEY_LAST_APPLIED, KEY_MEMBERSHIP, KEY_SNAPSHOT_DATA, KEY_SNAPSHOT_META, SEQ_NOS,
-    SM_META, SNAPSHOT, TOMBSTONES,
+    DOCS, ENTRIES, INDICES, KEY_LAST_APPLIED, KEY_MEMBERSHIP, LEGACY_SNAPSHOT, SEQ_NOS, SM_META, TOMBSTONES,
 };
 use crate::types::{NodeId, NodeInfo, TypeConfig};
 
@@ -51,7 +55,7 @@ pub struct SnapshotBuilder {
 impl StateMachine {
     /// Opens or creates the state machine file at `path` (blocking: may repair the file).
     pub fn open(path: &Path, verify: bool) -> Result<StateMachine, StoreError> {
-        let db = db::open(path, verify)?;
+        let db = db::open(path, verify, db::STATE_CACHE_BYTES)?;
         let txn = db.begin_write().at(path)?;
         txn.open_table(SM_META).at(path)?;
         txn.open_table(ENTRIES).at(path)?;
@@ -59,7 +63,8 @@ impl StateMachine {
         txn.open_table(SEQ_NOS).at(path)?;
         txn.open_table(DOCS).at(path)?;
         txn.open_table(TOMBSTONES).at(path)?;
-        txn.open_table(SNAPSHOT).at(path)?;
+        // A full copy of the state that earlier versions kept as their snapshot.
+        txn.delete_table(LEGACY_SNAPSHOT).at(path)?;
         txn.commit().at(path)?;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         Ok(StateMachine { db: Arc::new(db), path: Arc::new(path.to_path_buf()), events })
@@ -129,54 +134,34 @@ impl StateMachine {
             let membership = encode_json("the membership", &meta.last_membership)?;
             meta_table.insert(KEY_MEMBERSHIP, membership.as_slice()).at(path)?;
         }
-        save_snapshot(&txn, path, meta, data)?;
         txn.commit().at(path)
     }
 }
 
-/// Records `meta` and `data` as the current snapshot in `txn`.
-fn save_snapshot(
-    txn: &WriteTransaction,
-    path: &Path,
-    meta: &SnapshotMeta<NodeId, NodeInfo>,
-    data: &[u8],
-) -> Result<(), StoreError> {
-    let mut table = txn.open_table(SNAPSHOT).at(path)?;
-    let meta_bytes = encode_json("the snapshot meta", meta)?;
-    table.insert(KEY_SNAPSHOT_META, meta_bytes.as_slice()).at(path)?;
-    table.insert(KEY_SNAPSHOT_DATA, data).at(path)?;
-    Ok(())
+/// The state machine as `txn` sees it, as a snapshot (its last log id is `None` before anything
+/// was applied).
+fn current(txn: ReadTransaction, path: &Arc<PathBuf>) -> Result<Snapshot<TypeConfig>, StoreError> {
+    let sm_meta = txn.open_table(SM_META).at(path)?;
+    let last_log_id = meta::<Option<LogId<NodeId>>>(&sm_meta, KEY_LAST_APPLIED, path)?.flatten();
+    let last_membership: StoredMembership<NodeId, NodeInfo> =
+        meta(&sm_meta, KEY_MEMBERSHIP, path)?.unwrap_or_default();
+    drop(sm_meta);
+    // The same state has the same id on every node (the state machine is deterministic).
+    let snapshot_id = match &last_log_id {
+        Some(id) => format!("{}-{}-{}", id.leader_id.term, id.leader_id.node_id, id.index),
+        None => "0-0-0".to_string(),
+    };
+    let meta = SnapshotMeta { last_log_id, last_membership, snapshot_id };
+    Ok(Snapshot { meta, snapshot: Box::new(SnapshotData::view(txn, path.clone())) })
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
-        let (db, path) = (self.db.clone(), self.path.clone());
-        let built = db::blocking("building a snapshot", move || {
-            let read = db.begin_read().at(&path)?;
-            let sm_meta = read.open_table(SM_META).at(&path)?;
-            let last_log_id: Option<LogId<NodeId>> =
-                meta::<Option<LogId<NodeId>>>(&sm_meta, KEY_LAST_APPLIED, &path)?.flatten();
-            let last_membership: StoredMembership<NodeId, NodeInfo> =
-                meta(&sm_meta, KEY_MEMBERSHIP, &path)?.unwrap_or_default();
-            let data = snapshot::export(&read, &path)?;
-            drop(sm_meta);
-            drop(read);
-            let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-            let snapshot_id = match &last_log_id {
-                Some(id) => format!("{}-{}-{nanos:x}", id.leader_id.term, id.index),
-                None => format!("0-0-{nanos:x}"),
-            };
-            let meta = SnapshotMeta { last_log_id, last_membership, snapshot_id };
-            let txn = db.begin_write().at(&path)?;
-            save_snapshot(&txn, &path, &meta, &data)?;
-            txn.commit().at(&path)?;
-            Ok((meta, data))
-        })
-        .await
-        .map_err(|e| StorageIOError::write_snapshot(None, AnyError::new(&e)))?;
-        let (meta, data) = built;
-        tracing::debug!(snapshot = %meta.snapshot_id, bytes = data.len(), "built a store snapshot");
-        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
+        let err = |e: StoreError| StorageIOError::write_snapshot(None, AnyError::new(&e));
+        let txn = self.db.begin_read().at(&self.path).map_err(err)?;
+        let snapshot = current(txn, &self.path).map_err(err)?;
+        tracing::debug!(snapshot = %snapshot.meta.snapshot_id, "the store's state file is the snapshot");
+        Ok(snapshot)
     }
 }
 
@@ -217,16 +202,18 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         SnapshotBuilder { db: self.db.clone(), path: self.path.clone() }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<SnapshotData>, StorageError<NodeId>> {
+        Ok(Box::new(SnapshotData::empty()))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta<NodeId, NodeInfo>,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<SnapshotData>,
     ) -> Result<(), StorageError<NodeId>> {
-        let data = snapshot.into_inner();
+        let data = snapshot
+            .into_bytes()
+            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), AnyError::new(&e)))?;
         let (db, path, owned_meta) = (self.db.clone(), self.path.clone(), meta.clone());
         db::blocking("installing a snapshot", move || Self::install(&db, &path, &owned_meta, &data))
             .await
@@ -241,25 +228,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
         let read_err = |e: StoreError| StorageIOError::read_snapshot(None, AnyError::new(&e));
-        let path = self.path.clone();
-        let txn = self.db.begin_read().at(&path).map_err(read_err)?;
-        let table = txn.open_table(SNAPSHOT).at(&path).map_err(read_err)?;
-        let Some(meta) =
-            meta::<SnapshotMeta<NodeId, NodeInfo>>(&table, KEY_SNAPSHOT_META, &path).map_err(read_err)?
-        else {
-            return Ok(None);
-        };
-        let data = match table.get(KEY_SNAPSHOT_DATA).at(&path).map_err(read_err)? {
-            Some(v) => v.value().to_vec(),
-            None => {
-                return Err(read_err(StoreError::decode(
-                    &path,
-                    "the current snapshot",
-                    "its data is missing",
-                ))
-                .into());
-            }
-        };
-        Ok(Some(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
+        let txn = self.db.begin_read().at(&self.path).map_err(read_err)?;
+        let snapshot = current(txn, &self.path).map_err(read_err)?;
+        Ok(snapshot.meta.last_log_id.is_some().then_some(snapshot))
     }
 }

@@ -35,6 +35,7 @@ pub struct Store {
     dir: PathBuf,
     pub(crate) transport: Arc<dyn crate::network::RaftTransport>,
     pub(crate) write_timeout: Duration,
+    log_floor: Option<crate::LogFloor>,
 }
 
 pub(crate) fn raft_err(context: &'static str) -> impl Fn(&dyn std::fmt::Display) -> StoreError {
@@ -67,8 +68,10 @@ impl Store {
 
         let raft_config = openraft::Config {
             cluster_name: "bulwark".to_string(),
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
-            max_in_snapshot_log_to_keep: config.logs_to_keep,
+            // Compaction (snapshot and purge) is `compaction.rs`'s: by entries and by bytes, and
+            // never past what the search indices still need.
+            snapshot_policy: SnapshotPolicy::Never,
+            max_in_snapshot_log_to_keep: u64::MAX,
             heartbeat_interval: config.heartbeat.as_millis() as u64,
             election_timeout_min: 5 * config.heartbeat.as_millis() as u64,
             election_timeout_max: 10 * config.heartbeat.as_millis() as u64,
@@ -85,6 +88,7 @@ impl Store {
             .await
             .map_err(|e| raft_err("starting Raft on the store")(&e))?;
         spawn_leader_log(&raft);
+        crate::compaction::spawn(raft.clone(), log.clone(), config.compaction(), config.log_floor.clone());
         let store = Store {
             raft,
             reader,
@@ -94,6 +98,7 @@ impl Store {
             dir: dir.to_path_buf(),
             transport: config.transport.clone(),
             write_timeout: config.write_timeout,
+            log_floor: config.log_floor.clone(),
         };
 
         match store.start(&config).await {
@@ -283,9 +288,20 @@ impl Store {
         self.events.subscribe()
     }
 
-    /// How many entries the Raft log holds now (it is purged after each snapshot).
+    /// How many entries the Raft log holds now (it is compacted, see [`crate::CompactionPolicy`]).
     pub fn log_len(&self) -> Result<u64, StoreError> {
         self.log.len()
+    }
+
+    /// The bytes the Raft log's entries take (their stored encoding).
+    pub fn log_bytes(&self) -> u64 {
+        self.log.bytes()
+    }
+
+    /// The floor this store was opened with ([`StoreConfig::log_floor`]): whoever holds it moves
+    /// it as it no longer needs the entries up to a position.
+    pub fn log_floor(&self) -> Option<&crate::LogFloor> {
+        self.log_floor.as_ref()
     }
 
     /// Stops Raft and closes the store files.

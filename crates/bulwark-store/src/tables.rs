@@ -20,10 +20,9 @@ pub(crate) const SEQ_NOS: TableDefinition<&str, u64> = TableDefinition::new("seq
 pub(crate) const DOCS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("documents");
 /// The `_version` of deleted documents, so a later write of the same id continues the count.
 pub(crate) const TOMBSTONES: TableDefinition<(&str, &str), u64> = TableDefinition::new("tombstones");
-/// The last snapshot built or installed: `meta` (JSON `SnapshotMeta`) and `data` (the payload).
-pub(crate) const SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshot");
+/// Where earlier versions kept a full JSON copy of the state as their last snapshot (the state
+/// file itself is the snapshot now); deleted on open.
+pub(crate) const LEGACY_SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshot");
 
 pub(crate) const KEY_LAST_APPLIED: &str = "last_applied";
 pub(crate) const KEY_MEMBERSHIP: &str = "membership";
-pub(crate) const KEY_SNAPSHOT_META: &str = "meta";
-pub(crate) const KEY_SNAPSHOT_DATA: &str = "data";

@@ -1,7 +1,5 @@
 //! The openraft type configuration and the node identity types built on it.
 
-use std::io::Cursor;
-
 use serde::{Deserialize, Serialize};
 
 use crate::command::{Command, CommandResponse};
@@ -33,7 +31,7 @@ openraft::declare_raft_types!(
         NodeId = NodeId,
         Node = NodeInfo,
         Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = crate::snapshot_data::SnapshotData,
         AsyncRuntime = openraft::TokioRuntime,
 );
 
