@@ -58,7 +58,8 @@ struct Accepted {
 /// * `hidden`, `blocks.*`: enforced.
 /// * `max_result_window`, `mapping.total_fields.limit`, `mapping.depth.limit`, `codec`: only
 ///   the node's fixed value (10000, 1000, 20, `default`).
-/// * `default_pipeline`, `final_pipeline`: only `_none` (there are no ingest pipelines).
+/// * `default_pipeline`, `final_pipeline`: run on every index and `_bulk` write (`_none`: none);
+///   a pipeline that does not exist fails the write, as in Elasticsearch.
 /// * `lifecycle.name`: kept and shown (`GET _ilm/policy` lists the indices using a policy);
 ///   lifecycle policies are stored but not executed (docs/architecture.md).
 const ACCEPTED: &[Accepted] = &[
@@ -77,8 +78,8 @@ const ACCEPTED: &[Accepted] = &[
     Accepted { key: "mapping.total_fields.limit", rule: Rule::Only("1000"), dynamic: true },
     Accepted { key: "mapping.depth.limit", rule: Rule::Only("20"), dynamic: true },
     Accepted { key: "codec", rule: Rule::Only("default"), dynamic: false },
-    Accepted { key: "default_pipeline", rule: Rule::Only("_none"), dynamic: true },
-    Accepted { key: "final_pipeline", rule: Rule::Only("_none"), dynamic: true },
+    Accepted { key: "default_pipeline", rule: Rule::Name, dynamic: true },
+    Accepted { key: "final_pipeline", rule: Rule::Name, dynamic: true },
     Accepted { key: "lifecycle.name", rule: Rule::Name, dynamic: true },
 ];
 
@@ -191,10 +192,6 @@ fn check_value(a: &Accepted, v: &str) -> Result<String, ApiError> {
         Rule::Only(fixed) => {
             if v == fixed {
                 Ok(v.to_owned())
-            } else if key.ends_with("_pipeline") {
-                Err(ApiError::illegal_argument(format!(
-                    "setting [index.{key}] names pipeline [{v}], but this node has no ingest pipelines (pipeline with id [{v}] does not exist); only [_none] is accepted"
-                )))
             } else {
                 Err(ApiError::illegal_argument(format!(
                     "setting [index.{key}] is fixed at [{fixed}] on this node; [{v}] is not supported"

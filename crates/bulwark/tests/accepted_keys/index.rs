@@ -30,6 +30,21 @@ fn only(c: &Ctx, index: &str, key: &str, bad: Value) {
     );
 }
 
+/// A pipeline setting runs its pipeline on a write; an empty name is refused.
+fn pipeline_setting(c: &Ctx, index: &str, key: &str) {
+    let pipeline = format!("{index}_pl");
+    c.admin(
+        "PUT",
+        &format!("/_ingest/pipeline/{pipeline}"),
+        &json!({"processors": [{"set": {"field": "by", "value": key}}]}),
+    );
+    create(c, index, json!({"settings": {"index": {key: pipeline}}}));
+    c.admin("PUT", &format!("/{index}/_doc/1"), &json!({"a": 1}));
+    let doc = c.admin("GET", &format!("/{index}/_doc/1"), &Value::Null);
+    assert_eq!(doc["_source"]["by"], json!(key), "{doc}");
+    only(c, &format!("{index}_bad"), key, json!(""));
+}
+
 pub const INDEX_SETTINGS: &[(&str, Check)] = &[
     // Accepted with a stated reason (`bulwark-rest/src/api/settings.rs`): kept and returned.
     ("number_of_shards", |c| setting_kept(c, "s_shards", "number_of_shards", json!("3"))),
@@ -71,8 +86,8 @@ pub const INDEX_SETTINGS: &[(&str, Check)] = &[
     ("mapping.total_fields.limit", |c| only(c, "s_tfl", "mapping.total_fields.limit", json!(5))),
     ("mapping.depth.limit", |c| only(c, "s_mdl", "mapping.depth.limit", json!(2))),
     ("codec", |c| only(c, "s_codec", "codec", json!("best_compression"))),
-    ("default_pipeline", |c| only(c, "s_dp", "default_pipeline", json!("p"))),
-    ("final_pipeline", |c| only(c, "s_fp", "final_pipeline", json!("p"))),
+    ("default_pipeline", |c| pipeline_setting(c, "s_dp", "default_pipeline")),
+    ("final_pipeline", |c| pipeline_setting(c, "s_fp", "final_pipeline")),
     ("lifecycle.name", |c| {
         // Kept and shown: the policy lists the index as using it (policies are not executed).
         c.admin("PUT", "/_ilm/policy/s_lc_policy", &json!({"policy": {"phases": {"hot": {"actions": {}}}}}));
