@@ -140,3 +140,56 @@ def test_template_data_stream_and_policy_errors_through_the_client(node):
     assert "invalid action [delete] defined in phase [hot]" in str(e.value)
     with pytest.raises(elasticsearch.NotFoundError):
         es.ilm.delete_lifecycle(name="p")
+
+
+def test_ingest_pipeline_set_up_then_applied_to_shipped_events(node):
+    """The setup user stores a pipeline (through `ingest_admin`), names it as the template's
+    default pipeline; the writer's events pass through it; the reader sees what it added."""
+    admin = ready_client(hosts=[node.url], basic_auth=("elastic", node.password), ca_certs=node.ca)
+    admin.security.put_role(name="pl_setup", cluster=["monitor"], indices=[{"names": ["pl-*"], "privileges": ["manage"]}])
+    admin.security.put_user(username="pl_setup", password=PW, roles=["pl_setup", "ingest_admin"])
+    admin.security.put_role(name="pl_writer", indices=[{"names": ["pl-*"], "privileges": ["create_doc", "auto_configure"]}])
+    admin.security.put_user(username="pl_writer", password=PW, roles=["pl_writer"])
+    admin.security.put_role(name="pl_reader", indices=[{"names": ["pl-*"], "privileges": ["read"]}])
+    admin.security.put_user(username="pl_reader", password=PW, roles=["pl_reader"])
+
+    setup = client(node, "pl_setup")
+    processors = [
+        {"set": {"field": "event.ingested", "value": "{{_ingest.timestamp}}"}},
+        {"lowercase": {"field": "host.name"}},
+        {"date": {"field": "when", "formats": ["UNIX_MS"], "target_field": "@timestamp"}},
+        {"remove": {"field": "when"}},
+        {"convert": {"field": "pct", "type": "double", "ignore_missing": True}},
+    ]
+    setup.ingest.put_pipeline(id="pl-events", description="events", processors=processors)
+    assert setup.ingest.get_pipeline(id="pl-events")["pl-events"]["processors"] == processors
+    sim = setup.ingest.simulate(id="pl-events", docs=[{"_source": {"host": {"name": "H1"}, "when": 0, "pct": "0.5"}}])
+    src = sim["docs"][0]["doc"]["_source"]
+    assert src["@timestamp"] == "1970-01-01T00:00:00.000Z" and src["host"]["name"] == "h1" and src["pct"] == 0.5
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        setup.ingest.put_pipeline(id="pl-bad", processors=[{"script": {"source": "ctx.x = 1"}}])
+    assert e.value.error == "parse_exception" and "No processor type exists with name [script]" in str(e.value)
+    setup.indices.put_index_template(
+        name="pl", index_patterns=["pl-*"], data_stream={}, priority=200,
+        template={"settings": {"index": {"default_pipeline": "pl-events"}}},
+    )
+
+    writer = client(node, "pl_writer")
+    with pytest.raises(elasticsearch.AuthorizationException):
+        writer.ingest.put_pipeline(id="pl-mine", processors=[])
+    ops = []
+    for i in range(3):
+        ops += [{"create": {"_index": "pl-stream"}}, {"host": {"name": f"HOST{i}"}, "when": 1_000 * i, "pct": str(i / 10)}]
+    resp = writer.bulk(operations=ops, refresh=True)
+    assert resp["errors"] is False, resp
+
+    reader = client(node, "pl_reader")
+    hits = reader.search(index="pl-stream", sort=[{"@timestamp": "asc"}])["hits"]["hits"]
+    assert [h["_source"]["host"]["name"] for h in hits] == ["host0", "host1", "host2"]
+    assert [h["_source"]["@timestamp"] for h in hits] == [f"1970-01-01T00:00:0{i}.000Z" for i in range(3)]
+    assert all("when" not in h["_source"] and h["_source"]["event"]["ingested"] for h in hits)
+    with pytest.raises(elasticsearch.AuthorizationException):
+        reader.ingest.get_pipeline(id="pl-events")
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.ingest.delete_pipeline(id="pl-events")
+    assert "cannot be deleted because it is the default pipeline" in str(e.value)
