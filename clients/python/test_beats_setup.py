@@ -2,9 +2,10 @@
 `metricbeat_setup` user (the role Beats' documentation describes, plus `ingest_admin` for the
 template), then a `metricbeat_writer` shipping with `create` into the data stream and a
 `metricbeat_reader` reading it back. The template is Metricbeat's shape (lifecycle name,
-`data_stream: {}`, priority 150, `_meta`), with a subset of its fields: the node refuses the
-settings it does not honour (`codec: best_compression`, a higher `total_fields.limit`,
-`query.default_field`) and `dynamic_templates` (see docs/architecture.md)."""
+`data_stream: {}`, priority 150, `_meta`, `codec: best_compression`, its `dynamic_templates`),
+with a subset of its fields; the node refuses the settings it does not honour (a higher
+`mapping.total_fields.limit`, `query.default_field`, `max_docvalue_fields_search`), so they are
+left out (see docs/architecture.md)."""
 
 import elasticsearch
 import pytest
@@ -17,9 +18,18 @@ STREAM = f"metricbeat-{VERSION}"
 PW = "beats-setup-pw-1"
 POLICY = {"phases": {"hot": {"actions": {"rollover": {"max_age": "30d", "max_primary_shard_size": "50gb"}}}}}
 TEMPLATE = {
-    "settings": {"index": {"lifecycle": {"name": "metricbeat"}, "number_of_shards": 1, "refresh_interval": "5s"}},
+    "settings": {"index": {"lifecycle": {"name": "metricbeat"}, "codec": "best_compression", "number_of_shards": 1, "refresh_interval": "5s"}},
     "mappings": {
         "_meta": {"beat": "metricbeat", "version": VERSION},
+        "dynamic_templates": [
+            {"labels": {"path_match": "labels.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"container.labels": {"path_match": "container.labels.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"fields": {"path_match": "fields.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"docker.container.labels": {"path_match": "docker.container.labels.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"kubernetes.labels.*": {"path_match": "kubernetes.labels.*", "match_mapping_type": "*", "mapping": {"type": "keyword"}}},
+            {"system.process.env": {"path_match": "system.process.env.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"strings_as_keyword": {"match_mapping_type": "string", "mapping": {"ignore_above": 1024, "type": "keyword"}}},
+        ],
         "date_detection": False,
         "properties": {
             "@timestamp": {"type": "date"},
@@ -76,7 +86,8 @@ def test_metricbeat_setup_then_ship_then_read(node):
     writer.ilm.get_lifecycle(name="metricbeat")
     events = [
         {"@timestamp": f"2026-12-06T10:00:0{i}.000Z", "host": {"name": "h1"}, "metricset": {"name": "cpu", "period": 10000},
-         "system": {"cpu": {"total": {"pct": 0.1 * i}}}, "message": f"event {i}"}
+         "system": {"cpu": {"total": {"pct": 0.1 * i}}}, "message": f"event {i}",
+         "labels": {"env": "prod"}, "kubernetes": {"labels": {"tier": 3}}, "service": {"type": "system"}}
         for i in range(5)
     ]
     operations = []
@@ -107,6 +118,13 @@ def test_metricbeat_setup_then_ship_then_read(node):
     assert reader.count(index="metricbeat-*")["count"] == 5
     mapping = admin.indices.get_mapping(index=backing)[backing]["mappings"]["properties"]
     assert mapping["system"]["properties"]["cpu"]["properties"]["total"]["properties"]["pct"]["type"] == "scaled_float"
+    # Dynamic templates mapped the fields the template does not name, as Metricbeat's expect.
+    assert mapping["labels"]["properties"]["env"] == {"type": "keyword"}
+    assert mapping["kubernetes"]["properties"]["labels"]["properties"]["tier"] == {"type": "keyword"}
+    assert mapping["service"]["properties"]["type"] == {"type": "keyword", "ignore_above": 1024}
+    assert reader.count(index=STREAM, query={"term": {"labels.env": "prod"}})["count"] == 5
+    settings = admin.indices.get_settings(index=backing)[backing]["settings"]["index"]
+    assert settings["codec"] == "best_compression"
     # The policy shows the backing index using it (it is stored, not executed).
     assert admin.ilm.get_lifecycle(name="metricbeat")["metricbeat"]["in_use_by"]["indices"] == [backing]
     with pytest.raises(elasticsearch.AuthorizationException):

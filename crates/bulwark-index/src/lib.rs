@@ -61,6 +61,7 @@ mod aggs;
 mod column;
 mod date;
 mod document;
+mod dynamic_templates;
 mod error;
 mod field_type;
 mod hits;

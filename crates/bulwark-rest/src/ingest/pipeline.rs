@@ -332,7 +332,10 @@ fn kind_of(c: &mut Config<'_>) -> Result<Kind, ApiError> {
                 "ip" => ConvertType::Ip,
                 "auto" => ConvertType::Auto,
                 other => {
-                    return Err(error("type", format!("type [{other}] not supported, cannot convert field.")));
+                    return Err(error(
+                        "type",
+                        format!("type [{other}] not supported, cannot convert field."),
+                    ));
                 }
             };
             Kind::Convert { field, target: target(c)?, to, ignore_missing: c.bool("ignore_missing", false)? }

@@ -85,7 +85,11 @@ pub const INDEX_SETTINGS: &[(&str, Check)] = &[
     ("max_result_window", |c| only(c, "s_mrw", "max_result_window", json!(50))),
     ("mapping.total_fields.limit", |c| only(c, "s_tfl", "mapping.total_fields.limit", json!(5))),
     ("mapping.depth.limit", |c| only(c, "s_mdl", "mapping.depth.limit", json!(2))),
-    ("codec", |c| only(c, "s_codec", "codec", json!("best_compression"))),
+    ("codec", |c| {
+        // Kept and shown; the bytes on disk do not change (docs/architecture.md).
+        setting_kept(c, "s_codec", "codec", json!("best_compression"));
+        only(c, "s_codec_bad", "codec", json!("zstd"));
+    }),
     ("default_pipeline", |c| pipeline_setting(c, "s_dp", "default_pipeline")),
     ("final_pipeline", |c| pipeline_setting(c, "s_fp", "final_pipeline")),
     ("lifecycle.name", |c| {
@@ -347,12 +351,19 @@ pub const MAPPING_ROOT: &[(&str, Check)] = &[
         refused(root(c, json!({"dynamic_date_formats": ["yyyy"]})).into_pair(), "dynamic_date_formats")
     }),
     ("dynamic_templates", |c| {
-        root_fixed(
-            c,
-            "dynamic_templates",
-            json!([]),
-            json!([{"s": {"match": "*", "mapping": {"type": "keyword"}}}]),
-        );
+        // A matching template decides the type of a new field; one this node cannot run is refused.
+        let t = json!({"dynamic_templates": [
+            {"labels": {"path_match": "labels.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}}
+        ]});
+        let (status, v, name) = root(c, t);
+        assert_eq!(status, 200, "{v}");
+        c.admin("PUT", &format!("/{name}/_doc/1"), &json!({"labels": {"env": "prod"}, "other": "x"}));
+        let m = c.admin("GET", &format!("/{name}/_mapping"), &Value::Null);
+        let props = &m[&name]["mappings"]["properties"];
+        assert_eq!(props["labels"]["properties"]["env"]["type"], "keyword", "{m}");
+        assert_eq!(props["other"]["type"], "text", "{m}");
+        let bad = json!([{"r": {"match_pattern": "regex", "match": "^a", "mapping": {"type": "keyword"}}}]);
+        refused(root(c, json!({"dynamic_templates": bad})).into_pair(), "match_pattern");
     }),
     ("_data_stream_timestamp", |c| {
         refused(
