@@ -63,6 +63,7 @@ mod date;
 mod document;
 mod dynamic_templates;
 mod error;
+mod fetch;
 mod field_type;
 mod hits;
 mod index;
