@@ -2,9 +2,10 @@
 `metricbeat_setup` user (the role Beats' documentation describes, plus `ingest_admin` for the
 template), then a `metricbeat_writer` shipping with `create` into the data stream and a
 `metricbeat_reader` reading it back. The template is Metricbeat's shape (lifecycle name,
-`data_stream: {}`, priority 150, `_meta`), with a subset of its fields: the node refuses the
-settings it does not honour (`codec: best_compression`, a higher `total_fields.limit`,
-`query.default_field`) and `dynamic_templates` (see docs/architecture.md)."""
+`data_stream: {}`, priority 150, `_meta`, `codec: best_compression`, its `dynamic_templates`),
+with a subset of its fields; the node refuses the settings it does not honour (a higher
+`mapping.total_fields.limit`, `query.default_field`, `max_docvalue_fields_search`), so they are
+left out (see docs/architecture.md)."""
 
 import elasticsearch
 import pytest
@@ -17,9 +18,18 @@ STREAM = f"metricbeat-{VERSION}"
 PW = "beats-setup-pw-1"
 POLICY = {"phases": {"hot": {"actions": {"rollover": {"max_age": "30d", "max_primary_shard_size": "50gb"}}}}}
 TEMPLATE = {
-    "settings": {"index": {"lifecycle": {"name": "metricbeat"}, "number_of_shards": 1, "refresh_interval": "5s"}},
+    "settings": {"index": {"lifecycle": {"name": "metricbeat"}, "codec": "best_compression", "number_of_shards": 1, "refresh_interval": "5s"}},
     "mappings": {
         "_meta": {"beat": "metricbeat", "version": VERSION},
+        "dynamic_templates": [
+            {"labels": {"path_match": "labels.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"container.labels": {"path_match": "container.labels.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"fields": {"path_match": "fields.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"docker.container.labels": {"path_match": "docker.container.labels.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"kubernetes.labels.*": {"path_match": "kubernetes.labels.*", "match_mapping_type": "*", "mapping": {"type": "keyword"}}},
+            {"system.process.env": {"path_match": "system.process.env.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"strings_as_keyword": {"match_mapping_type": "string", "mapping": {"ignore_above": 1024, "type": "keyword"}}},
+        ],
         "date_detection": False,
         "properties": {
             "@timestamp": {"type": "date"},
@@ -76,7 +86,8 @@ def test_metricbeat_setup_then_ship_then_read(node):
     writer.ilm.get_lifecycle(name="metricbeat")
     events = [
         {"@timestamp": f"2026-12-06T10:00:0{i}.000Z", "host": {"name": "h1"}, "metricset": {"name": "cpu", "period": 10000},
-         "system": {"cpu": {"total": {"pct": 0.1 * i}}}, "message": f"event {i}"}
+         "system": {"cpu": {"total": {"pct": 0.1 * i}}}, "message": f"event {i}",
+         "labels": {"env": "prod"}, "kubernetes": {"labels": {"tier": 3}}, "service": {"type": "system"}}
         for i in range(5)
     ]
     operations = []
@@ -107,6 +118,13 @@ def test_metricbeat_setup_then_ship_then_read(node):
     assert reader.count(index="metricbeat-*")["count"] == 5
     mapping = admin.indices.get_mapping(index=backing)[backing]["mappings"]["properties"]
     assert mapping["system"]["properties"]["cpu"]["properties"]["total"]["properties"]["pct"]["type"] == "scaled_float"
+    # Dynamic templates mapped the fields the template does not name, as Metricbeat's expect.
+    assert mapping["labels"]["properties"]["env"] == {"type": "keyword"}
+    assert mapping["kubernetes"]["properties"]["labels"]["properties"]["tier"] == {"type": "keyword"}
+    assert mapping["service"]["properties"]["type"] == {"type": "keyword", "ignore_above": 1024}
+    assert reader.count(index=STREAM, query={"term": {"labels.env": "prod"}})["count"] == 5
+    settings = admin.indices.get_settings(index=backing)[backing]["settings"]["index"]
+    assert settings["codec"] == "best_compression"
     # The policy shows the backing index using it (it is stored, not executed).
     assert admin.ilm.get_lifecycle(name="metricbeat")["metricbeat"]["in_use_by"]["indices"] == [backing]
     with pytest.raises(elasticsearch.AuthorizationException):
@@ -140,3 +158,56 @@ def test_template_data_stream_and_policy_errors_through_the_client(node):
     assert "invalid action [delete] defined in phase [hot]" in str(e.value)
     with pytest.raises(elasticsearch.NotFoundError):
         es.ilm.delete_lifecycle(name="p")
+
+
+def test_ingest_pipeline_set_up_then_applied_to_shipped_events(node):
+    """The setup user stores a pipeline (through `ingest_admin`), names it as the template's
+    default pipeline; the writer's events pass through it; the reader sees what it added."""
+    admin = ready_client(hosts=[node.url], basic_auth=("elastic", node.password), ca_certs=node.ca)
+    admin.security.put_role(name="pl_setup", cluster=["monitor"], indices=[{"names": ["pl-*"], "privileges": ["manage"]}])
+    admin.security.put_user(username="pl_setup", password=PW, roles=["pl_setup", "ingest_admin"])
+    admin.security.put_role(name="pl_writer", indices=[{"names": ["pl-*"], "privileges": ["create_doc", "auto_configure"]}])
+    admin.security.put_user(username="pl_writer", password=PW, roles=["pl_writer"])
+    admin.security.put_role(name="pl_reader", indices=[{"names": ["pl-*"], "privileges": ["read"]}])
+    admin.security.put_user(username="pl_reader", password=PW, roles=["pl_reader"])
+
+    setup = client(node, "pl_setup")
+    processors = [
+        {"set": {"field": "event.ingested", "value": "{{_ingest.timestamp}}"}},
+        {"lowercase": {"field": "host.name"}},
+        {"date": {"field": "when", "formats": ["UNIX_MS"], "target_field": "@timestamp"}},
+        {"remove": {"field": "when"}},
+        {"convert": {"field": "pct", "type": "double", "ignore_missing": True}},
+    ]
+    setup.ingest.put_pipeline(id="pl-events", description="events", processors=processors)
+    assert setup.ingest.get_pipeline(id="pl-events")["pl-events"]["processors"] == processors
+    sim = setup.ingest.simulate(id="pl-events", docs=[{"_source": {"host": {"name": "H1"}, "when": 0, "pct": "0.5"}}])
+    src = sim["docs"][0]["doc"]["_source"]
+    assert src["@timestamp"] == "1970-01-01T00:00:00.000Z" and src["host"]["name"] == "h1" and src["pct"] == 0.5
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        setup.ingest.put_pipeline(id="pl-bad", processors=[{"script": {"source": "ctx.x = 1"}}])
+    assert e.value.error == "parse_exception" and "No processor type exists with name [script]" in str(e.value)
+    setup.indices.put_index_template(
+        name="pl", index_patterns=["pl-*"], data_stream={}, priority=200,
+        template={"settings": {"index": {"default_pipeline": "pl-events"}}},
+    )
+
+    writer = client(node, "pl_writer")
+    with pytest.raises(elasticsearch.AuthorizationException):
+        writer.ingest.put_pipeline(id="pl-mine", processors=[])
+    ops = []
+    for i in range(3):
+        ops += [{"create": {"_index": "pl-stream"}}, {"host": {"name": f"HOST{i}"}, "when": 1_000 * i, "pct": str(i / 10)}]
+    resp = writer.bulk(operations=ops, refresh=True)
+    assert resp["errors"] is False, resp
+
+    reader = client(node, "pl_reader")
+    hits = reader.search(index="pl-stream", sort=[{"@timestamp": "asc"}])["hits"]["hits"]
+    assert [h["_source"]["host"]["name"] for h in hits] == ["host0", "host1", "host2"]
+    assert [h["_source"]["@timestamp"] for h in hits] == [f"1970-01-01T00:00:0{i}.000Z" for i in range(3)]
+    assert all("when" not in h["_source"] and h["_source"]["event"]["ingested"] for h in hits)
+    with pytest.raises(elasticsearch.AuthorizationException):
+        reader.ingest.get_pipeline(id="pl-events")
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.ingest.delete_pipeline(id="pl-events")
+    assert "cannot be deleted because it is the default pipeline" in str(e.value)

@@ -163,7 +163,7 @@ impl Parser<'_> {
                 )))
             }
             Dynamic::True | Dynamic::Runtime => {
-                let Some(field) = self.mapping.infer(v) else {
+                let Some(field) = self.mapping.dynamic_field(path, v)? else {
                     return Ok(false);
                 };
                 self.added += 1 + field.multi_fields().len();

@@ -62,6 +62,7 @@ mod aggs;
 mod column;
 mod date;
 mod document;
+mod dynamic_templates;
 mod error;
 mod fetch;
 mod field_type;

@@ -132,6 +132,11 @@ impl FieldMapping {
         &self.fields
     }
 
+    /// A field as a dynamic template's `mapping` defines it.
+    pub(crate) fn parse_dynamic(name: &str, v: &Value) -> Result<FieldMapping> {
+        FieldMapping::parse(name, v, false)
+    }
+
     fn parse(name: &str, v: &Value, multi_field: bool) -> Result<FieldMapping> {
         let Value::Object(obj) = v else {
             return Err(IndexError::mapper(format!(
@@ -374,6 +379,8 @@ pub struct Mapping {
     properties: BTreeMap<String, FieldMapping>,
     dynamic: Option<Dynamic>,
     extra: Map<String, Value>,
+    /// `dynamic_templates`, checked (their JSON is in `extra`).
+    templates: Vec<crate::dynamic_templates::DynamicTemplate>,
 }
 
 impl Mapping {
@@ -401,6 +408,10 @@ impl Mapping {
             match k.as_str() {
                 "properties" => m.properties = parse_properties("", val)?,
                 "dynamic" => m.dynamic = Some(Dynamic::parse(val, "_doc")?),
+                "dynamic_templates" => {
+                    m.templates = crate::dynamic_templates::parse(val)?;
+                    m.extra.insert(k.clone(), val.clone());
+                }
                 "_source" => {
                     check_source(val)?;
                     m.extra.insert(k.clone(), val.clone());
@@ -465,6 +476,9 @@ impl Mapping {
         }
         for (k, v) in &other.extra {
             merged.extra.insert(k.clone(), v.clone());
+        }
+        if other.extra.contains_key("dynamic_templates") {
+            merged.templates = other.templates.clone();
         }
         merged.check_limits()?;
         *self = merged;
@@ -571,6 +585,21 @@ impl Mapping {
 
     /// The mapping dynamic mapping gives a new field whose first value is `v`, or `None` for
     /// values that add no field (`null`, empty arrays).
+    /// The field dynamic mapping adds at `path` for its first value `v`: the first matching
+    /// dynamic template's, or the one inferred from the value.
+    pub(crate) fn dynamic_field(&self, path: &[String], v: &Value) -> Result<Option<FieldMapping>> {
+        if !self.templates.is_empty() {
+            let date =
+                matches!(v, Value::String(s) if self.date_detection() && crate::date::detect(s).is_some());
+            if let Some(ty) = crate::dynamic_templates::value_type(v, date)
+                && let Some(f) = crate::dynamic_templates::find(&self.templates, path, ty)?
+            {
+                return Ok(Some(f));
+            }
+        }
+        Ok(self.infer(v))
+    }
+
     pub(crate) fn infer(&self, v: &Value) -> Option<FieldMapping> {
         Some(match v {
             Value::Null => return None,

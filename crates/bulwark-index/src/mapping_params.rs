@@ -87,7 +87,7 @@ pub const ROOT_PARAMS: &[(&str, ParamRule)] = &[
     ("_meta", ParamRule::Kept),
     ("_routing", ParamRule::Only(&[r#"{"required":false}"#])),
     ("dynamic_date_formats", ParamRule::Only(&[])),
-    ("dynamic_templates", ParamRule::Only(&["[]"])),
+    ("dynamic_templates", ParamRule::Honoured),
     ("_data_stream_timestamp", ParamRule::Only(&[])),
     ("subobjects", ParamRule::Only(&["true"])),
 ];

@@ -76,6 +76,8 @@ error_types! {
     TooManyBuckets = ("too_many_buckets_exception", BAD_REQUEST),
     SearchPhaseExecution = ("search_phase_execution_exception", BAD_REQUEST),
     Engine = ("engine_exception", INTERNAL_SERVER_ERROR),
+    /// A `fail` processor of an ingest pipeline ran (Elasticsearch answers it with a 500).
+    FailProcessor = ("fail_processor_exception", INTERNAL_SERVER_ERROR),
     CorruptIndex = ("corrupt_index_exception", INTERNAL_SERVER_ERROR),
     FeatureNotEnabled = ("feature_not_enabled_exception", BAD_REQUEST),
     MediaTypeHeader = ("media_type_header_exception", BAD_REQUEST),

@@ -16,6 +16,7 @@ mod connection;
 mod error;
 mod filter_path;
 pub mod indices;
+mod ingest;
 mod json;
 mod media;
 mod ndjson;

@@ -69,6 +69,10 @@ pub const LICENSE: Declared = &["local", "accept_enterprise"];
 /// `PUT _index_template` / `_component_template`: `create` refuses to replace; the store
 /// commits before answering, so `master_timeout` is validated and every value holds.
 pub const TEMPLATE_PUT: Declared = &["create", "master_timeout"];
+/// `PUT /_ingest/pipeline/{id}`.
+pub const PIPELINE_PUT: Declared = &["master_timeout", "timeout"];
+/// `_ingest/pipeline/_simulate`: `verbose` is refused by the handler when true.
+pub const PIPELINE_SIMULATE: Declared = &["verbose"];
 /// Template, lifecycle policy and pipeline reads and deletes: `master_timeout`, `timeout` and
 /// `local` change nothing on a node that reads its own copy of the replicated state.
 pub const MASTER_TIMEOUT: Declared = &["master_timeout", "timeout", "local"];

@@ -481,7 +481,7 @@ fn data_plane(t: Table) -> Table {
 /// Templates, data streams, lifecycle policies, ingest pipelines and `_xpack`: what a Beats
 /// shipper calls on setup.
 fn shipper_setup(t: Table) -> Table {
-    use crate::api::{data_stream as ds, ilm, template as tp};
+    use crate::api::{data_stream as ds, ilm, ingest, template as tp};
     t.route(
         "/_index_template",
         secured(Action::GetIndexTemplate, p::MASTER_TIMEOUT, get(tp::get_index_template)),
@@ -536,6 +536,21 @@ fn shipper_setup(t: Table) -> Table {
         secured(Action::GetLifecycle, p::MASTER_TIMEOUT, get(ilm::get))
             .merge(secured(Action::PutLifecycle, p::MASTER_TIMEOUT, put(ilm::put)))
             .merge(secured(Action::DeleteLifecycle, p::MASTER_TIMEOUT, delete(ilm::delete))),
+    )
+    .route("/_ingest/pipeline", secured(Action::GetPipeline, p::MASTER_TIMEOUT, get(ingest::get)))
+    .route(
+        "/_ingest/pipeline/{id}",
+        secured(Action::GetPipeline, p::MASTER_TIMEOUT, get(ingest::get))
+            .merge(secured(Action::PutPipeline, p::PIPELINE_PUT, put(ingest::put)))
+            .merge(secured(Action::DeletePipeline, p::MASTER_TIMEOUT, delete(ingest::delete))),
+    )
+    .route(
+        "/_ingest/pipeline/_simulate",
+        secured(Action::SimulatePipeline, p::PIPELINE_SIMULATE, get(ingest::simulate).post(ingest::simulate)),
+    )
+    .route(
+        "/_ingest/pipeline/{id}/_simulate",
+        secured(Action::SimulatePipeline, p::PIPELINE_SIMULATE, get(ingest::simulate).post(ingest::simulate)),
     )
     .route("/_xpack", secured(Action::XpackInfo, p::XPACK, get(crate::api::license::xpack)))
     .route("/_data_stream", secured(Action::GetDataStream, p::NONE, get(ds::get)))

@@ -505,8 +505,7 @@ fn settings_and_mappings_that_would_be_ignored_are_refused() {
     let s = start_fresh(&home, &[]);
     let es = Http::new(s.port, &s.ca, "elastic", &s.password);
     for (settings, named) in [
-        (json!({"index.default_pipeline": "enrich"}), "index.default_pipeline"),
-        (json!({"index": {"final_pipeline": "x"}}), "index.final_pipeline"),
+        (json!({"index.default_pipeline": ""}), "index.default_pipeline"),
         // `index.lifecycle.name` is accepted: it is kept and shown by `GET _ilm/policy`, whose
         // policies are stored and not executed (docs/architecture.md; tests/templates.rs).
         (json!({"lifecycle.rollover_alias": "a"}), "index.lifecycle.rollover_alias"),
@@ -524,7 +523,7 @@ fn settings_and_mappings_that_would_be_ignored_are_refused() {
         json!({"settings": {"default_pipeline": "_none", "number_of_shards": 1, "refresh_interval": "5s"}}),
     );
     assert_eq!(r.0, 200, "{}", r.1);
-    let r = es.json("PUT", "/x/_settings", json!({"index.default_pipeline": "p"}));
+    let r = es.json("PUT", "/x/_settings", json!({"index.default_pipeline": " "}));
     assert_error(&r, 400, "illegal_argument_exception", "index.default_pipeline");
     let r = es.json("PUT", "/x/_settings", json!({"index.number_of_shards": 2}));
     assert_error(

@@ -3,6 +3,7 @@
 //! the store, one result per item in request order.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
@@ -17,6 +18,7 @@ use super::write::{
 };
 use crate::caller::Caller;
 use crate::indices::{DataError, DataPlane, WriteItem, WriteOp, WriteRequest};
+use crate::ingest::{self, Applied, Stored};
 use crate::ndjson::{self, Line, token};
 use crate::resolve::Catalog;
 use crate::{ApiError, RestState};
@@ -55,6 +57,8 @@ struct Item {
     require_alias: bool,
     /// An `index` action without `op_type: create` (refused by data streams, even without id).
     index_op: bool,
+    /// The item's own `pipeline`.
+    pipeline: Option<String>,
 }
 
 fn action_name(line: &Line<'_>, m: &Map<String, Value>) -> Result<&'static str, ApiError> {
@@ -149,7 +153,8 @@ fn parse(
         let require_alias = require_alias && action != "delete";
         let op = item_op(action, meta, id.as_deref(), source, &mut filter);
         let index_op = action == "index" && string_meta(meta, "op_type").as_deref() != Some("create");
-        items.push(Item { action, index, id, op: Some(op), filter, require_alias, index_op });
+        let pipeline = string_meta(meta, "pipeline");
+        items.push(Item { action, index, id, op: Some(op), filter, require_alias, index_op, pipeline });
     }
     Ok(items)
 }
@@ -177,6 +182,11 @@ fn item_op(
         "update" => {
             if id.is_none() {
                 return Err(crate::body::validation("id is missing"));
+            }
+            if meta.get("pipeline").is_some_and(|p| !p.is_null()) {
+                return Err(ApiError::illegal_argument(
+                    "[pipeline] applies to index and create actions; this node does not run pipelines on updates",
+                ));
             }
             let Value::Object(body) = source_value()? else {
                 return Err(ApiError::parse("the update source must be an object"));
@@ -239,17 +249,31 @@ pub async fn bulk(
     let catalog = Catalog::load(&svc)?;
     let mut targets = Targets::new(&state, &caller, &catalog).in_bulk();
     let mut request = WriteRequest { refresh, ..WriteRequest::default() };
-    // For each item: the position of its write in the request, or its error.
-    let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(items.len());
+    let mut stored = Stored::new(&state);
+    let default_pipeline = params.get("pipeline").cloned();
+    // For each item: the position of its write in the request (none when a pipeline dropped
+    // it), or its error.
+    let mut slots: Vec<Result<Option<usize>, ApiError>> = Vec::with_capacity(items.len());
     let mut filters = Vec::with_capacity(items.len());
     for item in &mut items {
         filters.push(item.filter.take());
         let op = item.op.take().unwrap_or_else(|| Err(ApiError::store("a bulk item was read twice")));
-        let slot = op.and_then(|(kind, op)| {
+        let slot = op.and_then(|(kind, mut op)| {
             if item.require_alias && catalog.alias(&item.index).is_none() {
                 return Err(super::write::alias_required(&item.index));
             }
             let target = targets.authorize(&item.index, kind)?;
+            if let WriteOp::Index { source, .. } = &mut op {
+                let requested = item.pipeline.as_deref().or(default_pipeline.as_deref());
+                let value = Arc::unwrap_or_clone(std::mem::take(source));
+                match ingest::apply(&mut stored, &catalog, &target, requested, &mut item.id, value)? {
+                    Applied::Write(v) => *source = Arc::new(v),
+                    Applied::Dropped => return Ok(None),
+                }
+                if let Some(id) = &item.id {
+                    check_id(id)?;
+                }
+            }
             if let (Some(_), WriteOp::Index { source, .. }) = (&target.data_stream, &op) {
                 if item.index_op {
                     return Err(super::write::only_create_in_streams());
@@ -260,7 +284,7 @@ pub async fn bulk(
                 request.may_create.entry(target.index.clone()).or_insert(new);
             }
             request.items.push(WriteItem { index: target.index, id: item.id.clone(), op });
-            Ok(request.items.len() - 1)
+            Ok(Some(request.items.len() - 1))
         });
         slots.push(slot);
     }
@@ -274,14 +298,21 @@ pub async fn bulk(
     let mut out = Vec::with_capacity(items.len());
     for ((item, slot), filter) in items.iter().zip(slots).zip(filters) {
         let result = slot.and_then(|pos| {
+            let Some(pos) = pos else { return Ok(None) };
             results
                 .get_mut(pos)
                 .and_then(Option::take)
                 .unwrap_or_else(|| Err(DataError::Node("the index service lost an item".into())))
+                .map(Some)
                 .map_err(ApiError::from)
         });
         let body = match result {
-            Ok(o) => {
+            Ok(None) => {
+                let mut m = ingest::dropped_json(&item.index, item.id.as_deref());
+                m.insert("status".into(), json!(200));
+                m
+            }
+            Ok(Some(o)) => {
                 let mut m = outcome_json(&o);
                 m.insert("status".into(), json!(o.result.status().as_u16()));
                 if let Some(g) = update_get(&o, filter.as_ref()) {

@@ -23,6 +23,7 @@ use crate::caller::Caller;
 use crate::indices::{
     DataError, DataPlane, NewIndex, UpdateOp, WriteItem, WriteOp, WriteOutcome, WriteRequest,
 };
+use crate::ingest::{self, Applied, Stored};
 use crate::resolve::{Catalog, index_closed, index_not_found};
 use crate::restrict;
 use crate::{ApiError, RestState};
@@ -80,6 +81,19 @@ async fn put_doc(
     let target = Targets::new(&state, &caller, &catalog).authorize(&index, kind)?;
     if crate::params::flag(&params, "require_alias")? && catalog.alias(&index).is_none() {
         return Err(super::write::alias_required(&index));
+    }
+    let mut id = id;
+    let requested = params.get("pipeline").map(String::as_str);
+    let source = match ingest::apply(&mut Stored::new(&state), &catalog, &target, requested, &mut id, source)?
+    {
+        Applied::Write(source) => source,
+        Applied::Dropped => {
+            let body = Value::Object(ingest::dropped_json(&target.index, id.as_deref()));
+            return Ok((StatusCode::OK, Json(body)).into_response());
+        }
+    };
+    if let Some(id) = &id {
+        check_id(id)?;
     }
     if target.data_stream.is_some() {
         super::write::check_timestamp(&source)?;

@@ -18,6 +18,7 @@ pub mod document;
 pub mod enroll;
 pub mod ilm;
 pub mod index;
+pub mod ingest;
 pub mod license;
 pub mod nodes;
 pub mod privilege;

@@ -36,6 +36,8 @@ enum Rule {
     AutoExpand,
     /// Only this value: the node's fixed behaviour (anything else is refused).
     Only(&'static str),
+    /// One of these values.
+    OneOf(&'static [&'static str]),
     /// Any non-empty name.
     Name,
 }
@@ -56,9 +58,13 @@ struct Accepted {
 /// * `refresh_interval`: writes become visible within one second whatever the value (a value
 ///   is validated; it never hides data nor exposes it).
 /// * `hidden`, `blocks.*`: enforced.
-/// * `max_result_window`, `mapping.total_fields.limit`, `mapping.depth.limit`, `codec`: only
-///   the node's fixed value (10000, 1000, 20, `default`).
-/// * `default_pipeline`, `final_pipeline`: only `_none` (there are no ingest pipelines).
+/// * `max_result_window`, `mapping.total_fields.limit`, `mapping.depth.limit`: only the node's
+///   fixed value (10000, 1000, 20).
+/// * `codec`: `default` or `best_compression` (Beats set it). Either way the search index keeps
+///   each document's source in LZ4-compressed blocks and the store keeps it as JSON: the value
+///   is kept and shown, and changes no bytes on disk (docs/architecture.md says so).
+/// * `default_pipeline`, `final_pipeline`: run on every index and `_bulk` write (`_none`: none);
+///   a pipeline that does not exist fails the write, as in Elasticsearch.
 /// * `lifecycle.name`: kept and shown (`GET _ilm/policy` lists the indices using a policy);
 ///   lifecycle policies are stored but not executed (docs/architecture.md).
 const ACCEPTED: &[Accepted] = &[
@@ -76,9 +82,9 @@ const ACCEPTED: &[Accepted] = &[
     Accepted { key: "max_result_window", rule: Rule::Only("10000"), dynamic: true },
     Accepted { key: "mapping.total_fields.limit", rule: Rule::Only("1000"), dynamic: true },
     Accepted { key: "mapping.depth.limit", rule: Rule::Only("20"), dynamic: true },
-    Accepted { key: "codec", rule: Rule::Only("default"), dynamic: false },
-    Accepted { key: "default_pipeline", rule: Rule::Only("_none"), dynamic: true },
-    Accepted { key: "final_pipeline", rule: Rule::Only("_none"), dynamic: true },
+    Accepted { key: "codec", rule: Rule::OneOf(&["default", "best_compression"]), dynamic: false },
+    Accepted { key: "default_pipeline", rule: Rule::Name, dynamic: true },
+    Accepted { key: "final_pipeline", rule: Rule::Name, dynamic: true },
     Accepted { key: "lifecycle.name", rule: Rule::Name, dynamic: true },
 ];
 
@@ -188,13 +194,19 @@ fn check_value(a: &Accepted, v: &str) -> Result<String, ApiError> {
                 Ok(v.to_owned())
             }
         }
+        Rule::OneOf(values) => {
+            if values.contains(&v) {
+                Ok(v.to_owned())
+            } else {
+                Err(ApiError::illegal_argument(format!(
+                    "setting [index.{key}] takes one of [{}] on this node; [{v}] is not supported",
+                    values.join(", ")
+                )))
+            }
+        }
         Rule::Only(fixed) => {
             if v == fixed {
                 Ok(v.to_owned())
-            } else if key.ends_with("_pipeline") {
-                Err(ApiError::illegal_argument(format!(
-                    "setting [index.{key}] names pipeline [{v}], but this node has no ingest pipelines (pipeline with id [{v}] does not exist); only [_none] is accepted"
-                )))
             } else {
                 Err(ApiError::illegal_argument(format!(
                     "setting [index.{key}] is fixed at [{fixed}] on this node; [{v}] is not supported"

@@ -238,8 +238,7 @@ pub fn check_timestamp(source: &Value) -> Result<(), ApiError> {
     ))
 }
 
-/// Refuses versioning parameters this node does not implement (`version`, `version_type`)
-/// and ingest pipelines, which it does not have.
+/// Refuses versioning parameters this node does not implement (`version`, `version_type`).
 pub fn refuse_unsupported(get: impl Fn(&str) -> Option<String>) -> Result<(), ApiError> {
     if let Some(t) = get("version_type").filter(|t| t != "internal") {
         return Err(ApiError::illegal_argument(format!("version_type [{t}] is not supported")));
@@ -248,9 +247,6 @@ pub fn refuse_unsupported(get: impl Fn(&str) -> Option<String>) -> Result<(), Ap
         return Err(crate::body::validation(
             "internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead",
         ));
-    }
-    if let Some(p) = get("pipeline").filter(|p| !p.is_empty() && p != "_none") {
-        return Err(ApiError::illegal_argument(format!("pipeline with id [{p}] does not exist")));
     }
     Ok(())
 }

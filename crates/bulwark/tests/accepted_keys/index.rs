@@ -30,6 +30,21 @@ fn only(c: &Ctx, index: &str, key: &str, bad: Value) {
     );
 }
 
+/// A pipeline setting runs its pipeline on a write; an empty name is refused.
+fn pipeline_setting(c: &Ctx, index: &str, key: &str) {
+    let pipeline = format!("{index}_pl");
+    c.admin(
+        "PUT",
+        &format!("/_ingest/pipeline/{pipeline}"),
+        &json!({"processors": [{"set": {"field": "by", "value": key}}]}),
+    );
+    create(c, index, json!({"settings": {"index": {key: pipeline}}}));
+    c.admin("PUT", &format!("/{index}/_doc/1"), &json!({"a": 1}));
+    let doc = c.admin("GET", &format!("/{index}/_doc/1"), &Value::Null);
+    assert_eq!(doc["_source"]["by"], json!(key), "{doc}");
+    only(c, &format!("{index}_bad"), key, json!(""));
+}
+
 pub const INDEX_SETTINGS: &[(&str, Check)] = &[
     // Accepted with a stated reason (`bulwark-rest/src/api/settings.rs`): kept and returned.
     ("number_of_shards", |c| setting_kept(c, "s_shards", "number_of_shards", json!("3"))),
@@ -70,9 +85,13 @@ pub const INDEX_SETTINGS: &[(&str, Check)] = &[
     ("max_result_window", |c| only(c, "s_mrw", "max_result_window", json!(50))),
     ("mapping.total_fields.limit", |c| only(c, "s_tfl", "mapping.total_fields.limit", json!(5))),
     ("mapping.depth.limit", |c| only(c, "s_mdl", "mapping.depth.limit", json!(2))),
-    ("codec", |c| only(c, "s_codec", "codec", json!("best_compression"))),
-    ("default_pipeline", |c| only(c, "s_dp", "default_pipeline", json!("p"))),
-    ("final_pipeline", |c| only(c, "s_fp", "final_pipeline", json!("p"))),
+    ("codec", |c| {
+        // Kept and shown; the bytes on disk do not change (docs/architecture.md).
+        setting_kept(c, "s_codec", "codec", json!("best_compression"));
+        only(c, "s_codec_bad", "codec", json!("zstd"));
+    }),
+    ("default_pipeline", |c| pipeline_setting(c, "s_dp", "default_pipeline")),
+    ("final_pipeline", |c| pipeline_setting(c, "s_fp", "final_pipeline")),
     ("lifecycle.name", |c| {
         // Kept and shown: the policy lists the index as using it (policies are not executed).
         c.admin("PUT", "/_ilm/policy/s_lc_policy", &json!({"policy": {"phases": {"hot": {"actions": {}}}}}));
@@ -332,12 +351,19 @@ pub const MAPPING_ROOT: &[(&str, Check)] = &[
         refused(root(c, json!({"dynamic_date_formats": ["yyyy"]})).into_pair(), "dynamic_date_formats")
     }),
     ("dynamic_templates", |c| {
-        root_fixed(
-            c,
-            "dynamic_templates",
-            json!([]),
-            json!([{"s": {"match": "*", "mapping": {"type": "keyword"}}}]),
-        );
+        // A matching template decides the type of a new field; one this node cannot run is refused.
+        let t = json!({"dynamic_templates": [
+            {"labels": {"path_match": "labels.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}}
+        ]});
+        let (status, v, name) = root(c, t);
+        assert_eq!(status, 200, "{v}");
+        c.admin("PUT", &format!("/{name}/_doc/1"), &json!({"labels": {"env": "prod"}, "other": "x"}));
+        let m = c.admin("GET", &format!("/{name}/_mapping"), &Value::Null);
+        let props = &m[&name]["mappings"]["properties"];
+        assert_eq!(props["labels"]["properties"]["env"]["type"], "keyword", "{m}");
+        assert_eq!(props["other"]["type"], "text", "{m}");
+        let bad = json!([{"r": {"match_pattern": "regex", "match": "^a", "mapping": {"type": "keyword"}}}]);
+        refused(root(c, json!({"dynamic_templates": bad})).into_pair(), "match_pattern");
     }),
     ("_data_stream_timestamp", |c| {
         refused(

@@ -833,6 +833,48 @@ const ROWS: &[Row] = &[
     ),
     row("/_xpack", "cluster:monitor/xpack/info", ("GET", "/_xpack", ""), C("monitor"), Denied),
     row(
+        "/_ingest/pipeline",
+        "cluster:admin/ingest/pipeline/get",
+        ("GET", "/_ingest/pipeline", ""),
+        C("read_pipeline"),
+        Denied,
+    ),
+    row(
+        "/_ingest/pipeline/{id}",
+        "cluster:admin/ingest/pipeline/get",
+        ("GET", "/_ingest/pipeline/matrix-pl", ""),
+        C("read_pipeline"),
+        Denied,
+    ),
+    row(
+        "/_ingest/pipeline/{id}",
+        "cluster:admin/ingest/pipeline/put",
+        ("PUT", "/_ingest/pipeline/matrix-pl2", r#"{"processors":[{"set":{"field":"a","value":1}}]}"#),
+        C("manage_pipeline"),
+        Denied,
+    ),
+    row(
+        "/_ingest/pipeline/{id}",
+        "cluster:admin/ingest/pipeline/delete",
+        ("DELETE", "/_ingest/pipeline/matrix-pl-gone", ""),
+        C("manage_ingest_pipelines"),
+        Denied,
+    ),
+    row(
+        "/_ingest/pipeline/_simulate",
+        "cluster:admin/ingest/pipeline/simulate",
+        ("POST", "/_ingest/pipeline/_simulate", r#"{"pipeline":{"processors":[]},"docs":[{"_source":{}}]}"#),
+        C("read_pipeline"),
+        Denied,
+    ),
+    row(
+        "/_ingest/pipeline/{id}/_simulate",
+        "cluster:admin/ingest/pipeline/simulate",
+        ("POST", "/_ingest/pipeline/matrix-pl/_simulate", r#"{"docs":[{"_source":{"a":2}}]}"#),
+        C("read_pipeline"),
+        Denied,
+    ),
+    row(
         "/_data_stream",
         "indices:admin/data_stream/get",
         ("GET", "/_data_stream", ""),
@@ -986,6 +1028,14 @@ fn setup(s: &Started) {
         );
     }
     admin(s, "PUT", "/_data_stream/matrix-ds-gone", Value::Null);
+    for p in ["matrix-pl", "matrix-pl-gone"] {
+        admin(
+            s,
+            "PUT",
+            &format!("/_ingest/pipeline/{p}"),
+            json!({"processors": [{"set": {"field": "a", "value": 1}}]}),
+        );
+    }
     for user in ["victim", "matrix-gone", "matrix-off"] {
         admin(s, "PUT", &format!("/_security/user/{user}"), json!({"password": USER_PASSWORD, "roles": []}));
     }
