@@ -9,7 +9,7 @@ mod member;
 
 use bulwark_testkit::{command, run};
 use member::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The subject alternative names of the first certificate that `script` prints.
 fn sans(script: &str) -> String {
@@ -70,6 +70,26 @@ fn a_join_the_cluster_cannot_call_back_rolls_back_and_a_retry_with_set_addresses
 
     let (s, h) = first.call("GET", "/_cluster/health?wait_for_nodes=2&timeout=30s", None);
     assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(2)), "{h}");
+    // The health and node APIs report the real members, on either node.
+    for (m, transport) in [(&first, "127.0.0.62:"), (&joiner, "127.0.0.67:")] {
+        let (s, h) = m.call("GET", "/_cluster/health?wait_for_nodes=3&timeout=1s", None);
+        assert_eq!((s, &h["timed_out"], &h["number_of_nodes"]), (408, &json!(true), &json!(2)), "{h}");
+        let (s, h) = m.call("GET", "/_cat/health?format=json", None);
+        assert_eq!((s, &h[0]["node.total"]), (200, &json!("2")), "{h}");
+        let (s, n) = m.call("GET", "/_nodes", None);
+        assert_eq!((s, &n["_nodes"]["total"]), (200, &json!(2)), "{n}");
+        let mut names: Vec<&str> =
+            n["nodes"].as_object().unwrap().values().filter_map(|x| x["name"].as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["joiner", "n61"], "{n}");
+        let (s, n) = m.call("GET", "/_nodes/_local/transport", None);
+        let local: Vec<&Value> = n["nodes"].as_object().unwrap().values().collect();
+        assert_eq!((s, local.len(), &local[0]["name"]), (200, 1, &json!(m.name)), "{n}");
+        assert!(local[0]["transport"]["publish_address"].as_str().unwrap().starts_with(transport), "{n}");
+        let (s, n) = m.call("GET", "/_nodes/os", None);
+        assert_eq!(s, 400, "a metric this node does not report is refused: {n}");
+        assert!(n["error"]["reason"].as_str().unwrap().contains("[os]"), "{n}");
+    }
     let (s, st) = first.call("GET", "/_cluster/state/nodes", None);
     assert_eq!(s, 200, "{st}");
     let transport = st["nodes"]
