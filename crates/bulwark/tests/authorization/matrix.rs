@@ -724,7 +724,13 @@ const ROWS: &[Row] = &[
         Denied,
     ),
     row("/_nodes", "cluster:monitor/nodes/info", ("GET", "/_nodes", ""), C("monitor"), Denied),
-    row("/_nodes/{node_id}", "cluster:monitor/nodes/info", ("GET", "/_nodes/_local", ""), C("monitor"), Denied),
+    row(
+        "/_nodes/{node_id}",
+        "cluster:monitor/nodes/info",
+        ("GET", "/_nodes/_local", ""),
+        C("monitor"),
+        Denied,
+    ),
     row(
         "/_nodes/{node_id}/{metric}",
         "cluster:monitor/nodes/info",
