@@ -183,9 +183,19 @@ def test_grant_and_ownership(node):
     admin.security.change_password(username="kibana_system", password="kibana-system-password")
     kibana = as_user(node, "kibana_system", "kibana-system-password")
     kkey = kibana.security.create_api_key(name="kibana-own")
-    assert [k["id"] for k in kibana.security.get_api_key()["api_keys"]] == [kkey["id"]]
+    assert [k["id"] for k in kibana.security.get_api_key(owner=True)["api_keys"]] == [kkey["id"]]
+    own = kibana.security.get_api_key(username="kibana_system", realm_name="reserved")["api_keys"]
+    assert [k["id"] for k in own] == [kkey["id"]]
     assert [k["id"] for k in kibana.security.query_api_keys()["api_keys"]] == [kkey["id"]]
-    assert kibana.options(ignore_status=404).security.get_api_key(id=mine["id"])["api_keys"] == []
+    # A GET that is not about its own keys is refused (as in Elasticsearch), not filtered.
+    denied = ("action [cluster:admin/xpack/security/api_key/get] is unauthorized for user [kibana_system] "
+              "with effective roles [kibana_system], this action is granted by the cluster privileges "
+              "[read_security,manage_api_key,manage_security,all]")
+    for request in [{}, {"id": mine["id"]}, {"id": kkey["id"]}, {"name": "kibana-own"}, {"username": "elastic"},
+                    {"username": "kibana_system", "realm_name": "default_native"}]:
+        with pytest.raises(elasticsearch.AuthorizationException) as e:
+            kibana.security.get_api_key(**request)
+        assert e.value.body["error"]["reason"] == denied, request
     # ... but kibana_system also holds the invalidate action itself (as in Elasticsearch, to
     # retire the keys Kibana hands out), which reaches every key.
     assert kibana.security.invalidate_api_key(ids=[mine["id"]])["invalidated_api_keys"] == [mine["id"]]
@@ -207,6 +217,26 @@ def test_grant_and_ownership(node):
     node.secrets.append(by_token["api_key"])
     assert admin.security.get_api_key(id=by_token["id"])["api_keys"][0]["username"] == "bob"
     admin.security.invalidate_api_key(ids=[by_token["id"]])
+
+
+def test_a_key_never_reads_what_it_is_limited_by(node):
+    """`with_limited_by` needs manage_api_key or more when the caller is an API key; a key reads
+    itself by id, and nothing else."""
+    admin = admin_client(node)
+    key = admin.security.create_api_key(name="lim", role_descriptors={"r": {"cluster": ["manage_own_api_key"]}})
+    node.secrets.append(key["api_key"])
+    k = with_key(node, key["encoded"])
+    assert [x["id"] for x in k.security.get_api_key(id=key["id"])["api_keys"]] == [key["id"]]
+    assert "limited_by" not in k.security.get_api_key(id=key["id"])["api_keys"][0]
+    for call in [lambda: k.security.get_api_key(id=key["id"], with_limited_by=True),
+                 lambda: k.security.get_api_key(owner=True),
+                 lambda: k.security.query_api_keys(with_limited_by=True)]:
+        with pytest.raises(elasticsearch.AuthorizationException) as e:
+            call()
+        assert f"is unauthorized for API key id [{key['id']}] of user [elastic]" in e.value.body["error"]["reason"]
+    # The owner, holding manage_api_key (superuser), reads it.
+    got = admin.security.get_api_key(id=key["id"], with_limited_by=True)["api_keys"][0]
+    assert got["limited_by"] and "superuser" in got["limited_by"][0]
 
 
 def test_index_synonym_and_updates_that_change_nothing(node):
