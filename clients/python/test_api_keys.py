@@ -289,3 +289,49 @@ def test_manage_own_api_key_invalidates_only_as_elasticsearch_allows(node):
     assert carol.security.invalidate_api_key(owner=True, name="carol-3")["invalidated_api_keys"] == [third["id"]]
     with pytest.raises(elasticsearch.AuthenticationException):
         with_key(node, first["encoded"]).security.authenticate()
+
+
+def test_query_api_keys_aggregations_and_field_types(node):
+    """`_query/api_key` computes its aggregations over every matched key (not only the page) and
+    refuses the types it does not have; prefix and wildcard queries need keyword fields."""
+    admin = admin_client(node)
+    for name, team in [("agg-a", "red"), ("agg-b", "red"), ("agg-c", "blue"), ("agg-d", None)]:
+        k = admin.security.create_api_key(name=name, metadata={"team": team} if team else {})
+        node.secrets.append(k["api_key"])
+    admin.security.invalidate_api_key(name="agg-d")
+    r = admin.security.query_api_keys(
+        query={"prefix": {"name": "agg-"}}, size=1,
+        aggs={"teams": {"terms": {"field": "metadata.team"}},
+              "top": {"terms": {"field": "metadata.team", "size": 1}},
+              "states": {"terms": {"field": "invalidated"}},
+              "names": {"cardinality": {"field": "name"}},
+              "counted": {"value_count": {"field": "metadata.team"}},
+              "no_team": {"missing": {"field": "metadata.team"}},
+              "live": {"filter": {"term": {"invalidated": False}}},
+              "split": {"filters": {"filters": {"red": {"term": {"metadata.team": "red"}},
+                                                "blue": {"term": {"metadata.team": "blue"}}}}}})
+    assert (r["total"], r["count"]) == (4, 1)
+    a = r["aggregations"]
+    assert a["teams"]["buckets"] == [{"key": "red", "doc_count": 2}, {"key": "blue", "doc_count": 1}]
+    assert a["top"]["buckets"] == [{"key": "red", "doc_count": 2}] and a["top"]["sum_other_doc_count"] == 1
+    assert a["states"]["buckets"] == [{"key": 0, "key_as_string": "false", "doc_count": 3},
+                                      {"key": 1, "key_as_string": "true", "doc_count": 1}]
+    assert (a["names"]["value"], a["counted"]["value"], a["no_team"]["doc_count"]) == (4, 3, 1)
+    assert a["live"]["doc_count"] == 3
+    assert a["split"]["buckets"] == {"red": {"doc_count": 2}, "blue": {"doc_count": 1}}
+    assert "aggregations" not in admin.security.query_api_keys(query={"prefix": {"name": "agg-"}})
+
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.query_api_keys(aggs={"h": {"histogram": {"field": "creation", "interval": 10}}})
+    assert e.value.body["error"]["reason"] == "Unsupported API Keys agg [h] of type [histogram]"
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.query_api_keys(aggs={"t": {"terms": {"field": "api_key_hash"}}})
+    assert e.value.body["error"]["reason"] == "Field [api_key_hash] is not allowed for querying or aggregation"
+    for kind, field, ty in [("prefix", "creation", "date"), ("wildcard", "invalidated", "boolean")]:
+        with pytest.raises(elasticsearch.BadRequestError) as e:
+            admin.security.query_api_keys(query={kind: {field: "1"}})
+        assert e.value.body["error"]["type"] == "query_shard_exception"
+        assert e.value.body["error"]["reason"] == (f"Can only use {kind} queries on keyword, text and wildcard "
+                                                   f"fields - not on [{field}] which is of type [{ty}]")
+    with pytest.raises(elasticsearch.BadRequestError):
+        admin.security.query_user(query={"prefix": {"enabled": "t"}})

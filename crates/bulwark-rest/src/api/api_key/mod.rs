@@ -31,6 +31,7 @@ use bulwark_store::{Command, EntryKind};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
+mod aggs;
 mod query;
 mod render;
 mod update;
