@@ -24,6 +24,15 @@ use crate::reload::LayerTls;
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a short call (`cluster/info`) may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a node that has not found its cluster yet says so (Elasticsearch's
+/// `discovery.cluster_formation_warning_timeout`).
+const DISCOVERY_WARNING: Duration = Duration::from_secs(10);
+/// How long a node waits between two rounds of asking its seeds.
+const DISCOVERY_RETRY: Duration = Duration::from_secs(1);
+
+/// The check a join fails when the leader cannot call the joining node back at the transport
+/// address it gave (its publish address): the cluster could never replicate to it.
+pub const UNREACHABLE: &str = "transport address not reachable from the cluster";
 
 /// What `cluster/info` answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +40,9 @@ pub struct ClusterInfo {
     pub cluster_uuid: String,
     pub node_name: String,
     pub leader: Option<NodeId>,
+    /// The answering node's id (absent from nodes that did not send it).
+    #[serde(default)]
+    pub node_id: Option<NodeId>,
 }
 
 /// What `cluster/join` asks.
@@ -183,6 +195,7 @@ impl Handler for NodeService {
                     cluster_uuid: store.cluster_uuid().to_owned(),
                     node_name: self.node_name.clone(),
                     leader: store.leader(),
+                    node_id: Some(store.node_id()),
                 };
                 Box::pin(async move { encode(&info) })
             }
@@ -226,6 +239,7 @@ async fn join_here(
     if store.members().iter().any(|m| m.id == req.id && m.voter) {
         return Ok(b"{}".to_vec());
     }
+    call_back(client, &req).await?;
     tracing::info!(node = req.id, name = %req.name, address = %req.address, "a node joins the cluster");
     store.add_member(req.id, NodeInfo::new(&req.name, &req.address)).await.map_err(|e| match e {
         StoreError::NotLeader { .. } => Failure::retry(e.to_string()),
@@ -233,6 +247,29 @@ async fn join_here(
     })?;
     tracing::info!(node = req.id, name = %req.name, "the node joined the cluster as a voter");
     Ok(b"{}".to_vec())
+}
+
+/// Calls a joining node back at the address it gave, before it becomes a member: when the
+/// cluster cannot reach it there, adding it would leave a member that never receives the log
+/// (as Elasticsearch's master validates a join by connecting back to the node).
+async fn call_back(client: &Client, req: &JoinRequest) -> Result<(), Failure> {
+    let failed = |why: String| {
+        tracing::warn!(node = req.id, name = %req.name, "refused a join: {UNREACHABLE}: [{}] {why}", req.address);
+        Failure::fatal(format!(
+            "{UNREACHABLE}: the leader called the joining node back at [{}] and {why}; set transport.publish_host (or transport.host) to an address of the joining node that the cluster's nodes can reach",
+            req.address
+        ))
+    };
+    let body = client
+        .call(&req.address, "cluster/info", Vec::new(), CALL_TIMEOUT)
+        .await
+        .map_err(|e| failed(format!("got no answer ({e})")))?;
+    let info: ClusterInfo =
+        serde_json::from_slice(&body).map_err(|e| failed(format!("got a malformed answer ({e})")))?;
+    if info.node_id != Some(req.id) {
+        return Err(failed(format!("another node answered there ([{}])", info.node_name)));
+    }
+    Ok(())
 }
 
 /// Serves the transport on `listener` until the process ends.
@@ -289,7 +326,9 @@ pub fn seed_addresses(settings: &Settings) -> Vec<String> {
 /// The cluster a node with `discovery.seed_hosts` and an empty store joins (its transport
 /// certificate made from the cluster's transport CA by hand, as Elasticsearch allows): its UUID
 /// and the seeds' addresses. The seeds' transport admits only a certificate signed by that CA,
-/// not revoked and naming this node's address, so any other node stops here.
+/// not revoked and naming this node's address. Like Elasticsearch's discovery, this keeps asking
+/// until a seed admits the node (the seeds may not be up yet, or their trust may be fixed), and
+/// says why at WARN every 10 seconds; nothing is written to the store meanwhile.
 pub async fn discover(
     settings: &Settings,
     tls: Option<&Arc<LayerTls>>,
@@ -302,13 +341,24 @@ pub async fn discover(
     let local = publish_address(settings, bind_address(settings)?)?;
     let client = client(layer, local.ip())?;
     let seeds = seed_addresses(settings);
-    let found = info(&client, &seeds).await.map_err(|e| {
-        NodeError::Config(format!(
-            "this node holds no cluster state yet, so it joins the cluster of [discovery.seed_hosts], but none of {seeds:?} admitted it over the transport ({e}); its transport certificate must be signed by the cluster's transport CA, name this node's address [{}] and not be revoked (or start it with `bulwark start --enrollment-token`)",
-            local.ip()
-        ))
-    })?;
-    Ok((found.cluster_uuid, seeds))
+    let started = Instant::now();
+    let mut warned: Option<Instant> = None;
+    loop {
+        match info(&client, &seeds).await {
+            Ok(found) => return Ok((found.cluster_uuid, seeds)),
+            Err(e) => {
+                if warned.is_none_or(|t| t.elapsed() >= DISCOVERY_WARNING) {
+                    warned = Some(Instant::now());
+                    tracing::warn!(
+                        "cluster not discovered yet after {}s: this node holds no cluster state, so it joins the cluster of [discovery.seed_hosts], but none of {seeds:?} admitted it over the transport ({e}); its transport certificate must be signed by the cluster's transport CA, name this node's address [{}] and not be revoked (or start it with `bulwark start --enrollment-token`); discovery continues",
+                        started.elapsed().as_secs(),
+                        local.ip()
+                    );
+                }
+                tokio::time::sleep(DISCOVERY_RETRY).await;
+            }
+        }
+    }
 }
 
 /// Asks the cluster (any of `addresses`) to add this node, retrying while a leader is elected.
@@ -327,4 +377,26 @@ pub async fn join(client: &Client, addresses: &[String], req: &JoinRequest) -> R
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Err(last)
+}
+
+/// The check a failed join names: [`UNREACHABLE`] when the leader could not call the node back,
+/// else `join`.
+pub fn join_check(error: &str) -> &'static str {
+    if error.contains(UNREACHABLE) { UNREACHABLE } else { "join" }
+}
+
+/// Removes everything in `dir` (a node's data written by a join that failed), and `dir` itself
+/// unless it existed before (`keep`).
+pub fn empty_dir(dir: &std::path::Path, keep: bool) -> std::io::Result<()> {
+    if !keep {
+        return match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() { std::fs::remove_dir_all(&path)? } else { std::fs::remove_file(&path)? }
+    }
+    Ok(())
 }

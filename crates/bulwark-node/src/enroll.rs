@@ -32,6 +32,8 @@ pub struct Enrolled {
     pub seeds: Vec<String>,
     home: Home,
     journal: Journal,
+    /// Whether the data directory existed (empty, as enrollment requires) before.
+    data_existed: bool,
 }
 
 impl Enrolled {
@@ -40,13 +42,15 @@ impl Enrolled {
         journal::commit(&self.home)
     }
 
-    /// The join failed: the home goes back to what it was, the node's data with it.
+    /// The join failed: the home goes back to what it was, the node's data with it (the data
+    /// directory was empty, or absent, before), so the next `start --enrollment-token` with a
+    /// new token finds a fresh home.
     pub fn roll_back(self, settings: &Settings) {
         if let Err(e) = journal::rollback(&self.home, &self.journal) {
             tracing::error!("rolling the enrollment back failed: {e}");
         }
-        for dir in ["store", "indices"] {
-            let _ = std::fs::remove_dir_all(settings.path_data.join(dir));
+        if let Err(e) = crate::cluster::empty_dir(&settings.path_data, self.data_existed) {
+            tracing::error!("emptying the data directory [{}] failed: {e}", settings.path_data.display());
         }
     }
 }
@@ -83,6 +87,7 @@ pub fn enroll(
     token_text: &str,
     hostname: &str,
 ) -> Result<Enrolled, NodeError> {
+    let data_existed = settings.path_data.exists();
     if !crate::files::dir_is_empty(&settings.path_data)? {
         return Err(failed(
             "fresh home",
@@ -199,5 +204,5 @@ pub fn enroll(
     );
     let journal = write_journaled(home, keystore, keystore_password, &Payload { files, entries, block })?;
     tracing::info!(cluster_uuid = %info.cluster_uuid, seeds = ?seeds, "enrolled: certificates signed by the cluster written to [{}]", home.certs_dir().display());
-    Ok(Enrolled { cluster_uuid: info.cluster_uuid, seeds, home: home.clone(), journal })
+    Ok(Enrolled { cluster_uuid: info.cluster_uuid, seeds, home: home.clone(), journal, data_existed })
 }

@@ -321,7 +321,8 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                     Err(e) => {
                         en.roll_back(&settings);
                         return Err(NodeError::Config(format!(
-                            "enrollment failed (join): the cluster did not add this node ({e}); check that the cluster's nodes can reach this node's transport address [{publish}]; the home was left as it was"
+                            "enrollment failed ({}): the cluster did not add this node ({e}); check that the cluster's nodes can reach this node's transport address [{publish}]; the home was left as it was",
+                            crate::cluster::join_check(&e)
                         )));
                     }
                 }
@@ -332,12 +333,16 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                     name: settings.node_name.clone(),
                     address: publish.to_string(),
                 };
-                crate::cluster::join(&t.client, seeds, &req).await.map_err(|e| {
-                    NodeError::Config(format!(
-                        "the cluster of [discovery.seed_hosts] did not add this node ({e}); check that its nodes can reach this node's transport address [{publish}]; empty [{}] before trying again",
-                        settings.path_data.display()
-                    ))
-                })?;
+                if let Err(e) = crate::cluster::join(&t.client, seeds, &req).await {
+                    // Nothing of the cluster's was kept: the next start discovers and joins afresh.
+                    for dir in ["store", "indices"] {
+                        let _ = crate::cluster::empty_dir(&settings.path_data.join(dir), true);
+                    }
+                    return Err(NodeError::Config(format!(
+                        "joining the cluster of [discovery.seed_hosts] failed ({}): the cluster did not add this node ({e}); check that its nodes can reach this node's transport address [{publish}]; this node's store was emptied again, so the next start joins afresh",
+                        crate::cluster::join_check(&e)
+                    )));
+                }
                 tracing::info!(cluster_uuid = %uuid, "joined the cluster of [discovery.seed_hosts] as node {}", req.id);
             }
         }

@@ -61,6 +61,9 @@ pub const CAT_INDICES: Declared =
     &["format", "h", "v", "s", "bytes", "expand_wildcards", "ignore_unavailable", "allow_no_indices"];
 /// `timeout` is validated; node stats are local and never wait.
 pub const NODES_STATS: Declared = &["timeout"];
+/// `GET /_nodes`: the membership is known locally, so `timeout` (how long to wait for the
+/// nodes' answers) has nothing to wait for.
+pub const NODES_INFO: Declared = &["timeout"];
 /// `GET /_bulwark/audit` (ours): page size, cursor and filters.
 pub const AUDIT_READ: Declared = &["size", "before", "event", "user"];
 /// `accept_enterprise`: the license shown is the same either way.

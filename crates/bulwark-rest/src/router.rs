@@ -468,9 +468,12 @@ fn data_plane(t: Table) -> Table {
         .route("/{index}/_source/{id}", secured(Action::GetDoc, p::GET_DOC, get(document::source)))
         .route("/_cat/indices", secured(Action::IndicesStats, p::CAT_INDICES, get(cat::indices)))
         .route("/_cat/indices/{index}", secured(Action::IndicesStats, p::CAT_INDICES, get(cat::indices)))
+        .route("/_nodes", secured(Action::NodesInfo, p::NODES_INFO, get(nodes::info_all)))
+        .route("/_nodes/{node_id}", secured(Action::NodesInfo, p::NODES_INFO, get(nodes::info_of)))
         .route("/_nodes/stats", secured(Action::NodesStats, p::NODES_STATS, get(nodes::stats_all)))
         .route("/_nodes/stats/{metric}", secured(Action::NodesStats, p::NODES_STATS, get(nodes::stats_all)))
         .route("/_nodes/{node_id}/stats", secured(Action::NodesStats, p::NODES_STATS, get(nodes::stats_of)))
+        .route("/_nodes/{node_id}/{metric}", secured(Action::NodesInfo, p::NODES_INFO, get(nodes::info_of)))
         .route(
             "/_nodes/{node_id}/stats/{metric}",
             secured(Action::NodesStats, p::NODES_STATS, get(nodes::stats_of)),

@@ -1,6 +1,6 @@
 //! The transport's mutual TLS: a peer with a certificate of the transport CA that names its
-//! address is served; another CA, a revoked certificate, a certificate for another address and no
-//! certificate are refused (and reported once), and a server whose certificate does not name the
+//! address is served; another CA, a revoked certificate, an expired one, a certificate for
+//! another address and no certificate are refused (and reported once), and a server whose certificate does not name the
 //! address dialled is refused by the client.
 
 use std::net::{IpAddr, SocketAddr};
@@ -184,6 +184,34 @@ async fn a_revoked_certificate_is_refused() {
     let (at, denied) = server("127.0.0.11", &ca, &node_cert(&ca, "n1", "127.0.0.11"), vec![crl]).await;
     let c = client(&ca, Some(&revoked), "127.0.0.12");
     refused(&c, at, &denied, "TLS handshake failed").await;
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_refused() {
+    let ca = ca("transport CA");
+    // Issued by the right CA for the right address, valid until yesterday (made with rcgen, as
+    // the node's own issuing refuses a validity in the past).
+    let ca_key = rcgen::KeyPair::try_from(ca.key_pkcs8_der()).unwrap();
+    let ca_der = rustls::pki_types::CertificateDer::from(ca.cert_der().to_vec());
+    let issuer = rcgen::Issuer::from_ca_cert_der(&ca_der, ca_key).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.subject_alt_names = vec![rcgen::SanType::IpAddress(ip("127.0.0.16"))];
+    params.extended_key_usages =
+        vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    params.not_before = time_now() - time::Duration::days(2);
+    params.not_after = time_now() - time::Duration::days(1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let config = bulwark_pki::client_config_mtls(
+        &[ca.cert_der()],
+        vec![cert.der().to_vec(), ca.cert_der().to_vec()],
+        &key.serialize_der(),
+    )
+    .unwrap();
+    let config = Arc::new(config);
+    let c = Client::new(Arc::new(move || config.clone()), Some(ip("127.0.0.16")));
+    let (at, denied) = server("127.0.0.15", &ca, &node_cert(&ca, "n1", "127.0.0.15"), vec![]).await;
+    refused(&c, at, &denied, "certificate expired").await;
 }
 
 fn time_now() -> time::OffsetDateTime {

@@ -7,127 +7,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+#[path = "cluster/member.rs"]
+mod member;
+
 use bulwark_testkit::{Client, Node, TestHome, command, run};
+use member::*;
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "cluster-test-password";
-const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
-
-struct Member {
-    home: TestHome,
-    ip: String,
-    name: String,
-    node: Option<Node>,
-    port: u16,
-    /// More `-E` arguments for every start.
-    extra: Vec<String>,
-}
-
-fn args(ip: &str, name: &str) -> Vec<String> {
-    ["-E", &format!("network.host={ip}"), "-E", "transport.port=9300", "-E", &format!("node.name={name}")]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-}
-
-impl Member {
-    fn new(i: usize) -> Member {
-        Member {
-            home: TestHome::new(),
-            ip: format!("127.0.0.{}", i + 2),
-            name: format!("n{}", i + 1),
-            node: None,
-            port: 0,
-            extra: Vec::new(),
-        }
-    }
-
-    fn start(&mut self, token: Option<&str>) {
-        let mut a = args(&self.ip, &self.name);
-        a.extend(self.extra.iter().cloned());
-        if let Some(t) = token {
-            a.push("--enrollment-token".into());
-            a.push(t.into());
-        }
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let out = self.home.path().parent().unwrap().join(format!("stdout-{n}.log"));
-        let mut node = Node::spawn_home(&self.home.path(), out, &a, &[("ELASTIC_PASSWORD", PASSWORD)]);
-        // The test kills nodes: their peers' Raft (openraft) reports them unreachable or slow
-        // (replication and vote RPCs) at ERROR.
-        for e in ["\"target\":\"openraft::", "Unreachable node", "no answer from the transport"] {
-            node.expect_error(e);
-        }
-        node.secret(PASSWORD);
-        if let Some(t) = token {
-            node.secret(t);
-        }
-        self.port = node.port();
-        self.node = Some(node);
-        let deadline = Instant::now() + ROUND_TIMEOUT;
-        while self.call("GET", "/", None).0 != 200 {
-            assert!(Instant::now() < deadline, "{} did not serve in time: {}", self.name, self.home.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn kill9(&mut self) {
-        if let Some(mut n) = self.node.take() {
-            n.kill9();
-        }
-    }
-
-    fn ca(&self) -> Vec<u8> {
-        std::fs::read(self.home.config("certs/http_ca.crt")).expect("http_ca.crt")
-    }
-
-    fn client(&self) -> Client {
-        Client::at(&format!("https://{}:{}", self.ip, self.port), Some(&self.ca()))
-    }
-
-    /// (status, body) as `auth`, or (0, the error) when the node does not answer.
-    fn call_as(&self, auth: (&str, &str), method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.client().call(method, path, auth, body.as_ref()).unwrap_or_else(|e| (0, json!(e.to_string())))
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.call_as(("elastic", PASSWORD), method, path, body)
-    }
-}
-
-fn token(first: &Member) -> String {
-    token_with(first, &["-s", "node"])
-}
-
-/// A token made by `create-enrollment-token` on `first` with `args`.
-fn token_with(first: &Member, args: &[&str]) -> String {
-    let url = format!("https://{}:{}", first.ip, first.port);
-    let (code, out, err) =
-        run(command(&first.home.path()).arg("create-enrollment-token").args(args).args(["--url", &url]));
-    assert_eq!(code, 0, "{out}{err}");
-    out.trim().lines().last().expect("a token").to_owned()
-}
-
-/// The name of the leader as `_cat/nodes` on `m` reports it.
-fn leader(m: &Member) -> Option<String> {
-    let (s, v) = m.call("GET", "/_cat/nodes?format=json", None);
-    if s != 200 {
-        return None;
-    }
-    v.as_array()?.iter().find(|n| n["master"] == "*").and_then(|n| n["name"].as_str()).map(str::to_owned)
-}
-
-/// Three nodes on 127.0.0.{base+2}..{base+4}.
-fn form(base: usize) -> Vec<Member> {
-    let mut m: Vec<Member> = (base..base + 3).map(Member::new).collect();
-    m[0].start(None);
-    for i in 1..3 {
-        let t = token(&m[0]);
-        m[i].start(Some(&t));
-    }
-    m
-}
 
 #[test]
 fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_leader() {
@@ -392,46 +277,14 @@ fn publish_hosts_are_named_by_the_certificates_and_advertised() {
     );
 }
 
-/// `bulwark certutil` run from `home` in `dir`, followed by unzipping its `--out` zip there.
-fn certutil(home: &TestHome, dir: &std::path::Path, args: &[&str]) {
-    let (code, out, err) = run(command(&home.path()).arg("certutil").args(args).current_dir(dir));
-    assert_eq!(code, 0, "certutil {args:?}: {out}{err}");
-    let zip = args.iter().skip_while(|a| **a != "--out").nth(1).expect("--out");
-    let (code, out, err) = run(std::process::Command::new("unzip").args(["-o", "-q", zip]).current_dir(dir));
-    assert_eq!(code, 0, "unzip {zip}: {out}{err}");
-}
-
-/// A home whose transport certificate (`dir/{name}/{name}.crt`) was made by hand, with
-/// `discovery.seed_hosts: [seed]` and plain HTTP. It trusts the cluster's CA (and its own), so
-/// only the cluster's checks stand between them.
-fn hand_made_home(dir: &std::path::Path, name: &str, seed: &str) -> TestHome {
-    let home = TestHome::new();
-    let config = home.path().join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    for f in ["crt", "key"] {
-        std::fs::copy(dir.join(name).join(format!("{name}.{f}")), config.join(format!("node.{f}"))).unwrap();
-    }
-    std::fs::copy(dir.join("ca/ca.crt"), config.join("cluster-ca.crt")).unwrap();
-    let own = if name == "other" { "other-ca" } else { "ca" };
-    std::fs::copy(dir.join(own).join("ca.crt"), config.join("own-ca.crt")).unwrap();
-    home.write_settings(&format!(
-        "discovery.seed_hosts: [\"{seed}\"]\n\
-         xpack.security.enabled: true\n\
-         xpack.security.http.ssl.enabled: false\n\
-         xpack.security.transport.ssl.enabled: true\n\
-         xpack.security.transport.ssl.certificate: node.crt\n\
-         xpack.security.transport.ssl.key: node.key\n\
-         xpack.security.transport.ssl.certificate_authorities: [own-ca.crt, cluster-ca.crt]\n"
-    ));
-    home
-}
-
 /// Rogue nodes, each a real `bulwark start` with `discovery.seed_hosts` pointing at the
 /// cluster and a transport certificate made by hand: one from another CA, one from the
 /// cluster's CA but revoked, one from the cluster's CA naming another address. The cluster
 /// refuses each at the transport (logged once per address and audited as `connection_denied`);
-/// none starts, and none holds anything of the cluster's. The control, a certificate from the
-/// cluster's CA naming the node's own address, joins and serves the cluster's data.
+/// each keeps retrying discovery as an Elasticsearch node does, warning every 10 seconds, and
+/// none holds anything of the cluster's. The control, a certificate from the cluster's CA naming
+/// the node's own address, first advertises an address where it does not listen (the join fails
+/// naming the check and its store is emptied again), then joins and serves the cluster's data.
 #[test]
 fn rogue_nodes_are_refused_at_the_transport_and_never_see_data() {
     let mut first = Member::new(50);
@@ -468,7 +321,7 @@ fn rogue_nodes_are_refused_at_the_transport_and_never_see_data() {
     std::fs::rename(dir.join("ca"), dir.join("other-ca")).unwrap();
     make("revoked", "127.0.0.54", &ca_args);
     make("misnamed", "127.0.0.99", &ca_args);
-    make("valid", "127.0.0.56", &ca_args);
+    make("valid", "127.0.0.56,127.0.0.57", &ca_args);
 
     // Revoke one certificate, and wait (bounded) until the transport refuses it.
     let (_, serial, _) = run(std::process::Command::new("openssl")
@@ -491,23 +344,25 @@ fn rogue_nodes_are_refused_at_the_transport_and_never_see_data() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    for (name, ip, why) in [
+    // Each rogue starts and, like an Elasticsearch node that cannot join, keeps asking its seed,
+    // saying why at WARN every 10 seconds; it never opens a store.
+    let rogues = [
         ("other", "127.0.0.53", "UnknownIssuer"),
         ("revoked", "127.0.0.54", "Revoked"),
         ("misnamed", "127.0.0.55", "does not name the address it connects from"),
-    ] {
+    ];
+    let mut running = Vec::new();
+    for (name, ip, _) in rogues {
         let home = hand_made_home(dir, name, &seed);
-        let (code, out, err) =
-            run(command(&home.path()).arg("start").args(args(ip, name)).args(["-E", "http.port=0"]));
-        let text = format!("{out}{err}");
-        assert_ne!(code, 0, "{name} started: {text}");
-        assert!(
-            text.contains("none of") && text.contains("admitted it over the transport"),
-            "{name}: {text}"
-        );
-        let store = home.path().join("data").join("store");
-        let held = std::fs::read_dir(&store).map(|d| d.count()).unwrap_or(0);
-        assert_eq!(held, 0, "{name} keeps a store");
+        let a = args(ip, name);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let node = Node::spawn(&home, &a, &[]);
+        running.push((home, node));
+    }
+    for ((name, ip, why), (home, node)) in rogues.iter().zip(running.iter_mut()) {
+        assert!(node.wait_for_log("cluster not discovered yet"), "{name}: {}", home.log());
+        assert!(node.wait_exit(Duration::ZERO).is_none(), "{name} stopped: {}", home.log());
+        assert!(home.log().contains("admitted it over the transport"), "{name}: {}", home.log());
 
         // The cluster logged the refusal once, with the reason, and audited it.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -530,15 +385,44 @@ fn rogue_nodes_are_refused_at_the_transport_and_never_see_data() {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+    // Still asking 10 s later (bounded), and still holding nothing.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while running[0].0.log().matches("cluster not discovered yet").count() < 2 {
+        assert!(Instant::now() < deadline, "no second warning: {}", running[0].0.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for ((name, _, _), (home, node)) in rogues.iter().zip(running.iter_mut()) {
+        node.kill9();
+        let store = home.path().join("data").join("store");
+        let held = std::fs::read_dir(&store).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(held, 0, "{name} keeps a store");
+    }
     let (s, h) = first.call("GET", "/_cluster/health", None);
     assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(1)), "{h}");
 
-    // The control joins, and serves the cluster's data.
+    // The control, first advertising a transport address where it does not listen: the
+    // cluster admits it but cannot call it back, so the join fails naming that, and the
+    // node's store is emptied again. Started right, it then joins, and serves the cluster's data.
     let home = hand_made_home(dir, "valid", &seed);
+    let mut a = args("127.0.0.56", "valid");
+    a.extend(["-E", "transport.publish_host=127.0.0.57", "-E", "http.port=0"].map(String::from));
+    let (code, out, err) = run(command(&home.path()).arg("start").args(&a));
+    let text = format!("{out}{err}");
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains(
+            "joining the cluster of [discovery.seed_hosts] failed (transport address not reachable from the cluster)"
+        ) && text.contains("127.0.0.57:"),
+        "{text}"
+    );
+    let store = home.path().join("data").join("store");
+    assert_eq!(std::fs::read_dir(&store).map(|d| d.count()).unwrap_or(0), 0, "a store was kept");
+    let (s, nodes) = first.call("GET", "/_cat/nodes?format=json", None);
+    assert_eq!((s, nodes.as_array().map(Vec::len)), (200, Some(1)), "{nodes}");
     let a = args("127.0.0.56", "valid");
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     let mut node = Node::spawn(&home, &a, &[]);
-    node.secret(PASSWORD);
+    node.secret(PASSWORD).expect_error("node stopped: joining the cluster of [discovery.seed_hosts] failed");
     let port = node.port();
     let (s, b) = first.call("GET", "/_cluster/health?wait_for_nodes=2&timeout=30s", None);
     assert_eq!((s, b["number_of_nodes"].as_u64()), (200, Some(2)), "{b}");

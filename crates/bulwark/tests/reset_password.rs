@@ -108,6 +108,9 @@ fn on_a_running_node_through_the_api() {
     let s = start_fresh(&home, &[]);
     let api = Api::new(s.port, &s.ca);
     let config_before = home.snapshot("config");
+    // The node listens on a port chosen at start (`http.port=0`); without the ports file the tool
+    // finds it by what the node records in its home at every start (`data/listening.json`).
+    std::fs::remove_file(home.path().join("logs/http.ports")).expect("the ports file");
 
     let out = reset(&home, &["-u", "elastic", "-b", "-a"]);
     out.ok();

@@ -723,6 +723,21 @@ const ROWS: &[Row] = &[
         I("monitor"),
         Denied,
     ),
+    row("/_nodes", "cluster:monitor/nodes/info", ("GET", "/_nodes", ""), C("monitor"), Denied),
+    row(
+        "/_nodes/{node_id}",
+        "cluster:monitor/nodes/info",
+        ("GET", "/_nodes/_local", ""),
+        C("monitor"),
+        Denied,
+    ),
+    row(
+        "/_nodes/{node_id}/{metric}",
+        "cluster:monitor/nodes/info",
+        ("GET", "/_nodes/_local/transport", ""),
+        C("monitor"),
+        Denied,
+    ),
     row("/_nodes/stats", "cluster:monitor/nodes/stats", ("GET", "/_nodes/stats", ""), C("monitor"), Denied),
     row(
         "/_nodes/stats/{metric}",
