@@ -124,6 +124,8 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   assert.match(page.url(), /\/app\/overview$/);
   assert.equal(await page.$eval('#current-user', (e) => e.textContent), 'elastic');
   assert.match(await page.$eval('#health', (e) => e.textContent), /Status/);
+  // elastic may read the audit log: the node said so at login, and the navigation links it.
+  assert.equal(await page.$$eval('nav a[href="/app/audit"]', (a) => a.length), 1);
   await shot(page, 'overview');
 
   // Data: logs-* documents and others.
@@ -166,7 +168,14 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   await page.goto(`${base}/app/api_keys`);
   await shot(page, 'api_keys');
   await page.goto(`${base}/app/monitoring`);
+  assert.equal(await page.$$eval('img[src^="/app/monitoring/chart.svg"]', (i) => i.filter((x) => x.complete && x.naturalWidth > 0).length), 2);
   await shot(page, 'monitoring');
+  // The console's own service token (made by enrollment) is counted, its value never shown.
+  await page.goto(`${base}/app/service_tokens`);
+  const accounts = await page.$$eval('#service-tokens tr', (rows) =>
+    rows.slice(1).map((r) => [r.querySelector('td.account')?.textContent, Number(r.querySelector('td.count')?.textContent)]));
+  assert.ok(accounts.some(([a, n]) => a === 'elastic/kibana' && n >= 1), JSON.stringify(accounts));
+  await shot(page, 'service_tokens');
 
   // Edit alice (the form keeps her roles and password), delete the user with markup after the
   // confirmation page.
@@ -214,6 +223,15 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   assert.deepEqual(ops, ['all of', 'any of', 'not']);
   const stored = await client.security.getRoleMapping({ name: 'ops_team' });
   assert.deepEqual(stored.ops_team.rules, rules);
+  // Role templates instead of roles, typed as JSON and shown as their source.
+  await page.type('#name', 'by_team');
+  await page.type('#value', '*');
+  const templates = [{ template: { source: 'team_{{metadata.team}}' }, format: 'string' }];
+  await page.$eval('#role_templates', (e, t) => { e.value = t; }, JSON.stringify(templates));
+  await submit(page, '#role-mapping');
+  assert.match(await page.$eval('.notice.ok', (e) => e.textContent), /by_team/);
+  assert.deepEqual(await page.$$eval('#role-mappings code.template', (c) => c.map((x) => x.textContent)), ['team_{{metadata.team}}']);
+  assert.deepEqual((await client.security.getRoleMapping({ name: 'by_team' })).by_team.role_templates, templates);
   await shot(page, 'role_mappings');
 
   // The audit log, filtered.
@@ -231,6 +249,12 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   assert.match(page.url(), /\/login\?reason=logout$/);
   await login(page, base, 'alice', 'alice-password-1');
   assert.equal(await page.$eval('#current-user', (e) => e.textContent), 'alice');
+  // alice may not read the audit log: no link, and the page shows the node's refusal.
+  assert.equal(await page.$$eval('nav a', (a) => a.length) > 5, true);
+  assert.equal(await page.$$eval('nav a[href="/app/audit"]', (a) => a.length), 0);
+  const refused = await page.goto(`${base}/app/audit`);
+  assert.equal(refused.status(), 403);
+  assert.match(await page.$eval('.notice.error', (e) => e.textContent), /manage_security/);
   await page.goto(`${base}/app/search?index=*&q=&date_field=%40timestamp`);
   const indices = await page.$$eval('#hits td.index', (tds) => tds.map((td) => td.textContent));
   assert.deepEqual([...new Set(indices)], ['logs-app'], `alice sees logs-* only: ${indices.join()}`);

@@ -463,7 +463,10 @@ fn audit_page_and_editing_users_roles_and_mappings() {
     let (_console, mut b) = logged_in(&home, &started);
     let admin = ("elastic", started.password.as_str());
 
-    // The audit log, newest first, with filters; the node's refusal for others.
+    // The audit log, newest first, with filters; the node's refusal for others. Its link is in the
+    // navigation of a user the node lets read it.
+    let p = b.get("/app/overview");
+    assert!(p.body.contains("href=\"/app/audit\""), "{}", p.body);
     let p = b.get("/app/audit");
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.body.contains("id=\"audit-events\"") && p.body.contains("access_granted"), "{}", p.body);
@@ -601,6 +604,40 @@ fn audit_page_and_editing_users_roles_and_mappings() {
     assert!(p.body.contains("every") && p.body.contains("the node answered"), "{}", p.body);
     let page = b.get("/app/role_mappings?name=nested");
     assert!(page.body.contains("Edit role mapping nested") && page.body.contains("pki1"), "{}", page.body);
+    // Role templates instead of roles: written as JSON, checked by the node, shown as their source.
+    let templates = r#"[{"template": {"source": "team_{{metadata.team}}"}, "format": "string"}]"#;
+    let form = |roles: &'static str, templates: &'static str| {
+        vec![
+            ("name", "by_team"),
+            ("roles", roles),
+            ("role_templates", templates),
+            ("enabled", "true"),
+            ("field", "username"),
+            ("value", "*"),
+        ]
+    };
+    let p = b.post("/app/role_mappings", &with_csrf(form("", templates), &csrf));
+    assert_eq!(p.status, 303, "{}", p.body);
+    let m = node_get(&started, "/_security/role_mapping/by_team");
+    assert_eq!(m["by_team"]["role_templates"][0]["template"]["source"], "team_{{metadata.team}}", "{m}");
+    assert!(m["by_team"]["roles"].as_array().is_none_or(Vec::is_empty), "{m}");
+    let page = b.get("/app/role_mappings");
+    assert!(page.body.contains("<code class=\"template\">team_{{metadata.team}}</code>"), "{}", page.body);
+    let page = b.get("/app/role_mappings?name=by_team");
+    assert!(page.body.contains("team_{{metadata.team}}") && page.body.contains("id=\"role_templates\""));
+    let p = b.post("/app/role_mappings", &with_csrf(form("viewer", templates), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("cannot have both roles and role-templates"), "{}", p.body);
+    assert!(p.body.contains("team_{{metadata.team}}"), "the text is kept: {}", p.body);
+    let p = b.post("/app/role_mappings", &with_csrf(form("", "[{\"template\": "), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("role templates are not valid JSON"), "{}", p.body);
+    let p = b.post("/app/role_mappings", &with_csrf(form("", r#"[{"templat": {}}]"#), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("templat") && p.body.contains("the node answered 400"), "{}", p.body);
+    let p = b.post("/app/role_mappings", &with_csrf(form("", ""), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("roles or role-templates are missing"), "{}", p.body);
     let p = b.post("/app/role_mappings/delete", &[("csrf", &csrf), ("name", "simple")]);
     assert!(p.location().starts_with("/app/role_mappings?ok="), "{}", p.location());
     let (status, _, _) = started.client.get("/_security/role_mapping/simple", Some(admin)).unwrap();
@@ -621,6 +658,9 @@ fn audit_page_and_editing_users_roles_and_mappings() {
     let csrf = b.get("/login").csrf();
     let p = b.post("/login", &[("csrf", &csrf), ("username", "dave"), ("password", "dave-password")]);
     assert_eq!(p.status, 303, "{}", p.body);
+    let p = b.get("/app/overview");
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("href=\"/app/users\"") && !p.body.contains("/app/audit"), "{}", p.body);
     let p = b.get("/app/audit");
     assert_eq!(p.status, 403, "{}", p.body);
     assert!(p.body.contains("manage_security") && !p.body.contains("audit-events"), "{}", p.body);

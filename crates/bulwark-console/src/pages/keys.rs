@@ -171,9 +171,9 @@ pub async fn service_tokens(
     layout("Service tokens", Some(&s), html! {
         p { "Tokens are created with " code { "bulwark service-tokens create" } " or the API; the console never shows their values." }
         @if rows.is_empty() { (notice("ok", "No service account is visible to you.")) }
-        table {
+        table #service-tokens {
             thead { tr { th scope="col" { "Service account" } th scope="col" { "Tokens" } th scope="col" { "Names" } } }
-            tbody { @for (n, c, t) in &rows { tr { td { (n) } td { (c) } td { (t.join(", ")) } } } }
+            tbody { @for (n, c, t) in &rows { tr { td.account { (n) } td.count { (c) } td { (t.join(", ")) } } } }
         }
     }).into_response()
 }
