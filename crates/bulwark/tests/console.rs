@@ -441,6 +441,24 @@ fn given_certificate_and_explicit_plain_http() {
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && !cookie.contains("Secure"), "{cookie}");
     assert!(console.output().contains("plain HTTP"), "{}", console.output());
+    // A few wrong verification codes lock the setup form, the right code included.
+    let client =
+        reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut b = Browser { client, base: format!("http://{addr}"), cookies: Vec::new() };
+    let mut csrf = b.get("/setup").csrf();
+    for left in (1..5).rev() {
+        let p = b.post("/setup", &[("csrf", &csrf), ("code", "000000x"), ("token", "t")]);
+        assert_eq!(p.status, 403);
+        assert!(p.body.contains(&format!("({left} tries left)")), "{}", p.body);
+        csrf = p.csrf();
+    }
+    // The fifth: locked, and the page has no form any more (the right code is refused too:
+    // `code::tests::wrong_codes_lock_the_form`).
+    let p = b.post("/setup", &[("csrf", &csrf), ("code", "000000x"), ("token", "t")]);
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("the form is locked") && !p.body.contains("<form"), "{}", p.body);
+    let p = b.get("/setup");
+    assert!(p.body.contains("The form is locked") && !p.body.contains("id=\"setup\""), "{}", p.body);
 }
 
 /// A console enrolled from the shell, with `elastic` logged in.
