@@ -60,6 +60,17 @@ async function submit(page, selector) {
   await Promise.all([page.waitForNavigation(), page.click(`${selector} button[type=submit]`)]);
 }
 
+/** The visible form controls of the page that have no label (an accessible form has none). */
+async function unlabelled(page) {
+  return page.$$eval('input:not([type=hidden]), select, textarea', (els) =>
+    els.filter((e) => e.labels.length === 0 && !e.getAttribute('aria-label')).map((e) => e.outerHTML));
+}
+
+/** Every visited page's controls are labelled. */
+async function assertLabelled(page) {
+  assert.deepEqual(await unlabelled(page), [], `unlabelled controls on ${page.url()}`);
+}
+
 async function login(page, base, user, password) {
   await page.goto(`${base}/login`);
   await page.type('#username', user);
@@ -114,9 +125,11 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   const token = node.enrollmentToken();
   assert.ok(token, 'the first start wrote an enrollment token for the console');
   await page.type('#token', token);
+  await assertLabelled(page);
   await shot(page, 'setup');
   await submit(page, '#setup');
   assert.match(page.url(), /\/login\?enrolled=1$/, await page.content());
+  await assertLabelled(page);
   await shot(page, 'login');
 
   // Log in as elastic.
@@ -146,6 +159,7 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   await submit(page, '#create-role');
   assert.match(await page.$eval('.notice.ok', (e) => e.textContent), /logs_reader/);
   assert.match(await page.$eval('#roles', (e) => e.textContent), /logs-\*: read/);
+  await assertLabelled(page);
   await shot(page, 'roles');
 
   // A user with it, and a user whose name holds markup.
@@ -163,9 +177,11 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   assert.ok(names.includes(evil), `the name is shown as text: ${names.join()}`);
   assert.equal(await page.$$eval('td.username script', (s) => s.length), 0);
   assert.equal(alerted, false, 'no script from a user name ran');
+  await assertLabelled(page);
   await shot(page, 'users');
 
   await page.goto(`${base}/app/api_keys`);
+  await assertLabelled(page);
   await shot(page, 'api_keys');
   await page.goto(`${base}/app/monitoring`);
   assert.equal(await page.$$eval('img[src^="/app/monitoring/chart.svg"]', (i) => i.filter((x) => x.complete && x.naturalWidth > 0).length), 2);
@@ -232,6 +248,7 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   assert.match(await page.$eval('.notice.ok', (e) => e.textContent), /by_team/);
   assert.deepEqual(await page.$$eval('#role-mappings code.template', (c) => c.map((x) => x.textContent)), ['team_{{metadata.team}}']);
   assert.deepEqual((await client.security.getRoleMapping({ name: 'by_team' })).by_team.role_templates, templates);
+  await assertLabelled(page);
   await shot(page, 'role_mappings');
 
   // The audit log, filtered.
@@ -242,12 +259,20 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   const events = await page.$$eval('#audit-events td.event', (tds) => tds.map((td) => td.textContent));
   assert.ok(events.length > 0, await page.content());
   assert.deepEqual([...new Set(events)], ['security_config_change']);
+  await assertLabelled(page);
   await shot(page, 'audit');
 
   // Log out, log in as alice: only logs-* documents.
   await submit(page, 'form.logout');
   assert.match(page.url(), /\/login\?reason=logout$/);
-  await login(page, base, 'alice', 'alice-password-1');
+  // alice logs in with the keyboard alone: Tab from the name to the password, Enter submits.
+  await page.goto(`${base}/login`);
+  await page.focus('#username');
+  await page.keyboard.type('alice');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'password');
+  await page.keyboard.type('alice-password-1');
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
   assert.equal(await page.$eval('#current-user', (e) => e.textContent), 'alice');
   // alice may not read the audit log: no link, and the page shows the node's refusal.
   assert.equal(await page.$$eval('nav a', (a) => a.length) > 5, true);
@@ -261,6 +286,8 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   assert.equal(indices.length, 2);
   assert.doesNotMatch(await page.content(), /not for alice/);
   assert.equal(await page.$$eval('#histogram rect', (r) => r.length) > 0, true);
+  assert.equal(await page.$eval('#histogram', (e) => e.getAttribute('aria-label')), 'Documents over time');
+  await assertLabelled(page);
   await shot(page, 'search');
   // Asking for the other index by name: the node refuses alice.
   await page.goto(`${base}/app/search?index=secrets`);

@@ -272,6 +272,9 @@ fn interactive_setup_login_session_and_logout() {
     let overview = b.get("/app/overview");
     assert_eq!(overview.status, 200, "{}", overview.body);
     assert!(overview.body.contains("Cluster health") && overview.body.contains("elastic"));
+    // The node's certificates with their expiry (fresh ones: days left, no warning).
+    assert!(overview.body.contains("id=\"certificates\"") && overview.body.contains(" days left"));
+    assert!(!overview.body.contains("class=\"warn\""), "{}", overview.body);
     // The session is an API key the node granted; the password is not kept.
     let keys = node_get(&started, "/_security/api_key?username=elastic");
     let key = keys["api_keys"]
