@@ -195,6 +195,19 @@ fn interactive_setup_login_session_and_logout() {
     let (rc, again, err) = run(console_cmd(&chome).arg("verification-code"));
     assert_eq!(rc, 0, "{err}");
     assert_eq!(again.trim().replace(' ', "").rsplit(':').next().unwrap(), code, "{again}");
+    // The home may come from $BULWARK_CONSOLE_HOME; without it, it is ./bulwark-console-home.
+    let bare = || {
+        let mut c = Command::new(bulwark_testkit::binary());
+        c.args(["--allow-root", "console", "verification-code"]).env_remove("BULWARK_HOME");
+        c.current_dir(home.path().parent().unwrap());
+        c
+    };
+    let (rc, again, err) = run(bare().env("BULWARK_CONSOLE_HOME", &chome));
+    assert_eq!(rc, 0, "{err}");
+    assert!(again.replace(' ', "").contains(&code), "{again}");
+    let (rc, _, err) = run(bare().env_remove("BULWARK_CONSOLE_HOME"));
+    assert_ne!(rc, 0);
+    assert!(err.contains("bulwark-console-home"), "{err}");
     // Unconfigured: every page leads to setup, with the security headers.
     assert_eq!(b.get("/").location(), "/setup");
     let page = b.get(&format!("/setup?code={code}"));
