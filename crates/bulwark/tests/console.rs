@@ -677,6 +677,33 @@ fn audit_page_and_editing_users_roles_and_mappings() {
     let (status, _, _) = started.client.get("/_security/role_mapping/simple", Some(admin)).unwrap();
     assert_eq!(status, 404);
 
+    // API keys: the list, and invalidating one. (Creating one with a limited role descriptor from
+    // the console is refused by the node: the session is itself an API key, and a key may only
+    // derive keys without privileges — see docs/console.md, "Evidence".)
+    let (status, made) = started
+        .client
+        .call(
+            "POST",
+            "/_security/api_key",
+            admin,
+            Some(&serde_json::json!({"name": "ci-key", "expiration": "1d"})),
+        )
+        .unwrap();
+    assert_eq!(status, 200, "{made:?}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let list = b.get("/app/api_keys");
+    assert!(list.body.contains("ci-key") && list.body.contains(&id), "{}", list.body);
+    assert!(!list.body.contains(made["api_key"].as_str().unwrap()), "the secret is never listed");
+    let p = b.post("/app/api_keys/invalidate", &[("csrf", &csrf), ("id", &id)]);
+    assert!(p.location().starts_with("/app/api_keys?ok="), "{}", p.location());
+    let k = node_get(&started, &format!("/_security/api_key?id={id}"));
+    assert_eq!(k["api_keys"][0]["invalidated"], true, "{k}");
+    let p = b.post(
+        "/app/api_keys",
+        &[("csrf", &csrf), ("name", "x"), ("indices", "logs-*"), ("privileges", "read")],
+    );
+    assert!(p.location().contains("derived%20api%20keys"), "the node's refusal is shown: {}", p.location());
+
     // A user without manage_security gets the node's refusal on the audit page.
     started
         .client
