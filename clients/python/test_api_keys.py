@@ -183,9 +183,19 @@ def test_grant_and_ownership(node):
     admin.security.change_password(username="kibana_system", password="kibana-system-password")
     kibana = as_user(node, "kibana_system", "kibana-system-password")
     kkey = kibana.security.create_api_key(name="kibana-own")
-    assert [k["id"] for k in kibana.security.get_api_key()["api_keys"]] == [kkey["id"]]
+    assert [k["id"] for k in kibana.security.get_api_key(owner=True)["api_keys"]] == [kkey["id"]]
+    own = kibana.security.get_api_key(username="kibana_system", realm_name="reserved")["api_keys"]
+    assert [k["id"] for k in own] == [kkey["id"]]
     assert [k["id"] for k in kibana.security.query_api_keys()["api_keys"]] == [kkey["id"]]
-    assert kibana.options(ignore_status=404).security.get_api_key(id=mine["id"])["api_keys"] == []
+    # A GET that is not about its own keys is refused (as in Elasticsearch), not filtered.
+    denied = ("action [cluster:admin/xpack/security/api_key/get] is unauthorized for user [kibana_system] "
+              "with effective roles [kibana_system], this action is granted by the cluster privileges "
+              "[read_security,manage_api_key,manage_security,all]")
+    for request in [{}, {"id": mine["id"]}, {"id": kkey["id"]}, {"name": "kibana-own"}, {"username": "elastic"},
+                    {"username": "kibana_system", "realm_name": "default_native"}]:
+        with pytest.raises(elasticsearch.AuthorizationException) as e:
+            kibana.security.get_api_key(**request)
+        assert e.value.body["error"]["reason"] == denied, request
     # ... but kibana_system also holds the invalidate action itself (as in Elasticsearch, to
     # retire the keys Kibana hands out), which reaches every key.
     assert kibana.security.invalidate_api_key(ids=[mine["id"]])["invalidated_api_keys"] == [mine["id"]]
@@ -207,6 +217,26 @@ def test_grant_and_ownership(node):
     node.secrets.append(by_token["api_key"])
     assert admin.security.get_api_key(id=by_token["id"])["api_keys"][0]["username"] == "bob"
     admin.security.invalidate_api_key(ids=[by_token["id"]])
+
+
+def test_a_key_never_reads_what_it_is_limited_by(node):
+    """`with_limited_by` needs manage_api_key or more when the caller is an API key; a key reads
+    itself by id, and nothing else."""
+    admin = admin_client(node)
+    key = admin.security.create_api_key(name="lim", role_descriptors={"r": {"cluster": ["manage_own_api_key"]}})
+    node.secrets.append(key["api_key"])
+    k = with_key(node, key["encoded"])
+    assert [x["id"] for x in k.security.get_api_key(id=key["id"])["api_keys"]] == [key["id"]]
+    assert "limited_by" not in k.security.get_api_key(id=key["id"])["api_keys"][0]
+    for call in [lambda: k.security.get_api_key(id=key["id"], with_limited_by=True),
+                 lambda: k.security.get_api_key(owner=True),
+                 lambda: k.security.query_api_keys(with_limited_by=True)]:
+        with pytest.raises(elasticsearch.AuthorizationException) as e:
+            call()
+        assert f"is unauthorized for API key id [{key['id']}] of user [elastic]" in e.value.body["error"]["reason"]
+    # The owner, holding manage_api_key (superuser), reads it.
+    got = admin.security.get_api_key(id=key["id"], with_limited_by=True)["api_keys"][0]
+    assert got["limited_by"] and "superuser" in got["limited_by"][0]
 
 
 def test_index_synonym_and_updates_that_change_nothing(node):
@@ -259,3 +289,49 @@ def test_manage_own_api_key_invalidates_only_as_elasticsearch_allows(node):
     assert carol.security.invalidate_api_key(owner=True, name="carol-3")["invalidated_api_keys"] == [third["id"]]
     with pytest.raises(elasticsearch.AuthenticationException):
         with_key(node, first["encoded"]).security.authenticate()
+
+
+def test_query_api_keys_aggregations_and_field_types(node):
+    """`_query/api_key` computes its aggregations over every matched key (not only the page) and
+    refuses the types it does not have; prefix and wildcard queries need keyword fields."""
+    admin = admin_client(node)
+    for name, team in [("agg-a", "red"), ("agg-b", "red"), ("agg-c", "blue"), ("agg-d", None)]:
+        k = admin.security.create_api_key(name=name, metadata={"team": team} if team else {})
+        node.secrets.append(k["api_key"])
+    admin.security.invalidate_api_key(name="agg-d")
+    r = admin.security.query_api_keys(
+        query={"prefix": {"name": "agg-"}}, size=1,
+        aggs={"teams": {"terms": {"field": "metadata.team"}},
+              "top": {"terms": {"field": "metadata.team", "size": 1}},
+              "states": {"terms": {"field": "invalidated"}},
+              "names": {"cardinality": {"field": "name"}},
+              "counted": {"value_count": {"field": "metadata.team"}},
+              "no_team": {"missing": {"field": "metadata.team"}},
+              "live": {"filter": {"term": {"invalidated": False}}},
+              "split": {"filters": {"filters": {"red": {"term": {"metadata.team": "red"}},
+                                                "blue": {"term": {"metadata.team": "blue"}}}}}})
+    assert (r["total"], r["count"]) == (4, 1)
+    a = r["aggregations"]
+    assert a["teams"]["buckets"] == [{"key": "red", "doc_count": 2}, {"key": "blue", "doc_count": 1}]
+    assert a["top"]["buckets"] == [{"key": "red", "doc_count": 2}] and a["top"]["sum_other_doc_count"] == 1
+    assert a["states"]["buckets"] == [{"key": 0, "key_as_string": "false", "doc_count": 3},
+                                      {"key": 1, "key_as_string": "true", "doc_count": 1}]
+    assert (a["names"]["value"], a["counted"]["value"], a["no_team"]["doc_count"]) == (4, 3, 1)
+    assert a["live"]["doc_count"] == 3
+    assert a["split"]["buckets"] == {"red": {"doc_count": 2}, "blue": {"doc_count": 1}}
+    assert "aggregations" not in admin.security.query_api_keys(query={"prefix": {"name": "agg-"}})
+
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.query_api_keys(aggs={"h": {"histogram": {"field": "creation", "interval": 10}}})
+    assert e.value.body["error"]["reason"] == "Unsupported API Keys agg [h] of type [histogram]"
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.query_api_keys(aggs={"t": {"terms": {"field": "api_key_hash"}}})
+    assert e.value.body["error"]["reason"] == "Field [api_key_hash] is not allowed for querying or aggregation"
+    for kind, field, ty in [("prefix", "creation", "date"), ("wildcard", "invalidated", "boolean")]:
+        with pytest.raises(elasticsearch.BadRequestError) as e:
+            admin.security.query_api_keys(query={kind: {field: "1"}})
+        assert e.value.body["error"]["type"] == "query_shard_exception"
+        assert e.value.body["error"]["reason"] == (f"Can only use {kind} queries on keyword, text and wildcard "
+                                                   f"fields - not on [{field}] which is of type [{ty}]")
+    with pytest.raises(elasticsearch.BadRequestError):
+        admin.security.query_user(query={"prefix": {"enabled": "t"}})

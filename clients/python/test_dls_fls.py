@@ -81,6 +81,14 @@ def test_the_issue_scenario_on_every_read_path(node, hr):
     assert ids(ms[0]) == ["1", "3"] and ids(ms[1]) == []
     assert all(set(h["_source"]) == {"name", "dept"} for h in ms[0]["hits"]["hits"])
 
+    # What a hit shows besides _source keeps to the same limits.
+    r = u.search(index="hr", fields=["*"], docvalue_fields=["salary", "dept"], explain=True,
+                 terminate_after=10, version=True)
+    assert ids(r) == ["1", "3"]
+    for h in r["hits"]["hits"]:
+        assert set(h["fields"]) == {"name", "dept"}, h
+        assert h["_explanation"]["value"] == pytest.approx(h["_score"]), h["_explanation"]
+
     # The administrator still sees everything.
     assert hr.count(index="hr")["count"] == 3
 

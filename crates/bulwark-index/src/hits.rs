@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
@@ -46,6 +47,8 @@ pub(crate) struct HitCollector {
     pub(crate) after: Option<Arc<Vec<SortValue>>>,
     pub(crate) min_score: Option<Score>,
     pub(crate) scoring: bool,
+    /// `indices_boost` of this index: scores are multiplied by it.
+    pub(crate) boost: Score,
 }
 
 /// A sort value inside one segment: strings as dictionary ordinals.
@@ -135,6 +138,7 @@ pub(crate) struct HitSegment {
     after: Option<Arc<Vec<SortValue>>>,
     min_score: Option<Score>,
     scoring: bool,
+    boost: Score,
     buf: Vec<Val>,
     items: Vec<(Vec<SegVal>, Score, DocId)>,
     count: u64,
@@ -182,6 +186,7 @@ impl SegmentCollector for HitSegment {
     type Fruit = TopHits;
 
     fn collect(&mut self, doc: DocId, score: Score) {
+        let score = score * self.boost;
         if let Some(min) = self.min_score
             && score < min
         {
@@ -245,6 +250,7 @@ impl Collector for HitCollector {
             after: self.after.clone(),
             min_score: self.min_score,
             scoring: self.scoring,
+            boost: self.boost,
             buf: Vec::new(),
             items: Vec::new(),
             count: 0,
@@ -272,5 +278,57 @@ impl Collector for HitCollector {
         });
         out.candidates.truncate(self.limit);
         Ok(out)
+    }
+}
+
+/// Passes at most `limit` matches of one index to `inner` (`terminate_after`); `seen` counts
+/// every match offered, so the caller can tell whether the index stopped early.
+pub(crate) struct Limited<C> {
+    pub(crate) inner: C,
+    pub(crate) limit: u64,
+    pub(crate) seen: Arc<AtomicU64>,
+}
+
+pub(crate) struct LimitedSegment<S> {
+    inner: S,
+    limit: u64,
+    seen: Arc<AtomicU64>,
+}
+
+impl<C: Collector> Collector for Limited<C> {
+    type Fruit = C::Fruit;
+    type Child = LimitedSegment<C::Child>;
+
+    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self::Child> {
+        Ok(LimitedSegment {
+            inner: self.inner.for_segment(segment, reader)?,
+            limit: self.limit,
+            seen: self.seen.clone(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.inner.requires_scoring()
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<<Self::Child as SegmentCollector>::Fruit>,
+    ) -> tantivy::Result<Self::Fruit> {
+        self.inner.merge_fruits(fruits)
+    }
+}
+
+impl<S: SegmentCollector> SegmentCollector for LimitedSegment<S> {
+    type Fruit = S::Fruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.seen.fetch_add(1, AtomicOrdering::Relaxed) < self.limit {
+            self.inner.collect(doc, score);
+        }
+    }
+
+    fn harvest(self) -> S::Fruit {
+        self.inner.harvest()
     }
 }

@@ -62,6 +62,7 @@ mod column;
 mod date;
 mod document;
 mod error;
+mod fetch;
 mod field_type;
 mod hits;
 mod index;

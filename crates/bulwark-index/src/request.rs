@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::aggs::AggNode;
 use crate::date;
 use crate::error::{IndexError, Result};
+use crate::fetch::{self, FieldRequest, Section};
 use crate::query::{Query, QueryAst, token};
 use crate::restriction::Restrictions;
 use crate::sort::{self, SortField, SortValue};
@@ -46,6 +47,28 @@ pub struct SearchRequest {
     pub(crate) min_score: Option<f32>,
     pub(crate) now: i64,
     pub(crate) restrictions: Restrictions,
+    /// `fields`: values read from the source against the mapping.
+    pub(crate) fields: Vec<FieldRequest>,
+    /// `docvalue_fields`.
+    pub(crate) docvalue_fields: Vec<FieldRequest>,
+    /// `stored_fields`: `None` when absent; `Some(false)` for `_none_` (hits without `_id`);
+    /// `Some(true)` for a list (no field is stored apart from `_source`, so the list adds
+    /// nothing, and `_source` is left out unless asked for).
+    pub(crate) stored_fields: Option<bool>,
+    /// Whether `_source` was asked for explicitly (body or URL).
+    pub(crate) source_explicit: bool,
+    /// `version`: hits carry `_version` (the caller fills it in from the store).
+    pub(crate) version: bool,
+    /// `explain`: hits carry `_explanation`.
+    pub(crate) explain: bool,
+    /// `terminate_after`: each index stops collecting after this many matches.
+    pub(crate) terminate_after: Option<u64>,
+    /// `indices_boost` as asked: index names, aliases or patterns, and their boosts.
+    pub(crate) indices_boost: Vec<(String, f32)>,
+    /// The boosts per concrete index, once the caller resolved `indices_boost`.
+    pub(crate) index_boosts: Vec<(String, f32)>,
+    /// `timeout`, for the caller to validate as the URL parameter.
+    pub(crate) timeout: Option<String>,
 }
 
 impl Default for SearchRequest {
@@ -67,30 +90,39 @@ impl Default for SearchRequest {
             min_score: None,
             now: date::now_millis(),
             restrictions: Restrictions::none(),
+            fields: Vec::new(),
+            docvalue_fields: Vec::new(),
+            stored_fields: None,
+            source_explicit: false,
+            version: false,
+            explain: false,
+            terminate_after: None,
+            indices_boost: Vec::new(),
+            index_boosts: Vec::new(),
+            timeout: None,
         }
     }
 }
 
-/// Body keys accepted and ignored (they change presentation or cost, not which hits match).
-const IGNORED_KEYS: &[&str] = &[
-    "timeout",
-    "version",
-    "explain",
-    "stored_fields",
-    "docvalue_fields",
-    "fields",
-    "highlight",
-    "profile",
-    "stats",
-    "terminate_after",
-    "indices_boost",
-    "_name",
+/// Body keys that would change results and are not supported; an empty object or array (as
+/// Kibana sends `script_fields: {}` and `runtime_mappings: {}`) asks for nothing and is accepted.
+const UNSUPPORTED_KEYS: &[&str] = &[
+    "knn",
+    "collapse",
+    "pit",
+    "rescore",
+    "suggest",
+    "slice",
+    "script_fields",
+    "rank",
+    "retriever",
     "runtime_mappings",
+    "highlight",
+    "stats",
 ];
 
-/// Body keys that would change results and are not supported.
-const UNSUPPORTED_KEYS: &[&str] =
-    &["knn", "collapse", "pit", "rescore", "suggest", "slice", "script_fields", "rank", "retriever"];
+/// Body keys whose `false` (the default) is accepted and whose `true` is not supported.
+const OFF_ONLY_KEYS: &[&str] = &["profile"];
 
 impl SearchRequest {
     /// A `match_all` request for the first 10 hits.
@@ -142,6 +174,11 @@ impl SearchRequest {
                 "track_scores" => req.track_scores = v == "true" || v.is_empty(),
                 "rest_total_hits_as_int" => req.rest_total_hits_as_int = v == "true" || v.is_empty(),
                 "seq_no_primary_term" => req.seq_no_primary_term = v == "true" || v.is_empty(),
+                "version" => req.version = v == "true" || v.is_empty(),
+                "explain" => req.explain = v == "true" || v.is_empty(),
+                "terminate_after" => req.terminate_after = terminate_after(int_param(k, v)? as u64),
+                "stored_fields" => req.stored_fields = Some(!v.split(',').any(|f| f.trim() == "_none_")),
+                "docvalue_fields" => req.docvalue_fields = fetch::parse(Section::DocValues, &split_list(v))?,
                 _ => {}
             }
         }
@@ -149,8 +186,10 @@ impl SearchRequest {
             qs.insert("query".into(), json!(q));
             req.query = crate::query::parse_ast(&json!({ "query_string": qs }))?;
         }
+        req.source_explicit |= source.0.is_some() || source.1.is_some() || source.2.is_some();
         req.source.apply_params(source.0.as_deref(), source.1.as_deref(), source.2.as_deref());
         req.check_window()?;
+        req.check_stored_fields()?;
         Ok(req)
     }
 
@@ -171,7 +210,10 @@ impl SearchRequest {
                     self.sort = sort::parse(v)?;
                     self.explicit_sort = true;
                 }
-                "_source" => self.source = SourceFilter::from_json(v)?,
+                "_source" => {
+                    self.source = SourceFilter::from_json(v)?;
+                    self.source_explicit = true;
+                }
                 "track_total_hits" => self.track_total_hits = track_total_hits(v)?,
                 "track_scores" => self.track_scores = bool_value(k, v)?,
                 "seq_no_primary_term" => self.seq_no_primary_term = bool_value(k, v)?,
@@ -192,9 +234,41 @@ impl SearchRequest {
                             as f32,
                     )
                 }
-                k if IGNORED_KEYS.contains(&k) => {}
+                "fields" => self.fields = fetch::parse(Section::Fields, v)?,
+                "docvalue_fields" => self.docvalue_fields = fetch::parse(Section::DocValues, v)?,
+                "stored_fields" => self.stored_fields = Some(stored_fields(v)?),
+                "version" => self.version = bool_value(k, v)?,
+                "explain" => self.explain = bool_value(k, v)?,
+                "terminate_after" => self.terminate_after = terminate_after(int_value(k, v)? as u64),
+                "indices_boost" => self.indices_boost = indices_boost(v)?,
+                "timeout" => match v {
+                    Value::String(s) => self.timeout = Some(s.clone()),
+                    Value::Number(n) => self.timeout = Some(n.to_string()),
+                    other => {
+                        return Err(IndexError::parsing(format!(
+                            "[timeout] must be a time value such as 30s, found [{}]",
+                            token(other)
+                        )));
+                    }
+                },
+                k if OFF_ONLY_KEYS.contains(&k) => {
+                    if bool_value(k, v)? {
+                        return Err(IndexError::illegal(format!(
+                            "[{k}] is not supported in a search request"
+                        )));
+                    }
+                }
                 k if UNSUPPORTED_KEYS.contains(&k) => {
-                    return Err(IndexError::illegal(format!("[{k}] is not supported in a search request")));
+                    let empty = match v {
+                        Value::Object(o) => o.is_empty(),
+                        Value::Array(a) => a.is_empty(),
+                        _ => false,
+                    };
+                    if !empty {
+                        return Err(IndexError::illegal(format!(
+                            "[{k}] is not supported in a search request"
+                        )));
+                    }
                 }
                 k => return Err(IndexError::parsing(format!("Unknown key for a {} in [{k}].", token(v)))),
             }
@@ -220,6 +294,23 @@ impl SearchRequest {
                 after.len(),
                 self.sort.len().max(1)
             )));
+        }
+        Ok(())
+    }
+
+    /// Elasticsearch's checks of `stored_fields: _none_` against what else the request asks.
+    fn check_stored_fields(&self) -> Result<()> {
+        if self.stored_fields == Some(false) {
+            if self.source_explicit && !self.source.is_disabled() {
+                return Err(IndexError::illegal(
+                    "[stored_fields] cannot be disabled if [_source] is requested",
+                ));
+            }
+            if !self.fields.is_empty() {
+                return Err(IndexError::illegal(
+                    "[stored_fields] cannot be disabled when using the [fields] option",
+                ));
+            }
         }
         Ok(())
     }
@@ -261,6 +352,102 @@ impl SearchRequest {
     pub fn has_aggregations(&self) -> bool {
         !self.aggs.is_empty()
     }
+
+    /// Whether hits are to carry `_version` (`version`): the caller reads it from the store.
+    pub fn wants_version(&self) -> bool {
+        self.version
+    }
+
+    /// `terminate_after`, when set.
+    pub fn terminate_after(&self) -> Option<u64> {
+        self.terminate_after
+    }
+
+    /// The `timeout` of the body, for the caller to check as it checks the URL parameter.
+    pub fn timeout(&self) -> Option<&str> {
+        self.timeout.as_deref()
+    }
+
+    /// The names, aliases or patterns of `indices_boost`, in the order given.
+    pub fn indices_boost(&self) -> impl Iterator<Item = &str> {
+        self.indices_boost.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Sets the boosts of `indices_boost` once resolved: `resolved[i]` holds the concrete indices
+    /// of the i-th entry. An index named by several entries takes the first one's boost.
+    pub fn with_index_boosts(mut self, resolved: Vec<Vec<String>>) -> SearchRequest {
+        let mut boosts: Vec<(String, f32)> = Vec::new();
+        for ((_, boost), names) in self.indices_boost.iter().zip(resolved) {
+            for name in names {
+                if !boosts.iter().any(|(n, _)| *n == name) {
+                    boosts.push((name, *boost));
+                }
+            }
+        }
+        self.index_boosts = boosts;
+        self
+    }
+
+    /// The boost of `index`'s scores (`indices_boost`; 1 when none applies).
+    pub(crate) fn index_boost(&self, index: &str) -> f32 {
+        self.index_boosts.iter().find(|(n, _)| n == index).map_or(1.0, |(_, b)| *b)
+    }
+}
+
+/// `terminate_after`: 0 (the default) means no limit.
+fn terminate_after(n: u64) -> Option<u64> {
+    (n > 0).then_some(n)
+}
+
+/// A comma-separated URL list as a JSON array.
+fn split_list(v: &str) -> Value {
+    Value::Array(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| json!(s)).collect())
+}
+
+/// `stored_fields`: `_none_` turns stored fields (and `_id`) off; a name or list keeps them.
+fn stored_fields(v: &Value) -> Result<bool> {
+    let names: Vec<&str> = match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str().ok_or_else(|| {
+                    IndexError::parsing(format!(
+                        "Expected [VALUE_STRING] in [stored_fields] but found [{}]",
+                        token(i)
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?,
+        other => {
+            return Err(IndexError::parsing(format!(
+                "Expected [VALUE_STRING] or [START_ARRAY] in [stored_fields] but found [{}]",
+                token(other)
+            )));
+        }
+    };
+    Ok(!names.contains(&"_none_"))
+}
+
+/// `indices_boost`: an array of `{index: boost}` objects.
+fn indices_boost(v: &Value) -> Result<Vec<(String, f32)>> {
+    let bad = || {
+        IndexError::parsing(
+            "[indices_boost] must be an array of objects of one index name each and its boost, such as [{\"logs-*\": 2.0}]",
+        )
+    };
+    let Value::Array(items) = v else { return Err(bad()) };
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Object(obj) if obj.len() == 1 => {
+                let (name, boost) = obj.iter().next().ok_or_else(bad)?;
+                let boost = crate::query::number(boost).ok_or_else(bad)?;
+                Ok((name.clone(), boost as f32))
+            }
+            _ => Err(bad()),
+        })
+        .collect()
 }
 
 fn negative(k: &str, v: impl std::fmt::Display) -> IndexError {
@@ -376,7 +563,7 @@ mod tests {
             (json!({"from": "x"}), "x_content_parse_exception", "[from]"),
             (json!({"bogus": {}}), "parsing_exception", "Unknown key for a START_OBJECT in [bogus]."),
             (json!({"query": {"nope": {}}}), "parsing_exception", "unknown query [nope]"),
-            (json!({"knn": {}}), "illegal_argument_exception", "[knn] is not supported"),
+            (json!({"knn": {"field": "v", "k": 3}}), "illegal_argument_exception", "[knn] is not supported"),
             (json!({"track_total_hits": "x"}), "illegal_argument_exception", "track_total_hits"),
             (json!([]), "parsing_exception", "Unexpected token"),
         ];

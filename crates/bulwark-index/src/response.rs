@@ -26,8 +26,10 @@ pub struct TotalHits {
 pub struct Hit {
     /// `_index`.
     pub index: String,
-    /// `_id`.
-    pub id: String,
+    /// `_id`; `None` with `stored_fields: _none_`.
+    pub id: Option<String>,
+    /// `_version`, when asked (`version: true`); filled in by the caller, which knows it.
+    pub version: Option<u64>,
     /// `_score`; `None` when hits are sorted by a field and scores are not tracked.
     pub score: Option<f32>,
     /// `_source`, filtered as asked; `None` when `_source` is off.
@@ -36,6 +38,10 @@ pub struct Hit {
     pub sort: Option<Vec<Value>>,
     /// `_seq_no`, when asked (`seq_no_primary_term`) and known.
     pub seq_no: Option<u64>,
+    /// `fields`: the values asked with `fields` and `docvalue_fields`, when there are any.
+    pub fields: Option<Map<String, Value>>,
+    /// `_explanation`, when asked (`explain: true`).
+    pub explanation: Option<Value>,
 }
 
 /// What a search found.
@@ -49,6 +55,9 @@ pub struct SearchResponse {
     pub hits: Vec<Hit>,
     /// `aggregations`, when asked.
     pub aggregations: Option<Map<String, Value>>,
+    /// `terminated_early`, when `terminate_after` was given: whether some index stopped
+    /// collecting at the limit.
+    pub terminated_early: Option<bool>,
     pub(crate) rest_total_hits_as_int: bool,
     pub(crate) seq_no_primary_term: bool,
 }
@@ -62,7 +71,12 @@ impl Hit {
     pub fn to_json(&self, seq_no_primary_term: bool) -> Value {
         let mut h = Map::new();
         h.insert("_index".into(), Value::String(self.index.clone()));
-        h.insert("_id".into(), Value::String(self.id.clone()));
+        if let Some(id) = &self.id {
+            h.insert("_id".into(), Value::String(id.clone()));
+        }
+        if let Some(version) = self.version {
+            h.insert("_version".into(), json!(version));
+        }
         if seq_no_primary_term && let Some(seq_no) = self.seq_no {
             h.insert("_seq_no".into(), json!(seq_no));
             h.insert("_primary_term".into(), json!(1));
@@ -70,6 +84,12 @@ impl Hit {
         h.insert("_score".into(), score_json(self.score));
         if let Some(source) = &self.source {
             h.insert("_source".into(), source.clone());
+        }
+        if let Some(fields) = &self.fields {
+            h.insert("fields".into(), Value::Object(fields.clone()));
+        }
+        if let Some(explanation) = &self.explanation {
+            h.insert("_explanation".into(), explanation.clone());
         }
         if let Some(sort) = &self.sort {
             h.insert("sort".into(), Value::Array(sort.clone()));

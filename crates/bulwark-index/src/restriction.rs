@@ -175,7 +175,7 @@ pub fn matching(mapping: &Mapping, docs: &[(String, Value)], filter: &Query) -> 
     let mut restrictions = Restrictions::none();
     restrictions.insert("_restricted_read", Restriction::new(None, Some(filter.clone())));
     let found = scratch.search(&request.restricted(restrictions))?;
-    let hits: std::collections::HashSet<&str> = found.hits.iter().map(|h| h.id.as_str()).collect();
+    let hits: std::collections::HashSet<&str> = found.hits.iter().filter_map(|h| h.id.as_deref()).collect();
     Ok(docs.iter().map(|(id, _)| hits.contains(id.as_str())).collect())
 }
 

@@ -2,15 +2,18 @@
 //! aggregations, merge, page, and fetch the hits' sources.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::Value;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur};
+use serde_json::{Map, Value};
+use tantivy::collector::Collector;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query as _};
 use tantivy::schema::Value as _;
 use tantivy::{DocAddress, Searcher, TantivyDocument};
 
 use crate::aggs::{self, AggCollector, AggState};
 use crate::error::{IndexError, Result};
-use crate::hits::{Candidate, HitCollector, SortSource};
+use crate::fetch::{self, Section};
+use crate::hits::{Candidate, HitCollector, Limited, SortSource};
 use crate::index::Index;
 use crate::mapping::{Mapping, ValueKind};
 use crate::query::{Compiler, Query};
@@ -80,16 +83,24 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
     let mut total = 0u64;
     let mut max_score: Option<f32> = None;
     let mut agg_states: Option<Vec<AggState>> = None;
+    let mut terminated_early = false;
     // One searcher per index for the whole request, so hits are fetched from what was searched.
     let searchers: Vec<Searcher> = indices.iter().map(|i| i.searcher()).collect();
+    // Per index: the mapping the caller sees, and the query to explain hits with.
+    let mut seen_mappings = Vec::with_capacity(indices.len());
+    let mut explained = Vec::with_capacity(indices.len());
 
     for (i, (index, searcher)) in indices.iter().zip(&searchers).enumerate() {
         let restriction = req.restrictions.get(index.name());
-        let seen = restriction.and_then(|r| r.mapping(index.mapping()));
-        let mapping = seen.as_ref().unwrap_or(index.mapping());
+        seen_mappings.push(restriction.and_then(|r| r.mapping(index.mapping())));
+        let mapping = seen_mappings[i].as_ref().unwrap_or(index.mapping());
         let mut compiler = Compiler::new(mapping, index.fields(), index.name(), index.tantivy(), req.now)
             .restricted(restriction.is_some_and(|r| r.predicate().is_some()));
-        let query = limit_to_visible(compiler.compile(&req.query)?, index, restriction, req.now)?;
+        let compiled = compiler.compile(&req.query)?;
+        // The caller's query alone is explained: the document-level filter scores nothing and
+        // its terms are the role's, not the caller's to read.
+        explained.push(req.explain.then(|| compiled.box_clone()));
+        let query = limit_to_visible(compiled, index, restriction, req.now)?;
         let collector = HitCollector {
             sources: sort_sources(index.mapping(), &fields, restriction)?,
             fields: fields.clone(),
@@ -97,6 +108,7 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
             after: after.clone(),
             min_score: req.min_score,
             scoring,
+            boost: req.index_boost(index.name()),
         };
         let agg_collector = if req.aggs.is_empty() {
             None
@@ -105,16 +117,16 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
                 roots: aggs::bind(&req.aggs, index.name(), mapping, &mut compiler, searcher)?,
             })
         };
-        let engine = IndexError::engine("searching");
+        let matched = Arc::new(AtomicU64::new(0));
         let (top, states) = match (&req.post_filter, agg_collector) {
             (None, Some(a)) => {
-                let (top, states) = searcher.search(&*query, &(collector, a)).map_err(&engine)?;
+                let (top, states) = run(searcher, &*query, (collector, a), req, &matched)?;
                 (top, Some(states))
             }
-            (None, None) => (searcher.search(&*query, &collector).map_err(&engine)?, None),
+            (None, None) => (run(searcher, &*query, collector, req, &matched)?, None),
             (Some(post), a) => {
                 let states = match a {
-                    Some(a) => Some(searcher.search(&*query, &a).map_err(&engine)?),
+                    Some(a) => Some(run(searcher, &*query, a, req, &Arc::new(AtomicU64::new(0)))?),
                     None => None,
                 };
                 let post = compiler.compile(post)?;
@@ -122,9 +134,10 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
                     (Occur::Must, query),
                     (Occur::Must, Box::new(ConstScoreQuery::new(post, 0.0))),
                 ]);
-                (searcher.search(&combined, &collector).map_err(&engine)?, states)
+                (run(searcher, &combined, collector, req, &matched)?, states)
             }
         };
+        terminated_early |= req.terminate_after.is_some_and(|limit| matched.load(Ordering::Relaxed) >= limit);
         total += top.count;
         max_score = match (max_score, top.max_score) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -148,8 +161,12 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
     });
     let mut hits = Vec::new();
     for (i, c) in pool.into_iter().skip(req.from).take(req.size) {
-        let restriction = req.restrictions.get(indices[i].name());
-        hits.push(fetch(indices[i], &searchers[i], &c, req, scoring, restriction)?);
+        let shown = Shown {
+            restriction: req.restrictions.get(indices[i].name()),
+            mapping: seen_mappings[i].as_ref().unwrap_or(indices[i].mapping()),
+            explain: explained[i].as_deref(),
+        };
+        hits.push(fetch(indices[i], &searchers[i], &c, req, scoring, &shown)?);
     }
 
     let total = match req.track_total_hits {
@@ -170,9 +187,36 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
         max_score: if scoring && req.size > 0 { max_score } else { None },
         hits,
         aggregations,
+        terminated_early: req.terminate_after.map(|_| terminated_early),
         rest_total_hits_as_int: req.rest_total_hits_as_int,
         seq_no_primary_term: req.seq_no_primary_term,
     })
+}
+
+/// Runs `collector` over `query`, passing it at most `terminate_after` matches when set
+/// (`matched` counts the matches offered).
+fn run<C: Collector>(
+    searcher: &Searcher,
+    query: &dyn tantivy::query::Query,
+    collector: C,
+    req: &SearchRequest,
+    matched: &Arc<AtomicU64>,
+) -> Result<C::Fruit> {
+    let engine = IndexError::engine("searching");
+    match req.terminate_after {
+        Some(limit) => searcher
+            .search(query, &Limited { inner: collector, limit, seen: matched.clone() })
+            .map_err(engine),
+        None => searcher.search(query, &collector).map_err(engine),
+    }
+}
+
+/// What of an index a hit may show: the caller's restriction and mapping, and the query to
+/// explain the hit with (`explain`).
+struct Shown<'a> {
+    restriction: Option<&'a Restriction>,
+    mapping: &'a Mapping,
+    explain: Option<&'a dyn tantivy::query::Query>,
 }
 
 fn fetch(
@@ -181,24 +225,40 @@ fn fetch(
     c: &Candidate,
     req: &SearchRequest,
     scoring: bool,
-    restriction: Option<&Restriction>,
+    shown: &Shown<'_>,
 ) -> Result<Hit> {
     let fields = index.fields();
-    let doc: TantivyDocument =
-        searcher.doc(DocAddress::new(c.segment, c.doc)).map_err(IndexError::engine("reading a hit"))?;
+    let address = DocAddress::new(c.segment, c.doc);
+    let doc: TantivyDocument = searcher.doc(address).map_err(IndexError::engine("reading a hit"))?;
     let id = doc.get_first(fields.id).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    let source = match (req.source.is_disabled(), doc.get_first(fields.source).and_then(|v| v.as_bytes())) {
-        (false, Some(bytes)) => {
+    // Stored fields asked by name: none is stored apart from `_source`, which then only comes
+    // when asked for explicitly (as in Elasticsearch).
+    let source_shown = !req.source.is_disabled() && (req.stored_fields.is_none() || req.source_explicit);
+    let wants_fields = !req.fields.is_empty() || !req.docvalue_fields.is_empty();
+    let visible = match doc.get_first(fields.source).and_then(|v| v.as_bytes()) {
+        Some(bytes) if source_shown || wants_fields => {
             let v: Value = serde_json::from_slice(bytes).map_err(|e| IndexError::Engine {
                 context: "reading a stored _source",
                 detail: e.to_string(),
             })?;
-            match restriction {
-                Some(r) => req.source.apply(&r.filter_source(&v)),
-                None => req.source.apply(&v),
-            }
+            Some(match shown.restriction {
+                Some(r) => r.filter_source(&v),
+                None => v,
+            })
         }
         _ => None,
+    };
+    let mut hit_fields = Map::new();
+    if let Some(v) = &visible {
+        fetch::collect(Section::Fields, &req.fields, shown.mapping, &id, v, &mut hit_fields)?;
+        fetch::collect(Section::DocValues, &req.docvalue_fields, shown.mapping, &id, v, &mut hit_fields)?;
+    }
+    let explanation = match shown.explain {
+        Some(query) => {
+            let e = query.explain(searcher, address).map_err(IndexError::engine("explaining a hit"))?;
+            Some(explanation_json(serde_json::to_value(&e).unwrap_or(Value::Null)))
+        }
+        None => None,
     };
     let seq_no = if req.seq_no_primary_term {
         searcher
@@ -212,12 +272,28 @@ fn fetch(
     };
     Ok(Hit {
         index: index.name().to_string(),
-        id,
+        id: (req.stored_fields != Some(false)).then_some(id),
+        version: None,
         score: scoring.then_some(c.score),
-        source,
+        source: visible.filter(|_| source_shown).and_then(|v| req.source.apply(&v)),
+        fields: (!hit_fields.is_empty()).then_some(hit_fields),
+        explanation,
         sort: req.explicit_sort.then(|| c.values.iter().map(|v| v.to_json()).collect()),
         seq_no,
     })
+}
+
+/// tantivy's explanation tree in Elasticsearch's shape: `value`, `description`, `details`
+/// (always present, possibly empty).
+fn explanation_json(v: Value) -> Value {
+    let Value::Object(mut obj) = v else { return v };
+    let details = match obj.remove("details") {
+        Some(Value::Array(items)) => items.into_iter().map(explanation_json).collect(),
+        _ => Vec::new(),
+    };
+    obj.remove("context");
+    obj.insert("details".into(), Value::Array(details));
+    Value::Object(obj)
 }
 
 /// Limits `query` to the documents the restriction's filter matches (compiled against the whole

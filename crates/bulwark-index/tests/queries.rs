@@ -226,7 +226,7 @@ fn query_types_match_the_expected_documents() {
             .unwrap_or_else(|e| panic!("{query}: {e}"))
             .with_now(1_709_380_800_000); // 2024-03-02T12:00:00Z
         let resp = search_many(&[&index], &req).unwrap_or_else(|e| panic!("{query}: {e}"));
-        let mut got: Vec<String> = resp.hits.iter().map(|h| h.id.clone()).collect();
+        let mut got: Vec<String> = resp.hits.iter().filter_map(|h| h.id.clone()).collect();
         got.sort();
         assert_eq!(got, want, "{query} (now = {now})");
         // `_count` agrees with the hits.

@@ -209,6 +209,11 @@ pub const SEARCH: Declared = &[
     "allow_partial_search_results",
     "ccs_minimize_roundtrips",
     "timeout",
+    "version",
+    "explain",
+    "terminate_after",
+    "stored_fields",
+    "docvalue_fields",
 ];
 /// `max_concurrent_searches`: searches of one request run one after the other anyway.
 pub const MSEARCH: Declared = &[

@@ -28,6 +28,11 @@ pub trait Queryable {
         false
     }
 
+    /// Whether the field holds booleans.
+    fn is_boolean(_field: &Self::Field) -> bool {
+        false
+    }
+
     /// The document's id (for the `ids` query).
     fn id(&self) -> &str;
 }
@@ -112,6 +117,23 @@ fn single_field<'a, D: Queryable>(
         .and_then(|o| o.iter().next())
         .ok_or_else(|| ApiError::parse(format!("[{kind}] query malformed, expected a single field")))?;
     let field = parse_or_fail::<D>(f)?;
+    if matches!(kind, "prefix" | "wildcard") {
+        let other = if D::is_date(&field) {
+            Some("date")
+        } else if D::is_boolean(&field) {
+            Some("boolean")
+        } else {
+            None
+        };
+        if let Some(ty) = other {
+            return Err(ApiError::new(
+                crate::ErrorType::QueryShard,
+                format!(
+                    "Can only use {kind} queries on keyword, text and wildcard fields - not on [{f}] which is of type [{ty}]"
+                ),
+            ));
+        }
+    }
     match v {
         Value::Object(o) => {
             let value = o
@@ -308,6 +330,8 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
 pub trait JsonFields {
     /// The queryable top-level fields.
     const FIELDS: &'static [&'static str];
+    /// Those of them that hold booleans.
+    const BOOLEANS: &'static [&'static str] = &[];
 }
 
 /// A JSON document (a user, a role) whose fields are `F::FIELDS` and `metadata.*`.
@@ -337,6 +361,10 @@ impl<F: JsonFields> Queryable for JsonDoc<'_, F> {
 
     fn values(&self, field: &JsonField) -> Vec<Value> {
         values_at(self.doc, &field.0)
+    }
+
+    fn is_boolean(field: &JsonField) -> bool {
+        F::BOOLEANS.contains(&field.0.as_str())
     }
 
     fn id(&self) -> &str {

@@ -24,7 +24,7 @@ pub fn search(indices: &[&Index], body: Value) -> SearchResponse {
 
 /// The ids of the hits, in hit order.
 pub fn hit_ids(resp: &SearchResponse) -> Vec<String> {
-    resp.hits.iter().map(|h| h.id.clone()).collect()
+    resp.hits.iter().filter_map(|h| h.id.clone()).collect()
 }
 
 /// The ids matching `query` on `index`, sorted.

@@ -104,16 +104,44 @@ async fn execute(
         return Err(ApiError::illegal_argument("[scroll] is not supported; page with [search_after]").into());
     }
     let request = SearchRequest::parse(body, params.iter()).map_err(ApiError::from)?;
+    if let Some(timeout) = request.timeout() {
+        crate::params::check_time_value("timeout", timeout)?;
+    }
     let opts = Options::from_params(params)?;
     let indices = resolve(state, caller, catalog, expr, Action::Search, opts)?;
     crate::blocks::check(catalog, &indices, crate::blocks::Level::Read)?;
-    let request =
-        request.restricted(restrict::restrictions(state, caller, catalog, Action::Search, &indices)?);
+    // `indices_boost` names indices, aliases or patterns; each boosts the searched indices it
+    // resolves to (a name the caller may not search boosts nothing).
+    let boosted = request
+        .indices_boost()
+        .map(|name| {
+            let named = resolve(state, caller, catalog, name, Action::Search, opts).unwrap_or_default();
+            named.into_iter().filter(|i| indices.contains(i)).collect()
+        })
+        .collect();
+    let wants_version = request.wants_version();
+    let request = request.with_index_boosts(boosted).restricted(restrict::restrictions(
+        state,
+        caller,
+        catalog,
+        Action::Search,
+        &indices,
+    )?);
     let n = indices.len();
-    let found = svc.search(indices.clone(), request).await.map_err(|e| Failure::search(e, &indices))?;
+    let mut found = svc.search(indices.clone(), request).await.map_err(|e| Failure::search(e, &indices))?;
+    if wants_version {
+        for hit in &mut found.hits {
+            if let Some(id) = &hit.id {
+                hit.version = svc.get(&hit.index, id).map_err(ApiError::from)?.map(|d| d.version);
+            }
+        }
+    }
     let mut out = Map::new();
     out.insert("took".into(), json!(millis(started)));
     out.insert("timed_out".into(), json!(false));
+    if let Some(terminated) = found.terminated_early {
+        out.insert("terminated_early".into(), json!(terminated));
+    }
     out.insert("_shards".into(), shards(n));
     if let Value::Object(rest) = found.to_json() {
         out.extend(rest);

@@ -296,6 +296,7 @@ pub async fn disable(
 struct UserFields;
 impl JsonFields for UserFields {
     const FIELDS: &'static [&'static str] = &["username", "roles", "enabled", "full_name", "email"];
+    const BOOLEANS: &'static [&'static str] = &["enabled"];
 }
 
 /// `GET|POST /_security/_query/user`: `from`, `size`, and a `query` in the security query

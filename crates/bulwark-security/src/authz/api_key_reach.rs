@@ -60,21 +60,27 @@ pub fn check_only_itself(
         return Ok(());
     }
     Err(SecurityError::Forbidden(format!(
-        "action [{}] is unauthorized for API key id [{}] of user [{}], this action is granted by the cluster privileges [manage_api_key,manage_security,all]",
+        "action [{}] is unauthorized for API key id [{}] of user [{}], this action is granted by the cluster privileges [{}]",
         action.name(),
         k.id,
-        authn.user.username
+        authn.user.username,
+        granting_beyond_own(action).join(",")
     )))
+}
+
+/// The cluster privileges that grant `action` on keys of others.
+fn granting_beyond_own(action: Action) -> Vec<&'static str> {
+    cluster_privileges_granting(action.name())
+        .into_iter()
+        .filter(|p| *p != ClusterPrivilege::ManageOwnApiKey.name())
+        .collect()
 }
 
 /// Elasticsearch's refusal of a request `manage_own_api_key` does not cover (an invalidation
 /// that neither sets `owner` nor names the caller's own user and realm): the privileges named
 /// are those that would grant it.
 pub fn beyond_own_keys(authn: &Authentication, action: Action) -> SecurityError {
-    let granting: Vec<&str> = cluster_privileges_granting(action.name())
-        .into_iter()
-        .filter(|p| *p != ClusterPrivilege::ManageOwnApiKey.name())
-        .collect();
+    let granting = granting_beyond_own(action);
     SecurityError::Forbidden(format!(
         "action [{}] is unauthorized for user [{}] with effective roles [{}], this action is granted by the cluster privileges [{}]",
         action.name(),

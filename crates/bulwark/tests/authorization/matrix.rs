@@ -201,7 +201,7 @@ const ROWS: &[Row] = &[
     row(
         "/_security/api_key",
         "cluster:admin/xpack/security/api_key/get",
-        ("GET", "/_security/api_key", ""),
+        ("GET", "/_security/api_key?owner=true", ""),
         C("manage_own_api_key"),
         Denied,
     ),

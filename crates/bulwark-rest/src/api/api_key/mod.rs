@@ -31,6 +31,7 @@ use bulwark_store::{Command, EntryKind};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
+mod aggs;
 mod query;
 mod render;
 mod update;
@@ -57,6 +58,11 @@ pub(super) struct Owner {
 impl Owner {
     fn owns(&self, k: &ApiKeyRecord) -> bool {
         k.username == self.username && k.realm == self.realm
+    }
+
+    /// Whether a request's `username` and `realm_name` both name this owner.
+    fn named_by(&self, username: Option<&str>, realm: Option<&str>) -> bool {
+        username == Some(self.username.as_str()) && realm == Some(self.realm.as_str())
     }
 }
 
@@ -453,8 +459,19 @@ pub async fn get(
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
     let bound = scope(&state, &a, Action::GetApiKey)?;
-    if let Scope::Itself(_) = bound {
-        check_only_itself(&a, Action::GetApiKey, id.map(|i| vec![i.to_owned()]).as_deref())?;
+    match &bound {
+        // A key reaches itself by id, and never the descriptors it is limited by (those need
+        // `manage_api_key` or more, as in Elasticsearch).
+        Scope::Itself(_) => {
+            let ids = id.filter(|_| !with_limited_by).map(|i| vec![i.to_owned()]);
+            check_only_itself(&a, Action::GetApiKey, ids.as_deref())?;
+        }
+        // `manage_own_api_key` covers `owner=true`, or the caller's own user and realm named;
+        // anything else is refused, not filtered.
+        Scope::Owner(o) if !owner && !o.named_by(username, realm) => {
+            return Err(beyond_own_keys(&a, Action::GetApiKey).into());
+        }
+        Scope::Owner(_) | Scope::All => {}
     }
     let by_id = id.is_some();
     let [id, username, realm] = [id, username, realm].map(|v| v.map(str::to_owned));
@@ -532,11 +549,7 @@ pub async fn invalidate(
     match &bound {
         Scope::Itself(_) => check_only_itself(&a, Action::InvalidateApiKey, ids.as_deref())?,
         // `manage_own_api_key` covers `owner: true`, or the caller's own user and realm named.
-        Scope::Owner(o)
-            if !owner
-                && (username.as_deref() != Some(o.username.as_str())
-                    || realm.as_deref() != Some(o.realm.as_str())) =>
-        {
+        Scope::Owner(o) if !owner && !o.named_by(username.as_deref(), realm.as_deref()) => {
             return Err(beyond_own_keys(&a, Action::InvalidateApiKey).into());
         }
         Scope::Owner(_) | Scope::All => {}

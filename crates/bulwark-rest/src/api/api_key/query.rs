@@ -9,7 +9,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use bulwark_security::authn::ApiKeyRecord;
-use bulwark_security::authz::Action;
+use bulwark_security::authz::{Action, check_only_itself};
 use serde_json::{Map, Value, json};
 
 use super::{Scope, all_keys, caller, flag, limited_by, render, scope};
@@ -35,6 +35,10 @@ pub async fn query(
         &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"],
     )?;
     let bound = scope(&state, &a, Action::QueryApiKey)?;
+    if with_limited_by && matches!(bound, Scope::Itself(_)) {
+        // The descriptors a key is limited by need `manage_api_key` or more.
+        check_only_itself(&a, Action::QueryApiKey, None)?;
+    }
     blocking("the query", move || search(&state, &m, &bound, with_limited_by)).await?.map(Json)
 }
 
@@ -53,6 +57,15 @@ fn search(
             hits.push((id, k));
         }
     }
+    let aggregations = match (m.get("aggs"), m.get("aggregations")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::parse(
+                "Found two aggregation definitions: use [aggs] or [aggregations], not both",
+            ));
+        }
+        (Some(spec), None) | (None, Some(spec)) => Some(super::aggs::aggregate(spec, &hits)?),
+        (None, None) => None,
+    };
     let keys = sort_keys(m.get("sort"));
     let sort_values = |id: &str, k: &ApiKeyRecord| -> Vec<Value> {
         keys.iter().map(|(f, _)| f.values(id, k).into_iter().next().unwrap_or(Value::Null)).collect()
@@ -83,7 +96,11 @@ fn search(
             v
         })
         .collect();
-    Ok(json!({ "total": total, "count": page.len(), "api_keys": page }))
+    let mut out = json!({ "total": total, "count": page.len(), "api_keys": page });
+    if let Some(aggs) = aggregations {
+        out["aggregations"] = aggs;
+    }
+    Ok(out)
 }
 
 /// A queryable field.
@@ -102,7 +119,7 @@ pub(super) enum Field {
 }
 
 impl Field {
-    fn parse(f: &str) -> Option<Field> {
+    pub(super) fn parse(f: &str) -> Option<Field> {
         Some(match f {
             "id" | "_id" => Field::Id,
             "name" => Field::Name,
@@ -158,6 +175,10 @@ impl Queryable for KeyDoc<'_> {
 
     fn is_date(f: &Field) -> bool {
         f.is_date()
+    }
+
+    fn is_boolean(f: &Field) -> bool {
+        *f == Field::Invalidated
     }
 
     fn id(&self) -> &str {
