@@ -677,32 +677,55 @@ fn audit_page_and_editing_users_roles_and_mappings() {
     let (status, _, _) = started.client.get("/_security/role_mapping/simple", Some(admin)).unwrap();
     assert_eq!(status, 404);
 
-    // API keys: the list, and invalidating one. (Creating one with a limited role descriptor from
-    // the console is refused by the node: the session is itself an API key, and a key may only
-    // derive keys without privileges — see docs/console.md, "Evidence".)
-    let (status, made) = started
-        .client
-        .call(
-            "POST",
-            "/_security/api_key",
-            admin,
-            Some(&serde_json::json!({"name": "ci-key", "expiration": "1d"})),
+    // API keys: created with a limited role descriptor and an expiration (granted for the user,
+    // who types the password again), shown once, listed without it, invalidated.
+    let form = |password: &'static str, c: &str| {
+        with_csrf(
+            vec![
+                ("name", "ci-key"),
+                ("expiration", "1d"),
+                ("indices", "logs-*"),
+                ("privileges", "read"),
+                ("password", password),
+            ],
+            c,
         )
-        .unwrap();
-    assert_eq!(status, 200, "{made:?}");
-    let id = made["id"].as_str().unwrap().to_owned();
+    };
+    let p = b.post("/app/api_keys", &form("not-the-password", &csrf));
+    assert!(p.location().starts_with("/app/api_keys?error=The%20password"), "{}", p.location());
+    let pw: &'static str = Box::leak(started.password.clone().into_boxed_str());
+    let p = b.post("/app/api_keys", &form(pw, &csrf));
+    assert_eq!(p.status, 200, "{} {}", p.location(), p.body);
+    let pre = "<pre id=\"new-api-key\">";
+    let at = p.body.find(pre).expect("the new key") + pre.len();
+    let encoded = p.body[at..].split('<').next().unwrap().to_owned();
+    let k = node_get(&started, "/_security/api_key?name=ci-key");
+    let key = &k["api_keys"][0];
+    assert_eq!(key["username"], "elastic", "{k}");
+    assert_eq!(
+        key["role_descriptors"]["console-limited"]["indices"][0]["names"],
+        serde_json::json!(["logs-*"])
+    );
+    assert!(key["expiration"].as_i64().is_some(), "{k}");
+    // The key works, and only within its descriptor.
+    let auth = format!("ApiKey {encoded}");
+    let curl = |path: &str| {
+        let (_, out, _) = run(Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(home.config("certs/http_ca.crt"))
+            .args(["-H", &format!("Authorization: {auth}")])
+            .arg(format!("https://127.0.0.1:{}{path}", started.port)));
+        out
+    };
+    assert_eq!(curl("/_security/_authenticate"), "200", "{encoded}");
+    assert_eq!(curl("/_security/user"), "403");
     let list = b.get("/app/api_keys");
-    assert!(list.body.contains("ci-key") && list.body.contains(&id), "{}", list.body);
-    assert!(!list.body.contains(made["api_key"].as_str().unwrap()), "the secret is never listed");
+    assert!(list.body.contains("ci-key") && !list.body.contains(&encoded), "shown once: {}", list.body);
+    let id = key["id"].as_str().unwrap().to_owned();
     let p = b.post("/app/api_keys/invalidate", &[("csrf", &csrf), ("id", &id)]);
     assert!(p.location().starts_with("/app/api_keys?ok="), "{}", p.location());
     let k = node_get(&started, &format!("/_security/api_key?id={id}"));
     assert_eq!(k["api_keys"][0]["invalidated"], true, "{k}");
-    let p = b.post(
-        "/app/api_keys",
-        &[("csrf", &csrf), ("name", "x"), ("indices", "logs-*"), ("privileges", "read")],
-    );
-    assert!(p.location().contains("derived%20api%20keys"), "the node's refusal is shown: {}", p.location());
 
     // A user without manage_security gets the node's refusal on the audit page.
     started
