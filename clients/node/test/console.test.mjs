@@ -180,9 +180,21 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   await assertLabelled(page);
   await shot(page, 'users');
 
+  // An API key limited to logs-*, granted after the password is typed again, shown once.
   await page.goto(`${base}/app/api_keys`);
   await assertLabelled(page);
+  await page.type('#name', 'logs-shipper');
+  await page.type('#expiration', '7d');
+  await page.type('#indices', 'logs-*');
+  await page.type('#password', node.password);
+  await submit(page, '#create-api-key');
+  const encoded = await page.$eval('#new-api-key', (e) => e.textContent);
+  const keyClient = clientFor(node, { auth: { apiKey: encoded } });
+  assert.equal((await keyClient.security.authenticate()).api_key.name, 'logs-shipper');
+  await keyClient.close();
   await shot(page, 'api_keys');
+  await page.goto(`${base}/app/api_keys`);
+  assert.doesNotMatch(await page.content(), new RegExp(encoded.replace(/[+/=]/g, '.')), 'shown once');
   await page.goto(`${base}/app/monitoring`);
   assert.equal(await page.$$eval('img[src^="/app/monitoring/chart.svg"]', (i) => i.filter((x) => x.complete && x.naturalWidth > 0).length), 2);
   await shot(page, 'monitoring');
