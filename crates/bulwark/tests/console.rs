@@ -208,6 +208,12 @@ fn interactive_setup_login_session_and_logout() {
     let (rc, _, err) = run(bare().env_remove("BULWARK_CONSOLE_HOME"));
     assert_ne!(rc, 0);
     assert!(err.contains("bulwark-console-home"), "{err}");
+    // Its own HTTPS certificate, generated on the first start: ECDSA P-256.
+    let (rc, text, err) = run(Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(chome.join("data/tls/console.crt")));
+    assert_eq!(rc, 0, "{err}");
+    assert!(text.contains("id-ecPublicKey") && text.contains("prime256v1"), "{text}");
     // Unconfigured: every page leads to setup, with the security headers.
     assert_eq!(b.get("/").location(), "/setup");
     let page = b.get(&format!("/setup?code={code}"));
