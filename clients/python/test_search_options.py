@@ -135,3 +135,32 @@ def test_what_is_not_built_is_refused(es, body, key):
 def test_what_asks_for_nothing_is_accepted(es):
     r = es.search(index="so1", body={"profile": False, "runtime_mappings": {}, "timeout": "5s", "stats": []})
     assert r["hits"]["total"]["value"] == 3
+
+
+@pytest.mark.parametrize(
+    "query, key",
+    [
+        ({"match": {"title": {"query": "red", "fuzziness": "AUTO"}}}, "fuzziness"),
+        ({"match": {"title": {"query": "red", "analyzer": "whitespace"}}}, "analyzer"),
+        ({"match_phrase": {"title": {"query": "red", "zero_terms_query": "all"}}}, "zero_terms_query"),
+        ({"query_string": {"query": "red", "time_zone": "Europe/Paris"}}, "time_zone"),
+        ({"query_string": {"query": "red", "type": "phrase"}}, "type"),
+        ({"simple_query_string": {"query": "red", "flags": "NONE"}}, "flags"),
+        ({"range": {"n": {"gte": 1, "relation": "within"}}}, "relation"),
+        ({"bool": {"must": [], "disable_coord": True}}, "disable_coord"),
+        ({"match": {"title": {"query": "red", "cutoff_frequency": 0.1}}}, "cutoff_frequency"),
+    ],
+)
+def test_query_parameters_that_would_change_matches_are_refused(es, query, key):
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        es.search(index="so1", query=query)
+    assert f"[{key}]" in e.value.body["error"]["reason"]
+
+
+def test_query_parameters_at_their_defaults_are_accepted(es):
+    q = {"bool": {"must": [
+        {"match": {"title": {"query": "red", "fuzziness": 0, "analyzer": "standard", "max_expansions": 5}}},
+        {"query_string": {"query": "red", "time_zone": "UTC", "analyze_wildcard": True}},
+        {"range": {"n": {"gte": 1, "relation": "INTERSECTS"}}},
+    ], "adjust_pure_negative": True}}
+    assert es.search(index="so1", query=q)["hits"]["total"]["value"] == 2

@@ -44,7 +44,8 @@
 //! # Known differences from Elasticsearch
 //!
 //! - Text is analyzed by one standard-like analyzer (split on non-alphanumerics, lowercase);
-//!   `analyzer`, `fuzziness` and synonyms are accepted and ignored.
+//!   `analyzer` other than `standard`, `fuzziness` other than 0 and the other parameters that
+//!   would change which documents match are refused naming them (`query::params::no_op`).
 //! - `nested` fields are flattened like `object`; IP CIDR/range queries are not supported (IPs
 //!   compare as strings). Mapping parameters the node cannot honour (`copy_to`, `analyzer`
 //!   other than `standard`, `doc_values: false`, ...) are refused naming them

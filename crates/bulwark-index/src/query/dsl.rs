@@ -314,7 +314,6 @@ fn parse_match(body: &Value) -> Result<QueryAst> {
         "fuzzy_transpositions",
         "fuzzy_rewrite",
         "auto_generate_synonyms_phrase_query",
-        "cutoff_frequency",
     ]);
     p.only(&["query", "operator", "minimum_should_match", "boost", "zero_terms_query"])?;
     let query = checked_scalar(
@@ -383,7 +382,6 @@ fn parse_multi_match(body: &Value) -> Result<QueryAst> {
         "fuzzy_rewrite",
         "auto_generate_synonyms_phrase_query",
         "slop",
-        "cutoff_frequency",
     ]);
     p.only(&[
         "query",
@@ -569,7 +567,7 @@ fn parse_pattern(body: &Value, name: &'static str) -> Result<QueryAst> {
 
 fn parse_bool(body: &Value, depth: usize) -> Result<QueryAst> {
     let mut p = Params::new("bool", body)?;
-    p.ignore(&["adjust_pure_negative", "disable_coord"]);
+    p.ignore(&["adjust_pure_negative"]);
     p.only(&["must", "filter", "should", "must_not", "minimum_should_match", "boost"])?;
     let clauses = |k: &'static str| -> Result<Vec<QueryAst>> {
         match p.get(k) {

@@ -49,7 +49,8 @@ impl<'a> Params<'a> {
         self.obj.get(key)
     }
 
-    /// Declares `keys` known without reading them (accepted and ignored).
+    /// Declares `keys` known without reading them: each is accepted only with a value that
+    /// asks for what the node does anyway (see [`no_op`]) and refused naming it otherwise.
     pub(crate) fn ignore(&mut self, keys: &[&'static str]) {
         self.allowed.extend_from_slice(keys);
     }
@@ -156,7 +157,36 @@ impl<'a> Params<'a> {
                 return Err(IndexError::parsing(format!("[{}] query does not support [{k}]", self.query)));
             }
         }
+        for (k, v) in self.obj {
+            if !known.contains(&k.as_str()) && k != "_name" && !no_op(k, v) {
+                return Err(IndexError::parsing(format!(
+                    "[{}] query does not support [{k}] set to [{}]: this node only does what its default asks for",
+                    self.query,
+                    scalar_string(v).unwrap_or_else(|| v.to_string())
+                )));
+            }
+        }
         Ok(())
+    }
+}
+
+/// Whether a parameter the node does not read asks for nothing it does not do anyway: one
+/// analyzer (`standard`), no fuzzy matching, every operator, UTC dates, `best_fields`. The others
+/// (expansion limits, rewrite methods, tie breakers, synonym phrases, `lenient`) tune cost or
+/// scores only.
+fn no_op(key: &str, v: &Value) -> bool {
+    let s = scalar_string(v).unwrap_or_default().to_ascii_lowercase();
+    match key {
+        "analyzer" | "quote_analyzer" => s == "standard",
+        "fuzziness" => s == "0",
+        "zero_terms_query" => s == "none",
+        "relation" => s == "intersects",
+        "flags" => s == "all",
+        "type" => s == "best_fields",
+        "time_zone" => matches!(s.as_str(), "utc" | "z" | "+00:00" | "etc/utc" | "gmt"),
+        "allow_leading_wildcard" | "adjust_pure_negative" | "enable_position_increments" => s == "true",
+        "quote_field_suffix" => s.is_empty(),
+        _ => true,
     }
 }
 
