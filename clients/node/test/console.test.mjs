@@ -60,6 +60,17 @@ async function submit(page, selector) {
   await Promise.all([page.waitForNavigation(), page.click(`${selector} button[type=submit]`)]);
 }
 
+/** The visible form controls of the page that have no label (an accessible form has none). */
+async function unlabelled(page) {
+  return page.$$eval('input:not([type=hidden]), select, textarea', (els) =>
+    els.filter((e) => e.labels.length === 0 && !e.getAttribute('aria-label')).map((e) => e.outerHTML));
+}
+
+/** Every visited page's controls are labelled. */
+async function assertLabelled(page) {
+  assert.deepEqual(await unlabelled(page), [], `unlabelled controls on ${page.url()}`);
+}
+
 async function login(page, base, user, password) {
   await page.goto(`${base}/login`);
   await page.type('#username', user);
@@ -114,9 +125,11 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   const token = node.enrollmentToken();
   assert.ok(token, 'the first start wrote an enrollment token for the console');
   await page.type('#token', token);
+  await assertLabelled(page);
   await shot(page, 'setup');
   await submit(page, '#setup');
   assert.match(page.url(), /\/login\?enrolled=1$/, await page.content());
+  await assertLabelled(page);
   await shot(page, 'login');
 
   // Log in as elastic.
@@ -124,6 +137,8 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   assert.match(page.url(), /\/app\/overview$/);
   assert.equal(await page.$eval('#current-user', (e) => e.textContent), 'elastic');
   assert.match(await page.$eval('#health', (e) => e.textContent), /Status/);
+  // elastic may read the audit log: the node said so at login, and the navigation links it.
+  assert.equal(await page.$$eval('nav a[href="/app/audit"]', (a) => a.length), 1);
   await shot(page, 'overview');
 
   // Data: logs-* documents and others.
@@ -144,6 +159,7 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   await submit(page, '#create-role');
   assert.match(await page.$eval('.notice.ok', (e) => e.textContent), /logs_reader/);
   assert.match(await page.$eval('#roles', (e) => e.textContent), /logs-\*: read/);
+  await assertLabelled(page);
   await shot(page, 'roles');
 
   // A user with it, and a user whose name holds markup.
@@ -161,12 +177,33 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   assert.ok(names.includes(evil), `the name is shown as text: ${names.join()}`);
   assert.equal(await page.$$eval('td.username script', (s) => s.length), 0);
   assert.equal(alerted, false, 'no script from a user name ran');
+  await assertLabelled(page);
   await shot(page, 'users');
 
+  // An API key limited to logs-*, granted after the password is typed again, shown once.
   await page.goto(`${base}/app/api_keys`);
+  await assertLabelled(page);
+  await page.type('#name', 'logs-shipper');
+  await page.type('#expiration', '7d');
+  await page.type('#indices', 'logs-*');
+  await page.type('#password', node.password);
+  await submit(page, '#create-api-key');
+  const encoded = await page.$eval('#new-api-key', (e) => e.textContent);
+  const keyClient = clientFor(node, { auth: { apiKey: encoded } });
+  assert.equal((await keyClient.security.authenticate()).api_key.name, 'logs-shipper');
+  await keyClient.close();
   await shot(page, 'api_keys');
+  await page.goto(`${base}/app/api_keys`);
+  assert.doesNotMatch(await page.content(), new RegExp(encoded.replace(/[+/=]/g, '.')), 'shown once');
   await page.goto(`${base}/app/monitoring`);
+  assert.equal(await page.$$eval('img[src^="/app/monitoring/chart.svg"]', (i) => i.filter((x) => x.complete && x.naturalWidth > 0).length), 2);
   await shot(page, 'monitoring');
+  // The console's own service token (made by enrollment) is counted, its value never shown.
+  await page.goto(`${base}/app/service_tokens`);
+  const accounts = await page.$$eval('#service-tokens tr', (rows) =>
+    rows.slice(1).map((r) => [r.querySelector('td.account')?.textContent, Number(r.querySelector('td.count')?.textContent)]));
+  assert.ok(accounts.some(([a, n]) => a === 'elastic/kibana' && n >= 1), JSON.stringify(accounts));
+  await shot(page, 'service_tokens');
 
   // Edit alice (the form keeps her roles and password), delete the user with markup after the
   // confirmation page.
@@ -214,6 +251,16 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   assert.deepEqual(ops, ['all of', 'any of', 'not']);
   const stored = await client.security.getRoleMapping({ name: 'ops_team' });
   assert.deepEqual(stored.ops_team.rules, rules);
+  // Role templates instead of roles, typed as JSON and shown as their source.
+  await page.type('#name', 'by_team');
+  await page.type('#value', '*');
+  const templates = [{ template: { source: 'team_{{metadata.team}}' }, format: 'string' }];
+  await page.$eval('#role_templates', (e, t) => { e.value = t; }, JSON.stringify(templates));
+  await submit(page, '#role-mapping');
+  assert.match(await page.$eval('.notice.ok', (e) => e.textContent), /by_team/);
+  assert.deepEqual(await page.$$eval('#role-mappings code.template', (c) => c.map((x) => x.textContent)), ['team_{{metadata.team}}']);
+  assert.deepEqual((await client.security.getRoleMapping({ name: 'by_team' })).by_team.role_templates, templates);
+  await assertLabelled(page);
   await shot(page, 'role_mappings');
 
   // The audit log, filtered.
@@ -224,19 +271,35 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   const events = await page.$$eval('#audit-events td.event', (tds) => tds.map((td) => td.textContent));
   assert.ok(events.length > 0, await page.content());
   assert.deepEqual([...new Set(events)], ['security_config_change']);
+  await assertLabelled(page);
   await shot(page, 'audit');
 
   // Log out, log in as alice: only logs-* documents.
   await submit(page, 'form.logout');
   assert.match(page.url(), /\/login\?reason=logout$/);
-  await login(page, base, 'alice', 'alice-password-1');
+  // alice logs in with the keyboard alone: Tab from the name to the password, Enter submits.
+  await page.goto(`${base}/login`);
+  await page.focus('#username');
+  await page.keyboard.type('alice');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'password');
+  await page.keyboard.type('alice-password-1');
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
   assert.equal(await page.$eval('#current-user', (e) => e.textContent), 'alice');
+  // alice may not read the audit log: no link, and the page shows the node's refusal.
+  assert.equal(await page.$$eval('nav a', (a) => a.length) > 5, true);
+  assert.equal(await page.$$eval('nav a[href="/app/audit"]', (a) => a.length), 0);
+  const refused = await page.goto(`${base}/app/audit`);
+  assert.equal(refused.status(), 403);
+  assert.match(await page.$eval('.notice.error', (e) => e.textContent), /manage_security/);
   await page.goto(`${base}/app/search?index=*&q=&date_field=%40timestamp`);
   const indices = await page.$$eval('#hits td.index', (tds) => tds.map((td) => td.textContent));
   assert.deepEqual([...new Set(indices)], ['logs-app'], `alice sees logs-* only: ${indices.join()}`);
   assert.equal(indices.length, 2);
   assert.doesNotMatch(await page.content(), /not for alice/);
   assert.equal(await page.$$eval('#histogram rect', (r) => r.length) > 0, true);
+  assert.equal(await page.$eval('#histogram', (e) => e.getAttribute('aria-label')), 'Documents over time');
+  await assertLabelled(page);
   await shot(page, 'search');
   // Asking for the other index by name: the node refuses alice.
   await page.goto(`${base}/app/search?index=secrets`);

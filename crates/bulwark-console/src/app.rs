@@ -425,10 +425,11 @@ async fn login_submit(State(state): State<Arc<AppState>>, Form(f): Form<LoginFor
         .as_array()
         .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
-    let s = match Session::new(user, roles, id.to_owned(), secret) {
+    let mut s = match Session::new(user, roles, id.to_owned(), secret) {
         Ok(s) => s,
         Err(e) => return failed(&e.to_string(), StatusCode::INTERNAL_SERVER_ERROR),
     };
+    s.may_read_audit = may_read_audit(&node, &key).await;
     tracing::info!(user = %s.user, "console login");
     match state.sealer.seal_session(&s) {
         Ok(v) => {
@@ -439,6 +440,22 @@ async fn login_submit(State(state): State<Arc<AppState>>, Form(f): Form<LoginFor
             with_cookie(resp, session::clear_cookie(CSRF_COOKIE, state.secure))
         }
         Err(e) => failed(&e.to_string(), StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+/// The privilege of the node's `GET /_bulwark/audit`.
+const AUDIT_READ: &str = "cluster:admin/xpack/security/audit/get";
+
+/// Whether the node says the user may read the audit log (asked once, at login). A failed
+/// question counts as no: the link is hidden, and the page still asks the node.
+async fn may_read_audit(node: &NodeLink, key: &SecretString) -> bool {
+    let body = json!({"cluster": [AUDIT_READ]});
+    match node.client.post("_security/user/_has_privileges", Credentials::ApiKey(key), &body).await {
+        Ok(v) => v["cluster"][AUDIT_READ].as_bool() == Some(true),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not ask the node whether the user may read the audit log");
+            false
+        }
     }
 }
 

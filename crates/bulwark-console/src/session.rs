@@ -64,6 +64,10 @@ pub struct Session {
     pub seen: u64,
     /// The token every form of this session carries.
     pub csrf: String,
+    /// Whether the node said at login that the user may read the audit log (only decides whether
+    /// the navigation shows the page: the page itself relies on the node's answer).
+    #[serde(default)]
+    pub may_read_audit: bool,
 }
 
 impl Session {
@@ -84,6 +88,7 @@ impl Session {
             created: t,
             seen: t,
             csrf: random_hex::<16>()?,
+            may_read_audit: false,
         })
     }
 

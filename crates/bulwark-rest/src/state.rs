@@ -183,6 +183,9 @@ pub struct AuditPage {
     pub next_before: Option<u64>,
     /// Lines that are not a sealed JSON object (not returned; `bulwark doctor` reports them).
     pub unreadable_lines: u64,
+    /// The page ended at the most one request reads, not because it is full or the log ended:
+    /// `next_before` goes on from the oldest line read.
+    pub partial: bool,
 }
 
 /// Reads this node's audit log back; implemented by the node when the audit log is on. May

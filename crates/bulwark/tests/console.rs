@@ -195,6 +195,25 @@ fn interactive_setup_login_session_and_logout() {
     let (rc, again, err) = run(console_cmd(&chome).arg("verification-code"));
     assert_eq!(rc, 0, "{err}");
     assert_eq!(again.trim().replace(' ', "").rsplit(':').next().unwrap(), code, "{again}");
+    // The home may come from $BULWARK_CONSOLE_HOME; without it, it is ./bulwark-console-home.
+    let bare = || {
+        let mut c = Command::new(bulwark_testkit::binary());
+        c.args(["--allow-root", "console", "verification-code"]).env_remove("BULWARK_HOME");
+        c.current_dir(home.path().parent().unwrap());
+        c
+    };
+    let (rc, again, err) = run(bare().env("BULWARK_CONSOLE_HOME", &chome));
+    assert_eq!(rc, 0, "{err}");
+    assert!(again.replace(' ', "").contains(&code), "{again}");
+    let (rc, _, err) = run(bare().env_remove("BULWARK_CONSOLE_HOME"));
+    assert_ne!(rc, 0);
+    assert!(err.contains("bulwark-console-home"), "{err}");
+    // Its own HTTPS certificate, generated on the first start: ECDSA P-256.
+    let (rc, text, err) = run(Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(chome.join("data/tls/console.crt")));
+    assert_eq!(rc, 0, "{err}");
+    assert!(text.contains("id-ecPublicKey") && text.contains("prime256v1"), "{text}");
     // Unconfigured: every page leads to setup, with the security headers.
     assert_eq!(b.get("/").location(), "/setup");
     let page = b.get(&format!("/setup?code={code}"));
@@ -272,6 +291,9 @@ fn interactive_setup_login_session_and_logout() {
     let overview = b.get("/app/overview");
     assert_eq!(overview.status, 200, "{}", overview.body);
     assert!(overview.body.contains("Cluster health") && overview.body.contains("elastic"));
+    // The node's certificates with their expiry (fresh ones: days left, no warning).
+    assert!(overview.body.contains("id=\"certificates\"") && overview.body.contains(" days left"));
+    assert!(!overview.body.contains("class=\"warn\""), "{}", overview.body);
     // The session is an API key the node granted; the password is not kept.
     let keys = node_get(&started, "/_security/api_key?username=elastic");
     let key = keys["api_keys"]
@@ -441,6 +463,24 @@ fn given_certificate_and_explicit_plain_http() {
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && !cookie.contains("Secure"), "{cookie}");
     assert!(console.output().contains("plain HTTP"), "{}", console.output());
+    // A few wrong verification codes lock the setup form, the right code included.
+    let client =
+        reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut b = Browser { client, base: format!("http://{addr}"), cookies: Vec::new() };
+    let mut csrf = b.get("/setup").csrf();
+    for left in (1..5).rev() {
+        let p = b.post("/setup", &[("csrf", &csrf), ("code", "000000x"), ("token", "t")]);
+        assert_eq!(p.status, 403);
+        assert!(p.body.contains(&format!("({left} tries left)")), "{}", p.body);
+        csrf = p.csrf();
+    }
+    // The fifth: locked, and the page has no form any more (the right code is refused too:
+    // `code::tests::wrong_codes_lock_the_form`).
+    let p = b.post("/setup", &[("csrf", &csrf), ("code", "000000x"), ("token", "t")]);
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("the form is locked") && !p.body.contains("<form"), "{}", p.body);
+    let p = b.get("/setup");
+    assert!(p.body.contains("The form is locked") && !p.body.contains("id=\"setup\""), "{}", p.body);
 }
 
 /// A console enrolled from the shell, with `elastic` logged in.
@@ -463,7 +503,10 @@ fn audit_page_and_editing_users_roles_and_mappings() {
     let (_console, mut b) = logged_in(&home, &started);
     let admin = ("elastic", started.password.as_str());
 
-    // The audit log, newest first, with filters; the node's refusal for others.
+    // The audit log, newest first, with filters; the node's refusal for others. Its link is in the
+    // navigation of a user the node lets read it.
+    let p = b.get("/app/overview");
+    assert!(p.body.contains("href=\"/app/audit\""), "{}", p.body);
     let p = b.get("/app/audit");
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.body.contains("id=\"audit-events\"") && p.body.contains("access_granted"), "{}", p.body);
@@ -601,10 +644,94 @@ fn audit_page_and_editing_users_roles_and_mappings() {
     assert!(p.body.contains("every") && p.body.contains("the node answered"), "{}", p.body);
     let page = b.get("/app/role_mappings?name=nested");
     assert!(page.body.contains("Edit role mapping nested") && page.body.contains("pki1"), "{}", page.body);
+    // Role templates instead of roles: written as JSON, checked by the node, shown as their source.
+    let templates = r#"[{"template": {"source": "team_{{metadata.team}}"}, "format": "string"}]"#;
+    let form = |roles: &'static str, templates: &'static str| {
+        vec![
+            ("name", "by_team"),
+            ("roles", roles),
+            ("role_templates", templates),
+            ("enabled", "true"),
+            ("field", "username"),
+            ("value", "*"),
+        ]
+    };
+    let p = b.post("/app/role_mappings", &with_csrf(form("", templates), &csrf));
+    assert_eq!(p.status, 303, "{}", p.body);
+    let m = node_get(&started, "/_security/role_mapping/by_team");
+    assert_eq!(m["by_team"]["role_templates"][0]["template"]["source"], "team_{{metadata.team}}", "{m}");
+    assert!(m["by_team"]["roles"].as_array().is_none_or(Vec::is_empty), "{m}");
+    let page = b.get("/app/role_mappings");
+    assert!(page.body.contains("<code class=\"template\">team_{{metadata.team}}</code>"), "{}", page.body);
+    let page = b.get("/app/role_mappings?name=by_team");
+    assert!(page.body.contains("team_{{metadata.team}}") && page.body.contains("id=\"role_templates\""));
+    let p = b.post("/app/role_mappings", &with_csrf(form("viewer", templates), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("cannot have both roles and role-templates"), "{}", p.body);
+    assert!(p.body.contains("team_{{metadata.team}}"), "the text is kept: {}", p.body);
+    let p = b.post("/app/role_mappings", &with_csrf(form("", "[{\"template\": "), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("role templates are not valid JSON"), "{}", p.body);
+    let p = b.post("/app/role_mappings", &with_csrf(form("", r#"[{"templat": {}}]"#), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("templat") && p.body.contains("the node answered 400"), "{}", p.body);
+    let p = b.post("/app/role_mappings", &with_csrf(form("", ""), &csrf));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("roles or role-templates are missing"), "{}", p.body);
     let p = b.post("/app/role_mappings/delete", &[("csrf", &csrf), ("name", "simple")]);
     assert!(p.location().starts_with("/app/role_mappings?ok="), "{}", p.location());
     let (status, _, _) = started.client.get("/_security/role_mapping/simple", Some(admin)).unwrap();
     assert_eq!(status, 404);
+
+    // API keys: created with a limited role descriptor and an expiration (granted for the user,
+    // who types the password again), shown once, listed without it, invalidated.
+    let form = |password: &'static str, c: &str| {
+        with_csrf(
+            vec![
+                ("name", "ci-key"),
+                ("expiration", "1d"),
+                ("indices", "logs-*"),
+                ("privileges", "read"),
+                ("password", password),
+            ],
+            c,
+        )
+    };
+    let p = b.post("/app/api_keys", &form("not-the-password", &csrf));
+    assert!(p.location().starts_with("/app/api_keys?error=The%20password"), "{}", p.location());
+    let pw: &'static str = Box::leak(started.password.clone().into_boxed_str());
+    let p = b.post("/app/api_keys", &form(pw, &csrf));
+    assert_eq!(p.status, 200, "{} {}", p.location(), p.body);
+    let pre = "<pre id=\"new-api-key\">";
+    let at = p.body.find(pre).expect("the new key") + pre.len();
+    let encoded = p.body[at..].split('<').next().unwrap().to_owned();
+    let k = node_get(&started, "/_security/api_key?name=ci-key");
+    let key = &k["api_keys"][0];
+    assert_eq!(key["username"], "elastic", "{k}");
+    assert_eq!(
+        key["role_descriptors"]["console-limited"]["indices"][0]["names"],
+        serde_json::json!(["logs-*"])
+    );
+    assert!(key["expiration"].as_i64().is_some(), "{k}");
+    // The key works, and only within its descriptor.
+    let auth = format!("ApiKey {encoded}");
+    let curl = |path: &str| {
+        let (_, out, _) = run(Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(home.config("certs/http_ca.crt"))
+            .args(["-H", &format!("Authorization: {auth}")])
+            .arg(format!("https://127.0.0.1:{}{path}", started.port)));
+        out
+    };
+    assert_eq!(curl("/_security/_authenticate"), "200", "{encoded}");
+    assert_eq!(curl("/_security/user"), "403");
+    let list = b.get("/app/api_keys");
+    assert!(list.body.contains("ci-key") && !list.body.contains(&encoded), "shown once: {}", list.body);
+    let id = key["id"].as_str().unwrap().to_owned();
+    let p = b.post("/app/api_keys/invalidate", &[("csrf", &csrf), ("id", &id)]);
+    assert!(p.location().starts_with("/app/api_keys?ok="), "{}", p.location());
+    let k = node_get(&started, &format!("/_security/api_key?id={id}"));
+    assert_eq!(k["api_keys"][0]["invalidated"], true, "{k}");
 
     // A user without manage_security gets the node's refusal on the audit page.
     started
@@ -621,6 +748,9 @@ fn audit_page_and_editing_users_roles_and_mappings() {
     let csrf = b.get("/login").csrf();
     let p = b.post("/login", &[("csrf", &csrf), ("username", "dave"), ("password", "dave-password")]);
     assert_eq!(p.status, 303, "{}", p.body);
+    let p = b.get("/app/overview");
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("href=\"/app/users\"") && !p.body.contains("/app/audit"), "{}", p.body);
     let p = b.get("/app/audit");
     assert_eq!(p.status, 403, "{}", p.body);
     assert!(p.body.contains("manage_security") && !p.body.contains("audit-events"), "{}", p.body);

@@ -151,6 +151,9 @@ fn table(v: &Value, f: &Filters) -> Markup {
         @if v["unreadable_lines"].as_u64().unwrap_or(0) > 0 {
             (notice("error", &format!("{} lines of the audit log are not sealed entries: run `bulwark doctor`.", v["unreadable_lines"])))
         }
+        @if v["partial"].as_bool() == Some(true) {
+            p.hint #partial { "The node reads a bounded part of the log per page; this page ends there. \"Older events\" searches on." }
+        }
         @if events.is_empty() { p #no-events { "No audit events match." } }
         @else {
             table #audit-events {

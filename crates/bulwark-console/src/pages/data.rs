@@ -78,15 +78,9 @@ pub async fn overview(State(state): State<Arc<AppState>>, Extension(s): Extensio
                     tbody {
                         @for c in v.as_array().into_iter().flatten() {
                             @let expiry = c["expiry"].as_str().unwrap_or("");
-                            @let left = time::OffsetDateTime::parse(expiry, &time::format_description::well_known::Rfc3339).ok().map(|t| (t - now).whole_days());
                             tr {
                                 td { (c["subject_dn"].as_str().unwrap_or("")) } td { (c["path"].as_str().unwrap_or("")) } td { (expiry) }
-                                td { @match left {
-                                    Some(d) if d < 0 => { strong.warn { "expired" } }
-                                    Some(d) if d < EXPIRY_WARNING_DAYS => { strong.warn { "expires in " (d) " days" } }
-                                    Some(d) => { (d) " days left" }
-                                    None => {}
-                                } }
+                                td { (expiry_note(expiry, now)) }
                             }
                         }
                     }
@@ -95,6 +89,22 @@ pub async fn overview(State(state): State<Arc<AppState>>, Extension(s): Extensio
             Err(_) => { (notice("error", "You may not read the node's certificates.")) }
         }
     }).into_response()
+}
+
+/// What the overview says of a certificate expiring at `expiry` (RFC 3339): a warning when it
+/// has expired or expires within [`EXPIRY_WARNING_DAYS`].
+fn expiry_note(expiry: &str, now: time::OffsetDateTime) -> Markup {
+    let left = time::OffsetDateTime::parse(expiry, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| (t - now).whole_days());
+    html! {
+        @match left {
+            Some(d) if d < 0 => { strong.warn { "expired" } }
+            Some(d) if d < EXPIRY_WARNING_DAYS => { strong.warn { "expires in " (d) " days" } }
+            Some(d) => { (d) " days left" }
+            None => {}
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -236,4 +246,19 @@ pub async fn monitoring_chart(
         }
     };
     ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificates_near_or_past_expiry_are_warned() {
+        let now = time::OffsetDateTime::from_unix_timestamp(1796558400).unwrap(); // 2026-12-06T12:00:00Z
+        let note = |e: &str| expiry_note(e, now).into_string();
+        assert_eq!(note("2027-12-06T12:00:00Z"), "365 days left");
+        assert_eq!(note("2026-12-16T12:00:00Z"), "<strong class=\"warn\">expires in 10 days</strong>");
+        assert_eq!(note("2026-12-01T00:00:00Z"), "<strong class=\"warn\">expired</strong>");
+        assert_eq!(note("not a date"), "");
+    }
 }

@@ -1,11 +1,19 @@
 //! API keys (create with a limited role descriptor, shown once; invalidate) and service tokens.
+//!
+//! A new key is *granted* for the user (`POST /_security/api_key/grant`, `grant_type: password`,
+//! asked by the console's service account): the session is itself an API key, and a key may only
+//! derive keys without privileges, so the form asks for the user's password again. The node checks
+//! it and makes the key the user's, limited by the user's privileges; the password is used for
+//! that one request and kept nowhere.
 
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Response};
+use bulwark_client::{Credentials, NodeError};
 use maud::html;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -72,6 +80,8 @@ fn api_keys_page(s: &Session, o: &Outcome, keys: &[&Value], created: Option<(&st
                 input #indices name="indices";
                 label for="privileges" { "Index privileges on them (comma-separated)" }
                 input #privileges name="privileges" value="read";
+                label for="password" { "Your password (the node checks it to grant the key)" }
+                input #password name="password" type="password" required autocomplete="current-password";
                 button type="submit" { "Create API key" }
             }
         },
@@ -92,6 +102,8 @@ pub struct KeyForm {
     indices: String,
     #[serde(default)]
     privileges: String,
+    #[serde(default)]
+    password: String,
 }
 
 pub async fn create_api_key(
@@ -99,15 +111,30 @@ pub async fn create_api_key(
     Extension(s): Extension<Session>,
     Form(f): Form<KeyForm>,
 ) -> Response {
-    let mut body = json!({"name": f.name.trim()});
+    let mut key = json!({"name": f.name.trim()});
     if !f.expiration.trim().is_empty() {
-        body["expiration"] = json!(f.expiration.trim());
+        key["expiration"] = json!(f.expiration.trim());
     }
     let patterns = names(&f.indices);
     if !patterns.is_empty() {
-        body["role_descriptors"] = json!({"console-limited": {"indices": [{"names": patterns, "privileges": names(&f.privileges)}]}});
+        key["role_descriptors"] = json!({"console-limited": {"indices": [{"names": patterns, "privileges": names(&f.privileges)}]}});
     }
-    match change_as_user(&state, &s, reqwest::Method::POST, "_security/api_key", &body).await {
+    let Some(node) = state.node() else {
+        return node_failure(&state, &NodeError::Unreachable("the console has no node".into()));
+    };
+    let password = SecretString::from(f.password);
+    let body = json!({
+        "grant_type": "password",
+        "username": s.user,
+        "password": password.expose_secret(),
+        "api_key": key,
+    });
+    let granted = node.client.post("_security/api_key/grant", Credentials::Bearer(&node.token), &body).await;
+    match granted {
+        // The service account's own credentials are fine: a 401 here is the password.
+        Err(NodeError::Api { status: 401, .. }) => {
+            after_change("/app/api_keys", Err("The password is not valid: no API key was created.".into()))
+        }
         Ok(v) => {
             let list = as_user(&state, &s, "_security/api_key?owner=true").await.unwrap_or(Value::Null);
             let keys: Vec<&Value> =
@@ -115,7 +142,6 @@ pub async fn create_api_key(
             let encoded = v["encoded"].as_str().unwrap_or_default();
             api_keys_page(&s, &Outcome::default(), &keys, Some((f.name.trim(), encoded))).into_response()
         }
-        Err(e) if e.status() == Some(401) => node_failure(&state, &e),
         Err(e) => after_change("/app/api_keys", Err(e.to_string())),
     }
 }
@@ -171,9 +197,9 @@ pub async fn service_tokens(
     layout("Service tokens", Some(&s), html! {
         p { "Tokens are created with " code { "bulwark service-tokens create" } " or the API; the console never shows their values." }
         @if rows.is_empty() { (notice("ok", "No service account is visible to you.")) }
-        table {
+        table #service-tokens {
             thead { tr { th scope="col" { "Service account" } th scope="col" { "Tokens" } th scope="col" { "Names" } } }
-            tbody { @for (n, c, t) in &rows { tr { td { (n) } td { (c) } td { (t.join(", ")) } } } }
+            tbody { @for (n, c, t) in &rows { tr { td.account { (n) } td.count { (c) } td { (t.join(", ")) } } } }
         }
     }).into_response()
 }

@@ -1,6 +1,7 @@
-//! Role mappings: the list with each rule drawn as a readable tree, and one form that creates or
-//! replaces a mapping — a simple rule (one field, one value) or any rule as JSON (`all`, `any`,
-//! `except`, `field`), which the node checks.
+//! Role mappings: the list with each rule drawn as a readable tree and each role template as its
+//! source, and one form that creates or replaces a mapping — roles or role templates (JSON), and a
+//! simple rule (one field, one value) or any rule as JSON (`all`, `any`, `except`, `field`); the
+//! node checks both JSON texts.
 
 use std::sync::Arc;
 
@@ -52,6 +53,33 @@ pub fn rule(r: &Value) -> Markup {
     }
 }
 
+/// A role template's source: `{"template": {"source": …}}`, or the template as a JSON string
+/// holding that object (as Elasticsearch returns it), or any other text as it is.
+fn template_source(t: &Value) -> String {
+    let source = |v: &Value| v["source"].as_str().map(str::to_owned);
+    match &t["template"] {
+        Value::Object(_) => source(&t["template"]).unwrap_or_else(|| t["template"].to_string()),
+        Value::String(text) => {
+            serde_json::from_str::<Value>(text).ok().and_then(|v| source(&v)).unwrap_or_else(|| text.clone())
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The role templates of a mapping, one per line: the source and, for `json`, that it makes a list.
+fn templates(v: &Value) -> Markup {
+    html! {
+        ul.templates {
+            @for t in v.as_array().into_iter().flatten() {
+                li {
+                    "template " code.template { (template_source(t)) }
+                    @if t["format"].as_str() == Some("json") { " (JSON: one or more roles)" }
+                }
+            }
+        }
+    }
+}
+
 /// `?name=` (edit an existing mapping) with the outcome of a change.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +114,11 @@ pub async fn role_mappings(
         Some((n, m)) => Draft {
             name: n.to_owned(),
             roles: strings(&m["roles"]),
+            templates: m["role_templates"]
+                .as_array()
+                .filter(|a| !a.is_empty())
+                .and_then(|a| serde_json::to_string_pretty(a).ok())
+                .unwrap_or_default(),
             enabled: m["enabled"].as_bool().unwrap_or(false),
             rules: serde_json::to_string_pretty(&m["rules"]).unwrap_or_default(),
             ..Draft::default()
@@ -106,6 +139,7 @@ fn strings(v: &Value) -> String {
 struct Draft {
     name: String,
     roles: String,
+    templates: String,
     enabled: bool,
     field: String,
     value: String,
@@ -126,7 +160,7 @@ fn page(s: &Session, o: &Outcome, mappings: &[(&String, &Value)], d: &Draft, edi
                         @for (name, m) in mappings {
                             tr {
                                 td.mapping-name { (name) }
-                                td { (strings(&m["roles"])) @if m["role_templates"].is_array() { " (role templates)" } }
+                                td.roles { (strings(&m["roles"])) @if m["role_templates"].is_array() { (templates(&m["role_templates"])) } }
                                 td.rules { (rule(&m["rules"])) }
                                 td { (if m["enabled"].as_bool().unwrap_or(false) { "yes" } else { "no" }) }
                                 td {
@@ -149,7 +183,11 @@ fn page(s: &Session, o: &Outcome, mappings: &[(&String, &Value)], d: &Draft, edi
                     input #name name="name" value=(d.name) required;
                 }
                 label for="roles" { "Roles (comma-separated)" }
-                input #roles name="roles" value=(d.roles) required;
+                input #roles name="roles" value=(d.roles) aria-describedby="roles-hint";
+                p.hint #roles-hint { "Either roles, or role templates below." }
+                label for="role_templates" { "Or role templates, as JSON (roles made from the user's fields)" }
+                p.hint #role-templates-hint { "e.g. [{\"template\": {\"source\": \"team_{{metadata.team}}\"}, \"format\": \"string\"}]" }
+                textarea #role_templates name="role_templates" rows="4" spellcheck="false" aria-describedby="role-templates-hint" { (d.templates) }
                 label.check { input #enabled type="checkbox" name="enabled" value="true" checked[d.enabled]; " Enabled" }
                 fieldset {
                     legend { "A simple rule: one field has one value" }
@@ -178,6 +216,8 @@ pub struct MappingForm {
     name: String,
     #[serde(default)]
     roles: String,
+    #[serde(default)]
+    role_templates: String,
     enabled: Option<String>,
     #[serde(default)]
     field: String,
@@ -215,8 +255,23 @@ pub async fn save_mapping(
         Ok(r) => r,
         Err(e) => return redisplay(&state, &s, &f, &e).await,
     };
-    let mut body =
-        json!({"roles": names(&f.roles), "enabled": f.enabled.as_deref() == Some("true"), "rules": rules});
+    let mut body = json!({"enabled": f.enabled.as_deref() == Some("true"), "rules": rules});
+    if !f.role_templates.trim().is_empty() {
+        match serde_json::from_str::<Value>(&f.role_templates) {
+            Ok(t @ Value::Array(_)) => body["role_templates"] = t,
+            Ok(_) => {
+                return redisplay(&state, &s, &f, "The role templates must be a JSON array ([ ... ]).").await;
+            }
+            Err(e) => {
+                return redisplay(&state, &s, &f, &format!("The role templates are not valid JSON: {e}."))
+                    .await;
+            }
+        }
+    }
+    // Neither roles nor templates: the node says what is missing; both: the node refuses them.
+    if !f.roles.trim().is_empty() || body.get("role_templates").is_none() {
+        body["roles"] = json!(names(&f.roles));
+    }
     // A PUT replaces the mapping: keep its metadata.
     let path = format!("_security/role_mapping/{}", segment(&name));
     if let Some(node) = state.node()
@@ -242,6 +297,7 @@ async fn redisplay(state: &AppState, s: &Session, f: &MappingForm, error: &str) 
     let d = Draft {
         name: f.name.trim().to_owned(),
         roles: f.roles.clone(),
+        templates: f.role_templates.clone(),
         enabled: f.enabled.as_deref() == Some("true"),
         field: f.field.clone(),
         value: f.value.clone(),

@@ -23,8 +23,11 @@ const NAV: &[(&str, &str)] = &[
     ("/app/api_keys", "API keys"),
     ("/app/service_tokens", "Service tokens"),
     ("/app/monitoring", "Monitoring"),
-    ("/app/audit", "Audit log"),
+    (AUDIT, "Audit log"),
 ];
+
+/// The audit page: in the navigation only for users the node lets read the audit log.
+const AUDIT: &str = "/app/audit";
 
 /// The frame of every page; `session` adds the navigation and the logout form.
 pub fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
@@ -43,7 +46,7 @@ pub fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                     span.brand { "Bulwark console" }
                     @if let Some(s) = session {
                         nav aria-label="Main" {
-                            @for (path, label) in NAV {
+                            @for (path, label) in NAV.iter().filter(|(p, _)| *p != AUDIT || s.may_read_audit) {
                                 a href=(path) { (label) }
                             }
                         }

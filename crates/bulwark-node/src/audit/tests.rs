@@ -197,3 +197,96 @@ fn filtered_events_are_not_written() {
     assert_eq!(std::fs::read_to_string(home.current()).unwrap(), "");
     assert_eq!(home.verify(), Verdict::Intact { entries: 0, files: 1 });
 }
+
+/// `n` events (user0, user1, …) written with rotation at `max_size`, every rotated file kept.
+fn written(n: usize, max_size: u64) -> Home {
+    let home = Home::new();
+    let rotation = RotationSettings { max_size, max_files: 1000, ..RotationSettings::default() };
+    let filter = AuditFilter::new(&AuditEventSettings::default());
+    let config = AuditConfig { logs: &home.logs, data: &home.data, key: KEY, rotation, filter };
+    let log = AuditLog::open(config).unwrap();
+    for i in 0..n {
+        log.record(event(i));
+    }
+    log.sync();
+    home
+}
+
+fn query(size: usize, before: Option<u64>, user: Option<&str>) -> bulwark_rest::AuditQuery {
+    bulwark_rest::AuditQuery { size, before, events: Vec::new(), user: user.map(str::to_owned) }
+}
+
+fn seqs(page: &bulwark_rest::AuditPage) -> Vec<u64> {
+    page.events.iter().map(|e| e["audit.sequence"].as_u64().unwrap()).collect()
+}
+
+/// Every page of `q` from the newest, following `next_before`: the sequences and how many pages.
+fn all_pages(home: &Home, q: &bulwark_rest::AuditQuery, limits: read::Limits) -> (Vec<u64>, usize) {
+    let (files, key) = (read::files_newest_first(&home.logs), ChainKey::new(KEY));
+    let (mut got, mut q) = (Vec::new(), q.clone());
+    for pages in 1..=1000 {
+        let (page, read) = read::page(&files, &key, &q, limits).unwrap();
+        assert!(read <= limits.budget + (128 << 10), "{read} bytes for one page");
+        assert!(page.events.iter().all(|e| e["audit.verified"] == true));
+        got.extend(seqs(&page));
+        match page.next_before {
+            Some(b) => q.before = Some(b),
+            None => return (got, pages),
+        }
+    }
+    panic!("paging never ended");
+}
+
+#[test]
+fn reading_back_pages_backwards_within_a_budget() {
+    let home = written(300, 8 << 10);
+    assert!(rotated_files(&home.logs, AUDIT_STEM).len() > 5, "several files");
+    let unlimited = read::Limits::DEFAULT;
+    let (every, pages) = all_pages(&home, &query(1000, None, None), unlimited);
+    assert_eq!(every, (1..=300).rev().collect::<Vec<u64>>());
+    assert_eq!(pages, 1);
+    let (paged, pages) = all_pages(&home, &query(7, None, None), unlimited);
+    assert_eq!((paged, pages), (every.clone(), 43));
+    // A filter that matches one entry: a small budget reads the log in many short steps (each a
+    // partial page with a cursor), and finds it all the same.
+    let small = read::Limits { budget: 6 << 10, max_line: 1 << 20 };
+    let (files, key) = (read::files_newest_first(&home.logs), ChainKey::new(KEY));
+    let (first, _) = read::page(&files, &key, &query(10, None, Some("user5")), small).unwrap();
+    assert!(first.partial && first.events.is_empty() && first.next_before.is_some(), "{first:?}");
+    let (found, pages) = all_pages(&home, &query(10, None, Some("user5")), small);
+    assert_eq!(found, vec![6]);
+    assert!(pages > 10, "{pages} pages");
+    let (paged, _) = all_pages(&home, &query(9, None, None), small);
+    assert_eq!(paged, every, "nothing skipped or returned twice");
+}
+
+#[test]
+fn the_cursor_is_found_by_bisection_and_overlong_lines_are_skipped() {
+    let home = written(2000, 64 << 20);
+    let len = std::fs::metadata(home.current()).unwrap().len();
+    assert!(len > 512 << 10, "one large file: {len}");
+    let (files, key) = (read::files_newest_first(&home.logs), ChainKey::new(KEY));
+    // The oldest entries of a large file, within a budget far below its size.
+    let small = read::Limits { budget: 64 << 10, max_line: 1 << 20 };
+    let (page, read) = read::page(&files, &key, &query(100, Some(10), None), small).unwrap();
+    assert_eq!(seqs(&page), (1..10).rev().collect::<Vec<u64>>(), "{page:?}");
+    assert!(read < 128 << 10, "{read} bytes read of {len}");
+    assert!(!page.partial && page.next_before.is_none());
+    let (page, read) = read::page(&files, &key, &query(3, Some(1500), None), small).unwrap();
+    assert_eq!((seqs(&page), page.next_before), (vec![1499, 1498, 1497], Some(1497)));
+    assert!(read < 128 << 10, "{read} bytes read of {len}");
+    // Without a cursor a filter that matches nothing stops at the budget, with a cursor.
+    let (page, read) = read::page(&files, &key, &query(3, None, Some("nobody")), small).unwrap();
+    assert!(page.partial && page.events.is_empty() && page.next_before.is_some(), "{page:?}");
+    assert!(read < 128 << 10, "{read} bytes read of {len}");
+    // A line longer than a line may be is counted, not kept; the others are read around it.
+    let text = std::fs::read_to_string(home.current()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let long = format!("{{\"junk\": \"{}\"}}", "x".repeat(300 << 10));
+    let edited = [&lines[..1000], &[long.as_str()], &lines[1000..]].concat().join("\n") + "\n";
+    std::fs::write(home.current(), edited).unwrap();
+    let tight = read::Limits { budget: 16 << 20, max_line: 64 << 10 };
+    let (page, _) = read::page(&files, &key, &query(1000, Some(1010), None), tight).unwrap();
+    assert_eq!(seqs(&page), (10..1010).rev().collect::<Vec<u64>>());
+    assert_eq!(page.unreadable_lines, 1);
+}

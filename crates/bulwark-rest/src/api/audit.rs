@@ -7,7 +7,9 @@
 //! Parameters: `size` (1 to 1000, default 50), `before` (a sequence number: only older events;
 //! the previous page's `next_before`), `event` (comma-separated `event.action` values, e.g.
 //! `access_denied,authentication_failed`) and `user` (exact `user.name`). The audit log is per
-//! node: the answer says which node's it is.
+//! node: the answer says which node's it is. One request reads at most 16 MiB of the log (from
+//! the newest line, or the cursor, backwards): a page that stopped there has `"partial": true`
+//! and a `next_before` that goes on from the oldest line read.
 
 use std::collections::HashMap;
 
@@ -87,5 +89,6 @@ pub async fn read(
         "events": page.events,
         "next_before": page.next_before,
         "unreadable_lines": page.unreadable_lines,
+        "partial": page.partial,
     })))
 }
