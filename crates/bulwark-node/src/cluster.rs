@@ -1,6 +1,6 @@
 //! The node in a cluster: the transport listener (`transport.host`:`transport.port`, mutual TLS
-//! only), the calls it answers besides the store's own (`cluster/info`, `cluster/join`), and the
-//! client this node calls others with.
+//! only), the calls it answers besides the store's own (`cluster/info`, `cluster/join`,
+//! `nodes/stats`), and the client this node calls others with.
 //!
 //! A joining node calls `cluster/join` on any member; a member that does not lead passes the call
 //! to the leader, which adds the node as a learner, waits until it has caught up with the log,
@@ -10,10 +10,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bulwark_rest::indices::{IndexService, NodeStats};
+use bulwark_rest::{MemberFailure, MemberStatsFuture};
 use bulwark_security::audit::AuditEvent;
 use bulwark_settings::Settings;
 use bulwark_store::{Bootstrap, LogFloor, NodeId, NodeInfo, Store, StoreConfig, StoreError};
-use bulwark_transport::{BoxFuture, Bytes, Client, Failure, Handler, RaftClient, ServerTls, StoreService};
+use bulwark_transport::{
+    BoxFuture, Bytes, CallError, Client, Failure, Handler, RaftClient, ServerTls, StoreService,
+};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -177,6 +181,7 @@ struct NodeService {
     raft: StoreService,
     client: Client,
     node_name: String,
+    indices: Arc<dyn IndexService>,
 }
 
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
@@ -198,6 +203,15 @@ impl Handler for NodeService {
                     node_id: Some(store.node_id()),
                 };
                 Box::pin(async move { encode(&info) })
+            }
+            "nodes/stats" => {
+                let indices = self.indices.clone();
+                Box::pin(async move {
+                    let stats = tokio::task::spawn_blocking(move || indices.node_stats())
+                        .await
+                        .map_err(|e| Failure::fatal(format!("gathering this node's stats failed: {e}")))?;
+                    encode(&stats)
+                })
             }
             "cluster/join" => Box::pin(async move {
                 let req: JoinRequest = serde_json::from_slice(&body)
@@ -272,24 +286,52 @@ async fn call_back(client: &Client, req: &JoinRequest) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What the transport answers with on this node.
+pub struct Local {
+    pub store: Arc<Store>,
+    pub client: Client,
+    pub node_name: String,
+    /// Its search indices (`nodes/stats`).
+    pub indices: Arc<dyn IndexService>,
+}
+
 /// Serves the transport on `listener` until the process ends.
 pub fn serve(
     listener: TcpListener,
     layer: &Arc<LayerTls>,
     full_verification: bool,
-    store: Arc<Store>,
-    client: Client,
-    node_name: String,
+    node: Local,
     audit: impl Fn(AuditEvent) + Send + Sync + 'static,
 ) {
+    let Local { store, client, node_name, indices } = node;
     let tls_layer = layer.clone();
     let tls =
         ServerTls { config: Arc::new(move || tls_layer.config()), check_peer_address: full_verification };
-    let service = NodeService { raft: StoreService::new(store.clone()), store, client, node_name };
+    let service = NodeService { raft: StoreService::new(store.clone()), store, client, node_name, indices };
     let denied = Arc::new(move |peer: SocketAddr, why: &str| {
         audit(AuditEvent::ConnectionDenied { address: peer.ip(), reason: why.to_owned() });
     });
     bulwark_transport::serve(listener, tls, Arc::new(service), denied);
+}
+
+/// Another member's `_nodes/stats` numbers, asked at `address` with `timeout` to answer; a
+/// failure says why in Elasticsearch's terms.
+pub fn member_stats(client: &Client, address: &str, timeout: Duration) -> MemberStatsFuture {
+    let (client, address) = (client.clone(), address.to_owned());
+    Box::pin(async move {
+        let failure = |kind, reason: String| MemberFailure { kind, reason };
+        match client.call(&address, "nodes/stats", Vec::new(), timeout).await {
+            Ok(b) => serde_json::from_slice::<NodeStats>(&b)
+                .map_err(|e| failure("transport_serialization_exception", format!("unreadable answer: {e}"))),
+            Err(CallError::Connect { reason, .. }) => Err(failure("connect_transport_exception", reason)),
+            Err(CallError::TimedOut { after, .. }) => Err(failure(
+                "receive_timeout_transport_exception",
+                format!("timed out after [{}ms]", after.as_millis()),
+            )),
+            Err(CallError::Lost { reason, .. }) => Err(failure("node_disconnected_exception", reason)),
+            Err(CallError::Remote { message, .. }) => Err(failure("remote_transport_exception", message)),
+        }
+    })
 }
 
 /// The cluster's identity, from the first of `addresses` that answers.

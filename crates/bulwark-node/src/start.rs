@@ -46,7 +46,8 @@ const READ_BARRIER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 const INDICES_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The cluster as the replicated store's membership describes it.
-struct StoreCluster(Arc<Store>);
+/// The cluster as the store sees it, and the transport client that asks other members.
+struct StoreCluster(Arc<Store>, Option<bulwark_transport::Client>);
 
 impl ClusterView for StoreCluster {
     fn members(&self) -> Vec<MemberView> {
@@ -62,6 +63,22 @@ impl ClusterView for StoreCluster {
     }
     fn number_of_data_nodes(&self) -> usize {
         self.0.members().len()
+    }
+    fn member_stats(&self, address: &str, timeout: std::time::Duration) -> bulwark_rest::MemberStatsFuture {
+        match &self.1 {
+            Some(client) => crate::cluster::member_stats(client, address, timeout),
+            None => {
+                let address = address.to_owned();
+                Box::pin(async move {
+                    Err(bulwark_rest::MemberFailure {
+                        kind: "node_not_connected_exception",
+                        reason: format!(
+                            "Node not connected: transport TLS is off on this node, so it cannot reach [{address}]"
+                        ),
+                    })
+                })
+            }
+        }
     }
 }
 
@@ -300,11 +317,18 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         let authorizer = Arc::new(Authorizer::new(users.clone()));
         let in_cluster = enrolled.is_some() || !settings.discovery.seed_hosts.is_empty();
         let transport_publish = transport.as_ref().map(|t| t.publish);
+        let transport_client = transport.as_ref().map(|t| t.client.clone());
         if let (Some(t), Some(layer)) = (transport, transport_tls.as_ref()) {
             let full = security.transport_ssl.verification_mode == bulwark_settings::values::VerificationMode::Full;
             let a = authenticator.clone();
             let publish = t.publish;
-            crate::cluster::serve(t.listener, layer, full, store.clone(), t.client.clone(), settings.node_name.clone(), move |ev| a.audit(ev));
+            let local = crate::cluster::Local {
+                store: store.clone(),
+                client: t.client.clone(),
+                node_name: settings.node_name.clone(),
+                indices: indices.clone(),
+            };
+            crate::cluster::serve(t.listener, layer, full, local, move |ev| a.audit(ev));
             tracing::info!("transport (mutual TLS) listening on [{publish}]");
             if let Some(en) = enrolled.take() {
                 let req = crate::cluster::JoinRequest {
@@ -356,7 +380,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             }),
             authenticator: authenticator.clone(),
             authorizer,
-            cluster: Arc::new(StoreCluster(store.clone())),
+            cluster: Arc::new(StoreCluster(store.clone(), transport_client)),
             certificates: Arc::new(Certificates(http_tls.iter().chain(&transport_tls).cloned().collect())),
             security_enabled: security.is_enabled(),
             api_keys_enabled: security.api_key_enabled,

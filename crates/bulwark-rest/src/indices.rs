@@ -277,8 +277,8 @@ pub struct IndexStats {
     pub store_bytes: u64,
 }
 
-/// Node-wide numbers for `_nodes/stats`.
-#[derive(Debug, Clone, Default)]
+/// Node-wide numbers for `_nodes/stats` (also what a member answers over the transport).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct NodeStats {
     /// This node's id, as `_nodes` keys it.
     pub node_id: String,

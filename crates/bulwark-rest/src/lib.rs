@@ -52,6 +52,6 @@ pub use connection::ConnectionAuthenticated;
 pub use error::{ApiError, ErrorType};
 pub use state::{
     AuditPage, AuditQuery, AuditReader, AuditTrail, CertificateSource, ClusterView, Enrollment,
-    EnrollmentAuthority, MemberView, NodeInfo, PeerCertificates, RestState, SignError, SignedNode,
-    SslCertificate,
+    EnrollmentAuthority, MemberFailure, MemberStatsFuture, MemberView, NodeInfo, PeerCertificates, RestState,
+    SignError, SignedNode, SslCertificate,
 };

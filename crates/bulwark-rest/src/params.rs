@@ -59,7 +59,7 @@ pub const CAT: Declared = &["format", "h", "v"];
 /// `GET /_cat/indices`.
 pub const CAT_INDICES: Declared =
     &["format", "h", "v", "s", "bytes", "expand_wildcards", "ignore_unavailable", "allow_no_indices"];
-/// `timeout` is validated; node stats are local and never wait.
+/// `timeout`: how long each other member has to answer (`api::nodes`).
 pub const NODES_STATS: Declared = &["timeout"];
 /// `GET /_nodes`: the membership is known locally, so `timeout` (how long to wait for the
 /// nodes' answers) has nothing to wait for.

@@ -1,8 +1,13 @@
 //! What handlers can reach.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bulwark_security::authn::Authenticator;
+
+use crate::indices::NodeStats;
 
 /// Facts about this node that `GET /` reports.
 #[derive(Debug, Clone)]
@@ -34,7 +39,32 @@ pub trait ClusterView: Send + Sync {
     fn number_of_nodes(&self) -> usize;
     /// Members that hold data.
     fn number_of_data_nodes(&self) -> usize;
+    /// The numbers of another member, asked at its transport `address` with at most `timeout`
+    /// to answer. A node without a transport (a node alone) cannot ask.
+    fn member_stats(&self, address: &str, timeout: Duration) -> MemberStatsFuture {
+        let _ = timeout;
+        let address = address.to_owned();
+        Box::pin(async move {
+            Err(MemberFailure {
+                kind: "node_not_connected_exception",
+                reason: format!("Node not connected: this node has no transport to reach [{address}]"),
+            })
+        })
+    }
 }
+
+/// Why a member's answer is missing, as the cause of Elasticsearch's `failed_node_exception`.
+#[derive(Debug, Clone)]
+pub struct MemberFailure {
+    /// Elasticsearch's exception type (`connect_transport_exception`,
+    /// `receive_timeout_transport_exception`, `node_disconnected_exception`, ...).
+    pub kind: &'static str,
+    /// What happened.
+    pub reason: String,
+}
+
+/// What [`ClusterView::member_stats`] returns.
+pub type MemberStatsFuture = Pin<Box<dyn Future<Output = Result<NodeStats, MemberFailure>> + Send>>;
 
 /// One certificate in use, as `GET /_ssl/certificates` reports it.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -41,7 +41,15 @@ pub enum CallError {
         /// What it said.
         message: String,
     },
-    /// No answer in time, or the connection was lost mid-call: the outcome is unknown.
+    /// No answer within the call's deadline: the outcome is unknown.
+    #[error("no answer from the transport at [{address}]: timed out after [{}ms]", after.as_millis())]
+    TimedOut {
+        /// The peer.
+        address: String,
+        /// The deadline the call had.
+        after: Duration,
+    },
+    /// The connection was lost mid-call: the outcome is unknown.
     #[error("no answer from the transport at [{address}]: {reason}")]
     Lost {
         /// The peer.
@@ -163,9 +171,12 @@ impl Client {
         };
         let result = match tokio::time::timeout(timeout, attempt).await {
             Ok(r) => r,
-            Err(_) => Err(lost(format!("timed out after {timeout:?}"))),
+            Err(_) => Err(CallError::TimedOut { address: address.to_owned(), after: timeout }),
         };
-        if matches!(result, Err(CallError::Connect { .. } | CallError::Lost { .. })) {
+        if matches!(
+            result,
+            Err(CallError::Connect { .. } | CallError::Lost { .. } | CallError::TimedOut { .. })
+        ) {
             self.drop_connection(address).await;
         }
         result

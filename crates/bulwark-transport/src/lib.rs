@@ -12,7 +12,7 @@
 //! (openraft's RPCs), `store/forward` (a client write carried out by the leader), `store/voters` (a change of the voting
 //! configuration, made by the leader),
 //! `store/read_index` (the leader's read index, for read-your-writes on followers); the node
-//! adds its own (`cluster/join`, `cluster/info`).
+//! adds its own (`cluster/join`, `cluster/info`, `nodes/stats`).
 //!
 //! Refused peers (other CA, expired, revoked, wrong name, no certificate) are logged once per
 //! address and interval and reported to the node's `on_denied` hook (which audits

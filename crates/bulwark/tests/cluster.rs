@@ -164,9 +164,11 @@ fn voting(m: &Member) -> (Vec<String>, Vec<String>) {
 /// `POST /_cluster/voting_config_exclusions` takes two nodes out of the voting configuration
 /// (asked on a follower, carried out by the leader), so the leader alone still takes writes
 /// when both are killed; `DELETE` readmits them, after which the two outvote the old leader.
+/// Also `_nodes/stats` across the members, with all up and with two that cannot answer.
 #[test]
 fn voting_config_exclusions_remove_and_readmit_voters() {
     let mut m = form(30);
+    every_member_answers_nodes_stats(&m);
     let (s, b) = m[0].call("POST", "/_cluster/voting_config_exclusions", None);
     assert_eq!((s, &b["error"]["type"]), (400, &json!("illegal_argument_exception")), "{b}");
     assert!(
@@ -233,6 +235,87 @@ fn voting_config_exclusions_remove_and_readmit_voters() {
     }
     let (s, b) = m[others[1]].call("GET", "/logs/_doc/alone", None);
     assert_eq!((s, &b["_source"]["n"]), (200, &json!(1)), "{b}");
+
+    // `_nodes/stats` on the last survivor: the killed leader is refused at once, a member that
+    // stopped answering (SIGSTOP) is reported failed once `timeout` passed, not waited for.
+    let stopped = m[others[1]].node.as_ref().unwrap().pid().to_string();
+    let (code, out, err) = run(std::process::Command::new("kill").args(["-STOP", &stopped]));
+    assert_eq!(code, 0, "{out}{err}");
+    let started = Instant::now();
+    let (s, st) = m[others[0]].call("GET", "/_nodes/stats?timeout=2s", None);
+    let took = started.elapsed();
+    let (code, out, err) = run(std::process::Command::new("kill").args(["-CONT", &stopped]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(s, 200, "{st}");
+    assert!(took < Duration::from_secs(8), "waited {took:?} for members that cannot answer: {st}");
+    assert_eq!(
+        (&st["_nodes"]["total"], &st["_nodes"]["successful"], &st["_nodes"]["failed"]),
+        (&json!(3), &json!(1), &json!(2)),
+        "{st}"
+    );
+    let nodes = st["nodes"].as_object().unwrap();
+    assert_eq!(
+        nodes.values().map(|n| n["name"].clone()).collect::<Vec<_>>(),
+        [json!(m[others[0]].name)],
+        "{st}"
+    );
+    let mut causes: Vec<(String, String)> = st["_nodes"]["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["type"], "failed_node_exception", "{f}");
+            assert_eq!(
+                f["reason"],
+                json!(format!("Failed node [{}]", f["node_id"].as_str().unwrap())),
+                "{f}"
+            );
+            (
+                f["caused_by"]["type"].as_str().unwrap().to_owned(),
+                f["caused_by"]["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    causes.sort();
+    assert_eq!(causes[0].0, "connect_transport_exception", "the killed one: {st}");
+    assert!(causes[0].1.starts_with(&format!("[{}][{}:", m[li].name, m[li].ip)), "{st}");
+    assert_eq!(causes[1].0, "receive_timeout_transport_exception", "the stopped one: {st}");
+    assert!(causes[1].1.contains("timed out after [2000ms]"), "{st}");
+}
+
+/// `_nodes/stats` asked on any member answers for every member, each with its own numbers
+/// (gathered over the transport), and honours the node filters and metrics.
+fn every_member_answers_nodes_stats(m: &[Member]) {
+    let (s, info) = m[2].call("GET", "/_nodes", None);
+    assert_eq!(s, 200, "{info}");
+    let ids: BTreeMap<String, String> = info["nodes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, n)| (n["name"].as_str().unwrap().to_owned(), id.clone()))
+        .collect();
+    let (s, st) = m[2].call("GET", "/_nodes/stats", None);
+    assert_eq!(s, 200, "{st}");
+    assert_eq!(st["_nodes"], json!({"total": 3, "successful": 3, "failed": 0}), "{st}");
+    let nodes = st["nodes"].as_object().unwrap();
+    let mut uptime = Vec::new();
+    for x in m {
+        let n = &nodes[&ids[&x.name]];
+        assert_eq!(n["name"], json!(x.name), "{st}");
+        assert_eq!(n["ip"], json!(x.ip), "{st}");
+        assert!(n["process"]["mem"]["resident_in_bytes"].as_u64().unwrap() > 0, "{st}");
+        uptime.push(n["jvm"]["uptime_in_millis"].as_u64().unwrap());
+    }
+    // Each node's own numbers: they were started one after the other, so uptimes are ordered.
+    assert!(uptime[0] > uptime[1] && uptime[1] > uptime[2], "{uptime:?}: {st}");
+    let (s, one) = m[0].call("GET", &format!("/_nodes/{}/stats/process", m[1].name), None);
+    assert_eq!((s, &one["_nodes"]["total"]), (200, &json!(1)), "{one}");
+    let n = &one["nodes"][&ids[&m[1].name]];
+    assert!(n["process"]["open_file_descriptors"].as_u64().unwrap() > 0, "{one}");
+    assert!(n.get("indices").is_none(), "only the metric asked for: {one}");
+    let (s, local) = m[1].call("GET", "/_nodes/_local/stats", None);
+    assert_eq!(s, 200, "{local}");
+    assert_eq!(local["nodes"].as_object().unwrap().keys().collect::<Vec<_>>(), [&ids[&m[1].name]], "{local}");
 }
 
 /// `*.publish_host`: auto-configuration puts them in the certificates' SANs, the node
