@@ -118,15 +118,23 @@ impl Client {
         Ok(send)
     }
 
+    /// The open connection to `address`, else a new one. The map is not locked while connecting:
+    /// a peer that accepts but does not finish the handshake (a stopped process) must not hold
+    /// up calls to the others for [`CONNECT_TIMEOUT`].
     async fn sender(&self, address: &str) -> Result<SendRequest<Full<Bytes>>, CallError> {
-        let mut conns = self.conns.lock().await;
-        if let Some(s) = conns.get(address)
+        if let Some(s) = self.conns.lock().await.get(address)
             && !s.is_closed()
         {
             return Ok(s.clone());
         }
-        conns.remove(address);
         let s = self.connect(address).await?;
+        let mut conns = self.conns.lock().await;
+        // Another call may have connected meanwhile: keep one (the other closes when dropped).
+        if let Some(open) = conns.get(address)
+            && !open.is_closed()
+        {
+            return Ok(open.clone());
+        }
         conns.insert(address.to_owned(), s.clone());
         Ok(s)
     }
