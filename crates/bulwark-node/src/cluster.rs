@@ -4,7 +4,7 @@
 //!
 //! A joining node calls `cluster/join` on any member; a member that does not lead passes the call
 //! to the leader, which adds the node as a learner, waits until it has caught up with the log,
-//! then makes it a voter.
+//! then makes it a voter; a node that does not get there in time is taken out again.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -26,6 +26,10 @@ use crate::reload::LayerTls;
 
 /// How long a join may take (the learner catches up with the whole log first).
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the leader gives a joining node to catch up and become a voter before it takes the
+/// node out of the membership again: less than [`JOIN_TIMEOUT`], so the joining node hears why
+/// before it gives up itself.
+const ADMIT_TIMEOUT: Duration = Duration::from_secs(100);
 /// How long a short call (`cluster/info`) may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a node that has not found its cluster yet says so (Elasticsearch's
@@ -228,7 +232,7 @@ impl Handler for NodeService {
 
 /// Carries out a join on the leader, or passes it to the leader.
 async fn join_here(
-    store: &Store,
+    store: &Arc<Store>,
     client: &Client,
     req: JoinRequest,
     body: Bytes,
@@ -255,9 +259,21 @@ async fn join_here(
     }
     call_back(client, &req).await?;
     tracing::info!(node = req.id, name = %req.name, address = %req.address, "a node joins the cluster");
-    store.add_member(req.id, NodeInfo::new(&req.name, &req.address)).await.map_err(|e| match e {
+    // In a task of its own: when the joining node gives up and drops the call, the addition
+    // still finishes or is undone, rather than leaving a learner behind.
+    let (admitting, id, name) = (store.clone(), req.id, req.name.clone());
+    let node = NodeInfo::new(&req.name, &req.address);
+    let admitted = tokio::spawn(async move { admitting.admit(id, node, ADMIT_TIMEOUT).await })
+        .await
+        .map_err(|e| Failure::fatal(format!("adding the node failed: {e}")))?;
+    admitted.map_err(|e| match e {
         StoreError::NotLeader { .. } => Failure::retry(e.to_string()),
-        other => Failure::fatal(format!("adding the node failed: {other}")),
+        other => {
+            tracing::warn!(node = id, %name, "refused a join: adding the node failed ({other}); it is not a member");
+            Failure::fatal(format!(
+                "adding the node failed: {other}; it was taken out of the membership again, so start it again to retry"
+            ))
+        }
     })?;
     tracing::info!(node = req.id, name = %req.name, "the node joined the cluster as a voter");
     Ok(b"{}".to_vec())

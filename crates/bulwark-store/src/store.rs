@@ -230,6 +230,66 @@ impl Store {
         Ok(())
     }
 
+    /// Adds node `id` as [`Store::add_member`] does, with at most `within` for all of it: the
+    /// learner must have received the whole log as it was when it was added (openraft's own
+    /// wait counts a learner within 5000 entries as caught up) before it is made a voter. A node
+    /// that does not catch up in time (it stopped answering, or cannot keep up) is taken out of
+    /// the membership again, so a join that gave up leaves no learner behind that the cluster
+    /// would replicate to for ever. Must be called on the leader; dropping the future skips the
+    /// clean-up (run it in a task of its own).
+    pub async fn admit(&self, id: NodeId, node: NodeInfo, within: Duration) -> Result<(), StoreError> {
+        let deadline = Instant::now() + within;
+        self.raft.add_learner(id, node, false).await.map_err(|e| raft_err("adding a learner")(&e))?;
+        let target = self.raft.metrics().borrow().last_log_index;
+        let caught_up = self
+            .raft
+            .wait(Some(deadline.saturating_duration_since(Instant::now())))
+            .metrics(
+                |m| {
+                    let matched = m.replication.as_ref().and_then(|r| r.get(&id).cloned()).flatten();
+                    matched.map(|l| l.index) >= target
+                },
+                "the new node to catch up with the log",
+            )
+            .await;
+        if caught_up.is_err() {
+            self.remove_member(id).await?;
+            return Err(StoreError::Timeout {
+                what: format!("node {id} to catch up with the log"),
+                waited: within,
+            });
+        }
+        let promote = self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false);
+        let error = match tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), promote)
+            .await
+        {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => raft_err("promoting a learner to voter")(&e),
+            Err(_) => StoreError::Timeout { what: format!("node {id} to become a voter"), waited: within },
+        };
+        if self.members().iter().any(|m| m.id == id) {
+            self.remove_member(id).await?;
+        }
+        Err(error)
+    }
+
+    /// Takes node `id` out of the membership (a voter stops voting first). Must be called on the
+    /// leader.
+    pub async fn remove_member(&self, id: NodeId) -> Result<(), StoreError> {
+        let ids = BTreeSet::from([id]);
+        if self.members().iter().any(|m| m.id == id && m.voter) {
+            self.raft
+                .change_membership(ChangeMembers::RemoveVoters(ids.clone()), true)
+                .await
+                .map_err(|e| raft_err("removing a voter")(&e))?;
+        }
+        self.raft
+            .change_membership(ChangeMembers::RemoveNodes(ids), false)
+            .await
+            .map_err(|e| raft_err("removing a node")(&e))?;
+        Ok(())
+    }
+
     /// The Raft handle, for the transport's receiving side (hand it incoming `append_entries`,
     /// `vote` and `install_snapshot` requests) and for metrics.
     pub fn raft(&self) -> &Raft {

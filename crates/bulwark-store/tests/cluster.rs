@@ -179,3 +179,26 @@ async fn next_change(rx: &mut tokio::sync::broadcast::Receiver<AppliedEvent>) ->
         }
     }
 }
+
+/// A node added as a learner that never catches up (it is gone) is taken out of the membership
+/// again once the deadline passed, and the cluster then admits a real node as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_that_never_catches_up_is_removed_again() {
+    let net = LocalNetwork::new();
+    let dirs: Vec<TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let n1 = start(&net, &dirs, 1, None, |_| {}).await;
+    write(&n1, user(1)).await;
+    let started = std::time::Instant::now();
+    let err = n1.admit(9, NodeInfo::new("gone", address(9)), Duration::from_secs(1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Timeout { .. }), "{err}");
+    assert!(started.elapsed() < WAIT, "the deadline held: {:?}", started.elapsed());
+    let ids: Vec<NodeId> = n1.members().iter().map(|m| m.id).collect();
+    assert_eq!(ids, [1], "the learner was removed");
+    write(&n1, user(2)).await;
+
+    let uuid = n1.cluster_uuid().to_string();
+    let _n2 = start(&net, &dirs, 2, Some(&uuid), |_| {}).await;
+    n1.admit(2, NodeInfo::new("node-2", address(2)), WAIT).await.unwrap();
+    let members: Vec<(NodeId, bool)> = n1.members().iter().map(|m| (m.id, m.voter)).collect();
+    assert_eq!(members, [(1, true), (2, true)]);
+}
