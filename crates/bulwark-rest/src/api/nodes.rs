@@ -306,23 +306,10 @@ fn info(state: &RestState, nodes: Option<&str>, metrics: Option<&str>) -> Result
     let mut out = Map::new();
     for m in state.store.members() {
         let id = super::coordination::node_id(&uuid, m.id);
-        let selected = selectors.as_ref().is_none_or(|list| {
-            list.iter().any(|s| match s.as_str() {
-                "_all" | "*" => true,
-                "_local" => m.id == local,
-                "_master" => Some(m.id) == leader,
-                other => other == id || other == m.name,
-            })
-        });
-        if !selected {
+        if !picks(selectors.as_deref(), &id, &m.name, m.id, local, leader) {
             continue;
         }
-        let host = m
-            .address
-            .rsplit_once(':')
-            .map_or(m.address.as_str(), |(h, _)| h)
-            .trim_matches(['[', ']'])
-            .to_owned();
+        let host = host_of(&m.address);
         let mut node = Map::new();
         node.insert("name".into(), json!(m.name));
         node.insert("transport_address".into(), json!(m.address));
