@@ -3,8 +3,8 @@
 template), then a `metricbeat_writer` shipping with `create` into the data stream and a
 `metricbeat_reader` reading it back. The template is Metricbeat's shape (lifecycle name,
 `data_stream: {}`, priority 150, `_meta`, `codec: best_compression`, its `dynamic_templates`),
-with a subset of its fields; the node refuses the settings it does not honour (a higher
-`mapping.total_fields.limit`, `query.default_field`, `max_docvalue_fields_search`), so they are
+`max_docvalue_fields_search: 200`), with a subset of its fields; the node refuses the settings
+it does not honour (a higher `mapping.total_fields.limit`, `query.default_field`), so they are
 left out (see docs/architecture.md)."""
 
 import elasticsearch
@@ -18,7 +18,7 @@ STREAM = f"metricbeat-{VERSION}"
 PW = "beats-setup-pw-1"
 POLICY = {"phases": {"hot": {"actions": {"rollover": {"max_age": "30d", "max_primary_shard_size": "50gb"}}}}}
 TEMPLATE = {
-    "settings": {"index": {"lifecycle": {"name": "metricbeat"}, "codec": "best_compression", "number_of_shards": 1, "refresh_interval": "5s"}},
+    "settings": {"index": {"lifecycle": {"name": "metricbeat"}, "codec": "best_compression", "number_of_shards": 1, "refresh_interval": "5s", "max_docvalue_fields_search": 200}},
     "mappings": {
         "_meta": {"beat": "metricbeat", "version": VERSION},
         "dynamic_templates": [
@@ -125,6 +125,7 @@ def test_metricbeat_setup_then_ship_then_read(node):
     assert reader.count(index=STREAM, query={"term": {"labels.env": "prod"}})["count"] == 5
     settings = admin.indices.get_settings(index=backing)[backing]["settings"]["index"]
     assert settings["codec"] == "best_compression"
+    assert settings["max_docvalue_fields_search"] == "200"
     # The policy shows the backing index using it (it is stored, not executed).
     assert admin.ilm.get_lifecycle(name="metricbeat")["metricbeat"]["in_use_by"]["indices"] == [backing]
     with pytest.raises(elasticsearch.AuthorizationException):

@@ -368,6 +368,18 @@ impl SearchRequest {
         self.timeout.as_deref()
     }
 
+    /// Whether `docvalue_fields` names anything.
+    pub fn has_docvalue_fields(&self) -> bool {
+        !self.docvalue_fields.is_empty()
+    }
+
+    /// How many mapped fields `docvalue_fields` asks for in `mapping`: patterns expanded, each
+    /// field (multi-fields included) counted once, unmapped names not counted, as Elasticsearch
+    /// counts them against `index.max_docvalue_fields_search`.
+    pub fn docvalue_fields_count(&self, mapping: &crate::Mapping) -> usize {
+        fetch::count_matching(&self.docvalue_fields, mapping)
+    }
+
     /// The names, aliases or patterns of `indices_boost`, in the order given.
     pub fn indices_boost(&self) -> impl Iterator<Item = &str> {
         self.indices_boost.iter().map(|(name, _)| name.as_str())

@@ -15,6 +15,7 @@ use bulwark_index::{IndexError, SearchRequest};
 use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
+use crate::api::settings;
 use crate::caller::Caller;
 use crate::indices::DataPlane;
 use crate::ndjson;
@@ -43,10 +44,14 @@ impl Failure {
         if !e.is_shard_failure() {
             return ApiError::from(e).into();
         }
-        let kind = ErrorType::of_index_error(&e);
-        let status = kind.status();
         let index = indices.first().cloned().unwrap_or_default();
-        let cause = json!({"type": kind, "reason": e.reason(), "index": index});
+        Failure::shard(ErrorType::of_index_error(&e), &e.reason(), &index)
+    }
+
+    /// A failure on the shard of `index`, wrapped as Elasticsearch reports it.
+    fn shard(kind: ErrorType, reason: &str, index: &str) -> Failure {
+        let status = kind.status();
+        let cause = json!({"type": kind, "reason": reason, "index": index});
         let body = json!({
             "error": {
                 "root_cause": [cause],
@@ -89,6 +94,35 @@ fn millis(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// `index.max_docvalue_fields_search`: `docvalue_fields` may name at most that many mapped
+/// fields of each searched index (patterns expanded), as Elasticsearch checks on each shard.
+fn check_docvalue_fields(
+    catalog: &Catalog,
+    indices: &[String],
+    request: &SearchRequest,
+) -> Result<(), Failure> {
+    if !request.has_docvalue_fields() {
+        return Ok(());
+    }
+    for index in indices {
+        let Some(meta) = catalog.index(index) else { continue };
+        let limit =
+            settings::number(meta, "max_docvalue_fields_search", settings::MAX_DOCVALUE_FIELDS_SEARCH);
+        let mapping = match &meta.mappings {
+            Value::Null => bulwark_index::Mapping::new(),
+            m => bulwark_index::Mapping::from_json(m).map_err(ApiError::from)?,
+        };
+        let asked = request.docvalue_fields_count(&mapping);
+        if asked > limit {
+            let reason = format!(
+                "Trying to retrieve too many docvalue_fields. Must be less than or equal to: [{limit}] but was [{asked}]. This limit can be set by changing the [index.max_docvalue_fields_search] index level setting."
+            );
+            return Err(Failure::shard(ErrorType::IllegalArgument, &reason, index));
+        }
+    }
+    Ok(())
+}
+
 /// Runs one search: resolve, parse, search, shape.
 async fn execute(
     state: &RestState,
@@ -119,6 +153,7 @@ async fn execute(
             named.into_iter().filter(|i| indices.contains(i)).collect()
         })
         .collect();
+    check_docvalue_fields(catalog, &indices, &request)?;
     let wants_version = request.wants_version();
     let request = request.with_index_boosts(boosted).restricted(restrict::restrictions(
         state,

@@ -60,6 +60,8 @@ struct Accepted {
 /// * `hidden`, `blocks.*`: enforced.
 /// * `max_result_window`, `mapping.total_fields.limit`, `mapping.depth.limit`: only the node's
 ///   fixed value (10000, 1000, 20).
+/// * `max_docvalue_fields_search`: a `_search` whose `docvalue_fields` name more mapped fields
+///   of a searched index than its value (default 100) is refused (`api/search.rs`).
 /// * `codec`: `default` or `best_compression` (Beats set it). Either way the search index keeps
 ///   each document's source in LZ4-compressed blocks and the store keeps it as JSON: the value
 ///   is kept and shown, and changes no bytes on disk (docs/architecture.md says so).
@@ -82,11 +84,24 @@ const ACCEPTED: &[Accepted] = &[
     Accepted { key: "max_result_window", rule: Rule::Only("10000"), dynamic: true },
     Accepted { key: "mapping.total_fields.limit", rule: Rule::Only("1000"), dynamic: true },
     Accepted { key: "mapping.depth.limit", rule: Rule::Only("20"), dynamic: true },
+    Accepted { key: "max_docvalue_fields_search", rule: Rule::AtLeast(0), dynamic: true },
     Accepted { key: "codec", rule: Rule::OneOf(&["default", "best_compression"]), dynamic: false },
     Accepted { key: "default_pipeline", rule: Rule::Name, dynamic: true },
     Accepted { key: "final_pipeline", rule: Rule::Name, dynamic: true },
     Accepted { key: "lifecycle.name", rule: Rule::Name, dynamic: true },
 ];
+
+/// `index.max_docvalue_fields_search` when not set, as in Elasticsearch.
+pub const MAX_DOCVALUE_FIELDS_SEARCH: usize = 100;
+
+/// A whole-number setting of `meta` (checked when stored), or `default` when not set.
+pub fn number(meta: &IndexMeta, key: &str, default: usize) -> usize {
+    match meta.settings.get(key) {
+        Some(Value::String(s)) => s.parse().unwrap_or(default),
+        Some(Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(default),
+        _ => default,
+    }
+}
 
 /// Every index setting this node accepts (without the `index.` prefix), in the order of the
 /// table the checks use.

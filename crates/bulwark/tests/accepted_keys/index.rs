@@ -85,6 +85,42 @@ pub const INDEX_SETTINGS: &[(&str, Check)] = &[
     ("max_result_window", |c| only(c, "s_mrw", "max_result_window", json!(50))),
     ("mapping.total_fields.limit", |c| only(c, "s_tfl", "mapping.total_fields.limit", json!(5))),
     ("mapping.depth.limit", |c| only(c, "s_mdl", "mapping.depth.limit", json!(2))),
+    ("max_docvalue_fields_search", |c| {
+        create(
+            c,
+            "s_mdv",
+            json!({"settings": {"index": {"max_docvalue_fields_search": 1}},
+                   "mappings": {"properties": {"a": {"type": "keyword"}, "b": {"type": "long"}}}}),
+        );
+        c.admin("PUT", "/s_mdv/_doc/1?refresh=true", &json!({"a": "x", "b": 2}));
+        let one = c.admin("POST", "/s_mdv/_search", &json!({"docvalue_fields": ["a", "unmapped"]}));
+        assert_eq!(one["hits"]["hits"][0]["fields"]["a"], json!(["x"]), "{one}");
+        // A pattern counts the fields it expands to.
+        for asked in [json!(["a", "b"]), json!(["*"])] {
+            let (status, v) =
+                c.call(&c.elastic, "POST", "/s_mdv/_search", &json!({"docvalue_fields": asked}));
+            assert_eq!(status, 400, "{v}");
+            assert_eq!(v["error"]["root_cause"][0]["type"], "illegal_argument_exception", "{v}");
+            assert_eq!(
+                v["error"]["root_cause"][0]["reason"],
+                "Trying to retrieve too many docvalue_fields. Must be less than or equal to: [1] but was [2]. \
+                 This limit can be set by changing the [index.max_docvalue_fields_search] index level setting.",
+                "{v}"
+            );
+        }
+        // The setting is dynamic; the default is 100.
+        c.admin("PUT", "/s_mdv/_settings", &json!({"index": {"max_docvalue_fields_search": null}}));
+        c.admin("POST", "/s_mdv/_search", &json!({"docvalue_fields": ["a", "b"]}));
+        let props: serde_json::Map<String, Value> =
+            (0..101).map(|i| (format!("f{i}"), json!({"type": "keyword"}))).collect();
+        create(c, "s_mdv_default", json!({"mappings": {"properties": props}}));
+        let (status, v) =
+            c.call(&c.elastic, "POST", "/s_mdv_default/_search", &json!({"docvalue_fields": ["f*"]}));
+        assert_eq!(status, 400, "{v}");
+        let reason = v["error"]["root_cause"][0]["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("[100] but was [101]"), "{v}");
+        only(c, "s_mdv_bad", "max_docvalue_fields_search", json!(-1));
+    }),
     ("codec", |c| {
         // Kept and shown; the bytes on disk do not change (docs/architecture.md).
         setting_kept(c, "s_codec", "codec", json!("best_compression"));
