@@ -69,6 +69,8 @@ pub struct SearchRequest {
     pub(crate) index_boosts: Vec<(String, f32)>,
     /// `timeout`, for the caller to validate as the URL parameter.
     pub(crate) timeout: Option<String>,
+    /// Each index's `index.query.default_field`.
+    pub(crate) default_fields: crate::DefaultFields,
 }
 
 impl Default for SearchRequest {
@@ -100,6 +102,7 @@ impl Default for SearchRequest {
             indices_boost: Vec::new(),
             index_boosts: Vec::new(),
             timeout: None,
+            default_fields: crate::DefaultFields::new(),
         }
     }
 }
@@ -327,9 +330,16 @@ impl SearchRequest {
         self
     }
 
-    /// The query.
+    /// The query (with its default fields).
     pub fn with_query(mut self, query: &Query) -> SearchRequest {
         self.query = query.ast().clone();
+        self.default_fields = query.default_fields().clone();
+        self
+    }
+
+    /// Sets each index's `index.query.default_field`.
+    pub fn with_default_fields(mut self, fields: crate::DefaultFields) -> SearchRequest {
+        self.default_fields = fields;
         self
     }
 

@@ -94,6 +94,21 @@ fn millis(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Each index's `index.query.default_field`, for the queries that name no field.
+fn default_fields(catalog: &Catalog, indices: &[String]) -> Result<bulwark_index::DefaultFields, ApiError> {
+    let mut out = bulwark_index::DefaultFields::new();
+    for index in indices {
+        let Some(Value::Array(items)) =
+            catalog.index(index).and_then(|m| m.settings.get("query.default_field"))
+        else {
+            continue;
+        };
+        let entries: Vec<String> = items.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+        out.set(index, &entries)?;
+    }
+    Ok(out)
+}
+
 /// `index.max_docvalue_fields_search`: `docvalue_fields` may name at most that many mapped
 /// fields of each searched index (patterns expanded), as Elasticsearch checks on each shard.
 fn check_docvalue_fields(
@@ -155,13 +170,10 @@ async fn execute(
         .collect();
     check_docvalue_fields(catalog, &indices, &request)?;
     let wants_version = request.wants_version();
-    let request = request.with_index_boosts(boosted).restricted(restrict::restrictions(
-        state,
-        caller,
-        catalog,
-        Action::Search,
-        &indices,
-    )?);
+    let request = request
+        .with_index_boosts(boosted)
+        .with_default_fields(default_fields(catalog, &indices)?)
+        .restricted(restrict::restrictions(state, caller, catalog, Action::Search, &indices)?);
     let n = indices.len();
     let mut found = svc.search(indices.clone(), request).await.map_err(|e| Failure::search(e, &indices))?;
     if wants_version {
@@ -296,6 +308,7 @@ pub async fn count(
         let indices = resolve(&state, &caller, &catalog, &expr, Action::Count, opts)?;
         crate::blocks::check(&catalog, &indices, crate::blocks::Level::Read)?;
         let restrictions = restrict::restrictions(&state, &caller, &catalog, Action::Count, &indices)?;
+        let query = query.with_default_fields(default_fields(&catalog, &indices)?);
         let n = indices.len();
         let Some(limit) = terminate_after else {
             let count = svc

@@ -121,6 +121,60 @@ pub const INDEX_SETTINGS: &[(&str, Check)] = &[
         assert!(reason.contains("[100] but was [101]"), "{v}");
         only(c, "s_mdv_bad", "max_docvalue_fields_search", json!(-1));
     }),
+    ("query.default_field", |c| {
+        let mappings = json!({"properties": {"title": {"type": "text"}, "body": {"type": "text"}, "n": {"type": "long"}}});
+        create(
+            c,
+            "s_qdf",
+            json!({"settings": {"index": {"query.default_field": ["title", "n"]}}, "mappings": mappings}),
+        );
+        create(c, "s_qdf_all", json!({"mappings": mappings}));
+        for index in ["s_qdf", "s_qdf_all"] {
+            c.admin("PUT", &format!("/{index}/_doc/1"), &json!({"title": "quick", "body": "slow", "n": 1}));
+            c.admin(
+                "PUT",
+                &format!("/{index}/_doc/2?refresh=true"),
+                &json!({"title": "slow", "body": "quick", "n": 2}),
+            );
+        }
+        let hits = |path: &str, body: Value| -> Vec<String> {
+            let v = c.admin("POST", path, &body);
+            let mut ids: Vec<String> = v["hits"]["hits"]
+                .as_array()
+                .expect("hits")
+                .iter()
+                .map(|h| {
+                    format!("{}/{}", h["_index"].as_str().unwrap_or(""), h["_id"].as_str().unwrap_or(""))
+                })
+                .collect();
+            ids.sort();
+            ids
+        };
+        // Only `title` (a text query skips the number field, as a pattern would), per index.
+        for query in [
+            json!({"query_string": {"query": "quick"}}),
+            json!({"simple_query_string": {"query": "quick"}}),
+            json!({"multi_match": {"query": "quick"}}),
+        ] {
+            assert_eq!(hits("/s_qdf/_search", json!({"query": query})), ["s_qdf/1"], "{query}");
+            assert_eq!(
+                hits("/s_qdf,s_qdf_all/_search", json!({"query": query})),
+                ["s_qdf/1", "s_qdf_all/1", "s_qdf_all/2"],
+                "{query}"
+            );
+        }
+        assert_eq!(hits("/s_qdf/_search?q=quick", Value::Null), ["s_qdf/1"]);
+        assert_eq!(hits("/s_qdf/_search?q=quick&df=body", Value::Null), ["s_qdf/2"]);
+        assert_eq!(hits("/s_qdf/_search?q=2", Value::Null), ["s_qdf/2"]);
+        assert_eq!(c.admin("GET", "/s_qdf/_count?q=quick", &Value::Null)["count"], 1);
+        let v = c.admin("GET", "/s_qdf/_settings", &Value::Null);
+        assert_eq!(v["s_qdf"]["settings"]["index"]["query"]["default_field"], json!(["title", "n"]), "{v}");
+        // Dynamic; a single name is a list of one.
+        c.admin("PUT", "/s_qdf/_settings", &json!({"index.query.default_field": "body"}));
+        assert_eq!(hits("/s_qdf/_search?q=quick", Value::Null), ["s_qdf/2"]);
+        only(c, "s_qdf_bad", "query.default_field", json!([""]));
+        only(c, "s_qdf_bad", "query.default_field", json!("title^x"));
+    }),
     ("codec", |c| {
         // Kept and shown; the bytes on disk do not change (docs/architecture.md).
         setting_kept(c, "s_codec", "codec", json!("best_compression"));
