@@ -2,10 +2,9 @@
 `metricbeat_setup` user (the role Beats' documentation describes, plus `ingest_admin` for the
 template), then a `metricbeat_writer` shipping with `create` into the data stream and a
 `metricbeat_reader` reading it back. The template is Metricbeat's shape (lifecycle name,
-`data_stream: {}`, priority 150, `_meta`, `codec: best_compression`, its `dynamic_templates`),
-`max_docvalue_fields_search: 200`, `query.default_field`), with a subset of its fields; the node
-refuses the setting it does not honour (a higher `mapping.total_fields.limit`), so it is left out
-(see docs/architecture.md)."""
+`data_stream: {}`, priority 150, `_meta`, `codec: best_compression`, its `dynamic_templates`,
+`max_docvalue_fields_search: 200`, `query.default_field`, `mapping.total_fields.limit: 10000`)
+with a subset of its fields; each setting is enforced (crates/bulwark/tests/accepted_keys)."""
 
 import elasticsearch
 import pytest
@@ -23,7 +22,7 @@ DEFAULT_FIELDS = ["message", "tags", "agent.ephemeral_id", "agent.id", "agent.na
                   "host.hostname", "host.name", "metricset.name", "service.type", "fields.*"]
 TEMPLATE = {
     "settings": {"index": {"lifecycle": {"name": "metricbeat"}, "codec": "best_compression", "number_of_shards": 1, "refresh_interval": "5s", "max_docvalue_fields_search": 200,
-                           "query": {"default_field": DEFAULT_FIELDS}}},
+                           "mapping": {"total_fields": {"limit": 10000}}, "query": {"default_field": DEFAULT_FIELDS}}},
     "mappings": {
         "_meta": {"beat": "metricbeat", "version": VERSION},
         "dynamic_templates": [
@@ -136,6 +135,7 @@ def test_metricbeat_setup_then_ship_then_read(node):
     settings = admin.indices.get_settings(index=backing)[backing]["settings"]["index"]
     assert settings["codec"] == "best_compression"
     assert settings["max_docvalue_fields_search"] == "200"
+    assert settings["mapping"]["total_fields"]["limit"] == "10000"
     # The policy shows the backing index using it (it is stored, not executed).
     assert admin.ilm.get_lifecycle(name="metricbeat")["metricbeat"]["in_use_by"]["indices"] == [backing]
     with pytest.raises(elasticsearch.AuthorizationException):

@@ -60,8 +60,9 @@ struct Accepted {
 /// * `refresh_interval`: writes become visible within one second whatever the value (a value
 ///   is validated; it never hides data nor exposes it).
 /// * `hidden`, `blocks.*`: enforced.
-/// * `max_result_window`, `mapping.total_fields.limit`, `mapping.depth.limit`: only the node's
-///   fixed value (10000, 1000, 20).
+/// * `max_result_window`, `mapping.depth.limit`: only the node's fixed value (10000, 20).
+/// * `mapping.total_fields.limit` (default 1000): a mapping update or a document that would map
+///   more fields is refused (checked by the node against each index's value).
 /// * `max_docvalue_fields_search`: a `_search` whose `docvalue_fields` name more mapped fields
 ///   of a searched index than its value (default 100) is refused (`api/search.rs`).
 /// * `query.default_field`: the fields `query_string`, `simple_query_string`, `multi_match` and
@@ -86,7 +87,7 @@ const ACCEPTED: &[Accepted] = &[
     Accepted { key: "blocks.read_only_allow_delete", rule: Rule::Bool, dynamic: true },
     Accepted { key: "blocks.metadata", rule: Rule::Bool, dynamic: true },
     Accepted { key: "max_result_window", rule: Rule::Only("10000"), dynamic: true },
-    Accepted { key: "mapping.total_fields.limit", rule: Rule::Only("1000"), dynamic: true },
+    Accepted { key: "mapping.total_fields.limit", rule: Rule::AtLeast(0), dynamic: true },
     Accepted { key: "mapping.depth.limit", rule: Rule::Only("20"), dynamic: true },
     Accepted { key: "max_docvalue_fields_search", rule: Rule::AtLeast(0), dynamic: true },
     Accepted { key: "query.default_field", rule: Rule::FieldList, dynamic: true },

@@ -83,7 +83,47 @@ pub const INDEX_SETTINGS: &[(&str, Check)] = &[
         assert_eq!(c.call(&c.elastic, "GET", "/s_b_md/_settings", &Value::Null).0, 403);
     }),
     ("max_result_window", |c| only(c, "s_mrw", "max_result_window", json!(50))),
-    ("mapping.total_fields.limit", |c| only(c, "s_tfl", "mapping.total_fields.limit", json!(5))),
+    ("mapping.total_fields.limit", |c| {
+        let refused_with = |answer: (u16, Value), reason: &str| {
+            let (status, v) = answer;
+            assert_eq!(status, 400, "{v}");
+            assert_eq!(v["error"]["type"], "illegal_argument_exception", "{v}");
+            assert_eq!(v["error"]["reason"], reason, "{v}");
+        };
+        let two = json!({"properties": {"a": {"type": "keyword"}, "b": {"type": "keyword"}}});
+        create(c, "s_tfl", json!({"settings": {"index.mapping.total_fields.limit": 3}, "mappings": two}));
+        c.admin("PUT", "/s_tfl/_doc/1", &json!({"c": 1}));
+        refused_with(
+            c.call(&c.elastic, "PUT", "/s_tfl/_doc/2", &json!({"d": 1})),
+            "Limit of total fields [3] has been exceeded while adding new fields [1]",
+        );
+        refused_with(
+            c.call(&c.elastic, "PUT", "/s_tfl/_mapping", &json!({"properties": {"e": {"type": "long"}}})),
+            "Limit of total fields [3] has been exceeded",
+        );
+        refused_with(
+            c.call(
+                &c.elastic,
+                "PUT",
+                "/s_tfl_new",
+                &json!({"settings": {"index.mapping.total_fields.limit": 1}, "mappings": two}),
+            ),
+            "Limit of total fields [1] has been exceeded",
+        );
+        // Dynamic: a higher limit takes the field.
+        c.admin("PUT", "/s_tfl/_settings", &json!({"index.mapping.total_fields.limit": 4}));
+        c.admin("PUT", "/s_tfl/_doc/2", &json!({"d": 1}));
+        // From a template, above the default of 1000.
+        let many: serde_json::Map<String, Value> =
+            (0..1500).map(|i| (format!("f{i}"), json!({"type": "keyword"}))).collect();
+        let template = json!({"index_patterns": ["s_tfl_t*"], "template": {
+            "settings": {"index": {"mapping": {"total_fields": {"limit": 2000}}}}, "mappings": {"properties": many}}});
+        c.admin("PUT", "/_index_template/s_tfl_t", &template);
+        c.admin("PUT", "/s_tfl_t1/_doc/1", &json!({"f0": "x", "g": 1}));
+        let v = c.admin("GET", "/s_tfl_t1/_settings", &Value::Null);
+        assert_eq!(v["s_tfl_t1"]["settings"]["index"]["mapping"]["total_fields"]["limit"], "2000", "{v}");
+        only(c, "s_tfl_bad", "mapping.total_fields.limit", json!(-1));
+    }),
     ("mapping.depth.limit", |c| only(c, "s_mdl", "mapping.depth.limit", json!(2))),
     ("max_docvalue_fields_search", |c| {
         create(
