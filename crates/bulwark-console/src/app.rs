@@ -93,6 +93,16 @@ impl AppState {
     /// The configured node link, from the home's settings and keystore.
     pub fn link(home: &ConsoleHome, settings: &ConsoleSettings) -> Result<Option<NodeLink>, ConsoleError> {
         if !settings.has_node() {
+            // A token without hosts (an enrollment stopped half way, or a hand edit): configured
+            // credentials, so no setup is offered, and no node to use them with.
+            if home.service_token()?.is_some() {
+                return Err(ConsoleError::Config(format!(
+                    "the console keystore [{}] holds [{}] but [elasticsearch.hosts] is not set in [{}]: set [elasticsearch.hosts] and [elasticsearch.ssl.certificateAuthorities], or remove the console keystore to enroll again",
+                    home.keystore_file().display(),
+                    crate::home::SERVICE_TOKEN,
+                    home.settings_file().display()
+                )));
+            }
             return Ok(None);
         }
         let token = home.service_token()?.ok_or_else(|| {

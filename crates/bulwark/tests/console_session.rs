@@ -1,9 +1,9 @@
 //! The console's session and setup rules that `console.rs` does not show, on a real node and a
 //! real console over real TLS: `xpack.security.encryptionKey` generated when absent and refused
-//! when shorter than 32 characters; a fresh session id at each login (and a cookie from before
-//! logout refused after logging in again, and logging in again ends the session the browser
-//! held); setup (browser form and `console setup`) refused on a
-//! home whose keystore already holds a service token or whose settings already name hosts; and
+//! when shorter than 32 characters; a fresh session id at each login (logging in again ends the
+//! session the browser held, and a cookie from before logout stays refused); setup (browser form
+//! and `console setup`) refused on a home whose keystore already holds a service token or whose
+//! settings already name hosts, and `console start` refusing a home with only one of the two; and
 //! the API keys page, which does not offer to invalidate the session's own key.
 
 use std::path::Path;
@@ -182,16 +182,12 @@ fn setup_refuses_a_home_with_a_service_token_or_hosts() {
     let (rc, out, err) = run(console_cmd(&chome).args(["setup", "--enrollment-token", &token]));
     assert_eq!(rc, 78, "{out}{err}");
     assert!(err.contains("already configured") && err.contains(SERVICE_TOKEN), "{err}");
-    // The browser form: the right code and token, still refused before anything is sent.
-    let mut console = Console::start(&chome, &[]);
-    let mut b = console.browser();
-    let out = console.output();
-    let code = out.split("/setup?code=").nth(1).expect("a setup link").chars().take(6).collect::<String>();
-    let csrf = b.get(&format!("/setup?code={code}")).csrf();
-    let p = b.post("/setup", &[("csrf", &csrf), ("code", &code), ("token", &token)]);
-    assert_eq!(p.status, 409, "{}", p.body);
-    assert!(p.body.contains("already configured") && p.body.contains(SERVICE_TOKEN), "{}", p.body);
-    drop(console);
+    // Credentials without a node: the console does not start, so it offers no setup form.
+    let (rc, out, err) = run(console_cmd(&chome).args(["start", "-E", "server.port=0"]));
+    assert_eq!(rc, 78, "{out}{err}");
+    assert!(err.contains(SERVICE_TOKEN) && err.contains("[elasticsearch.hosts] is not set"), "{err}");
+    assert!(err.contains("remove the console keystore"), "{err}");
+    assert!(!out.contains("setup?code="), "{out}");
     assert!(!chome.join("config/console.yml").exists());
     assert!(!chome.join("data/node_http_ca.crt").exists());
     let kept = keystore(&chome).get_string(SERVICE_TOKEN).unwrap();
@@ -224,9 +220,23 @@ fn setup_refuses_a_home_with_a_service_token_or_hosts() {
     assert!(!keystore_path(&chome).exists() || keystore(&chome).get_string(SERVICE_TOKEN).is_none());
     assert_eq!(kibana_tokens(&started), tokens, "the node was asked for a service token");
 
-    // The same token still enrolls a clean home: the refusals spent nothing.
+    // A console waiting with its setup form while `console setup` configures its home: the form,
+    // with the right code and token, is refused before anything is sent. The refusals above spent
+    // nothing: the same token enrolls.
     let chome = home.path().with_file_name("console4");
+    let mut console = Console::start(&chome, &[]);
+    let mut b = console.browser();
+    let out = console.output();
+    let code = out.split("/setup?code=").nth(1).expect("a setup link").chars().take(6).collect::<String>();
+    let csrf = b.get(&format!("/setup?code={code}")).csrf();
     let (rc, out, err) = run(console_cmd(&chome).args(["setup", "--enrollment-token", &token]));
     assert_eq!(rc, 0, "{out}{err}");
     assert_eq!(kibana_tokens(&started), tokens + 1);
+    let enrolled = keystore(&chome).get_string(SERVICE_TOKEN).unwrap();
+    let p = b.post("/setup", &[("csrf", &csrf), ("code", &code), ("token", &token)]);
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.body.contains("already configured") && p.body.contains(SERVICE_TOKEN), "{}", p.body);
+    assert_eq!(kibana_tokens(&started), tokens + 1, "the form asked the node for another token");
+    let kept = keystore(&chome).get_string(SERVICE_TOKEN).unwrap();
+    assert_eq!(kept.expose_secret(), enrolled.expose_secret());
 }
