@@ -2,10 +2,9 @@
 `metricbeat_setup` user (the role Beats' documentation describes, plus `ingest_admin` for the
 template), then a `metricbeat_writer` shipping with `create` into the data stream and a
 `metricbeat_reader` reading it back. The template is Metricbeat's shape (lifecycle name,
-`data_stream: {}`, priority 150, `_meta`, `codec: best_compression`, its `dynamic_templates`),
-with a subset of its fields; the node refuses the settings it does not honour (a higher
-`mapping.total_fields.limit`, `query.default_field`, `max_docvalue_fields_search`), so they are
-left out (see docs/architecture.md)."""
+`data_stream: {}`, priority 150, `_meta`, `codec: best_compression`, its `dynamic_templates`,
+`max_docvalue_fields_search: 200`, `query.default_field`, `mapping.total_fields.limit: 10000`)
+with a subset of its fields; each setting is enforced (crates/bulwark/tests/accepted_keys)."""
 
 import elasticsearch
 import pytest
@@ -17,8 +16,13 @@ VERSION = "8.19.0"
 STREAM = f"metricbeat-{VERSION}"
 PW = "beats-setup-pw-1"
 POLICY = {"phases": {"hot": {"actions": {"rollover": {"max_age": "30d", "max_primary_shard_size": "50gb"}}}}}
+# A subset of the `index.query.default_field` list Metricbeat's template sets (its keyword and
+# text fields, and `fields.*`).
+DEFAULT_FIELDS = ["message", "tags", "agent.ephemeral_id", "agent.id", "agent.name", "agent.type", "agent.version",
+                  "host.hostname", "host.name", "metricset.name", "service.type", "fields.*"]
 TEMPLATE = {
-    "settings": {"index": {"lifecycle": {"name": "metricbeat"}, "codec": "best_compression", "number_of_shards": 1, "refresh_interval": "5s"}},
+    "settings": {"index": {"lifecycle": {"name": "metricbeat"}, "codec": "best_compression", "number_of_shards": 1, "refresh_interval": "5s", "max_docvalue_fields_search": 200,
+                           "mapping": {"total_fields": {"limit": 10000}}, "query": {"default_field": DEFAULT_FIELDS}}},
     "mappings": {
         "_meta": {"beat": "metricbeat", "version": VERSION},
         "dynamic_templates": [
@@ -123,8 +127,15 @@ def test_metricbeat_setup_then_ship_then_read(node):
     assert mapping["kubernetes"]["properties"]["labels"]["properties"]["tier"] == {"type": "keyword"}
     assert mapping["service"]["properties"]["type"] == {"type": "keyword", "ignore_above": 1024}
     assert reader.count(index=STREAM, query={"term": {"labels.env": "prod"}})["count"] == 5
+    # A query naming no field searches the template's `index.query.default_field` only.
+    assert reader.count(index=STREAM, q="h1")["count"] == 5
+    assert reader.count(index=STREAM, query={"query_string": {"query": "event"}})["count"] == 5
+    assert reader.count(index=STREAM, q="prod")["count"] == 0
+    assert reader.count(index=STREAM, q="prod", df="labels.env")["count"] == 5
     settings = admin.indices.get_settings(index=backing)[backing]["settings"]["index"]
     assert settings["codec"] == "best_compression"
+    assert settings["max_docvalue_fields_search"] == "200"
+    assert settings["mapping"]["total_fields"]["limit"] == "10000"
     # The policy shows the backing index using it (it is stored, not executed).
     assert admin.ilm.get_lifecycle(name="metricbeat")["metricbeat"]["in_use_by"]["indices"] == [backing]
     with pytest.raises(elasticsearch.AuthorizationException):

@@ -195,6 +195,10 @@ test('enroll in the browser, manage roles and users, search as a restricted user
   await shot(page, 'api_keys');
   await page.goto(`${base}/app/api_keys`);
   assert.doesNotMatch(await page.content(), new RegExp(encoded.replace(/[+/=]/g, '.')), 'shown once');
+  // The key of this very session is marked, without an "Invalidate" button that would log out.
+  const own = await page.$$eval('#api-keys tr', (rows) =>
+    rows.filter((r) => r.querySelector('.this-session')).map((r) => r.querySelectorAll('button').length));
+  assert.deepEqual(own, [0]);
   await page.goto(`${base}/app/monitoring`);
   assert.equal(await page.$$eval('img[src^="/app/monitoring/chart.svg"]', (i) => i.filter((x) => x.complete && x.naturalWidth > 0).length), 2);
   await shot(page, 'monitoring');

@@ -93,6 +93,16 @@ impl AppState {
     /// The configured node link, from the home's settings and keystore.
     pub fn link(home: &ConsoleHome, settings: &ConsoleSettings) -> Result<Option<NodeLink>, ConsoleError> {
         if !settings.has_node() {
+            // A token without hosts (an enrollment stopped half way, or a hand edit): configured
+            // credentials, so no setup is offered, and no node to use them with.
+            if home.service_token()?.is_some() {
+                return Err(ConsoleError::Config(format!(
+                    "the console keystore [{}] holds [{}] but [elasticsearch.hosts] is not set in [{}]: set [elasticsearch.hosts] and [elasticsearch.ssl.certificateAuthorities], or remove the console keystore to enroll again",
+                    home.keystore_file().display(),
+                    crate::home::SERVICE_TOKEN,
+                    home.settings_file().display()
+                )));
+            }
             return Ok(None);
         }
         let token = home.service_token()?.ok_or_else(|| {
@@ -315,18 +325,22 @@ async fn setup_submit(State(state): State<Arc<AppState>>, Form(f): Form<SetupFor
         Some(c) => c.check(&f.code),
         None => CodeCheck::Locked,
     };
-    let error = match check {
+    let (status, error) = match check {
         CodeCheck::Valid => match enroll_here(&state, &f.token).await {
             Ok(()) => return Redirect::to("/login?enrolled=1").into_response(),
-            Err(e) => e.to_string(),
+            // Nothing was sent to any node: the console's own files stopped it.
+            Err(e @ ConsoleError::AlreadyConfigured(_)) => (StatusCode::CONFLICT, e.to_string()),
+            Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
         },
-        CodeCheck::Wrong { left } => format!("The verification code is not valid ({left} tries left)."),
-        CodeCheck::Locked => {
-            "Too many wrong verification codes: the form is locked. Restart the console for a new code."
-                .into()
+        CodeCheck::Wrong { left } => {
+            (StatusCode::FORBIDDEN, format!("The verification code is not valid ({left} tries left)."))
         }
+        CodeCheck::Locked => (
+            StatusCode::FORBIDDEN,
+            "Too many wrong verification codes: the form is locked. Restart the console for a new code."
+                .into(),
+        ),
     };
-    let status = if check == CodeCheck::Valid { StatusCode::BAD_GATEWAY } else { StatusCode::FORBIDDEN };
     let locked = check == CodeCheck::Locked;
     let resp = form_page(&state, |csrf| pages::setup::setup(csrf, &f.code, Some(&error), locked));
     (status, resp).into_response()
@@ -379,9 +393,20 @@ struct LoginForm {
     password: String,
 }
 
-async fn login_submit(State(state): State<Arc<AppState>>, Form(f): Form<LoginForm>) -> Response {
+async fn login_submit(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let Some(node) = state.node() else { return Redirect::to("/setup").into_response() };
     let settings = state.settings();
+    // The session this browser still holds, if any: ended once the new one is made.
+    let previous = session::cookie(&cookies(&headers), SESSION_COOKIE).and_then(|c| {
+        state
+            .sealer
+            .open_session(c, settings.session_idle_timeout, settings.session_lifespan, session::now())
+            .ok()
+    });
     let password = SecretString::from(f.password);
     let sid = match session::random_hex::<8>() {
         Ok(s) => s,
@@ -433,6 +458,9 @@ async fn login_submit(State(state): State<Arc<AppState>>, Form(f): Form<LoginFor
     tracing::info!(user = %s.user, "console login");
     match state.sealer.seal_session(&s) {
         Ok(v) => {
+            if let Some(p) = previous {
+                end_session(&state, &p).await;
+            }
             let resp = with_cookie(
                 Redirect::to("/app/overview").into_response(),
                 session::set_cookie(SESSION_COOKIE, &v, state.secure),
@@ -459,11 +487,22 @@ async fn may_read_audit(node: &NodeLink, key: &SecretString) -> bool {
     }
 }
 
-/// Ends the session on both sides: the node invalidates the key, the console forgets the id.
+/// Logout: the session ends on both sides.
 async fn logout(
     State(state): State<Arc<AppState>>,
     axum::Extension(s): axum::Extension<Session>,
 ) -> Response {
+    end_session(&state, &s).await;
+    let resp = with_cookie(
+        Redirect::to("/login?reason=logout").into_response(),
+        session::clear_cookie(SESSION_COOKIE, state.secure),
+    );
+    with_cookie(resp, session::clear_cookie(CSRF_COOKIE, state.secure))
+}
+
+/// Ends a session on both sides (at logout, or when the browser logs in again): the node
+/// invalidates its key, the console remembers its id as ended until its lifespan is over.
+async fn end_session(state: &AppState, s: &Session) {
     let lifespan = u64::try_from(state.settings().session_lifespan.as_millis()).unwrap_or(u64::MAX);
     state
         .ended
@@ -475,12 +514,7 @@ async fn logout(
         if let Err(e) =
             node.client.delete("_security/api_key", Credentials::Bearer(&node.token), Some(&body)).await
         {
-            tracing::warn!(user = %s.user, error = %e, "could not invalidate the session's API key at logout");
+            tracing::warn!(user = %s.user, error = %e, "could not invalidate the ended session's API key");
         }
     }
-    let resp = with_cookie(
-        Redirect::to("/login?reason=logout").into_response(),
-        session::clear_cookie(SESSION_COOKIE, state.secure),
-    );
-    with_cookie(resp, session::clear_cookie(CSRF_COOKIE, state.secure))
 }

@@ -1,7 +1,7 @@
 //! Cross-site request protection for every state change, in one place: each POST must come from
 //! this origin (`Sec-Fetch-Site`, `Origin`, checked when the browser sends them) and carry the
-//! form field `csrf` equal to the token of the caller's session (logged in) or of its sealed
-//! pre-login cookie (login and setup forms). `SameSite=Strict` cookies are a third layer.
+//! form field `csrf` equal to the token of the caller's session (pages under `/app/`) or of its
+//! sealed pre-login cookie (login and setup forms). `SameSite=Strict` cookies are a third layer.
 
 use std::sync::Arc;
 
@@ -70,15 +70,15 @@ pub async fn protect(State(state): State<Arc<AppState>>, req: Request, next: Nex
             .open_session(c, settings.session_idle_timeout, settings.session_lifespan, session::now())
             .ok()
     });
-    let ok = match &by_session {
-        Some(s) => s.csrf_matches(&typed),
-        None => {
-            session::cookie(&cookies, CSRF_COOKIE).is_some_and(|c| state.sealer.form_token_matches(c, &typed))
-        }
+    // Pages under /app carry the session's token; the login and setup forms the pre-login
+    // cookie's, also when the browser still holds a session (logging in again).
+    let ok = if parts.uri.path().starts_with("/app/") {
+        // Without a session it goes on to the session check, which sends it to login.
+        by_session.as_ref().is_none_or(|s| s.csrf_matches(&typed))
+    } else {
+        session::cookie(&cookies, CSRF_COOKIE).is_some_and(|c| state.sealer.form_token_matches(c, &typed))
     };
-    // A POST under /app without a session goes on to the session check, which sends it to login.
-    let to_session_check = by_session.is_none() && parts.uri.path().starts_with("/app/");
-    if !ok && !to_session_check {
+    if !ok {
         return refuse("The form's security token is missing or not valid. Reload the page and try again.");
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await

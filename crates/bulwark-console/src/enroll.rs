@@ -6,7 +6,10 @@
 //! the node's CA against the token's fingerprint before the token's API key is sent anywhere; then
 //! `GET /_security/enroll/kibana` gives the service-account token and the CA. Files are written
 //! CA first, keystore next, `console.yml` last: `console.yml` naming the hosts is what makes the
-//! console configured, so a crash in between leaves it unconfigured and enrollment can run again.
+//! console usable, so a crash in between never leaves a console that talks to a node half
+//! configured. A crash after the keystore leaves a token without hosts: enrollment then refuses
+//! (credentials are configured) and `console start` stops, saying to set the hosts or remove the
+//! console keystore to enroll again.
 
 use std::sync::Arc;
 

@@ -49,7 +49,8 @@ pub(crate) fn parse(mapping: &Mapping, id: &str, source: &Value) -> Result<Parse
             )));
         }
     }
-    let mut p = Parser { mapping, id, update: Mapping::new(), added: 0, out: ParsedDoc::default() };
+    let existing = mapping.total_fields();
+    let mut p = Parser { mapping, id, update: Mapping::new(), added: 0, existing, out: ParsedDoc::default() };
     let mut path = Vec::new();
     p.object(root, &mut path, mapping.dynamic(), 0)?;
     if p.added > 0 {
@@ -71,6 +72,8 @@ struct Parser<'a> {
     id: &'a str,
     update: Mapping,
     added: usize,
+    /// How many fields `mapping` has, counted once for the limit checks.
+    existing: usize,
     out: ParsedDoc,
 }
 
@@ -167,10 +170,10 @@ impl Parser<'_> {
                     return Ok(false);
                 };
                 self.added += 1 + field.multi_fields().len();
-                if self.added > mapping::TOTAL_FIELDS_LIMIT {
+                if self.existing + self.added > self.mapping.total_fields_limit() {
                     return Err(IndexError::illegal(format!(
                         "Limit of total fields [{}] has been exceeded while adding new fields [{}]",
-                        mapping::TOTAL_FIELDS_LIMIT,
+                        self.mapping.total_fields_limit(),
                         self.added
                     )));
                 }

@@ -95,6 +95,18 @@ pub(crate) fn parse(section: Section, v: &Value) -> Result<Vec<FieldRequest>> {
         .collect()
 }
 
+/// How many mapped leaf fields (multi-fields included) any of `requests` names.
+pub(crate) fn count_matching(requests: &[FieldRequest], mapping: &Mapping) -> usize {
+    if requests.is_empty() {
+        return 0;
+    }
+    mapping
+        .leaves()
+        .iter()
+        .filter(|(path, _)| requests.iter().any(|r| matches(&r.pattern, path, Syntax::STAR)))
+        .count()
+}
+
 /// The values of the fields `requests` name in `source` (the document `id`), read against
 /// `mapping`; added to `out` by field path. A section with no values adds nothing.
 pub(crate) fn collect(
@@ -223,6 +235,15 @@ mod tests {
         let mut out = Map::new();
         collect(section, &parse(section, &req)?, &mapping(), "1", &source, &mut out)?;
         Ok(Value::Object(out))
+    }
+
+    #[test]
+    fn counts_mapped_fields_once_with_patterns_expanded() {
+        let count = |v: Value| count_matching(&parse(Section::DocValues, &v).unwrap(), &mapping());
+        assert_eq!(count(json!(["*"])), 6);
+        assert_eq!(count(json!(["title*", "title.keyword", "missing"])), 2);
+        assert_eq!(count(json!(["user.*", {"field": "n"}])), 2);
+        assert_eq!(count(json!([])), 0);
     }
 
     #[test]

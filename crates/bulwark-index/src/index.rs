@@ -102,8 +102,11 @@ impl Index {
         if format != FORMAT {
             return Err(corrupt(format!("format {format} is not {FORMAT}, the format this version reads")));
         }
-        let mapping = Mapping::from_json(payload.get("mapping").unwrap_or(&Value::Null))
+        // Saved once accepted: not checked again against a limit (the caller sets the index's).
+        let mapping = Mapping::from_json_limited(payload.get("mapping").unwrap_or(&Value::Null), usize::MAX)
             .map_err(|e| corrupt(format!("the saved mapping is unreadable: {e}")))?;
+        let mut mapping = mapping;
+        mapping.set_total_fields_limit(crate::TOTAL_FIELDS_LIMIT);
         let position = match payload.get("position") {
             None | Some(Value::Null) => None,
             Some(v) => {
@@ -168,6 +171,12 @@ impl Index {
             self.mapping = mapping;
             self.dirty = true;
         }
+    }
+
+    /// Sets `index.mapping.total_fields.limit` for later mapping updates (a setting: nothing
+    /// to save).
+    pub fn set_total_fields_limit(&mut self, limit: usize) {
+        self.mapping.set_total_fields_limit(limit);
     }
 
     /// The position saved with the last commit ([`Index::set_position`]), if any.

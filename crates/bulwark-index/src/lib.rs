@@ -84,7 +84,7 @@ pub use aggs::{AggNode, MAX_BUCKETS};
 pub use error::{IndexError, Result};
 pub use index::{Index, Rebuilt, SourceDoc};
 pub use mapping::{DEPTH_LIMIT, Dynamic, FieldMapping, FieldType, Mapping, TOTAL_FIELDS_LIMIT};
-pub use query::Query;
+pub use query::{DefaultFields, Query};
 pub use request::{DEFAULT_TRACK_TOTAL_HITS, MAX_RESULT_WINDOW, SearchRequest, TrackTotalHits};
 pub use response::{Hit, Relation, SearchResponse, TotalHits};
 pub use restriction::{FieldPredicate, Restriction, Restrictions, matching};

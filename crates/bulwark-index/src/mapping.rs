@@ -381,6 +381,9 @@ pub struct Mapping {
     extra: Map<String, Value>,
     /// `dynamic_templates`, checked (their JSON is in `extra`).
     templates: Vec<crate::dynamic_templates::DynamicTemplate>,
+    /// The index's `index.mapping.total_fields.limit` ([`TOTAL_FIELDS_LIMIT`] when `None`):
+    /// a setting, not part of the mapping's JSON.
+    total_fields_limit: Option<usize>,
 }
 
 impl Mapping {
@@ -389,15 +392,22 @@ impl Mapping {
         Mapping::default()
     }
 
-    /// Parses the body of `mappings` (`{"properties": {...}, "dynamic": ...}`).
+    /// Parses the body of `mappings` (`{"properties": {...}, "dynamic": ...}`), within the
+    /// default `index.mapping.total_fields.limit`.
     pub fn from_json(v: &Value) -> Result<Mapping> {
+        Mapping::from_json_limited(v, TOTAL_FIELDS_LIMIT)
+    }
+
+    /// Parses the body of `mappings` for an index whose `index.mapping.total_fields.limit` is
+    /// `limit` (`usize::MAX` reads a mapping already accepted, whatever its size).
+    pub fn from_json_limited(v: &Value, limit: usize) -> Result<Mapping> {
         let Value::Object(obj) = v else {
             return Err(IndexError::mapper(format!(
                 "Failed to parse mapping: Expected map for property [mappings] but got a {}",
                 json_kind(v)
             )));
         };
-        let mut m = Mapping::new();
+        let mut m = Mapping { total_fields_limit: Some(limit), ..Mapping::new() };
         let mut unsupported = Vec::new();
         for (k, val) in obj {
             let Some(param_rule) = rule(ROOT_PARAMS, k) else {
@@ -446,6 +456,17 @@ impl Mapping {
         Value::Object(out)
     }
 
+    /// The `index.mapping.total_fields.limit` updates are checked against.
+    pub fn total_fields_limit(&self) -> usize {
+        self.total_fields_limit.unwrap_or(TOTAL_FIELDS_LIMIT)
+    }
+
+    /// Sets `index.mapping.total_fields.limit` (e.g. when the setting changes): later updates
+    /// are checked against it; the fields already mapped stay, as in Elasticsearch.
+    pub fn set_total_fields_limit(&mut self, limit: usize) {
+        self.total_fields_limit = Some(limit);
+    }
+
     /// Whether no field is mapped.
     pub fn is_empty(&self) -> bool {
         self.properties.is_empty()
@@ -485,12 +506,17 @@ impl Mapping {
         Ok(())
     }
 
+    /// How many fields are mapped (objects and multi-fields included), as Elasticsearch counts
+    /// them against `index.mapping.total_fields.limit`.
+    pub(crate) fn total_fields(&self) -> usize {
+        self.properties.values().map(FieldMapping::count).sum()
+    }
+
     fn check_limits(&self) -> Result<()> {
-        let count: usize = self.properties.values().map(FieldMapping::count).sum();
-        if count > TOTAL_FIELDS_LIMIT {
-            return Err(IndexError::illegal(format!(
-                "Limit of total fields [{TOTAL_FIELDS_LIMIT}] has been exceeded"
-            )));
+        let count = self.total_fields();
+        let limit = self.total_fields_limit();
+        if count > limit {
+            return Err(IndexError::illegal(format!("Limit of total fields [{limit}] has been exceeded")));
         }
         let depth = 1 + self.properties.values().map(FieldMapping::depth).max().unwrap_or(0);
         if depth > DEPTH_LIMIT {

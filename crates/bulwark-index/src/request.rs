@@ -69,6 +69,8 @@ pub struct SearchRequest {
     pub(crate) index_boosts: Vec<(String, f32)>,
     /// `timeout`, for the caller to validate as the URL parameter.
     pub(crate) timeout: Option<String>,
+    /// Each index's `index.query.default_field`.
+    pub(crate) default_fields: crate::DefaultFields,
 }
 
 impl Default for SearchRequest {
@@ -100,6 +102,7 @@ impl Default for SearchRequest {
             indices_boost: Vec::new(),
             index_boosts: Vec::new(),
             timeout: None,
+            default_fields: crate::DefaultFields::new(),
         }
     }
 }
@@ -327,9 +330,16 @@ impl SearchRequest {
         self
     }
 
-    /// The query.
+    /// The query (with its default fields).
     pub fn with_query(mut self, query: &Query) -> SearchRequest {
         self.query = query.ast().clone();
+        self.default_fields = query.default_fields().clone();
+        self
+    }
+
+    /// Sets each index's `index.query.default_field`.
+    pub fn with_default_fields(mut self, fields: crate::DefaultFields) -> SearchRequest {
+        self.default_fields = fields;
         self
     }
 
@@ -366,6 +376,18 @@ impl SearchRequest {
     /// The `timeout` of the body, for the caller to check as it checks the URL parameter.
     pub fn timeout(&self) -> Option<&str> {
         self.timeout.as_deref()
+    }
+
+    /// Whether `docvalue_fields` names anything.
+    pub fn has_docvalue_fields(&self) -> bool {
+        !self.docvalue_fields.is_empty()
+    }
+
+    /// How many mapped fields `docvalue_fields` asks for in `mapping`: patterns expanded, each
+    /// field (multi-fields included) counted once, unmapped names not counted, as Elasticsearch
+    /// counts them against `index.max_docvalue_fields_search`.
+    pub fn docvalue_fields_count(&self, mapping: &crate::Mapping) -> usize {
+        fetch::count_matching(&self.docvalue_fields, mapping)
     }
 
     /// The names, aliases or patterns of `indices_boost`, in the order given.

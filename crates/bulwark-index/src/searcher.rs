@@ -95,7 +95,8 @@ pub fn search_many(indices: &[&Index], req: &SearchRequest) -> Result<SearchResp
         seen_mappings.push(restriction.and_then(|r| r.mapping(index.mapping())));
         let mapping = seen_mappings[i].as_ref().unwrap_or(index.mapping());
         let mut compiler = Compiler::new(mapping, index.fields(), index.name(), index.tantivy(), req.now)
-            .restricted(restriction.is_some_and(|r| r.predicate().is_some()));
+            .restricted(restriction.is_some_and(|r| r.predicate().is_some()))
+            .default_fields(&req.default_fields);
         let compiled = compiler.compile(&req.query)?;
         // The caller's query alone is explained: the document-level filter scores nothing and
         // its terms are the role's, not the caller's to read.
@@ -328,7 +329,8 @@ pub fn count_many_restricted(indices: &[&Index], query: &Query, restrictions: &R
         let seen = restriction.and_then(|r| r.mapping(index.mapping()));
         let mapping = seen.as_ref().unwrap_or(index.mapping());
         let mut compiler = Compiler::new(mapping, index.fields(), index.name(), index.tantivy(), now)
-            .restricted(restriction.is_some_and(|r| r.predicate().is_some()));
+            .restricted(restriction.is_some_and(|r| r.predicate().is_some()))
+            .default_fields(query.default_fields());
         let q = limit_to_visible(compiler.compile(query.ast())?, index, restriction, now)?;
         n += q.count(&searcher).map_err(IndexError::engine("counting"))? as u64;
     }

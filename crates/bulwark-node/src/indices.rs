@@ -73,14 +73,19 @@ struct OpenReport {
 }
 
 /// The mapping the store holds for `name` (an unreadable one maps fields dynamically).
+/// Its fields were accepted when stored, so they are not counted again; later updates are
+/// checked against the index's `index.mapping.total_fields.limit`.
 fn stored_mapping(name: &str, meta: &IndexMeta) -> Mapping {
-    if meta.mappings.is_null() {
-        return Mapping::new();
-    }
-    Mapping::from_json(&meta.mappings).unwrap_or_else(|e| {
-        tracing::warn!(index = %name, "the stored mapping is unreadable ({e}); mapping fields dynamically");
+    let mut mapping = if meta.mappings.is_null() {
         Mapping::new()
-    })
+    } else {
+        Mapping::from_json_limited(&meta.mappings, usize::MAX).unwrap_or_else(|e| {
+            tracing::warn!(index = %name, "the stored mapping is unreadable ({e}); mapping fields dynamically");
+            Mapping::new()
+        })
+    };
+    mapping.set_total_fields_limit(meta.total_fields_limit());
+    mapping
 }
 
 /// Stops using a shard that is rebuilt at start (its directory is made anew).
@@ -216,7 +221,11 @@ impl Indices {
                 "the search index on disk holds the store's changes up to log entry {position}, ahead of the store's {applied} (was the store replaced by an older copy?)"
             ));
         }
-        shard.write().set_mapping(stored_mapping(name, meta));
+        {
+            let mut index = shard.write();
+            index.set_mapping(stored_mapping(name, meta));
+            index.set_total_fields_limit(meta.total_fields_limit());
+        }
         self.insert(name, Arc::new(shard));
         Ok(position)
     }

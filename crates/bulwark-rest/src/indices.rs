@@ -68,6 +68,11 @@ impl IndexMeta {
         self.settings.get("hidden").is_some_and(|v| v == "true" || v == &Value::Bool(true))
     }
 
+    /// `index.mapping.total_fields.limit`.
+    pub fn total_fields_limit(&self) -> usize {
+        total_fields_limit(&self.settings)
+    }
+
     /// A setting as a string, if set.
     pub fn setting(&self, key: &str) -> Option<String> {
         match self.settings.get(key)? {
@@ -75,6 +80,18 @@ impl IndexMeta {
             other => Some(other.to_string()),
         }
     }
+}
+
+/// `index.mapping.total_fields.limit` of checked settings (by key without `index.`), or its
+/// default.
+pub fn total_fields_limit(settings: &BTreeMap<String, Value>) -> usize {
+    settings
+        .get("mapping.total_fields.limit")
+        .and_then(|v| match v {
+            Value::String(s) => s.parse().ok(),
+            other => other.as_u64().and_then(|n| usize::try_from(n).ok()),
+        })
+        .unwrap_or(bulwark_index::TOTAL_FIELDS_LIMIT)
 }
 
 /// One alias of an index.

@@ -143,7 +143,8 @@ fn parse_parts(v: &Value) -> Result<TemplateParts, ApiError> {
         parts.settings = parse_settings(s)?;
     }
     if let Some(mappings) = m.get("mappings").filter(|s| !s.is_null()) {
-        Mapping::from_json(mappings).map_err(ApiError::from)?;
+        Mapping::from_json_limited(mappings, crate::indices::total_fields_limit(&parts.settings))
+            .map_err(ApiError::from)?;
         parts.mappings = Some(mappings.clone());
     }
     if let Some(a) = m.get("aliases").filter(|s| !s.is_null()) {

@@ -1,6 +1,6 @@
 //! The data plane against the real node: bulk items fail and succeed one by one, bad input is a
 //! 400 in Elasticsearch's shape (never a 5xx), index privileges filter what a user sees, and every
-//! acknowledged write survives `kill -9`.
+//! acknowledged write survives `kill -9`, as do per-index settings the node enforces.
 
 use std::rc::Rc;
 
@@ -625,4 +625,40 @@ fn bulk_require_alias_and_url_parameters() {
         Value::Null,
     );
     assert_eq!(r.1["count"], 0, "{}", r.1);
+}
+
+#[test]
+fn per_index_field_limits_and_default_fields_hold_across_a_restart() {
+    let home = TestHome::new();
+    let mut s = start_fresh(&home, &[]);
+    let es = Http::new(s.port, &s.ca, "elastic", &s.password);
+    let small = json!({"settings": {"index.mapping.total_fields.limit": 3, "index.query.default_field": "b"},
+                       "mappings": {"properties": {"a": {"type": "text"}}}});
+    assert_eq!(es.json("PUT", "/small", small).0, 200);
+    // More fields than the default limit, under the index's own.
+    let many: serde_json::Map<String, Value> =
+        (0..1200).map(|i| (format!("f{i}"), json!({"type": "keyword"}))).collect();
+    let big =
+        json!({"settings": {"index.mapping.total_fields.limit": 1300}, "mappings": {"properties": many}});
+    assert_eq!(es.json("PUT", "/big", big).0, 200);
+    // `b` comes as `text` with a `keyword` multi-field: 3 fields, the limit.
+    assert_eq!(es.json("PUT", "/small/_doc/1?refresh=true", json!({"a": "x", "b": "y"})).0, 201);
+
+    s.node.kill9();
+    let mut node = Node::spawn(&home, &[], &[]);
+    node.wait_ready(&s.ca, "elastic", &s.password);
+    let es = Http::new(node.port(), &s.ca, "elastic", &s.password);
+    s.node = node;
+
+    assert_error(
+        &es.json("PUT", "/small/_doc/2", json!({"c": 1})),
+        400,
+        "illegal_argument_exception",
+        "Limit of total fields [3] has been exceeded while adding new fields [1]",
+    );
+    let r = es.json("PUT", "/big/_doc/1?refresh=true", json!({"f0": "x", "g": 1}));
+    assert_eq!(r.0, 201, "{}", r.1);
+    // `q` without `df` searches the index's default field `b` only.
+    assert_eq!(hits_total(&es.json("GET", "/small/_search?q=y", Value::Null)), 1);
+    assert_eq!(hits_total(&es.json("GET", "/small/_search?q=x", Value::Null)), 0);
 }

@@ -25,15 +25,24 @@ fn failures_cost_the_same_for_known_and_unknown_users() {
     // Warm both paths (connection, the dummy hash made on first use).
     time("elastic");
     time("nobody-here");
-    let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for i in 0..30 {
-        // Interleaved, so that load on the machine falls on both alike.
-        known.push(time("elastic"));
-        unknown.push(time(&format!("nobody-{i}")));
+    // A leak (no hash for unknown users) is a ratio of about 100 and fails every round; a busy
+    // machine can tip one round of medians out of range, so up to three rounds are measured.
+    let mut rounds = Vec::new();
+    for round in 0..3 {
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        for i in 0..30 {
+            // Interleaved, so that load on the machine falls on both alike.
+            known.push(time("elastic"));
+            unknown.push(time(&format!("nobody-{round}-{i}")));
+        }
+        let (k, u) = (median(known), median(unknown));
+        let ratio = k.as_secs_f64() / u.as_secs_f64();
+        if (0.8..=1.25).contains(&ratio) {
+            return;
+        }
+        rounds.push(format!("known user {k:?} vs unknown user {u:?} (ratio {ratio:.2})"));
     }
-    let (k, u) = (median(known), median(unknown));
-    let ratio = k.as_secs_f64() / u.as_secs_f64();
-    assert!((0.8..=1.25).contains(&ratio), "known user {k:?} vs unknown user {u:?} (ratio {ratio:.2})");
+    panic!("failures cost differently in every round: {rounds:#?}");
 }
 
 /// A wildcard pattern that makes a backtracking matcher exponential (`b*b*b*b*b*c` over names of

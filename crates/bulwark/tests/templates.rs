@@ -121,11 +121,11 @@ fn templates_apply_to_new_indices_and_refuse_what_elasticsearch_refuses() {
         es.call(
             "PUT",
             "/_index_template/u",
-            json!({"index_patterns": ["u-*"], "template": {"settings": {"index.mapping.total_fields.limit": 10000}}}),
+            json!({"index_patterns": ["u-*"], "template": {"settings": {"index.mapping.depth.limit": 50}}}),
         ),
         400,
         "illegal_argument_exception",
-        "index.mapping.total_fields.limit",
+        "index.mapping.depth.limit",
     );
     error(
         es.call("PUT", "/_index_template/logs?create=true", json!({"index_patterns": ["zz-*"]})),

@@ -1,5 +1,9 @@
 //! API keys (create with a limited role descriptor, shown once; invalidate) and service tokens.
 //!
+//! The key of the user's own console session is listed without "Invalidate" (and a request to
+//! invalidate it is refused, nothing sent): that would log the user out in the middle of a page;
+//! logout ends it properly.
+//!
 //! A new key is *granted* for the user (`POST /_security/api_key/grant`, `grant_type: password`,
 //! asked by the console's service account): the session is itself an API key, and a key may only
 //! derive keys without privileges, so the form asks for the user's password again. The node checks
@@ -57,7 +61,10 @@ fn api_keys_page(s: &Session, o: &Outcome, keys: &[&Value], created: Option<(&st
                             td { (k["expiration"].as_i64().map_or("never".to_owned(), super::data::date)) }
                             td { (if k["invalidated"].as_bool().unwrap_or(false) { "invalidated" } else { "active" }) }
                             td {
-                                @if !k["invalidated"].as_bool().unwrap_or(false) {
+                                @if k["id"].as_str() == Some(s.key_id.as_str()) {
+                                    // Invalidating it would end this very session: logout does that.
+                                    span.this-session { "This session's key (log out to end it)" }
+                                } @else if !k["invalidated"].as_bool().unwrap_or(false) {
                                     form method="post" action="/app/api_keys/invalidate" {
                                         (csrf_field(s))
                                         input type="hidden" name="id" value=(k["id"].as_str().unwrap_or(""));
@@ -161,6 +168,15 @@ pub async fn invalidate_api_key(
     Extension(s): Extension<Session>,
     Form(f): Form<InvalidateForm>,
 ) -> Response {
+    if f.id.trim() == s.key_id {
+        return after_change(
+            "/app/api_keys",
+            Err(format!(
+                "API key [{}] is the key of your console session: log out to end it. Nothing was invalidated.",
+                s.key_id
+            )),
+        );
+    }
     let body = json!({"ids": [f.id]});
     let r = change_as_user(&state, &s, reqwest::Method::DELETE, "_security/api_key", &body).await;
     after_change(

@@ -44,6 +44,8 @@ pub(crate) struct Compiler<'a> {
     /// Whether `mapping` hides fields the index holds (field-level security): `exists` then
     /// looks only at the mapped fields instead of scanning every indexed field name.
     restricted: bool,
+    /// The fields a query naming none searches (`index.query.default_field`).
+    default_fields: Vec<(String, f32)>,
 }
 
 fn empty() -> Q {
@@ -71,7 +73,14 @@ impl<'a> Compiler<'a> {
         now: i64,
     ) -> Compiler<'a> {
         let analyzer = index.tokenizers().get(TEXT_ANALYZER).unwrap_or_default();
-        Compiler { mapping, fields, index_name, analyzer, now, restricted: false }
+        let default_fields = vec![("*".to_string(), 1.0)];
+        Compiler { mapping, fields, index_name, analyzer, now, restricted: false, default_fields }
+    }
+
+    /// Sets the fields a query naming none searches (`index.query.default_field`).
+    pub(crate) fn default_fields(mut self, fields: &crate::query::DefaultFields) -> Compiler<'a> {
+        self.default_fields = fields.of(self.index_name);
+        self
     }
 
     /// Marks `mapping` as a restricted view of the index's fields.
@@ -232,9 +241,17 @@ impl<'a> Compiler<'a> {
     /// Expands field patterns against the mapping: `*` and `prefix*` name every matching
     /// leaf field (patterns are lenient: fields the query does not fit are skipped).
     fn expand(&self, fields: &[(String, f32)]) -> Vec<(String, f32, bool)> {
+        // No fields named: the index's default fields, whose names, like patterns, only take
+        // the fields the query applies to.
+        let (fields, defaults) =
+            if fields.is_empty() { (self.default_fields.as_slice(), true) } else { (fields, false) };
         let mut out: Vec<(String, f32, bool)> = Vec::new();
         for (pattern, boost) in fields {
-            if pattern.contains('*') {
+            if defaults && !pattern.contains('*') {
+                if self.mapping.field_type(pattern).is_some() && !out.iter().any(|(p, _, _)| p == pattern) {
+                    out.push((pattern.clone(), *boost, true));
+                }
+            } else if pattern.contains('*') {
                 for (path, _) in self.mapping.leaves() {
                     if bulwark_pattern::matches(pattern, &path, Syntax::STAR)
                         && !out.iter().any(|(p, _, _)| *p == path)

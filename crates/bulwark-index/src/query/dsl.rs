@@ -406,10 +406,8 @@ fn parse_multi_match(body: &Value) -> Result<QueryAst> {
         Some("bool_prefix") => MultiMatchType::BoolPrefix,
         Some(o) => return Err(IndexError::parsing(format!("[multi_match] query does not allow type [{o}]"))),
     };
-    let mut fields = field_list("multi_match", p.get("fields"))?;
-    if fields.is_empty() {
-        fields.push(("*".to_string(), 1.0));
-    }
+    // Without `fields`, the index's `index.query.default_field` (filled in when compiled).
+    let fields = field_list("multi_match", p.get("fields"))?;
     zero_terms(&p)?;
     Ok(QueryAst::MultiMatch {
         fields,

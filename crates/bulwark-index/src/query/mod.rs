@@ -7,6 +7,8 @@ mod params;
 mod query_string;
 mod term_scan;
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 pub(crate) use compile::Compiler;
@@ -19,6 +21,34 @@ use crate::error::{IndexError, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     ast: QueryAst,
+    default_fields: DefaultFields,
+}
+
+/// Per index, the fields `query_string`, `simple_query_string` and `multi_match` search when the
+/// query names none (`index.query.default_field`); an index not listed searches every field
+/// (`*`), as Elasticsearch's default does.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DefaultFields(BTreeMap<String, Vec<(String, f32)>>);
+
+impl DefaultFields {
+    /// Every index searches every field.
+    pub fn new() -> DefaultFields {
+        DefaultFields::default()
+    }
+
+    /// Sets the default fields of `index` from the setting's entries: names, `*` patterns and
+    /// `name^boost`.
+    pub fn set(&mut self, index: &str, entries: &[String]) -> Result<()> {
+        let list = Value::Array(entries.iter().map(|e| Value::String(e.clone())).collect());
+        let fields = params::field_list("query_string", Some(&list))?;
+        self.0.insert(index.to_string(), fields);
+        Ok(())
+    }
+
+    /// The default fields of `index`.
+    pub(crate) fn of(&self, index: &str) -> Vec<(String, f32)> {
+        self.0.get(index).cloned().unwrap_or_else(|| vec![("*".to_string(), 1.0)])
+    }
 }
 
 impl Query {
@@ -27,7 +57,7 @@ impl Query {
     /// `illegal_argument_exception`; a `query_string` that cannot be read is a
     /// `query_shard_exception`.
     pub fn parse(v: &Value) -> Result<Query> {
-        Ok(Query { ast: dsl::parse(v)? })
+        Ok(Query { ast: dsl::parse(v)?, default_fields: DefaultFields::new() })
     }
 
     /// Reads a `_count` request: a body holding at most `query`, and the URL parameters `q`,
@@ -80,11 +110,21 @@ impl Query {
 
     /// `match_all`.
     pub fn match_all() -> Query {
-        Query { ast: QueryAst::MatchAll { boost: 1.0 } }
+        Query { ast: QueryAst::MatchAll { boost: 1.0 }, default_fields: DefaultFields::new() }
     }
 
     pub(crate) fn ast(&self) -> &QueryAst {
         &self.ast
+    }
+
+    /// The query with each index's `index.query.default_field`.
+    pub fn with_default_fields(mut self, fields: DefaultFields) -> Query {
+        self.default_fields = fields;
+        self
+    }
+
+    pub(crate) fn default_fields(&self) -> &DefaultFields {
+        &self.default_fields
     }
 }
 

@@ -45,9 +45,13 @@ pub(crate) fn parse_query_string(body: &Value) -> Result<QueryAst> {
         "phrase_slop",
     ])?;
     let query = p.required_str("query")?;
+    // Without `fields` or `default_field`, the index's `index.query.default_field` (an empty
+    // list here, filled in when the query is compiled for an index).
     let mut fields = field_list("query_string", p.get("fields"))?;
-    if fields.is_empty() {
-        fields.push((p.opt_str("default_field")?.unwrap_or_else(|| "*".to_string()), 1.0));
+    if fields.is_empty()
+        && let Some(f) = p.opt_str("default_field")?
+    {
+        fields.push((f, 1.0));
     }
     let settings = Settings {
         simple: false,
@@ -77,10 +81,8 @@ pub(crate) fn parse_simple_query_string(body: &Value) -> Result<QueryAst> {
     ]);
     p.only(&["query", "fields", "default_operator", "lenient", "boost", "minimum_should_match"])?;
     let query = p.required_str("query")?;
-    let mut fields = field_list("simple_query_string", p.get("fields"))?;
-    if fields.is_empty() {
-        fields.push(("*".to_string(), 1.0));
-    }
+    // Without `fields`, the index's `index.query.default_field` (filled in when compiled).
+    let fields = field_list("simple_query_string", p.get("fields"))?;
     let settings = Settings {
         simple: true,
         operator: p.operator()?,

@@ -45,10 +45,12 @@ impl Indices {
     /// store; the index exists once the store has it.
     pub(crate) async fn create(&self, name: String, new: NewIndex) -> Result<IndexMeta, DataError> {
         let NewIndex { mut settings, mappings, aliases, data_stream } = new;
-        let mapping = match &mappings {
-            Some(v) => Mapping::from_json(v)?,
+        let limit = bulwark_rest::indices::total_fields_limit(&settings);
+        let mut mapping = match &mappings {
+            Some(v) => Mapping::from_json_limited(v, limit)?,
             None => Mapping::new(),
         };
+        mapping.set_total_fields_limit(limit);
         settings.entry("number_of_shards".into()).or_insert_with(|| Value::from("1"));
         settings.entry("number_of_replicas".into()).or_insert_with(|| Value::from("1"));
         let _admin = self.admin.lock().await;
@@ -137,7 +139,8 @@ impl Indices {
             for c in list {
                 match c {
                     MetaChange::PutMapping { mapping, .. } => {
-                        let m = Mapping::from_json(&mapping)?;
+                        // The update alone is not counted: the merge is, against the limit.
+                        let m = Mapping::from_json_limited(&mapping, usize::MAX)?;
                         shard.read().mapping().clone().merge(&m)?;
                         mappings.push(m);
                     }
@@ -175,6 +178,7 @@ impl Indices {
         self.store.write(Command::Batch(cmds)).await.map_err(DataError::from)?;
         for (shard, meta, _) in updated.values() {
             shard.closed.store(meta.closed, Ordering::Relaxed);
+            shard.write().set_total_fields_limit(meta.total_fields_limit());
         }
         Ok(())
     }

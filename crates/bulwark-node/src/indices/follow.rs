@@ -131,15 +131,20 @@ impl Indices {
             (Some(meta), Some(shard)) if shard.uuid == meta.uuid => {
                 shard.closed.store(meta.closed, std::sync::atomic::Ordering::Relaxed);
                 // Fields mapped on the node that wrote (dynamic mapping) arrive as a metadata
-                // change before the documents that use them.
-                if !meta.mappings.is_null() && meta.mappings != shard.read().mapping().to_json() {
-                    let grown = bulwark_index::Mapping::from_json(&meta.mappings)
+                // change before the documents that use them. They were counted there: taken
+                // whatever the limit, which then applies to later updates.
+                let mut index = shard.write();
+                if !meta.mappings.is_null() && meta.mappings != index.mapping().to_json() {
+                    index.set_total_fields_limit(usize::MAX);
+                    let grown = bulwark_index::Mapping::from_json_limited(&meta.mappings, usize::MAX)
                         .map_err(|e| e.to_string())
-                        .and_then(|m| shard.write().put_mapping(&m).map_err(|e| e.to_string()));
+                        .and_then(|m| index.put_mapping(&m).map_err(|e| e.to_string()));
                     if let Err(e) = grown {
                         tracing::warn!(index = %name, "cannot apply a replicated mapping: {e}");
                     }
                 }
+                index.set_total_fields_limit(meta.total_fields_limit());
+                drop(index);
             }
             (Some(meta), old) => {
                 if let Some(old) = old {

@@ -259,7 +259,8 @@ pub async fn put_mapping(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let mapping = Value::Object(body::object(&bytes, true)?);
-    bulwark_index::Mapping::from_json(&mapping)?;
+    // Checked here for its shape; the node checks it against each index's field limit.
+    bulwark_index::Mapping::from_json_limited(&mapping, usize::MAX)?;
     let catalog = Catalog::load(&svc)?;
     let opts = Options::from_params(&params)?.allowing_closed();
     let names = resolve(&state, &caller, &catalog, &expr, Action::PutMapping, opts)?;

@@ -15,6 +15,7 @@ use bulwark_index::{IndexError, SearchRequest};
 use bulwark_security::authz::Action;
 use serde_json::{Map, Value, json};
 
+use crate::api::settings;
 use crate::caller::Caller;
 use crate::indices::DataPlane;
 use crate::ndjson;
@@ -43,10 +44,14 @@ impl Failure {
         if !e.is_shard_failure() {
             return ApiError::from(e).into();
         }
-        let kind = ErrorType::of_index_error(&e);
-        let status = kind.status();
         let index = indices.first().cloned().unwrap_or_default();
-        let cause = json!({"type": kind, "reason": e.reason(), "index": index});
+        Failure::shard(ErrorType::of_index_error(&e), &e.reason(), &index)
+    }
+
+    /// A failure on the shard of `index`, wrapped as Elasticsearch reports it.
+    fn shard(kind: ErrorType, reason: &str, index: &str) -> Failure {
+        let status = kind.status();
+        let cause = json!({"type": kind, "reason": reason, "index": index});
         let body = json!({
             "error": {
                 "root_cause": [cause],
@@ -89,6 +94,50 @@ fn millis(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Each index's `index.query.default_field`, for the queries that name no field.
+fn default_fields(catalog: &Catalog, indices: &[String]) -> Result<bulwark_index::DefaultFields, ApiError> {
+    let mut out = bulwark_index::DefaultFields::new();
+    for index in indices {
+        let Some(Value::Array(items)) =
+            catalog.index(index).and_then(|m| m.settings.get("query.default_field"))
+        else {
+            continue;
+        };
+        let entries: Vec<String> = items.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+        out.set(index, &entries)?;
+    }
+    Ok(out)
+}
+
+/// `index.max_docvalue_fields_search`: `docvalue_fields` may name at most that many mapped
+/// fields of each searched index (patterns expanded), as Elasticsearch checks on each shard.
+fn check_docvalue_fields(
+    catalog: &Catalog,
+    indices: &[String],
+    request: &SearchRequest,
+) -> Result<(), Failure> {
+    if !request.has_docvalue_fields() {
+        return Ok(());
+    }
+    for index in indices {
+        let Some(meta) = catalog.index(index) else { continue };
+        let limit =
+            settings::number(meta, "max_docvalue_fields_search", settings::MAX_DOCVALUE_FIELDS_SEARCH);
+        let mapping = match &meta.mappings {
+            Value::Null => bulwark_index::Mapping::new(),
+            m => bulwark_index::Mapping::from_json(m).map_err(ApiError::from)?,
+        };
+        let asked = request.docvalue_fields_count(&mapping);
+        if asked > limit {
+            let reason = format!(
+                "Trying to retrieve too many docvalue_fields. Must be less than or equal to: [{limit}] but was [{asked}]. This limit can be set by changing the [index.max_docvalue_fields_search] index level setting."
+            );
+            return Err(Failure::shard(ErrorType::IllegalArgument, &reason, index));
+        }
+    }
+    Ok(())
+}
+
 /// Runs one search: resolve, parse, search, shape.
 async fn execute(
     state: &RestState,
@@ -119,14 +168,12 @@ async fn execute(
             named.into_iter().filter(|i| indices.contains(i)).collect()
         })
         .collect();
+    check_docvalue_fields(catalog, &indices, &request)?;
     let wants_version = request.wants_version();
-    let request = request.with_index_boosts(boosted).restricted(restrict::restrictions(
-        state,
-        caller,
-        catalog,
-        Action::Search,
-        &indices,
-    )?);
+    let request = request
+        .with_index_boosts(boosted)
+        .with_default_fields(default_fields(catalog, &indices)?)
+        .restricted(restrict::restrictions(state, caller, catalog, Action::Search, &indices)?);
     let n = indices.len();
     let mut found = svc.search(indices.clone(), request).await.map_err(|e| Failure::search(e, &indices))?;
     if wants_version {
@@ -261,6 +308,7 @@ pub async fn count(
         let indices = resolve(&state, &caller, &catalog, &expr, Action::Count, opts)?;
         crate::blocks::check(&catalog, &indices, crate::blocks::Level::Read)?;
         let restrictions = restrict::restrictions(&state, &caller, &catalog, Action::Count, &indices)?;
+        let query = query.with_default_fields(default_fields(&catalog, &indices)?);
         let n = indices.len();
         let Some(limit) = terminate_after else {
             let count = svc

@@ -40,6 +40,8 @@ enum Rule {
     OneOf(&'static [&'static str]),
     /// Any non-empty name.
     Name,
+    /// A field name or pattern (`name^boost` too), or a non-empty list of them; kept as a list.
+    FieldList,
 }
 
 /// A setting this node accepts (without the `index.` prefix).
@@ -58,8 +60,13 @@ struct Accepted {
 /// * `refresh_interval`: writes become visible within one second whatever the value (a value
 ///   is validated; it never hides data nor exposes it).
 /// * `hidden`, `blocks.*`: enforced.
-/// * `max_result_window`, `mapping.total_fields.limit`, `mapping.depth.limit`: only the node's
-///   fixed value (10000, 1000, 20).
+/// * `max_result_window`, `mapping.depth.limit`: only the node's fixed value (10000, 20).
+/// * `mapping.total_fields.limit` (default 1000): a mapping update or a document that would map
+///   more fields is refused (checked by the node against each index's value).
+/// * `max_docvalue_fields_search`: a `_search` whose `docvalue_fields` name more mapped fields
+///   of a searched index than its value (default 100) is refused (`api/search.rs`).
+/// * `query.default_field`: the fields `query_string`, `simple_query_string`, `multi_match` and
+///   `q=` search when the request names none (default `*`; `api/search.rs`).
 /// * `codec`: `default` or `best_compression` (Beats set it). Either way the search index keeps
 ///   each document's source in LZ4-compressed blocks and the store keeps it as JSON: the value
 ///   is kept and shown, and changes no bytes on disk (docs/architecture.md says so).
@@ -80,13 +87,27 @@ const ACCEPTED: &[Accepted] = &[
     Accepted { key: "blocks.read_only_allow_delete", rule: Rule::Bool, dynamic: true },
     Accepted { key: "blocks.metadata", rule: Rule::Bool, dynamic: true },
     Accepted { key: "max_result_window", rule: Rule::Only("10000"), dynamic: true },
-    Accepted { key: "mapping.total_fields.limit", rule: Rule::Only("1000"), dynamic: true },
+    Accepted { key: "mapping.total_fields.limit", rule: Rule::AtLeast(0), dynamic: true },
     Accepted { key: "mapping.depth.limit", rule: Rule::Only("20"), dynamic: true },
+    Accepted { key: "max_docvalue_fields_search", rule: Rule::AtLeast(0), dynamic: true },
+    Accepted { key: "query.default_field", rule: Rule::FieldList, dynamic: true },
     Accepted { key: "codec", rule: Rule::OneOf(&["default", "best_compression"]), dynamic: false },
     Accepted { key: "default_pipeline", rule: Rule::Name, dynamic: true },
     Accepted { key: "final_pipeline", rule: Rule::Name, dynamic: true },
     Accepted { key: "lifecycle.name", rule: Rule::Name, dynamic: true },
 ];
+
+/// `index.max_docvalue_fields_search` when not set, as in Elasticsearch.
+pub const MAX_DOCVALUE_FIELDS_SEARCH: usize = 100;
+
+/// A whole-number setting of `meta` (checked when stored), or `default` when not set.
+pub fn number(meta: &IndexMeta, key: &str, default: usize) -> usize {
+    match meta.settings.get(key) {
+        Some(Value::String(s)) => s.parse().unwrap_or(default),
+        Some(Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(default),
+        _ => default,
+    }
+}
 
 /// Every index setting this node accepts (without the `index.` prefix), in the order of the
 /// table the checks use.
@@ -187,6 +208,16 @@ fn check_value(a: &Accepted, v: &str) -> Result<String, ApiError> {
                 });
             if ok { Ok(v.to_owned()) } else { Err(bad("")) }
         }
+        Rule::FieldList => {
+            let bad_boost = v
+                .split_once('^')
+                .is_some_and(|(_, b)| b.parse::<f32>().map_or(true, |b| !b.is_finite() || b < 0.0));
+            if v.trim().is_empty() || v.starts_with('^') || bad_boost {
+                Err(bad(": a field name, pattern or name^boost is required"))
+            } else {
+                Ok(v.to_owned())
+            }
+        }
         Rule::Name => {
             if v.trim().is_empty() {
                 Err(bad(": a name is required"))
@@ -218,7 +249,7 @@ fn check_value(a: &Accepted, v: &str) -> Result<String, ApiError> {
 
 /// Reads settings (`{"index": {...}}`, dotted or nested, with or without the `index.`
 /// prefix) into checked values by key; `None` resets a setting (only with `allow_reset`).
-fn read(v: &Value, allow_reset: bool) -> Result<BTreeMap<&'static Accepted, Option<String>>, ApiError> {
+fn read(v: &Value, allow_reset: bool) -> Result<BTreeMap<&'static Accepted, Option<Value>>, ApiError> {
     if !v.is_object() {
         return Err(ApiError::parse("[settings] must be an object"));
     }
@@ -240,7 +271,19 @@ fn read(v: &Value, allow_reset: bool) -> Result<BTreeMap<&'static Accepted, Opti
         let value = match v {
             Value::Null if allow_reset => None,
             Value::Null => continue,
-            other => Some(check_value(a, &scalar(&other))?),
+            Value::Array(items) if matches!(a.rule, Rule::FieldList) => {
+                if items.is_empty() {
+                    return Err(ApiError::illegal_argument(format!(
+                        "setting [index.{key}] needs at least one field name or pattern"
+                    )));
+                }
+                let checked = items.iter().map(|i| check_value(a, &scalar(i)).map(Value::String));
+                Some(Value::Array(checked.collect::<Result<_, _>>()?))
+            }
+            other if matches!(a.rule, Rule::FieldList) => {
+                Some(Value::Array(vec![Value::String(check_value(a, &scalar(&other))?)]))
+            }
+            other => Some(Value::String(check_value(a, &scalar(&other))?)),
         };
         out.insert(a, value);
     }
@@ -266,10 +309,7 @@ impl Ord for Accepted {
 
 /// Reads and checks the `settings` of a create request.
 pub fn parse_settings(v: &Value) -> Result<BTreeMap<String, Value>, ApiError> {
-    Ok(read(v, false)?
-        .into_iter()
-        .filter_map(|(a, v)| v.map(|v| (a.key.to_owned(), Value::String(v))))
-        .collect())
+    Ok(read(v, false)?.into_iter().filter_map(|(a, v)| v.map(|v| (a.key.to_owned(), v))).collect())
 }
 
 /// The `settings` object Elasticsearch shows for an index.
@@ -353,7 +393,7 @@ pub async fn put(
         blocks::check(&catalog, &names, Level::MetadataWrite)?;
     }
     let settings: BTreeMap<String, Option<Value>> =
-        changes.into_iter().map(|(a, v)| (a.key.to_owned(), v.map(Value::String))).collect();
+        changes.into_iter().map(|(a, v)| (a.key.to_owned(), v)).collect();
     let changes = names
         .into_iter()
         .map(|index| MetaChange::PutSettings { index, settings: settings.clone() })

@@ -88,8 +88,10 @@ fn validate(templates: &Templates, name: &str, t: &IndexTemplate) -> Result<(), 
             t.priority.unwrap_or(0)
         )));
     }
-    if let Some(m) = templates.compose(t).mappings {
-        Mapping::from_json(&m).map_err(|e| {
+    let composed = templates.compose(t);
+    if let Some(m) = composed.mappings {
+        let limit = crate::indices::total_fields_limit(&composed.settings);
+        Mapping::from_json_limited(&m, limit).map_err(|e| {
             ApiError::new(
                 ErrorType::InvalidIndexTemplate,
                 format!("index template [{name}] invalid, cause [composed mappings are not valid: {e}]"),

@@ -83,8 +83,138 @@ pub const INDEX_SETTINGS: &[(&str, Check)] = &[
         assert_eq!(c.call(&c.elastic, "GET", "/s_b_md/_settings", &Value::Null).0, 403);
     }),
     ("max_result_window", |c| only(c, "s_mrw", "max_result_window", json!(50))),
-    ("mapping.total_fields.limit", |c| only(c, "s_tfl", "mapping.total_fields.limit", json!(5))),
+    ("mapping.total_fields.limit", |c| {
+        let refused_with = |answer: (u16, Value), reason: &str| {
+            let (status, v) = answer;
+            assert_eq!(status, 400, "{v}");
+            assert_eq!(v["error"]["type"], "illegal_argument_exception", "{v}");
+            assert_eq!(v["error"]["reason"], reason, "{v}");
+        };
+        let two = json!({"properties": {"a": {"type": "keyword"}, "b": {"type": "keyword"}}});
+        create(c, "s_tfl", json!({"settings": {"index.mapping.total_fields.limit": 3}, "mappings": two}));
+        c.admin("PUT", "/s_tfl/_doc/1", &json!({"c": 1}));
+        refused_with(
+            c.call(&c.elastic, "PUT", "/s_tfl/_doc/2", &json!({"d": 1})),
+            "Limit of total fields [3] has been exceeded while adding new fields [1]",
+        );
+        refused_with(
+            c.call(&c.elastic, "PUT", "/s_tfl/_mapping", &json!({"properties": {"e": {"type": "long"}}})),
+            "Limit of total fields [3] has been exceeded",
+        );
+        refused_with(
+            c.call(
+                &c.elastic,
+                "PUT",
+                "/s_tfl_new",
+                &json!({"settings": {"index.mapping.total_fields.limit": 1}, "mappings": two}),
+            ),
+            "Limit of total fields [1] has been exceeded",
+        );
+        // Dynamic: a higher limit takes the field.
+        c.admin("PUT", "/s_tfl/_settings", &json!({"index.mapping.total_fields.limit": 4}));
+        c.admin("PUT", "/s_tfl/_doc/2", &json!({"d": 1}));
+        // From a template, above the default of 1000.
+        let many: serde_json::Map<String, Value> =
+            (0..1500).map(|i| (format!("f{i}"), json!({"type": "keyword"}))).collect();
+        let template = json!({"index_patterns": ["s_tfl_t*"], "template": {
+            "settings": {"index": {"mapping": {"total_fields": {"limit": 2000}}}}, "mappings": {"properties": many}}});
+        c.admin("PUT", "/_index_template/s_tfl_t", &template);
+        c.admin("PUT", "/s_tfl_t1/_doc/1", &json!({"f0": "x", "g": 1}));
+        let v = c.admin("GET", "/s_tfl_t1/_settings", &Value::Null);
+        assert_eq!(v["s_tfl_t1"]["settings"]["index"]["mapping"]["total_fields"]["limit"], "2000", "{v}");
+        only(c, "s_tfl_bad", "mapping.total_fields.limit", json!(-1));
+    }),
     ("mapping.depth.limit", |c| only(c, "s_mdl", "mapping.depth.limit", json!(2))),
+    ("max_docvalue_fields_search", |c| {
+        create(
+            c,
+            "s_mdv",
+            json!({"settings": {"index": {"max_docvalue_fields_search": 1}},
+                   "mappings": {"properties": {"a": {"type": "keyword"}, "b": {"type": "long"}}}}),
+        );
+        c.admin("PUT", "/s_mdv/_doc/1?refresh=true", &json!({"a": "x", "b": 2}));
+        let one = c.admin("POST", "/s_mdv/_search", &json!({"docvalue_fields": ["a", "unmapped"]}));
+        assert_eq!(one["hits"]["hits"][0]["fields"]["a"], json!(["x"]), "{one}");
+        // A pattern counts the fields it expands to.
+        for asked in [json!(["a", "b"]), json!(["*"])] {
+            let (status, v) =
+                c.call(&c.elastic, "POST", "/s_mdv/_search", &json!({"docvalue_fields": asked}));
+            assert_eq!(status, 400, "{v}");
+            assert_eq!(v["error"]["root_cause"][0]["type"], "illegal_argument_exception", "{v}");
+            assert_eq!(
+                v["error"]["root_cause"][0]["reason"],
+                "Trying to retrieve too many docvalue_fields. Must be less than or equal to: [1] but was [2]. \
+                 This limit can be set by changing the [index.max_docvalue_fields_search] index level setting.",
+                "{v}"
+            );
+        }
+        // The setting is dynamic; the default is 100.
+        c.admin("PUT", "/s_mdv/_settings", &json!({"index": {"max_docvalue_fields_search": null}}));
+        c.admin("POST", "/s_mdv/_search", &json!({"docvalue_fields": ["a", "b"]}));
+        let props: serde_json::Map<String, Value> =
+            (0..101).map(|i| (format!("f{i}"), json!({"type": "keyword"}))).collect();
+        create(c, "s_mdv_default", json!({"mappings": {"properties": props}}));
+        let (status, v) =
+            c.call(&c.elastic, "POST", "/s_mdv_default/_search", &json!({"docvalue_fields": ["f*"]}));
+        assert_eq!(status, 400, "{v}");
+        let reason = v["error"]["root_cause"][0]["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("[100] but was [101]"), "{v}");
+        only(c, "s_mdv_bad", "max_docvalue_fields_search", json!(-1));
+    }),
+    ("query.default_field", |c| {
+        let mappings = json!({"properties": {"title": {"type": "text"}, "body": {"type": "text"}, "n": {"type": "long"}}});
+        create(
+            c,
+            "s_qdf",
+            json!({"settings": {"index": {"query.default_field": ["title", "n"]}}, "mappings": mappings}),
+        );
+        create(c, "s_qdf_all", json!({"mappings": mappings}));
+        for index in ["s_qdf", "s_qdf_all"] {
+            c.admin("PUT", &format!("/{index}/_doc/1"), &json!({"title": "quick", "body": "slow", "n": 1}));
+            c.admin(
+                "PUT",
+                &format!("/{index}/_doc/2?refresh=true"),
+                &json!({"title": "slow", "body": "quick", "n": 2}),
+            );
+        }
+        let hits = |path: &str, body: Value| -> Vec<String> {
+            let v = c.admin("POST", path, &body);
+            let mut ids: Vec<String> = v["hits"]["hits"]
+                .as_array()
+                .expect("hits")
+                .iter()
+                .map(|h| {
+                    format!("{}/{}", h["_index"].as_str().unwrap_or(""), h["_id"].as_str().unwrap_or(""))
+                })
+                .collect();
+            ids.sort();
+            ids
+        };
+        // Only `title` (a text query skips the number field, as a pattern would), per index.
+        for query in [
+            json!({"query_string": {"query": "quick"}}),
+            json!({"simple_query_string": {"query": "quick"}}),
+            json!({"multi_match": {"query": "quick"}}),
+        ] {
+            assert_eq!(hits("/s_qdf/_search", json!({"query": query})), ["s_qdf/1"], "{query}");
+            assert_eq!(
+                hits("/s_qdf,s_qdf_all/_search", json!({"query": query})),
+                ["s_qdf/1", "s_qdf_all/1", "s_qdf_all/2"],
+                "{query}"
+            );
+        }
+        assert_eq!(hits("/s_qdf/_search?q=quick", Value::Null), ["s_qdf/1"]);
+        assert_eq!(hits("/s_qdf/_search?q=quick&df=body", Value::Null), ["s_qdf/2"]);
+        assert_eq!(hits("/s_qdf/_search?q=2", Value::Null), ["s_qdf/2"]);
+        assert_eq!(c.admin("GET", "/s_qdf/_count?q=quick", &Value::Null)["count"], 1);
+        let v = c.admin("GET", "/s_qdf/_settings", &Value::Null);
+        assert_eq!(v["s_qdf"]["settings"]["index"]["query"]["default_field"], json!(["title", "n"]), "{v}");
+        // Dynamic; a single name is a list of one.
+        c.admin("PUT", "/s_qdf/_settings", &json!({"index.query.default_field": "body"}));
+        assert_eq!(hits("/s_qdf/_search?q=quick", Value::Null), ["s_qdf/2"]);
+        only(c, "s_qdf_bad", "query.default_field", json!([""]));
+        only(c, "s_qdf_bad", "query.default_field", json!("title^x"));
+    }),
     ("codec", |c| {
         // Kept and shown; the bytes on disk do not change (docs/architecture.md).
         setting_kept(c, "s_codec", "codec", json!("best_compression"));
