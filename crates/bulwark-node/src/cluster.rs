@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bulwark_rest::indices::{IndexService, NodeStats};
-use bulwark_rest::{MemberFailure, MemberStatsFuture};
+use bulwark_rest::{ErrorType, MemberFailure, MemberStatsFuture};
 use bulwark_security::audit::AuditEvent;
 use bulwark_settings::Settings;
 use bulwark_store::{Bootstrap, LogFloor, NodeId, NodeInfo, Store, StoreConfig, StoreError};
@@ -338,14 +338,14 @@ pub fn member_stats(client: &Client, address: &str, timeout: Duration) -> Member
         let failure = |kind, reason: String| MemberFailure { kind, reason };
         match client.call(&address, "nodes/stats", Vec::new(), timeout).await {
             Ok(b) => serde_json::from_slice::<NodeStats>(&b)
-                .map_err(|e| failure("transport_serialization_exception", format!("unreadable answer: {e}"))),
-            Err(CallError::Connect { reason, .. }) => Err(failure("connect_transport_exception", reason)),
+                .map_err(|e| failure(ErrorType::Transport, format!("unreadable answer: {e}"))),
+            Err(CallError::Connect { reason, .. }) => Err(failure(ErrorType::ConnectTransport, reason)),
             Err(CallError::TimedOut { after, .. }) => Err(failure(
-                "receive_timeout_transport_exception",
+                ErrorType::ReceiveTimeoutTransport,
                 format!("timed out after [{}ms]", after.as_millis()),
             )),
-            Err(CallError::Lost { reason, .. }) => Err(failure("node_disconnected_exception", reason)),
-            Err(CallError::Remote { message, .. }) => Err(failure("remote_transport_exception", message)),
+            Err(CallError::Lost { reason, .. }) => Err(failure(ErrorType::NodeDisconnected, reason)),
+            Err(CallError::Remote { message, .. }) => Err(failure(ErrorType::RemoteTransport, message)),
         }
     })
 }

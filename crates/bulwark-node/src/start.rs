@@ -71,7 +71,7 @@ impl ClusterView for StoreCluster {
                 let address = address.to_owned();
                 Box::pin(async move {
                     Err(bulwark_rest::MemberFailure {
-                        kind: "node_not_connected_exception",
+                        kind: bulwark_rest::ErrorType::NodeNotConnected,
                         reason: format!(
                             "Node not connected: transport TLS is off on this node, so it cannot reach [{address}]"
                         ),

@@ -61,6 +61,21 @@ error_types! {
     Unavailable = ("exception", SERVICE_UNAVAILABLE),
     /// No elected leader (a minority side): writes are blocked, as Elasticsearch's no-master block.
     ClusterBlock = ("cluster_block_exception", SERVICE_UNAVAILABLE),
+    /// A member that did not answer a nodes request (in `_nodes.failures`, never a response's
+    /// status); the causes below say why.
+    FailedNode = ("failed_node_exception", INTERNAL_SERVER_ERROR),
+    /// No connection to the member could be made.
+    ConnectTransport = ("connect_transport_exception", INTERNAL_SERVER_ERROR),
+    /// The member did not answer within the deadline.
+    ReceiveTimeoutTransport = ("receive_timeout_transport_exception", INTERNAL_SERVER_ERROR),
+    /// The connection to the member was lost during the call.
+    NodeDisconnected = ("node_disconnected_exception", INTERNAL_SERVER_ERROR),
+    /// This node has no transport to reach the member.
+    NodeNotConnected = ("node_not_connected_exception", INTERNAL_SERVER_ERROR),
+    /// The member answered with a failure.
+    RemoteTransport = ("remote_transport_exception", INTERNAL_SERVER_ERROR),
+    /// The member's answer could not be read, or another node answered.
+    Transport = ("transport_exception", INTERNAL_SERVER_ERROR),
     /// A request body over `http.max_content_length`.
     ContentTooLong = ("status_exception", PAYLOAD_TOO_LARGE),
     IllegalArgument = ("illegal_argument_exception", BAD_REQUEST),

@@ -46,7 +46,7 @@ pub trait ClusterView: Send + Sync {
         let address = address.to_owned();
         Box::pin(async move {
             Err(MemberFailure {
-                kind: "node_not_connected_exception",
+                kind: crate::ErrorType::NodeNotConnected,
                 reason: format!("Node not connected: this node has no transport to reach [{address}]"),
             })
         })
@@ -58,7 +58,7 @@ pub trait ClusterView: Send + Sync {
 pub struct MemberFailure {
     /// Elasticsearch's exception type (`connect_transport_exception`,
     /// `receive_timeout_transport_exception`, `node_disconnected_exception`, ...).
-    pub kind: &'static str,
+    pub kind: crate::ErrorType,
     /// What happened.
     pub reason: String,
 }

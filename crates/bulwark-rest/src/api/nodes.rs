@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use serde_json::{Map, Value, json};
 
 use crate::indices::{DataPlane, NodeStats};
-use crate::{ApiError, MemberFailure, RestState};
+use crate::{ApiError, ErrorType, MemberFailure, RestState};
 
 /// The metrics this node reports.
 const METRICS: &[&str] = &["indices", "process", "jvm", "os", "fs"];
@@ -178,7 +178,7 @@ async fn stats(
             tokio::spawn(async move {
                 tokio::time::timeout(timeout, call).await.unwrap_or_else(|_| {
                     Err(MemberFailure {
-                        kind: "receive_timeout_transport_exception",
+                        kind: ErrorType::ReceiveTimeoutTransport,
                         reason: format!("timed out after [{}ms]", timeout.as_millis()),
                     })
                 })
@@ -193,7 +193,7 @@ async fn stats(
         let result = match answer {
             None => Ok(own.clone()),
             Some(task) => task.await.unwrap_or_else(|e| {
-                Err(MemberFailure { kind: "transport_exception", reason: format!("the call failed: {e}") })
+                Err(MemberFailure { kind: ErrorType::Transport, reason: format!("the call failed: {e}") })
             }),
         };
         let result = result.and_then(|s| {
@@ -201,7 +201,7 @@ async fn stats(
                 Ok(s)
             } else {
                 Err(MemberFailure {
-                    kind: "transport_exception",
+                    kind: ErrorType::Transport,
                     reason: format!("node [{}] answered at this address instead", s.node_id),
                 })
             }
@@ -211,10 +211,10 @@ async fn stats(
                 out.insert(key, node_entry(&s, &name, &address, &wanted, now));
             }
             Err(f) => failures.push(json!({
-                "type": "failed_node_exception",
+                "type": ErrorType::FailedNode.name(),
                 "reason": format!("Failed node [{key}]"),
                 "node_id": key,
-                "caused_by": {"type": f.kind, "reason": format!("[{name}][{address}][cluster:monitor/nodes/stats[n]] {}", f.reason)},
+                "caused_by": {"type": f.kind.name(), "reason": format!("[{name}][{address}][cluster:monitor/nodes/stats[n]] {}", f.reason)},
             })),
         }
     }
