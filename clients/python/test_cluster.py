@@ -49,6 +49,9 @@ def test_the_client_rides_over_a_node_that_is_down():
                                basic_auth=("elastic", PASSWORD), retry_on_timeout=True, max_retries=5,
                                request_timeout=30)
             assert es.cluster.health(wait_for_nodes="3")["number_of_nodes"] == 3
+            stats = es.nodes.stats(metric="process")
+            assert stats["_nodes"] == {"total": 3, "successful": 3, "failed": 0}, stats
+            assert sorted(n["ip"] for n in stats["nodes"].values()) == sorted(ip for _, ip, _ in nodes)
             es.index(index="books", id="1", document={"title": "before"}, refresh=True)
             nodes[0][2].send_signal(signal.SIGKILL)
             nodes[0][2].wait(timeout=30)
@@ -63,6 +66,11 @@ def test_the_client_rides_over_a_node_that_is_down():
                         time.sleep(0.2)
                 assert es.get(index="books", id=f"after-{n}")["_source"] == {"n": n}
             assert es.get(index="books", id="1")["_source"] == {"title": "before"}
+            stats = es.nodes.stats(timeout="5s")
+            assert (stats["_nodes"]["successful"], stats["_nodes"]["failed"]) == (2, 1), stats
+            failure = stats["_nodes"]["failures"][0]
+            assert failure["type"] == "failed_node_exception", failure
+            assert nodes[0][1] in failure["caused_by"]["reason"], failure
         finally:
             for _, _, p in nodes:
                 if p.poll() is None:
