@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bulwark_client::Credentials;
+use bulwark_settings::logs::AUDIT_EVENT_TYPES;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,22 +17,6 @@ use serde_json::Value;
 use super::{layout, notice};
 use crate::app::{AppState, node_failure, to_login};
 use crate::session::Session;
-
-/// The event types offered as filters (the node refuses any other, naming it).
-const EVENT_TYPES: &[&str] = &[
-    "access_denied",
-    "access_granted",
-    "anonymous_access_denied",
-    "authentication_failed",
-    "authentication_success",
-    "connection_denied",
-    "lockout",
-    "security_config_change",
-    "certificate_reload",
-    "tampered_request",
-    "run_as_denied",
-    "run_as_granted",
-];
 
 /// Events per page.
 const PAGE: usize = 50;
@@ -131,7 +116,7 @@ pub async fn audit(
                 label for="event" { "Event type" }
                 select #event name="event" {
                     option value="" selected[f.event.is_empty()] { "any" }
-                    @for t in EVENT_TYPES { option value=(t) selected[f.event == *t] { (t) } }
+                    @for t in AUDIT_EVENT_TYPES { option value=(t) selected[f.event == *t] { (t) } }
                 }
                 label for="user" { "User name" }
                 input #user name="user" value=(f.user);
