@@ -214,6 +214,149 @@ fn an_access_token_near_its_expiry_is_refreshed_before_the_request() {
     assert!(!audit.contains("authentication_failed"), "{audit}");
 }
 
+/// The console's pages, each opened once.
+const PAGES: &[&str] = &[
+    "/app/overview",
+    "/app/search?index=logs-*",
+    "/app/users",
+    "/app/roles",
+    "/app/role_mappings",
+    "/app/api_keys",
+    "/app/service_tokens",
+    "/app/monitoring",
+    "/app/monitoring/chart.svg?metric=memory",
+    "/app/audit",
+];
+
+/// The node's audit log as JSON objects.
+fn audit_events(home: &TestHome) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(home.path().join("logs/audit.json")).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+fn field<'a>(e: &'a serde_json::Value, name: &str) -> &'a str {
+    e[name].as_str().unwrap_or_default()
+}
+
+#[test]
+fn own_api_keys_as_the_user_and_the_service_token_only_for_the_console() {
+    let home = TestHome::new();
+    let started = start_fresh(&home, &[]);
+    let admin = ("elastic", started.password.as_str());
+    // kim may manage her own API keys (not `manage_api_key`) and read logs-*.
+    let role = serde_json::json!({"cluster": ["manage_own_api_key"], "indices": [{"names": ["logs-*"], "privileges": ["read"]}]});
+    assert_eq!(started.client.call("PUT", "/_security/role/own_keys", admin, Some(&role)).unwrap().0, 200);
+    let user = serde_json::json!({"password": "kim-password-1", "roles": ["own_keys"]});
+    assert_eq!(started.client.call("PUT", "/_security/user/kim", admin, Some(&user)).unwrap().0, 200);
+    let (status, theirs) = started
+        .client
+        .call("POST", "/_security/api_key", admin, Some(&serde_json::json!({"name": "elastic-key"})))
+        .unwrap();
+    assert_eq!(status, 200, "{theirs}");
+    let their_id = theirs["id"].as_str().unwrap().to_owned();
+
+    let chome = home.path().with_file_name("console");
+    let (rc, out, err) = run(console_cmd(&chome).args(["setup", "--enrollment-token", &token_of(&home)]));
+    assert_eq!(rc, 0, "{out}{err}");
+    let mut console = Console::start(&chome, &[]);
+    let mut b = console.browser();
+    login(&mut b, "kim", "kim-password-1");
+    // Every page, as kim: what the node lets her see, or the node's refusal; never the login page.
+    for page in PAGES {
+        let p = b.get(page);
+        assert!(p.status == 200 || p.status == 403, "{page}: {} {}", p.status, p.body);
+    }
+    // Her API keys: listed (only hers), created without a password, invalidated.
+    let list = b.get("/app/api_keys");
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(!list.body.contains("elastic-key") && !list.body.contains("type=\"password\""), "{}", list.body);
+    let csrf = list.csrf();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "kim-key"),
+        ("expiration", ""),
+        ("indices", "logs-*"),
+        ("privileges", "read"),
+    ];
+    let p = b.post("/app/api_keys", &form);
+    assert_eq!(p.status, 200, "{} {}", p.location(), p.body);
+    assert!(p.body.contains("id=\"new-api-key\"") && p.body.contains("kim-key"), "{}", p.body);
+    let k = node_get(&started, "/_security/api_key?name=kim-key");
+    let key = &k["api_keys"][0];
+    assert_eq!((key["username"].as_str(), key["invalidated"].as_bool()), (Some("kim"), Some(false)), "{k}");
+    let kim_id = key["id"].as_str().unwrap().to_owned();
+    let p = b.post("/app/api_keys/invalidate", &[("csrf", &csrf), ("id", &kim_id)]);
+    assert!(p.location().starts_with("/app/api_keys?ok="), "{}", p.location());
+    assert_eq!(
+        node_get(&started, &format!("/_security/api_key?id={kim_id}"))["api_keys"][0]["invalidated"],
+        true
+    );
+    // Someone else's key, asked for by hand: nothing invalidated, and the page says so.
+    let p = b.post("/app/api_keys/invalidate", &[("csrf", &csrf), ("id", &their_id)]);
+    assert!(p.location().starts_with("/app/api_keys?error="), "{}", p.location());
+    assert!(b.get(p.location()).body.contains("not one of your active keys"));
+    assert_eq!(
+        node_get(&started, &format!("/_security/api_key?id={their_id}"))["api_keys"][0]["invalidated"],
+        false
+    );
+    let p = b.post("/app/logout", &[("csrf", &csrf)]);
+    assert_eq!(p.location(), "/login?reason=logout");
+
+    // The node's audit log: every decision on a request of kim's was made on her token; the
+    // service account (`elastic/kibana`) appears only where the console acts for itself — tokens
+    // made, refreshed and invalidated, and `_nodes/stats` sampled.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let events = loop {
+        let events = audit_events(&home);
+        let invalidations = events
+            .iter()
+            .filter(|e| field(e, "user.name") == "elastic/kibana" && field(e, "request.method") == "DELETE")
+            .count();
+        if invalidations >= 2 || std::time::Instant::now() > deadline {
+            break events;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let decided =
+        |e: &&serde_json::Value| matches!(field(e, "event.action"), "access_granted" | "access_denied");
+    let kims: Vec<&serde_json::Value> =
+        events.iter().filter(decided).filter(|e| field(e, "user.name") == "kim").collect();
+    for e in &kims {
+        assert_eq!(field(e, "authentication.type"), "TOKEN", "{e}");
+    }
+    for (method, path) in [
+        ("POST", "/_security/user/_has_privileges"),
+        ("GET", "/_cluster/health"),
+        ("GET", "/_security/user"),
+        ("GET", "/_security/role"),
+        ("GET", "/_security/api_key"),
+        ("POST", "/_security/api_key"),
+        ("DELETE", "/_security/api_key"),
+        ("GET", "/_bulwark/audit"),
+        ("POST", "/logs-*/_search"),
+    ] {
+        assert!(
+            kims.iter().any(|e| field(e, "request.method") == method && field(e, "url.path") == path),
+            "no request of kim's for {method} {path}: {kims:#?}"
+        );
+    }
+    let console_own = ["/_security/oauth2/token", "/_nodes/stats/process,indices"];
+    let service: Vec<&serde_json::Value> =
+        events.iter().filter(decided).filter(|e| field(e, "user.name") == "elastic/kibana").collect();
+    for e in &service {
+        assert!(console_own.contains(&field(e, "url.path")), "the service account was used for: {e}");
+    }
+    for method in ["POST", "DELETE"] {
+        assert!(
+            service
+                .iter()
+                .any(|e| field(e, "request.method") == method && field(e, "url.path") == console_own[0]),
+            "no {method} {}: {service:#?}",
+            console_own[0]
+        );
+    }
+}
+
 /// How many tokens the node's `elastic/kibana` service account has (enrollment makes one).
 fn kibana_tokens(s: &Started) -> u64 {
     node_get(s, "/_security/service/elastic/kibana/credential")["count"].as_u64().unwrap()
