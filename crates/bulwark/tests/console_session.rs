@@ -194,20 +194,20 @@ fn an_expired_access_token_is_refreshed_once_even_by_concurrent_requests() {
 
 #[test]
 fn an_access_token_near_its_expiry_is_refreshed_before_the_request() {
-    // Access tokens of two seconds: the console refreshes one in the second half of its life,
+    // Access tokens of four seconds: the console refreshes one in the second half of its life,
     // before asking the node, so the node never sees the expired token.
     let home = TestHome::new();
-    let started = start_fresh(&home, &["-E", "xpack.security.authc.token.timeout=2s"]);
+    let started = start_fresh(&home, &["-E", "xpack.security.authc.token.timeout=4s"]);
     let (console, b) = kit::logged_in(&home, &started);
     let c0 = b.cookie(SESSION_COOKIE).unwrap();
     let s0 = session_of(&console.home, &c0);
-    assert_eq!(s0.tokens().expires - s0.tokens().issued, 2000);
+    assert_eq!(s0.tokens().expires - s0.tokens().issued, 4000);
     // Waiting for time to pass (the token's own clock), not for a process.
-    std::thread::sleep(Duration::from_millis(1100));
+    std::thread::sleep(Duration::from_millis(2100));
     let (status, c1) = overview_with(&b, &c0);
     assert_eq!(status, 200);
     let s1 = session_of(&console.home, &c1);
-    // (One refresh, or more if the page took longer than a second on a busy machine.)
+    // (One refresh, or more if the page took longer than two seconds on a busy machine.)
     assert!(s1.tokens().generation >= 1);
     // Refreshed before the old token expired: the node never refused a token of this session.
     let audit = std::fs::read_to_string(home.path().join("logs/audit.json")).unwrap();
