@@ -181,3 +181,47 @@ pub async fn invalidate(node: &NodeLink, user: &str, pair: &TokenPair) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: Value) -> Answer {
+        Answer { status, body }
+    }
+
+    #[test]
+    fn token_answers_and_refusals() {
+        let ok = json!({"access_token": "a", "type": "Bearer", "expires_in": 1200, "refresh_token": "r",
+            "authentication": {"username": "kim"}});
+        let (pair, me) = pair_of(answer(200, ok), 3, 1000).unwrap();
+        assert_eq!((pair.generation, pair.issued, pair.expires), (3, 1000, 1_201_000));
+        assert_eq!(me["username"], "kim");
+        // A refused grant (the node's OAuth2 body) reads as a 401 with the node's words.
+        let refused =
+            json!({"error": "invalid_grant", "error_description": "token has already been refreshed"});
+        match pair_of(answer(400, refused), 1, 0) {
+            Err(NodeError::Api { status: 401, kind, reason }) => {
+                assert_eq!(
+                    (kind.as_str(), reason.as_str()),
+                    ("invalid_grant", "token has already been refreshed")
+                );
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        // An Elasticsearch error keeps its status; an answer without tokens is not taken.
+        let denied =
+            json!({"error": {"type": "security_exception", "reason": "action denied"}, "status": 403});
+        assert_eq!(pair_of(answer(403, denied), 0, 0).err().and_then(|e| e.status()), Some(403));
+        let partial = json!({"access_token": "a", "expires_in": 1});
+        assert!(matches!(pair_of(answer(200, partial), 0, 0), Err(NodeError::BadResponse(_))));
+        // Only the node's "token expired" 401 asks for a refresh.
+        let e = |status, reason: &str| NodeError::Api {
+            status,
+            kind: "security_exception".into(),
+            reason: reason.into(),
+        };
+        assert!(expired(&e(401, "token expired")));
+        assert!(!expired(&e(401, "unable to authenticate user [kim]")) && !expired(&e(403, "token expired")));
+    }
+}
