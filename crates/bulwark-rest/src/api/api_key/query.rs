@@ -130,7 +130,9 @@ impl Field {
             "expiration" => Field::Expiration,
             "invalidated" => Field::Invalidated,
             "invalidation" => Field::Invalidation,
-            m => Field::Metadata(m.strip_prefix("metadata.")?.to_owned()),
+            // The whole metadata object: every value in it, as keywords (a flattened field).
+            "metadata" => Field::Metadata(String::new()),
+            m => Field::Metadata(m.strip_prefix("metadata.").filter(|p| !p.is_empty())?.to_owned()),
         })
     }
 
@@ -184,7 +186,25 @@ impl Queryable for KeyDoc<'_> {
     fn id(&self) -> &str {
         self.id
     }
+
+    fn pattern_fields() -> &'static [&'static str] {
+        SIMPLE_QUERY_FIELDS
+    }
 }
+
+/// The fields `*` stands for in a `simple_query_string` (Elasticsearch's list: not `id`, and
+/// `metadata` as one flattened field, never its sub-fields).
+const SIMPLE_QUERY_FIELDS: &[&str] = &[
+    "username",
+    "realm_name",
+    "name",
+    "type",
+    "creation",
+    "expiration",
+    "invalidated",
+    "invalidation",
+    "metadata",
+];
 
 /// Whether the key matches a query (the subset of the query DSL Elasticsearch allows here).
 pub(super) fn matches(q: &Value, id: &str, k: &ApiKeyRecord) -> Result<bool, ApiError> {

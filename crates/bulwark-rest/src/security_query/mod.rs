@@ -1,7 +1,10 @@
 //! The query language of the security `_query` APIs (`_query/api_key`, `_query/user`,
 //! `_query/role`): the subset of the query DSL Elasticsearch allows there (`match_all`, `term`,
-//! `match`, `terms`, `prefix`, `wildcard`, `ids`, `exists`, `range`, `bool`), sort specs and
-//! paging, evaluated over stored security documents. Each API says which fields it has.
+//! `match`, `terms`, `prefix`, `wildcard`, `ids`, `exists`, `range`, `bool`, and for the APIs
+//! that name their fields for patterns `simple_query_string`), sort specs and paging, evaluated
+//! over stored security documents. Each API says which fields it has.
+
+mod simple;
 
 use std::cmp::Ordering;
 
@@ -35,10 +38,30 @@ pub trait Queryable {
 
     /// The document's id (for the `ids` query).
     fn id(&self) -> &str;
+
+    /// The field names a `simple_query_string` field pattern (`*`, `na*`) expands to; an API
+    /// with none does not offer `simple_query_string`.
+    fn pattern_fields() -> &'static [&'static str] {
+        &[]
+    }
 }
 
-/// The values at a dotted `path` under `root` (an array gives its elements).
+/// The values at a dotted `path` under `root` (an array gives its elements); the empty path
+/// gives every leaf value (a flattened field queried whole).
 pub fn values_at(root: &Map<String, Value>, path: &str) -> Vec<Value> {
+    if path.is_empty() {
+        let mut out = Vec::new();
+        let mut stack: Vec<&Value> = root.values().collect();
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Object(o) => stack.extend(o.values()),
+                Value::Array(a) => stack.extend(a.iter()),
+                Value::Null => {}
+                v => out.push(v.clone()),
+            }
+        }
+        return out;
+    }
     let mut cur = None;
     let mut obj = Some(root);
     for part in path.split('.') {
@@ -211,6 +234,7 @@ pub fn matches<D: Queryable>(q: &Value, doc: &D, api: &str) -> Result<bool, ApiE
             !doc.values(&parse_or_fail::<D>(f)?).is_empty()
         }
         "range" => range(body, doc)?,
+        "simple_query_string" if !D::pattern_fields().is_empty() => simple::matches(body, doc)?,
         "bool" => {
             let all = |key: &str| -> Result<bool, ApiError> {
                 for c in clauses(body.get(key)) {
