@@ -1,6 +1,10 @@
 """`_security/_query/api_key` through the official Python client: `simple_query_string` and the
 aggregations that read ranges and composite keys, as Elasticsearch 8 answers them."""
 
+import datetime
+import re
+import time
+
 import elasticsearch
 import pytest
 
@@ -73,3 +77,81 @@ def test_simple_query_string(node):
     both = admin.security.query_api_keys(query={"bool": {"must": [{"simple_query_string": {"query": "key*"}}],
                                                          "must_not": [{"term": {"metadata.env": "dev"}}]}})
     assert names(both) == ["key-alpha"]
+
+
+def test_range_date_range_and_composite_aggregations(node):
+    admin = admin_client(node)
+    for name, expiration, team in [("r-a", "1d", "red"), ("r-b", "10d", "red"), ("r-c", "10d", "blue"),
+                                   ("r-d", None, None)]:
+        k = admin.security.create_api_key(name=name, metadata={"team": team} if team else {},
+                                          **({"expiration": expiration} if expiration else {}))
+        node.secrets.append(k["api_key"])
+    admin.security.invalidate_api_key(name="r-d")
+    now_ms = time.time() * 1000
+    r = admin.security.query_api_keys(query={"prefix": {"name": "r-"}}, size=0, aggs={
+        "exp": {"date_range": {"field": "expiration", "format": "yyyy-MM-dd",
+                               "ranges": [{"from": "now+5d", "key": "late"}, {"to": "now+5d"}]}},
+        "exp_keyed": {"date_range": {"field": "expiration", "keyed": True,
+                                     "ranges": [{"to": "now+5d"}, {"from": "now+5d"}]}},
+        "created": {"range": {"field": "creation", "ranges": [{"from": "now-1h"}, {"to": "now-1h"}]}},
+        "pairs": {"composite": {"size": 2, "sources": [{"team": {"terms": {"field": "metadata.team"}}},
+                                                       {"dead": {"terms": {"field": "invalidated"}}}]}},
+    })
+    assert r["total"] == 4 and r["api_keys"] == []
+    a = r["aggregations"]
+
+    # Ranges come sorted by `from` (unbounded first); `from` counts, `to` does not.
+    early, late = a["exp"]["buckets"]
+    day = lambda ms: datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%d")
+    assert set(early) == {"key", "to", "to_as_string", "doc_count"} and early["doc_count"] == 1
+    assert abs(early["to"] - (now_ms + 5 * 86_400_000)) < 120_000
+    assert early["to_as_string"] == day(early["to"]) and early["key"] == f"*-{early['to_as_string']}"
+    assert set(late) == {"key", "from", "from_as_string", "doc_count"}
+    assert (late["key"], late["doc_count"], late["from_as_string"]) == ("late", 2, day(late["from"]))
+
+    keyed = a["exp_keyed"]["buckets"]
+    assert isinstance(keyed, dict) and len(keyed) == 2
+    for key, b in keyed.items():
+        assert "key" not in b
+        edge = b.get("to_as_string") or b.get("from_as_string")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", edge)
+        assert key == (f"*-{edge}" if "to" in b else f"{edge}-*")
+    assert sorted(b["doc_count"] for b in keyed.values()) == [1, 2]
+
+    older, recent = a["created"]["buckets"]
+    assert (older["doc_count"], recent["doc_count"]) == (0, 4) and recent["key"].endswith("Z-*")
+
+    # composite: every (team, invalidated) pair, in key order, `size` at a time, paged by after_key.
+    assert a["pairs"]["buckets"] == [{"key": {"team": "blue", "dead": False}, "doc_count": 1},
+                                     {"key": {"team": "red", "dead": False}, "doc_count": 2}]
+    assert a["pairs"]["after_key"] == {"team": "red", "dead": False}
+    page = admin.security.query_api_keys(query={"prefix": {"name": "r-"}}, size=0, aggs={
+        "pairs": {"composite": {"size": 2, "after": a["pairs"]["after_key"],
+                                "sources": [{"team": {"terms": {"field": "metadata.team"}}},
+                                            {"dead": {"terms": {"field": "invalidated"}}}]}}})
+    assert page["aggregations"]["pairs"] == {"buckets": []}
+    with_missing = admin.security.query_api_keys(query={"prefix": {"name": "r-"}}, size=0, aggs={
+        "t": {"composite": {"sources": [{"team": {"terms": {"field": "metadata.team", "missing_bucket": True,
+                                                             "order": "desc"}}}]}}})
+    assert with_missing["aggregations"]["t"]["buckets"] == [
+        {"key": {"team": "red"}, "doc_count": 2}, {"key": {"team": "blue"}, "doc_count": 1},
+        {"key": {"team": None}, "doc_count": 1}]
+    by_day = admin.security.query_api_keys(query={"prefix": {"name": "r-"}}, size=0, aggs={
+        "d": {"composite": {"sources": [{"day": {"terms": {"field": "expiration", "format": "yyyy-MM-dd"}}}]}}})
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", b["key"]["day"]) for b in by_day["aggregations"]["d"]["buckets"])
+    assert sum(b["doc_count"] for b in by_day["aggregations"]["d"]["buckets"]) == 3
+
+    for aggs, reason in [
+        ({"c": {"composite": {"sources": [{"h": {"histogram": {"field": "creation", "interval": 5}}}]}}},
+         "Unsupported value source type for [h] of composite agg [c].Only [terms] value sources are allowed."),
+        ({"r": {"range": {"field": "name", "ranges": [{"to": 1}]}}},
+         "Field [name] of type [keyword] is not supported for aggregation [range]"),
+        ({"r": {"date_range": {"field": "creation"}}}, "No [ranges] specified for the [r] aggregation"),
+        ({"r": {"date_range": {"field": "api_key_hash", "ranges": [{"to": 1}]}}},
+         "Field [api_key_hash] is not allowed for querying or aggregation"),
+        ({"r": {"range": {"field": "creation", "script": "x", "ranges": [{"to": 1}]}}},
+         "Unsupported script value source for [r] agg"),
+    ]:
+        with pytest.raises(elasticsearch.BadRequestError) as e:
+            admin.security.query_api_keys(aggs=aggs)
+        assert e.value.body["error"]["reason"] == reason, aggs

@@ -1,7 +1,7 @@
 //! `aggs` of `_query/api_key`, computed over the keys the query matched (all of them, not only
-//! the page): the subset Elasticsearch offers there that this node implements — `terms`,
-//! `value_count`, `cardinality`, `missing`, `filter` and `filters`. Any other type is refused
-//! naming it, as Elasticsearch refuses the types it does not allow.
+//! the page): the types Elasticsearch offers there — `terms`, `value_count`, `cardinality`,
+//! `missing`, `filter`, `filters`, and in `buckets.rs` `range`, `date_range` and `composite`.
+//! Any other type is refused naming it, as Elasticsearch refuses the types it does not allow.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,6 +51,8 @@ fn one(name: &str, agg: &Value, keys: &[(String, ApiKeyRecord)]) -> Result<Value
             json!({ "doc_count": keys.iter().filter(|(id, k)| f.values(id, k).is_empty()).count() })
         }
         "terms" => terms(name, body, &field()?, keys)?,
+        "range" | "date_range" => super::buckets::range(name, kind, body, keys)?,
+        "composite" => super::buckets::composite(name, body, keys)?,
         "filter" => json!({ "doc_count": count_matching(body, keys)? }),
         "filters" => {
             let Some(Value::Object(filters)) = body.get("filters") else {

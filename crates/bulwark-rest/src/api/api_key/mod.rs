@@ -32,6 +32,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
 mod aggs;
+mod buckets;
 mod query;
 mod render;
 mod update;
