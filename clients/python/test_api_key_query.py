@@ -8,7 +8,7 @@ import time
 import elasticsearch
 import pytest
 
-from test_api_keys import admin_client
+from test_api_keys import admin_client, with_key
 
 
 def names(resp):
@@ -155,3 +155,36 @@ def test_range_date_range_and_composite_aggregations(node):
         with pytest.raises(elasticsearch.BadRequestError) as e:
             admin.security.query_api_keys(aggs=aggs)
         assert e.value.body["error"]["reason"] == reason, aggs
+
+
+def test_what_a_key_reaches_when_it_queries_keys(node):
+    """As Elasticsearch 8 decides it: a key holding `manage_own_api_key` queries only itself (its
+    filter is its own id, not its owner's keys) and may not ask for `owner=true` (a key owns no
+    key); a key holding `manage_api_key` reads its owner's keys with `owner=true`."""
+    admin = admin_client(node)
+    admin.security.put_user(username="dave", password="daves-long-password", roles=["superuser"])
+    dave = admin_client(node).options(basic_auth=("dave", "daves-long-password"))
+    daves = dave.security.create_api_key(name="dave-key")
+    own = admin.security.create_api_key(name="own-only", metadata={"env": "prod"},
+                                        role_descriptors={"r": {"cluster": ["manage_own_api_key"]}})
+    sibling = admin.security.create_api_key(name="sibling", metadata={"env": "prod"})
+    manager = admin.security.create_api_key(name="manager", role_descriptors={"r": {"cluster": ["manage_api_key"]}})
+    node.secrets += [k["api_key"] for k in (daves, own, sibling, manager)]
+
+    k = with_key(node, own["encoded"])
+    everything = k.security.query_api_keys(size=100, aggs={"envs": {"terms": {"field": "metadata.env"}}})
+    assert [x["id"] for x in everything["api_keys"]] == [own["id"]] and everything["total"] == 1
+    assert everything["aggregations"]["envs"]["buckets"] == [{"key": "prod", "doc_count": 1}]
+    assert k.security.query_api_keys(query={"ids": {"values": [sibling["id"]]}})["total"] == 0
+    assert k.security.query_api_keys(query={"simple_query_string": {"query": "sibling"}})["total"] == 0
+    assert [x["id"] for x in k.security.get_api_key(id=own["id"])["api_keys"]] == [own["id"]]
+    with pytest.raises(elasticsearch.AuthorizationException) as e:
+        k.security.get_api_key(owner=True)
+    assert e.value.body["error"]["reason"].startswith(
+        f"action [cluster:admin/xpack/security/api_key/get] is unauthorized for API key id [{own['id']}] of user [elastic]")
+
+    m = with_key(node, manager["encoded"])
+    mine = {x["id"] for x in m.security.get_api_key(owner=True)["api_keys"]}
+    assert {own["id"], sibling["id"], manager["id"]} <= mine and daves["id"] not in mine
+    assert all(x["username"] == "elastic" for x in m.security.get_api_key(owner=True)["api_keys"])
+    assert daves["id"] in {x["id"] for x in m.security.query_api_keys(size=100)["api_keys"]}
