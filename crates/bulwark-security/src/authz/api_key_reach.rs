@@ -59,13 +59,19 @@ pub fn check_only_itself(
     if ids.is_some_and(|ids| !ids.is_empty() && ids.iter().all(|i| *i == k.id)) {
         return Ok(());
     }
-    Err(SecurityError::Forbidden(format!(
+    Err(beyond_itself(authn, action))
+}
+
+/// Elasticsearch's refusal of a request by an API key that reaches only itself and asked for
+/// more (other keys, its owner's keys, or the descriptors it is limited by).
+pub fn beyond_itself(authn: &Authentication, action: Action) -> SecurityError {
+    SecurityError::Forbidden(format!(
         "action [{}] is unauthorized for API key id [{}] of user [{}], this action is granted by the cluster privileges [{}]",
         action.name(),
-        k.id,
+        authn.api_key.as_ref().map_or("", |k| k.id.as_str()),
         authn.user.username,
         granting_beyond_own(action).join(",")
-    )))
+    ))
 }
 
 /// The cluster privileges that grant `action` on keys of others.
@@ -182,6 +188,7 @@ mod tests {
         assert!(check_only_itself(&k, Action::GetApiKey, Some(&[])).is_err());
         let e = check_only_itself(&k, Action::InvalidateApiKey, None).unwrap_err();
         assert!(e.to_string().contains("for API key id [kid] of user [u]"), "{e}");
+        assert_eq!(beyond_itself(&k, Action::InvalidateApiKey).to_string(), e.to_string());
         assert!(check_only_itself(&user(&["own"]), Action::GetApiKey, None).is_ok());
     }
 

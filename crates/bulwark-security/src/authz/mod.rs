@@ -14,7 +14,7 @@ mod role;
 
 pub use access::IndexAccess;
 pub use action::{Action, Scope};
-pub use api_key_reach::{KeyReach, beyond_own_keys, check_only_itself, may_create_key};
+pub use api_key_reach::{KeyReach, beyond_itself, beyond_own_keys, check_only_itself, may_create_key};
 pub use application::{
     ApplicationPrivilegeDescriptor, is_privilege_name, validate_application_name, validate_privilege_name,
 };

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use bulwark_security::authn::ApiKeyRecord;
-use bulwark_security::authz::{Action, check_only_itself};
+use bulwark_security::authz::{Action, beyond_itself};
 use serde_json::{Map, Value, json};
 
 use super::{Scope, all_keys, caller, flag, limited_by, render, scope};
@@ -37,7 +37,7 @@ pub async fn query(
     let bound = scope(&state, &a, Action::QueryApiKey)?;
     if with_limited_by && matches!(bound, Scope::Itself(_)) {
         // The descriptors a key is limited by need `manage_api_key` or more.
-        check_only_itself(&a, Action::QueryApiKey, None)?;
+        return Err(beyond_itself(&a, Action::QueryApiKey).into());
     }
     blocking("the query", move || search(&state, &m, &bound, with_limited_by)).await?.map(Json)
 }
