@@ -188,3 +188,26 @@ def test_what_a_key_reaches_when_it_queries_keys(node):
     assert {own["id"], sibling["id"], manager["id"]} <= mine and daves["id"] not in mine
     assert all(x["username"] == "elastic" for x in m.security.get_api_key(owner=True)["api_keys"])
     assert daves["id"] in {x["id"] for x in m.security.query_api_keys(size=100)["api_keys"]}
+
+
+def test_sort_from_size_search_after_and_exact_totals(node):
+    admin = admin_client(node)
+    for i in range(7):
+        node.secrets.append(admin.security.create_api_key(name=f"page-{i}", metadata={"n": i % 3})["api_key"])
+    q = {"prefix": {"name": "page-"}}
+    first = admin.security.query_api_keys(query=q, sort=[{"metadata.n": "desc"}, "name"], size=3)
+    assert (first["total"], first["count"]) == (7, 3)
+    assert [k["name"] for k in first["api_keys"]] == ["page-2", "page-5", "page-1"]
+    assert [k["_sort"] for k in first["api_keys"]] == [[2, "page-2"], [2, "page-5"], [1, "page-1"]]
+    # `from` skips within the same order; `search_after` continues after a sort value; the
+    # total is every match, whatever the page (those before `search_after` too, as in Lucene).
+    second = admin.security.query_api_keys(query=q, sort=[{"metadata.n": "desc"}, "name"], from_=3, size=3)
+    assert [k["name"] for k in second["api_keys"]] == ["page-4", "page-0", "page-3"]
+    after = admin.security.query_api_keys(query=q, sort=[{"metadata.n": "desc"}, "name"], size=3,
+                                          search_after=first["api_keys"][-1]["_sort"])
+    assert [k["name"] for k in after["api_keys"]] == ["page-4", "page-0", "page-3"] and after["total"] == 7
+    last = admin.security.query_api_keys(query=q, sort=["name"], from_=6, size=5)
+    assert (last["total"], last["count"], [k["name"] for k in last["api_keys"]]) == (7, 1, ["page-6"])
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.query_api_keys(query=q, size=-1)
+    assert "[size] parameter cannot be negative" in e.value.body["error"]["reason"]

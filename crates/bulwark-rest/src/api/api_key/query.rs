@@ -80,10 +80,12 @@ fn search(
     let mut sorted: Vec<(Vec<Value>, String, ApiKeyRecord)> =
         hits.into_iter().map(|(id, k)| (sort_values(&id, &k), id, k)).collect();
     sorted.sort_by(|x, y| ordering(&x.0, &y.0));
+    // Every match counts towards the total, those before `search_after` too (Lucene counts a
+    // hit before comparing it with the `after` values).
+    let total = sorted.len();
     if let Some(after) = m.get("search_after").and_then(Value::as_array).filter(|_| !keys.is_empty()) {
         sorted.retain(|(sv, _, _)| ordering(sv, after) == Ordering::Greater);
     }
-    let total = sorted.len();
     let page: Vec<Value> = sorted
         .into_iter()
         .skip(from)
