@@ -38,6 +38,12 @@ def test_create_use_get_query_update_invalidate(node):
     assert key["expiration"] > int(time.time() * 1000)
     secrets = [key["api_key"], key["encoded"]]
 
+    # A key's refusal names the key and its owner, not roles, as Elasticsearch does.
+    with pytest.raises(elasticsearch.AuthorizationException) as e:
+        with_key(node, key["encoded"]).security.put_user(username="x", password="a-long-password", roles=[])
+    assert e.value.body["error"]["reason"] == (
+        f"action [cluster:admin/xpack/security/user/put] is unauthorized for API key id [{key['id']}] of user "
+        "[elastic], this action is granted by the cluster privileges [manage_security,all]")
     for client in (with_key(node, (key["id"], key["api_key"])), with_key(node, key["encoded"])):
         me = client.security.authenticate()
         assert me["username"] == "elastic"

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::decision::{Authorizer, effective_role_names};
+use super::decision::{Authorizer, denied_subject};
 use super::privilege::{ClusterGrant, ClusterPrivilege, cluster_privileges_granting};
 use super::{Action, Role};
 use crate::SecurityError;
@@ -86,13 +86,11 @@ fn granting_beyond_own(action: Action) -> Vec<&'static str> {
 /// that neither sets `owner` nor names the caller's own user and realm): the privileges named
 /// are those that would grant it.
 pub fn beyond_own_keys(authn: &Authentication, action: Action) -> SecurityError {
-    let granting = granting_beyond_own(action);
     SecurityError::Forbidden(format!(
-        "action [{}] is unauthorized for user [{}] with effective roles [{}], this action is granted by the cluster privileges [{}]",
+        "action [{}] is unauthorized for {}, this action is granted by the cluster privileges [{}]",
         action.name(),
-        authn.user.username,
-        effective_role_names(authn).join(","),
-        granting.join(",")
+        denied_subject(authn),
+        granting_beyond_own(action).join(",")
     ))
 }
 
