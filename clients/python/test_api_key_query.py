@@ -55,9 +55,18 @@ def test_simple_query_string(node):
     # A term a field's type cannot take is an error unless lenient (forced when querying `*`).
     assert sqs(query="abc", fields=["creation"], lenient=True) == []
     assert sqs(query="abc", fields=["*"]) == []
+    # Dates are read as the security index maps them: epoch milliseconds (or date math on them).
+    created = admin.security.get_api_key(name="key-beta")["api_keys"][0]["creation"]
+    assert sqs(query=str(created), fields=["creation"]) == ["key-beta"]
+    # `|` is the OR operator: date math needs the flags off to stay one term.
+    assert sqs(query=f"{created}||/y", fields=["creation"], flags="NONE") == ["key-alpha", "key-beta", "other"]
+    with pytest.raises(elasticsearch.BadRequestError):
+        sqs(query=f"{created}||/y", fields=["creation"])
     for body, kind, reason in [
         ({"query": "abc", "fields": ["creation"]}, "parse_exception",
-         "failed to parse date field [abc] with format [strict_date_optional_time||epoch_millis]"),
+         "failed to parse date field [abc] with format [epoch_millis]"),
+        ({"query": "2024-01-01", "fields": ["creation"]}, "parse_exception",
+         "failed to parse date field [2024-01-01] with format [epoch_millis]"),
         ({"query": "yes", "fields": ["invalidated"]}, "illegal_argument_exception",
          "Can't parse boolean value [yes], expected [true] or [false]"),
         ({"query": "ab*", "fields": ["expiration"]}, "query_shard_exception",
@@ -100,7 +109,9 @@ def test_range_date_range_and_composite_aggregations(node):
     assert r["total"] == 4 and r["api_keys"] == []
     a = r["aggregations"]
 
-    # Ranges come sorted by `from` (unbounded first); `from` counts, `to` does not.
+    # Ranges come sorted by `from` (unbounded first); `from` counts, `to` does not. A `format`
+    # shows the dates its way; without one they are shown as the security index maps them
+    # (`epoch_millis`).
     early, late = a["exp"]["buckets"]
     day = lambda ms: datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%d")
     assert set(early) == {"key", "to", "to_as_string", "doc_count"} and early["doc_count"] == 1
@@ -114,12 +125,13 @@ def test_range_date_range_and_composite_aggregations(node):
     for key, b in keyed.items():
         assert "key" not in b
         edge = b.get("to_as_string") or b.get("from_as_string")
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", edge)
+        assert re.fullmatch(r"\d{13}", edge) and abs(int(edge) - (now_ms + 5 * 86_400_000)) < 120_000
         assert key == (f"*-{edge}" if "to" in b else f"{edge}-*")
     assert sorted(b["doc_count"] for b in keyed.values()) == [1, 2]
 
     older, recent = a["created"]["buckets"]
-    assert (older["doc_count"], recent["doc_count"]) == (0, 4) and recent["key"].endswith("Z-*")
+    assert (older["doc_count"], recent["doc_count"]) == (0, 4)
+    assert recent["key"] == f"{recent['from_as_string']}-*" and recent["from_as_string"] == str(int(recent["from"]))
 
     # composite: every (team, invalidated) pair, in key order, `size` at a time, paged by after_key.
     assert a["pairs"]["buckets"] == [{"key": {"team": "blue", "dead": False}, "doc_count": 1},
@@ -136,6 +148,10 @@ def test_range_date_range_and_composite_aggregations(node):
     assert with_missing["aggregations"]["t"]["buckets"] == [
         {"key": {"team": "red"}, "doc_count": 2}, {"key": {"team": "blue"}, "doc_count": 1},
         {"key": {"team": None}, "doc_count": 1}]
+    iso = admin.security.query_api_keys(query={"prefix": {"name": "r-"}}, size=0, aggs={
+        "y": {"date_range": {"field": "creation", "format": "yyyy-MM-dd", "ranges": [{"from": "2000-01-01"}]}}})
+    assert iso["aggregations"]["y"]["buckets"] == [
+        {"key": "2000-01-01-*", "from": 946684800000.0, "from_as_string": "2000-01-01", "doc_count": 4}]
     by_day = admin.security.query_api_keys(query={"prefix": {"name": "r-"}}, size=0, aggs={
         "d": {"composite": {"sources": [{"day": {"terms": {"field": "expiration", "format": "yyyy-MM-dd"}}}]}}})
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", b["key"]["day"]) for b in by_day["aggregations"]["d"]["buckets"])
@@ -147,6 +163,9 @@ def test_range_date_range_and_composite_aggregations(node):
         ({"r": {"range": {"field": "name", "ranges": [{"to": 1}]}}},
          "Field [name] of type [keyword] is not supported for aggregation [range]"),
         ({"r": {"date_range": {"field": "creation"}}}, "No [ranges] specified for the [r] aggregation"),
+        ({"r": {"date_range": {"field": "creation", "ranges": [{"from": "2024-01-01"}]}}},
+         "failed to parse date field [2024-01-01] with format [epoch_millis]: use epoch milliseconds or date math "
+         "(now-1d/d), or give a [format] to read ISO-8601 dates"),
         ({"r": {"date_range": {"field": "api_key_hash", "ranges": [{"to": 1}]}}},
          "Field [api_key_hash] is not allowed for querying or aggregation"),
         ({"r": {"range": {"field": "creation", "script": "x", "ranges": [{"to": 1}]}}},

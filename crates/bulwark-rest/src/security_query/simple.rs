@@ -402,11 +402,12 @@ impl<D: Queryable> Matcher<'_, D> {
         match (l, kind) {
             (Leaf::Term(t), None) => Ok(values.iter().filter_map(text).any(|v| v == *t)),
             (Leaf::Term(t), Some("date")) => {
-                let bounds =
-                    bulwark_index::dates::eval_math(t, false).zip(bulwark_index::dates::eval_math(t, true));
+                // The security index maps its dates with `epoch_millis` alone.
+                let read = |up| bulwark_index::dates::parse_with_format(t, "epoch_millis", up);
+                let bounds = read(false).zip(read(true));
                 let Some((lo, hi)) = bounds else {
                     return refuse(ApiError::parse(format!(
-                        "failed to parse date field [{t}] with format [strict_date_optional_time||epoch_millis]"
+                        "failed to parse date field [{t}] with format [epoch_millis]"
                     )));
                 };
                 Ok(values.iter().filter_map(Value::as_i64).any(|v| lo <= v && v <= hi))

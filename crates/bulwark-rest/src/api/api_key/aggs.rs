@@ -10,7 +10,6 @@ use serde_json::{Map, Value, json};
 
 use super::query::{Field, matches};
 use crate::ApiError;
-use crate::api::license::iso8601;
 
 /// The `aggregations` object for `keys` (the matched keys, with their ids).
 pub(super) fn aggregate(spec: &Value, keys: &[(String, ApiKeyRecord)]) -> Result<Value, ApiError> {
@@ -114,7 +113,8 @@ fn terms(
         .map(|(key, doc_count)| {
             let mut b = Map::new();
             let shown = match &key {
-                Value::Number(n) if field.is_date() => Some(iso8601(n.as_u64().unwrap_or(0))),
+                // Shown with the field's own format (`epoch_millis` in the security index).
+                Value::Number(n) if field.is_date() => Some(n.to_string()),
                 Value::Bool(v) => Some(v.to_string()),
                 _ => None,
             };

@@ -1,7 +1,9 @@
 //! The bucket aggregations of `_query/api_key` that read ranges and composite keys: `range` and
 //! `date_range` (over the date fields and `invalidated`; `ranges` with `from`/`to`/`key`,
 //! `keyed`, `format`, `missing`) and `composite` (`terms` sources only, as in Elasticsearch;
-//! `size`, `after`, `missing_bucket`, `order`), with Elasticsearch's response shapes.
+//! `size`, `after`, `missing_bucket`, `order`), with Elasticsearch's response shapes. Dates are
+//! read and shown as the security index maps them (`epoch_millis`) unless a `format` is given;
+//! composite keys on dates stay epoch milliseconds (numbers) without one, as in Elasticsearch.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -63,10 +65,11 @@ fn bound(field: &Field, v: &Value, what: &str, format: Option<&str>) -> Result<f
         .as_str()
         .ok_or_else(|| ApiError::parse(format!("[{what}] must be a number or a string, not {v}")))?;
     if field.is_date() {
-        return bulwark_index::dates::eval_math(s, false).map(|ms| ms as f64).ok_or_else(|| {
+        let format = format.unwrap_or(DATE_FORMAT);
+        return bulwark_index::dates::parse_with_format(s, format, false).map(|ms| ms as f64).ok_or_else(|| {
             ApiError::parse(format!(
-                "failed to parse date field [{s}] with format [{}]: use an ISO-8601 date, epoch milliseconds or date math (now-1d/d)",
-                format.unwrap_or("strict_date_optional_time||epoch_millis")
+                "failed to parse date field [{s}] with format [{format}]: use epoch milliseconds or date math (now-1d/d){}",
+                if format == DATE_FORMAT { ", or give a [format] to read ISO-8601 dates" } else { "" }
             ))
         });
     }
@@ -86,9 +89,13 @@ fn numbers(field: &Field, id: &str, k: &ApiKeyRecord) -> Vec<f64> {
         .collect()
 }
 
-/// How a bound is shown: dates with the format, other numbers as Elasticsearch prints doubles.
+/// The format of the API key dates in Elasticsearch's security index (their `format` mapping).
+const DATE_FORMAT: &str = "epoch_millis";
+
+/// How a bound is shown: dates with the format (the field's own by default), other numbers as
+/// Elasticsearch prints doubles.
 fn shown(field: &Field, n: f64, format: Option<&str>) -> Option<String> {
-    field.is_date().then(|| bulwark_index::dates::format(n as i64, format.unwrap_or("")))
+    field.is_date().then(|| bulwark_index::dates::format(n as i64, format.unwrap_or(DATE_FORMAT)))
 }
 
 fn double(n: f64) -> String {
@@ -216,9 +223,13 @@ impl Source {
     /// A value of `after` as this source's values compare (a formatted date read back).
     fn read(&self, v: &Value) -> Result<Value, ApiError> {
         match v {
-            Value::String(s) if self.field.is_date() => bulwark_index::dates::eval_math(s, false)
-                .map(|ms| json!(ms))
-                .ok_or_else(|| ApiError::parse(format!("failed to parse date field [{s}] in [after]"))),
+            Value::String(s) if self.field.is_date() => bulwark_index::dates::parse_with_format(
+                s,
+                self.format.as_deref().unwrap_or(DATE_FORMAT),
+                false,
+            )
+            .map(|ms| json!(ms))
+            .ok_or_else(|| ApiError::parse(format!("failed to parse date field [{s}] in [after]"))),
             v => Ok(v.clone()),
         }
     }
