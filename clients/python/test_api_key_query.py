@@ -230,3 +230,26 @@ def test_sort_from_size_search_after_and_exact_totals(node):
     with pytest.raises(elasticsearch.BadRequestError) as e:
         admin.security.query_api_keys(query=q, size=-1)
     assert "[size] parameter cannot be negative" in e.value.body["error"]["reason"]
+
+
+def test_range_query_on_dates_reads_them_as_elasticsearch_does(node):
+    admin = admin_client(node)
+    for name in ("d-1", "d-2"):
+        node.secrets.append(admin.security.create_api_key(name=name)["api_key"])
+
+    def total(bounds):
+        return admin.security.query_api_keys(
+            query={"bool": {"filter": [{"prefix": {"name": "d-"}}, {"range": {"creation": bounds}}]}})["total"]
+
+    assert total({"gte": "now-1h"}) == 2 and total({"gt": "now+1m"}) == 0
+    # Rounding: `lte`/`gt` round up to the end of the unit, `lt`/`gte` down to its start.
+    assert total({"lte": "now/y"}) == 2 and total({"lt": "now/y"}) == 0
+    assert total({"gte": "now/y", "lt": "now+1y/y"}) == 2
+    # The security index maps its dates as epoch_millis: ISO dates need a format.
+    assert total({"gte": "2000-01-01", "format": "yyyy-MM-dd"}) == 2
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        total({"gte": "2000-01-01"})
+    assert e.value.body["error"]["reason"] == "failed to parse date field [2000-01-01] with format [epoch_millis]"
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        total({"gte": "now-1h", "time_zone": "+02:00"})
+    assert "[time_zone]" in e.value.body["error"]["reason"]

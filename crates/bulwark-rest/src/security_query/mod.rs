@@ -9,7 +9,6 @@ mod simple;
 use std::cmp::Ordering;
 
 use bulwark_pattern::{Glob, Syntax};
-use bulwark_security::authn::now_millis;
 use serde_json::{Map, Value};
 
 use crate::ApiError;
@@ -101,30 +100,6 @@ fn text(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
-    }
-}
-
-/// A date bound: epoch milliseconds, or `now` with an optional `+`/`-` time value.
-fn date_value(v: &Value) -> Result<i64, ApiError> {
-    if let Some(n) = v.as_i64() {
-        return Ok(n);
-    }
-    let s = v.as_str().ok_or_else(|| ApiError::parse(format!("failed to parse date field [{v}]")))?;
-    if let Ok(n) = s.parse::<i64>() {
-        return Ok(n);
-    }
-    let now = now_millis();
-    match s.strip_prefix("now") {
-        Some("") => Ok(now),
-        Some(rest) if rest.starts_with('+') => {
-            Ok(now.saturating_add(crate::api::api_key::duration_ms(&rest[1..])?))
-        }
-        Some(rest) if rest.starts_with('-') => {
-            Ok(now.saturating_sub(crate::api::api_key::duration_ms(&rest[1..])?))
-        }
-        _ => Err(ApiError::parse(format!(
-            "failed to parse date field [{s}]: use epoch milliseconds or now, now-1d, now+30m"
-        ))),
     }
 }
 
@@ -270,7 +245,10 @@ pub fn matches<D: Queryable>(q: &Value, doc: &D, api: &str) -> Result<bool, ApiE
     })
 }
 
-/// `{"range": {field: {gt|gte|lt|lte: bound, ...}}}`.
+/// `{"range": {field: {gt|gte|lt|lte: bound, format?, time_zone?, boost?}}}`: a document
+/// matches when one of its values is within every bound. Date bounds are read as the security
+/// index maps its dates (`epoch_millis`: epoch milliseconds or date math on them or on `now`)
+/// unless a `format` is given; `gt` and `lte` round date math up, as Elasticsearch does.
 fn range<D: Queryable>(body: &Value, doc: &D) -> Result<bool, ApiError> {
     let (f, bounds) = body
         .as_object()
@@ -278,31 +256,63 @@ fn range<D: Queryable>(body: &Value, doc: &D) -> Result<bool, ApiError> {
         .and_then(|o| o.iter().next())
         .ok_or_else(|| ApiError::parse("[range] query malformed, expected a single field"))?;
     let field = parse_or_fail::<D>(f)?;
-    let values = doc.values(&field);
-    let mut ok = !values.is_empty();
-    for (op, bound) in bounds.as_object().into_iter().flatten() {
-        let cmp = |have: &Value| -> Result<Ordering, ApiError> {
-            if D::is_date(&field) {
-                Ok(have.as_i64().unwrap_or(0).cmp(&date_value(bound)?))
-            } else {
-                Ok(text(have).unwrap_or_default().cmp(&text(bound).unwrap_or_default()))
-            }
-        };
-        let accept: fn(Ordering) -> bool = match op.as_str() {
-            "gt" => |o| o == Ordering::Greater,
-            "gte" => |o| o != Ordering::Less,
-            "lt" => |o| o == Ordering::Less,
-            "lte" => |o| o != Ordering::Greater,
-            "format" | "time_zone" | "boost" => continue,
+    let bounds = bounds
+        .as_object()
+        .ok_or_else(|| ApiError::parse(format!("[range] query on [{f}] must be an object of bounds")))?;
+    let format = match bounds.get("format") {
+        None | Some(Value::Null) => "epoch_millis",
+        Some(Value::String(s)) => s.as_str(),
+        Some(v) => return Err(ApiError::parse(format!("[range] [format] must be a string, not {v}"))),
+    };
+    if let Some(tz) =
+        bounds.get("time_zone").filter(|tz| !matches!(tz.as_str(), Some("UTC" | "Z" | "+00:00" | "Etc/UTC")))
+    {
+        return Err(ApiError::illegal_argument(format!(
+            "[range] [time_zone] {tz} is not supported here: these dates are read in UTC"
+        )));
+    }
+    enum Bound {
+        Date(i64),
+        Text(String),
+    }
+    type Check = (fn(Ordering) -> bool, Bound);
+    let mut checks: Vec<Check> = Vec::new();
+    for (op, bound) in bounds {
+        let (accept, round_up): (fn(Ordering) -> bool, bool) = match op.as_str() {
+            "gt" => (|o| o == Ordering::Greater, true),
+            "gte" => (|o| o != Ordering::Less, false),
+            "lt" => (|o| o == Ordering::Less, false),
+            "lte" => (|o| o != Ordering::Greater, true),
+            "format" | "time_zone" | "boost" | "_name" => continue,
             other => {
                 return Err(ApiError::parse(format!("[range] query does not support [{other}]")));
             }
         };
-        for v in &values {
-            ok &= accept(cmp(v)?);
-        }
+        let b = if D::is_date(&field) {
+            Bound::Date(match bound {
+                Value::Number(n) => n.as_i64().ok_or_else(|| {
+                    ApiError::parse(format!("[range] [{op}] [{n}] is not epoch milliseconds"))
+                })?,
+                Value::String(s) => {
+                    bulwark_index::dates::parse_with_format(s, format, round_up).ok_or_else(|| {
+                        ApiError::parse(format!("failed to parse date field [{s}] with format [{format}]"))
+                    })?
+                }
+                other => return Err(ApiError::parse(format!("[range] [{op}] must be a date, not {other}"))),
+            })
+        } else {
+            Bound::Text(text(bound).unwrap_or_default())
+        };
+        checks.push((accept, b));
     }
-    Ok(ok)
+    Ok(doc.values(&field).iter().any(|v| {
+        checks.iter().all(|(accept, b)| {
+            accept(match b {
+                Bound::Date(ms) => v.as_i64().unwrap_or(0).cmp(ms),
+                Bound::Text(t) => text(v).unwrap_or_default().cmp(t),
+            })
+        })
+    }))
 }
 
 /// Sort keys: `"name"`, `{"name": "desc"}`, `{"name": {"order": "desc"}}`; fields the API does
