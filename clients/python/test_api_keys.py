@@ -75,7 +75,10 @@ def test_create_use_get_query_update_invalidate(node):
     assert found["api_keys"][0]["id"] == key["id"]
     by_meta = admin.security.query_api_keys(query={"term": {"metadata.team": "a"}})
     assert [k["id"] for k in by_meta["api_keys"]] == [key["id"]]
-    ordered = admin.security.query_api_keys(sort=[{"name": "desc"}, "unknown_field"], size=1)
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.query_api_keys(sort=[{"name": "desc"}, "unknown_field"])
+    assert e.value.body["error"]["reason"] == "Field [unknown_field] is not allowed for querying or aggregation"
+    ordered = admin.security.query_api_keys(sort=[{"name": "desc"}], size=1)
     # 3: these two and the first start's console enrollment key (enrollment_token_API_key_*).
     assert ordered["total"] == 3 and ordered["count"] == 1
     assert ordered["api_keys"][0]["name"] == "other-key" and ordered["api_keys"][0]["_sort"] == ["other-key"]

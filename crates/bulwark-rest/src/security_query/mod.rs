@@ -315,34 +315,59 @@ fn range<D: Queryable>(body: &Value, doc: &D) -> Result<bool, ApiError> {
     }))
 }
 
-/// Sort keys: `"name"`, `{"name": "desc"}`, `{"name": {"order": "desc"}}`; fields the API does
-/// not have are skipped.
-pub fn sort_keys<D: Queryable>(v: Option<&Value>) -> Vec<(D::Field, bool)> {
+/// Sort keys: `"name"`, `{"name": "desc"}`, `{"name": {"order": "desc"}}`. A field the API
+/// does not have is refused as Elasticsearch refuses it; `_doc` is the natural order (oldest
+/// first), adding no key.
+pub fn sort_keys<D: Queryable>(v: Option<&Value>) -> Result<Vec<(D::Field, bool)>, ApiError> {
     let items = match v {
+        None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
         Some(v @ (Value::String(_) | Value::Object(_))) => vec![v.clone()],
-        _ => Vec::new(),
+        Some(other) => {
+            return Err(ApiError::parse(format!(
+                "[sort] must be a field, an object or an array, not {other}"
+            )));
+        }
+    };
+    let order = |o: &str| -> Result<bool, ApiError> {
+        match o.to_ascii_lowercase().as_str() {
+            "asc" => Ok(false),
+            "desc" => Ok(true),
+            _ => Err(ApiError::illegal_argument(format!("Unknown SortOrder [{o}]"))),
+        }
     };
     let mut out = Vec::new();
     for item in items {
         let (name, desc) = match &item {
             Value::String(s) => (s.clone(), false),
-            Value::Object(o) => match o.iter().next() {
-                Some((f, Value::String(ord))) => (f.clone(), ord.eq_ignore_ascii_case("desc")),
-                Some((f, Value::Object(spec))) => (
-                    f.clone(),
-                    spec.get("order").and_then(Value::as_str).is_some_and(|o| o.eq_ignore_ascii_case("desc")),
-                ),
-                Some((f, _)) => (f.clone(), false),
-                None => continue,
+            Value::Object(o) if o.len() == 1 => match o.iter().next() {
+                Some((f, Value::String(ord))) => (f.clone(), order(ord)?),
+                Some((f, Value::Object(spec))) => {
+                    if let Some(k) = spec.keys().find(|k| k.as_str() != "order") {
+                        return Err(ApiError::parse(format!(
+                            "[sort] option [{k}] of [{f}] is not supported here"
+                        )));
+                    }
+                    (
+                        f.clone(),
+                        spec.get("order").and_then(Value::as_str).map(order).transpose()?.unwrap_or(false),
+                    )
+                }
+                _ => return Err(ApiError::parse(format!("[sort] malformed: {item}"))),
             },
-            _ => continue,
+            other => return Err(ApiError::parse(format!("[sort] malformed: {other}"))),
         };
-        if let Some(f) = D::field(&name) {
-            out.push((f, desc));
+        if name == "_doc" {
+            continue;
         }
+        if name.contains('*') {
+            return Err(ApiError::illegal_argument(format!(
+                "Field name pattern [{name}] is not allowed for querying or aggregation"
+            )));
+        }
+        out.push((parse_or_fail::<D>(&name)?, desc));
     }
-    out
+    Ok(out)
 }
 
 /// Orders JSON sort values: missing last, numbers numerically, otherwise as text.

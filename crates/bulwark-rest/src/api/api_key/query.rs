@@ -66,7 +66,7 @@ fn search(
         (Some(spec), None) | (None, Some(spec)) => Some(super::aggs::aggregate(spec, &hits)?),
         (None, None) => None,
     };
-    let keys = sort_keys(m.get("sort"));
+    let keys = sort_keys(m.get("sort"))?;
     let sort_values = |id: &str, k: &ApiKeyRecord| -> Vec<Value> {
         keys.iter().map(|(f, _)| f.values(id, k).into_iter().next().unwrap_or(Value::Null)).collect()
     };
@@ -213,8 +213,8 @@ pub(super) fn matches(q: &Value, id: &str, k: &ApiKeyRecord) -> Result<bool, Api
     sq::matches(q, &KeyDoc { id, k }, "API Key")
 }
 
-/// Sort keys over the key fields; unknown fields are skipped.
-pub(super) fn sort_keys(v: Option<&Value>) -> Vec<(Field, bool)> {
+/// Sort keys over the key fields (another field is refused).
+pub(super) fn sort_keys(v: Option<&Value>) -> Result<Vec<(Field, bool)>, ApiError> {
     sq::sort_keys::<KeyDoc<'_>>(v)
 }
 
@@ -260,9 +260,20 @@ mod tests {
     #[test]
     fn sort_specs() {
         let keys = sort_keys(Some(
-            &json!(["name", { "creation": { "order": "desc" } }, { "nope": "asc" }, "_score"]),
+            &json!(["name", { "creation": { "order": "desc" } }, "_doc", { "type": "DESC" }]),
         ));
-        assert_eq!(keys, vec![(Field::Name, false), (Field::Creation, true)]);
+        assert_eq!(keys.ok(), Some(vec![(Field::Name, false), (Field::Creation, true), (Field::Type, true)]));
+        let refused = |v: Value| sort_keys(Some(&v)).unwrap_err().reason;
+        assert_eq!(
+            refused(json!([{ "nope": "asc" }])),
+            "Field [nope] is not allowed for querying or aggregation"
+        );
+        assert_eq!(refused(json!("_score")), "Field [_score] is not allowed for querying or aggregation");
+        assert_eq!(
+            refused(json!("na*")),
+            "Field name pattern [na*] is not allowed for querying or aggregation"
+        );
+        assert_eq!(refused(json!({ "name": "up" })), "Unknown SortOrder [up]");
         assert_eq!(compare(&json!(1), &Value::Null), Ordering::Less);
         assert_eq!(compare(&json!(10), &json!(9)), Ordering::Greater);
     }
