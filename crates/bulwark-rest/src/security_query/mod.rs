@@ -38,6 +38,12 @@ pub trait Queryable {
     /// The document's id (for the `ids` query).
     fn id(&self) -> &str;
 
+    /// Whether the field may be sorted on (Elasticsearch sorts neither a user's `full_name`
+    /// nor `email`).
+    fn sortable(_field: &Self::Field) -> bool {
+        true
+    }
+
     /// The field names a `simple_query_string` field pattern (`*`, `na*`) expands to; an API
     /// with none does not offer `simple_query_string`.
     fn pattern_fields() -> &'static [&'static str] {
@@ -365,9 +371,72 @@ pub fn sort_keys<D: Queryable>(v: Option<&Value>) -> Result<Vec<(D::Field, bool)
                 "Field name pattern [{name}] is not allowed for querying or aggregation"
             )));
         }
-        out.push((parse_or_fail::<D>(&name)?, desc));
+        let field = parse_or_fail::<D>(&name)?;
+        if !D::sortable(&field) {
+            return Err(ApiError::illegal_argument(format!("sorting is not supported for field [{name}]")));
+        }
+        out.push((field, desc));
     }
     Ok(out)
+}
+
+/// The body fields of `_query/user` and `_query/role`.
+pub const QUERY_FIELDS: &[&str] = &["query", "from", "size", "sort", "search_after"];
+
+/// The answer's page of matched documents, each given with its sort values: sorted by the
+/// request's keys (`descending` per key; stable, so unsorted requests keep the natural order),
+/// after `search_after`, then `from`/`size`; the total counts every match. Each document shows
+/// its sort values as `_sort` when the request sorts.
+pub fn page(
+    m: &Map<String, Value>,
+    descending: &[bool],
+    mut hits: Vec<(Vec<Value>, Value)>,
+) -> Result<(usize, Vec<Value>), ApiError> {
+    let (from, size) = from_size(m)?;
+    let ordering = |x: &[Value], y: &[Value]| -> Ordering {
+        descending
+            .iter()
+            .zip(x.iter().zip(y))
+            .map(|(desc, (a, b))| if *desc { compare(b, a) } else { compare(a, b) })
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    };
+    hits.sort_by(|a, b| ordering(&a.0, &b.0));
+    let total = hits.len();
+    match m.get("search_after") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(after)) if !descending.is_empty() => {
+            if after.len() != descending.len() {
+                return Err(ApiError::illegal_argument(format!(
+                    "search_after has {} value(s) but sort has {}",
+                    after.len(),
+                    descending.len()
+                )));
+            }
+            hits.retain(|(sv, _)| ordering(sv, after) == Ordering::Greater);
+        }
+        Some(Value::Array(_)) => {
+            return Err(ApiError::illegal_argument("[search_after] needs a [sort] to continue after"));
+        }
+        Some(other) => return Err(ApiError::parse(format!("[search_after] must be an array, not {other}"))),
+    }
+    let page = hits
+        .into_iter()
+        .skip(from)
+        .take(size)
+        .map(|(sv, mut v)| {
+            if !descending.is_empty() {
+                v["_sort"] = Value::Array(sv);
+            }
+            v
+        })
+        .collect();
+    Ok((total, page))
+}
+
+/// The first value of each sort field in `doc`, for [`page`].
+pub fn sort_values<D: Queryable>(doc: &D, keys: &[(D::Field, bool)]) -> Vec<Value> {
+    keys.iter().map(|(f, _)| doc.values(f).into_iter().next().unwrap_or(Value::Null)).collect()
 }
 
 /// Orders JSON sort values: missing last, numbers numerically, otherwise as text.
@@ -391,6 +460,8 @@ pub trait JsonFields {
     const FIELDS: &'static [&'static str];
     /// Those of them that hold booleans.
     const BOOLEANS: &'static [&'static str] = &[];
+    /// Those of them that may not be sorted on.
+    const UNSORTABLE: &'static [&'static str] = &[];
 }
 
 /// A JSON document (a user, a role) whose fields are `F::FIELDS` and `metadata.*`.
@@ -424,6 +495,10 @@ impl<F: JsonFields> Queryable for JsonDoc<'_, F> {
 
     fn is_boolean(field: &JsonField) -> bool {
         F::BOOLEANS.contains(&field.0.as_str())
+    }
+
+    fn sortable(field: &JsonField) -> bool {
+        !F::UNSORTABLE.contains(&field.0.as_str())
     }
 
     fn id(&self) -> &str {

@@ -41,7 +41,7 @@ use crate::blocking::blocking;
 use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
 use crate::caller::Caller;
 use crate::{ApiError, RestState};
-pub use query::query;
+pub use query::{QUERY_KEY_FIELDS, query};
 use render::{limited_by, render};
 pub use update::{bulk_update, update};
 

@@ -19,7 +19,11 @@ use crate::caller::Caller;
 use crate::security_query::{self as sq, Queryable, compare};
 use crate::{ApiError, RestState};
 
-/// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?}`
+/// The body fields of `_security/_query/api_key`.
+pub const QUERY_KEY_FIELDS: &[&str] =
+    &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"];
+
+/// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?, aggs?}`
 pub async fn query(
     State(state): State<RestState>,
     who: Caller,
@@ -29,11 +33,7 @@ pub async fn query(
     let a = caller(&state, who)?;
     let with_limited_by = flag(&params, "with_limited_by")?;
     let m = body::object(&bytes, false)?;
-    known_fields(
-        &m,
-        "query_api_keys_request",
-        &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"],
-    )?;
+    known_fields(&m, "query_api_keys_request", QUERY_KEY_FIELDS)?;
     let bound = scope(&state, &a, Action::QueryApiKey)?;
     if with_limited_by && matches!(bound, Scope::Itself(_)) {
         // The descriptors a key is limited by need `manage_api_key` or more.
