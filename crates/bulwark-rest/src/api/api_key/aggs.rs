@@ -38,7 +38,7 @@ fn one(name: &str, agg: &Value, keys: &[(String, ApiKeyRecord)]) -> Result<Value
             ApiError::illegal_argument(format!("Field [{f}] is not allowed for querying or aggregation"))
         })
     };
-    let values = |f: &Field| keys.iter().flat_map(|(id, k)| f.values(id, k)).collect::<Vec<_>>();
+    let values = |f: &Field| keys.iter().flat_map(|(_, k)| f.values(k)).collect::<Vec<_>>();
     Ok(match kind.as_str() {
         "value_count" => json!({ "value": values(&field()?).len() }),
         "cardinality" => {
@@ -47,7 +47,7 @@ fn one(name: &str, agg: &Value, keys: &[(String, ApiKeyRecord)]) -> Result<Value
         }
         "missing" => {
             let f = field()?;
-            json!({ "doc_count": keys.iter().filter(|(id, k)| f.values(id, k).is_empty()).count() })
+            json!({ "doc_count": keys.iter().filter(|(_, k)| f.values(k).is_empty()).count() })
         }
         "terms" => terms(name, body, &field()?, keys)?,
         "range" | "date_range" => super::buckets::range(name, kind, body, keys)?,
@@ -99,8 +99,8 @@ fn terms(
         })?,
     };
     let mut counts: BTreeMap<String, (Value, u64)> = BTreeMap::new();
-    for (id, k) in keys {
-        for v in field.values(id, k) {
+    for (_, k) in keys {
+        for v in field.values(k) {
             counts.entry(v.to_string()).or_insert((v, 0)).1 += 1;
         }
     }

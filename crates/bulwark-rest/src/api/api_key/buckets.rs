@@ -81,9 +81,9 @@ fn bound(field: &Field, v: &Value, what: &str, format: Option<&str>) -> Result<f
 }
 
 /// A field's values as numbers (dates in epoch milliseconds, booleans 0 and 1).
-fn numbers(field: &Field, id: &str, k: &ApiKeyRecord) -> Vec<f64> {
+fn numbers(field: &Field, k: &ApiKeyRecord) -> Vec<f64> {
     field
-        .values(id, k)
+        .values(k)
         .iter()
         .filter_map(|v| v.as_f64().or_else(|| v.as_bool().map(|b| f64::from(u8::from(b)))))
         .collect()
@@ -157,8 +157,8 @@ pub(super) fn range(name: &str, kind: &str, body: &Value, keys: &Keys) -> Result
     ranges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let values: Vec<Vec<f64>> = keys
         .iter()
-        .map(|(id, k)| {
-            let v = numbers(&field, id, k);
+        .map(|(_, k)| {
+            let v = numbers(&field, k);
             if v.is_empty() { missing.into_iter().collect() } else { v }
         })
         .collect();
@@ -348,10 +348,10 @@ pub(super) fn composite(name: &str, body: &Value, keys: &Keys) -> Result<Value, 
             .unwrap_or(Ordering::Equal)
     };
     let mut counts: BTreeMap<String, (Vec<Value>, u64)> = BTreeMap::new();
-    for (id, k) in keys {
+    for (_, k) in keys {
         let mut combos: Vec<Vec<Value>> = vec![Vec::new()];
         for s in &sources {
-            let mut vals: Vec<Value> = s.field.values(id, k);
+            let mut vals: Vec<Value> = s.field.values(k);
             vals.sort_by(compare);
             vals.dedup();
             if vals.is_empty() {

@@ -67,8 +67,8 @@ fn search(
         (None, None) => None,
     };
     let keys = sort_keys(m.get("sort"))?;
-    let sort_values = |id: &str, k: &ApiKeyRecord| -> Vec<Value> {
-        keys.iter().map(|(f, _)| f.values(id, k).into_iter().next().unwrap_or(Value::Null)).collect()
+    let sort_values = |k: &ApiKeyRecord| -> Vec<Value> {
+        keys.iter().map(|(f, _)| f.values(k).into_iter().next().unwrap_or(Value::Null)).collect()
     };
     let ordering = |x: &[Value], y: &[Value]| -> Ordering {
         keys.iter()
@@ -78,7 +78,7 @@ fn search(
             .unwrap_or(Ordering::Equal)
     };
     let mut sorted: Vec<(Vec<Value>, String, ApiKeyRecord)> =
-        hits.into_iter().map(|(id, k)| (sort_values(&id, &k), id, k)).collect();
+        hits.into_iter().map(|(id, k)| (sort_values(&k), id, k)).collect();
     sorted.sort_by(|x, y| ordering(&x.0, &y.0));
     // Every match counts towards the total, those before `search_after` too (Lucene counts a
     // hit before comparing it with the `after` values).
@@ -108,7 +108,6 @@ fn search(
 /// A queryable field.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Field {
-    Id,
     Name,
     Username,
     RealmName,
@@ -123,7 +122,6 @@ pub(super) enum Field {
 impl Field {
     pub(super) fn parse(f: &str) -> Option<Field> {
         Some(match f {
-            "id" | "_id" => Field::Id,
             "name" => Field::Name,
             "username" => Field::Username,
             "realm_name" => Field::RealmName,
@@ -143,10 +141,9 @@ impl Field {
     }
 
     /// The field's values in one key (none when it is missing).
-    pub(super) fn values(&self, id: &str, k: &ApiKeyRecord) -> Vec<Value> {
+    pub(super) fn values(&self, k: &ApiKeyRecord) -> Vec<Value> {
         let one = |v: Value| vec![v];
         match self {
-            Field::Id => one(json!(id)),
             Field::Name => one(json!(k.name)),
             Field::Username => one(json!(k.username)),
             Field::RealmName => one(json!(k.realm)),
@@ -174,7 +171,7 @@ impl Queryable for KeyDoc<'_> {
     }
 
     fn values(&self, f: &Field) -> Vec<Value> {
-        f.values(self.id, self.k)
+        f.values(self.k)
     }
 
     fn is_date(f: &Field) -> bool {
@@ -246,7 +243,7 @@ mod tests {
         assert!(!t(json!({ "exists": { "field": "expiration" } })));
         assert!(t(json!({ "range": { "creation": { "gte": 5, "lt": "now" } } })));
         assert!(t(
-            json!({ "bool": { "must": [{ "term": { "id": "abc" } }], "must_not": { "term": { "name": "x" } } } })
+            json!({ "bool": { "must": [{ "ids": { "values": ["abc"] } }], "must_not": { "term": { "name": "x" } } } })
         ));
         assert!(t(
             json!({ "bool": { "should": [{ "term": { "name": "x" } }, { "term": { "name": "my-key" } }] } })
@@ -254,6 +251,11 @@ mod tests {
         assert!(!t(json!({ "bool": { "filter": [{ "term": { "name": "x" } }] } })));
         let e = matches(&json!({ "term": { "api_key_hash": "x" } }), "abc", &k).unwrap_err();
         assert_eq!(e.reason, "Field [api_key_hash] is not allowed for querying or aggregation");
+        // The id is queried with `ids` only, as in Elasticsearch.
+        for f in ["id", "_id"] {
+            let e = matches(&json!({ "term": { f: "abc" } }), "abc", &k).unwrap_err();
+            assert_eq!(e.reason, format!("Field [{f}] is not allowed for querying or aggregation"));
+        }
         assert!(matches(&json!({ "script": {} }), "abc", &k).is_err());
     }
 
