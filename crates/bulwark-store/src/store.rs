@@ -62,7 +62,8 @@ impl Store {
         })
         .await?;
 
-        let applied = sm.reader().applied_state()?.0;
+        let (applied, membership) = sm.reader().applied_state()?;
+        let sm_voters = membership.membership().voter_ids().count();
         check_log_covers_state(&log, applied.as_ref(), dir)?;
         let identity = load_identity(&log, applied.is_some(), &config, dir).await?;
 
@@ -76,6 +77,9 @@ impl Store {
             election_timeout_min: 5 * config.heartbeat.as_millis() as u64,
             election_timeout_max: 10 * config.heartbeat.as_millis() as u64,
             install_snapshot_timeout: 10_000,
+            // Each chunk is one transport call: small enough to travel well within its deadline
+            // on a loaded host.
+            snapshot_max_chunk_size: 1 << 20,
             ..Default::default()
         }
         .validate()
@@ -87,6 +91,13 @@ impl Store {
         let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log.clone(), sm)
             .await
             .map_err(|e| raft_err("starting Raft on the store")(&e))?;
+        if config.bootstrap == Bootstrap::Existing && sm_voters > 1 {
+            // A restarted member of a cluster of several waits to hear from the leader before it
+            // stands for election ([`Store::catch_up`] allows it again): a node far behind gets
+            // no heartbeat until the leader's snapshot is installed, and an election of its own
+            // meanwhile (which it cannot win) would only make the leader step down.
+            raft.runtime_config().elect(false);
+        }
         spawn_leader_log(&raft);
         crate::compaction::spawn(raft.clone(), log.clone(), config.compaction(), config.log_floor.clone());
         let store = Store {
