@@ -254,7 +254,7 @@ async fn join_here(
             |e| Failure { retry: e.is_retry_safe(), message: format!("passing the join to the leader: {e}") },
         );
     }
-    if store.members().iter().any(|m| m.id == req.id && m.voter) {
+    if store.members().iter().any(|m| m.id == req.id && (m.voter || m.standby)) {
         return Ok(b"{}".to_vec());
     }
     call_back(client, &req).await?;
@@ -266,7 +266,7 @@ async fn join_here(
     let admitted = tokio::spawn(async move { admitting.admit(id, node, ADMIT_TIMEOUT).await })
         .await
         .map_err(|e| Failure::fatal(format!("adding the node failed: {e}")))?;
-    admitted.map_err(|e| match e {
+    let voter = admitted.map_err(|e| match e {
         StoreError::NotLeader { .. } => Failure::retry(e.to_string()),
         other => {
             tracing::warn!(node = id, %name, "refused a join: adding the node failed ({other}); it is not a member");
@@ -275,7 +275,15 @@ async fn join_here(
             ))
         }
     })?;
-    tracing::info!(node = req.id, name = %req.name, "the node joined the cluster as a voter");
+    if voter {
+        tracing::info!(node = req.id, name = %req.name, "the node joined the cluster as a voter");
+    } else {
+        tracing::info!(
+            node = req.id,
+            name = %req.name,
+            "the node joined the cluster as a standby member: it receives everything but does not vote until another node joins, so that the voting configuration stays odd (as Elasticsearch keeps it)"
+        );
+    }
     Ok(b"{}".to_vec())
 }
 

@@ -3,7 +3,7 @@
 //! index (read-your-writes across nodes); a side without a majority refuses writes in bounded
 //! time instead of hanging.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use openraft::ChangeMembers;
@@ -113,7 +113,7 @@ impl Store {
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
                 let leader = f.leader_id.map(|id| {
                     let node = f.leader_node.unwrap_or_default();
-                    Member { id, name: node.name, address: node.address, voter: true }
+                    Member { id, name: node.name, address: node.address, voter: true, standby: false }
                 });
                 Err(StoreError::NotLeader { leader })
             }
@@ -214,7 +214,7 @@ impl Store {
             self.raft.wait(Some(remaining)).metrics(|m| m.current_leader.is_some(), "a leader").await.ok()?;
         let id = metrics.current_leader?;
         let node = metrics.membership_config.membership().get_node(&id).cloned().unwrap_or_default();
-        Some(Member { id, name: node.name, address: node.address, voter: true })
+        Some(Member { id, name: node.name, address: node.address, voter: true, standby: false })
     }
 
     /// Changes the voting configuration, on the leader (forwarded to it from a follower), as
@@ -247,17 +247,42 @@ impl Store {
                         reason: "excluding these nodes would leave the cluster without a voting node".into(),
                     });
                 }
+                // An excluded node is no standby (it was excluded on purpose): clear the mark a
+                // node keeps from its join.
+                let marked: BTreeMap<NodeId, NodeInfo> = self
+                    .raft
+                    .metrics()
+                    .borrow()
+                    .membership_config
+                    .membership()
+                    .nodes()
+                    .filter(|(id, n)| ids.contains(id) && n.standby)
+                    .map(|(id, n)| (*id, NodeInfo { standby: false, ..n.clone() }))
+                    .collect();
+                if !marked.is_empty() {
+                    self.change_membership(ChangeMembers::SetNodes(marked)).await?;
+                }
                 // Removed voters stay learners: they keep receiving the log.
                 ChangeMembers::RemoveVoters(ids)
             }
             VotersChange::Readmit => {
-                let learners: BTreeSet<NodeId> = members.iter().filter(|m| !m.voter).map(|m| m.id).collect();
+                let mut learners: Vec<&Member> = members.iter().filter(|m| !m.voter).collect();
+                // Excluded nodes first; the voting configuration stays odd (a standby waits).
+                learners.sort_by_key(|m| m.standby);
+                let voters = members.len() - learners.len();
+                if (voters + learners.len()).is_multiple_of(2) {
+                    learners.pop();
+                }
                 if learners.is_empty() {
                     return Ok(());
                 }
-                ChangeMembers::AddVoterIds(learners)
+                ChangeMembers::AddVoterIds(learners.iter().map(|m| m.id).collect())
             }
         };
+        self.change_membership(change).await
+    }
+
+    async fn change_membership(&self, change: ChangeMembers<NodeId, NodeInfo>) -> Result<(), StoreError> {
         let retain = matches!(change, ChangeMembers::RemoveVoters(_));
         match self.raft.change_membership(change, retain).await {
             Ok(_) => Ok(()),
