@@ -18,7 +18,7 @@ pub enum Credentials<'a> {
     Basic(&'a str, &'a SecretString),
     /// `Authorization: ApiKey` with `<id>:<secret>` (encoded here).
     ApiKey(&'a SecretString),
-    /// `Authorization: Bearer` (a service-account token).
+    /// `Authorization: Bearer` (a service-account token, or an access token of the token service).
     Bearer(&'a SecretString),
     /// No credentials.
     None,

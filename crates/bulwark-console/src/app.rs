@@ -45,6 +45,8 @@ pub struct AppState {
     /// Whether cookies get `Secure` (HTTPS).
     pub secure: bool,
     pub monitor: crate::monitor::Monitor,
+    /// The newest token pairs of sessions that refreshed (`tokens.rs`).
+    pub refreshes: crate::tokens::Refreshes,
     enrolling: tokio::sync::Mutex<()>,
 }
 
@@ -71,6 +73,7 @@ impl AppState {
             decoder,
             secure,
             monitor: crate::monitor::Monitor::default(),
+            refreshes: crate::tokens::Refreshes::default(),
             enrolling: tokio::sync::Mutex::new(()),
         }
     }
@@ -237,8 +240,11 @@ async fn require_session(State(state): State<Arc<AppState>>, mut req: Request, n
         return to_login(&state, Some(Refusal::Invalid));
     }
     s.seen = session::now();
+    s.take_newer(&state.refreshes.newest(&s));
     req.extensions_mut().insert(s.clone());
     let resp = next.run(req).await;
+    // A refresh while the page was made: the cookie carries the new pair.
+    s.take_newer(&state.refreshes.newest(&s));
     let already = resp
         .headers()
         .get_all(header::SET_COOKIE)
@@ -250,7 +256,8 @@ async fn require_session(State(state): State<Arc<AppState>>, mut req: Request, n
     }
 }
 
-/// A node error met while acting as the user: an ended key means log in again.
+/// A node error met while acting as the user: an ended session (a refused token) means log in
+/// again.
 pub fn node_failure(state: &AppState, e: &NodeError) -> Response {
     if e.status() == Some(401) {
         return to_login(state, Some(Refusal::Invalid));
@@ -408,41 +415,15 @@ async fn login_submit(
             .ok()
     });
     let password = SecretString::from(f.password);
-    let sid = match session::random_hex::<8>() {
-        Ok(s) => s,
-        Err(e) => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, pages::message_page("Error", &e.to_string()))
-                .into_response();
-        }
-    };
-    let body = json!({
-        "grant_type": "password",
-        "username": f.username,
-        "password": secrecy::ExposeSecret::expose_secret(&password),
-        "api_key": {
-            "name": format!("bulwark-console-session-{sid}"),
-            "expiration": format!("{}s", settings.session_lifespan.as_secs()),
-            "metadata": {"bulwark_console_session": true},
-        },
-    });
-    let granted = node.client.post("_security/api_key/grant", Credentials::Bearer(&node.token), &body).await;
     let failed = |msg: &str, status: StatusCode| {
         let resp = form_page(&state, |csrf| pages::setup::login(csrf, &f.username, None, Some(msg)));
         (status, resp).into_response()
     };
-    let granted = match granted {
+    let (tokens, me) = match crate::tokens::login(&node, &f.username, &password).await {
         Ok(v) => v,
         Err(NodeError::Api { status: 401, .. }) => {
             return failed("The user name or password is not valid.", StatusCode::UNAUTHORIZED);
         }
-        Err(e) => return failed(&format!("The node could not log you in: {e}"), StatusCode::BAD_GATEWAY),
-    };
-    let (Some(id), Some(secret)) = (granted["id"].as_str(), granted["api_key"].as_str()) else {
-        return failed("The node's answer held no API key.", StatusCode::BAD_GATEWAY);
-    };
-    let key = SecretString::from(format!("{id}:{secret}"));
-    let me = match node.client.get("_security/_authenticate", Credentials::ApiKey(&key)).await {
-        Ok(v) => v,
         Err(e) => return failed(&format!("The node could not log you in: {e}"), StatusCode::BAD_GATEWAY),
     };
     let user = me["username"].as_str().unwrap_or(&f.username).to_owned();
@@ -450,11 +431,12 @@ async fn login_submit(
         .as_array()
         .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
-    let mut s = match Session::new(user, roles, id.to_owned(), secret) {
+    let access = tokens.access_token();
+    let mut s = match Session::new(user, roles, tokens) {
         Ok(s) => s,
         Err(e) => return failed(&e.to_string(), StatusCode::INTERNAL_SERVER_ERROR),
     };
-    s.may_read_audit = may_read_audit(&node, &key).await;
+    s.may_read_audit = may_read_audit(&node, &access).await;
     tracing::info!(user = %s.user, "console login");
     match state.sealer.seal_session(&s) {
         Ok(v) => {
@@ -476,9 +458,9 @@ const AUDIT_READ: &str = "cluster:admin/xpack/security/audit/get";
 
 /// Whether the node says the user may read the audit log (asked once, at login). A failed
 /// question counts as no: the link is hidden, and the page still asks the node.
-async fn may_read_audit(node: &NodeLink, key: &SecretString) -> bool {
+async fn may_read_audit(node: &NodeLink, access: &SecretString) -> bool {
     let body = json!({"cluster": [AUDIT_READ]});
-    match node.client.post("_security/user/_has_privileges", Credentials::ApiKey(key), &body).await {
+    match node.client.post("_security/user/_has_privileges", Credentials::Bearer(access), &body).await {
         Ok(v) => v["cluster"][AUDIT_READ].as_bool() == Some(true),
         Err(e) => {
             tracing::warn!(error = %e, "could not ask the node whether the user may read the audit log");
@@ -501,7 +483,8 @@ async fn logout(
 }
 
 /// Ends a session on both sides (at logout, or when the browser logs in again): the node
-/// invalidates its key, the console remembers its id as ended until its lifespan is over.
+/// invalidates its newest token pair, the console remembers its id as ended until its lifespan is
+/// over.
 async fn end_session(state: &AppState, s: &Session) {
     let lifespan = u64::try_from(state.settings().session_lifespan.as_millis()).unwrap_or(u64::MAX);
     state
@@ -509,12 +492,9 @@ async fn end_session(state: &AppState, s: &Session) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .insert(s.sid.clone(), s.created.saturating_add(lifespan));
+    let newest = state.refreshes.newest(s);
+    state.refreshes.forget(&s.sid);
     if let Some(node) = state.node() {
-        let body = json!({"ids": [s.key_id]});
-        if let Err(e) =
-            node.client.delete("_security/api_key", Credentials::Bearer(&node.token), Some(&body)).await
-        {
-            tracing::warn!(user = %s.user, error = %e, "could not invalidate the ended session's API key");
-        }
+        crate::tokens::invalidate(&node, &s.user, &newest).await;
     }
 }

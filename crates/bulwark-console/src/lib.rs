@@ -2,8 +2,9 @@
 //! and HTTPS server, enrolled with a token, and a *client* of the node's REST API.
 //!
 //! Everything the console shows or changes is asked of the node as the logged-in user (with the
-//! API key the node granted at login); the service-account token from enrollment is used only
-//! to grant and invalidate those keys and to sample `_nodes/stats`. It never reaches into the
+//! access token the node's token service issued at login); the service-account token from
+//! enrollment is used only to create, refresh and invalidate those tokens and to sample
+//! `_nodes/stats`. It never reaches into the
 //! node's store or security crates (see docs/architecture.md).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -19,6 +20,7 @@ mod pages;
 mod server;
 pub mod session;
 mod tls;
+mod tokens;
 
 use std::path::Path;
 

@@ -1,12 +1,14 @@
 //! Sessions in cookies, encrypted and authenticated with AES-256-GCM under a key derived from
 //! `xpack.security.encryptionKey`, so the browser can neither read nor change them.
 //!
-//! A session holds no password: at login the node grants an API key for the user (the console's
-//! service account asks with `grant_type: password`; the node checks the password), and the
-//! session carries that key. Every page is then fetched with it, as the user. The cookie is
-//! `Secure` (over HTTPS), `HttpOnly`, `SameSite=Strict`, has a fresh random id at each login, is
-//! re-issued on each request (idle timeout) and dies with its lifespan; logout invalidates the key
-//! on the node and remembers the id as ended.
+//! A session holds no password: at login the console's service account exchanges the user's name
+//! and password for an access token and a refresh token at the node's token service
+//! (`POST /_security/oauth2/token`, `grant_type: password`; the node checks the password), and the
+//! session carries that pair (see `tokens.rs`). Every page is then fetched with the access token,
+//! as the user. The cookie is `Secure` (over HTTPS), `HttpOnly`, `SameSite=Strict`, has a fresh
+//! random id at each login, is re-issued on each request (idle timeout, and the newest token pair
+//! after a refresh) and dies with its lifespan; logout invalidates both tokens on the node and
+//! remembers the id as ended.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +27,8 @@ use crate::ConsoleError;
 pub const SESSION_COOKIE: &str = "bulwark_session";
 /// The pre-login CSRF cookie's name.
 pub const CSRF_COOKIE: &str = "bulwark_csrf";
+/// How close to its expiry an access token is refreshed before a request (at most).
+const EARLY_REFRESH_MS: u64 = 10_000;
 /// How long a login or setup form stays valid.
 pub const FORM_LIFETIME: Duration = Duration::from_secs(3600);
 
@@ -54,10 +58,8 @@ pub struct Session {
     pub user: String,
     /// The user's roles, as the node reported them.
     pub roles: Vec<String>,
-    /// The granted API key's id.
-    pub key_id: String,
-    /// The granted API key as `<id>:<secret>`.
-    key: String,
+    /// The node's access and refresh tokens.
+    tokens: TokenPair,
     /// Login time (epoch milliseconds).
     pub created: u64,
     /// Last request (epoch milliseconds).
@@ -70,21 +72,61 @@ pub struct Session {
     pub may_read_audit: bool,
 }
 
-impl Session {
-    /// A fresh session for `user` holding the granted key.
+/// An access token and its refresh token from the node's token service, as a session keeps them.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// The access token (`Authorization: Bearer`).
+    access: String,
+    /// The refresh token (single use).
+    refresh: String,
+    /// When the node handed the pair out (epoch milliseconds).
+    pub issued: u64,
+    /// When the access token expires by the node's `expires_in` (epoch milliseconds).
+    pub expires: u64,
+    /// How many refreshes led to this pair since login: the higher of two pairs is the newer.
+    pub generation: u32,
+}
+
+impl TokenPair {
+    /// A pair as the node handed it out at `issued` (epoch milliseconds).
     pub fn new(
-        user: String,
-        roles: Vec<String>,
-        key_id: String,
-        key_secret: &str,
-    ) -> Result<Session, ConsoleError> {
+        access: String,
+        refresh: String,
+        expires_in_secs: u64,
+        issued: u64,
+        generation: u32,
+    ) -> TokenPair {
+        let expires = issued.saturating_add(expires_in_secs.saturating_mul(1000));
+        TokenPair { access, refresh, issued, expires, generation }
+    }
+
+    /// Whether the access token is due for a refresh at `now`: expired, or within ten seconds (at
+    /// most half its lifetime) of its expiry, so a request does not meet the node's 401 on the way.
+    pub fn due(&self, now: u64) -> bool {
+        let early = (self.expires.saturating_sub(self.issued) / 2).min(EARLY_REFRESH_MS);
+        now.saturating_add(early) >= self.expires
+    }
+
+    /// The access token.
+    pub fn access_token(&self) -> SecretString {
+        SecretString::from(self.access.clone())
+    }
+
+    /// The refresh token.
+    pub fn refresh_token(&self) -> SecretString {
+        SecretString::from(self.refresh.clone())
+    }
+}
+
+impl Session {
+    /// A fresh session for `user` holding the node's token pair.
+    pub fn new(user: String, roles: Vec<String>, tokens: TokenPair) -> Result<Session, ConsoleError> {
         let t = now();
         Ok(Session {
             sid: random_hex::<16>()?,
-            key: format!("{key_id}:{key_secret}"),
+            tokens,
             user,
             roles,
-            key_id,
             created: t,
             seen: t,
             csrf: random_hex::<16>()?,
@@ -92,9 +134,16 @@ impl Session {
         })
     }
 
-    /// The API key to act as the user.
-    pub fn api_key(&self) -> SecretString {
-        SecretString::from(self.key.clone())
+    /// The token pair to act as the user.
+    pub fn tokens(&self) -> &TokenPair {
+        &self.tokens
+    }
+
+    /// Takes `newer` when it is newer than the pair held (a refresh).
+    pub fn take_newer(&mut self, newer: &TokenPair) {
+        if newer.generation > self.tokens.generation {
+            self.tokens = newer.clone();
+        }
     }
 
     /// Whether `typed` is this session's CSRF token.
@@ -270,11 +319,24 @@ mod tests {
     #[test]
     fn sealed_sessions_open_only_unchanged_and_in_time() {
         let s = sealer("k".repeat(32).as_str());
-        let session = Session::new("alice".into(), vec!["r".into()], "id1".into(), "secret").unwrap();
+        let pair = TokenPair::new("access-secret".into(), "refresh-secret".into(), 1200, 1000, 0);
+        assert_eq!(pair.expires, 1_201_000);
+        assert!(!pair.due(1_190_000) && pair.due(1_191_000) && pair.due(2_000_000));
+        // A short-lived token: refreshed in the second half of its life.
+        let short = TokenPair::new(String::new(), String::new(), 2, 0, 0);
+        assert!(!short.due(999) && short.due(1000));
+        let session = Session::new("alice".into(), vec!["r".into()], pair).unwrap();
         let text = s.seal_session(&session).unwrap();
         assert!(!text.contains("secret") && !text.contains("alice"));
-        let back = s.open_session(&text, DAY, DAY, now()).ok().unwrap();
-        assert_eq!((back.user.as_str(), back.api_key().expose_secret()), ("alice", "id1:secret"));
+        let mut back = s.open_session(&text, DAY, DAY, now()).ok().unwrap();
+        assert_eq!(back.user.as_str(), "alice");
+        assert_eq!(back.tokens().access_token().expose_secret(), "access-secret");
+        assert_eq!(back.tokens().refresh_token().expose_secret(), "refresh-secret");
+        // Only a newer pair replaces the one held.
+        back.take_newer(&TokenPair::new("old".into(), "old".into(), 1, 0, 0));
+        assert_eq!(back.tokens().access_token().expose_secret(), "access-secret");
+        back.take_newer(&TokenPair::new("new".into(), "new-r".into(), 1, 0, 1));
+        assert_eq!((back.tokens().access_token().expose_secret(), back.tokens().generation), ("new", 1));
         // One flipped character anywhere: refused.
         for i in [0, text.len() / 2, text.len() - 1] {
             let mut b = text.clone().into_bytes();

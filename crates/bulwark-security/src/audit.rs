@@ -52,6 +52,9 @@ pub enum AuditEvent {
         realm: String,
         /// The roles that decided.
         roles: Vec<String>,
+        /// How the user authenticated (`realm`, `api_key`, `token`; written upper case as
+        /// Elasticsearch's `authentication.type`).
+        auth_type: &'static str,
         /// The action name.
         action: String,
         /// The indices it concerns (resolved).
@@ -67,6 +70,9 @@ pub enum AuditEvent {
         realm: String,
         /// The roles that decided.
         roles: Vec<String>,
+        /// How the user authenticated (`realm`, `api_key`, `token`; written upper case as
+        /// Elasticsearch's `authentication.type`).
+        auth_type: &'static str,
         /// The action name.
         action: String,
         /// The indices it concerns (resolved).
@@ -149,9 +155,10 @@ impl AuditEvent {
                 m.insert("user.name".into(), json!(principal));
             }
             AuditEvent::AnonymousAccessDenied { origin: o } => origin(&mut m, o),
-            AuditEvent::AccessGranted { user, realm, roles, action, indices, origin: o }
-            | AuditEvent::AccessDenied { user, realm, roles, action, indices, origin: o } => {
+            AuditEvent::AccessGranted { user, realm, roles, auth_type, action, indices, origin: o }
+            | AuditEvent::AccessDenied { user, realm, roles, auth_type, action, indices, origin: o } => {
                 origin(&mut m, o);
+                m.insert("authentication.type".into(), json!(auth_type.to_ascii_uppercase()));
                 m.insert("user.name".into(), json!(user));
                 m.insert("user.realm".into(), json!(realm));
                 m.insert("user.roles".into(), json!(roles));
@@ -246,7 +253,16 @@ impl AuditEvent {
         origin: Origin,
     ) -> AuditEvent {
         let (user, realm, roles) = Self::who(a);
-        AuditEvent::AccessGranted { user, realm, roles, action: action.to_owned(), indices, origin }
+        let auth_type = a.authentication_type;
+        AuditEvent::AccessGranted {
+            user,
+            realm,
+            roles,
+            auth_type,
+            action: action.to_owned(),
+            indices,
+            origin,
+        }
     }
 
     /// `access_denied` for `a` doing `action` on `indices`.
@@ -257,7 +273,8 @@ impl AuditEvent {
         origin: Origin,
     ) -> AuditEvent {
         let (user, realm, roles) = Self::who(a);
-        AuditEvent::AccessDenied { user, realm, roles, action: action.to_owned(), indices, origin }
+        let auth_type = a.authentication_type;
+        AuditEvent::AccessDenied { user, realm, roles, auth_type, action: action.to_owned(), indices, origin }
     }
 
     fn who(a: &Authentication) -> (String, String, Vec<String>) {
@@ -316,6 +333,7 @@ mod tests {
             user: user.into(),
             realm: "reserved".into(),
             roles: vec!["kibana_system".into()],
+            auth_type: "token",
             action: "indices:data/read/search".into(),
             indices: indices.iter().map(|s| (*s).to_owned()).collect(),
             origin: origin(),
@@ -333,6 +351,8 @@ mod tests {
         for e in all {
             assert!(AUDIT_EVENT_TYPES.contains(&e.action()), "{}", e.action());
         }
+        // Elasticsearch's `authentication.type`, upper case.
+        assert_eq!(granted("a", &[]).fields()["authentication.type"], "TOKEN");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! tampering refused, idle timeout), the security headers, and logout ending the session on the
 //! node too.
 
-//! The fresh session id, the encryption key's length, setup refusals on a half-configured home and
-//! the session's own API key: `console_session.rs`.
+//! The fresh session id, the encryption key's length, setup refusals on a half-configured home,
+//! token refreshes and the API keys page of a user with `manage_own_api_key`: `console_session.rs`.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -132,16 +132,14 @@ fn interactive_setup_login_session_and_logout() {
     // The node's certificates with their expiry (fresh ones: days left, no warning).
     assert!(overview.body.contains("id=\"certificates\"") && overview.body.contains(" days left"));
     assert!(!overview.body.contains("class=\"warn\""), "{}", overview.body);
-    // The session is an API key the node granted; the password is not kept.
-    let keys = node_get(&started, "/_security/api_key?username=elastic");
-    let key = keys["api_keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["name"].as_str().unwrap().starts_with("bulwark-console-session-"))
-        .expect("a session key")
-        .clone();
-    assert_eq!(key["invalidated"], false);
+    // The session holds the node's token pair for the user, not the password.
+    let session = kit::session_of(&chome, &b.cookie("bulwark_session").unwrap());
+    let (status, me) = kit::as_session(&started, &session, "/_security/_authenticate");
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        (me["username"].as_str(), me["authentication_type"].as_str()),
+        (Some("elastic"), Some("token"))
+    );
 
     // A state change without the session's token is refused.
     let p = b.post("/app/users", &[("username", "mallory"), ("password", "mallory-password")]);
@@ -169,8 +167,15 @@ fn interactive_setup_login_session_and_logout() {
     assert_eq!((p.status, p.location()), (303, "/login?reason=logout"));
     b.cookies.push(("bulwark_session".into(), good));
     assert_eq!(b.get("/app/overview").location(), "/login?reason=invalid");
-    let k = node_get(&started, &format!("/_security/api_key?id={}", key["id"].as_str().unwrap()));
-    assert_eq!(k["api_keys"][0]["invalidated"], true, "{k}");
+    // Both tokens are invalidated on the node: the access token is refused, and the refresh
+    // token was invalidated before (`previously_invalidated_tokens`).
+    assert_eq!(kit::as_session(&started, &session, "/_security/_authenticate").0, 401);
+    let r = kit::invalidate_token(&started, "refresh_token", &session.tokens().refresh_token());
+    assert_eq!(
+        (r["invalidated_tokens"].as_u64(), r["previously_invalidated_tokens"].as_u64()),
+        (Some(0), Some(1)),
+        "{r}"
+    );
     // Parameters the console does not know are refused, naming them.
     let p = b.get("/login?reson=idle");
     assert_eq!(p.status, 400);
@@ -508,24 +513,22 @@ fn audit_page_and_editing_users_roles_and_mappings() {
     let (status, _, _) = started.client.get("/_security/role_mapping/simple", Some(admin)).unwrap();
     assert_eq!(status, 404);
 
-    // API keys: created with a limited role descriptor and an expiration (granted for the user,
-    // who types the password again), shown once, listed without it, invalidated.
-    let form = |password: &'static str, c: &str| {
-        with_csrf(
-            vec![
-                ("name", "ci-key"),
-                ("expiration", "1d"),
-                ("indices", "logs-*"),
-                ("privileges", "read"),
-                ("password", password),
-            ],
-            c,
-        )
-    };
-    let p = b.post("/app/api_keys", &form("not-the-password", &csrf));
-    assert!(p.location().starts_with("/app/api_keys?error=The%20password"), "{}", p.location());
-    let pw: &'static str = Box::leak(started.password.clone().into_boxed_str());
-    let p = b.post("/app/api_keys", &form(pw, &csrf));
+    // API keys: created as the user with a limited role descriptor and an expiration (no
+    // password asked: the form has no such field, and one sent anyway is refused), shown once,
+    // listed without it, invalidated.
+    let form = vec![("name", "ci-key"), ("expiration", "1d"), ("indices", "logs-*"), ("privileges", "read")];
+    let list = b.get("/app/api_keys");
+    assert!(
+        list.body.contains("id=\"create-api-key\"") && !list.body.contains("type=\"password\""),
+        "{}",
+        list.body
+    );
+    let mut with_password = form.clone();
+    with_password.push(("password", "x"));
+    let p = b.post("/app/api_keys", &with_csrf(with_password, &csrf));
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.body.contains("unknown field `password`"), "{}", p.body);
+    let p = b.post("/app/api_keys", &with_csrf(form, &csrf));
     assert_eq!(p.status, 200, "{} {}", p.location(), p.body);
     let pre = "<pre id=\"new-api-key\">";
     let at = p.body.find(pre).expect("the new key") + pre.len();

@@ -8,7 +8,6 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bulwark_client::Credentials;
 use bulwark_settings::logs::AUDIT_EVENT_TYPES;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -88,10 +87,12 @@ pub async fn audit(
     Extension(s): Extension<Session>,
     Query(f): Query<Filters>,
 ) -> Response {
-    let Some(node) = state.node() else { return to_login(&state, None) };
+    if state.node().is_none() {
+        return to_login(&state, None);
+    }
     let before = f.before.trim();
     let path = format!("_bulwark/audit?size={PAGE}&{}", f.query(Some(before)));
-    let answer = node.client.get(&path, Credentials::ApiKey(&s.api_key())).await;
+    let answer = crate::tokens::get(&state, &s, &path).await;
     let (status, body) = match answer {
         Ok(v) => (StatusCode::OK, table(&v, &f)),
         Err(e) if e.status() == Some(401) => return node_failure(&state, &e),

@@ -7,7 +7,7 @@ use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use bulwark_client::{Credentials, segment};
+use bulwark_client::segment;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -129,7 +129,9 @@ pub async fn search(
     Extension(s): Extension<Session>,
     Query(q): Query<SearchQuery>,
 ) -> Response {
-    let Some(node) = state.node() else { return to_login(&state, None) };
+    if state.node().is_none() {
+        return to_login(&state, None);
+    }
     let index = if q.index.trim().is_empty() { "*".to_owned() } else { q.index.trim().to_owned() };
     let mut body = json!({
         "size": 20,
@@ -139,7 +141,7 @@ pub async fn search(
         body["aggs"] = json!({"over_time": {"date_histogram": {"field": q.date_field.trim(), "calendar_interval": "day"}}});
     }
     let path = format!("{}/_search?ignore_unavailable=true&allow_no_indices=true", index_path(&index));
-    let result = node.client.post(&path, Credentials::ApiKey(&s.api_key()), &body).await;
+    let result = crate::tokens::call(&state, &s, reqwest::Method::POST, &path, Some(&body)).await;
     if let Err(e) = &result
         && e.status() == Some(401)
     {

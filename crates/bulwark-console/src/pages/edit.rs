@@ -108,9 +108,7 @@ pub async fn confirm(kind: Kind, s: &Session, name: &str) -> Response {
 
 /// The delete itself.
 pub async fn delete(kind: Kind, state: &AppState, s: &Session, name: &str) -> Response {
-    let Some(node) = state.node() else { return crate::app::to_login(state, None) };
-    let who = bulwark_client::Credentials::ApiKey(&s.api_key());
-    let r = match node.client.delete(&kind.api(name), who, None).await {
+    let r = match crate::tokens::call(state, s, reqwest::Method::DELETE, &kind.api(name), None).await {
         // Elasticsearch answers a missing one with 404 `{"found": false}`.
         Err(e) if e.status() == Some(404) => Err(bulwark_client::NodeError::Api {
             status: 404,

@@ -1,23 +1,16 @@
 //! API keys (create with a limited role descriptor, shown once; invalidate) and service tokens.
 //!
-//! The key of the user's own console session is listed without "Invalidate" (and a request to
-//! invalidate it is refused, nothing sent): that would log the user out in the middle of a page;
-//! logout ends it properly.
-//!
-//! A new key is *granted* for the user (`POST /_security/api_key/grant`, `grant_type: password`,
-//! asked by the console's service account): the session is itself an API key, and a key may only
-//! derive keys without privileges, so the form asks for the user's password again. The node checks
-//! it and makes the key the user's, limited by the user's privileges; the password is used for
-//! that one request and kept nowhere.
+//! Everything here is asked as the user, with the session's access token: the user's own keys are
+//! listed (`owner=true`), created (`POST /_security/api_key`: the node makes the key the user's,
+//! limited by the user's privileges) and invalidated (`owner: true`), so `manage_own_api_key` is
+//! enough, as in Kibana.
 
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Response};
-use bulwark_client::{Credentials, NodeError};
 use maud::html;
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -61,10 +54,7 @@ fn api_keys_page(s: &Session, o: &Outcome, keys: &[&Value], created: Option<(&st
                             td { (k["expiration"].as_i64().map_or("never".to_owned(), super::data::date)) }
                             td { (if k["invalidated"].as_bool().unwrap_or(false) { "invalidated" } else { "active" }) }
                             td {
-                                @if k["id"].as_str() == Some(s.key_id.as_str()) {
-                                    // Invalidating it would end this very session: logout does that.
-                                    span.this-session { "This session's key (log out to end it)" }
-                                } @else if !k["invalidated"].as_bool().unwrap_or(false) {
+                                @if !k["invalidated"].as_bool().unwrap_or(false) {
                                     form method="post" action="/app/api_keys/invalidate" {
                                         (csrf_field(s))
                                         input type="hidden" name="id" value=(k["id"].as_str().unwrap_or(""));
@@ -87,8 +77,6 @@ fn api_keys_page(s: &Session, o: &Outcome, keys: &[&Value], created: Option<(&st
                 input #indices name="indices";
                 label for="privileges" { "Index privileges on them (comma-separated)" }
                 input #privileges name="privileges" value="read";
-                label for="password" { "Your password (the node checks it to grant the key)" }
-                input #password name="password" type="password" required autocomplete="current-password";
                 button type="submit" { "Create API key" }
             }
         },
@@ -109,8 +97,6 @@ pub struct KeyForm {
     indices: String,
     #[serde(default)]
     privileges: String,
-    #[serde(default)]
-    password: String,
 }
 
 pub async fn create_api_key(
@@ -126,22 +112,7 @@ pub async fn create_api_key(
     if !patterns.is_empty() {
         key["role_descriptors"] = json!({"console-limited": {"indices": [{"names": patterns, "privileges": names(&f.privileges)}]}});
     }
-    let Some(node) = state.node() else {
-        return node_failure(&state, &NodeError::Unreachable("the console has no node".into()));
-    };
-    let password = SecretString::from(f.password);
-    let body = json!({
-        "grant_type": "password",
-        "username": s.user,
-        "password": password.expose_secret(),
-        "api_key": key,
-    });
-    let granted = node.client.post("_security/api_key/grant", Credentials::Bearer(&node.token), &body).await;
-    match granted {
-        // The service account's own credentials are fine: a 401 here is the password.
-        Err(NodeError::Api { status: 401, .. }) => {
-            after_change("/app/api_keys", Err("The password is not valid: no API key was created.".into()))
-        }
+    match change_as_user(&state, &s, reqwest::Method::POST, "_security/api_key", &key).await {
         Ok(v) => {
             let list = as_user(&state, &s, "_security/api_key?owner=true").await.unwrap_or(Value::Null);
             let keys: Vec<&Value> =
@@ -149,6 +120,7 @@ pub async fn create_api_key(
             let encoded = v["encoded"].as_str().unwrap_or_default();
             api_keys_page(&s, &Outcome::default(), &keys, Some((f.name.trim(), encoded))).into_response()
         }
+        Err(e) if e.status() == Some(401) => node_failure(&state, &e),
         Err(e) => after_change("/app/api_keys", Err(e.to_string())),
     }
 }
@@ -168,21 +140,19 @@ pub async fn invalidate_api_key(
     Extension(s): Extension<Session>,
     Form(f): Form<InvalidateForm>,
 ) -> Response {
-    if f.id.trim() == s.key_id {
-        return after_change(
+    // `owner: true`: what `manage_own_api_key` covers (the page lists only the user's own keys).
+    let body = json!({"ids": [f.id], "owner": true});
+    match change_as_user(&state, &s, reqwest::Method::DELETE, "_security/api_key", &body).await {
+        Err(e) if e.status() == Some(401) => node_failure(&state, &e),
+        Ok(v) if v["invalidated_api_keys"].as_array().is_some_and(Vec::is_empty) => after_change(
             "/app/api_keys",
-            Err(format!(
-                "API key [{}] is the key of your console session: log out to end it. Nothing was invalidated.",
-                s.key_id
-            )),
-        );
+            Err(format!("API key [{}] is not one of your active keys: nothing was invalidated.", f.id)),
+        ),
+        r => after_change(
+            "/app/api_keys",
+            r.map(|_| format!("API key [{}] invalidated.", f.id)).map_err(|e| e.to_string()),
+        ),
     }
-    let body = json!({"ids": [f.id]});
-    let r = change_as_user(&state, &s, reqwest::Method::DELETE, "_security/api_key", &body).await;
-    after_change(
-        "/app/api_keys",
-        r.map(|_| format!("API key [{}] invalidated.", f.id)).map_err(|e| e.to_string()),
-    )
 }
 
 pub async fn service_tokens(

@@ -9,7 +9,7 @@ use axum::Extension;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bulwark_client::{Credentials, segment};
+use bulwark_client::segment;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -274,8 +274,7 @@ pub async fn save_mapping(
     }
     // A PUT replaces the mapping: keep its metadata.
     let path = format!("_security/role_mapping/{}", segment(&name));
-    if let Some(node) = state.node()
-        && let Ok(current) = node.client.get(&path, Credentials::ApiKey(&s.api_key())).await
+    if let Ok(current) = crate::tokens::get(&state, &s, &path).await
         && let Some(m) = current[name.as_str()]["metadata"].as_object().filter(|m| !m.is_empty())
     {
         body["metadata"] = Value::Object(m.clone());

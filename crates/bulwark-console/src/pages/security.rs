@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use bulwark_client::{Credentials, segment};
+use bulwark_client::segment;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,8 +17,10 @@ use crate::session::Session;
 
 /// `GET path` as the session's user; a refusal becomes the page to show.
 pub async fn as_user(state: &AppState, s: &Session, path: &str) -> Result<Value, Response> {
-    let Some(node) = state.node() else { return Err(to_login(state, None)) };
-    node.client.get(path, Credentials::ApiKey(&s.api_key())).await.map_err(|e| node_failure(state, &e))
+    if state.node().is_none() {
+        return Err(to_login(state, None));
+    }
+    crate::tokens::get(state, s, path).await.map_err(|e| node_failure(state, &e))
 }
 
 /// A change as the session's user (`PUT`/`POST`/`DELETE` with a JSON body).
@@ -29,10 +31,7 @@ pub async fn change_as_user(
     path: &str,
     body: &Value,
 ) -> Result<Value, bulwark_client::NodeError> {
-    let Some(node) = state.node() else {
-        return Err(bulwark_client::NodeError::Unreachable("the console has no node".into()));
-    };
-    node.client.call(method, path, Credentials::ApiKey(&s.api_key()), Some(body)).await
+    crate::tokens::call(state, s, method, path, Some(body)).await
 }
 
 /// `?ok=` / `?error=` after a change (post/redirect/get).

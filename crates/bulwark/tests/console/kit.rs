@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bulwark_console::session::{Sealer, Session};
+use bulwark_keystore::Keystore;
 use bulwark_testkit::{Started, TestHome, command, run};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// A console process on its own home; killed when dropped.
@@ -188,4 +191,47 @@ pub fn logged_in(home: &TestHome, started: &Started) -> (Console, Browser) {
     let p = b.post("/login", &[("csrf", &csrf), ("username", "elastic"), ("password", &started.password)]);
     assert_eq!(p.status, 303, "{}", p.body);
     (console, b)
+}
+
+pub const ENCRYPTION_KEY: &str = "xpack.security.encryptionKey";
+
+pub fn keystore_path(chome: &Path) -> PathBuf {
+    chome.join("config/console.keystore")
+}
+
+/// The console keystore (unprotected, as the console makes it), or a new one.
+pub fn keystore(chome: &Path) -> Keystore {
+    let path = keystore_path(chome);
+    if Keystore::exists(&path) {
+        Keystore::load(&path, &SecretString::from("")).unwrap()
+    } else {
+        Keystore::new().unwrap()
+    }
+}
+
+/// The session a cookie holds, opened with the console's own key from its keystore.
+pub fn session_of(chome: &Path, cookie: &str) -> Session {
+    let key = keystore(chome).get_string(ENCRYPTION_KEY).expect("the console's encryption key");
+    let day = Duration::from_secs(86_400);
+    let now = bulwark_console::session::now();
+    Sealer::new(&key).unwrap().open_session(cookie, day, day, now).unwrap_or_else(|_| panic!("a session"))
+}
+
+/// `GET path` on the node with `Authorization: Bearer <the session's access token>`: status and
+/// body.
+pub fn as_session(s: &Started, session: &Session, path: &str) -> (u16, Value) {
+    let access = session.tokens().access_token();
+    let auth = format!("Bearer {}", access.expose_secret());
+    let (status, _, body) = s.client.call_with("GET", path, &auth, &[], None).unwrap();
+    (status, body)
+}
+
+/// Invalidates one of a session's tokens on the node as `elastic` (`token` or `refresh_token`):
+/// the node's answer.
+pub fn invalidate_token(s: &Started, field: &str, token: &SecretString) -> Value {
+    let body = serde_json::json!({ field: token.expose_secret() });
+    let (status, body) =
+        s.client.call("DELETE", "/_security/oauth2/token", ("elastic", &s.password), Some(&body)).unwrap();
+    assert!(status == 200 || status == 404, "{status} {body}");
+    body
 }
