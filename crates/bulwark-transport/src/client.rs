@@ -142,7 +142,16 @@ impl Client {
                     conns.insert(address.to_owned(), Slot::Connecting(rx.clone()));
                     let (client, address) = (self.clone(), address.to_owned());
                     tokio::spawn(async move {
-                        let result = client.connect(&address).await;
+                        // Bounded as a whole (the HTTP/2 handshake too), so a slot never stays
+                        // "connecting" for ever.
+                        let result =
+                            match tokio::time::timeout(CONNECT_TIMEOUT * 2, client.connect(&address)).await {
+                                Ok(r) => r,
+                                Err(_) => Err(CallError::Connect {
+                                    address: address.clone(),
+                                    reason: format!("no connection within {:?}", CONNECT_TIMEOUT * 2),
+                                }),
+                            };
                         let mut conns = client.conns.lock().await;
                         if matches!(conns.get(&address), Some(Slot::Connecting(_))) {
                             match &result {
