@@ -5,6 +5,7 @@ use std::io;
 use std::num::NonZeroU32;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{SHA256, SHA256_OUTPUT_LEN, digest};
 use aws_lc_rs::pbkdf2;
 use secrecy::{ExposeSecret, SecretString};
@@ -144,7 +145,7 @@ pub(crate) fn encode(entries: &Entries, password: &SecretString) -> io::Result<V
 struct Derived {
     salt: Vec<u8>,
     iterations: u32,
-    password: [u8; SHA256_OUTPUT_LEN],
+    password: Zeroizing<[u8; SHA256_OUTPUT_LEN]>,
     key: Zeroizing<[u8; KEY_LEN]>,
 }
 
@@ -157,11 +158,12 @@ const DERIVED_KEPT: usize = 4;
 fn aead_key(password: &SecretString, salt: &[u8], iterations: u32) -> Result<LessSafeKey, KeystoreError> {
     let bad_iterations = || KeystoreError::corrupted("zero key-derivation iterations");
     let rounds = NonZeroU32::new(iterations).ok_or_else(bad_iterations)?;
-    let mut pw = [0u8; SHA256_OUTPUT_LEN];
+    let mut pw = Zeroizing::new([0u8; SHA256_OUTPUT_LEN]);
     pw.copy_from_slice(digest(&SHA256, password.expose_secret().as_bytes()).as_ref());
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     let mut derived = DERIVED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    match derived.iter().find(|d| d.salt == salt && d.iterations == iterations && d.password == pw) {
+    let same_password = |d: &Derived| verify_slices_are_equal(&d.password[..], &pw[..]).is_ok();
+    match derived.iter().find(|d| d.salt == salt && d.iterations == iterations && same_password(d)) {
         Some(d) => key.copy_from_slice(&d.key[..]),
         None => {
             pbkdf2::derive(
