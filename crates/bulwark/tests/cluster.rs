@@ -146,21 +146,6 @@ fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_lead
     assert_eq!((s, h["number_of_nodes"].as_u64()), (200, Some(3)), "{h}");
 }
 
-/// The voting configuration as `_cluster/state` on `m` shows it: the voters' ids and the
-/// excluded nodes' names.
-fn voting(m: &Member) -> (Vec<String>, Vec<String>) {
-    let (s, v) = m.call("GET", "/_cluster/state/metadata", None);
-    assert_eq!(s, 200, "{v}");
-    let c = &v["metadata"]["cluster_coordination"];
-    let strings = |v: &Value, key: Option<&str>| -> Vec<String> {
-        let list = v.as_array().unwrap_or_else(|| panic!("not a list: {v}"));
-        list.iter().filter_map(|x| key.map_or(x, |k| &x[k]).as_str().map(str::to_owned)).collect()
-    };
-    let mut excluded = strings(&c["voting_config_exclusions"], Some("node_name"));
-    excluded.sort();
-    (strings(&c["last_committed_config"], None), excluded)
-}
-
 /// `POST /_cluster/voting_config_exclusions` takes two nodes out of the voting configuration
 /// (asked on a follower, carried out by the leader), so the leader alone still takes writes
 /// when both are killed; `DELETE` readmits them, after which the two outvote the old leader.

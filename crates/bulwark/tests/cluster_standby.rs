@@ -9,20 +9,7 @@ use std::time::{Duration, Instant};
 mod member;
 
 use member::*;
-use serde_json::{Value, json};
-
-/// The voting configuration as `_cluster/state` on `m` shows it: the voters' ids and the
-/// excluded nodes' names.
-fn voting(m: &Member) -> (Vec<String>, Vec<String>) {
-    let (s, v) = m.call("GET", "/_cluster/state/metadata", None);
-    assert_eq!(s, 200, "{v}");
-    let c = &v["metadata"]["cluster_coordination"];
-    let strings = |v: &Value, key: Option<&str>| -> Vec<String> {
-        let list = v.as_array().unwrap_or_else(|| panic!("not a list: {v}"));
-        list.iter().filter_map(|x| key.map_or(x, |k| &x[k]).as_str().map(str::to_owned)).collect()
-    };
-    (strings(&c["last_committed_config"], None), strings(&c["voting_config_exclusions"], Some("node_name")))
-}
+use serde_json::json;
 
 #[test]
 fn a_second_node_stands_by_and_a_third_makes_both_voters() {

@@ -163,3 +163,18 @@ pub fn hand_made_home(dir: &std::path::Path, name: &str, seed: &str) -> TestHome
     ));
     home
 }
+
+/// The voting configuration as `_cluster/state` on `m` shows it: the voters' ids and the
+/// excluded nodes' names.
+pub fn voting(m: &Member) -> (Vec<String>, Vec<String>) {
+    let (s, v) = m.call("GET", "/_cluster/state/metadata", None);
+    assert_eq!(s, 200, "{v}");
+    let c = &v["metadata"]["cluster_coordination"];
+    let strings = |v: &Value, key: Option<&str>| -> Vec<String> {
+        let list = v.as_array().unwrap_or_else(|| panic!("not a list: {v}"));
+        list.iter().filter_map(|x| key.map_or(x, |k| &x[k]).as_str().map(str::to_owned)).collect()
+    };
+    let mut excluded = strings(&c["voting_config_exclusions"], Some("node_name"));
+    excluded.sort();
+    (strings(&c["last_committed_config"], None), excluded)
+}
