@@ -1143,13 +1143,13 @@ SCALE_QUERIES = {
 }
 # Where a profile sample's own time goes, by the symbol it was taken in (first match wins).
 PROFILE_KINDS = [
-    ("JSON (serde_json)", r"serde_json|serde::"),
+    ("JSON (serde_json)", r"serde_json|serde::|serde_core::"),
     ("search index apply (tantivy, bulwark_index)", r"tantivy|bulwark_index|fst::|bitpacking|lz4|zstd"),
     ("store: Raft log, state (openraft, redb, bulwark_store)", r"openraft|redb|bulwark_store|bulwark_node::store"),
     ("TLS and crypto (rustls, aws-lc)", r"rustls|aws_lc|ring::|sha2|aes_|gcm"),
     ("HTTP (hyper, axum, tower)", r"hyper|axum|tower|h2::|http::"),
     ("async runtime (tokio)", r"tokio"),
-    ("allocation", r"malloc|free|realloc|calloc|^_int_|alloc::|mi_|je_|cfree|sdallocx"),
+    ("allocation (glibc malloc)", r"malloc|free|realloc|calloc|^_int_|alloc::|unlink_chunk|mi_|je_|sdallocx"),
     ("memcpy/memmove/memset", r"memcpy|memmove|memset|memcmp"),
 ]
 
@@ -1159,11 +1159,13 @@ def raw_index_binary(bin_path: str) -> pathlib.Path:
     return pathlib.Path(bin_path).parent / "examples" / "raw_index"
 
 
-def raw_index_run(binary: pathlib.Path, body_file: pathlib.Path, docs: int, d: pathlib.Path) -> dict:
+def raw_index_run(binary, body_file: pathlib.Path, docs: int, d: pathlib.Path) -> dict:
+    """One run of raw_index (`binary` may be a list: a command that runs it, e.g. under perf)."""
     shutil.rmtree(d, ignore_errors=True)
     r0 = os.times()
     t0 = time.perf_counter()
-    out = run_cmd([binary, body_file, str(docs), d], timeout=1800)
+    cmd = binary if isinstance(binary, list) else [binary]
+    out = run_cmd([*cmd, body_file, str(docs), d], timeout=1800)
     wall = time.perf_counter() - t0
     r1 = os.times()
     shutil.rmtree(d, ignore_errors=True)
@@ -1227,6 +1229,24 @@ def perf_profile(pid: int, out: pathlib.Path, during) -> dict | None:
         except subprocess.TimeoutExpired:
             rec.kill()
         PROCS.stop(rec)
+    summary_ = perf_summary(out)
+    summary_["bulk"] = result
+    return summary_
+
+
+def raw_index_profiled(binary: pathlib.Path, body_file: pathlib.Path, docs: int, d: pathlib.Path,
+                       out: pathlib.Path) -> dict | None:
+    """One more raw_index run under `perf record` (the same sampling as the node's)."""
+    if not shutil.which("perf"):
+        return None
+    res = raw_index_run(["perf", "record", "-q", "-F", "499", "-o", str(out), "--", binary], body_file, docs, d)
+    summary_ = perf_summary(out)
+    summary_["bulk"] = res
+    return summary_
+
+
+def perf_summary(out: pathlib.Path) -> dict:
+    """Shares of the samples in `out` by thread, by kind of function and the top functions."""
     rep = subprocess.run(["perf", "report", "-i", str(out), "--no-children", "--sort", "comm,sym", "--stdio",
                           "-g", "none", "--percent-limit", "0"], capture_output=True, text=True, timeout=300)
     line_re = re.compile(r"^\s+([\d.]+)%\s+(.+?)\s+\[([k.])\]\s+(.*)$")
@@ -1250,7 +1270,7 @@ def perf_profile(pid: int, out: pathlib.Path, during) -> dict | None:
     if not kinds:
         return {"error": (rep.stderr or rep.stdout)[-300:]}
     top = sorted(([k, v[0], v[1]] for k, v in symbols.items()), key=lambda x: -x[1])[:15]
-    return {"threads": threads, "kinds": kinds, "top": top, "bulk": result}
+    return {"threads": threads, "kinds": kinds, "top": top}
 
 
 # Sections 10 and 11 are functions of a Bench (its nodes, temporary directory and options).
@@ -1315,6 +1335,8 @@ def indexing_limit(b: "Bench") -> None:
     out = alternate([("secured", node_run), ("raw", raw_run)], a.rounds)
     log("   profiling the secured node (perf) during one more run")
     out["profile"] = perf_profile(s.pid, b.tmp / "perf.data", node_run)
+    log("   profiling raw_index (perf) during one more run")
+    out["raw_profile"] = raw_index_profiled(raw, body_file, docs, b.tmp / "raw-index", b.tmp / "perf-raw.data")
     out["docs"] = docs
     b.r["indexing_limit"] = out
 
@@ -1400,17 +1422,32 @@ def limit_section(r: dict, a) -> list[str]:
           f"**Secured node ÷ raw, docs/s: {fmt_ratio(ratio['median'])}** "
           f"({fmt_ratio(ratio['min'])}–{fmt_ratio(ratio['max'])}; the goal is ≥ 0.6). CPU per document, secured "
           f"node ÷ raw: {fmt_ratio(cpu['median'])} ({fmt_ratio(cpu['min'])}–{fmt_ratio(cpu['max'])}).", ""]
-    p = x.get("profile")
+    p, q = x.get("profile"), x.get("raw_profile")
     if p and "kinds" in p:
-        w += [f"Where the secured node's CPU goes during one more run of the same bulk "
-              f"({p['bulk']['docs_per_s']:,.0f} docs/s): `perf record -F 499 -p <node>`, the share of samples by "
-              "the function each was taken in (self time, grouped by crate; first match in `PROFILE_KINDS` of "
-              "`bench/run.py`) and by thread:", ""]
-        kinds = sorted(p["kinds"].items(), key=lambda kv: -kv[1])
+        node_ms = p["bulk"]["cpu_ms_per_1k_docs"]
+        raw_ms = q["bulk"]["cpu_ms_per_1k_docs"] if q and "kinds" in q else None
+        w += ["Where the CPU goes, measured with `perf record -F 499` during one more run of each (the node "
+              f"at {p['bulk']['docs_per_s']:,.0f} docs/s, {node_ms:.0f} ms of CPU per 1,000 docs; raw_index "
+              + (f"at {q['bulk']['docs_per_s']:,.0f} docs/s, {raw_ms:.0f} ms per 1,000 docs" if raw_ms else "not "
+                 "profiled") + "): the samples' self time by the function each was taken in, grouped by crate "
+              "(first match in `PROFILE_KINDS` of `bench/run.py`), as a share and as CPU per 1,000 documents "
+              "(share × the run's CPU). The last column is where the node's extra CPU goes.", ""]
+        keys = sorted(set(p["kinds"]) | set(q["kinds"] if raw_ms else {}), key=lambda k: -p["kinds"].get(k, 0))
+        rows = []
+        for k in keys:
+            a_ = p["kinds"].get(k, 0.0)
+            b_ = q["kinds"].get(k, 0.0) if raw_ms else None
+            rows.append([k, f"{a_:.1f} %", f"{a_ * node_ms / 100:.1f} ms",
+                         f"{b_:.1f} %" if raw_ms else "", f"{b_ * raw_ms / 100:.1f} ms" if raw_ms else "",
+                         f"{a_ * node_ms / 100 - b_ * raw_ms / 100:+.1f} ms" if raw_ms else ""])
         threads = sorted(p["threads"].items(), key=lambda kv: -kv[1])[:8]
-        w += [table(["Kind of function", "Share of samples"], [[k, f"{v:.1f} %"] for k, v in kinds]), "",
+        w += [table(["Kind of function", "Node: share", "Node: CPU / 1k docs", "Raw: share", "Raw: CPU / 1k docs",
+                     "Node − raw"], rows), "",
+              "The node's threads (`tokio-rt-worker`: tokio's async workers and its blocking pool, which share the "
+              "name — HTTP, TLS, JSON, the store and the documents' analysis before tantivy run there; "
+              "`thrd-tantivy-in`: tantivy's indexing thread):", "",
               table(["Thread", "Share of samples"], [[f"`{k}`", f"{v:.1f} %"] for k, v in threads]), "",
-              "The functions with the most samples (self time):", "",
+              "The node's functions with the most samples (self time):", "",
               table(["Function", "Share", "Kind"], [[f"`{sym.replace('|', '/')}`", f"{v:.1f} %", k]
                                                     for sym, v, k in p.get("top", [])]), ""]
     elif p:
@@ -1428,7 +1465,9 @@ def scale_search_section(r: dict, a) -> list[str]:
          f"index of a secured node (HTTPS + basic, cached) and of a security-off node (plain HTTP); `_count` after "
          f"loading: {x['count'].get('secured')} and {x['count'].get('off')}. Sequential requests: `wrk -t1 -c1` "
          f"(one keep-alive connection), {a.wrk_seconds:g} s per measurement, the two nodes alternating, "
-         f"{a.rounds} rounds.", ""]
+         f"{a.rounds} rounds. Ratios are medians of the per-round ratios. With few requests in a measurement "
+         "(see the last column) p99 is the slowest few; server CPU per request is the steadier measure on a shared "
+         "machine.", ""]
     rows = []
     for q, body in SCALE_QUERIES.items():
         res = x["queries"].get(q)
@@ -1443,7 +1482,10 @@ def scale_search_section(r: dict, a) -> list[str]:
                          str(sum(y["requests"] for y in v))])
         p50 = paired([y["p50_ms"] for y in res["secured"]], [y["p50_ms"] for y in res["off"]])
         p99 = paired([y["p99_ms"] for y in res["secured"]], [y["p99_ms"] for y in res["off"]])
-        rows.append([f"{titles[q]}: secured ÷ off", fmt_ratio(p50["median"]), fmt_ratio(p99["median"]), "", "", ""])
+        rps = paired([y["rps"] for y in res["secured"]], [y["rps"] for y in res["off"]])
+        cpu = paired([y["server_cpu_us_per_req"] for y in res["secured"]], [y["server_cpu_us_per_req"] for y in res["off"]])
+        rows.append([f"**{titles[q]}: secured ÷ off**", fmt_ratio(p50["median"]), fmt_ratio(p99["median"]),
+                     fmt_ratio(rps["median"]), fmt_ratio(cpu["median"]), ""])
     w += [table(["Query", "p50 (median)", "p99 (median)", "req/s", "server CPU / request", "requests (all rounds)"],
                 rows), ""]
     w += ["Bodies: " + "; ".join(f"{titles[q]} `{b}`" for q, b in SCALE_QUERIES.items()) + ".", ""]
