@@ -2088,7 +2088,11 @@ def main() -> int:
         b.auth_cost()
         b.tls_handshakes()
         b.bulk()
-        if r["availability"].get("bulk") is True:
+        if r["availability"].get("bulk") is not True:
+            log("10. indexing limit: skipped (no _bulk)")
+        elif not os.access(raw_index_binary(a.bin), os.X_OK):
+            log(f"10. indexing limit: skipped (no {raw_index_binary(a.bin)}: bench/run builds it)")
+        else:
             indexing_limit(b)
         b.restart_data(a.restart_docs, "base")
         if a.scale:
