@@ -527,7 +527,7 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, seconds: float, threads: int, conns: int, headers: dict | None = None,
         script: pathlib.Path | None = None) -> dict:
-    args = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    args = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
     for k, v in (headers or {}).items():
         args += ["-H", f"{k}: {v}"]
     if script:
