@@ -1844,6 +1844,8 @@ def report(r: dict, a, wall: float, ratios: list[dict]) -> str:
         w("*Server CPU / request*: user + system time of the server processes (for nginx: its master and "
           "workers plus the node behind it) during the measurement, divided by the requests served; the load "
           "generator's own CPU is not in it, so it is steadier than req/s on a shared machine.")
+        if key == "get_root":
+            w(" Where a secured request's CPU goes: [profiling.md](profiling.md) (perf flamegraphs).")
         w("")
 
     # 4

@@ -38,6 +38,12 @@ def test_create_use_get_query_update_invalidate(node):
     assert key["expiration"] > int(time.time() * 1000)
     secrets = [key["api_key"], key["encoded"]]
 
+    # A key's refusal names the key and its owner, not roles, as Elasticsearch does.
+    with pytest.raises(elasticsearch.AuthorizationException) as e:
+        with_key(node, key["encoded"]).security.put_user(username="x", password="a-long-password", roles=[])
+    assert e.value.body["error"]["reason"] == (
+        f"action [cluster:admin/xpack/security/user/put] is unauthorized for API key id [{key['id']}] of user "
+        "[elastic], this action is granted by the cluster privileges [manage_security,all]")
     for client in (with_key(node, (key["id"], key["api_key"])), with_key(node, key["encoded"])):
         me = client.security.authenticate()
         assert me["username"] == "elastic"
@@ -69,7 +75,10 @@ def test_create_use_get_query_update_invalidate(node):
     assert found["api_keys"][0]["id"] == key["id"]
     by_meta = admin.security.query_api_keys(query={"term": {"metadata.team": "a"}})
     assert [k["id"] for k in by_meta["api_keys"]] == [key["id"]]
-    ordered = admin.security.query_api_keys(sort=[{"name": "desc"}, "unknown_field"], size=1)
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.query_api_keys(sort=[{"name": "desc"}, "unknown_field"])
+    assert e.value.body["error"]["reason"] == "Field [unknown_field] is not allowed for querying or aggregation"
+    ordered = admin.security.query_api_keys(sort=[{"name": "desc"}], size=1)
     # 3: these two and the first start's console enrollment key (enrollment_token_API_key_*).
     assert ordered["total"] == 3 and ordered["count"] == 1
     assert ordered["api_keys"][0]["name"] == "other-key" and ordered["api_keys"][0]["_sort"] == ["other-key"]

@@ -49,6 +49,12 @@ def test_stored_tokens(node):
     value = token["token"]["value"]
     me = with_token(node, value).security.authenticate()
     assert me["username"] == "elastic/kibana"
+    # A refusal names the service account (not roles) and the privileges that would grant it.
+    with pytest.raises(elasticsearch.AuthorizationException) as e:
+        with_token(node, value).security.put_user(username="x", password="a-long-password", roles=[])
+    assert e.value.body["error"]["reason"] == (
+        "action [cluster:admin/xpack/security/user/put] is unauthorized for service account [elastic/kibana], "
+        "this action is granted by the cluster privileges [manage_security,all]")
     assert me["full_name"] == "Service account - elastic/kibana"
     assert me["token"] == {"name": "t1", "type": "_service_account_index"}
     assert me["authentication_type"] == "token"

@@ -62,6 +62,15 @@ def test_get_use_refresh_and_invalidate_tokens(node):
         with_token(node, fresh["access_token"]).security.authenticate()
     with pytest.raises(elasticsearch.NotFoundError):
         admin.security.invalidate_token(token="bm9wZQ")
+    # By refresh token: that refresh token is spent, its pair's access token is not.
+    spare = admin.security.get_token(grant_type="password", username="carol", password=PW)
+    node.secrets += [spare["access_token"], spare["refresh_token"]]
+    r = admin.security.invalidate_token(refresh_token=spare["refresh_token"])
+    assert (r["invalidated_tokens"], r["error_count"]) == (1, 0)
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.get_token(grant_type="refresh_token", refresh_token=spare["refresh_token"])
+    assert e.value.body["error"] == "invalid_grant"
+    assert with_token(node, spare["access_token"]).security.authenticate()["username"] == "carol"
 
     with pytest.raises(elasticsearch.BadRequestError) as e:
         admin.security.get_token(grant_type="_kerberos", kerberos_ticket="YQ==")

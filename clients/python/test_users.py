@@ -149,3 +149,39 @@ def test_query_role_and_user_match_only_what_the_query_says(node):
     assert users({"wildcard": {"username": "qu_*"}}) == ["qu_alice", "qu_bob"]
     assert users({"term": {"roles": "qr_admin_ops"}}) == ["qu_bob"]
     assert users({"wildcard": {"roles": "qr_admin*"}}) == ["qu_bob"]
+
+
+def test_query_role_and_user_sort_page_and_refuse_what_they_do_not_take(node):
+    admin = ready_client(hosts=[node.url], basic_auth=("elastic", node.password), ca_certs=node.ca)
+    for name in ["sp_c", "sp_a", "sp_b"]:
+        admin.security.put_role(name=name, cluster=["monitor"])
+        admin.security.put_user(username=f"u_{name}", password="a-long-password-1", roles=[name],
+                                full_name=f"User {name}")
+    q = {"prefix": {"name": "sp_"}}
+    first = admin.security.query_role(query=q, sort=[{"name": "desc"}], size=2)
+    assert (first["total"], first["count"]) == (3, 2)
+    assert [(r["name"], r["_sort"]) for r in first["roles"]] == [("sp_c", ["sp_c"]), ("sp_b", ["sp_b"])]
+    rest = admin.security.query_role(query=q, sort=[{"name": "desc"}], search_after=["sp_b"])
+    assert [r["name"] for r in rest["roles"]] == ["sp_a"] and rest["total"] == 3
+    users = admin.security.query_user(query={"prefix": {"username": "u_sp_"}}, sort=["username"], from_=1)
+    assert [u["username"] for u in users["users"]] == ["u_sp_b", "u_sp_c"] and users["total"] == 3
+    assert users["users"][0]["_sort"] == ["u_sp_b"]
+    unsorted = admin.security.query_user(query={"prefix": {"username": "u_sp_"}})
+    assert all("_sort" not in u for u in unsorted["users"])
+
+    for call, reason in [
+        (lambda: admin.security.query_user(sort=["full_name"]), "sorting is not supported for field [full_name]"),
+        (lambda: admin.security.query_user(sort=["password"]),
+         "Field [password] is not allowed for querying or aggregation"),
+        (lambda: admin.security.query_role(sort=["name"], search_after=["a", "b"]),
+         "search_after has 2 value(s) but sort has 1"),
+        (lambda: admin.security.perform_request("POST", "/_security/_query/role", headers={
+            "content-type": "application/json", "accept": "application/json"}, body={"aggs": {}}),
+         "[query_role_request] unknown field [aggs]"),
+        (lambda: admin.security.perform_request("POST", "/_security/_query/user", headers={
+            "content-type": "application/json", "accept": "application/json"}, body={"highlight": {}}),
+         "[query_user_request] unknown field [highlight]"),
+    ]:
+        with pytest.raises(elasticsearch.BadRequestError) as e:
+            call()
+        assert e.value.body["error"]["reason"] == reason

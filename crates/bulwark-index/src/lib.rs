@@ -61,6 +61,7 @@
 mod aggs;
 mod column;
 mod date;
+pub mod dates;
 mod document;
 mod dynamic_templates;
 mod error;

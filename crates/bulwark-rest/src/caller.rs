@@ -18,7 +18,7 @@ use axum::http::{Extensions, Method, Uri};
 use bulwark_security::SecurityError;
 use bulwark_security::audit::{AuditEvent, Origin};
 use bulwark_security::authn::Authentication;
-use bulwark_security::authz::{Action, effective_role_names};
+use bulwark_security::authz::{Action, denied_subject};
 
 use crate::{ApiError, RestState};
 
@@ -215,10 +215,9 @@ impl Caller {
             if state.authorizer.has_index_privilege(a, index, "create").unwrap_or(false) {
                 return Ok(());
             }
-            let roles = effective_role_names(a).join(",");
             Err(SecurityError::Forbidden(format!(
-                "action [indices:data/write/index:op_type/index] is unauthorized for user [{}] with effective roles [{roles}] on indices [{index}], this action is granted by the index privileges [create,index,write,all]",
-                a.user.username
+                "action [indices:data/write/index:op_type/index] is unauthorized for {} on indices [{index}], this action is granted by the index privileges [create,index,write,all]",
+                denied_subject(a)
             )))
         });
         self.note(state, Action::IndexDoc, &one, decision.is_ok());

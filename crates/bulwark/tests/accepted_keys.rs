@@ -5,6 +5,8 @@
 
 #[path = "accepted_keys/index.rs"]
 mod index;
+#[path = "accepted_keys/queries.rs"]
+mod queries;
 #[path = "accepted_keys/security.rs"]
 mod security;
 #[path = "accepted_keys/templates.rs"]
@@ -150,6 +152,16 @@ fn families() -> Vec<Family> {
         ("api key grant", strs(bulwark_rest::api::api_key::GRANT_KEY_FIELDS), API_KEY_GRANT.to_vec()),
         ("api key update", strs(bulwark_rest::api::api_key::UPDATE_KEY_FIELDS), API_KEY_UPDATE.to_vec()),
         ("role mapping", strs(bulwark_security::authn::RoleMapping::FIELDS), ROLE_MAPPING.to_vec()),
+        (
+            "security query",
+            strs(bulwark_rest::security_query::QUERY_FIELDS),
+            queries::SECURITY_QUERY.to_vec(),
+        ),
+        (
+            "api key query",
+            strs(bulwark_rest::api::api_key::QUERY_KEY_FIELDS),
+            queries::API_KEY_QUERY.to_vec(),
+        ),
         (
             "application privilege",
             strs(bulwark_rest::api::privilege::PRIVILEGE_FIELDS),

@@ -204,3 +204,31 @@ fn stored_privileges_are_granted_by_roles_files_and_keys() {
     assert_eq!(v["_nodes"]["failed"], 0, "{v}");
     s.node.stop();
 }
+
+#[test]
+fn stored_privileges_and_the_roles_using_them_survive_a_restart() {
+    let home = TestHome::new();
+    let s = start_fresh(&home, &[]);
+    ok(&s, "PUT", "/_security/privilege", json!({"myapp": {"read": {"actions": ["data:read/*"]}}}));
+    let auth = user_with_grant(
+        &s,
+        "dora",
+        json!({"application": "myapp", "privileges": ["read"], "resources": ["*"]}),
+    );
+    assert_eq!(has(&s, &auth, &["data:read/x"], &["r1"]), json!({"r1": {"data:read/x": true}}));
+    let (ca, port, password) = (s.ca.clone(), s.port, s.password.clone());
+    s.node.stop();
+
+    let mut node = bulwark_testkit::Node::spawn(&home, &[], &[]);
+    node.secret(&password);
+    let client = node.wait_ready(&ca, "elastic", &password);
+    let s = Started { node, client, password, ca, port };
+    let got = ok(&s, "GET", "/_security/privilege/myapp/read", Value::Null);
+    assert_eq!(got["myapp"]["read"]["actions"], json!(["data:read/*"]), "{got}");
+    // The role resolves through the stored privilege as before the restart.
+    assert_eq!(
+        has(&s, &auth, &["data:read/x", "data:write/x"], &["r1"]),
+        json!({"r1": {"data:read/x": true, "data:write/x": false}})
+    );
+    s.node.stop();
+}

@@ -128,6 +128,15 @@ fn a_join_the_cluster_cannot_call_back_rolls_back_and_a_retry_with_set_addresses
     assert_eq!(s, 200, "{b}");
     let (s, b) = first.call_as(("dave", "dave-password-1"), "GET", "/_security/_authenticate", None);
     assert_eq!((s, b["username"].as_str()), (200, Some("dave")), "{b}");
+    // Application privileges are replicated like the rest of the security state.
+    let (s, b) = joiner.call(
+        "PUT",
+        "/_security/privilege",
+        Some(json!({"myapp": {"read": {"actions": ["data:read/*"]}}})),
+    );
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = first.call("GET", "/_security/privilege/myapp/read", None);
+    assert_eq!((s, &b["myapp"]["read"]["actions"]), (200, &json!(["data:read/*"])), "{b}");
     let (s, b) = first.call("PUT", "/notes/_doc/1", Some(json!({"n": 1})));
     assert_eq!(s, 201, "{b}");
     let (s, b) = joiner.call("GET", "/notes/_doc/1", None);

@@ -21,10 +21,6 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub const ANCHOR_FILE: &str = "audit.anchor";
 const MAC_FIELD: &str = ",\"audit.mac\":\"";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The chain key (from the keystore).
 pub struct ChainKey(hmac::Key);
 
@@ -35,7 +31,7 @@ impl ChainKey {
     }
 
     fn mac(&self, data: &[u8]) -> String {
-        hex(hmac::sign(&self.0, data).as_ref())
+        hex::encode(hmac::sign(&self.0, data).as_ref())
     }
 
     fn verify(&self, data: &[u8], mac_hex: &str) -> bool {

@@ -194,7 +194,8 @@ impl JsonFields for RoleFields {
 /// language (see `security_query`) over `name`, `description` and `metadata.*`.
 pub async fn query(State(state): State<RestState>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
     let m = body::object(&bytes, false)?;
-    let (from, size) = sq::from_size(&m)?;
+    body::known_fields(&m, "query_role_request", sq::QUERY_FIELDS)?;
+    let keys = sq::sort_keys::<JsonDoc<'_, RoleFields>>(m.get("sort"))?;
     let q = m.get("query").cloned().unwrap_or(json!({"match_all": {}}));
     let mut roles = Vec::new();
     for (name, v) in state.store.entries(EntryKind::Role).map_err(ApiError::from)? {
@@ -202,12 +203,12 @@ pub async fn query(State(state): State<RestState>, bytes: Bytes) -> Result<Json<
         let mut r = render(&d);
         r["name"] = json!(name);
         let doc = r.as_object().cloned().unwrap_or_default();
-        if sq::matches(&q, &JsonDoc::<RoleFields>::new(&name, &doc), "Role")? {
-            roles.push(r);
+        let jd = JsonDoc::<RoleFields>::new(&name, &doc);
+        if sq::matches(&q, &jd, "Role")? {
+            roles.push((sq::sort_values(&jd, &keys), r));
         }
     }
-    let total = roles.len();
-    let page: Vec<Value> = roles.into_iter().skip(from).take(size).collect();
+    let (total, page) = sq::page(&m, &keys.iter().map(|k| k.1).collect::<Vec<_>>(), roles)?;
     Ok(Json(json!({ "total": total, "count": page.len(), "roles": page })))
 }
 

@@ -297,6 +297,8 @@ struct UserFields;
 impl JsonFields for UserFields {
     const FIELDS: &'static [&'static str] = &["username", "roles", "enabled", "full_name", "email"];
     const BOOLEANS: &'static [&'static str] = &["enabled"];
+    // Analyzed text in Elasticsearch's security index: not sortable there.
+    const UNSORTABLE: &'static [&'static str] = &["full_name", "email"];
 }
 
 /// `GET|POST /_security/_query/user`: `from`, `size`, and a `query` in the security query
@@ -304,16 +306,17 @@ impl JsonFields for UserFields {
 /// and `metadata.*`.
 pub async fn query(State(state): State<RestState>, bytes: Bytes) -> Result<Json<Value>, ApiError> {
     let m = body::object(&bytes, false)?;
-    let (from, size) = sq::from_size(&m)?;
+    body::known_fields(&m, "query_user_request", sq::QUERY_FIELDS)?;
+    let keys = sq::sort_keys::<JsonDoc<'_, UserFields>>(m.get("sort"))?;
     let q = m.get("query").cloned().unwrap_or(json!({ "match_all": {} }));
     let mut users = Vec::new();
     for (name, u) in all_users(&state)? {
         let doc = u.as_object().cloned().unwrap_or_default();
-        if sq::matches(&q, &JsonDoc::<UserFields>::new(&name, &doc), "User")? {
-            users.push(u);
+        let d = JsonDoc::<UserFields>::new(&name, &doc);
+        if sq::matches(&q, &d, "User")? {
+            users.push((sq::sort_values(&d, &keys), u));
         }
     }
-    let total = users.len();
-    let page: Vec<Value> = users.into_iter().skip(from).take(size).collect();
+    let (total, page) = sq::page(&m, &keys.iter().map(|k| k.1).collect::<Vec<_>>(), users)?;
     Ok(Json(json!({ "total": total, "count": page.len(), "users": page })))
 }

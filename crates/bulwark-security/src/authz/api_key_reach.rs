@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::decision::{Authorizer, effective_role_names};
+use super::decision::{Authorizer, denied_subject};
 use super::privilege::{ClusterGrant, ClusterPrivilege, cluster_privileges_granting};
 use super::{Action, Role};
 use crate::SecurityError;
@@ -59,13 +59,19 @@ pub fn check_only_itself(
     if ids.is_some_and(|ids| !ids.is_empty() && ids.iter().all(|i| *i == k.id)) {
         return Ok(());
     }
-    Err(SecurityError::Forbidden(format!(
+    Err(beyond_itself(authn, action))
+}
+
+/// Elasticsearch's refusal of a request by an API key that reaches only itself and asked for
+/// more (other keys, its owner's keys, or the descriptors it is limited by).
+pub fn beyond_itself(authn: &Authentication, action: Action) -> SecurityError {
+    SecurityError::Forbidden(format!(
         "action [{}] is unauthorized for API key id [{}] of user [{}], this action is granted by the cluster privileges [{}]",
         action.name(),
-        k.id,
+        authn.api_key.as_ref().map_or("", |k| k.id.as_str()),
         authn.user.username,
         granting_beyond_own(action).join(",")
-    )))
+    ))
 }
 
 /// The cluster privileges that grant `action` on keys of others.
@@ -80,13 +86,11 @@ fn granting_beyond_own(action: Action) -> Vec<&'static str> {
 /// that neither sets `owner` nor names the caller's own user and realm): the privileges named
 /// are those that would grant it.
 pub fn beyond_own_keys(authn: &Authentication, action: Action) -> SecurityError {
-    let granting = granting_beyond_own(action);
     SecurityError::Forbidden(format!(
-        "action [{}] is unauthorized for user [{}] with effective roles [{}], this action is granted by the cluster privileges [{}]",
+        "action [{}] is unauthorized for {}, this action is granted by the cluster privileges [{}]",
         action.name(),
-        authn.user.username,
-        effective_role_names(authn).join(","),
-        granting.join(",")
+        denied_subject(authn),
+        granting_beyond_own(action).join(",")
     ))
 }
 
@@ -182,6 +186,7 @@ mod tests {
         assert!(check_only_itself(&k, Action::GetApiKey, Some(&[])).is_err());
         let e = check_only_itself(&k, Action::InvalidateApiKey, None).unwrap_err();
         assert!(e.to_string().contains("for API key id [kid] of user [u]"), "{e}");
+        assert_eq!(beyond_itself(&k, Action::InvalidateApiKey).to_string(), e.to_string());
         assert!(check_only_itself(&user(&["own"]), Action::GetApiKey, None).is_ok());
     }
 

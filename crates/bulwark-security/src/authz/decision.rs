@@ -26,6 +26,18 @@ pub trait RoleSource: Send + Sync {
     }
 }
 
+/// Who a denial names, as Elasticsearch words it: a service account or an API key (with its
+/// owner) by itself, a user with the roles it acted under.
+pub fn denied_subject(authn: &Authentication) -> String {
+    if let Some(k) = &authn.api_key {
+        return format!("API key id [{}] of user [{}]", k.id, authn.user.username);
+    }
+    if authn.authentication_realm == RealmRef::SERVICE_ACCOUNT {
+        return format!("service account [{}]", authn.user.username);
+    }
+    format!("user [{}] with effective roles [{}]", authn.user.username, effective_role_names(authn).join(","))
+}
+
 /// The role names a request acts with: an API key's (its owner's roles when it was made), a
 /// service account's own role, or the user's roles.
 pub fn effective_role_names(authn: &Authentication) -> Vec<String> {
@@ -245,11 +257,10 @@ impl Authorizer {
         if ok {
             return Ok(());
         }
-        let roles = effective_role_names(authn).join(",");
-        let user = &authn.user.username;
+        let who = denied_subject(authn);
         Err(SecurityError::Forbidden(if is_index {
             format!(
-                "action [{name}] is unauthorized for user [{user}] with effective roles [{roles}] on indices [{}], this action is granted by the index privileges [{}]",
+                "action [{name}] is unauthorized for {who} on indices [{}], this action is granted by the index privileges [{}]",
                 indices
                     .iter()
                     .filter(|i| !self.granted(authn, |r| r.grants_index(name, i)))
@@ -260,7 +271,7 @@ impl Authorizer {
             )
         } else {
             format!(
-                "action [{name}] is unauthorized for user [{user}] with effective roles [{roles}], this action is granted by the cluster privileges [{}]",
+                "action [{name}] is unauthorized for {who}, this action is granted by the cluster privileges [{}]",
                 cluster_privileges_granting(name).join(",")
             )
         }))
@@ -415,6 +426,21 @@ mod tests {
         assert!(a.authorize(&w, Action::MonitorHealth, &[]).is_ok());
         let e = a.authorize(&w, Action::PutUser, &[]).unwrap_err().to_string();
         assert!(e.contains("this action is granted by the cluster privileges [manage_security,all]"), "{e}");
+        // A service account and an API key are named as such, without roles.
+        let mut sa = user(&[]);
+        sa.user.username = "elastic/fleet-server".into();
+        sa.authentication_realm = RealmRef::SERVICE_ACCOUNT;
+        assert_eq!(denied_subject(&sa), "service account [elastic/fleet-server]");
+        let mut key = user(&["reader"]);
+        key.api_key = Some(ApiKeyInfo {
+            id: "kid".into(),
+            name: "k".into(),
+            roles: vec!["reader".into()],
+            limited_by: None,
+            descriptors: serde_json::Map::new(),
+        });
+        let e = a.authorize(&key, Action::PutUser, &[]).unwrap_err().to_string();
+        assert!(e.starts_with("action [cluster:admin/xpack/security/user/put] is unauthorized for API key id [kid] of user [u], this action"), "{e}");
     }
 
     #[test]

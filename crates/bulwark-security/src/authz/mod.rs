@@ -14,11 +14,11 @@ mod role;
 
 pub use access::IndexAccess;
 pub use action::{Action, Scope};
-pub use api_key_reach::{KeyReach, beyond_own_keys, check_only_itself, may_create_key};
+pub use api_key_reach::{KeyReach, beyond_itself, beyond_own_keys, check_only_itself, may_create_key};
 pub use application::{
     ApplicationPrivilegeDescriptor, is_privilege_name, validate_application_name, validate_privilege_name,
 };
-pub use decision::{Authorizer, RoleSource, effective_role_names, may_change_own_password};
+pub use decision::{Authorizer, RoleSource, denied_subject, effective_role_names, may_change_own_password};
 pub use document_query::{DocumentAccess, TemplateUser, check_query, render_query};
 pub use field_security::{FieldAccess, FieldRule, FieldSecurity};
 pub use file_roles::parse_roles_yml;

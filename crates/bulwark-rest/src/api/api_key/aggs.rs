@@ -1,7 +1,7 @@
 //! `aggs` of `_query/api_key`, computed over the keys the query matched (all of them, not only
-//! the page): the subset Elasticsearch offers there that this node implements — `terms`,
-//! `value_count`, `cardinality`, `missing`, `filter` and `filters`. Any other type is refused
-//! naming it, as Elasticsearch refuses the types it does not allow.
+//! the page): the types Elasticsearch offers there — `terms`, `value_count`, `cardinality`,
+//! `missing`, `filter`, `filters`, and in `buckets.rs` `range`, `date_range` and `composite`.
+//! Any other type is refused naming it, as Elasticsearch refuses the types it does not allow.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,7 +10,6 @@ use serde_json::{Map, Value, json};
 
 use super::query::{Field, matches};
 use crate::ApiError;
-use crate::api::license::iso8601;
 
 /// The `aggregations` object for `keys` (the matched keys, with their ids).
 pub(super) fn aggregate(spec: &Value, keys: &[(String, ApiKeyRecord)]) -> Result<Value, ApiError> {
@@ -39,7 +38,7 @@ fn one(name: &str, agg: &Value, keys: &[(String, ApiKeyRecord)]) -> Result<Value
             ApiError::illegal_argument(format!("Field [{f}] is not allowed for querying or aggregation"))
         })
     };
-    let values = |f: &Field| keys.iter().flat_map(|(id, k)| f.values(id, k)).collect::<Vec<_>>();
+    let values = |f: &Field| keys.iter().flat_map(|(_, k)| f.values(k)).collect::<Vec<_>>();
     Ok(match kind.as_str() {
         "value_count" => json!({ "value": values(&field()?).len() }),
         "cardinality" => {
@@ -48,9 +47,11 @@ fn one(name: &str, agg: &Value, keys: &[(String, ApiKeyRecord)]) -> Result<Value
         }
         "missing" => {
             let f = field()?;
-            json!({ "doc_count": keys.iter().filter(|(id, k)| f.values(id, k).is_empty()).count() })
+            json!({ "doc_count": keys.iter().filter(|(_, k)| f.values(k).is_empty()).count() })
         }
         "terms" => terms(name, body, &field()?, keys)?,
+        "range" | "date_range" => super::buckets::range(name, kind, body, keys)?,
+        "composite" => super::buckets::composite(name, body, keys)?,
         "filter" => json!({ "doc_count": count_matching(body, keys)? }),
         "filters" => {
             let Some(Value::Object(filters)) = body.get("filters") else {
@@ -98,8 +99,8 @@ fn terms(
         })?,
     };
     let mut counts: BTreeMap<String, (Value, u64)> = BTreeMap::new();
-    for (id, k) in keys {
-        for v in field.values(id, k) {
+    for (_, k) in keys {
+        for v in field.values(k) {
             counts.entry(v.to_string()).or_insert((v, 0)).1 += 1;
         }
     }
@@ -112,7 +113,8 @@ fn terms(
         .map(|(key, doc_count)| {
             let mut b = Map::new();
             let shown = match &key {
-                Value::Number(n) if field.is_date() => Some(iso8601(n.as_u64().unwrap_or(0))),
+                // Shown with the field's own format (`epoch_millis` in the security index).
+                Value::Number(n) if field.is_date() => Some(n.to_string()),
                 Value::Bool(v) => Some(v.to_string()),
                 _ => None,
             };

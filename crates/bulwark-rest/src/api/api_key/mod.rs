@@ -32,6 +32,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
 mod aggs;
+mod buckets;
 mod query;
 mod render;
 mod update;
@@ -40,7 +41,7 @@ use crate::blocking::blocking;
 use crate::body::{self, known_fields, opt_object, opt_string, opt_strings};
 use crate::caller::Caller;
 use crate::{ApiError, RestState};
-pub use query::query;
+pub use query::{QUERY_KEY_FIELDS, query};
 use render::{limited_by, render};
 pub use update::{bulk_update, update};
 
@@ -101,7 +102,28 @@ enum Scope {
     Itself(String),
 }
 
+/// What a get or invalidate request names.
+struct Asked<'a> {
+    ids: Option<&'a [String]>,
+    owner: bool,
+    username: Option<&'a str>,
+    realm: Option<&'a str>,
+}
+
 impl Scope {
+    /// Whether a request may run as asked (it is refused, not filtered, as in Elasticsearch): a
+    /// key reaching only itself names only itself, by id; a user reaching its own keys asks with
+    /// `owner` or names its own user and realm.
+    fn permit(&self, a: &Authentication, action: Action, asked: Asked<'_>) -> Result<(), ApiError> {
+        match self {
+            Scope::Itself(_) => Ok(check_only_itself(a, action, asked.ids)?),
+            Scope::Owner(o) if !asked.owner && !o.named_by(asked.username, asked.realm) => {
+                Err(beyond_own_keys(a, action).into())
+            }
+            Scope::Owner(_) | Scope::All => Ok(()),
+        }
+    }
+
     pub(super) fn reaches(&self, id: &str, k: &ApiKeyRecord) -> bool {
         match self {
             Scope::All => true,
@@ -459,20 +481,10 @@ pub async fn get(
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
     let bound = scope(&state, &a, Action::GetApiKey)?;
-    match &bound {
-        // A key reaches itself by id, and never the descriptors it is limited by (those need
-        // `manage_api_key` or more, as in Elasticsearch).
-        Scope::Itself(_) => {
-            let ids = id.filter(|_| !with_limited_by).map(|i| vec![i.to_owned()]);
-            check_only_itself(&a, Action::GetApiKey, ids.as_deref())?;
-        }
-        // `manage_own_api_key` covers `owner=true`, or the caller's own user and realm named;
-        // anything else is refused, not filtered.
-        Scope::Owner(o) if !owner && !o.named_by(username, realm) => {
-            return Err(beyond_own_keys(&a, Action::GetApiKey).into());
-        }
-        Scope::Owner(_) | Scope::All => {}
-    }
+    // A key reaches itself by id, and never the descriptors it is limited by (those need
+    // `manage_api_key` or more, as in Elasticsearch).
+    let ids = id.filter(|_| !with_limited_by).map(|i| vec![i.to_owned()]);
+    bound.permit(&a, Action::GetApiKey, Asked { ids: ids.as_deref(), owner, username, realm })?;
     let by_id = id.is_some();
     let [id, username, realm] = [id, username, realm].map(|v| v.map(str::to_owned));
     // Reading and rendering every key is a scan: off the request workers.
@@ -546,14 +558,8 @@ pub async fn invalidate(
     validation_errors(&errors)?;
     let mine = if owner { Some(owner_of(&state, &a)?) } else { None };
     let bound = scope(&state, &a, Action::InvalidateApiKey)?;
-    match &bound {
-        Scope::Itself(_) => check_only_itself(&a, Action::InvalidateApiKey, ids.as_deref())?,
-        // `manage_own_api_key` covers `owner: true`, or the caller's own user and realm named.
-        Scope::Owner(o) if !owner && !o.named_by(username.as_deref(), realm.as_deref()) => {
-            return Err(beyond_own_keys(&a, Action::InvalidateApiKey).into());
-        }
-        Scope::Owner(_) | Scope::All => {}
-    }
+    let asked = Asked { ids: ids.as_deref(), owner, username: username.as_deref(), realm: realm.as_deref() };
+    bound.permit(&a, Action::InvalidateApiKey, asked)?;
     let (mut invalidated, mut previously) = (Vec::new(), Vec::new());
     let now = now_millis();
     for (kid, mut k) in all_keys(&state)? {

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use bulwark_security::authn::ApiKeyRecord;
-use bulwark_security::authz::{Action, check_only_itself};
+use bulwark_security::authz::{Action, beyond_itself};
 use serde_json::{Map, Value, json};
 
 use super::{Scope, all_keys, caller, flag, limited_by, render, scope};
@@ -19,7 +19,11 @@ use crate::caller::Caller;
 use crate::security_query::{self as sq, Queryable, compare};
 use crate::{ApiError, RestState};
 
-/// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?}`
+/// The body fields of `_security/_query/api_key`.
+pub const QUERY_KEY_FIELDS: &[&str] =
+    &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"];
+
+/// `GET|POST /_security/_query/api_key` `{query?, from?, size?, sort?, search_after?, aggs?}`
 pub async fn query(
     State(state): State<RestState>,
     who: Caller,
@@ -29,15 +33,11 @@ pub async fn query(
     let a = caller(&state, who)?;
     let with_limited_by = flag(&params, "with_limited_by")?;
     let m = body::object(&bytes, false)?;
-    known_fields(
-        &m,
-        "query_api_keys_request",
-        &["query", "from", "size", "sort", "search_after", "aggs", "aggregations"],
-    )?;
+    known_fields(&m, "query_api_keys_request", QUERY_KEY_FIELDS)?;
     let bound = scope(&state, &a, Action::QueryApiKey)?;
     if with_limited_by && matches!(bound, Scope::Itself(_)) {
         // The descriptors a key is limited by need `manage_api_key` or more.
-        check_only_itself(&a, Action::QueryApiKey, None)?;
+        return Err(beyond_itself(&a, Action::QueryApiKey).into());
     }
     blocking("the query", move || search(&state, &m, &bound, with_limited_by)).await?.map(Json)
 }
@@ -66,9 +66,9 @@ fn search(
         (Some(spec), None) | (None, Some(spec)) => Some(super::aggs::aggregate(spec, &hits)?),
         (None, None) => None,
     };
-    let keys = sort_keys(m.get("sort"));
-    let sort_values = |id: &str, k: &ApiKeyRecord| -> Vec<Value> {
-        keys.iter().map(|(f, _)| f.values(id, k).into_iter().next().unwrap_or(Value::Null)).collect()
+    let keys = sort_keys(m.get("sort"))?;
+    let sort_values = |k: &ApiKeyRecord| -> Vec<Value> {
+        keys.iter().map(|(f, _)| f.values(k).into_iter().next().unwrap_or(Value::Null)).collect()
     };
     let ordering = |x: &[Value], y: &[Value]| -> Ordering {
         keys.iter()
@@ -78,12 +78,14 @@ fn search(
             .unwrap_or(Ordering::Equal)
     };
     let mut sorted: Vec<(Vec<Value>, String, ApiKeyRecord)> =
-        hits.into_iter().map(|(id, k)| (sort_values(&id, &k), id, k)).collect();
+        hits.into_iter().map(|(id, k)| (sort_values(&k), id, k)).collect();
     sorted.sort_by(|x, y| ordering(&x.0, &y.0));
+    // Every match counts towards the total, those before `search_after` too (Lucene counts a
+    // hit before comparing it with the `after` values).
+    let total = sorted.len();
     if let Some(after) = m.get("search_after").and_then(Value::as_array).filter(|_| !keys.is_empty()) {
         sorted.retain(|(sv, _, _)| ordering(sv, after) == Ordering::Greater);
     }
-    let total = sorted.len();
     let page: Vec<Value> = sorted
         .into_iter()
         .skip(from)
@@ -106,7 +108,6 @@ fn search(
 /// A queryable field.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Field {
-    Id,
     Name,
     Username,
     RealmName,
@@ -121,7 +122,6 @@ pub(super) enum Field {
 impl Field {
     pub(super) fn parse(f: &str) -> Option<Field> {
         Some(match f {
-            "id" | "_id" => Field::Id,
             "name" => Field::Name,
             "username" => Field::Username,
             "realm_name" => Field::RealmName,
@@ -130,7 +130,9 @@ impl Field {
             "expiration" => Field::Expiration,
             "invalidated" => Field::Invalidated,
             "invalidation" => Field::Invalidation,
-            m => Field::Metadata(m.strip_prefix("metadata.")?.to_owned()),
+            // The whole metadata object: every value in it, as keywords (a flattened field).
+            "metadata" => Field::Metadata(String::new()),
+            m => Field::Metadata(m.strip_prefix("metadata.").filter(|p| !p.is_empty())?.to_owned()),
         })
     }
 
@@ -139,10 +141,9 @@ impl Field {
     }
 
     /// The field's values in one key (none when it is missing).
-    pub(super) fn values(&self, id: &str, k: &ApiKeyRecord) -> Vec<Value> {
+    pub(super) fn values(&self, k: &ApiKeyRecord) -> Vec<Value> {
         let one = |v: Value| vec![v];
         match self {
-            Field::Id => one(json!(id)),
             Field::Name => one(json!(k.name)),
             Field::Username => one(json!(k.username)),
             Field::RealmName => one(json!(k.realm)),
@@ -170,7 +171,7 @@ impl Queryable for KeyDoc<'_> {
     }
 
     fn values(&self, f: &Field) -> Vec<Value> {
-        f.values(self.id, self.k)
+        f.values(self.k)
     }
 
     fn is_date(f: &Field) -> bool {
@@ -184,15 +185,33 @@ impl Queryable for KeyDoc<'_> {
     fn id(&self) -> &str {
         self.id
     }
+
+    fn pattern_fields() -> &'static [&'static str] {
+        SIMPLE_QUERY_FIELDS
+    }
 }
+
+/// The fields `*` stands for in a `simple_query_string` (Elasticsearch's list: not `id`, and
+/// `metadata` as one flattened field, never its sub-fields).
+const SIMPLE_QUERY_FIELDS: &[&str] = &[
+    "username",
+    "realm_name",
+    "name",
+    "type",
+    "creation",
+    "expiration",
+    "invalidated",
+    "invalidation",
+    "metadata",
+];
 
 /// Whether the key matches a query (the subset of the query DSL Elasticsearch allows here).
 pub(super) fn matches(q: &Value, id: &str, k: &ApiKeyRecord) -> Result<bool, ApiError> {
     sq::matches(q, &KeyDoc { id, k }, "API Key")
 }
 
-/// Sort keys over the key fields; unknown fields are skipped.
-pub(super) fn sort_keys(v: Option<&Value>) -> Vec<(Field, bool)> {
+/// Sort keys over the key fields (another field is refused).
+pub(super) fn sort_keys(v: Option<&Value>) -> Result<Vec<(Field, bool)>, ApiError> {
     sq::sort_keys::<KeyDoc<'_>>(v)
 }
 
@@ -224,7 +243,7 @@ mod tests {
         assert!(!t(json!({ "exists": { "field": "expiration" } })));
         assert!(t(json!({ "range": { "creation": { "gte": 5, "lt": "now" } } })));
         assert!(t(
-            json!({ "bool": { "must": [{ "term": { "id": "abc" } }], "must_not": { "term": { "name": "x" } } } })
+            json!({ "bool": { "must": [{ "ids": { "values": ["abc"] } }], "must_not": { "term": { "name": "x" } } } })
         ));
         assert!(t(
             json!({ "bool": { "should": [{ "term": { "name": "x" } }, { "term": { "name": "my-key" } }] } })
@@ -232,15 +251,31 @@ mod tests {
         assert!(!t(json!({ "bool": { "filter": [{ "term": { "name": "x" } }] } })));
         let e = matches(&json!({ "term": { "api_key_hash": "x" } }), "abc", &k).unwrap_err();
         assert_eq!(e.reason, "Field [api_key_hash] is not allowed for querying or aggregation");
+        // The id is queried with `ids` only, as in Elasticsearch.
+        for f in ["id", "_id"] {
+            let e = matches(&json!({ "term": { f: "abc" } }), "abc", &k).unwrap_err();
+            assert_eq!(e.reason, format!("Field [{f}] is not allowed for querying or aggregation"));
+        }
         assert!(matches(&json!({ "script": {} }), "abc", &k).is_err());
     }
 
     #[test]
     fn sort_specs() {
         let keys = sort_keys(Some(
-            &json!(["name", { "creation": { "order": "desc" } }, { "nope": "asc" }, "_score"]),
+            &json!(["name", { "creation": { "order": "desc" } }, "_doc", { "type": "DESC" }]),
         ));
-        assert_eq!(keys, vec![(Field::Name, false), (Field::Creation, true)]);
+        assert_eq!(keys.ok(), Some(vec![(Field::Name, false), (Field::Creation, true), (Field::Type, true)]));
+        let refused = |v: Value| sort_keys(Some(&v)).unwrap_err().reason;
+        assert_eq!(
+            refused(json!([{ "nope": "asc" }])),
+            "Field [nope] is not allowed for querying or aggregation"
+        );
+        assert_eq!(refused(json!("_score")), "Field [_score] is not allowed for querying or aggregation");
+        assert_eq!(
+            refused(json!("na*")),
+            "Field name pattern [na*] is not allowed for querying or aggregation"
+        );
+        assert_eq!(refused(json!({ "name": "up" })), "Unknown SortOrder [up]");
         assert_eq!(compare(&json!(1), &Value::Null), Ordering::Less);
         assert_eq!(compare(&json!(10), &json!(9)), Ordering::Greater);
     }

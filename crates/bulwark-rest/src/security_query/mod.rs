@@ -1,12 +1,14 @@
 //! The query language of the security `_query` APIs (`_query/api_key`, `_query/user`,
 //! `_query/role`): the subset of the query DSL Elasticsearch allows there (`match_all`, `term`,
-//! `match`, `terms`, `prefix`, `wildcard`, `ids`, `exists`, `range`, `bool`), sort specs and
-//! paging, evaluated over stored security documents. Each API says which fields it has.
+//! `match`, `terms`, `prefix`, `wildcard`, `ids`, `exists`, `range`, `bool`, and for the APIs
+//! that name their fields for patterns `simple_query_string`), sort specs and paging, evaluated
+//! over stored security documents. Each API says which fields it has.
+
+mod simple;
 
 use std::cmp::Ordering;
 
 use bulwark_pattern::{Glob, Syntax};
-use bulwark_security::authn::now_millis;
 use serde_json::{Map, Value};
 
 use crate::ApiError;
@@ -35,10 +37,36 @@ pub trait Queryable {
 
     /// The document's id (for the `ids` query).
     fn id(&self) -> &str;
+
+    /// Whether the field may be sorted on (Elasticsearch sorts neither a user's `full_name`
+    /// nor `email`).
+    fn sortable(_field: &Self::Field) -> bool {
+        true
+    }
+
+    /// The field names a `simple_query_string` field pattern (`*`, `na*`) expands to; an API
+    /// with none does not offer `simple_query_string`.
+    fn pattern_fields() -> &'static [&'static str] {
+        &[]
+    }
 }
 
-/// The values at a dotted `path` under `root` (an array gives its elements).
+/// The values at a dotted `path` under `root` (an array gives its elements); the empty path
+/// gives every leaf value (a flattened field queried whole).
 pub fn values_at(root: &Map<String, Value>, path: &str) -> Vec<Value> {
+    if path.is_empty() {
+        let mut out = Vec::new();
+        let mut stack: Vec<&Value> = root.values().collect();
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Object(o) => stack.extend(o.values()),
+                Value::Array(a) => stack.extend(a.iter()),
+                Value::Null => {}
+                v => out.push(v.clone()),
+            }
+        }
+        return out;
+    }
     let mut cur = None;
     let mut obj = Some(root);
     for part in path.split('.') {
@@ -78,30 +106,6 @@ fn text(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
-    }
-}
-
-/// A date bound: epoch milliseconds, or `now` with an optional `+`/`-` time value.
-fn date_value(v: &Value) -> Result<i64, ApiError> {
-    if let Some(n) = v.as_i64() {
-        return Ok(n);
-    }
-    let s = v.as_str().ok_or_else(|| ApiError::parse(format!("failed to parse date field [{v}]")))?;
-    if let Ok(n) = s.parse::<i64>() {
-        return Ok(n);
-    }
-    let now = now_millis();
-    match s.strip_prefix("now") {
-        Some("") => Ok(now),
-        Some(rest) if rest.starts_with('+') => {
-            Ok(now.saturating_add(crate::api::api_key::duration_ms(&rest[1..])?))
-        }
-        Some(rest) if rest.starts_with('-') => {
-            Ok(now.saturating_sub(crate::api::api_key::duration_ms(&rest[1..])?))
-        }
-        _ => Err(ApiError::parse(format!(
-            "failed to parse date field [{s}]: use epoch milliseconds or now, now-1d, now+30m"
-        ))),
     }
 }
 
@@ -211,6 +215,7 @@ pub fn matches<D: Queryable>(q: &Value, doc: &D, api: &str) -> Result<bool, ApiE
             !doc.values(&parse_or_fail::<D>(f)?).is_empty()
         }
         "range" => range(body, doc)?,
+        "simple_query_string" if !D::pattern_fields().is_empty() => simple::matches(body, doc)?,
         "bool" => {
             let all = |key: &str| -> Result<bool, ApiError> {
                 for c in clauses(body.get(key)) {
@@ -246,7 +251,10 @@ pub fn matches<D: Queryable>(q: &Value, doc: &D, api: &str) -> Result<bool, ApiE
     })
 }
 
-/// `{"range": {field: {gt|gte|lt|lte: bound, ...}}}`.
+/// `{"range": {field: {gt|gte|lt|lte: bound, format?, time_zone?, boost?}}}`: a document
+/// matches when one of its values is within every bound. Date bounds are read as the security
+/// index maps its dates (`epoch_millis`: epoch milliseconds or date math on them or on `now`)
+/// unless a `format` is given; `gt` and `lte` round date math up, as Elasticsearch does.
 fn range<D: Queryable>(body: &Value, doc: &D) -> Result<bool, ApiError> {
     let (f, bounds) = body
         .as_object()
@@ -254,61 +262,181 @@ fn range<D: Queryable>(body: &Value, doc: &D) -> Result<bool, ApiError> {
         .and_then(|o| o.iter().next())
         .ok_or_else(|| ApiError::parse("[range] query malformed, expected a single field"))?;
     let field = parse_or_fail::<D>(f)?;
-    let values = doc.values(&field);
-    let mut ok = !values.is_empty();
-    for (op, bound) in bounds.as_object().into_iter().flatten() {
-        let cmp = |have: &Value| -> Result<Ordering, ApiError> {
-            if D::is_date(&field) {
-                Ok(have.as_i64().unwrap_or(0).cmp(&date_value(bound)?))
-            } else {
-                Ok(text(have).unwrap_or_default().cmp(&text(bound).unwrap_or_default()))
-            }
-        };
-        let accept: fn(Ordering) -> bool = match op.as_str() {
-            "gt" => |o| o == Ordering::Greater,
-            "gte" => |o| o != Ordering::Less,
-            "lt" => |o| o == Ordering::Less,
-            "lte" => |o| o != Ordering::Greater,
-            "format" | "time_zone" | "boost" => continue,
+    let bounds = bounds
+        .as_object()
+        .ok_or_else(|| ApiError::parse(format!("[range] query on [{f}] must be an object of bounds")))?;
+    let format = match bounds.get("format") {
+        None | Some(Value::Null) => "epoch_millis",
+        Some(Value::String(s)) => s.as_str(),
+        Some(v) => return Err(ApiError::parse(format!("[range] [format] must be a string, not {v}"))),
+    };
+    if let Some(tz) =
+        bounds.get("time_zone").filter(|tz| !matches!(tz.as_str(), Some("UTC" | "Z" | "+00:00" | "Etc/UTC")))
+    {
+        return Err(ApiError::illegal_argument(format!(
+            "[range] [time_zone] {tz} is not supported here: these dates are read in UTC"
+        )));
+    }
+    enum Bound {
+        Date(i64),
+        Text(String),
+    }
+    type Check = (fn(Ordering) -> bool, Bound);
+    let mut checks: Vec<Check> = Vec::new();
+    for (op, bound) in bounds {
+        let (accept, round_up): (fn(Ordering) -> bool, bool) = match op.as_str() {
+            "gt" => (|o| o == Ordering::Greater, true),
+            "gte" => (|o| o != Ordering::Less, false),
+            "lt" => (|o| o == Ordering::Less, false),
+            "lte" => (|o| o != Ordering::Greater, true),
+            "format" | "time_zone" | "boost" | "_name" => continue,
             other => {
                 return Err(ApiError::parse(format!("[range] query does not support [{other}]")));
             }
         };
-        for v in &values {
-            ok &= accept(cmp(v)?);
-        }
+        let b = if D::is_date(&field) {
+            Bound::Date(match bound {
+                Value::Number(n) => n.as_i64().ok_or_else(|| {
+                    ApiError::parse(format!("[range] [{op}] [{n}] is not epoch milliseconds"))
+                })?,
+                Value::String(s) => {
+                    bulwark_index::dates::parse_with_format(s, format, round_up).ok_or_else(|| {
+                        ApiError::parse(format!("failed to parse date field [{s}] with format [{format}]"))
+                    })?
+                }
+                other => return Err(ApiError::parse(format!("[range] [{op}] must be a date, not {other}"))),
+            })
+        } else {
+            Bound::Text(text(bound).unwrap_or_default())
+        };
+        checks.push((accept, b));
     }
-    Ok(ok)
+    Ok(doc.values(&field).iter().any(|v| {
+        checks.iter().all(|(accept, b)| {
+            accept(match b {
+                Bound::Date(ms) => v.as_i64().unwrap_or(0).cmp(ms),
+                Bound::Text(t) => text(v).unwrap_or_default().cmp(t),
+            })
+        })
+    }))
 }
 
-/// Sort keys: `"name"`, `{"name": "desc"}`, `{"name": {"order": "desc"}}`; fields the API does
-/// not have are skipped.
-pub fn sort_keys<D: Queryable>(v: Option<&Value>) -> Vec<(D::Field, bool)> {
+/// Sort keys: `"name"`, `{"name": "desc"}`, `{"name": {"order": "desc"}}`. A field the API
+/// does not have is refused as Elasticsearch refuses it; `_doc` is the natural order (oldest
+/// first), adding no key.
+pub fn sort_keys<D: Queryable>(v: Option<&Value>) -> Result<Vec<(D::Field, bool)>, ApiError> {
     let items = match v {
+        None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
         Some(v @ (Value::String(_) | Value::Object(_))) => vec![v.clone()],
-        _ => Vec::new(),
+        Some(other) => {
+            return Err(ApiError::parse(format!(
+                "[sort] must be a field, an object or an array, not {other}"
+            )));
+        }
+    };
+    let order = |o: &str| -> Result<bool, ApiError> {
+        match o.to_ascii_lowercase().as_str() {
+            "asc" => Ok(false),
+            "desc" => Ok(true),
+            _ => Err(ApiError::illegal_argument(format!("Unknown SortOrder [{o}]"))),
+        }
     };
     let mut out = Vec::new();
     for item in items {
         let (name, desc) = match &item {
             Value::String(s) => (s.clone(), false),
-            Value::Object(o) => match o.iter().next() {
-                Some((f, Value::String(ord))) => (f.clone(), ord.eq_ignore_ascii_case("desc")),
-                Some((f, Value::Object(spec))) => (
-                    f.clone(),
-                    spec.get("order").and_then(Value::as_str).is_some_and(|o| o.eq_ignore_ascii_case("desc")),
-                ),
-                Some((f, _)) => (f.clone(), false),
-                None => continue,
+            Value::Object(o) if o.len() == 1 => match o.iter().next() {
+                Some((f, Value::String(ord))) => (f.clone(), order(ord)?),
+                Some((f, Value::Object(spec))) => {
+                    if let Some(k) = spec.keys().find(|k| k.as_str() != "order") {
+                        return Err(ApiError::parse(format!(
+                            "[sort] option [{k}] of [{f}] is not supported here"
+                        )));
+                    }
+                    (
+                        f.clone(),
+                        spec.get("order").and_then(Value::as_str).map(order).transpose()?.unwrap_or(false),
+                    )
+                }
+                _ => return Err(ApiError::parse(format!("[sort] malformed: {item}"))),
             },
-            _ => continue,
+            other => return Err(ApiError::parse(format!("[sort] malformed: {other}"))),
         };
-        if let Some(f) = D::field(&name) {
-            out.push((f, desc));
+        if name == "_doc" {
+            continue;
         }
+        if name.contains('*') {
+            return Err(ApiError::illegal_argument(format!(
+                "Field name pattern [{name}] is not allowed for querying or aggregation"
+            )));
+        }
+        let field = parse_or_fail::<D>(&name)?;
+        if !D::sortable(&field) {
+            return Err(ApiError::illegal_argument(format!("sorting is not supported for field [{name}]")));
+        }
+        out.push((field, desc));
     }
-    out
+    Ok(out)
+}
+
+/// The body fields of `_query/user` and `_query/role`.
+pub const QUERY_FIELDS: &[&str] = &["query", "from", "size", "sort", "search_after"];
+
+/// The answer's page of matched documents, each given with its sort values: sorted by the
+/// request's keys (`descending` per key; stable, so unsorted requests keep the natural order),
+/// after `search_after`, then `from`/`size`; the total counts every match. Each document shows
+/// its sort values as `_sort` when the request sorts.
+pub fn page(
+    m: &Map<String, Value>,
+    descending: &[bool],
+    mut hits: Vec<(Vec<Value>, Value)>,
+) -> Result<(usize, Vec<Value>), ApiError> {
+    let (from, size) = from_size(m)?;
+    let ordering = |x: &[Value], y: &[Value]| -> Ordering {
+        descending
+            .iter()
+            .zip(x.iter().zip(y))
+            .map(|(desc, (a, b))| if *desc { compare(b, a) } else { compare(a, b) })
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    };
+    hits.sort_by(|a, b| ordering(&a.0, &b.0));
+    let total = hits.len();
+    match m.get("search_after") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(after)) if !descending.is_empty() => {
+            if after.len() != descending.len() {
+                return Err(ApiError::illegal_argument(format!(
+                    "search_after has {} value(s) but sort has {}",
+                    after.len(),
+                    descending.len()
+                )));
+            }
+            hits.retain(|(sv, _)| ordering(sv, after) == Ordering::Greater);
+        }
+        Some(Value::Array(_)) => {
+            return Err(ApiError::illegal_argument("[search_after] needs a [sort] to continue after"));
+        }
+        Some(other) => return Err(ApiError::parse(format!("[search_after] must be an array, not {other}"))),
+    }
+    let page = hits
+        .into_iter()
+        .skip(from)
+        .take(size)
+        .map(|(sv, mut v)| {
+            if !descending.is_empty() {
+                v["_sort"] = Value::Array(sv);
+            }
+            v
+        })
+        .collect();
+    Ok((total, page))
+}
+
+/// The first value of each sort field in `doc`, for [`page`].
+pub fn sort_values<D: Queryable>(doc: &D, keys: &[(D::Field, bool)]) -> Vec<Value> {
+    keys.iter().map(|(f, _)| doc.values(f).into_iter().next().unwrap_or(Value::Null)).collect()
 }
 
 /// Orders JSON sort values: missing last, numbers numerically, otherwise as text.
@@ -332,6 +460,8 @@ pub trait JsonFields {
     const FIELDS: &'static [&'static str];
     /// Those of them that hold booleans.
     const BOOLEANS: &'static [&'static str] = &[];
+    /// Those of them that may not be sorted on.
+    const UNSORTABLE: &'static [&'static str] = &[];
 }
 
 /// A JSON document (a user, a role) whose fields are `F::FIELDS` and `metadata.*`.
@@ -365,6 +495,10 @@ impl<F: JsonFields> Queryable for JsonDoc<'_, F> {
 
     fn is_boolean(field: &JsonField) -> bool {
         F::BOOLEANS.contains(&field.0.as_str())
+    }
+
+    fn sortable(field: &JsonField) -> bool {
+        !F::UNSORTABLE.contains(&field.0.as_str())
     }
 
     fn id(&self) -> &str {
