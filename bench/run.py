@@ -1219,7 +1219,11 @@ def perf_profile(pid: int, out: pathlib.Path, during) -> dict | None:
         return None
     rec = PROCS.spawn(["perf", "record", "-F", "499", "-p", str(pid), "-o", str(out)],
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)  # perf attaches to every thread of the process
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and rec.poll() is None:  # perf writes its header once attached
+        if dir_bytes_file(out) > 0:
+            break
+        time.sleep(0.01)
     try:
         result = during()
     finally:
@@ -1302,7 +1306,7 @@ def indexing_limit(b: "Bench") -> None:
         raise RuntimeError(f"no raw_index example at {raw} (bench/run builds it: cargo build --release "
                            "-p bulwark-index --example raw_index)")
     s = own_node(b, "secured", True)
-    docs = a.limit_docs
+    docs = -(-a.limit_docs // BULK_DOCS) * BULK_DOCS  # whole bodies: the raw run indexes as many
     log(f"10. indexing limit: {docs:,} docs ({BULK_DOCS} x {DOC_BYTES} B per _bulk, {a.bulk_clients} clients) "
         f"secured node vs raw_index in-process, {a.rounds} rounds")
     body = bulk_body()
