@@ -5,6 +5,7 @@ use std::io;
 use std::num::NonZeroU32;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{SHA256, SHA256_OUTPUT_LEN, digest};
 use aws_lc_rs::pbkdf2;
 use secrecy::{ExposeSecret, SecretString};
@@ -136,18 +137,49 @@ pub(crate) fn encode(entries: &Entries, password: &SecretString) -> io::Result<V
     Ok(file)
 }
 
-/// PBKDF2-HMAC-SHA512 → AES-256-GCM key. The derived bytes are zeroized after use.
+/// A key this process derived: reading a keystore it has just written (a start reads the file
+/// that enrollment or auto-configuration wrote a moment before, several times) uses it again
+/// instead of running the 210,000 PBKDF2 iterations once more. Found only by the same salt,
+/// iteration count and password (by its SHA-256); every save still draws a new salt, so a save
+/// always derives. Zeroized when dropped.
+struct Derived {
+    salt: Vec<u8>,
+    iterations: u32,
+    password: Zeroizing<[u8; SHA256_OUTPUT_LEN]>,
+    key: Zeroizing<[u8; KEY_LEN]>,
+}
+
+/// The last keys derived in this process (a handful: one keystore, re-saved a few times).
+static DERIVED: std::sync::Mutex<Vec<Derived>> = std::sync::Mutex::new(Vec::new());
+const DERIVED_KEPT: usize = 4;
+
+/// PBKDF2-HMAC-SHA512 → AES-256-GCM key (see [`Derived`] for the keys kept in memory). The
+/// derived bytes are zeroized after use.
 fn aead_key(password: &SecretString, salt: &[u8], iterations: u32) -> Result<LessSafeKey, KeystoreError> {
     let bad_iterations = || KeystoreError::corrupted("zero key-derivation iterations");
-    let iterations = NonZeroU32::new(iterations).ok_or_else(bad_iterations)?;
+    let rounds = NonZeroU32::new(iterations).ok_or_else(bad_iterations)?;
+    let mut pw = Zeroizing::new([0u8; SHA256_OUTPUT_LEN]);
+    pw.copy_from_slice(digest(&SHA256, password.expose_secret().as_bytes()).as_ref());
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
-    pbkdf2::derive(
-        pbkdf2::PBKDF2_HMAC_SHA512,
-        iterations,
-        salt,
-        password.expose_secret().as_bytes(),
-        &mut key[..],
-    );
+    let mut derived = DERIVED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let same_password = |d: &Derived| verify_slices_are_equal(&d.password[..], &pw[..]).is_ok();
+    match derived.iter().find(|d| d.salt == salt && d.iterations == iterations && same_password(d)) {
+        Some(d) => key.copy_from_slice(&d.key[..]),
+        None => {
+            pbkdf2::derive(
+                pbkdf2::PBKDF2_HMAC_SHA512,
+                rounds,
+                salt,
+                password.expose_secret().as_bytes(),
+                &mut key[..],
+            );
+            if derived.len() >= DERIVED_KEPT {
+                derived.remove(0);
+            }
+            derived.push(Derived { salt: salt.to_vec(), iterations, password: pw, key: key.clone() });
+        }
+    }
+    drop(derived);
     let unbound = UnboundKey::new(&AES_256_GCM, &key[..])
         .map_err(|_| KeystoreError::corrupted("cannot set up AES-256-GCM"))?;
     Ok(LessSafeKey::new(unbound))

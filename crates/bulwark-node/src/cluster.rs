@@ -254,7 +254,7 @@ async fn join_here(
             |e| Failure { retry: e.is_retry_safe(), message: format!("passing the join to the leader: {e}") },
         );
     }
-    if store.members().iter().any(|m| m.id == req.id && m.voter) {
+    if store.members().iter().any(|m| m.id == req.id && (m.voter || m.standby)) {
         return Ok(b"{}".to_vec());
     }
     call_back(client, &req).await?;
@@ -266,7 +266,7 @@ async fn join_here(
     let admitted = tokio::spawn(async move { admitting.admit(id, node, ADMIT_TIMEOUT).await })
         .await
         .map_err(|e| Failure::fatal(format!("adding the node failed: {e}")))?;
-    admitted.map_err(|e| match e {
+    let voter = admitted.map_err(|e| match e {
         StoreError::NotLeader { .. } => Failure::retry(e.to_string()),
         other => {
             tracing::warn!(node = id, %name, "refused a join: adding the node failed ({other}); it is not a member");
@@ -275,8 +275,44 @@ async fn join_here(
             ))
         }
     })?;
-    tracing::info!(node = req.id, name = %req.name, "the node joined the cluster as a voter");
+    if voter {
+        tracing::info!(node = req.id, name = %req.name, "the node joined the cluster as a voter");
+    } else {
+        tracing::info!(
+            node = req.id,
+            name = %req.name,
+            "the node joined the cluster as a standby member: it receives everything but does not vote until another node joins, so that the voting configuration stays odd (as Elasticsearch keeps it)"
+        );
+    }
     Ok(b"{}".to_vec())
+}
+
+/// How long a restarted member waits for a leader before it serves clients from its own state
+/// (a full-cluster restart, or this node is on a minority side).
+const CATCH_UP_FIND_LEADER: Duration = Duration::from_secs(5);
+/// How long a restarted member gives itself to catch up with the leader (from the log, or by
+/// receiving a snapshot) before it serves clients anyway.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Before a restarted member serves HTTP: waits until it applied what the leader had committed,
+/// so that its first answers already hold every write acknowledged while it was down (a node
+/// behind the leader's compacted log receives a snapshot first, which can take longer than a
+/// request's read barrier waits). Without a leader, or when that takes too long, it serves from
+/// its own state, as a node on the minority side does, and says so.
+pub async fn catch_up(store: &Store) {
+    let started = Instant::now();
+    match store.catch_up(CATCH_UP_FIND_LEADER, CATCH_UP_TIMEOUT).await {
+        Ok(Some(index)) => tracing::info!(
+            log_index = index,
+            millis = started.elapsed().as_millis() as u64,
+            "caught up with the cluster's leader at log index {index} in {} ms",
+            started.elapsed().as_millis()
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(
+            "not caught up with the cluster before serving ({e}): until a leader is reachable this node answers reads from its own state, which may miss recent writes, and refuses writes"
+        ),
+    }
 }
 
 /// Calls a joining node back at the address it gave, before it becomes a member: when the

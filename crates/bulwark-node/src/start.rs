@@ -368,6 +368,9 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
                     )));
                 }
                 tracing::info!(cluster_uuid = %uuid, "joined the cluster of [discovery.seed_hosts] as node {}", req.id);
+            } else {
+                // A restarted member serves clients once it caught up with the leader.
+                crate::cluster::catch_up(&store).await;
             }
         }
         let roles_file = home.config_dir().join("roles.yml");

@@ -3,7 +3,7 @@
 //! index (read-your-writes across nodes); a side without a majority refuses writes in bounded
 //! time instead of hanging.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use openraft::ChangeMembers;
@@ -113,7 +113,7 @@ impl Store {
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
                 let leader = f.leader_id.map(|id| {
                     let node = f.leader_node.unwrap_or_default();
-                    Member { id, name: node.name, address: node.address, voter: true }
+                    Member { id, name: node.name, address: node.address, voter: true, standby: false }
                 });
                 Err(StoreError::NotLeader { leader })
             }
@@ -139,6 +139,27 @@ impl Store {
     /// Without a reachable leader the read is served from the local state as it is (a minority
     /// side keeps serving reads); the error says why the barrier was skipped.
     pub async fn read_barrier(&self, timeout: Duration) -> Result<(), StoreError> {
+        let deadline = Instant::now() + timeout;
+        self.barrier(deadline, deadline).await.map(|_| ())
+    }
+
+    /// Catches up with the leader before a restarted member serves clients: waits at most
+    /// `find_leader` for a leader to be known (none: a full-cluster restart or a minority, the
+    /// error says so), then until `within` has passed in all for this node to apply the leader's
+    /// commit index, which a node far behind reaches by receiving a snapshot. Returns the index
+    /// caught up to (`None` when this node is alone or leads). A restarted member stands for
+    /// election only from then on (see [`Store::open_with`]), whether it caught up or not: in a
+    /// full-cluster restart no leader is found, and the members elect one after `find_leader`.
+    pub async fn catch_up(&self, find_leader: Duration, within: Duration) -> Result<Option<u64>, StoreError> {
+        let now = Instant::now();
+        let result = self.barrier(now + find_leader, now + within.max(find_leader)).await;
+        self.raft.runtime_config().elect(true);
+        result
+    }
+
+    /// [`Store::read_barrier`] with a deadline to find a leader and one to have applied its
+    /// read index.
+    async fn barrier(&self, find_leader: Instant, deadline: Instant) -> Result<Option<u64>, StoreError> {
         let (leader, single) = {
             let m = self.raft.metrics();
             let m = m.borrow();
@@ -146,29 +167,30 @@ impl Store {
             (m.current_leader, single)
         };
         if single {
-            return Ok(());
+            return Ok(None);
         }
-        let deadline = Instant::now() + timeout;
         let leader = match leader {
             Some(l) => l,
             // Just restarted, or an election is on: wait (briefly) for a leader to be known.
-            None => match self.wait_for_leader(deadline).await {
+            None => match self.wait_for_leader(find_leader).await {
                 Some(m) => m.id,
                 None => return Err(StoreError::Unavailable { reason: "no leader is known".into() }),
             },
         };
         if leader == self.node_id() {
-            return Ok(());
+            return Ok(None);
         }
         let Some(member) = self.members().into_iter().find(|m| m.id == leader) else {
-            return Ok(());
+            return Ok(None);
         };
         let node = NodeInfo::new(&member.name, &member.address);
+        let remaining = deadline.saturating_duration_since(Instant::now());
         let index =
-            self.transport.read_index(leader, &node, timeout).await.map_err(|e| StoreError::Unavailable {
-                reason: format!("no read index from the leader: {e}"),
+            self.transport.read_index(leader, &node, remaining).await.map_err(|e| {
+                StoreError::Unavailable { reason: format!("no read index from the leader: {e}") }
             })?;
-        self.wait_applied(index, deadline).await
+        self.wait_applied(index, deadline).await?;
+        Ok(Some(index))
     }
 
     /// Waits until this node applied log index `index`.
@@ -192,7 +214,7 @@ impl Store {
             self.raft.wait(Some(remaining)).metrics(|m| m.current_leader.is_some(), "a leader").await.ok()?;
         let id = metrics.current_leader?;
         let node = metrics.membership_config.membership().get_node(&id).cloned().unwrap_or_default();
-        Some(Member { id, name: node.name, address: node.address, voter: true })
+        Some(Member { id, name: node.name, address: node.address, voter: true, standby: false })
     }
 
     /// Changes the voting configuration, on the leader (forwarded to it from a follower), as
@@ -225,17 +247,42 @@ impl Store {
                         reason: "excluding these nodes would leave the cluster without a voting node".into(),
                     });
                 }
+                // An excluded node is no standby (it was excluded on purpose): clear the mark a
+                // node keeps from its join.
+                let marked: BTreeMap<NodeId, NodeInfo> = self
+                    .raft
+                    .metrics()
+                    .borrow()
+                    .membership_config
+                    .membership()
+                    .nodes()
+                    .filter(|(id, n)| ids.contains(id) && n.standby)
+                    .map(|(id, n)| (*id, NodeInfo { standby: false, ..n.clone() }))
+                    .collect();
+                if !marked.is_empty() {
+                    self.change_membership(ChangeMembers::SetNodes(marked)).await?;
+                }
                 // Removed voters stay learners: they keep receiving the log.
                 ChangeMembers::RemoveVoters(ids)
             }
             VotersChange::Readmit => {
-                let learners: BTreeSet<NodeId> = members.iter().filter(|m| !m.voter).map(|m| m.id).collect();
+                let mut learners: Vec<&Member> = members.iter().filter(|m| !m.voter).collect();
+                // Excluded nodes first; the voting configuration stays odd (a standby waits).
+                learners.sort_by_key(|m| m.standby);
+                let voters = members.len() - learners.len();
+                if (voters + learners.len()).is_multiple_of(2) {
+                    learners.pop();
+                }
                 if learners.is_empty() {
                     return Ok(());
                 }
-                ChangeMembers::AddVoterIds(learners)
+                ChangeMembers::AddVoterIds(learners.iter().map(|m| m.id).collect())
             }
         };
+        self.change_membership(change).await
+    }
+
+    async fn change_membership(&self, change: ChangeMembers<NodeId, NodeInfo>) -> Result<(), StoreError> {
         let retain = matches!(change, ChangeMembers::RemoveVoters(_));
         match self.raft.change_membership(change, retain).await {
             Ok(_) => Ok(()),

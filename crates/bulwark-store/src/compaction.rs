@@ -95,10 +95,14 @@ pub(crate) fn spawn(raft: Raft, log: LogStore, policy: CompactionPolicy, floor: 
             if raft.trigger().purge_log(upto).await.is_err() {
                 return;
             }
-            let _ = raft
+            let purged = raft
                 .wait(Some(WAIT))
                 .metrics(|m| m.purged.is_some_and(|p| p.index >= upto), "the log is purged")
                 .await;
+            if purged.is_ok() {
+                // A follower behind this point catches up from a snapshot, not from the log.
+                tracing::info!(log_index = upto, "compacted the store's Raft log up to index {upto}");
+            }
         }
     });
 }

@@ -129,7 +129,21 @@ pub trait RaftTransport: Send + Sync + 'static {
     ) -> BoxFuture<Result<u64, ForwardError>> {
         Box::pin(async { Err(ForwardError::Unsupported) })
     }
+
+    /// Checks that `target` answers at all, before a snapshot is serialized for it (a whole copy
+    /// of the state: not worth making for a node that is down). Answers `Ok` by default.
+    fn ping(
+        &self,
+        _target: NodeId,
+        _node: &NodeInfo,
+        _timeout: std::time::Duration,
+    ) -> BoxFuture<Result<(), ForwardError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
+
+/// How long a peer has to answer the ping sent before a snapshot is serialized for it.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A peer that cannot be reached is logged at most once per this interval (openraft retries
 /// every heartbeat and would log each failure; its replication errors are filtered out).
@@ -222,6 +236,16 @@ impl RaftNetwork<TypeConfig> for Connection {
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<NodeId>, StreamingError<TypeConfig, Fatal<NodeId>>> {
+        if let Err(e) = self.transport.ping(self.target, &self.node, PING_TIMEOUT).await {
+            let e = PeerUnreachableNow {
+                target: self.target,
+                address: self.node.address.clone(),
+                reason: e.to_string(),
+            };
+            let why = StreamingError::Unreachable(Unreachable::new(&e));
+            let _ = self.note("sending a snapshot", Err::<(), _>(&why));
+            return Err(why);
+        }
         if let Err(e) = snapshot.snapshot.prepare().await {
             tracing::warn!(
                 target = self.target,
@@ -232,6 +256,15 @@ impl RaftNetwork<TypeConfig> for Connection {
         }
         Chunked::send_snapshot(self, vote, snapshot, cancel, option).await
     }
+}
+
+/// Why a peer did not answer the ping before a snapshot.
+#[derive(Debug, thiserror::Error)]
+#[error("node {target} ({address}) does not answer, so no snapshot was made for it: {reason}")]
+struct PeerUnreachableNow {
+    target: NodeId,
+    address: String,
+    reason: String,
 }
 
 /// Why a peer could not be reached.

@@ -215,10 +215,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .into_bytes()
             .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), AnyError::new(&e)))?;
         let (db, path, owned_meta) = (self.db.clone(), self.path.clone(), meta.clone());
+        let bytes = data.len();
         db::blocking("installing a snapshot", move || Self::install(&db, &path, &owned_meta, &data))
             .await
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), AnyError::new(&e)))?;
-        tracing::info!(snapshot = %meta.snapshot_id, "installed a store snapshot from the leader");
+        let index = meta.last_log_id.map_or(0, |l| l.index);
+        tracing::info!(
+            snapshot = %meta.snapshot_id,
+            log_index = index,
+            bytes = bytes as u64,
+            "installed a store snapshot from the leader at log index {index} ({bytes} bytes): this node was behind the leader's compacted log"
+        );
         let _ = self.events.send(AppliedEvent::Reset);
         if let Some(last) = meta.last_log_id {
             let _ = self.events.send(AppliedEvent::Through { log_index: last.index });

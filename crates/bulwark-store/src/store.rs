@@ -62,7 +62,8 @@ impl Store {
         })
         .await?;
 
-        let applied = sm.reader().applied_state()?.0;
+        let (applied, membership) = sm.reader().applied_state()?;
+        let sm_voters = membership.membership().voter_ids().count();
         check_log_covers_state(&log, applied.as_ref(), dir)?;
         let identity = load_identity(&log, applied.is_some(), &config, dir).await?;
 
@@ -76,6 +77,9 @@ impl Store {
             election_timeout_min: 5 * config.heartbeat.as_millis() as u64,
             election_timeout_max: 10 * config.heartbeat.as_millis() as u64,
             install_snapshot_timeout: 10_000,
+            // Each chunk is one transport call: small enough to travel well within its deadline
+            // on a loaded host.
+            snapshot_max_chunk_size: 1 << 20,
             ..Default::default()
         }
         .validate()
@@ -87,6 +91,13 @@ impl Store {
         let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log.clone(), sm)
             .await
             .map_err(|e| raft_err("starting Raft on the store")(&e))?;
+        if config.bootstrap == Bootstrap::Existing && sm_voters > 1 {
+            // A restarted member of a cluster of several waits to hear from the leader before it
+            // stands for election ([`Store::catch_up`] allows it again): a node far behind gets
+            // no heartbeat until the leader's snapshot is installed, and an election of its own
+            // meanwhile (which it cannot win) would only make the leader step down.
+            raft.runtime_config().elect(false);
+        }
         spawn_leader_log(&raft);
         crate::compaction::spawn(raft.clone(), log.clone(), config.compaction(), config.log_floor.clone());
         let store = Store {
@@ -210,6 +221,7 @@ impl Store {
                 name: node.name.clone(),
                 address: node.address.clone(),
                 voter: voters.contains(id),
+                standby: node.standby && !voters.contains(id),
             })
             .collect()
     }
@@ -230,15 +242,22 @@ impl Store {
         Ok(())
     }
 
-    /// Adds node `id` as [`Store::add_member`] does, with at most `within` for all of it: the
-    /// learner must have received the whole log as it was when it was added (openraft's own
-    /// wait counts a learner within 5000 entries as caught up) before it is made a voter. A node
-    /// that does not catch up in time (it stopped answering, or cannot keep up) is taken out of
-    /// the membership again, so a join that gave up leaves no learner behind that the cluster
-    /// would replicate to for ever. Must be called on the leader; dropping the future skips the
-    /// clean-up (run it in a task of its own).
-    pub async fn admit(&self, id: NodeId, node: NodeInfo, within: Duration) -> Result<(), StoreError> {
+    /// Adds node `id` to the cluster, with at most `within` for all of it: first as a learner,
+    /// which must have received the whole log as it was when it was added (openraft's own wait
+    /// counts a learner within 5000 entries as caught up), then into the voting configuration —
+    /// kept odd, as Elasticsearch keeps it: a node that would make the number of voters even
+    /// stays a *standby* member (it receives the log, it does not vote) until the next node
+    /// joins, and then both become voters. So a second node never makes a one-node cluster
+    /// depend on it (two voters need both), and a node that dies right after it caught up
+    /// leaves a cluster that still has its majority. A node that does not catch up or become a
+    /// voter in time (it stopped answering, or cannot keep up) is taken out of the membership
+    /// again, so a join that gave up leaves no learner behind that the cluster would replicate
+    /// to for ever. Returns whether the node votes. Must be called on the leader; dropping the
+    /// future skips the clean-up (run it in a task of its own).
+    pub async fn admit(&self, id: NodeId, node: NodeInfo, within: Duration) -> Result<bool, StoreError> {
         let deadline = Instant::now() + within;
+        let voters = self.members().iter().filter(|m| m.voter).count();
+        let node = NodeInfo { standby: !voters.is_multiple_of(2), ..node };
         self.raft.add_learner(id, node, false).await.map_err(|e| raft_err("adding a learner")(&e))?;
         let target = self.raft.metrics().borrow().last_log_index;
         let caught_up = self
@@ -259,11 +278,20 @@ impl Store {
                 waited: within,
             });
         }
-        let promote = self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false);
+        let members = self.members();
+        let voters = members.iter().filter(|m| m.voter).count();
+        let promote = if voters.is_multiple_of(2) {
+            BTreeSet::from([id])
+        } else if let Some(standby) = members.iter().find(|m| m.standby && m.id != id) {
+            BTreeSet::from([id, standby.id])
+        } else {
+            return Ok(false);
+        };
+        let promote = self.raft.change_membership(ChangeMembers::AddVoterIds(promote), false);
         let error = match tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), promote)
             .await
         {
-            Ok(Ok(_)) => return Ok(()),
+            Ok(Ok(_)) => return Ok(true),
             Ok(Err(e)) => raft_err("promoting a learner to voter")(&e),
             Err(_) => StoreError::Timeout { what: format!("node {id} to become a voter"), waited: within },
         };

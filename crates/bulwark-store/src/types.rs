@@ -14,12 +14,16 @@ pub struct NodeInfo {
     pub name: String,
     /// The node's transport address, `host:port`.
     pub address: String,
+    /// A member that joined while the voting configuration was odd: it receives the log but does
+    /// not vote until another node joins (see [`crate::Store::admit`]). Cleared when it votes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub standby: bool,
 }
 
 impl NodeInfo {
     /// Builds a node description.
     pub fn new(name: impl Into<String>, address: impl Into<String>) -> Self {
-        Self { name: name.into(), address: address.into() }
+        Self { name: name.into(), address: address.into(), standby: false }
     }
 }
 
@@ -49,4 +53,6 @@ pub struct Member {
     pub address: String,
     /// Whether the node votes (false for a learner that is still catching up).
     pub voter: bool,
+    /// A node that does not vote only to keep the voting configuration odd (not an exclusion).
+    pub standby: bool,
 }

@@ -181,7 +181,8 @@ async fn next_change(rx: &mut tokio::sync::broadcast::Receiver<AppliedEvent>) ->
 }
 
 /// A node added as a learner that never catches up (it is gone) is taken out of the membership
-/// again once the deadline passed, and the cluster then admits a real node as before.
+/// again once the deadline passed, and the cluster then admits a real node as before (as a
+/// standby member: two voters would need both).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_learner_that_never_catches_up_is_removed_again() {
     let net = LocalNetwork::new();
@@ -198,7 +199,9 @@ async fn a_learner_that_never_catches_up_is_removed_again() {
 
     let uuid = n1.cluster_uuid().to_string();
     let _n2 = start(&net, &dirs, 2, Some(&uuid), |_| {}).await;
-    n1.admit(2, NodeInfo::new("node-2", address(2)), WAIT).await.unwrap();
-    let members: Vec<(NodeId, bool)> = n1.members().iter().map(|m| (m.id, m.voter)).collect();
-    assert_eq!(members, [(1, true), (2, true)]);
+    let voter = n1.admit(2, NodeInfo::new("node-2", address(2)), WAIT).await.unwrap();
+    assert!(!voter, "a second voter would make the voting configuration even");
+    let members: Vec<(NodeId, bool, bool)> =
+        n1.members().iter().map(|m| (m.id, m.voter, m.standby)).collect();
+    assert_eq!(members, [(1, true, false), (2, false, true)], "node 2 stands by");
 }

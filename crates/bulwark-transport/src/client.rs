@@ -71,7 +71,13 @@ impl CallError {
 pub struct Client {
     tls: Arc<dyn Fn() -> Arc<ClientConfig> + Send + Sync>,
     local_ip: Option<IpAddr>,
-    conns: Arc<Mutex<HashMap<String, SendRequest<Full<Bytes>>>>>,
+    conns: Arc<Mutex<HashMap<String, Slot>>>,
+}
+
+/// A peer's connection: open, or being opened (the result is sent to everyone waiting).
+enum Slot {
+    Open(SendRequest<Full<Bytes>>),
+    Connecting(tokio::sync::watch::Receiver<Option<Result<SendRequest<Full<Bytes>>, CallError>>>),
 }
 
 impl Client {
@@ -118,30 +124,65 @@ impl Client {
         Ok(send)
     }
 
-    /// The open connection to `address`, else a new one. The map is not locked while connecting:
-    /// a peer that accepts but does not finish the handshake (a stopped process) must not hold
-    /// up calls to the others for [`CONNECT_TIMEOUT`].
+    /// The open connection to `address`, else the one being opened, else a new one. A connection
+    /// is opened in a task of its own (within [`CONNECT_TIMEOUT`]), not within the deadline of
+    /// the call that asked for it: Raft's heartbeats have deadlines shorter than a TLS handshake
+    /// may take on a loaded host, and cutting every handshake short would never connect to a
+    /// restarted peer. Callers wait for it within their own deadlines; the map is not locked
+    /// while connecting, so a peer that does not finish the handshake (a stopped process) holds
+    /// up no call to the others.
     async fn sender(&self, address: &str) -> Result<SendRequest<Full<Bytes>>, CallError> {
-        if let Some(s) = self.conns.lock().await.get(address)
-            && !s.is_closed()
-        {
-            return Ok(s.clone());
+        let mut pending = {
+            let mut conns = self.conns.lock().await;
+            match conns.get(address) {
+                Some(Slot::Open(s)) if !s.is_closed() => return Ok(s.clone()),
+                Some(Slot::Connecting(rx)) => rx.clone(),
+                _ => {
+                    let (tx, rx) = tokio::sync::watch::channel(None);
+                    conns.insert(address.to_owned(), Slot::Connecting(rx.clone()));
+                    let (client, address) = (self.clone(), address.to_owned());
+                    tokio::spawn(async move {
+                        // Bounded as a whole (the HTTP/2 handshake too), so a slot never stays
+                        // "connecting" for ever.
+                        let result =
+                            match tokio::time::timeout(CONNECT_TIMEOUT * 2, client.connect(&address)).await {
+                                Ok(r) => r,
+                                Err(_) => Err(CallError::Connect {
+                                    address: address.clone(),
+                                    reason: format!("no connection within {:?}", CONNECT_TIMEOUT * 2),
+                                }),
+                            };
+                        let mut conns = client.conns.lock().await;
+                        if matches!(conns.get(&address), Some(Slot::Connecting(_))) {
+                            match &result {
+                                Ok(s) => conns.insert(address, Slot::Open(s.clone())),
+                                Err(_) => conns.remove(&address),
+                            };
+                        }
+                        drop(conns);
+                        let _ = tx.send(Some(result));
+                    });
+                    rx
+                }
+            }
+        };
+        let done = pending.wait_for(Option::is_some).await.map(|r| r.clone());
+        match done {
+            Ok(Some(result)) => result,
+            _ => Err(CallError::Connect {
+                address: address.to_owned(),
+                reason: "the connection attempt was abandoned".to_owned(),
+            }),
         }
-        let s = self.connect(address).await?;
-        let mut conns = self.conns.lock().await;
-        // Another call may have connected meanwhile: keep one (the other closes when dropped).
-        if let Some(open) = conns.get(address)
-            && !open.is_closed()
-        {
-            return Ok(open.clone());
-        }
-        conns.insert(address.to_owned(), s.clone());
-        Ok(s)
     }
 
-    /// Forgets the connection to `address` (after a failure), so the next call opens a new one.
+    /// Forgets the open connection to `address` (after a failure), so the next call opens a new
+    /// one; a connection still being opened is left to finish.
     async fn drop_connection(&self, address: &str) {
-        self.conns.lock().await.remove(address);
+        let mut conns = self.conns.lock().await;
+        if matches!(conns.get(address), Some(Slot::Open(_))) {
+            conns.remove(address);
+        }
     }
 
     /// Calls `method` on the node at `address` with `body`, waiting at most `timeout` in all.
@@ -181,10 +222,10 @@ impl Client {
             Ok(r) => r,
             Err(_) => Err(CallError::TimedOut { address: address.to_owned(), after: timeout }),
         };
-        if matches!(
-            result,
-            Err(CallError::Connect { .. } | CallError::Lost { .. } | CallError::TimedOut { .. })
-        ) {
+        // A call that timed out says nothing about the connection (HTTP/2 carries other calls
+        // meanwhile, and its keep-alive closes a dead one): reconnecting after every slow answer
+        // would add a TLS handshake to a host that is already slow.
+        if matches!(result, Err(CallError::Connect { .. } | CallError::Lost { .. })) {
             self.drop_connection(address).await;
         }
         result

@@ -9,7 +9,8 @@
 //!
 //! Over the TLS stream runs HTTP/2 (hyper): each call is one `POST /<method>` with a JSON body
 //! and a JSON answer, under a deadline. Methods: `raft/append`, `raft/vote`, `raft/snapshot`
-//! (openraft's RPCs), `store/forward` (a client write carried out by the leader), `store/voters` (a change of the voting
+//! (openraft's RPCs; snapshot chunks carry their bytes in base64), `raft/ping` (asked before a
+//! snapshot is serialized for a node, so none is made for a node that is down), `store/forward` (a client write carried out by the leader), `store/voters` (a change of the voting
 //! configuration, made by the leader),
 //! `store/read_index` (the leader's read index, for read-your-writes on followers); the node
 //! adds its own (`cluster/join`, `cluster/info`, `nodes/stats`).

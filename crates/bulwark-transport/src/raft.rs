@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bulwark_store::network::{BoxFuture, RpcResult};
 use bulwark_store::{
     Command, ForwardError, Forwarded, NodeId, NodeInfo, RaftTransport, Store, StoreError, TypeConfig,
@@ -16,8 +18,9 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use serde::Serialize;
+use openraft::{SnapshotMeta, Vote};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::client::{CallError, Client};
 use crate::server::Failure;
@@ -96,7 +99,26 @@ impl RaftTransport for RaftClient {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> BoxFuture<RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError>> {
-        self.rpc(target, node, "raft/snapshot", rpc, option.hard_ttl())
+        let (client, address, ttl) = (self.client.clone(), node.address.clone(), option.hard_ttl());
+        Box::pin(async move {
+            // Chunks are megabytes: encoded off the executor, so heartbeats keep flowing.
+            let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&SnapshotChunk::from(rpc)))
+                .await
+                .map_err(|e| RPCError::Network(NetworkError::new(&e)))?
+                .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+            match client.call(&address, "raft/snapshot", body, ttl).await {
+                Ok(bytes) => {
+                    let answer: Result<
+                        InstallSnapshotResponse<NodeId>,
+                        RaftError<NodeId, InstallSnapshotError>,
+                    > = serde_json::from_slice(&bytes)
+                        .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+                    answer.map_err(|e| RPCError::RemoteError(RemoteError::new(target, e)))
+                }
+                Err(e @ CallError::Connect { .. }) => Err(RPCError::Unreachable(Unreachable::new(&e))),
+                Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
+            }
+        })
     }
 
     fn forward(
@@ -132,6 +154,18 @@ impl RaftTransport for RaftClient {
         })
     }
 
+    fn ping(
+        &self,
+        _target: NodeId,
+        node: &NodeInfo,
+        timeout: Duration,
+    ) -> BoxFuture<Result<(), ForwardError>> {
+        let (client, address) = (self.client.clone(), node.address.clone());
+        Box::pin(async move {
+            client.call(&address, "raft/ping", Vec::new(), timeout).await.map(|_| ()).map_err(forward_error)
+        })
+    }
+
     fn read_index(
         &self,
         _target: NodeId,
@@ -147,6 +181,40 @@ impl RaftTransport for RaftClient {
             serde_json::from_slice(&bytes)
                 .map_err(|e| ForwardError::Failed(format!("unreadable answer: {e}")))
         })
+    }
+}
+
+/// One chunk of a snapshot as it travels: openraft's [`InstallSnapshotRequest`] with its bytes
+/// in base64 (a JSON array of numbers would take four times the bytes and far more time to
+/// encode and parse).
+#[derive(Serialize, Deserialize)]
+struct SnapshotChunk {
+    vote: Vote<NodeId>,
+    meta: SnapshotMeta<NodeId, NodeInfo>,
+    offset: u64,
+    data: String,
+    done: bool,
+}
+
+impl From<InstallSnapshotRequest<TypeConfig>> for SnapshotChunk {
+    fn from(r: InstallSnapshotRequest<TypeConfig>) -> Self {
+        SnapshotChunk {
+            vote: r.vote,
+            meta: r.meta,
+            offset: r.offset,
+            data: BASE64.encode(&r.data),
+            done: r.done,
+        }
+    }
+}
+
+impl SnapshotChunk {
+    fn decode(body: &[u8]) -> Result<InstallSnapshotRequest<TypeConfig>, Failure> {
+        let c: SnapshotChunk = decode(body)?;
+        let data = BASE64
+            .decode(c.data.as_bytes())
+            .map_err(|e| Failure::fatal(format!("malformed snapshot chunk: its data is not base64: {e}")))?;
+        Ok(InstallSnapshotRequest { vote: c.vote, meta: c.meta, offset: c.offset, data, done: c.done })
     }
 }
 
@@ -190,9 +258,12 @@ impl StoreService {
                 encode(&store.raft().vote(rpc).await)
             }),
             "raft/snapshot" => Box::pin(async move {
-                let rpc: InstallSnapshotRequest<TypeConfig> = decode(&body)?;
+                let rpc = tokio::task::spawn_blocking(move || SnapshotChunk::decode(&body)).await.map_err(
+                    |e| Failure::fatal(format!("decoding a snapshot chunk was interrupted: {e}")),
+                )??;
                 encode(&store.raft().install_snapshot(rpc).await)
             }),
+            "raft/ping" => Box::pin(async { Ok(b"{}".to_vec()) }),
             "store/forward" => Box::pin(async move {
                 let cmd: Command = decode(&body)?;
                 encode(&store.write_as_leader(cmd).await.map_err(store_failure)?)

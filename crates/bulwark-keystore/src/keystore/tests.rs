@@ -373,3 +373,15 @@ fn seed_is_added_only_when_missing() {
     assert!(ks.add_seed_if_missing().unwrap());
     assert_eq!(ks.len(), 1);
 }
+
+#[test]
+fn a_key_kept_from_a_save_opens_only_with_the_same_password() {
+    let (_dir, path, _) = saved("right-password");
+    Keystore::load(&path, &pw("right-password")).unwrap();
+    // The kept key is found by salt and password: any other password still fails.
+    for wrong in ["wrong-password", "", "right-password "] {
+        let loaded = Keystore::load(&path, &pw(wrong));
+        assert!(matches!(loaded, Err(KeystoreError::WrongPassword { .. })), "{wrong:?}");
+    }
+    Keystore::load(&path, &pw("right-password")).unwrap();
+}

@@ -192,7 +192,7 @@ fn render(state: &RestState, wanted: &[&str]) -> Value {
         let voters: Vec<String> = members.iter().filter(|m| m.voter).map(id).collect();
         let excluded: Vec<Value> = members
             .iter()
-            .filter(|m| !m.voter)
+            .filter(|m| !m.voter && !m.standby)
             .map(|m| json!({"node_id": id(m), "node_name": m.name}))
             .collect();
         out.insert(

@@ -106,6 +106,17 @@ enum Node {
     Bool(Occur, Vec<Node>),
 }
 
+impl Node {
+    /// Levels of the tree.
+    fn depth(&self) -> usize {
+        match self {
+            Node::Leaf(_) => 1,
+            Node::Not(n) => 1 + n.depth(),
+            Node::Bool(_, clauses) => 1 + clauses.iter().map(Node::depth).max().unwrap_or(0),
+        }
+    }
+}
+
 /// The parser's position in one (sub)query (Lucene's `SimpleQueryParser` state).
 struct State {
     top: Option<Node>,
@@ -326,26 +337,81 @@ impl Parser {
     }
 }
 
-/// Edit distance allowing adjacent transpositions (optimal string alignment) when `swaps`.
-fn distance(a: &[char], b: &[char], swaps: bool) -> usize {
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
+/// Whether `a` and `b` are at most `n` edits apart (optimal string alignment: an adjacent
+/// transposition is one edit when `swaps`). Only the band `|i - j| <= n` of the edit-distance
+/// table is computed, three rows at a time, so long values cost time and memory linear in their
+/// length (the full table of two 100,000-character strings would take 80 GB).
+fn within(a: &[char], b: &[char], n: usize, swaps: bool) -> bool {
+    if a.len().abs_diff(b.len()) > n {
+        return false;
     }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
+    let inf = n + 1;
+    let width = b.len() + 1;
+    // Rows i-2, i-1 and i; the cells just outside each row's band read as `inf`.
+    let (mut before, mut prev, mut cur) = (vec![inf; width], vec![inf; width], vec![inf; width]);
+    for (j, cell) in prev.iter_mut().enumerate().take(n + 1) {
         *cell = j;
     }
     for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
-            if swaps && i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(rows[i - 2][j - 2] + 1);
+        let lo = i.saturating_sub(n);
+        let hi = (i + n).min(b.len());
+        if lo > 0 {
+            cur[lo - 1] = inf;
+        }
+        for j in lo..=hi {
+            let d = if j == 0 {
+                i
+            } else {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+                if swaps && i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d = d.min(before[j - 2] + 1);
+                }
+                d
+            };
+            cur[j] = d.min(inf);
+        }
+        if hi + 1 < width {
+            cur[hi + 1] = inf;
+        }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()] <= n
+}
+
+/// The longest query text, in characters.
+const MAX_QUERY_CHARS: usize = 4_096;
+/// The deepest nesting of parentheses.
+const MAX_NESTING: usize = 32;
+
+/// The query's characters, refused when longer or more deeply nested than a query needs to be:
+/// it is read again for every key, and each level of parentheses re-reads what it holds.
+fn bounded(query: &str) -> Result<Vec<char>, ApiError> {
+    let chars: Vec<char> = query.chars().collect();
+    if chars.len() > MAX_QUERY_CHARS {
+        return Err(ApiError::illegal_argument(format!(
+            "[simple_query_string] [query] is {} characters long; at most {MAX_QUERY_CHARS} are allowed",
+            chars.len()
+        )));
+    }
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for c in &chars {
+        match c {
+            '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
             }
-            rows[i][j] = d;
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
         }
     }
-    rows[a.len()][b.len()]
+    if deepest > MAX_NESTING {
+        return Err(ApiError::illegal_argument(format!(
+            "[simple_query_string] [query] nests parentheses {deepest} deep; at most {MAX_NESTING} levels are allowed"
+        )));
+    }
+    Ok(chars)
 }
 
 /// How terms meet field values.
@@ -432,7 +498,7 @@ impl<D: Queryable> Matcher<'_, D> {
                     let keep = self.prefix_length.min(want.len());
                     have.len() >= keep
                         && have[..keep] == want[..keep]
-                        && distance(&have[keep..], &want[keep..], self.transpositions) <= *n
+                        && within(&have[keep..], &want[keep..], *n, self.transpositions)
                 }))
             }
             (Leaf::Prefix(_), Some(ty)) => refuse(ApiError::new(
@@ -586,7 +652,7 @@ pub(super) fn matches<D: Queryable>(body: &Value, doc: &D) -> Result<bool, ApiEr
     // Querying every field forces leniency (their types differ).
     let lenient = names.iter().any(|n| n.rsplit_once('^').map_or(n.as_str(), |(n, _)| n) == "*")
         || opt_bool(o, "lenient", false)?;
-    let parser = Parser { chars: query.chars().collect(), flags: flags(o.get("flags"))?, default };
+    let parser = Parser { chars: bounded(query)?, flags: flags(o.get("flags"))?, default };
     let msm = o.get("minimum_should_match").filter(|v| !v.is_null());
     let m = Matcher {
         doc,
@@ -596,6 +662,13 @@ pub(super) fn matches<D: Queryable>(body: &Value, doc: &D) -> Result<bool, ApiEr
         transpositions: opt_bool(o, "fuzzy_transpositions", true)?,
     };
     let Some(tree) = parser.parse(0, parser.chars.len()) else { return Ok(false) };
+    if tree.depth() > MAX_NESTING * 2 {
+        // Alternating operators wrap what came before, one level each.
+        return Err(ApiError::illegal_argument(format!(
+            "[simple_query_string] [query] alternates its operators more than {} times; group it with parentheses",
+            MAX_NESTING * 2
+        )));
+    }
     if fields.is_empty() {
         return Ok(false);
     }
@@ -659,6 +732,19 @@ mod tests {
     }
 
     #[test]
+    fn overlong_and_deeply_nested_queries_are_refused() {
+        assert!(bounded(&"a ".repeat(2_048)).is_ok());
+        let e = bounded(&"a ".repeat(2_049)).unwrap_err();
+        assert!(e.reason.contains("4098 characters long; at most 4096"), "{}", e.reason);
+        assert!(bounded(&format!("{}a{}", "(".repeat(32), ")".repeat(32))).is_ok());
+        let e = bounded(&format!("{}a{}", "(".repeat(33), ")".repeat(33))).unwrap_err();
+        assert!(e.reason.contains("33 deep; at most 32"), "{}", e.reason);
+        let alternating = tree(&"a|b+".repeat(1_000), ALL).unwrap();
+        assert!(alternating.depth() > 1_000, "each change of operator wraps what came before");
+        assert_eq!(tree("a|b|c|d", ALL).unwrap().depth(), 2);
+    }
+
+    #[test]
     fn flags_and_distances() {
         assert_eq!(flags(Some(&Value::from("prefix|Phrase"))).ok(), Some(PREFIX | PHRASE));
         assert_eq!(flags(Some(&Value::from("NONE"))).ok(), Some(0));
@@ -666,8 +752,18 @@ mod tests {
         let e = flags(Some(&Value::from("OR|FOO"))).unwrap_err();
         assert_eq!(e.reason, "Unknown simple_query_string flag [FOO]");
         let c = |s: &str| s.chars().collect::<Vec<_>>();
-        assert_eq!(distance(&c("key"), &c("kye"), true), 1);
-        assert_eq!(distance(&c("key"), &c("kye"), false), 2);
+        assert!(within(&c("key"), &c("kye"), 1, true));
+        assert!(!within(&c("key"), &c("kye"), 1, false) && within(&c("key"), &c("kye"), 2, false));
+        assert!(within(&c(""), &c("ab"), 2, true) && !within(&c(""), &c("abc"), 2, true));
+        assert!(!within(&c("kitten"), &c("sitting"), 2, true));
+        assert!(within(&c("kitten"), &c("sittin"), 2, true) && !within(&c("kitten"), &c("sittin"), 1, true));
+        // Long values: linear, not a table of their product.
+        let long: Vec<char> = "ab".repeat(200_000).chars().collect();
+        let mut edited = long.clone();
+        edited[1000] = 'x';
+        edited.swap(5000, 5001);
+        assert!(within(&long, &edited, 2, true) && !within(&long, &edited, 1, true));
+        assert!(!within(&long, &edited, 2, false));
         assert_eq!(min_should(&Value::from("75%"), 4).ok(), Some(3));
         assert_eq!(min_should(&Value::from(-1), 3).ok(), Some(2));
         assert!(min_should(&Value::from("3<90%"), 4).is_err());
