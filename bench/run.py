@@ -18,6 +18,11 @@ What runs (see docs/benchmarks.md for the results of the last full run):
      200 against an empty home's restart, and the data directory against the JSON sent;
      `--scale` adds 1,000,000; `--baseline-bin` measures another binary side by side;
      `--only restart` runs just this part (no docs/ written: it prints the table)
+  10. the physical limit of indexing: the same bulk documents into the secured node and, in
+      alternation, in-process through bulwark-index's `raw_index` example (no HTTP, no store);
+      a `perf` profile of the node during the bulk (`--only limit` runs just this part)
+  11. with `--scale`: `_search` latency at 1,000,000 small documents, match query and terms
+      aggregation, secured vs security off (`--only scale-search` runs just this part)
 
 Every process it starts (nodes, nginx, wrk, handshake workers) runs on 127.0.0.1 in a temporary
 directory and is stopped at the end, also on failure or Ctrl-C.
@@ -522,7 +527,7 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, seconds: float, threads: int, conns: int, headers: dict | None = None,
         script: pathlib.Path | None = None) -> dict:
-    args = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    args = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
     for k, v in (headers or {}).items():
         args += ["-H", f"{k}: {v}"]
     if script:
@@ -1128,6 +1133,369 @@ class Bench:
         PROCS.stop_all()
 
 
+# ---- 10–11. the physical limit of indexing; _search at 1,000,000 documents (issue #18 item 5) ----
+
+LIMIT_DOCS = 100_000
+SCALE_SEARCH_DOCS = 1_000_000
+SCALE_QUERIES = {
+    "match": '{"query":{"match":{"message":"quick"}},"size":10}',
+    "terms": '{"size":0,"aggs":{"users":{"terms":{"field":"user.keyword","size":10}}}}',
+}
+# Where a profile sample's own time goes, by the symbol it was taken in (first match wins).
+PROFILE_KINDS = [
+    ("JSON (serde_json)", r"serde_json|serde::|serde_core::"),
+    ("search index apply (tantivy, bulwark_index)", r"tantivy|bulwark_index|fst::|bitpacking|lz4|zstd"),
+    ("store: Raft log, state (openraft, redb, bulwark_store)", r"openraft|redb|bulwark_store|bulwark_node::store"),
+    ("TLS and crypto (rustls, aws-lc)", r"rustls|aws_lc|ring::|sha2|aes_|gcm"),
+    ("HTTP (hyper, axum, tower)", r"hyper|axum|tower|h2::|http::"),
+    ("async runtime (tokio)", r"tokio"),
+    ("allocation (glibc malloc)", r"malloc|free|realloc|calloc|^_int_|alloc::|unlink_chunk|mi_|je_|sdallocx"),
+    ("memcpy/memmove/memset", r"memcpy|memmove|memset|memcmp"),
+]
+
+
+def raw_index_binary(bin_path: str) -> pathlib.Path:
+    """The `raw_index` example of bulwark-index, built next to the release binary by bench/run."""
+    return pathlib.Path(bin_path).parent / "examples" / "raw_index"
+
+
+def raw_index_run(binary, body_file: pathlib.Path, docs: int, d: pathlib.Path) -> dict:
+    """One run of raw_index (`binary` may be a list: a command that runs it, e.g. under perf)."""
+    shutil.rmtree(d, ignore_errors=True)
+    r0 = os.times()
+    t0 = time.perf_counter()
+    cmd = binary if isinstance(binary, list) else [binary]
+    out = run_cmd([*cmd, body_file, str(docs), d], timeout=1800)
+    wall = time.perf_counter() - t0
+    r1 = os.times()
+    shutil.rmtree(d, ignore_errors=True)
+    res = json.loads(out.strip().splitlines()[-1])
+    cpu = (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
+    res["wall_s"] = wall
+    res["cpu_ms_per_1k_docs"] = cpu * 1e6 / res["docs"]
+    return res
+
+
+def bulk_fixed(port: int, ctx, auth, index: str, body: bytes, docs: int, clients: int) -> dict:
+    """`docs` documents (whole bodies of BULK_DOCS) from `clients` keep-alive connections; docs/s
+    from the first request sent to the last answer."""
+    ok_re = re.compile(rb'"errors"\s*:\s*false')
+    todo = list(range(-(-docs // BULK_DOCS)))
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def client() -> None:
+        c = Conn(port, ctx, auth, timeout=600)
+        try:
+            while True:
+                with lock:
+                    if not todo or errors:
+                        return
+                    todo.pop()
+                status, resp = c.request("POST", f"/{index}/_bulk", body, {"Content-Type": "application/x-ndjson"})
+                if status != 200 or not ok_re.search(resp[:400]):
+                    with lock:
+                        errors.append(f"HTTP {status}: {resp[:200]!r}")
+        finally:
+            c.close()
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError(f"bulk into {index}: {errors[0]}")
+    sent = -(-docs // BULK_DOCS) * BULK_DOCS
+    return {"docs": sent, "seconds": took, "docs_per_s": sent / took}
+
+
+def perf_profile(pid: int, out: pathlib.Path, during) -> dict | None:
+    """Samples `pid` with `perf record` while `during()` runs; shares of the samples by thread
+    and by kind of function (PROFILE_KINDS, from the symbol each sample was taken in)."""
+    if not shutil.which("perf"):
+        return None
+    rec = PROCS.spawn(["perf", "record", "-F", "499", "-p", str(pid), "-o", str(out)],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and rec.poll() is None:  # perf writes its header once attached
+        if dir_bytes_file(out) > 0:
+            break
+        time.sleep(0.01)
+    try:
+        result = during()
+    finally:
+        rec.send_signal(signal.SIGINT)
+        try:
+            rec.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            rec.kill()
+        PROCS.stop(rec)
+    summary_ = perf_summary(out)
+    summary_["bulk"] = result
+    return summary_
+
+
+def raw_index_profiled(binary: pathlib.Path, body_file: pathlib.Path, docs: int, d: pathlib.Path,
+                       out: pathlib.Path) -> dict | None:
+    """One more raw_index run under `perf record` (the same sampling as the node's)."""
+    if not shutil.which("perf"):
+        return None
+    res = raw_index_run(["perf", "record", "-q", "-F", "499", "-o", str(out), "--", binary], body_file, docs, d)
+    summary_ = perf_summary(out)
+    summary_["bulk"] = res
+    return summary_
+
+
+def perf_summary(out: pathlib.Path) -> dict:
+    """Shares of the samples in `out` by thread, by kind of function and the top functions."""
+    rep = subprocess.run(["perf", "report", "-i", str(out), "--no-children", "--sort", "comm,sym", "--stdio",
+                          "-g", "none", "--percent-limit", "0"], capture_output=True, text=True, timeout=300)
+    line_re = re.compile(r"^\s+([\d.]+)%\s+(.+?)\s+\[([k.])\]\s+(.*)$")
+    threads: dict[str, float] = {}
+    kinds: dict[str, float] = {}
+    symbols: dict[str, list] = {}
+    for line in rep.stdout.splitlines():
+        m = line_re.match(line)
+        if not m:
+            continue
+        share, comm, space, sym = float(m.group(1)), m.group(2).strip(), m.group(3), m.group(4)
+        thread = re.sub(r"[-_ ]?\d+$", "", comm) or comm
+        threads[thread] = threads.get(thread, 0.0) + share
+        if space == "k":
+            kind = "kernel (syscalls: network, files, fsync; scheduling)"
+        else:
+            kind = next((k for k, rx in PROFILE_KINDS if re.search(rx, sym)), "other")
+        kinds[kind] = kinds.get(kind, 0.0) + share
+        shown = re.sub(r"::h[0-9a-f]{16}$", "", sym)[:110]
+        symbols.setdefault(shown, [0.0, kind])[0] += share
+    if not kinds:
+        return {"error": (rep.stderr or rep.stdout)[-300:]}
+    top = sorted(([k, v[0], v[1]] for k, v in symbols.items()), key=lambda x: -x[1])[:15]
+    return {"threads": threads, "kinds": kinds, "top": top}
+
+
+# Sections 10 and 11 are functions of a Bench (its nodes, temporary directory and options).
+
+
+def own_node(b: "Bench", label: str, secured: bool) -> Node:
+    n = b.nodes.get(label)
+    if n is not None:
+        return n
+    n = Node(b.a.bin, b.tmp / label / "home", label)
+    if not secured:
+        n.write_settings("xpack.security.enabled: false\n")
+    n.start()
+    n.wait_port()
+    if secured:
+        n.wait_credentials()
+        n.ctx, n.auth = ca_context(n.ca), basic("elastic", n.password)
+    else:
+        n.ctx, n.auth = None, None
+    n.wait_ok(n.ctx, n.auth)
+    b.nodes[label] = n
+    return n
+
+# 10 ------------------------------------------------------------------------------------------
+def indexing_limit(b: "Bench") -> None:
+    a = b.a
+    raw = raw_index_binary(a.bin)
+    if not os.access(raw, os.X_OK):
+        raise RuntimeError(f"no raw_index example at {raw} (bench/run builds it: cargo build --release "
+                           "-p bulwark-index --example raw_index)")
+    s = own_node(b, "secured", True)
+    docs = -(-a.limit_docs // BULK_DOCS) * BULK_DOCS  # whole bodies: the raw run indexes as many
+    log(f"10. indexing limit: {docs:,} docs ({BULK_DOCS} x {DOC_BYTES} B per _bulk, {a.bulk_clients} clients) "
+        f"secured node vs raw_index in-process, {a.rounds} rounds")
+    body = bulk_body()
+    body_file = b.tmp / "bulk-body.ndjson"
+    body_file.write_bytes(body)
+
+    def delete():
+        c = Conn(s.port, s.ctx, s.auth)
+        c.request("DELETE", "/bench-limit")
+        c.close()
+
+    def node_run():
+        delete()
+        try:
+            cpu0 = cpu_seconds([(s.pid, False)])
+            res = bulk_fixed(s.port, s.ctx, s.auth, "bench-limit", body, docs, a.bulk_clients)
+            res["cpu_ms_per_1k_docs"] = (cpu_seconds([(s.pid, False)]) - cpu0) * 1e6 / res["docs"]
+        finally:
+            delete()
+        log(f"   secured node: {res['docs_per_s']:.0f} docs/s, CPU {res['cpu_ms_per_1k_docs']:.0f} ms/1k docs")
+        return res
+
+    def raw_run():
+        res = raw_index_run(raw, body_file, docs, b.tmp / "raw-index")
+        log(f"   raw_index: {res['docs_per_s']:.0f} docs/s (parse {res['parse_s']:.2f} s, apply "
+            f"{res['apply_s']:.2f} s, commit {res['commit_s']:.2f} s), CPU {res['cpu_ms_per_1k_docs']:.0f} ms/1k")
+        return res
+
+    bulk_fixed(s.port, s.ctx, s.auth, "bench-limit", body, BULK_DOCS, 1)  # warm-up
+    out = alternate([("secured", node_run), ("raw", raw_run)], a.rounds)
+    log("   profiling the secured node (perf) during one more run")
+    out["profile"] = perf_profile(s.pid, b.tmp / "perf.data", node_run)
+    log("   profiling raw_index (perf) during one more run")
+    out["raw_profile"] = raw_index_profiled(raw, body_file, docs, b.tmp / "raw-index", b.tmp / "perf-raw.data")
+    out["docs"] = docs
+    b.r["indexing_limit"] = out
+
+# 11 ------------------------------------------------------------------------------------------
+def scale_search(b: "Bench") -> None:
+    a = b.a
+    docs = a.scale_search_docs
+    nodes = {"secured": own_node(b, "scale-secured", True), "off": own_node(b, "scale-off", False)}
+    out: dict = {"docs": docs, "load_s": {}, "queries": {}}
+    for key, n in nodes.items():
+        t0 = time.perf_counter()
+        load_small_docs(n.port, n.ctx, n.auth, "scale", docs)
+        out["load_s"][key] = time.perf_counter() - t0
+        c = Conn(n.port, n.ctx, n.auth)
+        status, body = c.json("GET", "/scale/_count")
+        c.close()
+        out.setdefault("count", {})[key] = body.get("count") if status == 200 else f"HTTP {status}"
+        log(f"11. {key}: {docs:,} documents loaded in {out['load_s'][key]:.0f} s")
+    for q, query in SCALE_QUERIES.items():
+        script = b.tmp / f"scale-{q}.lua"
+        script.write_text(f"wrk.method = \"GET\"\nwrk.body = '{query}'\n"
+                          'wrk.headers["Content-Type"] = "application/json"\n')
+        for key, n in nodes.items():  # the answer is checked once, then warm-up
+            c = Conn(n.port, n.ctx, n.auth)
+            status, body = c.json("POST", "/scale/_search", query)
+            c.close()
+            if status != 200:
+                raise RuntimeError(f"_search {q} on {key}: HTTP {status}: {error_text(body)}")
+            out.setdefault("answers", {}).setdefault(q, {})[key] = \
+                (body.get("hits", {}).get("total"), len(body.get("aggregations", {}).get("users", {})
+                                                        .get("buckets", [])))
+
+        def runner(key, script=script):
+            n = nodes[key]
+            scheme = "https" if n.ctx else "http"
+            headers = {"Authorization": n.auth} if n.auth else {}
+
+            def fn():
+                cpu0 = cpu_seconds([(n.pid, False)])
+                res = wrk(f"{scheme}://127.0.0.1:{n.port}/scale/_search", a.wrk_seconds, 1, 1, headers, script)
+                res["server_cpu_us_per_req"] = (cpu_seconds([(n.pid, False)]) - cpu0) * 1e6 / max(
+                    res["requests"], 1)
+                log(f"   {q}/{key}: p50 {res['p50_ms']:.2f} ms, p99 {res['p99_ms']:.2f} ms, {res['rps']:.0f} req/s")
+                return res
+            return fn
+
+        for key, n in nodes.items():
+            wrk(f"{'https' if n.ctx else 'http'}://127.0.0.1:{n.port}/scale/_search", a.warmup_seconds, 1, 1,
+                {"Authorization": n.auth} if n.auth else {}, script)
+        out["queries"][q] = alternate([(k, runner(k)) for k in nodes], a.rounds)
+    for label in ("scale-secured", "scale-off"):
+        b.nodes.pop(label).stop()
+        shutil.rmtree(b.tmp / label, ignore_errors=True)
+    b.r["scale_search"] = out
+
+
+def limit_section(r: dict, a) -> list[str]:
+    x = r.get("indexing_limit")
+    if not x:
+        return []
+    w = []
+    sec, raw = x["secured"], x["raw"]
+    ratio = paired([v["docs_per_s"] for v in sec], [v["docs_per_s"] for v in raw])
+    cpu = paired([v["cpu_ms_per_1k_docs"] for v in sec], [v["cpu_ms_per_1k_docs"] for v in raw])
+    w += ["## 10. The physical limit of indexing", "",
+          f"{x['docs']:,} documents of {DOC_BYTES} bytes ({BULK_DOCS} per `_bulk`, {a.bulk_clients} clients) into the "
+          "secured node (HTTPS + basic; every round on a new index), against the same documents, as many, indexed "
+          "in-process by `crates/bulwark-index/examples/raw_index.rs`: bulwark-index's own `Index` (the node's "
+          "schema, tokenizers and dynamic mapping), no HTTP, no store, one commit at the end, on the same "
+          "filesystem. The two alternate round by round; ratios are medians of per-round ratios.", "",
+          table(["", "Median", "Min–max", "n"], [
+              stat_row("Secured node, docs/s", [v["docs_per_s"] for v in sec], ""),
+              stat_row("Raw (index apply + commit), docs/s", [v["docs_per_s"] for v in raw], ""),
+              stat_row("Raw including JSON parsing, docs/s", [v["docs_per_s_with_parse"] for v in raw], ""),
+              stat_row("Secured node, CPU per 1,000 docs (all threads)", [v["cpu_ms_per_1k_docs"] for v in sec],
+                       " ms"),
+              stat_row("Raw, CPU per 1,000 docs (all threads)", [v["cpu_ms_per_1k_docs"] for v in raw], " ms"),
+              stat_row("Raw: JSON parsing (serde_json → Value) per 1,000 docs",
+                       [v["parse_s"] * 1e6 / v["docs"] for v in raw], " ms"),
+              stat_row("Raw: index apply per 1,000 docs", [v["apply_s"] * 1e6 / v["docs"] for v in raw], " ms"),
+              stat_row("Raw: the final commit", [v["commit_s"] for v in raw], " s", digits=2),
+          ]), "",
+          f"**Secured node ÷ raw, docs/s: {fmt_ratio(ratio['median'])}** "
+          f"({fmt_ratio(ratio['min'])}–{fmt_ratio(ratio['max'])}; the goal is ≥ 0.6). CPU per document, secured "
+          f"node ÷ raw: {fmt_ratio(cpu['median'])} ({fmt_ratio(cpu['min'])}–{fmt_ratio(cpu['max'])}).", ""]
+    p, q = x.get("profile"), x.get("raw_profile")
+    if p and "kinds" in p:
+        node_ms = p["bulk"]["cpu_ms_per_1k_docs"]
+        raw_ms = q["bulk"]["cpu_ms_per_1k_docs"] if q and "kinds" in q else None
+        w += ["Where the CPU goes, measured with `perf record -F 499` during one more run of each (the node "
+              f"at {p['bulk']['docs_per_s']:,.0f} docs/s, {node_ms:.0f} ms of CPU per 1,000 docs; raw_index "
+              + (f"at {q['bulk']['docs_per_s']:,.0f} docs/s, {raw_ms:.0f} ms per 1,000 docs" if raw_ms else "not "
+                 "profiled") + "): the samples' self time by the function each was taken in, grouped by crate "
+              "(first match in `PROFILE_KINDS` of `bench/run.py`), as a share and as CPU per 1,000 documents "
+              "(share × the run's CPU). The last column is where the node's extra CPU goes.", ""]
+        keys = sorted(set(p["kinds"]) | set(q["kinds"] if raw_ms else {}), key=lambda k: -p["kinds"].get(k, 0))
+        rows = []
+        for k in keys:
+            a_ = p["kinds"].get(k, 0.0)
+            b_ = q["kinds"].get(k, 0.0) if raw_ms else None
+            rows.append([k, f"{a_:.1f} %", f"{a_ * node_ms / 100:.1f} ms",
+                         f"{b_:.1f} %" if raw_ms else "", f"{b_ * raw_ms / 100:.1f} ms" if raw_ms else "",
+                         f"{a_ * node_ms / 100 - b_ * raw_ms / 100:+.1f} ms" if raw_ms else ""])
+        threads = sorted(p["threads"].items(), key=lambda kv: -kv[1])[:8]
+        w += [table(["Kind of function", "Node: share", "Node: CPU / 1k docs", "Raw: share", "Raw: CPU / 1k docs",
+                     "Node − raw"], rows), "",
+              "The node's threads (`tokio-rt-worker`: tokio's async workers and its blocking pool, which share the "
+              "name — HTTP, TLS, JSON, the store and the documents' analysis before tantivy run there; "
+              "`thrd-tantivy-in`: tantivy's indexing thread):", "",
+              table(["Thread", "Share of samples"], [[f"`{k}`", f"{v:.1f} %"] for k, v in threads]), "",
+              "The node's functions with the most samples (self time):", "",
+              table(["Function", "Share", "Kind"], [[f"`{sym.replace('|', '/')}`", f"{v:.1f} %", k]
+                                                    for sym, v, k in p.get("top", [])]), ""]
+    elif p:
+        w += [f"The profile failed: {p.get('error')}", ""]
+    return w
+
+
+def scale_search_section(r: dict, a) -> list[str]:
+    x = r.get("scale_search")
+    if not x:
+        return []
+    titles = {"match": "match query", "terms": "terms aggregation"}
+    w = ["## 11. `_search` at 1,000,000 documents", "",
+         f"{x['docs']:,} small log-like documents (as section 8 loads them: ~140 bytes, 5,000 per `_bulk`) in one "
+         f"index of a secured node (HTTPS + basic, cached) and of a security-off node (plain HTTP); `_count` after "
+         f"loading: {x['count'].get('secured')} and {x['count'].get('off')}. Sequential requests: `wrk -t1 -c1` "
+         f"(one keep-alive connection), {a.wrk_seconds:g} s per measurement, the two nodes alternating, "
+         f"{a.rounds} rounds. Ratios are medians of the per-round ratios. With few requests in a measurement "
+         "(see the last column) p99 is the slowest few; server CPU per request is the steadier measure on a shared "
+         "machine.", ""]
+    rows = []
+    for q, body in SCALE_QUERIES.items():
+        res = x["queries"].get(q)
+        if not res:
+            continue
+        for key, label in (("secured", "secured"), ("off", "security off")):
+            v = res[key]
+            rows.append([f"{titles[q]}, {label}", fmt(summary([y["p50_ms"] for y in v])["median"], " ms"),
+                         fmt(summary([y["p99_ms"] for y in v])["median"], " ms"),
+                         fmt(summary([y["rps"] for y in v])["median"]),
+                         fmt(summary([y["server_cpu_us_per_req"] for y in v])["median"], " µs"),
+                         str(sum(y["requests"] for y in v))])
+        p50 = paired([y["p50_ms"] for y in res["secured"]], [y["p50_ms"] for y in res["off"]])
+        p99 = paired([y["p99_ms"] for y in res["secured"]], [y["p99_ms"] for y in res["off"]])
+        rps = paired([y["rps"] for y in res["secured"]], [y["rps"] for y in res["off"]])
+        cpu = paired([y["server_cpu_us_per_req"] for y in res["secured"]], [y["server_cpu_us_per_req"] for y in res["off"]])
+        rows.append([f"**{titles[q]}: secured ÷ off**", fmt_ratio(p50["median"]), fmt_ratio(p99["median"]),
+                     fmt_ratio(rps["median"]), fmt_ratio(cpu["median"]), ""])
+    w += [table(["Query", "p50 (median)", "p99 (median)", "req/s", "server CPU / request", "requests (all rounds)"],
+                rows), ""]
+    w += ["Bodies: " + "; ".join(f"{titles[q]} `{b}`" for q, b in SCALE_QUERIES.items()) + ".", ""]
+    return w
+
+
 # ---- machine ------------------------------------------------------------------------------------
 
 
@@ -1576,6 +1944,8 @@ def report(r: dict, a, wall: float, ratios: list[dict]) -> str:
         w("RSS under bulk load is missing because `_bulk` is not available in this build.")
     w("")
     lines.extend(restart_section(r, a))
+    lines.extend(limit_section(r, a))
+    lines.extend(scale_search_section(r, a))
     return "\n".join(lines)
 
 
@@ -1586,6 +1956,31 @@ def print_ratios(ratios: list[dict]) -> None:
 
 
 # ---- main ---------------------------------------------------------------------------------------
+
+
+def only_limit_or_scale(b: "Bench", a, r: dict) -> int:
+    """`--only limit` / `--only scale-search`: that section alone, printed and written to
+    bench/out/<part>.md (docs/ untouched: splice it in by hand, saying how it was measured)."""
+    try:
+        if a.only == "limit":
+            indexing_limit(b)
+        else:
+            scale_search(b)
+    finally:
+        b.stop()
+        if not a.keep:
+            shutil.rmtree(b.tmp, ignore_errors=True)
+    r["loadavg_at_end"] = sh("cat /proc/loadavg")
+    out_raw = ROOT / "bench" / "out"
+    out_raw.mkdir(exist_ok=True)
+    (out_raw / f"{a.only}.json").write_text(json.dumps(r, indent=1, default=str))
+    lines = limit_section(r, a) if a.only == "limit" else scale_search_section(r, a)
+    lines += [f"Measured on {r['date']} with `{r['command'] or 'bench/run.py'}` ({r['machine'].get('commit', '')}); "
+              f"load average at the start `{r['machine'].get('loadavg_at_start', '')}`, at the end `{r['loadavg_at_end']}`."]
+    text = "\n".join(lines)
+    (out_raw / f"{a.only}.md").write_text(text + "\n")
+    print(text)
+    return 0
 
 
 def main() -> int:
@@ -1615,7 +2010,11 @@ def main() -> int:
     ap.add_argument("--scale", action="store_true", help="also measure the restart with 1,000,000 documents")
     ap.add_argument("--baseline-bin", default=None,
                     help="another bulwark binary (e.g. the last release) measured side by side in 8.")
-    ap.add_argument("--only", choices=["restart"], default=None,
+    ap.add_argument("--limit-docs", type=int, default=LIMIT_DOCS,
+                    help="documents per round in the indexing limit (10.): secured node vs raw_index")
+    ap.add_argument("--scale-search-docs", type=int, default=SCALE_SEARCH_DOCS,
+                    help="documents in the `_search` latency measurement at scale (11., with --scale)")
+    ap.add_argument("--only", choices=["restart", "limit", "scale-search"], default=None,
                     help="run one part alone; prints its table and writes bench/out/<part>.md, not docs/")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--tmp", default=None, help="parent of the temporary directory (default: /dev/shm when it "
@@ -1626,6 +2025,7 @@ def main() -> int:
         a.rounds, a.first_start_rounds, a.wrk_seconds, a.warmup_seconds = 2, 3, 2, 1
         a.hs_seconds, a.bulk_seconds, a.auth_rounds = 1.5, 3, 10
         a.restart_docs, a.restart_rounds = min(a.restart_docs, 20_000), 2
+        a.limit_docs, a.scale_search_docs = min(a.limit_docs, 20_000), min(a.scale_search_docs, 50_000)
     if a.baseline_bin and not os.access(a.baseline_bin, os.X_OK):
         raise SystemExit(f"no bulwark binary at {a.baseline_bin} (--baseline-bin)")
     shown_argv = []
@@ -1675,6 +2075,8 @@ def main() -> int:
         (out_raw / "restart.md").write_text(text + "\n")
         print(text)
         return 0
+    if a.only in ("limit", "scale-search"):
+        return only_limit_or_scale(b, a, r)
     ok = False
     try:
         b.first_start()
@@ -1692,9 +2094,16 @@ def main() -> int:
         b.auth_cost()
         b.tls_handshakes()
         b.bulk()
+        if r["availability"].get("bulk") is not True:
+            log("10. indexing limit: skipped (no _bulk)")
+        elif not os.access(raw_index_binary(a.bin), os.X_OK):
+            log(f"10. indexing limit: skipped (no {raw_index_binary(a.bin)}: bench/run builds it)")
+        else:
+            indexing_limit(b)
         b.restart_data(a.restart_docs, "base")
         if a.scale:
             b.restart_data(1_000_000, "scale")
+            scale_search(b)
         ok = True
     finally:
         b.stop()
