@@ -230,6 +230,13 @@ def test_sort_from_size_search_after_and_exact_totals(node):
     with pytest.raises(elasticsearch.BadRequestError) as e:
         admin.security.query_api_keys(query=q, size=-1)
     assert "[size] parameter cannot be negative" in e.value.body["error"]["reason"]
+    # `search_after` is never passed over: without a sort, or of another length, it is a 400.
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.query_api_keys(query=q, search_after=["page-3"])
+    assert e.value.body["error"]["reason"] == "[search_after] needs a [sort] to continue after"
+    with pytest.raises(elasticsearch.BadRequestError) as e:
+        admin.security.query_api_keys(query=q, sort=["name"], search_after=["page-3", 1])
+    assert e.value.body["error"]["reason"] == "search_after has 2 value(s) but sort has 1"
 
 
 def test_range_query_on_dates_reads_them_as_elasticsearch_does(node):

@@ -383,6 +383,23 @@ pub fn sort_keys<D: Queryable>(v: Option<&Value>) -> Result<Vec<(D::Field, bool)
 /// The body fields of `_query/user` and `_query/role`.
 pub const QUERY_FIELDS: &[&str] = &["query", "from", "size", "sort", "search_after"];
 
+/// The body's `search_after`, checked against the `sort_keys` sort keys: `None` when absent, a
+/// 400 when it is not an array, has another length than the sort, or comes without a sort.
+pub fn search_after(m: &Map<String, Value>, sort_keys: usize) -> Result<Option<&[Value]>, ApiError> {
+    match m.get("search_after") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(_)) if sort_keys == 0 => {
+            Err(ApiError::illegal_argument("[search_after] needs a [sort] to continue after"))
+        }
+        Some(Value::Array(after)) if after.len() != sort_keys => Err(ApiError::illegal_argument(format!(
+            "search_after has {} value(s) but sort has {sort_keys}",
+            after.len()
+        ))),
+        Some(Value::Array(after)) => Ok(Some(after)),
+        Some(other) => Err(ApiError::parse(format!("[search_after] must be an array, not {other}"))),
+    }
+}
+
 /// The answer's page of matched documents, each given with its sort values: sorted by the
 /// request's keys (`descending` per key; stable, so unsorted requests keep the natural order),
 /// after `search_after`, then `from`/`size`; the total counts every match. Each document shows
@@ -403,22 +420,8 @@ pub fn page(
     };
     hits.sort_by(|a, b| ordering(&a.0, &b.0));
     let total = hits.len();
-    match m.get("search_after") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(after)) if !descending.is_empty() => {
-            if after.len() != descending.len() {
-                return Err(ApiError::illegal_argument(format!(
-                    "search_after has {} value(s) but sort has {}",
-                    after.len(),
-                    descending.len()
-                )));
-            }
-            hits.retain(|(sv, _)| ordering(sv, after) == Ordering::Greater);
-        }
-        Some(Value::Array(_)) => {
-            return Err(ApiError::illegal_argument("[search_after] needs a [sort] to continue after"));
-        }
-        Some(other) => return Err(ApiError::parse(format!("[search_after] must be an array, not {other}"))),
+    if let Some(after) = search_after(m, descending.len())? {
+        hits.retain(|(sv, _)| ordering(sv, after) == Ordering::Greater);
     }
     let page = hits
         .into_iter()

@@ -83,7 +83,7 @@ fn search(
     // Every match counts towards the total, those before `search_after` too (Lucene counts a
     // hit before comparing it with the `after` values).
     let total = sorted.len();
-    if let Some(after) = m.get("search_after").and_then(Value::as_array).filter(|_| !keys.is_empty()) {
+    if let Some(after) = sq::search_after(m, keys.len())? {
         sorted.retain(|(sv, _, _)| ordering(sv, after) == Ordering::Greater);
     }
     let page: Vec<Value> = sorted
