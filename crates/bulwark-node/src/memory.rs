@@ -17,11 +17,13 @@ use std::time::Duration;
 /// A request body at least this large asks for a trim once its request is done.
 pub const LARGE_BODY: u64 = 1 << 20;
 
-/// glibc arenas, at most (glibc's own default is 8 per core). Under the bulk benchmark (two
-/// clients, 5,000 documents of 1 KB per request) 2 arenas peaked at 213–227 MiB against
-/// 246–289 MiB with 4, at the same documents per second (docs/benchmarks.md, section 7).
+/// glibc arenas, at most (glibc's own default is 8 per core). Measured side by side under the
+/// bulk benchmark (two clients, 5,000 documents of 1 KB per request, quiet host): 2 arenas
+/// peaked at 216–251 MiB against 286–311 MiB with 4, but indexed 20 % fewer documents a second
+/// (11,900–16,200 against 16,900–18,500): the threads of a bulk request then contend for the
+/// same arenas. Throughput is kept; docs/benchmarks.md, section 7, has the numbers.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-const ARENA_MAX: libc::c_int = 2;
+const ARENA_MAX: libc::c_int = 4;
 
 /// Trims still to do, one a second: work a request started (a commit, a merge) may free memory
 /// after its response was sent.
