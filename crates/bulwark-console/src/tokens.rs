@@ -44,17 +44,21 @@ pub struct Refreshes {
 impl Refreshes {
     /// The newest pair of session `s`: the cookie's, or a newer one another request stored.
     pub fn newest(&self, s: &Session) -> TokenPair {
-        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = session::now();
-        latest.retain(|_, (_, until)| *until > now);
+        let latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
         match latest.get(&s.sid) {
-            Some((pair, _)) if pair.generation > s.tokens().generation => pair.clone(),
+            Some((pair, until)) if *until > session::now() && pair.generation > s.tokens().generation => {
+                pair.clone()
+            }
             _ => s.tokens().clone(),
         }
     }
 
+    /// Keeps `pair` as session `sid`'s newest until `until`; pairs past their time are forgotten
+    /// here, on the rare refresh, rather than on every page request.
     fn store(&self, sid: &str, pair: TokenPair, until: u64) {
         let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = session::now();
+        latest.retain(|_, (_, until)| *until > now);
         latest.insert(sid.to_owned(), (pair, until));
     }
 
