@@ -60,6 +60,8 @@ pub struct Indices {
     /// The store log index up to which every applied entry has reached the shards (see
     /// `follow.rs`); each commit saves a position no later than it.
     followed: Arc<AtomicU64>,
+    /// Wakes [`Indices::wait_followed`] when `followed` moves.
+    followed_moved: tokio::sync::Notify,
 }
 
 /// What a start did.
@@ -116,6 +118,7 @@ impl Indices {
             started,
             start_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
             followed: Arc::new(AtomicU64::new(applied)),
+            followed_moved: tokio::sync::Notify::new(),
         };
         let stored = store.indices().map_err(NodeError::store("cannot read the indices from the store"))?;
         let mut metas = Vec::with_capacity(stored.len());
@@ -338,6 +341,24 @@ impl Indices {
         }
         self.insert(name, Arc::new(shard));
         Ok(indexed)
+    }
+
+    /// Waits (at most `timeout`) until every store entry up to log index `index` has reached
+    /// the search indices — an index created through another node exists here, its documents
+    /// are in its shard —, so that a request served after a read barrier sees in the indices
+    /// what the store has. Returns whether it got there.
+    pub async fn wait_followed(&self, index: u64, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let mut moved = std::pin::pin!(self.followed_moved.notified());
+            moved.as_mut().enable();
+            if self.followed.load(Ordering::Acquire) >= index {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, moved).await.is_err() {
+                return self.followed.load(Ordering::Acquire) >= index;
+            }
+        }
     }
 
     /// Commits every index with the position it reached, once the indices followed the store

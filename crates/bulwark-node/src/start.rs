@@ -517,18 +517,31 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             )))),
             _ => app,
         };
-        let barrier_store = store.clone();
+        let (barrier_store, barrier_indices) = (store.clone(), indices.clone());
         let stale = Arc::new(StaleReads::default());
         let app = app.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let store = barrier_store.clone();
+            let (store, indices) = (barrier_store.clone(), barrier_indices.clone());
             let stale_reads = stale.clone();
             async move {
-                // Read-your-writes across nodes: catch up with the leader's commit index first.
-                // Without a leader (this node is cut off from the majority) the request is
-                // served from the local state, as Elasticsearch serves reads without a master
-                // (writes are refused by the store): see docs/architecture.md.
-                if let Err(e) = store.read_barrier(READ_BARRIER_TIMEOUT).await {
-                    stale_reads.note(&e);
+                // Read-your-writes across nodes: catch up with the leader's commit index first,
+                // in the store and then in the search indices (an index just created through
+                // another node exists here before this request looks for it). Without a leader
+                // (this node is cut off from the majority) the request is served from the local
+                // state, as Elasticsearch serves reads without a master (writes are refused by
+                // the store): see docs/architecture.md.
+                let started = std::time::Instant::now();
+                match store.read_barrier(READ_BARRIER_TIMEOUT).await {
+                    Ok(Some(index)) => {
+                        let left = READ_BARRIER_TIMEOUT.saturating_sub(started.elapsed());
+                        if !indices.wait_followed(index, left).await {
+                            stale_reads.note(&bulwark_store::StoreError::Timeout {
+                                what: format!("log index {index} to reach this node's search indices"),
+                                waited: started.elapsed(),
+                            });
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => stale_reads.note(&e),
                 }
                 next.run(req).await
             }

@@ -137,17 +137,18 @@ impl Store {
     /// Waits (at most `timeout`) until this node applied everything the leader had committed
     /// when it was asked, so that a read here sees every write acknowledged anywhere before.
     /// Without a reachable leader the read is served from the local state as it is (a minority
-    /// side keeps serving reads); the error says why the barrier was skipped.
-    pub async fn read_barrier(&self, timeout: Duration) -> Result<(), StoreError> {
+    /// side keeps serving reads); the error says why the barrier was skipped. Returns the log
+    /// index applied up to (`None` when this node is alone: it made every write).
+    pub async fn read_barrier(&self, timeout: Duration) -> Result<Option<u64>, StoreError> {
         let deadline = Instant::now() + timeout;
-        self.barrier(deadline, deadline).await.map(|_| ())
+        self.barrier(deadline, deadline).await
     }
 
     /// Catches up with the leader before a restarted member serves clients: waits at most
     /// `find_leader` for a leader to be known (none: a full-cluster restart or a minority, the
     /// error says so), then until `within` has passed in all for this node to apply the leader's
     /// commit index, which a node far behind reaches by receiving a snapshot. Returns the index
-    /// caught up to (`None` when this node is alone or leads). A restarted member stands for
+    /// caught up to (`None` when this node is alone). A restarted member stands for
     /// election only from then on (see [`Store::open_with`]), whether it caught up or not: in a
     /// full-cluster restart no leader is found, and the members elect one after `find_leader`.
     pub async fn catch_up(&self, find_leader: Duration, within: Duration) -> Result<Option<u64>, StoreError> {
@@ -178,7 +179,15 @@ impl Store {
             },
         };
         if leader == self.node_id() {
-            return Ok(None);
+            // The leader may not have applied yet an entry it committed (a write acknowledged
+            // by the follower that took it): its own read index, then its state machine.
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let index =
+                tokio::time::timeout(remaining, self.read_index_as_leader()).await.map_err(|_| {
+                    StoreError::Unavailable { reason: "no read index within the barrier's time".into() }
+                })??;
+            self.wait_applied(index, deadline).await?;
+            return Ok(Some(index));
         }
         let Some(member) = self.members().into_iter().find(|m| m.id == leader) else {
             return Ok(None);

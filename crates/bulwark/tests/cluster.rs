@@ -56,6 +56,29 @@ fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_lead
         .call_with("GET", "/_security/_authenticate", &format!("ApiKey {encoded}"), &[], None)
         .unwrap();
     assert_eq!(s, 200, "an API key made on n2 authenticates on n3");
+    // An index made through one node is there on the others in the very next request: a write
+    // through a second node and a search (after a refresh there) through a third find it.
+    for i in 0..12usize {
+        let name = format!("fresh-{i}");
+        let (s, b) = m[i % 3].call(
+            "PUT",
+            &format!("/{name}"),
+            Some(json!({"mappings": {"properties": {"n": {"type": "long"}}}})),
+        );
+        assert_eq!(s, 200, "{b}");
+        let (s, b) = m[(i + 1) % 3].call("PUT", &format!("/{name}/_doc/1"), Some(json!({"n": i})));
+        assert_eq!(s, 201, "{name} written through {} right after its creation: {b}", m[(i + 1) % 3].name);
+        let (s, b) = m[(i + 2) % 3].call("POST", &format!("/{name}/_refresh"), None);
+        assert_eq!(s, 200, "{b}");
+        let (s, b) = m[(i + 2) % 3].call("GET", &format!("/{name}/_search?q=n:{i}"), None);
+        assert_eq!(
+            (s, &b["hits"]["total"]["value"]),
+            (200, &json!(1)),
+            "{name} on {}: {b}",
+            m[(i + 2) % 3].name
+        );
+    }
+
     // Search on another node answers the same once its index caught up (bounded).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

@@ -76,6 +76,7 @@ impl Indices {
                     me.follow(events).await;
                 }
                 me.followed.fetch_max(reached, Ordering::AcqRel);
+                me.followed_moved.notify_waiters();
             }
         });
     }
