@@ -21,7 +21,10 @@ impl Sm {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.redb");
         let db = redb::Database::create(&path).unwrap();
-        Sm { _dir: dir, reader: StateReader { db: Arc::new(db), path: Arc::new(path) } }
+        Sm {
+            _dir: dir,
+            reader: StateReader { db: Arc::new(db), path: Arc::new(path), cache: Default::default() },
+        }
     }
 
     fn run_with_events(&self, cmd: Command) -> (CommandResponse, Vec<AppliedEvent>) {

@@ -1,8 +1,10 @@
 //! Local reads of the state machine: each call is one redb read transaction, which sees the last
 //! committed apply and never waits for a writer.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use openraft::{LogId, StoredMembership};
 use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
@@ -24,6 +26,33 @@ pub(crate) type AppliedState = (Option<LogId<NodeId>>, StoredMembership<NodeId, 
 pub struct StateReader {
     pub(crate) db: Arc<Database>,
     pub(crate) path: Arc<PathBuf>,
+    pub(crate) cache: Arc<EntryCache>,
+}
+
+/// Security entries as last read, for as long as the state has not changed since: every
+/// authenticated request reads its user (or key, or token) again, and each read is a redb
+/// transaction and a JSON parse. The state machine calls [`EntryCache::changed`] after every
+/// commit (any commit: an entry is never served from before a change that might touch it), and
+/// a read remembers the generation it began in, so a value read during a commit is kept under
+/// the older generation and not served after it.
+#[derive(Default)]
+pub(crate) struct EntryCache {
+    generation: AtomicU64,
+    entries: Mutex<HashMap<EntryKind, HashMap<String, Cached>>>,
+}
+
+/// An entry (or its absence) and the generation it was read in.
+type Cached = (u64, Option<serde_json::Value>);
+
+impl EntryCache {
+    /// Entries kept at most; the cache starts afresh beyond (lookups of many names, e.g. a
+    /// password-guessing run over user names, cannot grow it).
+    const MAX: usize = 4096;
+
+    /// The state changed: nothing read before is served again.
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 impl StateReader {
@@ -42,9 +71,23 @@ impl StateReader {
 
     /// The security store entry `id` of `kind`.
     pub fn get_entry(&self, kind: EntryKind, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let generation = self.cache.generation.load(Ordering::Acquire);
+        let lock = || self.cache.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((g, value)) = lock().get(&kind).and_then(|ids| ids.get(id))
+            && *g == generation
+        {
+            return Ok(value.clone());
+        }
         let table = self.table(ENTRIES)?;
         let row = table.get((kind.as_str(), id)).at(&self.path)?;
-        row.map(|v| json(&self.path, || format!("{kind} entry [{id}]"), v.value())).transpose()
+        let value =
+            row.map(|v| json(&self.path, || format!("{kind} entry [{id}]"), v.value())).transpose()?;
+        let mut entries = lock();
+        if entries.values().map(HashMap::len).sum::<usize>() >= EntryCache::MAX {
+            entries.clear();
+        }
+        entries.entry(kind).or_default().insert(id.to_owned(), (generation, value.clone()));
+        Ok(value)
     }
 
     /// Every entry of `kind`, ordered by id.

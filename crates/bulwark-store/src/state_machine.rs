@@ -27,7 +27,7 @@ use crate::command::CommandResponse;
 use crate::db::{self, AtPath};
 use crate::error::StoreError;
 use crate::event::AppliedEvent;
-use crate::reader::{StateReader, meta};
+use crate::reader::{EntryCache, StateReader, meta};
 use crate::snapshot;
 use crate::snapshot_data::SnapshotData;
 use crate::tables::{
@@ -44,6 +44,8 @@ pub struct StateMachine {
     db: Arc<Database>,
     path: Arc<PathBuf>,
     events: broadcast::Sender<AppliedEvent>,
+    /// Told after every commit (see [`EntryCache`]).
+    cache: Arc<EntryCache>,
 }
 
 /// Builds snapshots from a consistent read of the state machine.
@@ -67,12 +69,13 @@ impl StateMachine {
         txn.delete_table(LEGACY_SNAPSHOT).at(path)?;
         txn.commit().at(path)?;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
-        Ok(StateMachine { db: Arc::new(db), path: Arc::new(path.to_path_buf()), events })
+        let cache = Arc::default();
+        Ok(StateMachine { db: Arc::new(db), path: Arc::new(path.to_path_buf()), events, cache })
     }
 
     /// A read handle on this state machine.
     pub fn reader(&self) -> StateReader {
-        StateReader { db: self.db.clone(), path: self.path.clone() }
+        StateReader { db: self.db.clone(), path: self.path.clone(), cache: self.cache.clone() }
     }
 
     /// The sender of applied-change events (subscribe to it to follow changes).
@@ -186,10 +189,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             return Ok(Vec::new());
         };
         let (db, path) = (self.db.clone(), self.path.clone());
-        let (responses, events) =
-            db::blocking("applying log entries", move || Self::apply_batch(&db, &path, &entries))
-                .await
-                .map_err(Self::io_err)?;
+        let cache = self.cache.clone();
+        let (responses, events) = db::blocking("applying log entries", move || {
+            let applied = Self::apply_batch(&db, &path, &entries);
+            cache.changed();
+            applied
+        })
+        .await
+        .map_err(Self::io_err)?;
         for event in events {
             // No subscriber is not an error.
             let _ = self.events.send(event);
@@ -216,9 +223,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), AnyError::new(&e)))?;
         let (db, path, owned_meta) = (self.db.clone(), self.path.clone(), meta.clone());
         let bytes = data.len();
-        db::blocking("installing a snapshot", move || Self::install(&db, &path, &owned_meta, &data))
-            .await
-            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), AnyError::new(&e)))?;
+        let cache = self.cache.clone();
+        db::blocking("installing a snapshot", move || {
+            let installed = Self::install(&db, &path, &owned_meta, &data);
+            cache.changed();
+            installed
+        })
+        .await
+        .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), AnyError::new(&e)))?;
         let index = meta.last_log_id.map_or(0, |l| l.index);
         tracing::info!(
             snapshot = %meta.snapshot_id,

@@ -71,6 +71,32 @@ async fn writes_are_read_back_at_once() {
     store.shutdown().await.unwrap();
 }
 
+/// Entries are served from a cache while the state is unchanged: every change is seen by the
+/// very next read, whatever was read (and cached) before it — a changed password, a user deleted
+/// or created after a lookup found none.
+#[tokio::test]
+async fn every_change_is_read_back_over_the_entry_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    assert_eq!(store.get_entry(EntryKind::User, "bob").unwrap(), None);
+    store.write(put(EntryKind::User, "bob", json!({"v": 1}))).await.unwrap();
+    for v in 1..=3 {
+        assert_eq!(store.get_entry(EntryKind::User, "bob").unwrap(), Some(json!({"v": v})));
+        assert_eq!(store.get_entry(EntryKind::User, "bob").unwrap(), Some(json!({"v": v})), "read twice");
+        store.write(put(EntryKind::User, "bob", json!({"v": v + 1}))).await.unwrap();
+    }
+    // A change elsewhere (a document) does not lose anything either.
+    store.write(Command::CreateIndex { name: "logs".into(), metadata: json!({}) }).await.unwrap();
+    assert_eq!(store.get_entry(EntryKind::User, "bob").unwrap(), Some(json!({"v": 4})));
+    store.write(Command::DeleteEntry { kind: EntryKind::User, id: "bob".into() }).await.unwrap();
+    assert_eq!(store.get_entry(EntryKind::User, "bob").unwrap(), None);
+    // Same id, another kind: another entry.
+    store.write(put(EntryKind::Role, "bob", json!({"r": 1}))).await.unwrap();
+    assert_eq!(store.get_entry(EntryKind::Role, "bob").unwrap(), Some(json!({"r": 1})));
+    assert_eq!(store.get_entry(EntryKind::User, "bob").unwrap(), None);
+    store.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn restart_keeps_every_entry_the_uuid_and_the_members() {
     let dir = tempfile::tempdir().unwrap();
