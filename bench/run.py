@@ -1149,7 +1149,7 @@ PROFILE_KINDS = [
     ("TLS and crypto (rustls, aws-lc)", r"rustls|aws_lc|ring::|sha2|aes_|gcm"),
     ("HTTP (hyper, axum, tower)", r"hyper|axum|tower|h2::|http::"),
     ("async runtime (tokio)", r"tokio"),
-    ("allocation (glibc malloc)", r"malloc|free|realloc|calloc|^_int_|alloc::|unlink_chunk|mi_|je_|sdallocx"),
+    ("allocation (malloc)", r"malloc|free|realloc|calloc|^_int_|alloc::|unlink_chunk|mi_|je_|sdallocx"),
     ("memcpy/memmove/memset", r"memcpy|memmove|memset|memcmp"),
 ]
 

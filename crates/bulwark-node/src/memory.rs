@@ -1,46 +1,33 @@
-//! Giving memory back after large requests.
+//! The node's memory: its allocator, and how much memory the machine has.
 //!
-//! A large body is parsed, copied into a store command and indexed by several threads; glibc's
-//! allocator keeps what they freed in per-thread arenas, so the resident size stayed near its
-//! peak and grew from one round of large requests to the next even after the index was
-//! deleted. Two measures, both glibc-only (other allocators return memory on their own terms):
-//! the number of arenas is capped (unless `MALLOC_ARENA_MAX` says otherwise), and after a large
-//! request body a background task trims the heap (at most once a second, off the executor).
+//! A large request body is parsed, copied into a store command and indexed by several threads.
+//! glibc's allocator kept what they freed in per-thread arenas, so the resident size stayed near
+//! its peak (about 300 MiB under the bulk benchmark, for some 90 MB of live heap) and capping its
+//! arenas to get under 256 MiB cost a fifth of the indexing rate. The node uses mimalloc instead,
+//! told to give freed pages back to the system at once (a purge delay of 0 rather than its 1 s)
+//! and not to ask for transparent huge pages (with them an idle node held ~50 MiB): measured side
+//! by side with glibc under the same load, the peak fell to under 200 MiB and stays flat from
+//! round to round at about the same indexing rate (docs/benchmarks.md, section 7).
+//!
+//! C libraries linked into the node (aws-lc) keep using the C library's `malloc`.
 
-// glibc's allocator is tuned through libc (mallopt, malloc_trim, sysconf): the one place in
-// this crate with unsafe code (the crate denies it everywhere else).
+// mimalloc is tuned through its C interface: the one place in this crate with unsafe code (the
+// crate denies it everywhere else).
 #![allow(unsafe_code)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+/// The process's allocator (every crate linked into the `bulwark` binary, and their tests).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// A request body at least this large asks for a trim once its request is done.
-pub const LARGE_BODY: u64 = 1 << 20;
+/// `mi_option_purge_delay`: its position in `mi_option_t` in the mimalloc 3 sources that
+/// libmimalloc-sys 0.1.49 builds (pinned in Cargo.toml; the crate exports no constant for it).
+/// `purged_memory_goes_back_at_once` fails if it stops meaning the purge delay.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// glibc arenas, at most (glibc's own default is 8 per core). Measured side by side under the
-/// bulk benchmark (two clients, 5,000 documents of 1 KB per request, quiet host): 2 arenas
-/// peaked at 216–251 MiB against 286–311 MiB with 4, but indexed 20 % fewer documents a second
-/// (11,900–16,200 against 16,900–18,500): the threads of a bulk request then contend for the
-/// same arenas. Throughput is kept; docs/benchmarks.md, section 7, has the numbers.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const ARENA_MAX: libc::c_int = 4;
-
-/// Trims still to do, one a second: work a request started (a commit, a merge) may free memory
-/// after its response was sent.
-static TRIMS_WANTED: AtomicU32 = AtomicU32::new(0);
-
-/// How many trims one large request asks for.
-const TRIMS_PER_REQUEST: u32 = 3;
-
-/// Caps the allocator's arenas; call once, before the runtime's threads start.
+/// Makes the allocator return freed memory to the system at once; call before the runtime starts.
 pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only changes allocator parameters; called before other threads allocate.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, ARENA_MAX);
-        }
-    }
+    // SAFETY: mi_option_set only changes an allocator parameter (read at each purge).
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
 }
 
 /// The machine's physical memory in bytes (1 GiB when it cannot be read).
@@ -57,30 +44,41 @@ pub fn physical() -> u64 {
     1 << 30
 }
 
-/// A large request finished: its memory should go back to the system soon.
-pub fn large_request_done() {
-    TRIMS_WANTED.store(TRIMS_PER_REQUEST, Ordering::Relaxed);
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Trims the heap once a second for a few seconds after large requests.
-pub fn spawn_trimmer() {
-    tokio::spawn(async {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let wanted =
-                TRIMS_WANTED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-            if wanted.is_ok() {
-                let _ = tokio::task::spawn_blocking(trim).await;
-            }
-        }
-    });
-}
+    /// Resident bytes of this process.
+    fn resident() -> u64 {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        // SAFETY: sysconf only reads a system configuration value.
+        pages * u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap()
+    }
 
-fn trim() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory to the system.
-    unsafe {
-        libc::malloc_trim(0);
+    /// 256 MiB written in 64 KiB blocks and freed are given back to the system at once (with
+    /// mimalloc's default delay they stay resident for a second or more).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn purged_memory_goes_back_at_once() {
+        const MIB: u64 = 1 << 20;
+        tune_allocator();
+        let before = resident();
+        let blocks: Vec<Vec<u8>> = (0..4096).map(|i| vec![i as u8 | 1; 64 << 10]).collect();
+        let full = resident();
+        assert!(
+            full >= before + 200 * MIB,
+            "{} MiB resident before, {} MiB with the blocks",
+            before / MIB,
+            full / MIB
+        );
+        drop(std::hint::black_box(blocks));
+        let after = resident();
+        assert!(
+            after < full - 200 * MIB,
+            "{} MiB resident with the blocks, {} MiB after freeing them",
+            full / MIB,
+            after / MIB
+        );
     }
 }

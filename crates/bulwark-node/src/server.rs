@@ -189,9 +189,8 @@ impl Conn {
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit) {
             // Answered before reading a byte of the body (and without `100 Continue`).
-            return Ok(self.respond(too_large(limit), request, http2, true, false));
+            return Ok(self.respond(too_large(limit), request, http2, true));
         }
-        let large = declared.is_some_and(|n| n >= crate::memory::LARGE_BODY);
         let (mut parts, body) = req.into_parts();
         parts.extensions.insert(axum::extract::ConnectInfo(self.peer));
         parts.extensions.insert(self.state.authenticated.clone());
@@ -204,7 +203,7 @@ impl Conn {
         let body = Body::new(WatchedBody::new(body, &self.state, limit, over.clone(), unread.clone()));
         let Ok(resp) = self.app.clone().oneshot(Request::from_parts(parts, body)).await;
         if over.load(Ordering::Relaxed) {
-            return Ok(self.respond(too_large(limit), request, http2, true, true));
+            return Ok(self.respond(too_large(limit), request, http2, true));
         }
         let rest = unread.and_then(|u| u.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
         match rest {
@@ -212,16 +211,16 @@ impl Conn {
             // answer with it. Read the rest first (bounded by the limit and by the body timeout).
             Some(rest) if http2 => {
                 if let Drained::TooLarge = rest.drain(limit).await {
-                    return Ok(self.respond(too_large(limit), request, http2, true, large));
+                    return Ok(self.respond(too_large(limit), request, http2, true));
                 }
-                Ok(self.respond(resp, request, http2, false, large))
+                Ok(self.respond(resp, request, http2, false))
             }
             // HTTP/1: the connection cannot carry another request until the body is read, and
             // reading what nobody asked for (e.g. the body of a request refused for lack of
             // credentials) is not worth it: the answer says `Connection: close`, so the client
             // does not send another request on it, and the connection closes cleanly after it.
-            Some(_) => Ok(self.respond(resp, request, http2, true, large)),
-            None => Ok(self.respond(resp, request, http2, false, large)),
+            Some(_) => Ok(self.respond(resp, request, http2, true)),
+            None => Ok(self.respond(resp, request, http2, false)),
         }
     }
 
@@ -231,14 +230,13 @@ impl Conn {
         request: RequestGuard,
         http2: bool,
         close: bool,
-        large: bool,
     ) -> Response<Body> {
         let (mut parts, body) = resp.into_parts();
         if close && !http2 {
             parts.headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             self.state.set_linger();
         }
-        let body = Body::new(GuardedBody::new(body, request, self.state.open_response(), large));
+        let body = Body::new(GuardedBody::new(body, request, self.state.open_response()));
         Response::from_parts(parts, body)
     }
 }

@@ -262,7 +262,6 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         };
         indices.spawn_refresher();
         indices.spawn_follower(follow);
-        crate::memory::spawn_trimmer();
         let users = Arc::new(SecurityEntries::new(store.clone()));
         let audit_log = if let Some(key) = &audit_key {
             Some(Arc::new(AuditLog::open(AuditConfig {

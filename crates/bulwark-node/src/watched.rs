@@ -182,9 +182,6 @@ impl WatchedBody {
 
 impl Drop for WatchedBody {
     fn drop(&mut self) {
-        if self.seen >= crate::memory::LARGE_BODY {
-            crate::memory::large_request_done();
-        }
         if let (Some(slot), Some(guard), Some(inner)) =
             (self.unread.take(), self.guard.take(), self.inner.take())
         {
@@ -269,21 +266,11 @@ pub struct GuardedBody {
     inner: axum::body::Body,
     _request: RequestGuard,
     _response: ResponseGuard,
-    /// The request carried a large body: memory is given back once the answer is out.
-    large: bool,
 }
 
 impl GuardedBody {
-    pub fn new(inner: axum::body::Body, request: RequestGuard, response: ResponseGuard, large: bool) -> Self {
-        GuardedBody { inner, _request: request, _response: response, large }
-    }
-}
-
-impl Drop for GuardedBody {
-    fn drop(&mut self) {
-        if self.large {
-            crate::memory::large_request_done();
-        }
+    pub fn new(inner: axum::body::Body, request: RequestGuard, response: ResponseGuard) -> Self {
+        GuardedBody { inner, _request: request, _response: response }
     }
 }
 

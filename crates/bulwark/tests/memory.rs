@@ -1,7 +1,7 @@
 //! Memory per request (issue #14, item 3): rounds of large `_bulk` requests into an index that is
 //! deleted after each round leave the node's resident size where the first round left it (the
-//! allocator's arenas are capped, the heap is trimmed after large requests, and the store's page
-//! caches are small and fixed), instead of growing round over round.
+//! allocator gives freed pages back at once, and the store's page caches are small and fixed),
+//! instead of growing round over round.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ fn rss_kib(pid: u32) -> u64 {
     line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("VmRSS in kB")
 }
 
-/// The lowest RSS seen over `window` (the trim runs in the background, at most once a second).
+/// The lowest RSS seen over `window` (work a request started may finish after its answer).
 fn settled_rss(pid: u32, window: Duration) -> u64 {
     let end = Instant::now() + window;
     let mut low = rss_kib(pid);
