@@ -99,6 +99,7 @@ impl Store {
             raft.runtime_config().elect(false);
         }
         spawn_leader_log(&raft);
+        spawn_core_probe(&raft);
         crate::compaction::spawn(raft.clone(), log.clone(), config.compaction(), config.log_floor.clone());
         let store = Store {
             raft,
@@ -501,6 +502,39 @@ fn spawn_leader_log(raft: &Raft) {
             }
             if metrics.changed().await.is_err() {
                 return;
+            }
+        }
+    });
+}
+
+/// How often [`spawn_core_probe`] asks the Raft core a question.
+const CORE_PROBE_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A Raft core that takes longer than this to answer is logged at WARN: it sends no heartbeat
+/// meanwhile, and the other nodes elect another leader after about 1.5 s without one.
+const CORE_SLOW: Duration = Duration::from_millis(500);
+
+/// Times, every [`CORE_PROBE_INTERVAL`], how long the Raft core takes to answer a question that
+/// waits behind what it is doing (log writes, queued requests): at DEBUG always, at WARN past
+/// [`CORE_SLOW`]. Ends when Raft shuts down.
+fn spawn_core_probe(raft: &Raft) {
+    let raft = raft.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CORE_PROBE_INTERVAL).await;
+            let started = Instant::now();
+            if raft.with_raft_state(|_| ()).await.is_err() {
+                return;
+            }
+            let took = started.elapsed();
+            let took_ms = took.as_millis() as u64;
+            if took > CORE_SLOW {
+                tracing::warn!(
+                    took_ms,
+                    "the Raft core took {took_ms} ms to answer (it sends no heartbeat while busy): the host or the disk holding path.data is overloaded"
+                );
+            } else {
+                tracing::debug!(took_ms, "the Raft core answered");
             }
         }
     });
