@@ -17,7 +17,7 @@ reports how long each node's Raft log storage calls took and how long its Raft c
 answer a probe (their DEBUG lines). Prints Markdown tables (nothing is written).
 
     bench/cluster.py [--binary PATH] [--writes N] [--write]
-    bench/cluster.py --bulk-load [--clients N] [--seconds S] [--hogs N] [--binary PATH]
+    bench/cluster.py --bulk-load [--clients N] [--seconds S] [--hogs N] [--logs DIR] [--binary PATH]
 """
 
 import argparse
@@ -205,6 +205,11 @@ def bulk_load(a):
             for n in nodes:
                 if n.proc and n.proc.poll() is None:
                     n.kill9()
+        if a.logs:
+            for n in nodes:
+                dest = pathlib.Path(a.logs) / f"b{n.i}.json"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes((n.home / "logs" / "bulwark.json").read_bytes())
         elections = len(leader_terms(nodes) - terms_before)
         storage = {}
         rpc_timeouts = 0
@@ -246,6 +251,7 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--hogs", type=int, default=0, help="busy-loop processes running beside the nodes")
+    ap.add_argument("--logs", help="with --bulk-load: copy the nodes' JSON logs into this directory")
     a = ap.parse_args()
     if a.bulk_load:
         return bulk_load(a)

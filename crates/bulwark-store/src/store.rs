@@ -74,8 +74,14 @@ impl Store {
             snapshot_policy: SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: u64::MAX,
             heartbeat_interval: config.heartbeat.as_millis() as u64,
-            election_timeout_min: 5 * config.heartbeat.as_millis() as u64,
-            election_timeout_max: 10 * config.heartbeat.as_millis() as u64,
+            // A follower stands for election after the leader lease (openraft: the longest
+            // election timeout) plus a random election timeout without hearing from the leader:
+            // 30 to 40 heartbeats, 3 to 4 s at a node's 100 ms. A leader's core waits for every
+            // log write (openraft 0.9 awaits its fsync) and queued client writes come before its
+            // heartbeat timer, so a loaded host held it up for over 1.5 s, the 15 to 20
+            // heartbeats allowed before (docs/cluster.md, "Heartbeats under load").
+            election_timeout_min: ELECTION_TIMEOUT_MIN_HEARTBEATS * config.heartbeat.as_millis() as u64,
+            election_timeout_max: 2 * ELECTION_TIMEOUT_MIN_HEARTBEATS * config.heartbeat.as_millis() as u64,
             install_snapshot_timeout: 10_000,
             // Each chunk is one transport call: small enough to travel well within its deadline
             // on a loaded host.
@@ -507,11 +513,14 @@ fn spawn_leader_log(raft: &Raft) {
     });
 }
 
+/// The shortest election timeout, in heartbeats (the longest is twice as long).
+const ELECTION_TIMEOUT_MIN_HEARTBEATS: u64 = 10;
+
 /// How often [`spawn_core_probe`] asks the Raft core a question.
 const CORE_PROBE_INTERVAL: Duration = Duration::from_millis(500);
 
 /// A Raft core that takes longer than this to answer is logged at WARN: it sends no heartbeat
-/// meanwhile, and the other nodes elect another leader after about 1.5 s without one.
+/// meanwhile, and the other nodes elect another leader after 30 to 40 heartbeats without one.
 const CORE_SLOW: Duration = Duration::from_millis(500);
 
 /// Times, every [`CORE_PROBE_INTERVAL`], how long the Raft core takes to answer a question that
