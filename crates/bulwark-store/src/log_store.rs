@@ -263,9 +263,9 @@ impl LogStore {
     }
 }
 
-/// A log-store call that takes longer than this is logged at WARN: openraft's core waits for it,
-/// and elections start after 500 to 1000 ms without a heartbeat.
-pub const SLOW_STORAGE: Duration = Duration::from_millis(200);
+/// A log-store call that takes longer than this is logged at WARN: openraft's core waits for it
+/// (a follower stands for election after 30 to 40 heartbeats without hearing from the leader).
+pub(crate) const SLOW_STORAGE: Duration = Duration::from_millis(200);
 
 /// Logs how long the log-store call `what` on `bytes` bytes took since `started`: at DEBUG
 /// always, at WARN past [`SLOW_STORAGE`] (with what an operator can look at).

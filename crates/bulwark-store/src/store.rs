@@ -76,10 +76,10 @@ impl Store {
             heartbeat_interval: config.heartbeat.as_millis() as u64,
             // A follower stands for election after the leader lease (openraft: the longest
             // election timeout) plus a random election timeout without hearing from the leader:
-            // 30 to 40 heartbeats, 3 to 4 s at a node's 100 ms. A leader's core waits for every
-            // log write (openraft 0.9 awaits its fsync) and queued client writes come before its
-            // heartbeat timer, so a loaded host held it up for over 1.5 s, the 15 to 20
-            // heartbeats allowed before (docs/cluster.md, "Heartbeats under load").
+            // 30 to 40 heartbeats, 3 to 4 s at a node's 100 ms. With 15 to 20 (5 to 10 each),
+            // followers of a leader taking large `_bulk`s on a loaded host went without a
+            // message for that long and stood for election (docs/cluster.md, "Heartbeats under
+            // load"); a leader's core also waits for every log write with its fsync.
             election_timeout_min: ELECTION_TIMEOUT_MIN_HEARTBEATS * config.heartbeat.as_millis() as u64,
             election_timeout_max: 2 * ELECTION_TIMEOUT_MIN_HEARTBEATS * config.heartbeat.as_millis() as u64,
             install_snapshot_timeout: 10_000,
