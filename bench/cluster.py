@@ -11,13 +11,13 @@ Prints a Markdown section; with --write it replaces the "## 9. Cluster" section 
 docs/benchmarks.md (or appends it).
 
 With --bulk-load it measures instead whether a leader taking large `_bulk`s keeps its leadership:
-three nodes, CLIENTS threads sending `_bulk`s of 500 documents (about 340 KB) to the leader for
+three nodes, CLIENTS threads sending `_bulk`s of DOCS documents (500: about 340 KB) to the leader for
 SECONDS; it counts elections (new terms in the nodes' logs), `_bulk`s with 503 items, and
 reports how long each node's Raft log storage calls took and how long its Raft core took to
 answer a probe (their DEBUG lines). Prints Markdown tables (nothing is written).
 
     bench/cluster.py [--binary PATH] [--writes N] [--write]
-    bench/cluster.py --bulk-load [--clients N] [--seconds S] [--hogs N] [--logs DIR] [--binary PATH]
+    bench/cluster.py --bulk-load [--clients N] [--docs N] [--seconds S] [--hogs N] [--logs DIR] [--binary PATH]
 """
 
 import argparse
@@ -121,22 +121,22 @@ def leader_name(node):
     return next(n["name"] for n in json.loads(body) if n["master"] == "*")
 
 
-def bulk_body(client, k):
+def bulk_body(client, k, docs):
     filler = "lorem ipsum dolor sit amet " * 20
     lines = []
-    for i in range(500):
+    for i in range(docs):
         lines.append(json.dumps({"index": {"_index": "load", "_id": f"{client}-{k}-{i}"}}))
         lines.append(json.dumps({"client": client, "k": k, "i": i, "text": f"{filler} {k} {i}"}))
     return ("\n".join(lines) + "\n").encode()
 
 
-def bulk_client(node, client, until, out):
+def bulk_client(node, client, until, docs, out):
     """Sends `_bulk`s to `node` until `until` (monotonic); appends (seconds, status, 503 items)."""
     conn = node.connect()
     headers = {"Authorization": AUTH, "Content-Type": "application/x-ndjson"}
     k = 0
     while time.monotonic() < until:
-        body = bulk_body(client, k)
+        body = bulk_body(client, k, docs)
         k += 1
         t = time.monotonic()
         try:
@@ -187,7 +187,7 @@ def bulk_load(a):
             hogs += [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(a.hogs)]
             started = time.monotonic()
             results = []
-            threads = [threading.Thread(target=bulk_client, args=(leader, c, started + a.seconds, results))
+            threads = [threading.Thread(target=bulk_client, args=(leader, c, started + a.seconds, a.docs, results))
                        for c in range(a.clients)]
             for th in threads:
                 th.start()
@@ -226,8 +226,8 @@ def bulk_load(a):
     ok = [r for r in results if r[1] == 200 and r[2] == 0]
     unavailable = [r for r in results if r[2] > 0 or r[1] == 503]
     failed = [r for r in results if r[1] not in (200, 503)]
-    mb = len(ok) * len(bulk_body(0, 0)) / 1e6
-    print(f"{a.clients} clients, {a.hogs} busy loops, {elapsed:.0f} s, load average {statistics.mean(load):.1f} (max {max(load):.1f})")
+    mb = len(ok) * len(bulk_body(0, 0, a.docs)) / 1e6
+    print(f"{a.clients} clients, {a.docs} documents a `_bulk`, {a.hogs} busy loops, {elapsed:.0f} s, load average {statistics.mean(load):.1f} (max {max(load):.1f})")
     print("| `_bulk`s answered | with 503 items | failed otherwise | elections | replication timeouts | MB/s | `_bulk` p50 / p99 / max |")
     print("|---|---|---|---|---|---|---|")
     lat = [r[0] * 1000 for r in results]
@@ -250,6 +250,7 @@ def main():
     ap.add_argument("--bulk-load", action="store_true")
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--docs", type=int, default=500, help="documents in each `_bulk` (500: about 340 KB)")
     ap.add_argument("--hogs", type=int, default=0, help="busy-loop processes running beside the nodes")
     ap.add_argument("--logs", help="with --bulk-load: copy the nodes' JSON logs into this directory")
     a = ap.parse_args()
