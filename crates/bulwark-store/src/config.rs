@@ -65,7 +65,8 @@ pub struct StoreConfig {
     /// How long a write waits for a leader and for the majority to accept it before it is
     /// refused with [`crate::StoreError::Unavailable`].
     pub write_timeout: Duration,
-    /// Raft's heartbeat interval; elections start after 5 to 10 heartbeats without one.
+    /// Raft's heartbeat interval (also openraft's deadline for each log replication call); a
+    /// follower stands for election after 30 to 40 heartbeats without one.
     pub heartbeat: Duration,
     /// How Raft messages reach other nodes.
     pub transport: Arc<dyn RaftTransport>,

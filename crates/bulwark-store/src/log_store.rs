@@ -4,12 +4,17 @@
 //! [`Durability::Immediate`] (fsync) before openraft is told it is done, so an entry that openraft
 //! counts as persisted is on disk. Only the committed index is written without fsync: it is a
 //! hint that lets a restarted node re-apply faster, and Raft re-derives it when it is lost.
+//!
+//! openraft's core task waits for every call here (an append until its entries are durable): no
+//! heartbeat leaves the leader meanwhile. Each call is timed ([`timed`]): one that takes longer
+//! than [`SLOW_STORAGE`] is logged at WARN, every one at DEBUG (target `bulwark_store::log_store`).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{AnyError, Entry, LogId, OptionalSend, RaftLogReader, StorageError, StorageIOError, Vote};
@@ -106,6 +111,11 @@ impl LogStore {
     pub(crate) fn held_upto(&self, upto: u64) -> (u64, u64) {
         let sizes = self.sizes();
         sizes.range(..=upto).fold((0, 0), |(n, b), (_, size)| (n + 1, b + size))
+    }
+
+    /// The stored bytes of the `count` entries from index `first` on.
+    fn held_between(&self, first: u64, count: usize) -> u64 {
+        self.sizes().range(first..).take(count).map(|(_, size)| size).sum()
     }
 
     /// The file this store lives in.
@@ -253,6 +263,26 @@ impl LogStore {
     }
 }
 
+/// A log-store call that takes longer than this is logged at WARN: openraft's core waits for it
+/// (a follower stands for election after 30 to 40 heartbeats without hearing from the leader).
+pub(crate) const SLOW_STORAGE: Duration = Duration::from_millis(200);
+
+/// Logs how long the log-store call `what` on `bytes` bytes took since `started`: at DEBUG
+/// always, at WARN past [`SLOW_STORAGE`] (with what an operator can look at).
+fn timed(what: &str, bytes: u64, started: Instant) {
+    let took = started.elapsed();
+    let took_ms = took.as_millis() as u64;
+    if took > SLOW_STORAGE {
+        tracing::warn!(
+            took_ms,
+            bytes,
+            "slow Raft log storage: {what} took {took_ms} ms; Raft waits for it, so heartbeats are late and another node may start an election: check the load on the host and on the disk holding path.data"
+        );
+    } else {
+        tracing::debug!(took_ms, bytes, "{what}");
+    }
+}
+
 fn encode<T: Serialize>(what: &str, value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::encode(what, e))
 }
@@ -271,7 +301,11 @@ impl RaftLogReader<TypeConfig> for LogStore {
         range: RB,
     ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
         let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
-        self.entries(bounds).map_err(read_err)
+        let started = Instant::now();
+        let entries = self.entries(bounds).map_err(read_err)?;
+        let bytes = entries.first().map_or(0, |first| self.held_between(first.log_id.index, entries.len()));
+        timed("reading log entries", bytes, started);
+        Ok(entries)
     }
 }
 
@@ -289,13 +323,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let started = Instant::now();
         let bytes = encode("the vote", vote).map_err(|e| StorageIOError::write_vote(AnyError::new(&e)))?;
+        let size = bytes.len() as u64;
         self.write_async("saving the vote", Durability::Immediate, move |txn| {
             txn.open_table(META)?.insert(KEY_VOTE, bytes.as_slice())?;
             Ok(())
         })
         .await
-        .map_err(|e| StorageIOError::write_vote(AnyError::new(&e)).into())
+        .map_err(|e| StorageIOError::write_vote(AnyError::new(&e)))?;
+        timed("saving the vote", size, started);
+        Ok(())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
@@ -303,14 +341,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), StorageError<NodeId>> {
+        let started = Instant::now();
         let bytes = encode("the committed log id", &committed).map_err(write_err)?;
+        let size = bytes.len() as u64;
         // Not fsynced: made durable by the next append; losing it only delays re-applying.
         self.write_async("saving the committed index", Durability::None, move |txn| {
             txn.open_table(META)?.insert(KEY_COMMITTED, bytes.as_slice())?;
             Ok(())
         })
         .await
-        .map_err(write_err)
+        .map_err(write_err)?;
+        timed("saving the committed index", size, started);
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StorageError<NodeId>> {
@@ -326,12 +368,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let started = Instant::now();
         let mut rows = Vec::new();
         for entry in entries {
             let bytes = encode(&format!("log entry {}", entry.log_id.index), &entry).map_err(write_err)?;
             rows.push((entry.log_id.index, bytes));
         }
         let sizes: Vec<(u64, u64)> = rows.iter().map(|(i, b)| (*i, b.len() as u64)).collect();
+        let size = sizes.iter().map(|(_, b)| b).sum();
+        timed("encoding log entries", size, started);
+        let started = Instant::now();
         self.write_async("appending to the log", Durability::Immediate, move |txn| {
             let mut table = txn.open_table(LOG)?;
             for (index, bytes) in &rows {
@@ -341,6 +387,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         })
         .await
         .map_err(write_err)?;
+        timed("appending to the log (with fsync)", size, started);
         self.sizes().extend(sizes);
         // The entries are durable: only now tell openraft.
         callback.log_io_completed(Ok(()));
@@ -349,18 +396,21 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
         let from = log_id.index;
+        let started = Instant::now();
         self.write_async("truncating the log", Durability::Immediate, move |txn| {
             txn.open_table(LOG)?.retain_in(from.., |_, _| false)?;
             Ok(())
         })
         .await
         .map_err(write_err)?;
-        self.sizes().split_off(&from);
+        let removed = self.sizes().split_off(&from);
+        timed("truncating the log", removed.values().sum(), started);
         Ok(())
     }
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StorageError<NodeId>> {
         let upto = log_id.index;
+        let started = Instant::now();
         let bytes = encode("the purged log id", &log_id).map_err(write_err)?;
         self.write_async("purging the log", Durability::Immediate, move |txn| {
             txn.open_table(META)?.insert(KEY_PURGED, bytes.as_slice())?;
@@ -371,7 +421,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         .map_err(write_err)?;
         let mut sizes = self.sizes();
         let kept = sizes.split_off(&upto.saturating_add(1));
-        *sizes = kept;
+        let removed = std::mem::replace(&mut *sizes, kept);
+        drop(sizes);
+        timed("purging the log", removed.values().sum(), started);
         Ok(())
     }
 }

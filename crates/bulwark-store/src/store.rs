@@ -74,8 +74,14 @@ impl Store {
             snapshot_policy: SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: u64::MAX,
             heartbeat_interval: config.heartbeat.as_millis() as u64,
-            election_timeout_min: 5 * config.heartbeat.as_millis() as u64,
-            election_timeout_max: 10 * config.heartbeat.as_millis() as u64,
+            // A follower stands for election after the leader lease (openraft: the longest
+            // election timeout) plus a random election timeout without hearing from the leader:
+            // 30 to 40 heartbeats, 3 to 4 s at a node's 100 ms. With 15 to 20 (5 to 10 each),
+            // followers of a leader taking large `_bulk`s on a loaded host went without a
+            // message for that long and stood for election (docs/cluster.md, "Heartbeats under
+            // load"); a leader's core also waits for every log write with its fsync.
+            election_timeout_min: ELECTION_TIMEOUT_MIN_HEARTBEATS * config.heartbeat.as_millis() as u64,
+            election_timeout_max: 2 * ELECTION_TIMEOUT_MIN_HEARTBEATS * config.heartbeat.as_millis() as u64,
             install_snapshot_timeout: 10_000,
             // Each chunk is one transport call: small enough to travel well within its deadline
             // on a loaded host.
@@ -99,6 +105,7 @@ impl Store {
             raft.runtime_config().elect(false);
         }
         spawn_leader_log(&raft);
+        spawn_core_probe(&raft);
         crate::compaction::spawn(raft.clone(), log.clone(), config.compaction(), config.log_floor.clone());
         let store = Store {
             raft,
@@ -501,6 +508,42 @@ fn spawn_leader_log(raft: &Raft) {
             }
             if metrics.changed().await.is_err() {
                 return;
+            }
+        }
+    });
+}
+
+/// The shortest election timeout, in heartbeats (the longest is twice as long).
+const ELECTION_TIMEOUT_MIN_HEARTBEATS: u64 = 10;
+
+/// How often [`spawn_core_probe`] asks the Raft core a question.
+const CORE_PROBE_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A Raft core that takes longer than this to answer is logged at WARN: it sends no heartbeat
+/// meanwhile, and the other nodes elect another leader after 30 to 40 heartbeats without one.
+const CORE_SLOW: Duration = Duration::from_millis(500);
+
+/// Times, every [`CORE_PROBE_INTERVAL`], how long the Raft core takes to answer a question that
+/// waits behind what it is doing (log writes, queued requests): at DEBUG always, at WARN past
+/// [`CORE_SLOW`]. Ends when Raft shuts down.
+fn spawn_core_probe(raft: &Raft) {
+    let raft = raft.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CORE_PROBE_INTERVAL).await;
+            let started = Instant::now();
+            if raft.with_raft_state(|_| ()).await.is_err() {
+                return;
+            }
+            let took = started.elapsed();
+            let took_ms = took.as_millis() as u64;
+            if took > CORE_SLOW {
+                tracing::warn!(
+                    took_ms,
+                    "the Raft core took {took_ms} ms to answer (it sends no heartbeat while busy): the host or the disk holding path.data is overloaded"
+                );
+            } else {
+                tracing::debug!(took_ms, "the Raft core answered");
             }
         }
     });

@@ -205,3 +205,55 @@ async fn a_learner_that_never_catches_up_is_removed_again() {
         n1.members().iter().map(|m| (m.id, m.voter, m.standby)).collect();
     assert_eq!(members, [(1, true, false), (2, false, true)], "node 2 stands by");
 }
+
+/// Every node's current Raft term.
+fn terms(nodes: &[&Store]) -> Vec<u64> {
+    nodes.iter().map(|n| n.raft().metrics().borrow().current_term).collect()
+}
+
+/// A node's heartbeat interval (`bulwark-node`'s `cluster.rs`).
+const NODE_HEARTBEAT: Duration = Duration::from_millis(100);
+
+/// How long the leader's Raft core is held up below: longer than the 1.5 to 2 s a follower used
+/// to wait for a heartbeat at [`NODE_HEARTBEAT`] (leader lease plus election timeout, 5 to 10
+/// heartbeats each), within the 3 to 4 s it waits now (10 to 20 heartbeats each).
+const STALL: Duration = Duration::from_millis(2500);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_held_up_by_slow_storage_keeps_its_leadership() {
+    let net = LocalNetwork::new();
+    let dirs: Vec<TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let as_a_node = |c: &mut StoreConfig| c.heartbeat = NODE_HEARTBEAT;
+    let n1 = start(&net, &dirs, 1, None, as_a_node).await;
+    let uuid = n1.cluster_uuid().to_string();
+    let n2 = start(&net, &dirs, 2, Some(&uuid), as_a_node).await;
+    let n3 = start(&net, &dirs, 3, Some(&uuid), as_a_node).await;
+    n1.add_member(2, NodeInfo::new("node-2", address(2))).await.unwrap();
+    n1.add_member(3, NodeInfo::new("node-3", address(3))).await.unwrap();
+    let index = write(&n1, user(1)).await;
+    for node in [&n1, &n2, &n3] {
+        caught_up(node, index).await;
+    }
+    let before = terms(&[&n1, &n2, &n3]);
+
+    // The core runs this closure itself, as it awaits a slow log write: no heartbeat leaves it.
+    n1.raft().with_raft_state(|_| std::thread::sleep(STALL)).await.unwrap();
+
+    // A write through it still commits, and no node started an election meanwhile (an election
+    // raises the candidate's term, whoever wins it).
+    let index = match n1.raft().client_write(user(2)).await {
+        Ok(r) => r.log_id.index,
+        Err(e) => panic!("the leader lost its leadership while its core was held up for {STALL:?}: {e}"),
+    };
+    for node in [&n1, &n2, &n3] {
+        caught_up(node, index).await;
+    }
+    assert_eq!(
+        terms(&[&n1, &n2, &n3]),
+        before,
+        "an election was held while the leader was held up for {STALL:?}"
+    );
+    for node in [n1, n2, n3] {
+        node.shutdown().await.unwrap();
+    }
+}

@@ -12,7 +12,9 @@ use bulwark_store::{
     VotersChange,
 };
 use bytes::Bytes;
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError, Unreachable,
+};
 use openraft::network::RPCOption;
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
@@ -50,8 +52,23 @@ impl RaftClient {
         Resp: DeserializeOwned + Send + 'static,
         E: std::error::Error + DeserializeOwned + Send + 'static,
     {
+        self.send(target, node, method, serde_json::to_vec(&rpc), ttl)
+    }
+
+    /// Sends the encoded `body` of a `method` call to `target`.
+    fn send<Resp, E>(
+        &self,
+        target: NodeId,
+        node: &NodeInfo,
+        method: &'static str,
+        body: serde_json::Result<Vec<u8>>,
+        ttl: Duration,
+    ) -> BoxFuture<RpcResult<Resp, E>>
+    where
+        Resp: DeserializeOwned + Send + 'static,
+        E: std::error::Error + DeserializeOwned + Send + 'static,
+    {
         let (client, address) = (self.client.clone(), node.address.clone());
-        let body = serde_json::to_vec(&rpc);
         Box::pin(async move {
             let body = body.map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
             match client.call(&address, method, body, ttl).await {
@@ -67,6 +84,19 @@ impl RaftClient {
     }
 }
 
+/// The most bytes of log entries one replication call carries (unless it carries a single
+/// entry). openraft gives each call one heartbeat interval (100 ms) and sends up to 300 entries
+/// in one: a follower a few large `_bulk`s behind got megabytes a call, none of which arrived in
+/// time on a loaded host, heard nothing else from the leader, and stood for election.
+const MAX_APPEND_BYTES: usize = 512 << 10;
+
+/// How many of `entries` entries to send instead, when their encoding takes `bytes` bytes, more
+/// than [`MAX_APPEND_BYTES`]; `None` when the call may go as it is.
+fn fewer_entries(entries: u64, bytes: usize) -> Option<u64> {
+    (entries > 1 && bytes > MAX_APPEND_BYTES)
+        .then(|| (entries * MAX_APPEND_BYTES as u64 / bytes as u64).clamp(1, entries - 1))
+}
+
 fn forward_error(e: CallError) -> ForwardError {
     if e.is_retry_safe() { ForwardError::Retry(e.to_string()) } else { ForwardError::Failed(e.to_string()) }
 }
@@ -79,7 +109,14 @@ impl RaftTransport for RaftClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> BoxFuture<RpcResult<AppendEntriesResponse<NodeId>>> {
-        self.rpc(target, node, "raft/append", rpc, option.hard_ttl())
+        let entries = rpc.entries.len() as u64;
+        let body = serde_json::to_vec(&rpc);
+        if let Some(hint) = body.as_ref().ok().and_then(|b| fewer_entries(entries, b.len())) {
+            // openraft sends again at once, at most `hint` entries a call for its next ten.
+            let too_large = RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(hint));
+            return Box::pin(async move { Err(too_large) });
+        }
+        self.send(target, node, "raft/append", body, option.hard_ttl())
     }
 
     fn vote(
@@ -284,5 +321,22 @@ impl StoreService {
             _ => return None,
         };
         Some(fut)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replication_call_carries_at_most_its_byte_budget_unless_it_is_one_entry() {
+        assert_eq!(fewer_entries(300, MAX_APPEND_BYTES), None);
+        assert_eq!(fewer_entries(1, 50 * MAX_APPEND_BYTES), None, "a single entry always goes");
+        // Six 340 KB `_bulk` entries: one at a time.
+        assert_eq!(fewer_entries(6, 6 * 340_000), Some(1));
+        // Many small ones: as many as fit.
+        assert_eq!(fewer_entries(300, 2 * MAX_APPEND_BYTES), Some(150));
+        // Just over: one fewer, never all of them again.
+        assert_eq!(fewer_entries(2, MAX_APPEND_BYTES + 1), Some(1));
     }
 }
