@@ -6,6 +6,18 @@ use std::time::Duration;
 use crate::network::{NoTransport, RaftTransport};
 use crate::types::NodeId;
 
+/// The most bytes of log entries one replication call carries (unless it carries a single
+/// entry). openraft gives each call one heartbeat interval (100 ms) and sends up to 300 entries
+/// in one: a follower a few large `_bulk`s behind got megabytes a call, none of which arrived in
+/// time on a loaded host, heard nothing else from the leader, and stood for election. A writer
+/// that can split its commands keeps each entry well under it (documents: `ENTRY_BYTES`).
+pub const REPLICATION_CALL_BYTES: usize = 512 << 10;
+
+/// What a document write puts in one log entry, about (a `_bulk` larger than this is written as
+/// several entries): half a replication call, so that an entry with its encoding overhead
+/// always fits in one.
+pub const ENTRY_BYTES: usize = REPLICATION_CALL_BYTES / 2;
+
 /// Compact the log once this many entries can go, by default (see [`crate::CompactionPolicy`]).
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 5000;
 

@@ -46,7 +46,7 @@ pub use command::{Command, CommandResponse, DocOp, DocOutcome, DocResult, EntryK
 pub use compaction::{CompactionPolicy, LogFloor};
 pub use config::{
     Bootstrap, DEFAULT_LOG_BYTES_TO_KEEP, DEFAULT_LOGS_TO_KEEP, DEFAULT_SNAPSHOT_BYTES,
-    DEFAULT_SNAPSHOT_EVERY, StoreConfig,
+    DEFAULT_SNAPSHOT_EVERY, ENTRY_BYTES, REPLICATION_CALL_BYTES, StoreConfig,
 };
 pub use document::{DocVersion, PRIMARY_TERM, StoredDoc};
 pub use error::{Fault, StoreError};

@@ -84,11 +84,8 @@ impl RaftClient {
     }
 }
 
-/// The most bytes of log entries one replication call carries (unless it carries a single
-/// entry). openraft gives each call one heartbeat interval (100 ms) and sends up to 300 entries
-/// in one: a follower a few large `_bulk`s behind got megabytes a call, none of which arrived in
-/// time on a loaded host, heard nothing else from the leader, and stood for election.
-const MAX_APPEND_BYTES: usize = 512 << 10;
+/// The most bytes of log entries one replication call carries (see the store's constant).
+const MAX_APPEND_BYTES: usize = bulwark_store::REPLICATION_CALL_BYTES;
 
 /// How many of `entries` entries to send instead, when their encoding takes `bytes` bytes, more
 /// than [`MAX_APPEND_BYTES`]; `None` when the call may go as it is.

@@ -79,6 +79,43 @@ fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_lead
         );
     }
 
+    // A `_bulk` of about 1.3 MB through a follower is written as several log entries (each
+    // within a replication call's budget), in order: an id written early and changed again at the
+    // end of the request ends as the last item left it, on every node.
+    let filler = "lorem ipsum dolor sit amet ".repeat(14);
+    let mut body = String::new();
+    for i in 0..3_000 {
+        body.push_str(&format!(
+            "{}\n{}\n",
+            json!({"index": {"_index": "big", "_id": format!("big-{i}")}}),
+            json!({"i": i, "text": filler})
+        ));
+    }
+    body.push_str(&format!("{}\n", json!({"delete": {"_index": "big", "_id": "big-0"}})));
+    body.push_str(&format!(
+        "{}\n{}\n",
+        json!({"index": {"_index": "big", "_id": "big-1"}}),
+        json!({"i": -1, "text": "last"})
+    ));
+    assert!(body.len() > 1_200_000, "{}", body.len());
+    let via = (0..3).find(|i| leader(&m[*i]).as_deref() != Some(m[*i].name.as_str())).unwrap();
+    let (s, _, b) = m[via]
+        .client()
+        .send("POST", "/_bulk", Some(("elastic", PASSWORD)), Some("application/x-ndjson"), body.into_bytes())
+        .expect("_bulk");
+    let b: Value = serde_json::from_slice(&b).unwrap();
+    let failed = b["items"].as_array().and_then(|i| i.iter().find(|i| i.to_string().contains("\"error\""))).cloned();
+    assert_eq!((s, &b["errors"]), (200, &json!(false)), "{failed:?}");
+    assert_eq!(b["items"].as_array().map(Vec::len), Some(3_002));
+    let other = &m[(via + 1) % 3];
+    let (s, _) = other.call("POST", "/big/_refresh", None);
+    assert_eq!(s, 200);
+    let (s, c) = other.call("GET", "/big/_count", None);
+    assert_eq!((s, &c["count"]), (200, &json!(2_999)), "{c}");
+    let (s, d) = other.call("GET", "/big/_doc/big-1", None);
+    assert_eq!((s, &d["_source"]["text"], &d["_version"]), (200, &json!("last"), &json!(2)), "{d}");
+    assert_eq!(other.call("GET", "/big/_doc/big-0", None).0, 404);
+
     // Search on another node answers the same once its index caught up (bounded).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

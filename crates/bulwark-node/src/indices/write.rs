@@ -44,6 +44,39 @@ struct Planned {
 /// The result of one round: items for the next round.
 type Deferred = Vec<Pending>;
 
+/// What a document command adds to a log entry besides its source and names (field names,
+/// versions, the operation), about.
+const COMMAND_BYTES: usize = 96;
+
+/// The length of `v` encoded as JSON, about (strings without escapes): enough to cut a `_bulk`
+/// into log entries of a bounded size without encoding every document twice.
+fn encoded_size(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 20,
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => 2 + a.iter().map(|v| encoded_size(v) + 1).sum::<usize>(),
+        Value::Object(o) => 2 + o.iter().map(|(k, v)| k.len() + 4 + encoded_size(v)).sum::<usize>(),
+    }
+}
+
+/// `first`, then `sized` (each with its size), cut into log entries of at most `budget` bytes
+/// (an item larger than the budget is an entry alone; `first` counts for nothing), in order.
+fn into_entries<T>(first: Vec<T>, sized: impl IntoIterator<Item = (T, usize)>, budget: usize) -> Vec<Vec<T>> {
+    let mut entries = Vec::new();
+    let (mut entry, mut bytes) = (first, 0usize);
+    for (item, size) in sized {
+        if bytes > 0 && bytes.saturating_add(size) > budget {
+            entries.push(std::mem::take(&mut entry));
+            bytes = 0;
+        }
+        bytes = bytes.saturating_add(size);
+        entry.push(item);
+    }
+    entries.push(entry);
+    entries
+}
+
 fn index_not_found(name: &str) -> DataError {
     DataError::IndexNotFound(name.to_owned())
 }
@@ -218,7 +251,7 @@ impl Indices {
         // Mapping growth goes into the same batch, under each index's metadata lock (taken in
         // name order), so that the last metadata written holds every field added before it.
         let mut meta_guards = Vec::new();
-        let mut cmds = Vec::with_capacity(planned.len() + grown.len());
+        let mut cmds = Vec::with_capacity(grown.len());
         for name in &grown {
             let Some(ticket) = tickets.get(name) else { continue };
             let shard = ticket.shard().clone();
@@ -238,51 +271,69 @@ impl Indices {
             }
         }
         let meta_count = cmds.len();
-        for p in &planned {
+        // In a cluster, log entries of about `ENTRY_BYTES` each (the first with the mapping
+        // growth): one entry of several megabytes would not reach a follower within a
+        // replication call's deadline on a busy host, and the follower would stand for
+        // election. A node alone writes one entry (each entry is a commit of its own).
+        let budget = if self.store.members().len() > 1 { bulwark_store::ENTRY_BYTES } else { usize::MAX };
+        let sized = planned.iter().map(|p| {
             let index = p.pending.item.index.clone();
             let id = p.id.clone();
-            cmds.push(match &p.plan {
-                Plan::Put { source, create, guard, .. } => Command::IndexDocument {
-                    index,
-                    id,
-                    source: Arc::clone(source),
-                    op: if *create { DocOp::Create } else { DocOp::Index },
-                    if_seq_no: guard.seq_no,
-                    if_primary_term: guard.primary_term,
-                },
-                Plan::Delete { guard } => Command::DeleteDocument {
-                    index,
-                    id,
-                    if_seq_no: guard.seq_no,
-                    if_primary_term: guard.primary_term,
-                },
-            });
-        }
+            let names = COMMAND_BYTES + p.id.len() + p.pending.item.index.len();
+            match &p.plan {
+                Plan::Put { source, create, guard, .. } => (
+                    Command::IndexDocument {
+                        index,
+                        id,
+                        source: Arc::clone(source),
+                        op: if *create { DocOp::Create } else { DocOp::Index },
+                        if_seq_no: guard.seq_no,
+                        if_primary_term: guard.primary_term,
+                    },
+                    names + encoded_size(source),
+                ),
+                Plan::Delete { guard } => (
+                    Command::DeleteDocument {
+                        index,
+                        id,
+                        if_seq_no: guard.seq_no,
+                        if_primary_term: guard.primary_term,
+                    },
+                    names,
+                ),
+            }
+        });
+        let entries = into_entries(cmds, sized, budget);
 
-        let responses = match self.store.write(Command::Batch(cmds)).await {
-            Ok(CommandResponse::Batch(r)) => r,
-            Ok(other) => {
-                tracing::error!("the store answered a batch with {other:?}");
-                for p in planned {
-                    results[p.pending.pos] =
-                        Some(Err(DataError::Node("unexpected answer to a batch".into())));
+        // Entries one after the other; the items of an entry that failed and of those after it
+        // answer its error (Elasticsearch's `_bulk` is not atomic either).
+        let mut responses = Vec::with_capacity(meta_count + planned.len());
+        let mut failed = None;
+        for entry in entries {
+            match self.store.write(Command::Batch(entry)).await {
+                Ok(CommandResponse::Batch(r)) => responses.extend(r),
+                Ok(other) => {
+                    tracing::error!("the store answered a batch with {other:?}");
+                    failed = Some(DataError::Node("unexpected answer to a batch".into()));
+                    break;
                 }
-                return deferred;
+                Err(e) => {
+                    if matches!(e, bulwark_store::StoreError::Unavailable { .. }) {
+                        // The cluster's state (no majority), not a failure of this node.
+                        tracing::warn!("a document write was refused: {e}");
+                    } else {
+                        tracing::error!("a document write failed in the store: {e}");
+                    }
+                    failed = Some(DataError::from(e));
+                    break;
+                }
             }
-            Err(e) => {
-                if matches!(e, bulwark_store::StoreError::Unavailable { .. }) {
-                    // The cluster's state (no majority), not a failure of this node.
-                    tracing::warn!("a document write was refused: {e}");
-                } else {
-                    tracing::error!("a document write failed in the store: {e}");
-                }
-                let err = DataError::from(e);
-                for p in planned {
-                    results[p.pending.pos] = Some(Err(err.clone()));
-                }
-                return deferred;
+        }
+        if let Some(err) = failed {
+            for p in planned.iter().skip(responses.len().saturating_sub(meta_count)) {
+                results[p.pending.pos] = Some(Err(err.clone()));
             }
-        };
+        }
         drop(meta_guards);
         // Committed in the store, not yet in the search index (tests kill the node here).
         bulwark_keystore::crash_point("indices.store-committed");
@@ -473,5 +524,26 @@ mod tests {
         assert!(merge(&mut doc, &json!({"o": {"y": 3}, "l": [3], "n": true})));
         assert_eq!(doc, json!({"a": 1, "o": {"x": 1, "y": 3}, "l": [3], "n": true}));
         assert!(!merge(&mut doc, &json!({"a": 1, "o": {"x": 1}})));
+    }
+
+    #[test]
+    fn writes_are_cut_into_entries_within_the_budget_in_order() {
+        // The first entry also carries what comes first (the mapping growth), at no cost.
+        let entries =
+            into_entries(vec!["meta"], [("a", 40), ("b", 40), ("c", 40), ("d", 100), ("e", 10)], 100);
+        assert_eq!(entries, vec![vec!["meta", "a", "b"], vec!["c"], vec!["d"], vec!["e"]]);
+        // One item over the budget is an entry alone; nothing is ever an empty entry.
+        assert_eq!(into_entries(vec![], [("x", 500), ("y", 1)], 100), vec![vec!["x"], vec!["y"]]);
+        assert_eq!(into_entries(Vec::<&str>::new(), [], 100), vec![Vec::<&str>::new()]);
+        // Unbounded: one entry, as a node alone writes.
+        assert_eq!(into_entries(vec![], [("a", 1 << 30), ("b", 1 << 30)], usize::MAX).len(), 1);
+    }
+
+    #[test]
+    fn the_size_estimate_is_near_the_encoded_length() {
+        let doc = json!({"msg": "hello world", "n": 12345, "tags": ["a", "bc"], "o": {"x": null, "y": true}});
+        let real = serde_json::to_vec(&doc).unwrap().len();
+        let estimate = encoded_size(&doc);
+        assert!(estimate >= real && estimate < 2 * real, "estimate {estimate}, encoded {real}");
     }
 }
