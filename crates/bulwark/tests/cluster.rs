@@ -104,7 +104,8 @@ fn three_nodes_formed_by_enrollment_share_everything_and_survive_losing_the_lead
         .send("POST", "/_bulk", Some(("elastic", PASSWORD)), Some("application/x-ndjson"), body.into_bytes())
         .expect("_bulk");
     let b: Value = serde_json::from_slice(&b).unwrap();
-    let failed = b["items"].as_array().and_then(|i| i.iter().find(|i| i.to_string().contains("\"error\""))).cloned();
+    let failed =
+        b["items"].as_array().and_then(|i| i.iter().find(|i| i.to_string().contains("\"error\""))).cloned();
     assert_eq!((s, &b["errors"]), (200, &json!(false)), "{failed:?}");
     assert_eq!(b["items"].as_array().map(Vec::len), Some(3_002));
     let other = &m[(via + 1) % 3];
