@@ -7,7 +7,9 @@
 //! told to give freed pages back to the system at once (a purge delay of 0 rather than its 1 s)
 //! and not to ask for transparent huge pages (with them an idle node held ~50 MiB): measured side
 //! by side with glibc under the same load, the peak fell to under 200 MiB and stays flat from
-//! round to round at about the same indexing rate (docs/benchmarks.md, section 7).
+//! round to round at about the same indexing rate (docs/benchmarks.md, section 7). An operator
+//! with memory to spare may set `MIMALLOC_PURGE_DELAY` (ms): 10 indexes 10–35 % faster for a peak
+//! around 256 MiB (same section).
 //!
 //! C libraries linked into the node (aws-lc) keep using the C library's `malloc`.
 
@@ -24,10 +26,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `purged_memory_goes_back_at_once` fails if it stops meaning the purge delay.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Makes the allocator return freed memory to the system at once; call before the runtime starts.
+/// Makes the allocator return freed memory to the system at once, unless `MIMALLOC_PURGE_DELAY`
+/// says otherwise (mimalloc reads it itself); call before the runtime starts.
 pub fn tune_allocator() {
-    // SAFETY: mi_option_set only changes an allocator parameter (read at each purge).
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: mi_option_set only changes an allocator parameter (read at each purge).
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    }
 }
 
 /// The machine's physical memory in bytes (1 GiB when it cannot be read).
