@@ -6,8 +6,8 @@
 //! arenas to get under 256 MiB cost a fifth of the indexing rate. The node uses mimalloc instead,
 //! told to give freed pages back to the system at once (a purge delay of 0 rather than its 1 s)
 //! and not to ask for transparent huge pages (with them an idle node held ~50 MiB): measured side
-//! by side with glibc under the same load, the peak fell to under 200 MiB and stays flat from
-//! round to round at about the same indexing rate (docs/benchmarks.md, section 7). An operator
+//! by side with glibc under the same load, the peak fell from about 300 to about 210 MiB and
+//! stays flat from round to round at about the same indexing rate (docs/benchmarks.md, section 7). An operator
 //! with memory to spare may set `MIMALLOC_PURGE_DELAY` (ms): 10 indexes 10–35 % faster for a peak
 //! around 256 MiB (same section).
 //!
