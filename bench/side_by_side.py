@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Several bulwark release binaries side by side on one host, in alternation (docs/benchmarks.md §7).
 
-    bench/side_by_side.py LABEL=BINARY[,ENV:VALUE...] ... [--rounds=3]
+    bench/side_by_side.py LABEL=BINARY[,ENV:VALUE...][,off] ... [--rounds=3] [--get-only]
 
 For each: idle RSS after start; rounds of `_bulk` (bench/run's body: 5,000 x 1 KB documents,
 2 clients, 8 s, the index deleted before each) -> docs/s, peak RSS, RSS 2 s after, node CPU per
 1,000 documents; then rounds of `wrk -t2 -c2 -d5s` on `GET /` (HTTPS + basic) -> req/s and node
-CPU per request. Prints one line per measurement and writes them all to bench/out/side_by_side.json.
+CPU per request. `,off` starts that node with `xpack.security.enabled: false` (plain HTTP, no
+credentials: bench/run's section 2 baseline); `--get-only` skips the bulk rounds. Prints one line per
+measurement and writes them all to bench/out/side_by_side.json.
 Example: an allocator option through its environment variable, against the build before:
     bench/side_by_side.py before=/tmp/bulwark-old now=target/release/bulwark now-thp=target/release/bulwark,MIMALLOC_ALLOW_THP:1
 """
@@ -21,23 +23,32 @@ import run as R  # noqa: E402
 
 pairs = [a.split("=", 1) for a in sys.argv[1:] if "=" in a and not a.startswith("--")]
 rounds = int(next((a[9:] for a in sys.argv[1:] if a.startswith("--rounds=")), "3"))
+get_only = "--get-only" in sys.argv[1:]
 tmp = pathlib.Path(tempfile.mkdtemp(prefix="bulwark-side-by-side-"))
 nodes = {}
 try:
     for label, b in pairs:
-        b, _, envs = b.partition(",")
-        env = dict(e.split(":", 1) for e in envs.split(",") if e)
+        b, _, opts = b.partition(",")
+        opts = [o for o in opts.split(",") if o]
+        env = dict(o.split(":", 1) for o in opts if o != "off")
         n = R.Node(b, tmp / label / "home", label, env)
-        n.start(); n.wait_port(); n.wait_credentials()
-        n.ctx, n.auth = R.ca_context(n.ca), R.basic("elastic", n.password)
+        n.secured = "off" not in opts
+        if not n.secured:
+            n.write_settings("xpack.security.enabled: false\n")
+        n.start(); n.wait_port()
+        if n.secured:
+            n.wait_credentials()
+            n.ctx, n.auth = R.ca_context(n.ca), R.basic("elastic", n.password)
+        else:
+            n.ctx, n.auth = None, None
         n.wait_ok(n.ctx, n.auth)
         nodes[label] = n
     time.sleep(3)
     out = {l: {"idle_kb": R.rss_kb(n.pid), "bulk": [], "get": []} for l, n in nodes.items()}
     body = R.bulk_body()
-    for n in nodes.values():
+    for n in ([] if get_only else nodes.values()):
         R.bulk_run(n.port, n.ctx, n.auth, "bench-bulk", body, 0.1, 1, n.pid)
-    for r in range(rounds):
+    for r in range(0 if get_only else rounds):
         for label, n in nodes.items():
             c = R.Conn(n.port, n.ctx, n.auth); c.request("DELETE", "/bench-bulk"); c.close()
             cpu0 = R.cpu_seconds([(n.pid, False)])
@@ -53,7 +64,8 @@ try:
     for r in range(rounds):
         for label, n in nodes.items():
             cpu0 = R.cpu_seconds([(n.pid, False)])
-            w = R.wrk(f"https://localhost:{n.port}/", 5, 2, 2, {"Authorization": n.auth})
+            scheme, headers = ("https", {"Authorization": n.auth}) if n.secured else ("http", {})
+            w = R.wrk(f"{scheme}://localhost:{n.port}/", 5, 2, 2, headers)
             w["cpu_us"] = (R.cpu_seconds([(n.pid, False)]) - cpu0) * 1e6 / max(w["requests"], 1)
             out[label]["get"].append(w)
             print(f"GET / {r} {label}: {w['rps']:.0f} req/s, cpu {w['cpu_us']:.1f} us/req, non2xx {w['non2xx']}", flush=True)

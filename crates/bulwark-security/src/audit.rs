@@ -4,7 +4,6 @@
 use std::net::IpAddr;
 
 use bulwark_settings::logs::AuditEventSettings;
-use serde_json::{Map, Value, json};
 
 use crate::authn::Authentication;
 use bulwark_pattern::{Syntax, matches};
@@ -133,66 +132,89 @@ impl AuditEvent {
         }
     }
 
-    /// The event's fields (without timestamp and chain, which the writer adds).
-    pub fn fields(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("event.action".into(), json!(self.action()));
-        let origin = |m: &mut Map<String, Value>, o: &Origin| {
-            m.insert("event.type".into(), json!("rest"));
-            m.insert("origin.type".into(), json!("rest"));
-            m.insert("origin.address".into(), json!(o.address.to_string()));
-            m.insert("request.method".into(), json!(o.method));
-            m.insert("url.path".into(), json!(o.path));
+    /// Calls `field` with each of the event's fields, in the order they are written (without
+    /// the timestamp and the chain, which the writer adds).
+    pub fn each_field(&self, field: &mut dyn FnMut(&'static str, FieldValue<'_>)) {
+        use FieldValue::{List, Number, Text};
+        field("event.action", Text(self.action()));
+        let origin = |field: &mut dyn FnMut(&'static str, FieldValue<'_>), o: &Origin| {
+            field("event.type", Text("rest"));
+            field("origin.type", Text("rest"));
+            field("origin.address", Text(&o.address.to_string()));
+            field("request.method", Text(&o.method));
+            field("url.path", Text(&o.path));
         };
         match self {
             AuditEvent::AuthenticationSuccess { user, realm, origin: o } => {
-                origin(&mut m, o);
-                m.insert("user.name".into(), json!(user));
-                m.insert("user.realm".into(), json!(realm));
+                origin(field, o);
+                field("user.name", Text(user));
+                field("user.realm", Text(realm));
             }
             AuditEvent::AuthenticationFailed { principal, origin: o } => {
-                origin(&mut m, o);
-                m.insert("user.name".into(), json!(principal));
+                origin(field, o);
+                field("user.name", Text(principal));
             }
-            AuditEvent::AnonymousAccessDenied { origin: o } => origin(&mut m, o),
+            AuditEvent::AnonymousAccessDenied { origin: o } => origin(field, o),
             AuditEvent::AccessGranted { user, realm, roles, auth_type, action, indices, origin: o }
             | AuditEvent::AccessDenied { user, realm, roles, auth_type, action, indices, origin: o } => {
-                origin(&mut m, o);
-                m.insert("authentication.type".into(), json!(auth_type.to_ascii_uppercase()));
-                m.insert("user.name".into(), json!(user));
-                m.insert("user.realm".into(), json!(realm));
-                m.insert("user.roles".into(), json!(roles));
-                m.insert("action".into(), json!(action));
+                origin(field, o);
+                field("authentication.type", Text(&auth_type.to_ascii_uppercase()));
+                field("user.name", Text(user));
+                field("user.realm", Text(realm));
+                field("user.roles", List(roles));
+                field("action", Text(action));
                 if !indices.is_empty() {
-                    m.insert("indices".into(), json!(indices));
+                    field("indices", List(indices));
                 }
             }
             AuditEvent::Lockout { user, address, scope, seconds } => {
-                m.insert("event.type".into(), json!("security"));
-                m.insert("user.name".into(), json!(user));
-                m.insert("origin.address".into(), json!(address.to_string()));
-                m.insert("lockout.scope".into(), json!(scope));
-                m.insert("lockout.seconds".into(), json!(seconds));
+                field("event.type", Text("security"));
+                field("user.name", Text(user));
+                field("origin.address", Text(&address.to_string()));
+                field("lockout.scope", Text(scope));
+                field("lockout.seconds", Number(*seconds));
             }
             AuditEvent::SecurityConfigChange { user, change, target } => {
-                m.insert("event.type".into(), json!("security_config_change"));
-                m.insert("user.name".into(), json!(user));
-                m.insert("change".into(), json!(change));
-                m.insert("target".into(), json!(target));
+                field("event.type", Text("security_config_change"));
+                field("user.name", Text(user));
+                field("change", Text(change));
+                field("target", Text(target));
             }
             AuditEvent::ConnectionDenied { address, reason } => {
-                m.insert("event.type".into(), json!("ip_filter"));
-                m.insert("origin.type".into(), json!("transport"));
-                m.insert("origin.address".into(), json!(address.to_string()));
-                m.insert("reason".into(), json!(reason));
+                field("event.type", Text("ip_filter"));
+                field("origin.type", Text("transport"));
+                field("origin.address", Text(&address.to_string()));
+                field("reason", Text(reason));
             }
             AuditEvent::CertificateReload { layer, outcome } => {
-                m.insert("event.type".into(), json!("tls"));
-                m.insert("tls.layer".into(), json!(layer));
-                m.insert("outcome".into(), json!(outcome));
+                field("event.type", Text("tls"));
+                field("tls.layer", Text(layer));
+                field("outcome", Text(outcome));
             }
         }
-        m
+    }
+}
+
+/// The value of one field of an audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValue<'a> {
+    /// A string.
+    Text(&'a str),
+    /// A number.
+    Number(u64),
+    /// A list of strings.
+    List(&'a [String]),
+}
+
+impl FieldValue<'_> {
+    /// Appends the value as JSON to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // Writing JSON into a Vec cannot fail: strings are escaped, numbers formatted.
+        let _ = match self {
+            FieldValue::Text(s) => serde_json::to_writer(&mut *out, s),
+            FieldValue::Number(n) => serde_json::to_writer(&mut *out, n),
+            FieldValue::List(l) => serde_json::to_writer(&mut *out, l),
+        };
     }
 }
 
@@ -352,7 +374,13 @@ mod tests {
             assert!(AUDIT_EVENT_TYPES.contains(&e.action()), "{}", e.action());
         }
         // Elasticsearch's `authentication.type`, upper case.
-        assert_eq!(granted("a", &[]).fields()["authentication.type"], "TOKEN");
+        let mut line = Vec::new();
+        granted("a", &[]).each_field(&mut |name, value| {
+            if name == "authentication.type" {
+                value.write_json(&mut line);
+            }
+        });
+        assert_eq!(line, b"\"TOKEN\"");
     }
 
     #[test]

@@ -236,6 +236,14 @@ fn replay_counts(home: &TestHome) -> (u64, u64) {
     (r["rebuilt"].as_u64().unwrap_or(u64::MAX), r["replayed_documents"].as_u64().unwrap_or(u64::MAX))
 }
 
+/// What each start of the node logged about its search indices and the store's position, for a
+/// failing assertion's message.
+fn starts(home: &TestHome) -> String {
+    let keep = ["search indices opened", "rebuilding the search index", "this node is the leader"];
+    let lines: Vec<&str> = home.log().lines().filter(|l| keep.iter().any(|k| l.contains(k))).collect();
+    lines.join("\n")
+}
+
 /// Sends `_bulk` lines as `elastic`; the response, or the transport error.
 fn bulk(
     client: &bulwark_testkit::Client,
@@ -338,7 +346,12 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     // Killed after the store committed the next bulk, before the search index saw it.
     let mut node = Node::spawn(&home, &[], &[("BULWARK_TEST_CRASH_AT", "indices.store-committed")]);
     let client = node.wait_ready(&ca, "elastic", &password);
-    assert_eq!(replay_counts(&home), (0, 0), "a clean restart replays and rebuilds nothing");
+    assert_eq!(
+        replay_counts(&home),
+        (0, 0),
+        "a clean restart replays and rebuilds nothing:\n{}",
+        starts(&home)
+    );
     let mut lines = Vec::new();
     for id in ids("a", 300..400) {
         lines.push(json!({"index": {"_index": "a", "_id": id}}));
@@ -362,13 +375,18 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
 
     let mut node = Node::spawn(&home, &[], &[]);
     let client = node.wait_ready(&ca, "elastic", &password);
-    assert_eq!(replay_counts(&home), (0, 120), "the killed batch is replayed, nothing else");
+    assert_eq!(
+        replay_counts(&home),
+        (0, 120),
+        "the killed batch is replayed, nothing else:\n{}",
+        starts(&home)
+    );
     assert_searchable(&client, &password, (&expected_a, &expected_b, 10), "after the crash");
     node.stop();
 
     let mut node = Node::spawn(&home, &[], &[]);
     let client = node.wait_ready(&ca, "elastic", &password);
-    assert_eq!(replay_counts(&home), (0, 0), "the replay was committed");
+    assert_eq!(replay_counts(&home), (0, 0), "the replay was committed:\n{}", starts(&home));
     assert_searchable(&client, &password, (&expected_a, &expected_b, 10), "after a clean restart");
     node.stop();
 
@@ -377,7 +395,7 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     std::fs::remove_dir_all(&indices).expect("remove indices/");
     let mut node = Node::spawn(&home, &[], &[]);
     let client = node.wait_ready(&ca, "elastic", &password);
-    assert_eq!(replay_counts(&home).0, 2);
+    assert_eq!(replay_counts(&home).0, 2, "{}", starts(&home));
     assert!(home.log().contains("there is no search index on disk"), "{}", home.log());
     assert_searchable(&client, &password, (&expected_a, &expected_b, 10), "after losing the index directory");
     node.stop();
@@ -386,7 +404,7 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     }
     let mut node = Node::spawn(&home, &[], &[]);
     let client = node.wait_ready(&ca, "elastic", &password);
-    assert_eq!(replay_counts(&home).0, 2);
+    assert_eq!(replay_counts(&home).0, 2, "{}", starts(&home));
     assert!(home.log().contains("cannot be opened"), "{}", home.log());
     assert_searchable(
         &client,
@@ -402,7 +420,7 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     copy_dir(&store_copy, &store);
     let mut node = Node::spawn(&home, &[], &[]);
     let client = node.wait_ready(&ca, "elastic", &password);
-    assert_eq!(replay_counts(&home).0, 2);
+    assert_eq!(replay_counts(&home).0, 2, "{}", starts(&home));
     assert!(home.log().contains("ahead of the store"), "{}", home.log());
     assert_searchable(&client, &password, (&ids("a", 10..300), &expected_b, 0), "after restoring the store");
     node.stop();

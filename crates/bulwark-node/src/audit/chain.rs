@@ -13,7 +13,7 @@ use std::path::Path;
 
 use aws_lc_rs::hmac;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The previous MAC of the first line ever.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -57,22 +57,24 @@ pub struct Link {
     pub mac: String,
 }
 
-/// Seals `fields` as line `sequence` after `prev_mac`: the line's bytes and its link.
-pub fn seal(
-    key: &ChainKey,
-    mut fields: Map<String, Value>,
-    sequence: u64,
-    prev_mac: &str,
-) -> (Vec<u8>, Link) {
-    fields.insert("audit.sequence".into(), Value::from(sequence));
-    fields.insert("audit.prev_mac".into(), Value::from(prev_mac));
-    let mut line = serde_json::to_vec(&fields).unwrap_or_else(|_| b"{}".to_vec());
-    let mac = key.mac(&line);
+/// Seals `line` — a JSON object's opening brace and fields, not yet closed — as line
+/// `sequence` after `prev_mac`: completes it with the chain's fields and returns its link.
+pub fn seal(key: &ChainKey, line: &mut Vec<u8>, sequence: u64, prev_mac: &str) -> Link {
+    if line.len() > 1 {
+        line.push(b',');
+    }
+    line.extend_from_slice(b"\"audit.sequence\":");
+    let _ = serde_json::to_writer(&mut *line, &sequence);
+    line.extend_from_slice(b",\"audit.prev_mac\":");
+    // A MAC is hex: nothing to escape, but it is written as any string would be.
+    let _ = serde_json::to_writer(&mut *line, prev_mac);
+    line.push(b'}');
+    let mac = key.mac(line);
     line.pop();
     line.extend_from_slice(MAC_FIELD.as_bytes());
     line.extend_from_slice(mac.as_bytes());
     line.extend_from_slice(b"\"}");
-    (line, Link { sequence, prev_mac: prev_mac.to_owned(), mac })
+    Link { sequence, prev_mac: prev_mac.to_owned(), mac }
 }
 
 /// Reads a line's link; with `key`, also checks its MAC. `Err` says what is wrong.
@@ -158,9 +160,11 @@ mod tests {
     #[test]
     fn sealed_lines_unseal_only_under_their_key() {
         let key = ChainKey::new(b"k1");
-        let mut fields = Map::new();
-        fields.insert("user.name".into(), Value::from("elastic"));
-        let (line, link) = seal(&key, fields, 7, GENESIS);
+        let mut line = br#"{"user.name":"elastic""#.to_vec();
+        let link = seal(&key, &mut line, 7, GENESIS);
+        let v: Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["audit.sequence"], 7);
+        assert_eq!(v["audit.mac"], link.mac.as_str());
         assert_eq!(unseal(Some(&key), &line), Ok(link.clone()));
         assert_eq!(link.sequence, 7);
         assert!(unseal(Some(&ChainKey::new(b"k2")), &line).unwrap_err().contains("MAC does not match"));

@@ -12,9 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
-use bulwark_security::audit::{AuditEvent, AuditFilter, AuditSink};
+use bulwark_security::audit::{AuditEvent, AuditFilter, AuditSink, FieldValue};
 use bulwark_settings::logs::RotationSettings;
-use serde_json::Value;
 
 use self::chain::{ANCHOR_FILE, Anchor, ChainKey, Link, unseal};
 use crate::NodeError;
@@ -266,13 +265,20 @@ impl Writer {
     }
 
     fn write(&mut self, event: &AuditEvent) {
-        let mut line = serde_json::Map::new();
-        line.insert(
-            "@timestamp".into(),
-            Value::from(crate::timestamp::iso8601(time::OffsetDateTime::now_utc())),
-        );
-        line.append(&mut event.fields());
-        let (bytes, link) = chain::seal(&self.key, line, self.anchor.sequence + 1, &self.anchor.mac);
+        let mut bytes = Vec::with_capacity(512);
+        bytes.push(b'{');
+        let timestamp = crate::timestamp::iso8601(time::OffsetDateTime::now_utc());
+        let mut field = |name: &str, value: FieldValue<'_>| {
+            if bytes.len() > 1 {
+                bytes.push(b',');
+            }
+            FieldValue::Text(name).write_json(&mut bytes);
+            bytes.push(b':');
+            value.write_json(&mut bytes);
+        };
+        field("@timestamp", FieldValue::Text(&timestamp));
+        event.each_field(&mut field);
+        let link = chain::seal(&self.key, &mut bytes, self.anchor.sequence + 1, &self.anchor.mac);
         if self.out.due(bytes.len() + 1) {
             self.rotate();
         }

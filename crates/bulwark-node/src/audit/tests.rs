@@ -3,6 +3,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use aws_lc_rs::digest;
 use bulwark_security::audit::Origin;
 use bulwark_settings::logs::AuditEventSettings;
+use serde_json::Value;
 
 use super::chain::GENESIS;
 use super::verify::{Verdict, verify};
@@ -85,6 +86,76 @@ fn the_chain_verifies_continues_across_restarts_and_breaks_on_edits() {
     assert!(home.problems().contains("line 2: entry 3 does not follow entry 1"), "{}", home.problems());
     assert!(matches!(verify(&home.logs, &home.data, Some(b"another key")), Verdict::Broken(_)));
     assert!(home_without_key_is_refused(&home));
+}
+
+#[test]
+fn a_line_holds_every_field_in_order_escaped() {
+    let home = Home::new();
+    let config = AuditConfig {
+        logs: &home.logs,
+        data: &home.data,
+        key: KEY,
+        rotation: RotationSettings::default(),
+        filter: AuditFilter::new(&AuditEventSettings::default()),
+    };
+    let log = AuditLog::open(config).unwrap();
+    let origin = Origin {
+        address: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)),
+        method: "POST".into(),
+        path: "/a\"b/\u{7}é".into(),
+    };
+    log.record(AuditEvent::AccessGranted {
+        user: "quote\"d\nuser".into(),
+        realm: "native".into(),
+        roles: vec!["r1".into(), "r\\2".into()],
+        auth_type: "api_key",
+        action: "indices:data/write/bulk".into(),
+        indices: vec!["logs".into()],
+        origin,
+    });
+    log.record(AuditEvent::Lockout {
+        user: "u".into(),
+        address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        scope: "address",
+        seconds: 60,
+    });
+    log.sync();
+    assert_eq!(home.verify(), Verdict::Intact { entries: 2, files: 1 });
+    let text = std::fs::read_to_string(home.current()).unwrap();
+    let lines: Vec<serde_json::Map<String, Value>> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let keys: Vec<&str> = lines[0].keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "@timestamp",
+            "event.action",
+            "event.type",
+            "origin.type",
+            "origin.address",
+            "request.method",
+            "url.path",
+            "authentication.type",
+            "user.name",
+            "user.realm",
+            "user.roles",
+            "action",
+            "indices",
+            "audit.sequence",
+            "audit.prev_mac",
+            "audit.mac"
+        ]
+    );
+    let line = Value::Object(lines[0].clone());
+    assert_eq!(line["url.path"], "/a\"b/\u{7}é");
+    assert_eq!(line["user.name"], "quote\"d\nuser");
+    assert_eq!(line["user.roles"], serde_json::json!(["r1", "r\\2"]));
+    assert_eq!(line["authentication.type"], "API_KEY");
+    assert_eq!(line["origin.address"], "127.0.0.2");
+    assert_eq!(lines[1]["lockout.seconds"], 60);
+    assert_eq!(lines[1]["audit.sequence"], 2);
+    assert_eq!(lines[1]["audit.prev_mac"], lines[0]["audit.mac"]);
+    assert!(!text.contains('\u{7}'), "control characters are escaped: {text}");
 }
 
 fn home_without_key_is_refused(home: &Home) -> bool {
