@@ -16,7 +16,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 
 use crate::command::{Command, CommandResponse, DocOp, DocOutcome, DocResult, EntryKind};
 use crate::db::AtPath;
-use crate::document::{PRIMARY_TERM, StoredDoc, StoredDocRef};
+use crate::document::{DocVersion, PRIMARY_TERM, StoredDoc, decode_record, encode_record};
 use crate::error::StoreError;
 use crate::event::AppliedEvent;
 use crate::tables::{DOCS, ENTRIES, INDICES, SEQ_NOS, TOMBSTONES};
@@ -199,8 +199,8 @@ impl<'t> StateTables<'t> {
             None => (self.tombstone(index, id)?.map_or(1, |v| v + 1), DocOutcome::Created),
         };
         let seq_no = self.next_seq_no(index)?;
-        let doc = StoredDocRef { source, version, seq_no, primary_term: PRIMARY_TERM };
-        let bytes = encode_json(&format!("document [{index}][{id}]"), &doc)?;
+        let bytes =
+            encode_doc(index, id, source, DocVersion { version, seq_no, primary_term: PRIMARY_TERM })?;
         self.docs.insert((index, id), bytes.as_slice()).at(self.path)?;
         self.tombstones.remove((index, id)).at(self.path)?;
         events.push(AppliedEvent::Document { index: index.to_string(), id: id.to_string() });
@@ -277,9 +277,18 @@ pub(crate) fn encode_json<T: serde::Serialize>(what: &str, value: &T) -> Result<
     serde_json::to_vec(value).map_err(|e| StoreError::encode(what, e))
 }
 
+/// A document's record in the state file ([`encode_record`]).
+pub(crate) fn encode_doc(
+    index: &str,
+    id: &str,
+    source: &serde_json::Value,
+    version: DocVersion,
+) -> Result<Vec<u8>, StoreError> {
+    encode_record(source, version).map_err(|e| StoreError::encode(format!("document [{index}][{id}]"), e))
+}
+
 pub(crate) fn decode_doc(path: &Path, index: &str, id: &str, bytes: &[u8]) -> Result<StoredDoc, StoreError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| StoreError::decode(path, format!("document [{index}][{id}]"), e))
+    decode_record(bytes).map_err(|e| StoreError::decode(path, format!("document [{index}][{id}]"), e))
 }
 
 #[cfg(test)]

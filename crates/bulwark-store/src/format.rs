@@ -3,6 +3,10 @@
 //! It holds one line, `bulwark-store <version>`, and is written before any other store file, so a
 //! directory with store files and no `FORMAT` file was not written by Bulwark (or was damaged). A
 //! version newer than [`FORMAT_VERSION`] is refused: this build cannot know what changed.
+//!
+//! Versions: 1 held each document as the JSON of a `StoredDoc`; 2 writes compact records (see
+//! `document::encode_record`) and still reads the JSON ones. A directory of version 1 is marked 2
+//! when opened, before anything is written, so that an older build refuses it from then on.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -10,8 +14,11 @@ use std::path::Path;
 
 use crate::error::StoreError;
 
-/// The data format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The data format version this build writes (and reads, with the older [`UPGRADED_VERSIONS`]).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Older versions this build reads, and marks as [`FORMAT_VERSION`] when it opens them.
+const UPGRADED_VERSIONS: &[u32] = &[1];
 
 /// The format file's name inside the store directory.
 pub const FORMAT_FILE: &str = "FORMAT";
@@ -40,7 +47,14 @@ pub(crate) fn check_or_create(dir: &Path, store_files: &[&str]) -> Result<u32, S
                 path: path.clone(),
                 source,
             })?;
-            parse(&String::from_utf8_lossy(&bytes)).map_err(|found| invalid(&path, &found))?.check(&path)
+            let version = parse(&String::from_utf8_lossy(&bytes))
+                .map_err(|found| invalid(&path, &found))?
+                .check(&path)?;
+            if version != FORMAT_VERSION {
+                write_new(dir, &path)?;
+                tracing::info!(store = %dir.display(), "store data format upgraded from version {version} to {FORMAT_VERSION}");
+            }
+            Ok(version)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if store_files.iter().any(|f| dir.join(f).exists()) {
@@ -63,7 +77,7 @@ impl Format {
             v if v > FORMAT_VERSION => {
                 Err(StoreError::NewerFormat { path: path.to_path_buf(), found: v, supported: FORMAT_VERSION })
             }
-            FORMAT_VERSION => Ok(FORMAT_VERSION),
+            v if v == FORMAT_VERSION || UPGRADED_VERSIONS.contains(&v) => Ok(v),
             v => Err(invalid(path, &format!("{MAGIC} {v}"))),
         }
     }
@@ -144,7 +158,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
         assert_eq!(check_or_create(&store, &["state.redb"]).unwrap(), FORMAT_VERSION);
-        assert_eq!(fs::read_to_string(store.join(FORMAT_FILE)).unwrap(), "bulwark-store 1\n");
+        assert_eq!(fs::read_to_string(store.join(FORMAT_FILE)).unwrap(), "bulwark-store 2\n");
         assert_eq!(check_or_create(&store, &["state.redb"]).unwrap(), FORMAT_VERSION);
         assert!(!store.join("FORMAT.tmp").exists());
     }
@@ -154,9 +168,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 7\n").unwrap();
         let err = check_or_create(dir.path(), &[]).unwrap_err();
-        assert!(matches!(err, StoreError::NewerFormat { found: 7, supported: 1, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::NewerFormat { found: 7, supported: 2, .. }), "{err:?}");
         let msg = err.to_string();
-        assert!(msg.contains("version 7") && msg.contains("version 1"), "{msg}");
+        assert!(msg.contains("version 7") && msg.contains("version 2"), "{msg}");
         assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
     }
 
@@ -167,13 +181,22 @@ mod tests {
         let err = check_or_create(dir.path(), &[]).unwrap_err();
         assert!(matches!(err, StoreError::InvalidFormat { .. }), "{err:?}");
         let msg = err.to_string();
-        assert!(msg.contains("FORMAT") && msg.contains("bulwark-store 1"), "{msg}");
+        assert!(msg.contains("FORMAT") && msg.contains("bulwark-store 2"), "{msg}");
 
         fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 0\n").unwrap();
         assert!(matches!(check_or_create(dir.path(), &[]), Err(StoreError::InvalidFormat { .. })));
 
         fs::write(dir.path().join(FORMAT_FILE), vec![b'x'; 10_000]).unwrap();
         assert!(matches!(check_or_create(dir.path(), &[]), Err(StoreError::InvalidFormat { .. })));
+    }
+
+    #[test]
+    fn a_version_1_directory_is_read_and_marked_version_2() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 1\n").unwrap();
+        assert_eq!(check_or_create(dir.path(), &["state.redb"]).unwrap(), 1);
+        assert_eq!(fs::read_to_string(dir.path().join(FORMAT_FILE)).unwrap(), "bulwark-store 2\n");
+        assert_eq!(check_or_create(dir.path(), &["state.redb"]).unwrap(), 2);
     }
 
     #[test]

@@ -1,23 +1,26 @@
 //! The snapshot payload: the whole state machine as one JSON document.
 //!
 //! A snapshot lets openraft purge the log (log compaction) and brings a node that is too far
-//! behind up to date. The payload is versioned with the store's data format; one from a newer
-//! format, or one that does not decode, is refused rather than half-installed: installing happens
-//! in one write transaction.
+//! behind up to date. The payload is versioned ([`PAYLOAD_FORMAT`], apart from the state file's
+//! format: the payload holds documents as JSON whatever the file holds); one of another version,
+//! or one that does not decode, is refused rather than half-installed: installing happens in one
+//! write transaction.
 
 use std::path::Path;
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use crate::apply::{decode_doc, encode_json};
+use crate::apply::{decode_doc, encode_doc, encode_json};
 use crate::command::EntryKind;
 use crate::db::AtPath;
 use crate::document::StoredDoc;
 use crate::error::StoreError;
-use crate::format::FORMAT_VERSION;
 use crate::reader::json;
 use crate::tables::{DOCS, ENTRIES, INDICES, SEQ_NOS, TOMBSTONES};
+
+/// The version of the snapshot payload's shape.
+const PAYLOAD_FORMAT: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
@@ -86,7 +89,7 @@ pub(crate) fn export(txn: &ReadTransaction, path: &Path) -> Result<Vec<u8>, Stor
         }
         indices.push(IndexRow { name, metadata, next_seq_no, documents, tombstones });
     }
-    encode_json("the snapshot", &Payload { format: FORMAT_VERSION, entries, indices })
+    encode_json("the snapshot", &Payload { format: PAYLOAD_FORMAT, entries, indices })
 }
 
 /// Replaces every state table in `txn` with the content of `bytes`.
@@ -99,9 +102,9 @@ pub(crate) fn import(
     let invalid =
         |detail: String| StoreError::InvalidSnapshot { snapshot_id: snapshot_id.to_string(), detail };
     let payload: Payload = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
-    if payload.format != FORMAT_VERSION {
+    if payload.format != PAYLOAD_FORMAT {
         return Err(invalid(format!(
-            "it has data format version {}, this release reads version {FORMAT_VERSION}",
+            "it has data format version {}, this release reads version {PAYLOAD_FORMAT}",
             payload.format
         )));
     }
@@ -125,7 +128,8 @@ pub(crate) fn import(
         indices.insert(name, encode_json("index metadata", &index.metadata)?.as_slice()).at(path)?;
         seq_nos.insert(name, index.next_seq_no).at(path)?;
         for (id, doc) in &index.documents {
-            docs.insert((name, id.as_str()), encode_json("a document", doc)?.as_slice()).at(path)?;
+            let record = encode_doc(name, id, &doc.source, doc.doc_version())?;
+            docs.insert((name, id.as_str()), record.as_slice()).at(path)?;
         }
         for (id, version) in &index.tombstones {
             tombstones.insert((name, id.as_str()), *version).at(path)?;

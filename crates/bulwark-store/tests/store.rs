@@ -209,11 +209,11 @@ async fn newer_format_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     store.shutdown().await.unwrap();
-    std::fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 2\n").unwrap();
+    std::fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 3\n").unwrap();
     let err = Store::open(dir.path(), "node-a", "127.0.0.1:9300").await.err().expect("refused");
-    assert!(matches!(err, StoreError::NewerFormat { found: 2, supported: 1, .. }), "{err:?}");
+    assert!(matches!(err, StoreError::NewerFormat { found: 3, supported: 2, .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("version 2") && msg.contains("version 1"), "{msg}");
+    assert!(msg.contains("version 3") && msg.contains("version 2"), "{msg}");
 }
 
 #[tokio::test]
