@@ -73,7 +73,7 @@ pub struct SecurityEntries {
     store: Arc<Store>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ReservedEntry {
     password_hash: String,
     enabled: bool,
@@ -85,9 +85,11 @@ impl SecurityEntries {
         SecurityEntries { store }
     }
 
-    fn typed<T: serde::de::DeserializeOwned>(&self, kind: EntryKind, id: &str) -> Option<T> {
-        let v = self.store.get_entry(kind, id).ok()??;
-        serde_json::from_value(v).ok()
+    fn typed<T>(&self, kind: EntryKind, id: &str) -> Option<T>
+    where
+        T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        self.store.get_entry_as(kind, id).ok()?
     }
 
     fn entry(&self, user: &str) -> Option<ReservedEntry> {
@@ -118,7 +120,7 @@ impl ReservedUserLookup for SecurityEntries {
 }
 
 /// A service-account token created through the API, as stored.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredServiceToken {
     /// The token's hash (never the token).
     pub hash: String,

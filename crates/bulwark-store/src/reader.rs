@@ -1,10 +1,11 @@
 //! Local reads of the state machine: each call is one redb read transaction, which sees the last
 //! committed apply and never waits for a writer.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use openraft::{LogId, StoredMembership};
 use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
@@ -41,8 +42,13 @@ pub(crate) struct EntryCache {
     entries: Mutex<HashMap<EntryKind, HashMap<String, Cached>>>,
 }
 
-/// An entry (or its absence) and the generation it was read in.
-type Cached = (u64, Option<serde_json::Value>);
+/// An entry (or its absence), the generation it was read in, and its typed form once a caller
+/// asked for one ([`StateReader::get_entry_as`]: an `Option<T>`).
+struct Cached {
+    generation: u64,
+    value: Option<serde_json::Value>,
+    decoded: Option<Box<dyn Any + Send + Sync>>,
+}
 
 impl EntryCache {
     /// Entries kept at most; the cache starts afresh beyond (lookups of many names, e.g. a
@@ -72,22 +78,72 @@ impl StateReader {
     /// The security store entry `id` of `kind`.
     pub fn get_entry(&self, kind: EntryKind, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
         let generation = self.cache.generation.load(Ordering::Acquire);
-        let lock = || self.cache.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((g, value)) = lock().get(&kind).and_then(|ids| ids.get(id))
-            && *g == generation
+        if let Some(c) = self.lock().get(&kind).and_then(|ids| ids.get(id))
+            && c.generation == generation
         {
-            return Ok(value.clone());
+            return Ok(c.value.clone());
         }
+        let value = self.read_entry(kind, id)?;
+        self.remember(kind, id, Cached { generation, value: value.clone(), decoded: None });
+        Ok(value)
+    }
+
+    /// The security store entry `id` of `kind` as a `T`, decoded once for as long as the state
+    /// does not change (later calls clone it: no JSON to walk on every request).
+    pub fn get_entry_as<T>(&self, kind: EntryKind, id: &str) -> Result<Option<T>, StoreError>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let generation = self.cache.generation.load(Ordering::Acquire);
+        {
+            let mut entries = self.lock();
+            if let Some(c) = entries.get_mut(&kind).and_then(|ids| ids.get_mut(id))
+                && c.generation == generation
+            {
+                if let Some(typed) = c.decoded.as_ref().and_then(|d| d.downcast_ref::<Option<T>>()) {
+                    return Ok(typed.clone());
+                }
+                let typed: Option<T> = self.decode(kind, id, c.value.as_ref())?;
+                c.decoded = Some(Box::new(typed.clone()));
+                return Ok(typed);
+            }
+        }
+        let value = self.read_entry(kind, id)?;
+        let typed: Option<T> = self.decode(kind, id, value.as_ref())?;
+        self.remember(kind, id, Cached { generation, value, decoded: Some(Box::new(typed.clone())) });
+        Ok(typed)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<EntryKind, HashMap<String, Cached>>> {
+        self.cache.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read_entry(&self, kind: EntryKind, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
         let table = self.table(ENTRIES)?;
         let row = table.get((kind.as_str(), id)).at(&self.path)?;
-        let value =
-            row.map(|v| json(&self.path, || format!("{kind} entry [{id}]"), v.value())).transpose()?;
-        let mut entries = lock();
+        row.map(|v| json(&self.path, || format!("{kind} entry [{id}]"), v.value())).transpose()
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &self,
+        kind: EntryKind,
+        id: &str,
+        value: Option<&serde_json::Value>,
+    ) -> Result<Option<T>, StoreError> {
+        value
+            .map(|v| {
+                T::deserialize(v)
+                    .map_err(|e| StoreError::decode(&self.path, format!("{kind} entry [{id}]"), e))
+            })
+            .transpose()
+    }
+
+    fn remember(&self, kind: EntryKind, id: &str, cached: Cached) {
+        let mut entries = self.lock();
         if entries.values().map(HashMap::len).sum::<usize>() >= EntryCache::MAX {
             entries.clear();
         }
-        entries.entry(kind).or_default().insert(id.to_owned(), (generation, value.clone()));
-        Ok(value)
+        entries.entry(kind).or_default().insert(id.to_owned(), cached);
     }
 
     /// Every entry of `kind`, ordered by id.

@@ -336,6 +336,15 @@ impl Store {
         self.reader.get_entry(kind, id)
     }
 
+    /// The security store entry `id` of `kind` as a `T`, decoded once for as long as the state
+    /// does not change (later calls clone it).
+    pub fn get_entry_as<T>(&self, kind: EntryKind, id: &str) -> Result<Option<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        self.reader.get_entry_as(kind, id)
+    }
+
     /// Every entry of `kind`, ordered by id.
     pub fn entries(&self, kind: EntryKind) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
         self.reader.entries(kind)

@@ -98,6 +98,35 @@ async fn every_change_is_read_back_over_the_entry_cache() {
 }
 
 #[tokio::test]
+async fn typed_reads_follow_every_change_too() {
+    #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+    struct V {
+        v: u64,
+    }
+    #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+    struct Other {
+        other: String,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    assert_eq!(store.get_entry_as::<V>(EntryKind::User, "bob").unwrap(), None);
+    for v in 1..=3 {
+        store.write(put(EntryKind::User, "bob", json!({"v": v}))).await.unwrap();
+        assert_eq!(store.get_entry_as::<V>(EntryKind::User, "bob").unwrap(), Some(V { v }));
+        // Read as JSON, then typed again: the same state, from the cache.
+        assert_eq!(store.get_entry(EntryKind::User, "bob").unwrap(), Some(json!({"v": v})));
+        assert_eq!(store.get_entry_as::<V>(EntryKind::User, "bob").unwrap(), Some(V { v }), "read twice");
+    }
+    // Another type for the same entry is decoded as that type, not served the first one.
+    let err = store.get_entry_as::<Other>(EntryKind::User, "bob").unwrap_err();
+    assert!(err.to_string().contains("bob"), "{err}");
+    assert_eq!(store.get_entry_as::<V>(EntryKind::User, "bob").unwrap(), Some(V { v: 3 }));
+    store.write(Command::DeleteEntry { kind: EntryKind::User, id: "bob".into() }).await.unwrap();
+    assert_eq!(store.get_entry_as::<V>(EntryKind::User, "bob").unwrap(), None);
+    store.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn restart_keeps_every_entry_the_uuid_and_the_members() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;

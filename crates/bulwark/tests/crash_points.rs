@@ -240,7 +240,8 @@ fn replay_counts(home: &TestHome) -> (u64, u64) {
 /// failing assertion's message.
 fn starts(home: &TestHome) -> String {
     let keep = ["search indices opened", "rebuilding the search index", "this node is the leader"];
-    let lines: Vec<&str> = home.log().lines().filter(|l| keep.iter().any(|k| l.contains(k))).collect();
+    let log = home.log();
+    let lines: Vec<&str> = log.lines().filter(|l| keep.iter().any(|k| l.contains(k))).collect();
     lines.join("\n")
 }
 
