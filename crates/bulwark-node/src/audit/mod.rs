@@ -21,6 +21,8 @@ use crate::rotate::{Rotating, current_file, rotated_files};
 
 /// The audit log's name: `audit.json`, rotated to `audit-<n>.json`.
 pub const AUDIT_STEM: &str = "audit";
+/// The file being written, as the anchor names it.
+const CURRENT_FILE: &str = "audit.json";
 /// The longest the anchor lags behind the written lines, give or take one [`LINGER`] (the
 /// bounded gap in which truncation goes unnoticed).
 pub const ANCHOR_DELAY: Duration = Duration::from_millis(200);
@@ -141,7 +143,7 @@ impl AuditLog {
         let (last, links, file) = tail(config.logs)?;
         let mut anchor = match Anchor::read(&anchor_path, &key) {
             Ok(Some(a)) => a,
-            Ok(None) if last.is_none() => Anchor::empty("audit.json"),
+            Ok(None) if last.is_none() => Anchor::empty(CURRENT_FILE),
             Ok(None) => Anchor {
                 broken: Some(format!("the audit anchor [{}] was missing", anchor_path.display())),
                 ..Anchor::empty(&file)
@@ -167,7 +169,15 @@ impl AuditLog {
         let out = Rotating::open(config.logs, AUDIT_STEM, config.rotation, 0o600)
             .map_err(NodeError::io("cannot open the audit log", &current_file(config.logs, AUDIT_STEM)))?;
         let (tx, rx) = channel();
-        let writer = Writer { out, key, anchor, anchor_path, anchored: Instant::now(), pending: false };
+        let writer = Writer {
+            out,
+            key,
+            anchor,
+            anchor_path,
+            anchored: Instant::now(),
+            pending: false,
+            line: Vec::new(),
+        };
         std::thread::Builder::new()
             .name("audit".into())
             .spawn(move || writer.run(rx))
@@ -210,6 +220,8 @@ struct Writer {
     anchor_path: PathBuf,
     anchored: Instant,
     pending: bool,
+    /// The line being built, kept between events so that its buffer is allocated once.
+    line: Vec<u8>,
 }
 
 impl Writer {
@@ -265,7 +277,8 @@ impl Writer {
     }
 
     fn write(&mut self, event: &AuditEvent) {
-        let mut bytes = Vec::with_capacity(512);
+        let mut bytes = std::mem::take(&mut self.line);
+        bytes.clear();
         bytes.push(b'{');
         let timestamp = crate::timestamp::iso8601(time::OffsetDateTime::now_utc());
         let mut field = |name: &str, value: FieldValue<'_>| {
@@ -285,8 +298,11 @@ impl Writer {
         if self.out.write_line(&bytes).is_err() {
             tracing::error!("cannot write the audit log [{}]", self.out.path().display());
         }
+        self.line = bytes;
         (self.anchor.sequence, self.anchor.mac) = (link.sequence, link.mac);
-        self.anchor.file = "audit.json".into();
+        if self.anchor.file != CURRENT_FILE {
+            self.anchor.file = CURRENT_FILE.into();
+        }
         self.pending = true;
     }
 
