@@ -20,7 +20,7 @@ impl Sm {
     fn new() -> Sm {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.redb");
-        let db = redb::Database::create(&path).unwrap();
+        let db = crate::db::Db::open(&path, crate::PageCheck::Always, 1 << 20).unwrap();
         Sm {
             _dir: dir,
             reader: StateReader { db: Arc::new(db), path: Arc::new(path), cache: Default::default() },

@@ -69,9 +69,9 @@ pub struct StoreConfig {
     /// Compaction never removes the entries after this position (`None`: no such limit); see
     /// [`crate::LogFloor`].
     pub log_floor: Option<crate::LogFloor>,
-    /// Verify the checksum of every page of the store files on open (slower opens of large
-    /// stores; refuses damaged files instead of trusting them).
-    pub verify_on_open: bool,
+    /// When an open checks the checksum of every page of the store files (refusing damaged
+    /// files instead of trusting them).
+    pub page_check: crate::PageCheck,
     /// How long opening waits for this node to become leader of a single-member cluster.
     pub leader_timeout: Duration,
     /// How long a write waits for a leader and for the majority to accept it before it is
@@ -107,7 +107,7 @@ impl StoreConfig {
             logs_to_keep: DEFAULT_LOGS_TO_KEEP,
             log_bytes_to_keep: DEFAULT_LOG_BYTES_TO_KEEP,
             log_floor: None,
-            verify_on_open: true,
+            page_check: crate::PageCheck::WhenChanged,
             leader_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             heartbeat: Duration::from_millis(50),
@@ -128,7 +128,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("logs_to_keep", &self.logs_to_keep)
             .field("log_bytes_to_keep", &self.log_bytes_to_keep)
             .field("log_floor", &self.log_floor.as_ref().map(crate::LogFloor::get))
-            .field("verify_on_open", &self.verify_on_open)
+            .field("page_check", &self.page_check)
             .field("leader_timeout", &self.leader_timeout)
             .field("write_timeout", &self.write_timeout)
             .field("heartbeat", &self.heartbeat)

@@ -48,6 +48,7 @@ pub use config::{
     Bootstrap, DEFAULT_LOG_BYTES_TO_KEEP, DEFAULT_LOGS_TO_KEEP, DEFAULT_SNAPSHOT_BYTES,
     DEFAULT_SNAPSHOT_EVERY, ENTRY_BYTES, REPLICATION_CALL_BYTES, StoreConfig,
 };
+pub use db::PageCheck;
 pub use document::{DocVersion, PRIMARY_TERM, StoredDoc};
 pub use error::{Fault, StoreError};
 pub use event::AppliedEvent;

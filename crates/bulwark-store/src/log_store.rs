@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{AnyError, Entry, LogId, OptionalSend, RaftLogReader, StorageError, StorageIOError, Vote};
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -44,7 +44,7 @@ const KEY_IDENTITY: &str = "identity";
 /// log reader is such a clone).
 #[derive(Clone)]
 pub struct LogStore {
-    db: Arc<Database>,
+    db: Arc<db::Db>,
     path: Arc<PathBuf>,
     /// The stored size of every entry in the log, by index (what compaction weighs).
     sizes: Arc<Mutex<BTreeMap<u64, u64>>>,
@@ -58,8 +58,8 @@ struct LogIdOnly {
 
 impl LogStore {
     /// Opens or creates the log file at `path` (blocking: may repair the file).
-    pub fn open(path: &Path, verify: bool) -> Result<LogStore, StoreError> {
-        let db = db::open(path, verify, db::LOG_CACHE_BYTES)?;
+    pub fn open(path: &Path, check: crate::PageCheck) -> Result<LogStore, StoreError> {
+        let db = db::Db::open(path, check, db::LOG_CACHE_BYTES)?;
         let store = LogStore {
             db: Arc::new(db),
             path: Arc::new(path.to_path_buf()),

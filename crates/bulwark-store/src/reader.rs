@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use openraft::{LogId, StoredMembership};
-use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 
 use crate::apply::decode_doc;
@@ -25,7 +25,7 @@ pub(crate) type AppliedState = (Option<LogId<NodeId>>, StoredMembership<NodeId, 
 /// A read handle on the state machine. Cheap to clone.
 #[derive(Clone)]
 pub struct StateReader {
-    pub(crate) db: Arc<Database>,
+    pub(crate) db: Arc<crate::db::Db>,
     pub(crate) path: Arc<PathBuf>,
     pub(crate) cache: Arc<EntryCache>,
 }

@@ -41,7 +41,7 @@ const EVENT_CAPACITY: usize = 16 * 1024;
 /// The state machine. openraft owns it once the Raft is started; reads go through a
 /// [`StateReader`] on the same file.
 pub struct StateMachine {
-    db: Arc<Database>,
+    db: Arc<db::Db>,
     path: Arc<PathBuf>,
     events: broadcast::Sender<AppliedEvent>,
     /// Told after every commit (see [`EntryCache`]).
@@ -50,14 +50,14 @@ pub struct StateMachine {
 
 /// Builds snapshots from a consistent read of the state machine.
 pub struct SnapshotBuilder {
-    db: Arc<Database>,
+    db: Arc<db::Db>,
     path: Arc<PathBuf>,
 }
 
 impl StateMachine {
     /// Opens or creates the state machine file at `path` (blocking: may repair the file).
-    pub fn open(path: &Path, verify: bool) -> Result<StateMachine, StoreError> {
-        let db = db::open(path, verify, db::STATE_CACHE_BYTES)?;
+    pub fn open(path: &Path, check: crate::PageCheck) -> Result<StateMachine, StoreError> {
+        let db = db::Db::open(path, check, db::STATE_CACHE_BYTES)?;
         let txn = db.begin_write().at(path)?;
         txn.open_table(SM_META).at(path)?;
         txn.open_table(ENTRIES).at(path)?;

@@ -53,11 +53,11 @@ impl Store {
     /// Opens or creates the store in `dir` with explicit options.
     pub async fn open_with(dir: &Path, config: StoreConfig) -> Result<Store, StoreError> {
         let owned_dir = dir.to_path_buf();
-        let verify = config.verify_on_open;
+        let check = config.page_check;
         let (log, sm) = db::blocking("opening the store", move || {
             format::check_or_create(&owned_dir, &[LOG_FILE, STATE_FILE])?;
-            let log = LogStore::open(&owned_dir.join(LOG_FILE), verify)?;
-            let sm = StateMachine::open(&owned_dir.join(STATE_FILE), verify)?;
+            let log = LogStore::open(&owned_dir.join(LOG_FILE), check)?;
+            let sm = StateMachine::open(&owned_dir.join(STATE_FILE), check)?;
             Ok((log, sm))
         })
         .await?;

@@ -230,6 +230,20 @@ fn last_open_report(home: &TestHome) -> serde_json::Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("no open report ({e}) in:\n{log}"))
 }
 
+/// How many store files the node said, so far, it checked page by page: `(all, because they were
+/// not closed cleanly, because they changed after their clean close)`.
+fn page_walks(home: &TestHome) -> (usize, usize, usize) {
+    let log = home.log();
+    let count = |why: &str| log.matches(&format!("checking every page of the store file{why}")).count();
+    (count(""), count(" (it was not closed cleanly)"), count(" (it changed after it was closed cleanly)"))
+}
+
+/// The page walks of the start since `before` (see [`page_walks`]).
+fn walks_since(home: &TestHome, before: (usize, usize, usize)) -> (usize, usize, usize) {
+    let now = page_walks(home);
+    (now.0 - before.0, now.1 - before.1, now.2 - before.2)
+}
+
 /// `(rebuilt indices, replayed documents)` of the last start.
 fn replay_counts(home: &TestHome) -> (u64, u64) {
     let r = last_open_report(home);
@@ -341,12 +355,22 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     assert_searchable(&s.client, &password, (&expected_a, &expected_b, 0), "before any restart");
     s.node.stop();
     let store = home.path().join("data").join("store");
+    for file in ["raft-log.redb", "state.redb"] {
+        assert!(store.join(format!("{file}.closed")).exists(), "a stop records {file}'s clean close");
+    }
     let store_copy = home.path().join("store-copy");
     copy_dir(&store, &store_copy);
 
     // Killed after the store committed the next bulk, before the search index saw it.
+    let walks = page_walks(&home);
     let mut node = Node::spawn(&home, &[], &[("BULWARK_TEST_CRASH_AT", "indices.store-committed")]);
     let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(
+        walks_since(&home, walks),
+        (0, 0, 0),
+        "files closed cleanly are not walked again:\n{}",
+        home.log()
+    );
     assert_eq!(
         replay_counts(&home),
         (0, 0),
@@ -374,8 +398,15 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     expected_a.retain(|id| !ids("a", 10..20).contains(id));
     expected_a.extend(ids("a", 300..400));
 
+    let walks = page_walks(&home);
     let mut node = Node::spawn(&home, &[], &[]);
     let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(
+        walks_since(&home, walks),
+        (2, 2, 0),
+        "both files are checked after the kill:\n{}",
+        home.log()
+    );
     assert_eq!(
         replay_counts(&home),
         (0, 120),
@@ -419,8 +450,15 @@ fn a_write_killed_between_the_store_and_the_search_index_is_replayed_once() {
     // rebuilt to what it holds.
     std::fs::remove_dir_all(&store).expect("remove the store");
     copy_dir(&store_copy, &store);
+    let walks = page_walks(&home);
     let mut node = Node::spawn(&home, &[], &[]);
     let client = node.wait_ready(&ca, "elastic", &password);
+    assert_eq!(
+        walks_since(&home, walks),
+        (2, 0, 2),
+        "files put back from a copy are checked page by page, whatever their records say:\n{}",
+        home.log()
+    );
     assert_eq!(replay_counts(&home).0, 2, "{}", starts(&home));
     assert!(home.log().contains("ahead of the store"), "{}", home.log());
     assert_searchable(&client, &password, (&ids("a", 10..300), &expected_b, 0), "after restoring the store");
