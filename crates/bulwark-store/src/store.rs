@@ -94,7 +94,7 @@ impl Store {
         let reader = sm.reader();
         let events = sm.events();
         let network = Network::new(config.transport.clone());
-        let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log.clone(), sm)
+        let raft = Raft::new(identity.node_id, Arc::new(raft_config), network, log.applying(), sm)
             .await
             .map_err(|e| raft_err("starting Raft on the store")(&e))?;
         if config.bootstrap == Bootstrap::Existing && sm_voters > 1 {
