@@ -325,8 +325,15 @@ pub async fn bulk(
                 item_error_json(&item.index, item.id.as_deref(), &e)
             }
         };
-        out.push(json!({ item.action: body }));
+        // Built in place: `json!` would copy each item (and below, the whole list) once more.
+        let mut wrapped = Map::with_capacity(1);
+        wrapped.insert(item.action.to_string(), Value::Object(body));
+        out.push(Value::Object(wrapped));
     }
     let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Ok(Json(json!({"took": took, "errors": errors, "items": out})))
+    let mut response = Map::with_capacity(3);
+    response.insert("took".into(), took.into());
+    response.insert("errors".into(), errors.into());
+    response.insert("items".into(), Value::Array(out));
+    Ok(Json(Value::Object(response)))
 }
