@@ -10,16 +10,21 @@
 //! last version, so that writing it again continues the count); `_seq_no` numbers every write of
 //! an index, starting at 0, including deletes and deletes that found nothing.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use crate::command::{Command, CommandResponse, DocOp, DocOutcome, DocResult, EntryKind};
 use crate::db::AtPath;
-use crate::document::{DocVersion, PRIMARY_TERM, StoredDoc, decode_record, encode_record};
+use crate::document::{
+    DocVersion, PRIMARY_TERM, SAMPLE_BYTES, SourceCodec, StoredDoc, decode_record, decode_version,
+    dictionary_from, encode_record, is_compressed,
+};
 use crate::error::StoreError;
 use crate::event::AppliedEvent;
-use crate::tables::{DOCS, ENTRIES, INDICES, SEQ_NOS, TOMBSTONES};
+use crate::tables::{DOCS, ENTRIES, INDICES, SEQ_NOS, SOURCE_DICTS, TOMBSTONES};
 
 type PairTable<'t, V> = Table<'t, (&'static str, &'static str), V>;
 
@@ -29,19 +34,32 @@ pub(crate) struct StateTables<'t> {
     indices: Table<'t, &'static str, &'static [u8]>,
     seq_nos: Table<'t, &'static str, u64>,
     docs: PairTable<'t, &'static [u8]>,
+    dicts: Table<'t, &'static str, &'static [u8]>,
     tombstones: PairTable<'t, u64>,
+    codecs: Codecs,
+    /// Bytes of records written without compression to each index that has no dictionary yet,
+    /// for the indices written in this transaction: an estimate that only errs high (overwrites
+    /// count twice), so reaching [`SAMPLE_BYTES`] leads to counting the sources again.
+    plain_bytes: HashMap<String, usize>,
     path: &'t Path,
 }
 
 impl<'t> StateTables<'t> {
     /// Opens every state table in `txn`.
-    pub(crate) fn open(txn: &'t WriteTransaction, path: &'t Path) -> Result<Self, StoreError> {
+    pub(crate) fn open(
+        txn: &'t WriteTransaction,
+        path: &'t Path,
+        codecs: &CodecCache,
+    ) -> Result<Self, StoreError> {
         Ok(StateTables {
             entries: txn.open_table(ENTRIES).at(path)?,
             indices: txn.open_table(INDICES).at(path)?,
             seq_nos: txn.open_table(SEQ_NOS).at(path)?,
             docs: txn.open_table(DOCS).at(path)?,
+            dicts: txn.open_table(SOURCE_DICTS).at(path)?,
             tombstones: txn.open_table(TOMBSTONES).at(path)?,
+            codecs: Codecs::new(codecs),
+            plain_bytes: HashMap::new(),
             path,
         })
     }
@@ -153,15 +171,50 @@ impl<'t> StateTables<'t> {
         for id in ids_in(&self.tombstones, name, self.path)? {
             self.tombstones.remove((name, id.as_str())).at(self.path)?;
         }
+        self.dicts.remove(name).at(self.path)?;
+        self.codecs.forget(name);
+        self.plain_bytes.remove(name);
         events.push(AppliedEvent::Index { name: name.to_string() });
         Ok(CommandResponse::Ok)
     }
 
-    fn document(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+    /// The version of document `id` of `index` (its source is not decoded).
+    fn current_version(&self, index: &str, id: &str) -> Result<Option<DocVersion>, StoreError> {
         match self.docs.get((index, id)).at(self.path)? {
             None => Ok(None),
-            Some(v) => decode_doc(self.path, index, id, v.value()).map(Some),
+            Some(v) => decode_version(v.value())
+                .map(Some)
+                .map_err(|e| StoreError::decode(self.path, format!("document [{index}][{id}]"), e)),
         }
+    }
+
+    /// The codec that new records of `index` are written with. An index gets its dictionary when
+    /// its documents first hold [`SAMPLE_BYTES`] of source; until then records are not compressed.
+    fn writing_codec(&mut self, index: &str) -> Result<Option<&mut SourceCodec>, StoreError> {
+        if !self.codecs.load(&self.dicts, index, self.path)?
+            && self.plain_bytes.get(index).is_none_or(|n| *n >= SAMPLE_BYTES)
+        {
+            let path = self.path;
+            let rows = self.docs.range::<(&str, &str)>((index, "")..).at(path)?;
+            let sources = rows.map_while(|row| match row.at(path) {
+                Err(e) => Some(Err(e)),
+                Ok((k, v)) => {
+                    let (p, id) = k.value();
+                    (p == index).then(|| source_json(path, index, id, v.value()))
+                }
+            });
+            match dictionary_from(sources)? {
+                Ok(dict) => {
+                    self.dicts.insert(index, dict.as_slice()).at(path)?;
+                    self.codecs.insert(index, SourceCodec::new(dict));
+                    self.plain_bytes.remove(index);
+                }
+                Err(held) => {
+                    self.plain_bytes.insert(index.to_owned(), held);
+                }
+            }
+        }
+        Ok(self.codecs.loaded(index))
     }
 
     fn tombstone(&self, index: &str, id: &str) -> Result<Option<u64>, StoreError> {
@@ -187,20 +240,25 @@ impl<'t> StateTables<'t> {
         if !self.index_exists(index)? {
             return Ok(CommandResponse::NotFound);
         }
-        let current = self.document(index, id)?;
-        if let Some(conflict) = check_expected(current.as_ref(), expected) {
+        let current = self.current_version(index, id)?;
+        if let Some(conflict) = check_expected(current, expected) {
             return Ok(conflict);
         }
         if op == DocOp::Create && current.is_some() {
-            return Ok(CommandResponse::VersionConflict { current: current.map(|d| d.doc_version()) });
+            return Ok(CommandResponse::VersionConflict { current });
         }
         let (version, result) = match &current {
             Some(doc) => (doc.version + 1, DocOutcome::Updated),
             None => (self.tombstone(index, id)?.map_or(1, |v| v + 1), DocOutcome::Created),
         };
         let seq_no = self.next_seq_no(index)?;
-        let bytes =
-            encode_doc(index, id, source, DocVersion { version, seq_no, primary_term: PRIMARY_TERM })?;
+        let version_triple = DocVersion { version, seq_no, primary_term: PRIMARY_TERM };
+        let codec = self.writing_codec(index)?;
+        let compressed = codec.is_some();
+        let bytes = encode_doc(index, id, source, version_triple, codec)?;
+        if !compressed && let Some(n) = self.plain_bytes.get_mut(index) {
+            *n += bytes.len();
+        }
         self.docs.insert((index, id), bytes.as_slice()).at(self.path)?;
         self.tombstones.remove((index, id)).at(self.path)?;
         events.push(AppliedEvent::Document { index: index.to_string(), id: id.to_string() });
@@ -217,8 +275,8 @@ impl<'t> StateTables<'t> {
         if !self.index_exists(index)? {
             return Ok(CommandResponse::NotFound);
         }
-        let current = self.document(index, id)?;
-        if let Some(conflict) = check_expected(current.as_ref(), expected) {
+        let current = self.current_version(index, id)?;
+        if let Some(conflict) = check_expected(current, expected) {
             return Ok(conflict);
         }
         let seq_no = self.next_seq_no(index)?;
@@ -238,7 +296,7 @@ impl<'t> StateTables<'t> {
 /// The conflict response when `if_seq_no`/`if_primary_term` are given and the current document
 /// does not carry them (or does not exist).
 fn check_expected(
-    current: Option<&StoredDoc>,
+    current: Option<DocVersion>,
     expected: (Option<u64>, Option<u64>),
 ) -> Option<CommandResponse> {
     let (if_seq_no, if_primary_term) = expected;
@@ -248,11 +306,7 @@ fn check_expected(
     let matches = current.is_some_and(|d| {
         if_seq_no.is_none_or(|s| s == d.seq_no) && if_primary_term.is_none_or(|t| t == d.primary_term)
     });
-    if matches {
-        None
-    } else {
-        Some(CommandResponse::VersionConflict { current: current.map(|d| d.doc_version()) })
-    }
+    if matches { None } else { Some(CommandResponse::VersionConflict { current }) }
 }
 
 /// The ids of the rows of `prefix` in a `(prefix, id)` table.
@@ -283,12 +337,114 @@ pub(crate) fn encode_doc(
     id: &str,
     source: &serde_json::Value,
     version: DocVersion,
+    codec: Option<&mut SourceCodec>,
 ) -> Result<Vec<u8>, StoreError> {
-    encode_record(source, version).map_err(|e| StoreError::encode(format!("document [{index}][{id}]"), e))
+    encode_record(source, version, codec)
+        .map_err(|e| StoreError::encode(format!("document [{index}][{id}]"), e))
 }
 
-pub(crate) fn decode_doc(path: &Path, index: &str, id: &str, bytes: &[u8]) -> Result<StoredDoc, StoreError> {
-    decode_record(bytes).map_err(|e| StoreError::decode(path, format!("document [{index}][{id}]"), e))
+/// The source of an uncompressed record, as JSON.
+fn source_json(path: &Path, index: &str, id: &str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let what = || format!("document [{index}][{id}]");
+    let doc = decode_record(bytes, None).map_err(|e| StoreError::decode(path, what(), e))?;
+    encode_json(&what(), &doc.source)
+}
+
+/// Source codecs kept between transactions (their zstd contexts and prepared dictionaries cost
+/// tens of microseconds to make), at most [`CodecCache::KEPT`] indices' worth. A transaction
+/// takes an index's codec out while it uses it, and only if the codec was made with the very
+/// dictionary the transaction reads (an index deleted and made again, a snapshot installed or a
+/// transaction that did not commit leave codecs of other dictionaries behind: they are not used).
+#[derive(Clone, Default)]
+pub(crate) struct CodecCache(Arc<Mutex<HashMap<String, SourceCodec>>>);
+
+impl CodecCache {
+    const KEPT: usize = 16;
+
+    fn take(&self, index: &str, dict: &[u8]) -> SourceCodec {
+        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(index);
+        match kept {
+            Some(codec) if codec.dictionary() == dict => codec,
+            _ => SourceCodec::new(dict.to_vec()),
+        }
+    }
+
+    fn give_back(&self, index: String, codec: SourceCodec) {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= Self::KEPT && !kept.contains_key(&index) {
+            kept.clear();
+        }
+        kept.insert(index, codec);
+    }
+}
+
+/// The source codecs of the indices read in one transaction, each loaded (from the
+/// [`CodecCache`] when it holds one made with the same dictionary) the first time one of its
+/// compressed records is decoded, and given back to the cache at the end.
+pub(crate) struct Codecs {
+    cache: CodecCache,
+    by_index: HashMap<String, Option<SourceCodec>>,
+}
+
+impl Drop for Codecs {
+    fn drop(&mut self) {
+        for (index, codec) in self.by_index.drain() {
+            if let Some(codec) = codec {
+                self.cache.give_back(index, codec);
+            }
+        }
+    }
+}
+
+impl Codecs {
+    pub(crate) fn new(cache: &CodecCache) -> Codecs {
+        Codecs { cache: cache.clone(), by_index: HashMap::new() }
+    }
+
+    /// Loads the codec of `index` unless known; whether it has one.
+    fn load(
+        &mut self,
+        dicts: &impl ReadableTable<&'static str, &'static [u8]>,
+        index: &str,
+        path: &Path,
+    ) -> Result<bool, StoreError> {
+        if !self.by_index.contains_key(index) {
+            let codec = dicts.get(index).at(path)?.map(|v| self.cache.take(index, v.value()));
+            self.by_index.insert(index.to_owned(), codec);
+        }
+        Ok(self.by_index.get(index).is_some_and(Option::is_some))
+    }
+
+    fn loaded(&mut self, index: &str) -> Option<&mut SourceCodec> {
+        self.by_index.get_mut(index).and_then(Option::as_mut)
+    }
+
+    fn insert(&mut self, index: &str, codec: SourceCodec) {
+        self.by_index.insert(index.to_owned(), Some(codec));
+    }
+
+    fn forget(&mut self, index: &str) {
+        self.by_index.remove(index);
+    }
+
+    /// Decodes the record `bytes` of document `id` of `index`, read from `path`.
+    pub(crate) fn decode(
+        &mut self,
+        dicts: &impl ReadableTable<&'static str, &'static [u8]>,
+        path: &Path,
+        index: &str,
+        id: &str,
+        bytes: &[u8],
+    ) -> Result<StoredDoc, StoreError> {
+        let codec = if is_compressed(bytes) {
+            self.load(dicts, index, path)?;
+            self.loaded(index)
+        } else {
+            None
+        };
+        decode_record(bytes, codec)
+            .map_err(|e| StoreError::decode(path, format!("document [{index}][{id}]"), e))
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use redb::ReadableDatabase;
 use serde_json::json;
 
 use super::StateTables;
@@ -23,7 +24,12 @@ impl Sm {
         let db = crate::db::Db::open(&path, crate::PageCheck::Always, 1 << 20).unwrap();
         Sm {
             _dir: dir,
-            reader: StateReader { db: Arc::new(db), path: Arc::new(path), cache: Default::default() },
+            reader: StateReader {
+                db: Arc::new(db),
+                path: Arc::new(path),
+                cache: Default::default(),
+                codecs: Default::default(),
+            },
         }
     }
 
@@ -32,7 +38,7 @@ impl Sm {
         let txn = self.reader.db.begin_write().unwrap();
         let mut events = Vec::new();
         let response = {
-            let mut tables = StateTables::open(&txn, &path).unwrap();
+            let mut tables = StateTables::open(&txn, &path, &self.reader.codecs).unwrap();
             tables.apply(&cmd, &mut events).unwrap()
         };
         txn.commit().unwrap();
@@ -324,4 +330,113 @@ fn commands_round_trip_through_json() {
     let resp = CommandResponse::VersionConflict { current: None };
     let text = serde_json::to_string(&resp).unwrap();
     assert_eq!(serde_json::from_str::<CommandResponse>(&text).unwrap(), resp);
+}
+
+fn log_line(i: usize) -> serde_json::Value {
+    json!({"@timestamp": format!("2026-01-01T10:{:02}:{:02}Z", i / 60 % 60, i % 60),
+        "user": format!("user{}", i * 7919 % 1000), "message": format!("GET /shop/item/{i} 200")})
+}
+
+impl Sm {
+    /// How many of the records of `index` are compressed, and how many there are.
+    fn compressed_records(&self, index: &str) -> (usize, usize) {
+        let txn = self.reader.db.begin_read().unwrap();
+        let docs = txn.open_table(crate::tables::DOCS).unwrap();
+        let records: Vec<bool> = redb::ReadableTable::range::<(&str, &str)>(&docs, (index, "")..)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .take_while(|(k, _)| k.value().0 == index)
+            .map(|(_, v)| crate::document::is_compressed(v.value()))
+            .collect();
+        (records.iter().filter(|c| **c).count(), records.len())
+    }
+
+    fn dictionary(&self, index: &str) -> Option<Vec<u8>> {
+        let txn = self.reader.db.begin_read().unwrap();
+        let dicts = txn.open_table(crate::tables::SOURCE_DICTS).unwrap();
+        redb::ReadableTable::get(&dicts, index).unwrap().map(|v| v.value().to_vec())
+    }
+}
+
+#[test]
+fn sources_are_compressed_once_an_index_holds_enough_of_them() {
+    let sm = Sm::new();
+    sm.run(create_index("logs"));
+    for i in 0..20 {
+        sm.run(index("logs", &format!("{i:04}"), log_line(i)));
+    }
+    assert_eq!(sm.compressed_records("logs"), (0, 20), "too few bytes for a dictionary yet");
+    assert!(20 * serde_json::to_vec(&log_line(19)).unwrap().len() < crate::document::SAMPLE_BYTES);
+    assert_eq!(sm.dictionary("logs"), None);
+    // One batch crosses the threshold: the records after it are compressed.
+    let batch = (20..1_500).map(|i| index("logs", &format!("{i:04}"), log_line(i))).collect();
+    sm.run(Command::Batch(batch));
+    assert!(sm.dictionary("logs").is_some());
+    let (compressed, all) = sm.compressed_records("logs");
+    assert_eq!(all, 1_500);
+    assert!(compressed > 500, "{compressed} of {all} compressed");
+    // Every document reads back as written, one at a time and all together; overwrites,
+    // conditional writes and deletes see the versions of compressed records.
+    for i in (0..1_500).step_by(37) {
+        let doc = sm.reader.document("logs", &format!("{i:04}")).unwrap().unwrap();
+        assert_eq!((doc.source, doc.version, doc.seq_no), (log_line(i), 1, i as u64));
+    }
+    let all_docs = sm.reader.documents("logs").unwrap();
+    assert!(
+        all_docs.iter().enumerate().all(|(i, (id, d))| *id == format!("{i:04}") && d.source == log_line(i))
+    );
+    assert_eq!(sm.doc(index("logs", "0500", json!({"x": 1}))), result(DocOutcome::Updated, 2, 1_500));
+    assert!(matches!(sm.run(index_if("logs", "0501", 1, 1)), CommandResponse::VersionConflict { .. }));
+    assert_eq!(sm.doc(index_if("logs", "0501", 501, 1)).version, 2);
+    assert_eq!(sm.doc(delete("logs", "0502")), result(DocOutcome::Deleted, 2, 1_502));
+    assert_eq!(sm.reader.document("logs", "0500").unwrap().unwrap().source, json!({"x": 1}));
+    // The dictionary goes with the index; a new index of the same name makes its own.
+    sm.run(Command::DeleteIndex { name: "logs".into() });
+    assert_eq!(sm.dictionary("logs"), None);
+    sm.run(create_index("logs"));
+    let other = |i: usize| json!({"other": format!("shape {i}"), "n": i});
+    sm.run(Command::Batch((0..3_000).map(|i| index("logs", &format!("{i:04}"), other(i))).collect()));
+    assert!(sm.dictionary("logs").is_some());
+    assert!(sm.compressed_records("logs").0 > 500);
+    assert_eq!(sm.reader.document("logs", "2999").unwrap().unwrap().source, other(2_999));
+}
+
+#[test]
+fn snapshots_carry_documents_and_the_receiver_compresses_them_too() {
+    let sm = Sm::new();
+    sm.run(create_index("logs"));
+    sm.run(create_index("few"));
+    sm.run(Command::Batch((0..1_500).map(|i| index("logs", &format!("{i:04}"), log_line(i))).collect()));
+    sm.run(index("few", "1", json!({"a": 1})));
+    let bytes = crate::snapshot::export(&sm.reader.db.begin_read().unwrap(), &sm.reader.path).unwrap();
+    let other = Sm::new();
+    other.run(create_index("gone"));
+    let txn = other.reader.db.begin_write().unwrap();
+    crate::snapshot::import(&txn, &other.reader.path, "s1", &bytes).unwrap();
+    txn.commit().unwrap();
+    assert_eq!(other.reader.documents("logs").unwrap(), sm.reader.documents("logs").unwrap());
+    assert_eq!(other.reader.document("few", "1").unwrap().unwrap().source, json!({"a": 1}));
+    let (compressed, all) = other.compressed_records("logs");
+    assert_eq!((compressed, all), (1_500, 1_500), "the receiver's dictionary is made before its documents");
+    assert_eq!(other.dictionary("few"), None);
+    assert_eq!(other.reader.index("gone").unwrap(), None);
+}
+
+#[test]
+fn codecs_are_kept_between_transactions_only_for_their_own_dictionary() {
+    use super::CodecCache;
+    let cache = CodecCache::default();
+    let codec = cache.take("i", b"one");
+    let made = codec.dictionary().as_ptr();
+    cache.give_back("i".into(), codec);
+    let codec = cache.take("i", b"one");
+    assert_eq!(codec.dictionary().as_ptr(), made, "the same codec, kept");
+    cache.give_back("i".into(), codec);
+    let other = cache.take("i", b"two");
+    assert_eq!(other.dictionary(), b"two");
+    assert_ne!(other.dictionary().as_ptr(), made, "another dictionary: a new codec");
+    for n in 0..40 {
+        cache.give_back(format!("i{n}"), cache.take(&format!("i{n}"), b"d"));
+    }
+    assert!(cache.0.lock().unwrap().len() <= CodecCache::KEPT);
 }

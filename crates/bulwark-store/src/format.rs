@@ -5,8 +5,10 @@
 //! version newer than [`FORMAT_VERSION`] is refused: this build cannot know what changed.
 //!
 //! Versions: 1 held each document as the JSON of a `StoredDoc`; 2 writes compact records (see
-//! `document::encode_record`) and still reads the JSON ones. A directory of version 1 is marked 2
-//! when opened, before anything is written, so that an older build refuses it from then on.
+//! `document::encode_record`) and still reads the JSON ones; 3 compresses the sources of an
+//! index's records once it has a source dictionary (`document::SourceCodec`) and reads both older
+//! kinds. A directory of an older version is marked 3 when opened, before anything is written, so
+//! that an older build refuses it from then on.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -15,10 +17,10 @@ use std::path::Path;
 use crate::error::StoreError;
 
 /// The data format version this build writes (and reads, with the older [`UPGRADED_VERSIONS`]).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Older versions this build reads, and marks as [`FORMAT_VERSION`] when it opens them.
-const UPGRADED_VERSIONS: &[u32] = &[1];
+const UPGRADED_VERSIONS: &[u32] = &[1, 2];
 
 /// The format file's name inside the store directory.
 pub const FORMAT_FILE: &str = "FORMAT";
@@ -158,7 +160,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
         assert_eq!(check_or_create(&store, &["state.redb"]).unwrap(), FORMAT_VERSION);
-        assert_eq!(fs::read_to_string(store.join(FORMAT_FILE)).unwrap(), "bulwark-store 2\n");
+        assert_eq!(fs::read_to_string(store.join(FORMAT_FILE)).unwrap(), "bulwark-store 3\n");
         assert_eq!(check_or_create(&store, &["state.redb"]).unwrap(), FORMAT_VERSION);
         assert!(!store.join("FORMAT.tmp").exists());
     }
@@ -168,9 +170,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 7\n").unwrap();
         let err = check_or_create(dir.path(), &[]).unwrap_err();
-        assert!(matches!(err, StoreError::NewerFormat { found: 7, supported: 2, .. }), "{err:?}");
+        assert!(matches!(err, StoreError::NewerFormat { found: 7, supported: 3, .. }), "{err:?}");
         let msg = err.to_string();
-        assert!(msg.contains("version 7") && msg.contains("version 2"), "{msg}");
+        assert!(msg.contains("version 7") && msg.contains("version 3"), "{msg}");
         assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
     }
 
@@ -181,7 +183,7 @@ mod tests {
         let err = check_or_create(dir.path(), &[]).unwrap_err();
         assert!(matches!(err, StoreError::InvalidFormat { .. }), "{err:?}");
         let msg = err.to_string();
-        assert!(msg.contains("FORMAT") && msg.contains("bulwark-store 2"), "{msg}");
+        assert!(msg.contains("FORMAT") && msg.contains("bulwark-store 3"), "{msg}");
 
         fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 0\n").unwrap();
         assert!(matches!(check_or_create(dir.path(), &[]), Err(StoreError::InvalidFormat { .. })));
@@ -191,12 +193,14 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_directory_is_read_and_marked_version_2() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 1\n").unwrap();
-        assert_eq!(check_or_create(dir.path(), &["state.redb"]).unwrap(), 1);
-        assert_eq!(fs::read_to_string(dir.path().join(FORMAT_FILE)).unwrap(), "bulwark-store 2\n");
-        assert_eq!(check_or_create(dir.path(), &["state.redb"]).unwrap(), 2);
+    fn older_directories_are_read_and_marked_version_3() {
+        for old in [1, 2] {
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join(FORMAT_FILE), format!("bulwark-store {old}\n")).unwrap();
+            assert_eq!(check_or_create(dir.path(), &["state.redb"]).unwrap(), old);
+            assert_eq!(fs::read_to_string(dir.path().join(FORMAT_FILE)).unwrap(), "bulwark-store 3\n");
+            assert_eq!(check_or_create(dir.path(), &["state.redb"]).unwrap(), 3);
+        }
     }
 
     #[test]

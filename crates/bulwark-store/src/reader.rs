@@ -11,12 +11,12 @@ use openraft::{LogId, StoredMembership};
 use redb::{ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 
-use crate::apply::decode_doc;
+use crate::apply::{CodecCache, Codecs};
 use crate::command::EntryKind;
 use crate::db::AtPath;
 use crate::document::StoredDoc;
 use crate::error::StoreError;
-use crate::tables::{DOCS, ENTRIES, INDICES, KEY_LAST_APPLIED, KEY_MEMBERSHIP, SM_META};
+use crate::tables::{DOCS, ENTRIES, INDICES, KEY_LAST_APPLIED, KEY_MEMBERSHIP, SM_META, SOURCE_DICTS};
 use crate::types::{NodeId, NodeInfo};
 
 /// The last applied log id and the membership, as openraft asks for them.
@@ -28,6 +28,7 @@ pub struct StateReader {
     pub(crate) db: Arc<crate::db::Db>,
     pub(crate) path: Arc<PathBuf>,
     pub(crate) cache: Arc<EntryCache>,
+    pub(crate) codecs: CodecCache,
 }
 
 /// Security entries as last read, for as long as the state has not changed since: every
@@ -176,15 +177,31 @@ impl StateReader {
 
     /// The document `id` of `index`.
     pub fn document(&self, index: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
-        let table = self.table(DOCS)?;
+        let (table, dicts) = self.documents_and_dicts()?;
         let row = table.get((index, id)).at(&self.path)?;
-        row.map(|v| decode_doc(&self.path, index, id, v.value())).transpose()
+        row.map(|v| Codecs::new(&self.codecs).decode(&dicts, &self.path, index, id, v.value())).transpose()
     }
 
     /// Every document of `index`, ordered by id (for rebuilding a search index).
     pub fn documents(&self, index: &str) -> Result<Vec<(String, StoredDoc)>, StoreError> {
-        let table = self.table(DOCS)?;
-        pairs(&table, index, &self.path, |id, bytes| decode_doc(&self.path, index, id, bytes))
+        let (table, dicts) = self.documents_and_dicts()?;
+        let mut codecs = Codecs::new(&self.codecs);
+        pairs(&table, index, &self.path, |id, bytes| codecs.decode(&dicts, &self.path, index, id, bytes))
+    }
+
+    /// The documents and the source dictionaries, as one read transaction sees them.
+    #[allow(clippy::type_complexity)]
+    fn documents_and_dicts(
+        &self,
+    ) -> Result<
+        (
+            ReadOnlyTable<(&'static str, &'static str), &'static [u8]>,
+            ReadOnlyTable<&'static str, &'static [u8]>,
+        ),
+        StoreError,
+    > {
+        let txn = self.db.begin_read().at(&self.path)?;
+        Ok((txn.open_table(DOCS).at(&self.path)?, txn.open_table(SOURCE_DICTS).at(&self.path)?))
     }
 
     /// The last applied log id and the membership the state machine holds.
@@ -222,7 +239,7 @@ fn pairs<T>(
     table: &ReadOnlyTable<(&'static str, &'static str), &'static [u8]>,
     prefix: &str,
     path: &Path,
-    decode: impl Fn(&str, &[u8]) -> Result<T, StoreError>,
+    mut decode: impl FnMut(&str, &[u8]) -> Result<T, StoreError>,
 ) -> Result<Vec<(String, T)>, StoreError> {
     let mut out = Vec::new();
     for row in table.range::<(&str, &str)>((prefix, "")..).at(path)? {

@@ -11,13 +11,14 @@ use std::path::Path;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use crate::apply::{decode_doc, encode_doc, encode_json};
+use crate::apply::{CodecCache, Codecs, encode_doc, encode_json};
 use crate::command::EntryKind;
 use crate::db::AtPath;
 use crate::document::StoredDoc;
+use crate::document::{SourceCodec, dictionary_from};
 use crate::error::StoreError;
 use crate::reader::json;
-use crate::tables::{DOCS, ENTRIES, INDICES, SEQ_NOS, TOMBSTONES};
+use crate::tables::{DOCS, ENTRIES, INDICES, SEQ_NOS, SOURCE_DICTS, TOMBSTONES};
 
 /// The version of the snapshot payload's shape.
 const PAYLOAD_FORMAT: u32 = 1;
@@ -62,6 +63,8 @@ pub(crate) fn export(txn: &ReadTransaction, path: &Path) -> Result<Vec<u8>, Stor
     let indices_table = txn.open_table(INDICES).at(path)?;
     let seq_nos = txn.open_table(SEQ_NOS).at(path)?;
     let docs = txn.open_table(DOCS).at(path)?;
+    let dicts = txn.open_table(SOURCE_DICTS).at(path)?;
+    let mut codecs = Codecs::new(&CodecCache::default());
     let tombstones_table = txn.open_table(TOMBSTONES).at(path)?;
     let mut indices = Vec::new();
     for row in indices_table.iter().at(path)? {
@@ -76,7 +79,7 @@ pub(crate) fn export(txn: &ReadTransaction, path: &Path) -> Result<Vec<u8>, Stor
             if index != name {
                 break;
             }
-            documents.push((id.to_string(), decode_doc(path, index, id, v.value())?));
+            documents.push((id.to_string(), codecs.decode(&dicts, path, index, id, v.value())?));
         }
         let mut tombstones = Vec::new();
         for row in tombstones_table.range::<(&str, &str)>((name.as_str(), "")..).at(path)? {
@@ -112,6 +115,7 @@ pub(crate) fn import(
     txn.delete_table(INDICES).at(path)?;
     txn.delete_table(SEQ_NOS).at(path)?;
     txn.delete_table(DOCS).at(path)?;
+    txn.delete_table(SOURCE_DICTS).at(path)?;
     txn.delete_table(TOMBSTONES).at(path)?;
 
     let mut entries = txn.open_table(ENTRIES).at(path)?;
@@ -122,13 +126,23 @@ pub(crate) fn import(
     let mut indices = txn.open_table(INDICES).at(path)?;
     let mut seq_nos = txn.open_table(SEQ_NOS).at(path)?;
     let mut docs = txn.open_table(DOCS).at(path)?;
+    let mut dicts = txn.open_table(SOURCE_DICTS).at(path)?;
     let mut tombstones = txn.open_table(TOMBSTONES).at(path)?;
     for index in &payload.indices {
         let name = index.name.as_str();
         indices.insert(name, encode_json("index metadata", &index.metadata)?.as_slice()).at(path)?;
         seq_nos.insert(name, index.next_seq_no).at(path)?;
+        // The dictionary as the apply would have made it: from the first documents, by id.
+        let sources = index
+            .documents
+            .iter()
+            .map(|(id, doc)| encode_json(&format!("document [{name}][{id}]"), &doc.source));
+        let mut codec = dictionary_from(sources)?.ok().map(SourceCodec::new);
+        if let Some(c) = &codec {
+            dicts.insert(name, c.dictionary()).at(path)?;
+        }
         for (id, doc) in &index.documents {
-            let record = encode_doc(name, id, &doc.source, doc.doc_version())?;
+            let record = encode_doc(name, id, &doc.source, doc.doc_version(), codec.as_mut())?;
             docs.insert((name, id.as_str()), record.as_slice()).at(path)?;
         }
         for (id, version) in &index.tombstones {

@@ -22,7 +22,7 @@ use openraft::{
 use redb::{Database, ReadTransaction, ReadableDatabase};
 use tokio::sync::broadcast;
 
-use crate::apply::{StateTables, encode_json};
+use crate::apply::{CodecCache, StateTables, encode_json};
 use crate::command::CommandResponse;
 use crate::db::{self, AtPath};
 use crate::error::StoreError;
@@ -31,7 +31,8 @@ use crate::reader::{EntryCache, StateReader, meta};
 use crate::snapshot;
 use crate::snapshot_data::SnapshotData;
 use crate::tables::{
-    DOCS, ENTRIES, INDICES, KEY_LAST_APPLIED, KEY_MEMBERSHIP, LEGACY_SNAPSHOT, SEQ_NOS, SM_META, TOMBSTONES,
+    DOCS, ENTRIES, INDICES, KEY_LAST_APPLIED, KEY_MEMBERSHIP, LEGACY_SNAPSHOT, SEQ_NOS, SM_META,
+    SOURCE_DICTS, TOMBSTONES,
 };
 use crate::types::{NodeId, NodeInfo, TypeConfig};
 
@@ -46,6 +47,8 @@ pub struct StateMachine {
     events: broadcast::Sender<AppliedEvent>,
     /// Told after every commit (see [`EntryCache`]).
     cache: Arc<EntryCache>,
+    /// Shared with the readers.
+    codecs: CodecCache,
 }
 
 /// Builds snapshots from a consistent read of the state machine.
@@ -64,18 +67,24 @@ impl StateMachine {
         txn.open_table(INDICES).at(path)?;
         txn.open_table(SEQ_NOS).at(path)?;
         txn.open_table(DOCS).at(path)?;
+        txn.open_table(SOURCE_DICTS).at(path)?;
         txn.open_table(TOMBSTONES).at(path)?;
         // A full copy of the state that earlier versions kept as their snapshot.
         txn.delete_table(LEGACY_SNAPSHOT).at(path)?;
         txn.commit().at(path)?;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
-        let cache = Arc::default();
-        Ok(StateMachine { db: Arc::new(db), path: Arc::new(path.to_path_buf()), events, cache })
+        let (cache, codecs) = (Arc::default(), CodecCache::default());
+        Ok(StateMachine { db: Arc::new(db), path: Arc::new(path.to_path_buf()), events, cache, codecs })
     }
 
     /// A read handle on this state machine.
     pub fn reader(&self) -> StateReader {
-        StateReader { db: self.db.clone(), path: self.path.clone(), cache: self.cache.clone() }
+        StateReader {
+            db: self.db.clone(),
+            path: self.path.clone(),
+            cache: self.cache.clone(),
+            codecs: self.codecs.clone(),
+        }
     }
 
     /// The sender of applied-change events (subscribe to it to follow changes).
@@ -91,13 +100,14 @@ impl StateMachine {
     fn apply_batch(
         db: &Database,
         path: &Path,
+        codecs: &CodecCache,
         entries: &[Entry<TypeConfig>],
     ) -> Result<(Vec<CommandResponse>, Vec<AppliedEvent>), StoreError> {
         let txn = db.begin_write().at(path)?;
         let mut responses = Vec::with_capacity(entries.len());
         let mut events = Vec::new();
         {
-            let mut tables = StateTables::open(&txn, path)?;
+            let mut tables = StateTables::open(&txn, path, codecs)?;
             let mut meta_table = txn.open_table(SM_META).at(path)?;
             for entry in entries {
                 let response = match &entry.payload {
@@ -189,9 +199,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             return Ok(Vec::new());
         };
         let (db, path) = (self.db.clone(), self.path.clone());
-        let cache = self.cache.clone();
+        let (cache, codecs) = (self.cache.clone(), self.codecs.clone());
         let (responses, events) = db::blocking("applying log entries", move || {
-            let applied = Self::apply_batch(&db, &path, &entries);
+            let applied = Self::apply_batch(&db, &path, &codecs, &entries);
             cache.changed();
             applied
         })

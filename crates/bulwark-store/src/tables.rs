@@ -16,8 +16,12 @@ pub(crate) const ENTRIES: TableDefinition<(&str, &str), &[u8]> = TableDefinition
 pub(crate) const INDICES: TableDefinition<&str, &[u8]> = TableDefinition::new("indices");
 /// The next `_seq_no` of each index.
 pub(crate) const SEQ_NOS: TableDefinition<&str, u64> = TableDefinition::new("seq_nos");
-/// Documents: `(index, id)` → JSON [`crate::StoredDoc`].
+/// Documents: `(index, id)` → a record (`document::encode_record`).
 pub(crate) const DOCS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("documents");
+/// Each index's source dictionary (`document::SourceCodec`): index name → its bytes. Written
+/// once, when the index's documents first hold `document::SAMPLE_BYTES` of source; deleted with the
+/// index.
+pub(crate) const SOURCE_DICTS: TableDefinition<&str, &[u8]> = TableDefinition::new("source_dicts");
 /// The `_version` of deleted documents, so a later write of the same id continues the count.
 pub(crate) const TOMBSTONES: TableDefinition<(&str, &str), u64> = TableDefinition::new("tombstones");
 /// Where earlier versions kept a full JSON copy of the state as their last snapshot (the state

@@ -238,11 +238,11 @@ async fn newer_format_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     store.shutdown().await.unwrap();
-    std::fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 3\n").unwrap();
+    std::fs::write(dir.path().join(FORMAT_FILE), "bulwark-store 4\n").unwrap();
     let err = Store::open(dir.path(), "node-a", "127.0.0.1:9300").await.err().expect("refused");
-    assert!(matches!(err, StoreError::NewerFormat { found: 3, supported: 2, .. }), "{err:?}");
+    assert!(matches!(err, StoreError::NewerFormat { found: 4, supported: 3, .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("version 3") && msg.contains("version 2"), "{msg}");
+    assert!(msg.contains("version 4") && msg.contains("version 3"), "{msg}");
 }
 
 #[tokio::test]

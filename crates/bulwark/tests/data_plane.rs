@@ -662,3 +662,63 @@ fn per_index_field_limits_and_default_fields_hold_across_a_restart() {
     assert_eq!(hits_total(&es.json("GET", "/small/_search?q=y", Value::Null)), 1);
     assert_eq!(hits_total(&es.json("GET", "/small/_search?q=x", Value::Null)), 0);
 }
+
+/// An index's documents past its first 64 KB are stored compressed against a dictionary made
+/// from the first ones (docs/architecture.md, "Where the bytes are"): every way of reading them
+/// back gives what was written, before and after a `kill -9`, and a re-created index starts
+/// afresh.
+#[test]
+fn documents_read_back_as_written_once_their_index_compresses_them() {
+    let home = TestHome::new();
+    let mut s = start_fresh(&home, &[]);
+    let mut es = Http::new(s.port, &s.ca, "elastic", &s.password);
+    let doc = |i: usize| {
+        json!({"@timestamp": format!("2026-12-07T10:{:02}:{:02}Z", i / 60 % 60, i % 60), "n": i, "ratio": 0.5,
+               "user": {"name": format!("user{}", i % 17), "tags": ["a", "ü", "\u{1F600}"]},
+               "message": format!("GET /shop/item/{i} HTTP/1.1 200 \"quoted\" \\ line\nbreak")})
+    };
+    let mut lines = Vec::new();
+    for i in 0..2_000 {
+        lines.push(json!({"index": {"_index": "packed", "_id": i.to_string()}}));
+        lines.push(doc(i));
+    }
+    let r = es.bulk("/_bulk?refresh=true", &lines);
+    assert_eq!((r.0, &r.1["errors"]), (200, &json!(false)), "{}", r.1);
+    let check = |es: &Http, when: &str| {
+        for i in [0, 1, 999, 1_997] {
+            let r = es.json("GET", &format!("/packed/_doc/{i}"), Value::Null);
+            assert_eq!((r.0, &r.1["_source"]), (200, &doc(i)), "{when}: GET {i}");
+        }
+        let r = es.json("GET", "/packed/_source/1500", Value::Null);
+        assert_eq!((r.0, &r.1), (200, &doc(1_500)), "{when}: _source");
+        let ids: Vec<String> = (1_900..1_910).map(|i| i.to_string()).collect();
+        let r = es.json("POST", "/packed/_mget", json!({ "ids": ids }));
+        for (i, d) in (1_900..).zip(r.1["docs"].as_array().expect("docs")) {
+            assert_eq!(d["_source"], doc(i), "{when}: _mget {i}");
+        }
+        let r = es.json("POST", "/packed/_search", json!({"query": {"term": {"n": 1_777}}}));
+        assert_eq!(r.1["hits"]["hits"][0]["_source"], doc(1_777), "{when}: search hit");
+    };
+    check(&es, "written");
+    let r = es.json("POST", "/packed/_update/1998?refresh=true", json!({"doc": {"ratio": 2}}));
+    assert_eq!((r.0, r.1["_version"].as_u64()), (200, Some(2)), "{}", r.1);
+    let mut updated = doc(1_998);
+    updated["ratio"] = json!(2);
+    assert_eq!(es.json("GET", "/packed/_doc/1998", Value::Null).1["_source"], updated);
+    let r = es.json("PUT", "/packed/_doc/1999?if_seq_no=1999&if_primary_term=1", json!({"x": 1}));
+    assert_eq!(r.0, 200, "a conditional write sees the compressed record's version: {}", r.1);
+
+    s.node.kill9();
+    let mut node = Node::spawn(&home, &[], &[]);
+    node.wait_ready(&s.ca, "elastic", &s.password);
+    es = Http::new(node.port(), &s.ca, "elastic", &s.password);
+    s.node = node;
+    check(&es, "after kill -9");
+    assert_eq!(es.json("GET", "/packed/_doc/1998", Value::Null).1["_source"], updated);
+    assert_eq!(es.json("GET", "/packed/_doc/1999", Value::Null).1["_source"], json!({"x": 1}));
+
+    assert_eq!(es.json("DELETE", "/packed", Value::Null).0, 200);
+    let r = es.json("PUT", "/packed/_doc/1?refresh=true", json!({"other": "shape"}));
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(es.json("GET", "/packed/_doc/1", Value::Null).1["_source"], json!({"other": "shape"}));
+}
