@@ -20,7 +20,7 @@ use crate::command::{Command, CommandResponse, DocOp, DocOutcome, DocResult, Ent
 use crate::db::AtPath;
 use crate::document::{
     DocVersion, PRIMARY_TERM, SAMPLE_BYTES, SourceCodec, StoredDoc, decode_record, decode_version,
-    dictionary_from, encode_record, is_compressed,
+    dictionary_from, encode_record, is_compressed, plain_source,
 };
 use crate::error::StoreError;
 use crate::event::AppliedEvent;
@@ -37,10 +37,6 @@ pub(crate) struct StateTables<'t> {
     dicts: Table<'t, &'static str, &'static [u8]>,
     tombstones: PairTable<'t, u64>,
     codecs: Codecs,
-    /// Bytes of records written without compression to each index that has no dictionary yet,
-    /// for the indices written in this transaction: an estimate that only errs high (overwrites
-    /// count twice), so reaching [`SAMPLE_BYTES`] leads to counting the sources again.
-    plain_bytes: HashMap<String, usize>,
     path: &'t Path,
 }
 
@@ -59,7 +55,6 @@ impl<'t> StateTables<'t> {
             dicts: txn.open_table(SOURCE_DICTS).at(path)?,
             tombstones: txn.open_table(TOMBSTONES).at(path)?,
             codecs: Codecs::new(codecs),
-            plain_bytes: HashMap::new(),
             path,
         })
     }
@@ -173,7 +168,6 @@ impl<'t> StateTables<'t> {
         }
         self.dicts.remove(name).at(self.path)?;
         self.codecs.forget(name);
-        self.plain_bytes.remove(name);
         events.push(AppliedEvent::Index { name: name.to_string() });
         Ok(CommandResponse::Ok)
     }
@@ -192,7 +186,7 @@ impl<'t> StateTables<'t> {
     /// its documents first hold [`SAMPLE_BYTES`] of source; until then records are not compressed.
     fn writing_codec(&mut self, index: &str) -> Result<Option<&mut SourceCodec>, StoreError> {
         if !self.codecs.load(&self.dicts, index, self.path)?
-            && self.plain_bytes.get(index).is_none_or(|n| *n >= SAMPLE_BYTES)
+            && self.codecs.cache.plain_bytes(index).is_none_or(|n| n >= SAMPLE_BYTES)
         {
             let path = self.path;
             let rows = self.docs.range::<(&str, &str)>((index, "")..).at(path)?;
@@ -200,18 +194,19 @@ impl<'t> StateTables<'t> {
                 Err(e) => Some(Err(e)),
                 Ok((k, v)) => {
                     let (p, id) = k.value();
-                    (p == index).then(|| source_json(path, index, id, v.value()))
+                    (p == index).then(|| {
+                        plain_source(v.value())
+                            .map_err(|e| StoreError::decode(path, format!("document [{index}][{id}]"), e))
+                    })
                 }
             });
             match dictionary_from(sources)? {
                 Ok(dict) => {
                     self.dicts.insert(index, dict.as_slice()).at(path)?;
                     self.codecs.insert(index, SourceCodec::new(dict));
-                    self.plain_bytes.remove(index);
+                    self.codecs.cache.set_plain_bytes(index, None);
                 }
-                Err(held) => {
-                    self.plain_bytes.insert(index.to_owned(), held);
-                }
+                Err(held) => self.codecs.cache.set_plain_bytes(index, Some(held)),
             }
         }
         Ok(self.codecs.loaded(index))
@@ -256,8 +251,8 @@ impl<'t> StateTables<'t> {
         let codec = self.writing_codec(index)?;
         let compressed = codec.is_some();
         let bytes = encode_doc(index, id, source, version_triple, codec)?;
-        if !compressed && let Some(n) = self.plain_bytes.get_mut(index) {
-            *n += bytes.len();
+        if !compressed {
+            self.codecs.cache.add_plain_bytes(index, bytes.len());
         }
         self.docs.insert((index, id), bytes.as_slice()).at(self.path)?;
         self.tombstones.remove((index, id)).at(self.path)?;
@@ -343,38 +338,70 @@ pub(crate) fn encode_doc(
         .map_err(|e| StoreError::encode(format!("document [{index}][{id}]"), e))
 }
 
-/// The source of an uncompressed record, as JSON.
-fn source_json(path: &Path, index: &str, id: &str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let what = || format!("document [{index}][{id}]");
-    let doc = decode_record(bytes, None).map_err(|e| StoreError::decode(path, what(), e))?;
-    encode_json(&what(), &doc.source)
-}
-
 /// Source codecs kept between transactions (their zstd contexts and prepared dictionaries cost
 /// tens of microseconds to make), at most [`CodecCache::KEPT`] indices' worth. A transaction
 /// takes an index's codec out while it uses it, and only if the codec was made with the very
 /// dictionary the transaction reads (an index deleted and made again, a snapshot installed or a
 /// transaction that did not commit leave codecs of other dictionaries behind: they are not used).
+///
+/// It also keeps, for indices without a dictionary, how many bytes of source they hold: an
+/// estimate that only errs high (overwrites count twice; a transaction that did not commit
+/// counted anyway), so that the sources are read (and counted exactly) only when it reaches
+/// [`SAMPLE_BYTES`], not at every write.
 #[derive(Clone, Default)]
-pub(crate) struct CodecCache(Arc<Mutex<HashMap<String, SourceCodec>>>);
+pub(crate) struct CodecCache(Arc<Mutex<Kept>>);
+
+#[derive(Default)]
+struct Kept {
+    codecs: HashMap<String, SourceCodec>,
+    plain_bytes: HashMap<String, usize>,
+}
 
 impl CodecCache {
     const KEPT: usize = 16;
 
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn take(&self, index: &str, dict: &[u8]) -> SourceCodec {
-        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(index);
-        match kept {
+        match self.kept().codecs.remove(index) {
             Some(codec) if codec.dictionary() == dict => codec,
             _ => SourceCodec::new(dict.to_vec()),
         }
     }
 
     fn give_back(&self, index: String, codec: SourceCodec) {
-        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if kept.len() >= Self::KEPT && !kept.contains_key(&index) {
-            kept.clear();
+        let codecs = &mut self.kept().codecs;
+        if codecs.len() >= Self::KEPT && !codecs.contains_key(&index) {
+            codecs.clear();
         }
-        kept.insert(index, codec);
+        codecs.insert(index, codec);
+    }
+
+    fn plain_bytes(&self, index: &str) -> Option<usize> {
+        self.kept().plain_bytes.get(index).copied()
+    }
+
+    fn set_plain_bytes(&self, index: &str, held: Option<usize>) {
+        let plain = &mut self.kept().plain_bytes;
+        match held {
+            Some(n) => {
+                if plain.len() >= 1024 && !plain.contains_key(index) {
+                    plain.clear();
+                }
+                plain.insert(index.to_owned(), n);
+            }
+            None => {
+                plain.remove(index);
+            }
+        }
+    }
+
+    fn add_plain_bytes(&self, index: &str, bytes: usize) {
+        if let Some(n) = self.kept().plain_bytes.get_mut(index) {
+            *n += bytes;
+        }
     }
 }
 
@@ -425,6 +452,7 @@ impl Codecs {
 
     fn forget(&mut self, index: &str) {
         self.by_index.remove(index);
+        self.cache.set_plain_bytes(index, None);
     }
 
     /// Decodes the record `bytes` of document `id` of `index`, read from `path`.

@@ -182,6 +182,18 @@ pub(crate) fn decode_record(bytes: &[u8], codec: Option<&mut SourceCodec>) -> Re
     Ok(StoredDoc { source, version, seq_no, primary_term })
 }
 
+/// The source JSON of an uncompressed record: the bytes after its header (format 2), or its
+/// source encoded again (format 1).
+pub(crate) fn plain_source(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    match bytes.first() {
+        Some(b'{') => serde_json::to_vec(&decode_record(bytes, None)?.source).map_err(|e| e.to_string()),
+        Some(&COMPRESSED) => {
+            Err("its source is compressed and its index has no source dictionary".to_owned())
+        }
+        _ => split_record(bytes).map(|(_, json)| json.to_vec()),
+    }
+}
+
 /// The version triple of a record, without decoding its source (but a format 1 record's).
 pub(crate) fn decode_version(bytes: &[u8]) -> Result<DocVersion, String> {
     if bytes.first() == Some(&b'{') {
@@ -258,12 +270,18 @@ mod tests {
                 assert_eq!(decode_version(&bytes), Ok(v));
                 let doc = decode_record(&bytes, codec.as_mut()).unwrap();
                 assert_eq!((doc.doc_version(), &doc.source), (v, &source));
+                let plain = plain_source(&bytes).map_err(|e| e.contains("compressed"));
+                assert_eq!(
+                    plain,
+                    if codec.is_some() { Err(true) } else { Ok(serde_json::to_vec(&source).unwrap()) }
+                );
             }
         }
         let old = StoredDoc { source: source.clone(), version: 3, seq_no: 7, primary_term: 1 };
         let json = serde_json::to_vec(&old).unwrap();
         assert_eq!(decode_record(&json, None), Ok(old.clone()));
         assert_eq!(decode_version(&json), Ok(old.doc_version()));
+        assert_eq!(plain_source(&json), Ok(serde_json::to_vec(&source).unwrap()));
         let record_len = encode_record(&source, old.doc_version(), None).unwrap().len();
         assert!(record_len + 45 < json.len(), "{record_len} vs {}", json.len());
     }
