@@ -54,7 +54,8 @@ impl Db {
     /// with [`StoreError::Corrupt`] instead of being trusted. A panic inside redb while opening a
     /// damaged file is turned into the same error.
     pub(crate) fn open(path: &Path, check: PageCheck, cache_bytes: usize) -> Result<Db, StoreError> {
-        let changed = take_clean_close(path)?;
+        let created = create_if_missing(path)?;
+        let changed = take_clean_close(path)?.filter(|_| !created);
         let why = match (check, changed) {
             (PageCheck::Always, _) => Some("on every open, as configured"),
             (PageCheck::WhenChanged, changed) => changed,
@@ -100,6 +101,34 @@ impl std::ops::Deref for Db {
     fn deref(&self) -> &Database {
         &self.db
     }
+}
+
+/// Creates an empty redb file at `path` unless there is one; whether it did. redb writes a new
+/// file's header after sizing it, so a process killed in between leaves a file no open accepts
+/// ("not a redb database"): the file is made under `<file>.new` and renamed into place once redb
+/// has closed it, so that `path` is a complete database or nothing (a `.new` left by a kill is
+/// made again).
+fn create_if_missing(path: &Path) -> Result<bool, StoreError> {
+    if path.exists() {
+        return Ok(false);
+    }
+    let mut new = path.as_os_str().to_owned();
+    new.push(".new");
+    let new = PathBuf::from(new);
+    let io = |action: &'static str, at: &Path| {
+        let path = at.to_path_buf();
+        move |source| StoreError::Io { action, path, source }
+    };
+    match std::fs::remove_file(&new) {
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(io("remove", &new)(e)),
+        _ => {}
+    }
+    drop(Database::create(&new).map_err(|e| StoreError::db(&new, e))?);
+    std::fs::File::open(&new).and_then(|f| f.sync_all()).map_err(io("sync", &new))?;
+    std::fs::rename(&new, path).map_err(io("rename into place", &new))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io("sync", dir))?;
+    Ok(true)
 }
 
 /// Records the clean close of the file it names when dropped (after the database, see [`Db`]).
@@ -353,5 +382,26 @@ mod tests {
         let db = Db::open(&path, PageCheck::WhenChanged, 1 << 20).unwrap();
         let txn = db.begin_read().unwrap();
         assert_eq!(txn.open_table(T).unwrap().get("k").unwrap().unwrap().value(), "v");
+    }
+
+    #[test]
+    fn a_new_file_appears_whole_and_a_half_made_one_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let new = dir.path().join("state.redb.new");
+        // What a kill while redb sized a new file left: zeros, no header.
+        std::fs::write(&new, vec![0u8; 1 << 20]).unwrap();
+        assert!(create_if_missing(&path).unwrap());
+        assert!(!new.exists(), "the half-made file is gone");
+        assert!(!create_if_missing(&path).unwrap(), "an existing file is left alone");
+        let db = Db::open(&path, PageCheck::WhenChanged, 1 << 20).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(T).unwrap().insert("k", "v").unwrap();
+        txn.commit().unwrap();
+        // A file named like the store's but not a database is still refused, never replaced.
+        let other = dir.path().join("raft-log.redb");
+        std::fs::write(&other, vec![0u8; 4096]).unwrap();
+        let refused = Db::open(&other, PageCheck::WhenChanged, 1 << 20).err().expect("refused");
+        assert!(matches!(refused, StoreError::Corrupt { .. } | StoreError::Database { .. }), "{refused:?}");
     }
 }
