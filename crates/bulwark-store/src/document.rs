@@ -57,8 +57,8 @@ const MAX_SOURCE_BYTES: u64 = 1 << 30;
 /// Compresses and decompresses the sources of one index with its dictionary (zstd). Small
 /// documents share their field names and common values with the dictionary, which makes them
 /// about 3-4x smaller where each compressed alone barely shrinks; a dictionary trained by zstd
-/// also carries entropy tables, so each document's frame does not build its own (the most of
-/// compressing a small input otherwise).
+/// also carries entropy tables, so each document's frame does not build its own (otherwise most
+/// of the cost of compressing a small input).
 pub(crate) struct SourceCodec {
     dict: Vec<u8>,
     compressor: Option<zstd::bulk::Compressor<'static>>,
