@@ -1305,6 +1305,11 @@ def indexing_limit(b: "Bench") -> None:
     if not os.access(raw, os.X_OK):
         raise RuntimeError(f"no raw_index example at {raw} (bench/run builds it: cargo build --release "
                            "-p bulwark-index --example raw_index)")
+    if os.stat(raw).st_mtime < os.stat(a.bin).st_mtime:
+        # Built apart (bench/run --no-build builds neither): older than the node, it may index with
+        # other settings than the node's, and the ratio would compare two different indices.
+        log(f"   warning: {raw} is older than {a.bin}: rebuild it (cargo build --release -p bulwark-index "
+            "--example raw_index) if the search index's code changed since")
     s = own_node(b, "secured", True)
     docs = -(-a.limit_docs // BULK_DOCS) * BULK_DOCS  # whole bodies: the raw run indexes as many
     log(f"10. indexing limit: {docs:,} docs ({BULK_DOCS} x {DOC_BYTES} B per _bulk, {a.bulk_clients} clients) "
