@@ -67,9 +67,10 @@ struct Accepted {
 ///   of a searched index than its value (default 100) is refused (`api/search.rs`).
 /// * `query.default_field`: the fields `query_string`, `simple_query_string`, `multi_match` and
 ///   `q=` search when the request names none (default `*`; `api/search.rs`).
-/// * `codec`: `default` or `best_compression` (Beats set it). Either way the search index keeps
-///   each document's source in LZ4-compressed blocks and the store keeps it as JSON: the value
-///   is kept and shown, and changes no bytes on disk (docs/architecture.md says so).
+/// * `codec`: `default` or `best_compression` (Beats set it). Either way an index is stored as
+///   `best_compression` asks: the search index's stored fields in zstd blocks, the store's
+///   sources in zstd against a dictionary per index. The value is kept and shown and changes
+///   nothing further (docs/architecture.md says so).
 /// * `default_pipeline`, `final_pipeline`: run on every index and `_bulk` write (`_none`: none);
 ///   a pipeline that does not exist fails the write, as in Elasticsearch.
 /// * `lifecycle.name`: kept and shown (`GET _ilm/policy` lists the indices using a policy);
