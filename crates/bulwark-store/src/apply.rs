@@ -176,9 +176,7 @@ impl<'t> StateTables<'t> {
     fn current_version(&self, index: &str, id: &str) -> Result<Option<DocVersion>, StoreError> {
         match self.docs.get((index, id)).at(self.path)? {
             None => Ok(None),
-            Some(v) => decode_version(v.value())
-                .map(Some)
-                .map_err(|e| StoreError::decode(self.path, format!("document [{index}][{id}]"), e)),
+            Some(v) => decode_version(v.value()).map(Some).map_err(bad_record(self.path, index, id)),
         }
     }
 
@@ -194,10 +192,7 @@ impl<'t> StateTables<'t> {
                 Err(e) => Some(Err(e)),
                 Ok((k, v)) => {
                     let (p, id) = k.value();
-                    (p == index).then(|| {
-                        plain_source(v.value())
-                            .map_err(|e| StoreError::decode(path, format!("document [{index}][{id}]"), e))
-                    })
+                    (p == index).then(|| plain_source(v.value()).map_err(bad_record(path, index, id)))
                 }
             });
             match dictionary_from(sources)? {
@@ -338,6 +333,11 @@ pub(crate) fn encode_doc(
         .map_err(|e| StoreError::encode(format!("document [{index}][{id}]"), e))
 }
 
+/// The error for the record of document `id` of `index` in `path` that does not decode.
+fn bad_record<'a>(path: &'a Path, index: &'a str, id: &'a str) -> impl FnOnce(String) -> StoreError + 'a {
+    move |detail| StoreError::decode(path, format!("document [{index}][{id}]"), detail)
+}
+
 /// Source codecs kept between transactions (their zstd contexts and prepared dictionaries cost
 /// tens of microseconds to make), at most [`CodecCache::KEPT`] indices' worth. A transaction
 /// takes an index's codec out while it uses it, and only if the codec was made with the very
@@ -470,8 +470,7 @@ impl Codecs {
         } else {
             None
         };
-        decode_record(bytes, codec)
-            .map_err(|e| StoreError::decode(path, format!("document [{index}][{id}]"), e))
+        decode_record(bytes, codec).map_err(bad_record(path, index, id))
     }
 }
 

@@ -51,6 +51,8 @@ pub(crate) const SAMPLE_BYTES: usize = 64 * 1024;
 pub(crate) const DICT_BYTES: usize = 16 * 1024;
 /// zstd's compression level for sources (its default).
 const LEVEL: i32 = 3;
+/// What is wrong with a compressed record read without its index's dictionary.
+const NO_DICTIONARY: &str = "its source is compressed and its index has no source dictionary";
 /// The most a compressed source may claim to hold (a damaged frame could claim any size).
 const MAX_SOURCE_BYTES: u64 = 1 << 30;
 
@@ -175,7 +177,7 @@ pub(crate) fn decode_record(bytes: &[u8], codec: Option<&mut SourceCodec>) -> Re
         (false, _) => serde_json::from_slice(rest),
         (true, Some(codec)) => serde_json::from_slice(&codec.decompress(rest)?),
         (true, None) => {
-            return Err("its source is compressed and its index has no source dictionary".to_owned());
+            return Err(NO_DICTIONARY.to_owned());
         }
     }
     .map_err(|e| format!("its source is not JSON: {e}"))?;
@@ -187,9 +189,7 @@ pub(crate) fn decode_record(bytes: &[u8], codec: Option<&mut SourceCodec>) -> Re
 pub(crate) fn plain_source(bytes: &[u8]) -> Result<Vec<u8>, String> {
     match bytes.first() {
         Some(b'{') => serde_json::to_vec(&decode_record(bytes, None)?.source).map_err(|e| e.to_string()),
-        Some(&COMPRESSED) => {
-            Err("its source is compressed and its index has no source dictionary".to_owned())
-        }
+        Some(&COMPRESSED) => Err(NO_DICTIONARY.to_owned()),
         _ => split_record(bytes).map(|(_, json)| json.to_vec()),
     }
 }
