@@ -84,27 +84,25 @@ pub struct AuditLog {
     filter: AuditFilter,
 }
 
-/// The newest line written, found by reading the newest non-empty file.
-fn tail(logs: &Path) -> Result<(Option<Link>, Vec<Link>, String), NodeError> {
-    let mut files: Vec<PathBuf> = rotated_files(logs, AUDIT_STEM).into_iter().map(|(_, p)| p).collect();
-    files.push(current_file(logs, AUDIT_STEM));
-    for path in files.iter().rev() {
-        let text = match std::fs::read(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(NodeError::io("cannot read the audit log", path)(e)),
-        };
-        let links: Vec<Link> = text
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .filter_map(|l| unseal(None, l).ok())
-            .collect();
-        if let Some(last) = links.last() {
+/// The newest lines written, newest first, and the name of their file (the newest non-empty one):
+/// read backwards from its end down to the line numbered `down_to` (the anchor's; 0 for just the
+/// last line), so a start reads what followed the anchor, not the whole file.
+fn tail(logs: &Path, down_to: u64) -> Result<(Vec<Link>, String), NodeError> {
+    for path in read::files_newest_first(logs) {
+        let mut links = Vec::new();
+        read::walk_back(&path, |line| {
+            let Ok(link) = unseal(None, line) else { return true };
+            let more = link.sequence > down_to && down_to > 0;
+            links.push(link);
+            more
+        })
+        .map_err(NodeError::io("cannot read the audit log", &path))?;
+        if !links.is_empty() {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            return Ok((Some(last.clone()), links, name));
+            return Ok((links, name));
         }
     }
-    Ok((None, Vec::new(), String::new()))
+    Ok((Vec::new(), String::new()))
 }
 
 /// What the node finds wrong with the log against its anchor at start (the doctor says more).
@@ -140,8 +138,11 @@ impl AuditLog {
     pub fn open(config: AuditConfig<'_>) -> Result<AuditLog, NodeError> {
         let key = ChainKey::new(config.key);
         let anchor_path = config.data.join(ANCHOR_FILE);
-        let (last, links, file) = tail(config.logs)?;
-        let mut anchor = match Anchor::read(&anchor_path, &key) {
+        let read = Anchor::read(&anchor_path, &key);
+        let down_to = read.as_ref().ok().and_then(|a| a.as_ref()).map_or(0, |a| a.sequence);
+        let (links, file) = tail(config.logs, down_to)?;
+        let last = links.first();
+        let mut anchor = match read {
             Ok(Some(a)) => a,
             Ok(None) if last.is_none() => Anchor::empty(CURRENT_FILE),
             Ok(None) => Anchor {
@@ -150,13 +151,13 @@ impl AuditLog {
             },
             Err(e) => Anchor { broken: Some(e), ..Anchor::empty(&file) },
         };
-        if let Some(why) = check_against(&anchor, last.as_ref(), &links) {
+        if let Some(why) = check_against(&anchor, last, &links) {
             tracing::error!(
                 "{why}; `bulwark doctor` reports it until the log and its anchor are moved aside"
             );
             anchor.broken.get_or_insert(why);
         }
-        if let Some(l) = &last {
+        if let Some(l) = last {
             (anchor.sequence, anchor.mac, anchor.file) = (l.sequence, l.mac.clone(), file);
         }
         if anchor.broken.is_some() {
@@ -208,9 +209,9 @@ fn oldest_link(logs: &Path) -> Option<Link> {
     rotated.chain([current_file(logs, AUDIT_STEM)]).find_map(|p| first_link(&p))
 }
 
+/// The first line of `path` (read up to its first newline, not whole).
 fn first_link(path: &Path) -> Option<Link> {
-    let text = std::fs::read(path).ok()?;
-    text.split(|b| *b == b'\n').find(|l| !l.is_empty()).and_then(|l| unseal(None, l).ok())
+    read::first_line(path).ok().flatten().and_then(|l| unseal(None, &l).ok())
 }
 
 struct Writer {

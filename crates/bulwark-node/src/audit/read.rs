@@ -242,6 +242,49 @@ impl Reader<'_> {
     }
 }
 
+/// What the node itself reads: no budget, lines up to [`Limits::DEFAULT`]'s.
+fn no_budget() -> Spent {
+    let limits = Limits { budget: u64::MAX, ..Limits::DEFAULT };
+    Spent { read: Cell::new(0), progress: Cell::new(false), limits }
+}
+
+/// `path` and its length; `None` when it does not exist.
+fn open(path: &Path) -> std::io::Result<Option<(File, u64)>> {
+    match File::open(path) {
+        Ok(file) => {
+            let len = file.metadata()?.len();
+            Ok(Some((file, len)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Walks the lines of `path` backwards from its end, newest first, until `visit` says stop
+/// (overlong lines skipped): what a start reads of the log, however long it is.
+pub(super) fn walk_back(path: &Path, visit: impl FnMut(&[u8]) -> bool) -> std::io::Result<()> {
+    let Some((file, len)) = open(path)? else { return Ok(()) };
+    let spent = no_budget();
+    let mut r = Reader { file, len, spent: &spent, limits: spent.limits };
+    r.backwards(len, &mut 0, visit).map(|_| ())
+}
+
+/// The first non-empty line of `path`, read a probe at a time; `None` when there is none, or it
+/// is overlong or not ended by a newline.
+pub(super) fn first_line(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let Some((file, len)) = open(path)? else { return Ok(None) };
+    let spent = no_budget();
+    let mut r = Reader { file, len, spent: &spent, limits: spent.limits };
+    let mut at = 0;
+    while let Some((line, newline)) = r.through_newline(at, len)? {
+        if !line.is_empty() {
+            return Ok(Some(line));
+        }
+        at = newline + 1;
+    }
+    Ok(None)
+}
+
 /// One page of the files (newest first) under `limits`, and the bytes read for it.
 pub(super) fn page(
     files: &[PathBuf],
@@ -260,12 +303,7 @@ pub(super) fn page(
             page.partial = true;
             break;
         }
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(err(e)),
-        };
-        let len = file.metadata().map_err(err)?.len();
+        let Some((file, len)) = open(path).map_err(err)? else { continue };
         let mut r = Reader { file, len, spent: &spent, limits };
         let end = match q.before {
             Some(b) => r.end_before(b).map_err(err)?,

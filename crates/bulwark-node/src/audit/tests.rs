@@ -252,6 +252,21 @@ fn a_start_after_truncation_keeps_the_finding() {
 }
 
 #[test]
+fn a_start_reads_the_log_back_only_to_its_anchor() {
+    let home = written(20, 1 << 20);
+    let sequences = |down_to| {
+        let (links, file) = tail(&home.logs, down_to).unwrap();
+        assert_eq!(file, "audit.json");
+        links.iter().map(|l| l.sequence).collect::<Vec<_>>()
+    };
+    assert_eq!(sequences(15), [20, 19, 18, 17, 16, 15]);
+    assert_eq!(sequences(0), [20]);
+    assert_eq!(sequences(25), [20]);
+    let first = first_link(&home.current()).unwrap();
+    assert_eq!((first.sequence, first.prev_mac.as_str()), (1, GENESIS));
+}
+
+#[test]
 fn filtered_events_are_not_written() {
     let home = Home::new();
     let settings = AuditEventSettings { exclude: vec!["authentication_failed".into()], ..Default::default() };
