@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bulwark_keystore::Keystore;
 use bulwark_pki::Fingerprint;
-use bulwark_rest::{ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, RestState};
+use bulwark_rest::{ClusterView, Enrollment, EnrollmentAuthority, MemberView, NodeInfo, RestState, Services};
 use bulwark_security::audit::{AuditFilter, AuditSink, NoAudit};
 use bulwark_security::authn::{Authenticator, LockoutPolicy, PasswordPolicy, PkiRealm, RealmFiles};
 use bulwark_security::authz::Authorizer;
@@ -374,7 +374,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         }
         let roles_file = home.config_dir().join("roles.yml");
         watch_realm_files(authenticator.clone(), authorizer.clone(), roles_file);
-        let rest = RestState {
+        let rest = RestState::new(Services {
             info: Arc::new(NodeInfo {
                 node_name: settings.node_name.clone(),
                 cluster_name: settings.cluster_name.clone(),
@@ -396,7 +396,7 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
             password_hashing: security.password_hashing,
             service_token_hashing: security.service_token_hashing,
             password_policy: PasswordPolicy::from_settings(&security.password_policy),
-        };
+        });
         let enrollment = Arc::new(NodeEnrollment::new(
             home,
             &settings,

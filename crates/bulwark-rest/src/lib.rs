@@ -53,5 +53,5 @@ pub use error::{ApiError, ErrorType};
 pub use state::{
     AuditPage, AuditQuery, AuditReader, AuditTrail, CertificateSource, ClusterView, Enrollment,
     EnrollmentAuthority, MemberFailure, MemberStatsFuture, MemberView, NodeInfo, PeerCertificates, RestState,
-    SignError, SignedNode, SslCertificate,
+    Services, SignError, SignedNode, SslCertificate,
 };

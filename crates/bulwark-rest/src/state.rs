@@ -150,9 +150,29 @@ pub trait EnrollmentAuthority: Send + Sync {
 #[derive(Clone)]
 pub struct Enrollment(pub Arc<dyn EnrollmentAuthority>);
 
-/// Shared state of the REST layer.
+/// Shared state of the REST layer: one reference count to clone, as axum clones the state for
+/// each layer of each request (a copy of every field was 2 µs of a `GET /`'s 45 there).
+/// Its fields are [`Services`]'s.
 #[derive(Clone)]
-pub struct RestState {
+pub struct RestState(Arc<Services>);
+
+impl RestState {
+    /// The state holding `services`.
+    pub fn new(services: Services) -> RestState {
+        RestState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for RestState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What the REST layer works with, shared by every request through [`RestState`].
+pub struct Services {
     /// What `GET /` says about the node.
     pub info: Arc<NodeInfo>,
     /// Who a request is.

@@ -135,12 +135,12 @@ impl AuditEvent {
     /// Calls `field` with each of the event's fields, in the order they are written (without
     /// the timestamp and the chain, which the writer adds).
     pub fn each_field(&self, field: &mut dyn FnMut(&'static str, FieldValue<'_>)) {
-        use FieldValue::{List, Number, Text};
+        use FieldValue::{Address, List, Number, Text};
         field("event.action", Text(self.action()));
         let origin = |field: &mut dyn FnMut(&'static str, FieldValue<'_>), o: &Origin| {
             field("event.type", Text("rest"));
             field("origin.type", Text("rest"));
-            field("origin.address", Text(&o.address.to_string()));
+            field("origin.address", Address(o.address));
             field("request.method", Text(&o.method));
             field("url.path", Text(&o.path));
         };
@@ -170,7 +170,7 @@ impl AuditEvent {
             AuditEvent::Lockout { user, address, scope, seconds } => {
                 field("event.type", Text("security"));
                 field("user.name", Text(user));
-                field("origin.address", Text(&address.to_string()));
+                field("origin.address", Address(*address));
                 field("lockout.scope", Text(scope));
                 field("lockout.seconds", Number(*seconds));
             }
@@ -183,7 +183,7 @@ impl AuditEvent {
             AuditEvent::ConnectionDenied { address, reason } => {
                 field("event.type", Text("ip_filter"));
                 field("origin.type", Text("transport"));
-                field("origin.address", Text(&address.to_string()));
+                field("origin.address", Address(*address));
                 field("reason", Text(reason));
             }
             AuditEvent::CertificateReload { layer, outcome } => {
@@ -204,6 +204,8 @@ pub enum FieldValue<'a> {
     Number(u64),
     /// A list of strings.
     List(&'a [String]),
+    /// An IP address, written as a string (nothing in it to escape).
+    Address(std::net::IpAddr),
 }
 
 impl FieldValue<'_> {
@@ -214,6 +216,10 @@ impl FieldValue<'_> {
             FieldValue::Text(s) => serde_json::to_writer(&mut *out, s),
             FieldValue::Number(n) => serde_json::to_writer(&mut *out, n),
             FieldValue::List(l) => serde_json::to_writer(&mut *out, l),
+            FieldValue::Address(a) => {
+                use std::io::Write;
+                write!(out, "\"{a}\"").map_err(serde_json::Error::io)
+            }
         };
     }
 }

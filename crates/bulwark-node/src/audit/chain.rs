@@ -30,8 +30,11 @@ impl ChainKey {
         ChainKey(hmac::Key::new(hmac::HMAC_SHA256, bytes))
     }
 
-    fn mac(&self, data: &[u8]) -> String {
-        hex::encode(hmac::sign(&self.0, data).as_ref())
+    fn mac(&self, data: &[u8]) -> Mac {
+        let mut hex = [0; 64];
+        // 32 bytes always fill 64 hex digits.
+        let _ = hex::encode_to_slice(hmac::sign(&self.0, data).as_ref(), &mut hex);
+        Mac(hex)
     }
 
     fn verify(&self, data: &[u8], mac_hex: &str) -> bool {
@@ -43,6 +46,16 @@ impl ChainKey {
             return false;
         };
         hmac::verify(&self.0, data, &tag).is_ok()
+    }
+}
+
+/// A MAC in lowercase hex, as lines and the anchor carry it.
+pub struct Mac([u8; 64]);
+
+impl Mac {
+    /// The 64 hex digits.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -58,8 +71,8 @@ pub struct Link {
 }
 
 /// Seals `line` — a JSON object's opening brace and fields, not yet closed — as line
-/// `sequence` after `prev_mac`: completes it with the chain's fields and returns its link.
-pub fn seal(key: &ChainKey, line: &mut Vec<u8>, sequence: u64, prev_mac: &str) -> Link {
+/// `sequence` after `prev_mac`: completes it with the chain's fields and returns its MAC.
+pub fn seal(key: &ChainKey, line: &mut Vec<u8>, sequence: u64, prev_mac: &str) -> Mac {
     if line.len() > 1 {
         line.push(b',');
     }
@@ -72,9 +85,9 @@ pub fn seal(key: &ChainKey, line: &mut Vec<u8>, sequence: u64, prev_mac: &str) -
     let mac = key.mac(line);
     line.pop();
     line.extend_from_slice(MAC_FIELD.as_bytes());
-    line.extend_from_slice(mac.as_bytes());
+    line.extend_from_slice(&mac.0);
     line.extend_from_slice(b"\"}");
-    Link { sequence, prev_mac: prev_mac.to_owned(), mac }
+    mac
 }
 
 /// Reads a line's link; with `key`, also checks its MAC. `Err` says what is wrong.
@@ -131,7 +144,7 @@ impl Anchor {
     /// Writes the anchor atomically (mode 0600), with its MAC.
     pub fn write(&self, path: &Path, key: &ChainKey) -> Result<(), String> {
         let body = serde_json::to_vec(self).map_err(|e| e.to_string())?;
-        let file = serde_json::json!({ "anchor": self, "mac": key.mac(&body) });
+        let file = serde_json::json!({ "anchor": self, "mac": key.mac(&body).as_str() });
         bulwark_pki::write_atomic(path, file.to_string().as_bytes(), 0o600).map_err(|e| e.to_string())
     }
 
@@ -161,12 +174,12 @@ mod tests {
     fn sealed_lines_unseal_only_under_their_key() {
         let key = ChainKey::new(b"k1");
         let mut line = br#"{"user.name":"elastic""#.to_vec();
-        let link = seal(&key, &mut line, 7, GENESIS);
+        let mac = seal(&key, &mut line, 7, GENESIS);
         let v: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["audit.sequence"], 7);
-        assert_eq!(v["audit.mac"], link.mac.as_str());
+        assert_eq!(v["audit.mac"], mac.as_str());
+        let link = Link { sequence: 7, prev_mac: GENESIS.into(), mac: mac.as_str().into() };
         assert_eq!(unseal(Some(&key), &line), Ok(link.clone()));
-        assert_eq!(link.sequence, 7);
         assert!(unseal(Some(&ChainKey::new(b"k2")), &line).unwrap_err().contains("MAC does not match"));
         let edited = String::from_utf8(line).unwrap().replace("elastic", "someone");
         assert!(unseal(Some(&key), edited.as_bytes()).is_err());

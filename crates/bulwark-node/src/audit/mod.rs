@@ -178,6 +178,7 @@ impl AuditLog {
             anchored: Instant::now(),
             pending: false,
             line: Vec::new(),
+            clock: Clock::default(),
         };
         std::thread::Builder::new()
             .name("audit".into())
@@ -223,6 +224,26 @@ struct Writer {
     pending: bool,
     /// The line being built, kept between events so that its buffer is allocated once.
     line: Vec<u8>,
+    clock: Clock,
+}
+
+/// The time, formatted once per millisecond (a batch's lines mostly share one).
+#[derive(Default)]
+struct Clock {
+    millis: i128,
+    text: String,
+}
+
+impl Clock {
+    fn now(&mut self) -> &str {
+        let now = time::OffsetDateTime::now_utc();
+        let millis = now.unix_timestamp_nanos() / 1_000_000;
+        if millis != self.millis || self.text.is_empty() {
+            self.millis = millis;
+            self.text = crate::timestamp::iso8601(now);
+        }
+        &self.text
+    }
 }
 
 impl Writer {
@@ -281,7 +302,7 @@ impl Writer {
         let mut bytes = std::mem::take(&mut self.line);
         bytes.clear();
         bytes.push(b'{');
-        let timestamp = crate::timestamp::iso8601(time::OffsetDateTime::now_utc());
+        let timestamp = self.clock.now();
         let mut field = |name: &str, value: FieldValue<'_>| {
             if bytes.len() > 1 {
                 bytes.push(b',');
@@ -290,9 +311,9 @@ impl Writer {
             bytes.push(b':');
             value.write_json(&mut bytes);
         };
-        field("@timestamp", FieldValue::Text(&timestamp));
+        field("@timestamp", FieldValue::Text(timestamp));
         event.each_field(&mut field);
-        let link = chain::seal(&self.key, &mut bytes, self.anchor.sequence + 1, &self.anchor.mac);
+        let mac = chain::seal(&self.key, &mut bytes, self.anchor.sequence + 1, &self.anchor.mac);
         if self.out.due(bytes.len() + 1) {
             self.rotate();
         }
@@ -300,7 +321,9 @@ impl Writer {
             tracing::error!("cannot write the audit log [{}]", self.out.path().display());
         }
         self.line = bytes;
-        (self.anchor.sequence, self.anchor.mac) = (link.sequence, link.mac);
+        self.anchor.sequence += 1;
+        self.anchor.mac.clear();
+        self.anchor.mac.push_str(mac.as_str());
         if self.anchor.file != CURRENT_FILE {
             self.anchor.file = CURRENT_FILE.into();
         }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use bulwark_rest::{CertificateSource, ClusterView, NodeInfo, RestState, SslCertificate};
+use bulwark_rest::{CertificateSource, ClusterView, NodeInfo, RestState, Services, SslCertificate};
 use bulwark_security::audit::NoAudit;
 use bulwark_security::authn::{
     ApiKeyRecord, Authenticator, LockoutPolicy, NativeUser, PasswordHash, ReservedUserLookup, SecurityLookup,
@@ -88,7 +88,7 @@ pub async fn state_with(security_enabled: bool) -> RestState {
     let lookup = Arc::new(Stored { store: store.clone(), elastic });
     let policy =
         LockoutPolicy { enabled: true, max_failures: 20, duration: std::time::Duration::from_secs(60) };
-    RestState {
+    RestState::new(Services {
         info: Arc::new(NodeInfo {
             node_name: "n1".into(),
             cluster_name: "c1".into(),
@@ -110,5 +110,5 @@ pub async fn state_with(security_enabled: bool) -> RestState {
         password_policy: bulwark_security::authn::PasswordPolicy::from_settings(
             &bulwark_settings::PasswordPolicySettings { min_length: 12, reject_common: true },
         ),
-    }
+    })
 }
