@@ -95,7 +95,6 @@ async fn check(
             req.extensions_mut().insert(c);
             return next.run(req).await;
         }
-        let user = a.user.username.clone();
         let own_password = action == Action::ChangePassword && {
             let target =
                 req.uri().path().strip_prefix("/_security/user/").and_then(|r| r.strip_suffix("/_password"));
@@ -106,6 +105,7 @@ async fn check(
         let event = if decision.is_ok() { AuditEvent::access_granted } else { AuditEvent::access_denied };
         state.authenticator.audit(event(a, action.name(), Vec::new(), origin));
         if let Err(e) = decision {
+            let user = &a.user.username;
             tracing::info!(target: "bulwark::authz", %user, %action, "access denied");
             return ApiError::from(e).into_response();
         }

@@ -151,7 +151,7 @@ pub trait EnrollmentAuthority: Send + Sync {
 pub struct Enrollment(pub Arc<dyn EnrollmentAuthority>);
 
 /// Shared state of the REST layer: one reference count to clone, as axum clones the state for
-/// each layer of each request (a copy of every field was 2 µs of a `GET /`'s 45 there).
+/// each layer of each request (copying every field cost some 3 µs of a plain `GET /`'s 45).
 /// Its fields are [`Services`]'s.
 #[derive(Clone)]
 pub struct RestState(Arc<Services>);
