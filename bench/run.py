@@ -7,7 +7,9 @@ both sides alike, and ratios are computed per round before taking the median.
 
 What runs (see docs/benchmarks.md for the results of the last full run):
   1. first start: fresh home -> first authenticated HTTPS 200; restart; fresh home, security off
-  2. security overhead: wrk keep-alive on `GET /` and `_search`, HTTPS + basic (cached) vs plain HTTP
+  2. security overhead: wrk keep-alive on `GET /` and `_search`, HTTPS + basic (cached) vs plain HTTP;
+     `GET /` also over plain HTTP with security on and over HTTPS with the audit log off (where the
+     extra CPU goes: TLS, audit, the rest), with wrk's own CPU per request
   3. do-it-yourself: the same, vs nginx terminating TLS with auth_basic (bcrypt) in front of the
      unsecured node
   4. full TLS handshakes/s (no resumption, no keep-alive): node vs nginx, ECDSA P-256 and RSA-4096
@@ -39,6 +41,7 @@ import multiprocessing
 import os
 import pathlib
 import platform
+import resource
 import random
 import re
 import shutil
@@ -257,9 +260,11 @@ def error_text(body: dict) -> str:
 class Node:
     """`bulwark start` on a home with a port chosen by the OS (`http.port=0` + ports file)."""
 
-    def __init__(self, binary: str, home: pathlib.Path, label: str, env: dict | None = None) -> None:
+    def __init__(self, binary: str, home: pathlib.Path, label: str, env: dict | None = None,
+                 settings: list[str] | None = None) -> None:
         self.binary, self.home, self.label = binary, home, label
         self.env = env or {}
+        self.settings = settings or []  # `-E name=value` at every start
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.password: str | None = None
@@ -288,7 +293,7 @@ class Node:
         self._out = open(self.home.parent / f"{self.home.name}.stdout.txt", "ab")
         self.proc = PROCS.spawn(
             [self.binary, "--home", str(self.home), "--allow-root", "start",
-             "-E", "http.port=0", "-E", "node.portsfile=true"],
+             "-E", "http.port=0", "-E", "node.portsfile=true", *(x for v in self.settings for x in ("-E", v))],
             stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT, env=env)
 
     def _alive(self, what: str) -> None:
@@ -310,13 +315,14 @@ class Node:
             time.sleep(0.002)
         raise RuntimeError(f"node {self.label}: no ports file after {timeout}s")
 
-    def wait_credentials(self, timeout: float = 60.0) -> None:
+    def wait_credentials(self, timeout: float = 60.0, https: bool = True) -> None:
+        """Reads the elastic password (and, with `https`, the HTTP CA) from the first start's file."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 pairs = dict(l.split("=", 1) for l in self.creds_file.read_text().splitlines()
                              if "=" in l and not l.startswith("#"))
-                if "HTTP_CA_FINGERPRINT" in pairs:
+                if "ELASTIC_PASSWORD" in pairs and ("HTTP_CA_FINGERPRINT" in pairs or not https):
                     self.password = pairs["ELASTIC_PASSWORD"]
                     self.ca = str(self.home / "config" / "certs" / "http_ca.crt")
                     return
@@ -533,7 +539,9 @@ def wrk(url: str, seconds: float, threads: int, conns: int, headers: dict | None
     if script:
         args += ["-s", str(script)]
     args.append(url)
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = r.stdout
     if r.returncode != 0 or "Requests/sec" not in out:
         raise RuntimeError(f"wrk failed ({r.returncode}): {out[-500:]} {r.stderr[-500:]}")
@@ -547,6 +555,9 @@ def wrk(url: str, seconds: float, threads: int, conns: int, headers: dict | None
     res["non2xx"] = int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     res["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    # wrk's own CPU (it shares the machine's cores with the server: its TLS lowers everyone's req/s).
+    client_s = c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime
+    res["client_cpu_us_per_req"] = client_s * 1e6 / max(res["requests"], 1)
     return res
 
 
@@ -822,6 +833,18 @@ class Bench:
         u.ctx, u.auth = None, None
         u.wait_ok(None, None)
         self.nodes.update(secured=s, off=u)
+        # Section 2's decomposition of a secured `GET /`: the same security without TLS, and
+        # without the audit log.
+        for key, setting, tls in (("secured_http", "xpack.security.http.ssl.enabled=false", False),
+                                  ("secured_noaudit", "xpack.security.audit.enabled=false", True)):
+            n = Node(a.bin, self.tmp / key / "home", key, settings=[setting])
+            n.start()
+            n.wait_port()
+            n.wait_credentials(https=tls)
+            n.ctx = ca_context(n.ca) if tls else None
+            n.auth = basic("elastic", n.password)
+            n.wait_ok(n.ctx, n.auth)
+            self.nodes[key] = n
         # Idle: settled, nothing running against them.
         time.sleep(a.idle_settle)
         idle = {}
@@ -923,6 +946,11 @@ class Bench:
         if name == "get_root":  # the cheaper default cost shows that per-request bcrypt, not its cost, decides
             targets["nginx_c5"] = (f"https://127.0.0.1:{ng.proxy5_port}{path}", {"Authorization": s.auth}, u.pid,
                                    ngx)
+            for key in ("secured_http", "secured_noaudit"):
+                n = self.nodes[key]
+                scheme = "https" if n.ctx else "http"
+                targets[key] = (f"{scheme}://127.0.0.1:{n.port}{path}", {"Authorization": n.auth}, n.pid,
+                                [(n.pid, False)])
         log(f"2/3. {name}: wrk -t{a.wrk_threads} -c{a.wrk_conns}, {a.rounds} rounds x {a.wrk_seconds}s "
             f"of {', '.join(targets)}")
 
@@ -1589,6 +1617,13 @@ def build_ratios(r: dict) -> list[dict]:
             add("3", f"{title} req/s: Bulwark secured ÷ nginx+auth_basic at htpasswd's default bcrypt cost",
                 col("secured", "rps"), col("nginx_c5", "rps"), "")
         add("6", f"{title} req/s: API key ÷ basic (cached)", col("apikey", "rps"), col("secured", "rps"), "")
+        if "secured_http" in h:
+            add("2", f"{title} server CPU per request: plain HTTP + basic ÷ plain HTTP (security off)",
+                col("secured_http", "server_cpu_us_per_req"), col("off", "server_cpu_us_per_req"),
+                "security without TLS")
+            add("2", f"{title} server CPU per request: HTTPS + basic, audit off ÷ plain HTTP (security off)",
+                col("secured_noaudit", "server_cpu_us_per_req"), col("off", "server_cpu_us_per_req"),
+                "security without the audit log")
     hs = r.get("handshakes")
     if hs:
         col = lambda k: [x["hps"] for x in hs[k]]  # noqa: E731
@@ -1734,6 +1769,35 @@ def restart_section(r: dict, a) -> list[str]:
     return lines
 
 
+def decomposition(h: dict) -> list[str]:
+    """Section 2's `GET /` split into TLS, the audit log and the rest of security (per-round medians of
+    server CPU per request), and the most req/s a node whose security cost nothing could keep while
+    the load generator pays for its own TLS on the same cores."""
+    if not all(k in h for k in ("secured", "secured_http", "secured_noaudit", "off")):
+        return []
+    med = lambda k, f="server_cpu_us_per_req": summary([x[f] for x in h[k]])["median"]  # noqa: E731
+    secured, off = med("secured"), med("off")
+    tls, audit = secured - med("secured_http"), secured - med("secured_noaudit")
+    rest = secured - off - tls - audit
+    client_tls, client_off = med("secured", "client_cpu_us_per_req"), med("off", "client_cpu_us_per_req")
+    bound = (off + client_off) / (off + client_tls)
+    return [
+        f"**Where the secured `GET /`'s extra {fmt(secured - off, ' µs')} of server CPU go** (differences of the "
+        f"medians above): TLS {fmt(tls, ' µs')} (HTTPS + basic − plain HTTP + basic), the audit log's two sealed "
+        f"lines {fmt(audit, ' µs')} (audit on − off), authentication, authorization and the rest "
+        f"{fmt(rest, ' µs')}. Against plain HTTP's {fmt(off, ' µs')}, TLS alone is {fmt(tls / off * 100)} %, "
+        + (f"more than the 20 % that issue #18's goal (≤ 1.2×) allows for all of security."
+           if tls > 0.2 * off else
+           f"which leaves {fmt(0.2 * off - tls, ' µs')} of issue #18's goal (≤ 1.2×) for all the rest."),
+        "",
+        f"**What the machine allows in req/s**: wrk spends {fmt(client_tls, ' µs')} a request over HTTPS against "
+        f"{fmt(client_off, ' µs')} over plain HTTP, on the same cores as the node. A node whose security cost "
+        f"nothing beyond plain HTTP's {fmt(off, ' µs')} would keep at most (server + wrk, plain) ÷ (server plain "
+        f"+ wrk HTTPS) = **{bound:.2f}×** the plain-HTTP req/s here; the goal of ≥ 0.85× needs a load generator "
+        "on other cores.",
+    ]
+
+
 def report(r: dict, a, wall: float, ratios: list[dict]) -> str:
     m = r["machine"]
     avail = r.get("availability", {})
@@ -1822,6 +1886,8 @@ def report(r: dict, a, wall: float, ratios: list[dict]) -> str:
 
     # 2/3
     names = {"secured": "Bulwark, HTTPS + basic (cached)", "apikey": "Bulwark, HTTPS + API key",
+             "secured_noaudit": "Bulwark, HTTPS + basic, audit log off",
+             "secured_http": "Bulwark, plain HTTP + basic (security on, HTTPS off), audit on",
              "off": "Bulwark, security off, plain HTTP",
              "nginx": f"nginx TLS + auth_basic (bcrypt cost {r['bcrypt_cost']['nginx_htpasswd']}) → security-off node",
              "nginx_c5": f"nginx TLS + auth_basic (bcrypt cost {r['bcrypt_cost']['nginx_htpasswd_default']}, "
@@ -1843,18 +1909,24 @@ def report(r: dict, a, wall: float, ratios: list[dict]) -> str:
             s_rps, s_p99, s_p50 = summary([x["rps"] for x in xs]), summary([x["p99_ms"] for x in xs]), \
                 summary([x["p50_ms"] for x in xs])
             s_cpu = summary([x["server_cpu_us_per_req"] for x in xs])
+            s_client = summary([x.get("client_cpu_us_per_req", float("nan")) for x in xs])
             errs = sum(x["non2xx"] + x["socket_errors"] for x in xs)
             rows.append([label, fmt(s_rps["median"]), f"{fmt(s_rps['min'])}–{fmt(s_rps['max'])}",
                          fmt(s_p50["median"], " ms"), fmt(s_p99["median"], " ms"),
-                         f"{fmt(s_p99['min'])}–{fmt(s_p99['max'], ' ms')}", fmt(s_cpu["median"], " µs"), str(errs)])
+                         f"{fmt(s_p99['min'])}–{fmt(s_p99['max'], ' ms')}", fmt(s_cpu["median"], " µs"),
+                         fmt(s_client["median"], " µs"), str(errs)])
         w(table(["Variant", "req/s (median)", "req/s min–max", "p50", "p99 (median)", "p99 min–max",
-                 "server CPU / request", "non-2xx/errors"], rows))
+                 "server CPU / request", "wrk CPU / request", "non-2xx/errors"], rows))
         w("")
         w("*Server CPU / request*: user + system time of the server processes (for nginx: its master and "
           "workers plus the node behind it) during the measurement, divided by the requests served; the load "
-          "generator's own CPU is not in it, so it is steadier than req/s on a shared machine.")
+          "generator's own CPU is not in it, so it is steadier than req/s on a shared machine. *wrk CPU / "
+          "request*: the load generator's, on the same cores.")
         if key == "get_root":
             w(" Where a secured request's CPU goes: [profiling.md](profiling.md) (perf flamegraphs).")
+            w("")
+            for line in decomposition(h):
+                w(line)
         w("")
 
     # 4
