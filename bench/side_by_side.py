@@ -6,7 +6,7 @@
 For each: idle RSS after start; rounds of `_bulk` (bench/run's body: 5,000 x 1 KB documents,
 2 clients, 8 s, the index deleted before each) -> docs/s, peak RSS, RSS 2 s after, node CPU per
 1,000 documents; then rounds of `wrk -t2 -c2 -d5s` on `GET /` (HTTPS + basic) -> req/s and node
-CPU per request. `,off` starts that node with `xpack.security.enabled: false` (plain HTTP, no
+CPU per request, p50 and p99. `,off` starts that node with `xpack.security.enabled: false` (plain HTTP, no
 credentials: bench/run's section 2 baseline); `--get-only` skips the bulk rounds. Prints one line per
 measurement and writes them all to bench/out/side_by_side.json.
 Example: an allocator option through its environment variable, against the build before:
@@ -14,6 +14,7 @@ Example: an allocator option through its environment variable, against the build
 """
 import json
 import pathlib
+import shutil
 import sys
 import tempfile
 import time
@@ -68,7 +69,8 @@ try:
             w = R.wrk(f"{scheme}://localhost:{n.port}/", 5, 2, 2, headers)
             w["cpu_us"] = (R.cpu_seconds([(n.pid, False)]) - cpu0) * 1e6 / max(w["requests"], 1)
             out[label]["get"].append(w)
-            print(f"GET / {r} {label}: {w['rps']:.0f} req/s, cpu {w['cpu_us']:.1f} us/req, non2xx {w['non2xx']}", flush=True)
+            print(f"GET / {r} {label}: {w['rps']:.0f} req/s, cpu {w['cpu_us']:.1f} us/req, p50 {w['p50_ms']:.2f} ms, "
+                  f"p99 {w['p99_ms']:.2f} ms, non2xx {w['non2xx']}", flush=True)
     for label in nodes:
         print(label, "idle", out[label]["idle_kb"] / 1024, "MiB")
     dest = pathlib.Path(__file__).resolve().parent / "out" / "side_by_side.json"
@@ -76,3 +78,5 @@ try:
     dest.write_text(json.dumps(out, indent=1))
 finally:
     R.PROCS.stop_all()
+    # The homes hold GBs of audit log after a few rounds of `GET /` (on /dev/shm: memory).
+    shutil.rmtree(tmp, ignore_errors=True)
