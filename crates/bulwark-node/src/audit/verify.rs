@@ -40,13 +40,24 @@ struct Walk {
 }
 
 impl Walk {
+    /// Checks the lines of `path`, read one at a time (a file is up to `logger.rotation.max_size`).
     fn file(&mut self, path: &Path, anchored: u64) {
-        let text = match std::fs::read(path) {
-            Ok(t) => t,
-            Err(e) => return self.problems.push(format!("[{}] cannot be read: {e}", path.display())),
+        use std::io::BufRead;
+        let cannot_read = |e: std::io::Error| format!("[{}] cannot be read: {e}", path.display());
+        let mut reader = match std::fs::File::open(path) {
+            Ok(f) => std::io::BufReader::with_capacity(64 << 10, f),
+            Err(e) => return self.problems.push(cannot_read(e)),
         };
         let mut lines = 0;
-        for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        let mut buf = Vec::new();
+        for i in 0.. {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return self.problems.push(cannot_read(e)),
+            }
+            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
             if line.is_empty() {
                 continue;
             }
