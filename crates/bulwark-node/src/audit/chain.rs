@@ -38,13 +38,7 @@ impl ChainKey {
     }
 
     fn verify(&self, data: &[u8], mac_hex: &str) -> bool {
-        let Some(tag) = (0..mac_hex.len())
-            .step_by(2)
-            .map(|i| mac_hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-            .collect::<Option<Vec<u8>>>()
-        else {
-            return false;
-        };
+        let Ok(tag) = hex::decode(mac_hex) else { return false };
         hmac::verify(&self.0, data, &tag).is_ok()
     }
 }

@@ -140,11 +140,11 @@ impl AuditLog {
     pub fn open(config: AuditConfig<'_>) -> Result<AuditLog, NodeError> {
         let key = ChainKey::new(config.key);
         let anchor_path = config.data.join(ANCHOR_FILE);
-        let read = Anchor::read(&anchor_path, &key);
-        let down_to = read.as_ref().ok().and_then(|a| a.as_ref()).map_or(0, |a| a.sequence);
+        let stored = Anchor::read(&anchor_path, &key);
+        let down_to = stored.as_ref().ok().and_then(|a| a.as_ref()).map_or(0, |a| a.sequence);
         let (links, file) = tail(config.logs, down_to)?;
         let last = links.first();
-        let mut anchor = match read {
+        let mut anchor = match stored {
             Ok(Some(a)) => a,
             Ok(None) if last.is_none() => Anchor::empty(CURRENT_FILE),
             Ok(None) => Anchor {
@@ -208,8 +208,7 @@ impl AuditSink for AuditLog {
 
 /// The first line of the oldest audit file.
 fn oldest_link(logs: &Path) -> Option<Link> {
-    let rotated = rotated_files(logs, AUDIT_STEM).into_iter().map(|(_, p)| p);
-    rotated.chain([current_file(logs, AUDIT_STEM)]).find_map(|p| first_link(&p))
+    read::files_newest_first(logs).iter().rev().find_map(|p| first_link(p))
 }
 
 /// The first line of `path` (read up to its first newline, not whole).
