@@ -174,7 +174,45 @@ pub enum Command {
     Batch(Vec<Command>),
 }
 
+/// What a command adds to its JSON besides its documents' sources and names (field names,
+/// versions, the operation), about.
+const COMMAND_BYTES: usize = 96;
+
+/// The length of `v` encoded as JSON, about (strings without escapes).
+fn encoded_size(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 20,
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => 2 + a.iter().map(|v| encoded_size(v) + 1).sum::<usize>(),
+        Value::Object(o) => 2 + o.iter().map(|(k, v)| k.len() + 4 + encoded_size(v)).sum::<usize>(),
+    }
+}
+
 impl Command {
+    /// The length of this command encoded as JSON, about, without encoding it: enough to cut a
+    /// `_bulk` into log entries of a bounded size, and to size the buffer a log entry is encoded
+    /// into (grown by doubling, a buffer of several megabytes is allocated and copied several
+    /// times over).
+    pub fn encoded_size_hint(&self) -> usize {
+        match self {
+            Command::IndexDocument { index, id, source, .. } => {
+                COMMAND_BYTES + index.len() + id.len() + encoded_size(source)
+            }
+            Command::DeleteDocument { index, id, .. } => COMMAND_BYTES + index.len() + id.len(),
+            Command::PutEntry { id: name, value, .. }
+            | Command::CreateIndex { name, metadata: value }
+            | Command::UpdateIndexMetadata { name, metadata: value } => {
+                COMMAND_BYTES + name.len() + encoded_size(value)
+            }
+            Command::DeleteEntry { id: name, .. } | Command::DeleteIndex { name } => {
+                COMMAND_BYTES + name.len()
+            }
+            Command::Batch(cmds) => 16 + cmds.iter().map(|c| c.encoded_size_hint() + 1).sum::<usize>(),
+        }
+    }
+
     /// What this command may change, as events (whether or not it would succeed): a reader that
     /// re-reads each named item from the store brings derived state up to date.
     pub(crate) fn touched(&self, out: &mut Vec<crate::event::AppliedEvent>) {
@@ -270,4 +308,43 @@ pub enum CommandResponse {
     },
     /// One response per command of a [`Command::Batch`], in order.
     Batch(Vec<CommandResponse>),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_size_hint_is_near_the_encoded_length() {
+        let doc = json!({"msg": "hello world", "n": 12345, "tags": ["a", "bc"], "o": {"x": null, "y": true}});
+        let put = |id: &str| Command::IndexDocument {
+            index: "logs".into(),
+            id: id.into(),
+            source: Arc::new(doc.clone()),
+            op: DocOp::Create,
+            if_seq_no: None,
+            if_primary_term: None,
+        };
+        let delete = Command::DeleteDocument {
+            index: "logs".into(),
+            id: "9".into(),
+            if_seq_no: Some(3),
+            if_primary_term: Some(1),
+        };
+        let meta = Command::UpdateIndexMetadata {
+            name: "logs".into(),
+            metadata: json!({"mappings": {"properties": {"msg": {"type": "text"}}}}),
+        };
+        for cmd in
+            [put("1"), delete.clone(), meta.clone(), Command::Batch(vec![meta, put("1"), put("2"), delete])]
+        {
+            let real = serde_json::to_vec(&cmd).unwrap().len();
+            let hint = cmd.encoded_size_hint();
+            assert!(hint >= real && hint < 2 * real, "hint {hint}, encoded {real}: {cmd:?}");
+        }
+    }
 }

@@ -368,6 +368,20 @@ fn encode<T: Serialize>(what: &str, value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::encode(what, e))
 }
 
+/// A log entry as JSON, into a buffer of about its size (a `_bulk`'s entry holds megabytes).
+fn encode_entry(entry: &Entry<TypeConfig>) -> Result<Vec<u8>, StoreError> {
+    /// The log id and the payload's tag around the command.
+    const ENVELOPE_BYTES: usize = 128;
+    let command = match &entry.payload {
+        openraft::EntryPayload::Normal(cmd) => cmd.encoded_size_hint(),
+        _ => 0,
+    };
+    let mut out = Vec::with_capacity(ENVELOPE_BYTES + command);
+    serde_json::to_writer(&mut out, entry)
+        .map_err(|e| StoreError::encode(format!("log entry {}", entry.log_id.index), e))?;
+    Ok(out)
+}
+
 fn read_err(e: StoreError) -> StorageError<NodeId> {
     StorageIOError::read_logs(AnyError::new(&e)).into()
 }
@@ -456,7 +470,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let mut rows = Vec::new();
         let mut appended = Vec::new();
         for entry in entries {
-            let bytes = encode(&format!("log entry {}", entry.log_id.index), &entry).map_err(write_err)?;
+            let bytes = encode_entry(&entry).map_err(write_err)?;
             rows.push((entry.log_id.index, bytes));
             appended.push(entry);
         }
