@@ -4,14 +4,25 @@
 //! glibc's allocator kept what they freed in per-thread arenas, so the resident size stayed near
 //! its peak (about 300 MiB under the bulk benchmark, for some 90 MB of live heap) and capping its
 //! arenas to get under 256 MiB cost a fifth of the indexing rate. The node uses mimalloc instead,
-//! told to give freed pages back to the system at once (a purge delay of 0 rather than its 1 s)
-//! and not to ask for transparent huge pages (with them an idle node held ~50 MiB): measured side
-//! by side with glibc under the same load, the peak fell from about 300 to about 210 MiB and
-//! stays flat from round to round at about the same indexing rate (docs/benchmarks.md, section 7). An operator
-//! with memory to spare may set `MIMALLOC_PURGE_DELAY` (ms): 10 indexes 10–35 % faster for a peak
-//! around 256 MiB (same section).
+//! tuned so that what a `_bulk` frees is used again by the next rather than given back and taken
+//! again, page by page, while the peak stays about where it was:
 //!
-//! C libraries linked into the node (aws-lc) keep using the C library's `malloc`.
+//! - blocks over 1 MiB (request bodies, log entries, the store's pages of a large entry) are
+//!   mapped for themselves and given back to the system as soon as they are freed: kept among the
+//!   small ones, they scattered free space no large block fits in, and the peak under the bulk
+//!   benchmark rose past 400 MiB;
+//! - the rest freed is given back after a second (mimalloc's default: 10 ms for pages, ten times
+//!   that for its arenas); [`collect`] lets it go when the node is idle, which mimalloc alone does
+//!   only when other memory is freed;
+//! - no transparent huge pages (with them an idle node held ~50 MiB).
+//!
+//! Giving freed memory back at once instead (the setting of earlier versions) cost a quarter of
+//! the node's CPU under `_bulk`, ten times the page faults per document of an in-process run
+//! (docs/profiling.md, session 16). Each setting is left to mimalloc when its environment
+//! variable (`MIMALLOC_PURGE_DELAY`, `MIMALLOC_ARENA_PURGE_MULT`,
+//! `MIMALLOC_ARENA_MAX_OBJECT_SIZE`) is set.
+//!
+//! C libraries linked into the node (aws-lc, zstd) keep using the C library's `malloc`.
 
 // mimalloc is tuned through its C interface: the one place in this crate with unsafe code (the
 // crate denies it everywhere else).
@@ -21,18 +32,38 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay`: its position in `mi_option_t` in the mimalloc 3 sources that
-/// libmimalloc-sys 0.1.49 builds (pinned in Cargo.toml; the crate exports no constant for it).
-/// `purged_memory_goes_back_at_once` fails if it stops meaning the purge delay.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// The settings (see the module documentation): an option's position in `mi_option_t` in the
+/// mimalloc 3 sources that libmimalloc-sys 0.1.49 builds (pinned in Cargo.toml; the crate exports
+/// no constants for these), the environment variable that overrides it, and its value. The test
+/// below fails if the purge delay or the arenas' multiplier stop meaning what they say here.
+const TUNING: [(libmimalloc_sys::mi_option_t, &str, std::ffi::c_long); 3] = [
+    // mi_option_purge_delay, milliseconds.
+    (15, "MIMALLOC_PURGE_DELAY", 1000),
+    // mi_option_arena_purge_mult: the arenas' delay is the purge delay times this.
+    (24, "MIMALLOC_ARENA_PURGE_MULT", 1),
+    // mi_option_arena_max_object_size, KiB: larger blocks are mapped for themselves.
+    (45, "MIMALLOC_ARENA_MAX_OBJECT_SIZE", 1024),
+];
 
-/// Makes the allocator return freed memory to the system at once, unless `MIMALLOC_PURGE_DELAY`
-/// says otherwise (mimalloc reads it itself); call before the runtime starts.
+/// How often [`collect`] runs.
+pub const COLLECT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Tunes the allocator (see the module documentation); call before the runtime starts.
 pub fn tune_allocator() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: mi_option_set only changes an allocator parameter (read at each purge).
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    for (option, variable, value) in TUNING {
+        if std::env::var_os(variable).is_none() {
+            // SAFETY: mi_option_set only changes an allocator parameter (read where it is used).
+            unsafe { libmimalloc_sys::mi_option_set(option, value) }
+        }
     }
+}
+
+/// Gives back to the system what was freed more than the purge delay ago (mimalloc does it only
+/// when other memory is freed, so an idle node would keep its last burst); the node calls it
+/// every [`COLLECT_EVERY`].
+pub fn collect() {
+    // SAFETY: mi_collect only returns free memory to the system.
+    unsafe { libmimalloc_sys::mi_collect(false) }
 }
 
 /// The machine's physical memory in bytes (1 GiB when it cannot be read).
@@ -61,29 +92,71 @@ mod tests {
         pages * u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap()
     }
 
-    /// 256 MiB written in 64 KiB blocks and freed are given back to the system at once (with
-    /// mimalloc's default delay they stay resident for a second or more).
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn purged_memory_goes_back_at_once() {
-        const MIB: u64 = 1 << 20;
-        tune_allocator();
+    const MIB: u64 = 1 << 20;
+
+    /// Allocates `count` blocks of `size` bytes, written to, and frees them; the resident sizes
+    /// with them and just after.
+    fn fill_and_free(count: usize, size: usize) -> (u64, u64) {
         let before = resident();
-        let blocks: Vec<Vec<u8>> = (0..4096).map(|i| vec![i as u8 | 1; 64 << 10]).collect();
+        let blocks: Vec<Vec<u8>> = (0..count).map(|i| vec![i as u8 | 1; size]).collect();
         let full = resident();
         assert!(
             full >= before + 200 * MIB,
-            "{} MiB resident before, {} MiB with the blocks",
+            "{} MiB before, {} MiB with the blocks",
             before / MIB,
             full / MIB
         );
         drop(std::hint::black_box(blocks));
-        let after = resident();
+        (full, resident())
+    }
+
+    /// 256 MiB in 2 MiB blocks go back to the system as soon as they are freed; 256 MiB in 64 KiB
+    /// blocks are kept for reuse for the purge delay (a second: not at once, not 0.3 s after),
+    /// then go back once `collect` runs (within 5 s here: with mimalloc's arena multiplier left at
+    /// 10 it would take 10 s). One test, so that nothing else in this process allocates meanwhile.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn large_blocks_go_back_at_once_and_small_ones_after_the_purge_delay() {
+        use std::time::{Duration, Instant};
+        tune_allocator();
+        let (full, after) = fill_and_free(128, 2 << 20);
         assert!(
             after < full - 200 * MIB,
-            "{} MiB resident with the blocks, {} MiB after freeing them",
+            "large: {} MiB with the blocks, {} MiB after",
             full / MIB,
             after / MIB
+        );
+
+        let (full, after) = fill_and_free(4096, 64 << 10);
+        let freed = Instant::now();
+        assert!(
+            after > full - 64 * MIB,
+            "small: {} MiB with the blocks, {} MiB at once",
+            full / MIB,
+            after / MIB
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        collect();
+        let kept = resident();
+        if freed.elapsed() < Duration::from_millis(900) {
+            assert!(
+                kept > full - 64 * MIB,
+                "small: {} MiB with the blocks, {} MiB 0.3 s after",
+                full / MIB,
+                kept / MIB
+            );
+        }
+        let mut now = kept;
+        while now >= full - 200 * MIB && freed.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(100));
+            collect();
+            now = resident();
+        }
+        assert!(
+            now < full - 200 * MIB,
+            "small: {} MiB with the blocks, still {} MiB 5 s after",
+            full / MIB,
+            now / MIB
         );
     }
 }

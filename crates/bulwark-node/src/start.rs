@@ -233,6 +233,13 @@ fn run_logged(opts: &StartOptions, hostname: &str, mut loaded: Loaded) -> Result
         .build()
         .map_err(|source| NodeError::Runtime { context: "cannot start the async runtime", source })?;
     runtime.block_on(async {
+        tokio::spawn(async {
+            let mut tick = tokio::time::interval(crate::memory::COLLECT_EVERY);
+            loop {
+                tick.tick().await;
+                crate::memory::collect();
+            }
+        });
         // Seed hosts and an empty store (certificates made by hand): join the seeds' cluster.
         let seeded = if enrolled.is_none()
             && !settings.discovery.seed_hosts.is_empty()
