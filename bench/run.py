@@ -1474,9 +1474,10 @@ def limit_section(r: dict, a) -> list[str]:
           f"node ÷ raw: {fmt_ratio(cpu['median'])} ({fmt_ratio(cpu['min'])}–{fmt_ratio(cpu['max'])}). Page faults "
           f"per document, secured node ÷ raw: {fmt_ratio(faults['median'])}: a page fault is a page of memory "
           "touched for the first time since the process got it, counted by the kernel (`minflt`), so it does not "
-          "vary with the host's load as CPU time does. The node's allocator gives freed memory back to the system "
-          "at once (`bulwark-node/src/memory.rs`, for the memory bound of section 7) and takes it back, zeroed, "
-          "page by page, at the next request; raw_index keeps the C library's allocator, which keeps it.", ""]
+          "vary with the host's load as CPU time does. Most of the node's are memory its allocator gave back to the "
+          "system and took again, zeroed, at a later request: how long it keeps what it frees trades this "
+          "section's rate for section 7's peak (`bulwark-node/src/memory.rs`); raw_index keeps the C library's "
+          "allocator, which keeps what it frees.", ""]
     p, q = x.get("profile"), x.get("raw_profile")
     if p and "kinds" in p:
         node_ms = p["bulk"]["cpu_ms_per_1k_docs"]

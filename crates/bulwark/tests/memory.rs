@@ -1,6 +1,6 @@
 //! Memory per request (issue #14, item 3): rounds of large `_bulk` requests into an index that is
 //! deleted after each round leave the node's resident size where the first round left it (the
-//! allocator gives freed memory back within about a second, and the store's page caches are small
+//! allocator gives freed memory back within 100 ms, and the store's page caches are small
 //! and fixed), instead of growing round over round.
 
 use std::time::{Duration, Instant};
