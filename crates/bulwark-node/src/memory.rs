@@ -137,25 +137,21 @@ mod tests {
 
         let (full, after, freed) = fill_and_free(4096, 64 << 10);
         // Asserted only when this thread was not held up for most of the delay (a loaded host).
-        if freed.elapsed() < delay * 9 / 10 {
-            assert!(
-                after > full - 64 * MIB,
-                "small: {} MiB with the blocks, {} MiB at once",
-                full / MIB,
-                after / MIB
-            );
-        }
+        let still_kept = |now: u64, when: &str| {
+            if freed.elapsed() < delay * 9 / 10 {
+                assert!(
+                    now > full - 64 * MIB,
+                    "small: {} MiB with the blocks, {} MiB {when}",
+                    full / MIB,
+                    now / MIB
+                );
+            }
+        };
+        still_kept(after, "at once");
         std::thread::sleep(delay / 3);
         collect();
         let kept = resident();
-        if freed.elapsed() < delay * 9 / 10 {
-            assert!(
-                kept > full - 64 * MIB,
-                "small: {} MiB with the blocks, {} MiB a third of the delay after",
-                full / MIB,
-                kept / MIB
-            );
-        }
+        still_kept(kept, "a third of the delay after");
         let mut now = kept;
         while now >= full - 200 * MIB && freed.elapsed() < delay * 5 {
             std::thread::sleep(Duration::from_millis(20));
