@@ -13,6 +13,7 @@ use bulwark_testkit::{Node, SeededRng, TestHome, command, run};
 
 /// Every step of a first start that writes state, in order.
 const FIRST_START_STEPS: &[&str] = &[
+    "autoconfig.write-probe",
     "autoconfig.journal-written",
     "keystore.temp-created",
     "keystore.half-written",
@@ -86,9 +87,12 @@ fn check_home_files(home: &TestHome) -> Result<(), String> {
     if yml.matches("BEGIN SECURITY AUTO CONFIGURATION").count() != 1 {
         return Err(format!("not exactly one security block:\n{yml}"));
     }
-    for leftover in
-        [".autoconfig-journal.json", "bulwark.yml.autoconfig-backup", "bulwark.keystore.autoconfig-backup"]
-    {
+    for leftover in [
+        ".autoconfig-journal.json",
+        "bulwark.yml.autoconfig-backup",
+        "bulwark.keystore.autoconfig-backup",
+        ".bulwark-write-probe",
+    ] {
         if home.config(leftover).exists() {
             return Err(format!("{leftover} left behind"));
         }

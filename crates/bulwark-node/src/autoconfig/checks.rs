@@ -126,8 +126,13 @@ pub fn check(
         );
     }
     let probe = home.config_dir().join(".bulwark-write-probe");
+    // A start killed between creating the probe and removing it left it behind: without this,
+    // every later start would find the directory "not writable" and skip auto-configuration.
+    // Removing it needs the same permission as creating it, so the probe below still decides.
+    let _ = std::fs::remove_file(&probe);
     match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
         Ok(_) => {
+            bulwark_keystore::crash_point("autoconfig.write-probe");
             let _ = std::fs::remove_file(&probe);
         }
         Err(e) => {
