@@ -62,6 +62,7 @@ mod aggs;
 mod column;
 mod date;
 pub mod dates;
+mod delete_by_id;
 mod document;
 mod dynamic_templates;
 mod error;
