@@ -21,8 +21,8 @@
 //! faults per document of an in-process run and kept the node below item 5 of issue #18 on a
 //! slower host; keeping it longer indexes a few per cent faster still for a higher peak (1 s took
 //! it past 256 MiB in session 16; 10-15 MiB above this setting once the index's deletes stopped
-//! holding a scoring weight each, session 17: docs/benchmarks-history.md). Each setting is left to mimalloc when its environment
-//! variable (`MIMALLOC_PURGE_DELAY`, `MIMALLOC_ARENA_PURGE_MULT`,
+//! holding a scoring weight each, session 17: docs/benchmarks-history.md). Each setting is left
+//! to mimalloc when its environment variable (`MIMALLOC_PURGE_DELAY`, `MIMALLOC_ARENA_PURGE_MULT`,
 //! `MIMALLOC_ARENA_MAX_OBJECT_SIZE`) is set.
 //!
 //! C libraries linked into the node (aws-lc, zstd) keep using the C library's `malloc`.
