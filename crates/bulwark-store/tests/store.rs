@@ -181,10 +181,20 @@ async fn snapshots_keep_the_log_bounded_and_survive_restart() {
         store.write(index_doc("i", &format!("d{}", n % 70), json!({"n": n}))).await.unwrap();
         max_len = max_len.max(store.log_len().unwrap());
     }
-    // A snapshot every 40 entries, 10 kept behind it: about 50 rows at most (snapshots are built
-    // in the background, so allow for some slack), against 300 writes.
-    assert!(max_len <= 100, "the log grew to {max_len} entries");
-    assert!(store.log_len().unwrap() <= 100);
+    // Snapshots are built in the background: on a loaded host the log runs ahead of them for a
+    // while (CI once saw 101 rows), but it never grows with the writes (300 rows without them).
+    assert!(max_len <= 200, "the log grew to {max_len} entries");
+    // Once they catch up: a snapshot every 40 entries, 10 kept behind it, so about 50 rows.
+    let bound = config.snapshot_every + config.logs_to_keep + 2;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let len = store.log_len().unwrap();
+        if len <= bound {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the log still holds {len} entries");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let metrics = store.raft().metrics().borrow().clone();
     assert!(metrics.snapshot.is_some() && metrics.purged.is_some(), "{metrics:?}");
     store.shutdown().await.unwrap();
