@@ -45,11 +45,13 @@ fn the_log_is_compacted_by_size_and_a_killed_node_keeps_every_document() {
     // About 43 MB of documents went through the log (each `_bulk` one entry of ~330 KB).
     // Compaction keeps at most about 8 MiB of entries (4 MiB kept, purged once 4 MiB more can go);
     // the file keeps its high-water mark (redb reuses freed pages and rounds large values up to
-    // a power of two), measured at about 19 MB. Without compaction it would hold every entry.
+    // a power of two), measured at about 19 MB, and at 28 MB in CI on a loaded host (the purge
+    // waits for the search index's commits and runs behind the writes). Without compaction it
+    // would hold every entry: 150 values of ~330 KB, each in a 512 KiB page, over 75 MB.
     assert!(sent > 40_000_000, "{sent}");
     let log_file = home.path().join("data").join("store").join("raft-log.redb");
     let size = std::fs::metadata(&log_file).expect("the log file").len();
-    assert!(size < 26_000_000, "raft-log.redb is {size} bytes after {sent} bytes of documents");
+    assert!(size < 40_000_000, "raft-log.redb is {size} bytes after {sent} bytes of documents");
 
     s.node.kill9();
     let mut node = Node::spawn(&home, &[], &[]);
