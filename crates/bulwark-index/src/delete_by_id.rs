@@ -9,11 +9,19 @@
 
 use tantivy::query::{ConstScorer, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term};
+use tantivy::{DocId, DocSet, IndexWriter, Score, SegmentReader, TantivyError, Term};
+
+use crate::error::{IndexError, Result};
+
+/// Queues the delete of the documents whose `_id` field holds `id`, applied at the next commit
+/// to the documents added before it.
+pub(crate) fn queue(w: &IndexWriter, id: Term) -> Result<()> {
+    w.delete_query(Box::new(DeleteById(id))).map(|_| ()).map_err(IndexError::engine("deleting a document"))
+}
 
 /// Matches the documents whose `_id` field holds the term (at most one once deletes apply).
 #[derive(Debug, Clone)]
-pub(crate) struct DeleteById(pub(crate) Term);
+struct DeleteById(Term);
 
 impl Query for DeleteById {
     fn weight(&self, _enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {

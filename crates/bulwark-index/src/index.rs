@@ -9,6 +9,7 @@ use tantivy::indexer::IndexWriterOptions;
 use tantivy::schema::Schema;
 use tantivy::{IndexReader, IndexWriter, ReloadPolicy, Term};
 
+use crate::delete_by_id;
 use crate::document;
 use crate::error::{IndexError, Result};
 use crate::mapping::Mapping;
@@ -225,7 +226,7 @@ impl Index {
         let doc = writer::to_tantivy(&self.fields, id, source, seq_no, &parsed);
         let id_field = self.fields.id;
         let w = self.writer()?;
-        delete_by_id(w, Term::from_field_text(id_field, id))?;
+        delete_by_id::queue(w, Term::from_field_text(id_field, id))?;
         w.add_document(doc).map_err(IndexError::engine("adding a document"))?;
         if let Some(update) = &parsed.update {
             self.mapping.merge(update)?;
@@ -237,7 +238,7 @@ impl Index {
     /// Deletes document `id` (nothing happens if it does not exist).
     pub fn delete(&mut self, id: &str) -> Result<()> {
         let id_field = self.fields.id;
-        delete_by_id(self.writer()?, Term::from_field_text(id_field, id))?;
+        delete_by_id::queue(self.writer()?, Term::from_field_text(id_field, id))?;
         self.dirty = true;
         Ok(())
     }
@@ -385,11 +386,4 @@ pub struct Rebuilt {
     pub indexed: u64,
     /// Documents skipped, with the reason.
     pub rejected: Vec<(String, IndexError)>,
-}
-
-/// Queues the delete of the document `id` names (see [`crate::delete_by_id`]).
-fn delete_by_id(w: &IndexWriter, id: Term) -> Result<()> {
-    w.delete_query(Box::new(crate::delete_by_id::DeleteById(id)))
-        .map(|_| ())
-        .map_err(IndexError::engine("deleting a document"))
 }

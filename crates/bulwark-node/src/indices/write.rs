@@ -279,7 +279,9 @@ impl Indices {
                     if_primary_term: guard.primary_term,
                 },
             };
-            let size = cmd.encoded_size_hint();
+            // A node alone cuts nothing: the log store sizes the entry's buffer itself, so the
+            // documents are not walked twice.
+            let size = if budget == usize::MAX { 0 } else { cmd.encoded_size_hint() };
             (cmd, size)
         });
         let entries = into_entries(cmds, sized, budget);
